@@ -1,0 +1,245 @@
+//! `bylaw check`: evaluate policies against files and the pipeline context,
+//! print one format to stdout, write artifacts, exit 0/1/2.
+
+use crate::common::{self, usage_error, EXIT_ERROR};
+use crate::Cli;
+use bylaw_engine::compile::{CompileOptions, FileMatcher};
+use bylaw_engine::context;
+use bylaw_engine::discover;
+use bylaw_engine::eval::RunOptions;
+use bylaw_engine::report::{Enforcement, FailOn, Report};
+use bylaw_report::{Format, RenderOptions};
+use clap::Args;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Files or directories to check (default: `paths` of .bylaw.yaml, else the current directory).
+    pub paths: Vec<PathBuf>,
+    /// A policy file or a directory of policies (repeatable; default: `policies` of .bylaw.yaml).
+    #[arg(short = 'p', long = "policy", value_name = "POLICY")]
+    pub policies: Vec<PathBuf>,
+    /// Project config file (default: .bylaw.yaml in the current directory, if present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore .bylaw.yaml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Environment to evaluate for (dev, test, prod, …); default: from branch patterns in .bylaw.yaml.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Output format on stdout, or FORMAT=FILE to write a file (repeatable):
+    /// text, json, sarif, junit, markdown.
+    #[arg(long = "format", short = 'f', value_name = "FORMAT[=FILE]")]
+    pub formats: Vec<String>,
+    /// Also write SARIF 2.1.0 to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Also write JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write a Markdown summary to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Which findings fail the run (exit 1): blocking (default), advisory, never.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
+    /// Only evaluate files listed in the pipeline's changed files (BYLAW_CHANGED_FILES).
+    #[arg(long)]
+    pub changed_only: bool,
+    /// Also evaluate policies whose lifecycle is `draft`.
+    #[arg(long)]
+    pub include_drafts: bool,
+    /// SARIF automation category (runAutomationDetails.id), default `bylaw`.
+    #[arg(long, value_name = "NAME", default_value = "bylaw")]
+    pub sarif_category: String,
+}
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    match s {
+        "blocking" => Ok(FailOn::Blocking),
+        "advisory" => Ok(FailOn::Advisory),
+        "never" => Ok(FailOn::Never),
+        _ => Err(format!("`{s}` is not one of: blocking, advisory, never")),
+    }
+}
+
+/// Outputs requested: the one format for stdout, and files.
+struct Outputs {
+    stdout: Format,
+    files: Vec<(Format, PathBuf)>,
+}
+
+fn outputs(args: &CheckArgs, config: &bylaw_engine::config::Config) -> Result<Outputs, String> {
+    let parse = |name: &str| -> Result<Format, String> {
+        name.parse::<Format>()
+            .map_err(|_| format!("unknown format `{name}`: expected one of {}", Format::NAMES.join(", ")))
+    };
+    let mut stdout = None;
+    let mut files = Vec::new();
+    for f in &args.formats {
+        match f.split_once('=') {
+            Some((name, path)) if !path.is_empty() => files.push((parse(name)?, PathBuf::from(path))),
+            Some((name, _)) => return Err(format!("`--format {name}=` needs a file name after `=`")),
+            None => {
+                if stdout.is_some() {
+                    return Err("only one --format can go to stdout; write the others to files with FORMAT=FILE".into());
+                }
+                stdout = Some(parse(f)?);
+            }
+        }
+    }
+    let stdout = match stdout {
+        Some(f) => f,
+        None => match &config.outputs.format {
+            Some(name) => parse(name)?,
+            None => Format::Text,
+        },
+    };
+    let cfg = &config.outputs;
+    for (format, flag, conf) in [
+        (Format::Sarif, &args.sarif, &cfg.sarif),
+        (Format::Junit, &args.junit, &cfg.junit),
+        (Format::Json, &args.json, &cfg.json),
+        (Format::Markdown, &args.markdown, &cfg.markdown),
+    ] {
+        if let Some(p) = flag {
+            files.push((format, p.clone()));
+        } else if let Some(p) = conf {
+            files.push((format, config.resolve(p)));
+        }
+    }
+    Ok(Outputs { stdout, files })
+}
+
+pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
+    let ecolor = common::stderr_color(cli);
+    let config = match common::load_config(args.config.as_deref(), args.no_config, ecolor) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let outputs = match outputs(args, &config) {
+        Ok(o) => o,
+        Err(m) => return usage_error(&m, Some("see `bylaw check --help`"), ecolor),
+    };
+    let policy_paths = common::policy_paths(&args.policies, &config);
+    if policy_paths.is_empty() {
+        return usage_error(
+            "no policies to evaluate",
+            Some("pass `-p POLICY` (a file or directory), or list `policies:` in .bylaw.yaml"),
+            ecolor,
+        );
+    }
+    let env_lookup = |k: &str| std::env::var(k).ok();
+    let now = match context::now(&env_lookup) {
+        Ok(n) => n,
+        Err(m) => return usage_error(&m, None, ecolor),
+    };
+    let environment = args
+        .env
+        .clone()
+        .or_else(|| context::branch(&env_lookup).and_then(|b| config.environment_for_branch(&b)))
+        .or_else(|| config.env.clone());
+    let options = CompileOptions {
+        environment: environment.clone(),
+        today: now.date_naive(),
+        include_drafts: args.include_drafts || config.include_drafts.unwrap_or(false),
+    };
+    let (set, loaded) = match common::load_and_compile(&policy_paths, options, ecolor) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+
+    let targets = match FileMatcher::new(&config.targets) {
+        Ok(m) => m,
+        Err((i, m)) => {
+            return usage_error(
+                &format!("invalid glob `{}` in `targets` of the config: {m}", config.targets[i]),
+                None,
+                ecolor,
+            )
+        }
+    };
+    let paths: Vec<PathBuf> = if !args.paths.is_empty() {
+        args.paths.clone()
+    } else if !config.paths.is_empty() {
+        config.paths.iter().map(|p| config.resolve(p)).collect()
+    } else {
+        vec![config.base_dir.clone()]
+    };
+    let mut exclude: Vec<String> = loaded.sources.keys().cloned().collect();
+    exclude.extend(config.file.clone());
+    let found = discover::discover(&paths, targets.as_ref(), &exclude);
+    if !found.missing.is_empty() {
+        return usage_error(
+            &format!("no such file or directory: {}", found.missing.join(", ")),
+            Some("bylaw check [PATHS…]: give existing files or directories"),
+            ecolor,
+        );
+    }
+    for s in &found.skipped {
+        tracing::warn!("{s}: skipped, bylaw does not read this file format (YAML and JSON are supported)");
+        eprintln!("warning: {s}: skipped: not a format bylaw reads (YAML, JSON)");
+    }
+    let ctx = context::from_env(&env_lookup, environment.as_deref(), now);
+    let mut files = found.files;
+    if args.changed_only {
+        let changed: Vec<&str> =
+            ctx["changed_files"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+        if changed.is_empty() {
+            eprintln!("warning: --changed-only: no changed files known (set BYLAW_CHANGED_FILES); checking every file");
+        } else {
+            files.retain(|f| changed.contains(&f.path.as_str()));
+        }
+    }
+    let run = RunOptions {
+        ctx,
+        fail_on: args.fail_on.or(config.fail_on).unwrap_or_default(),
+        parse_errors: config.parse_errors.unwrap_or(Enforcement::Blocking),
+    };
+    let report = set.run(&files, &run);
+    emit(&report, &outputs, args, cli)
+}
+
+fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
+    let ecolor = common::stderr_color(cli);
+    let mut failed_writes = 0;
+    for (format, path) in &outputs.files {
+        let opts = RenderOptions {
+            color: false,
+            automation_category: Some(args.sarif_category.clone()),
+            ..RenderOptions::default()
+        };
+        let written = bylaw_report::render(*format, report, &opts)
+            .map_err(|e| e.to_string())
+            .and_then(|text| bylaw_report::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            failed_writes += 1;
+            usage_error(&format!("cannot write {}: {e}", Path::new(path).display()), None, ecolor);
+        }
+    }
+    let opts = RenderOptions {
+        color: common::use_color(cli, std::io::stdout().is_terminal()),
+        automation_category: Some(args.sarif_category.clone()),
+        ..RenderOptions::default()
+    };
+    match bylaw_report::render(outputs.stdout, report, &opts) {
+        Ok(text) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            if !text.ends_with('\n') {
+                let _ = out.write_all(b"\n");
+            }
+            let _ = out.flush();
+        }
+        Err(e) => return usage_error(&format!("cannot render the report: {e}"), None, ecolor),
+    }
+    if failed_writes > 0 {
+        return EXIT_ERROR;
+    }
+    report.exit_code() as u8
+}

@@ -1,0 +1,100 @@
+//! What `check` and `validate` share: finding and loading the config,
+//! loading and compiling policies, printing diagnostics with snippets.
+
+use crate::{Cli, ColorChoice};
+use bylaw_engine::compile::{self, CompileOptions, PolicySet};
+use bylaw_engine::config::{Config, CONFIG_NAMES};
+use bylaw_engine::diagnostic::{Diagnostic, Level};
+use bylaw_engine::loader::{self, Loaded};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Exit code for usage, config and policy errors.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Whether to colour a stream.
+pub fn use_color(cli: &Cli, is_tty: bool) -> bool {
+    match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_tty && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+pub fn stderr_color(cli: &Cli) -> bool {
+    use_color(cli, std::io::stderr().is_terminal())
+}
+
+/// Prints diagnostics to stderr, rustc-style, errors and warnings in file order.
+pub fn print_diagnostics(diags: &[Diagnostic], sources: &HashMap<String, Arc<str>>, color: bool) {
+    let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.file, a.span.map(|s| (s.start_line, s.start_col)))
+            .cmp(&(&b.file, b.span.map(|s| (s.start_line, s.start_col))))
+    });
+    for d in sorted {
+        eprintln!("{}", d.render(sources.get(&d.file).map(|s| &**s), color));
+    }
+}
+
+/// Prints a one-line error with a hint, for usage problems.
+pub fn usage_error(message: &str, hint: Option<&str>, color: bool) -> u8 {
+    let (red, bold, reset) = if color { ("\x1b[31m", "\x1b[1m", "\x1b[0m") } else { ("", "", "") };
+    eprintln!("{bold}{red}error{reset}{bold}: {message}{reset}");
+    if let Some(h) = hint {
+        eprintln!("  = hint: {h}");
+    }
+    EXIT_ERROR
+}
+
+/// Finds and loads the config: `--config FILE`, else `.bylaw.yaml` in the
+/// working directory, else defaults. Errors are printed; `Err` carries the exit code.
+pub fn load_config(explicit: Option<&Path>, no_config: bool, color: bool) -> Result<Config, u8> {
+    let path = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None if no_config => None,
+        None => CONFIG_NAMES.iter().map(PathBuf::from).find(|p| p.is_file()),
+    };
+    let Some(path) = path else {
+        return Ok(Config { base_dir: PathBuf::from("."), ..Config::default() });
+    };
+    Config::load(&path).map_err(|(diags, text)| {
+        let mut sources = HashMap::new();
+        if let (Some(d), Some(t)) = (diags.first(), text) {
+            sources.insert(d.file.clone(), Arc::from(t));
+        }
+        print_diagnostics(&diags, &sources, color);
+        EXIT_ERROR
+    })
+}
+
+/// Policy paths: the flags', else the config's (relative to it).
+pub fn policy_paths(flags: &[PathBuf], config: &Config) -> Vec<PathBuf> {
+    if !flags.is_empty() {
+        return flags.to_vec();
+    }
+    config.policies.iter().map(|p| config.resolve(p)).collect()
+}
+
+/// Loads and compiles policies, printing every diagnostic. `Err` carries the exit code.
+pub fn load_and_compile(paths: &[PathBuf], options: CompileOptions, color: bool) -> Result<(PolicySet, Loaded), u8> {
+    let loaded = loader::load(paths);
+    let (set, compile_diags) = compile::compile(&loaded.policies, &loaded.sources, options);
+    let mut diags = loaded.diagnostics.clone();
+    diags.extend(compile_diags);
+    if !diags.is_empty() {
+        print_diagnostics(&diags, &loaded.sources, color);
+    }
+    let errors = diags.iter().filter(|d| d.level == Level::Error).count();
+    if errors > 0 {
+        usage_error(
+            &format!("{errors} error{} in policies; nothing was evaluated", if errors == 1 { "" } else { "s" }),
+            Some("run `bylaw validate` while editing policies"),
+            color,
+        );
+        return Err(EXIT_ERROR);
+    }
+    Ok((set, loaded))
+}

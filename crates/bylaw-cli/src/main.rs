@@ -1,0 +1,94 @@
+//! The `bylaw` binary: policy as code for CI/CD.
+//!
+//! A thin edge over `bylaw-engine` (load, compile, evaluate) and
+//! `bylaw-report` (emitters): argument parsing, merging flags over
+//! `.bylaw.yaml`, printing diagnostics, writing artifacts and choosing the
+//! exit code (0 pass, 1 blocking findings, 2 usage/config/policy errors).
+//! Start at [`Command`].
+
+mod check;
+mod common;
+mod validate;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// Policy as code for CI/CD: evaluate security, compliance and operational
+/// policies against a repository and its pipeline.
+#[derive(Parser, Debug)]
+#[command(name = "bylaw", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// When to colour output: auto (only on a terminal, not with NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// Log what bylaw does to stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Evaluate policies against files and the pipeline context.
+    Check(check::CheckArgs),
+    /// Load, schema-check and compile policies; report every problem with its location.
+    Validate(validate::ValidateArgs),
+    /// Print a JSON Schema: the policy language (default), the config file or the JSON report.
+    Schema(SchemaArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SchemaArgs {
+    /// Which schema to print.
+    #[arg(value_enum, default_value_t = SchemaKind::Policy)]
+    pub kind: SchemaKind,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum SchemaKind {
+    /// `kind: Policy` files (for editors: yaml-language-server).
+    Policy,
+    /// `.bylaw.yaml`.
+    Config,
+    /// The JSON report of `bylaw check --format json`.
+    Report,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BYLAW_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+    let code = match &cli.command {
+        Command::Check(args) => check::run(args, &cli),
+        Command::Validate(args) => validate::run(args, &cli),
+        Command::Schema(args) => {
+            let text = match args.kind {
+                SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,
+                SchemaKind::Config => bylaw_engine::schema::CONFIG_SCHEMA,
+                SchemaKind::Report => bylaw_report::REPORT_SCHEMA,
+            };
+            println!("{}", text.trim_end());
+            0
+        }
+    };
+    ExitCode::from(code)
+}

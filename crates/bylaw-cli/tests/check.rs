@@ -1,0 +1,293 @@
+//! End-to-end tests of `bylaw check`, `validate` and `schema`: the real
+//! binary on the fixtures under `tests/fixtures/` (run from the workspace
+//! root so paths in outputs are stable), asserting findings, lines, exit
+//! codes and artifacts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The binary with a clean environment (no CI variables, no git), a fixed
+/// date, run from the workspace root.
+fn bylaw(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bylaw"));
+    c.args(args).current_dir(root()).env_clear().env("BYLAW_NOW", "2026-06-01T00:00:00Z").env("BYLAW_REF", "feature/x");
+    c
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out: Output = bylaw(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+const POLICY: &str = "tests/fixtures/policies/workloads.yaml";
+const MANIFESTS: &str = "tests/fixtures/manifests";
+
+#[test]
+fn text_output_shows_findings_on_their_lines_and_fails() {
+    let (code, out, err) = run(&["check", MANIFESTS, "-p", POLICY, "--no-config"]);
+    assert_eq!(code, 1, "blocking findings exit 1\n{out}\n{err}");
+    for expected in [
+        "tests/fixtures/manifests/broken.yaml:7:",
+        "tests/fixtures/manifests/deploy.yaml:11:11",
+        "tests/fixtures/manifests/deploy.yaml:13:13",
+        "tests/fixtures/manifests/deploy.yaml:17:11",
+        "[FX-001] container app runs privileged",
+        "[FX-002] image docker.io/library/nginx:1.25 is not from an allowed registry",
+        "[FX-003] container proxy has no memory limit",
+        "[bylaw/parse-error]",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
+    assert!(!out.contains("ignored/priv.yaml"), "excluded by match.files");
+    assert!(!out.contains("kube-system"), "filtered by match.when");
+    assert!(!out.contains('\x1b'), "no colour when stdout is not a terminal");
+    insta::assert_snapshot!("text_output", out);
+}
+
+#[test]
+fn several_formats_in_one_run_and_atomic_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("out/bylaw.sarif");
+    let junit = dir.path().join("out/junit.xml");
+    let json = dir.path().join("report.json");
+    let (code, out, _) = run(&[
+        "check",
+        MANIFESTS,
+        "-p",
+        POLICY,
+        "--no-config",
+        "--format",
+        "json",
+        "--sarif",
+        sarif.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    let stdout: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(stdout, file, "stdout JSON and --json file are the same report");
+    assert_eq!(file["version"], "1.0");
+    assert_eq!(file["verdict"], "fail");
+    assert_eq!(file["summary"]["blocking"], 3);
+    assert_eq!(file["summary"]["advisory"], 1);
+    assert_eq!(file["summary"]["files"], 3);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/report.schema.json")).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&file).map(|e| format!("{}: {e}", e.instance_path().as_str())).collect();
+    assert!(errors.is_empty(), "report schema: {errors:#?}");
+
+    let sarif: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let schema = bylaw_report::sarif_schema();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&sarif).map(|e| format!("{}: {e}", e.instance_path().as_str())).collect();
+    assert!(errors.is_empty(), "SARIF schema: {errors:#?}");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    let fx1 = results.iter().find(|r| r["ruleId"] == "FX-001").unwrap();
+    assert_eq!(fx1["level"], "error");
+    assert_eq!(
+        fx1["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "tests/fixtures/manifests/deploy.yaml"
+    );
+    assert_eq!(fx1["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    assert_eq!(fx1["locations"][0]["physicalLocation"]["region"]["startLine"], 13);
+    let fx3 = results.iter().find(|r| r["ruleId"] == "FX-003").unwrap();
+    assert_eq!(fx3["level"], "warning", "advisory by override");
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let failures = doc.descendants().filter(|n| n.has_tag_name("failure")).count();
+    assert_eq!(failures, 3, "{xml}");
+    let cases = doc.descendants().filter(|n| n.has_tag_name("testcase")).count();
+    assert!(cases >= 6, "a testcase per rule x target: {xml}");
+    // no temporary files left behind
+    let leftovers: Vec<_> =
+        std::fs::read_dir(dir.path().join("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}
+
+#[test]
+fn sarif_snapshot() {
+    let (_, out, _) = run(&["check", MANIFESTS, "-p", POLICY, "--no-config", "--format", "sarif"]);
+    insta::assert_snapshot!("sarif_output", out);
+}
+
+#[test]
+fn environments_and_fail_on() {
+    let (code, out, _) = run(&["check", MANIFESTS, "-p", POLICY, "--no-config", "--env", "dev", "--format", "json"]);
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // In dev everything is advisory except the parse error of broken.yaml.
+    assert_eq!(r["environment"], "dev");
+    assert_eq!(r["summary"]["blocking"], 1);
+    assert_eq!(code, 1);
+    let (code, _, _) =
+        run(&["check", "tests/fixtures/manifests/deploy.yaml", "-p", POLICY, "--no-config", "--env", "dev"]);
+    assert_eq!(code, 0, "advisory findings do not fail by default");
+    let (code, _, _) = run(&[
+        "check",
+        "tests/fixtures/manifests/deploy.yaml",
+        "-p",
+        POLICY,
+        "--no-config",
+        "--env",
+        "dev",
+        "--fail-on",
+        "advisory",
+    ]);
+    assert_eq!(code, 1);
+    let (code, _, _) = run(&["check", MANIFESTS, "-p", POLICY, "--no-config", "--fail-on", "never"]);
+    assert_eq!(code, 0);
+    let (code, _, _) = run(&["check", "tests/fixtures/manifests/good.json", "-p", POLICY, "--no-config"]);
+    assert_eq!(code, 0, "a passing file exits 0");
+}
+
+#[test]
+fn config_file_environment_by_branch_and_flags_win() {
+    let cfg = "tests/fixtures/config/.bylaw.yaml";
+    // feature/x → dev (advisory), broken.yaml excluded by targets → exit 0
+    let (code, out, err) = run(&["check", "--config", cfg, "--format", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["environment"], "dev");
+    assert_eq!(r["summary"]["advisory"], 3);
+    assert_eq!(r["summary"]["files"], 2);
+    // main → prod (blocking)
+    let out = bylaw(&["check", "--config", cfg]).env("BYLAW_REF", "main").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // the flag wins over the branch
+    let out = bylaw(&["check", "--config", cfg, "--env", "dev"]).env("BYLAW_REF", "main").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn policy_errors_exit_2_with_every_error_located() {
+    let (code, out, err) = run(&["check", MANIFESTS, "-p", "tests/fixtures/bad-policies/errors.yaml", "--no-config"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "nothing evaluated: {out}");
+    for expected in [
+        "tests/fixtures/bad-policies/errors.yaml:4:9",
+        "`metadata.name` `Bad_Name` does not match",
+        "tests/fixtures/bad-policies/errors.yaml:8:17",
+        "did you mean `high`?",
+        "tests/fixtures/bad-policies/errors.yaml:12:7",
+        "unknown key `denny`",
+        "did you mean `deny`?",
+        "4 |   name: Bad_Name",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+    }
+    insta::assert_snapshot!("policy_errors", err);
+}
+
+#[test]
+fn cel_and_jsonpath_errors_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: bylaw/v1\nkind: Policy\nmetadata: {name: p}\nspec:\n  rules:\n    - id: C-1\n      deny: \"doc.a ==\"\n    - id: C-2\n      each: \"$.spec.containers[*\"\n      deny: \"true\"\n    - id: C-3\n      deny: \"item.x\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["validate", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("p.yaml:7:22"), "CEL error at its column (end of input):\n{err}");
+    assert!(err.contains("invalid CEL expression"), "{err}");
+    assert!(err.contains("p.yaml:9:"), "{err}");
+    assert!(err.contains("invalid JSONPath"), "{err}");
+    assert!(err.contains("p.yaml:12:13"), "{err}");
+    assert!(err.contains("`item` is only bound in rules with `each`"), "{err}");
+    assert!(err.contains("3 errors in policies"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, err) = run(&["check", "nope/", "-p", POLICY, "--no-config"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no such file or directory: nope"), "{err}");
+    let (code, _, err) = run(&["check", MANIFESTS, "--no-config"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no policies to evaluate"), "{err}");
+    let (code, _, _) = run(&["check", MANIFESTS, "-p", POLICY, "--fail-on", "sometimes"]);
+    assert_eq!(code, 2);
+    let (code, _, err) = run(&["check", MANIFESTS, "-p", POLICY, "--no-config", "--format", "yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown format `yaml`"), "{err}");
+}
+
+#[test]
+fn unknown_formats_are_skipped_with_a_warning() {
+    let (code, out, err) = run(&[
+        "check",
+        "tests/fixtures/manifests/notes.txt",
+        "tests/fixtures/manifests/good.json",
+        "-p",
+        POLICY,
+        "--no-config",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("notes.txt: skipped"), "{err}");
+}
+
+#[test]
+fn schema_command_prints_the_language_schema() {
+    let (code, out, _) = run(&["schema"]);
+    assert_eq!(code, 0);
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(s["properties"]["apiVersion"]["const"], "bylaw/v1");
+    assert!(s["$defs"]["rule"]["properties"]["deny"].is_object());
+    let (_, out, _) = run(&["schema", "report"]);
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(s["properties"]["findings"].is_object());
+    let (_, out, _) = run(&["schema", "config"]);
+    assert!(out.contains("environments"));
+}
+
+#[test]
+fn validate_accepts_good_policies() {
+    let (code, _, err) = run(&["validate", POLICY]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("ok: 1 policy, 3 rules"), "{err}");
+}
+
+#[test]
+fn pipeline_policy_reads_ctx_from_generic_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("pipe.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: bylaw/v1\nkind: Policy\nmetadata: {name: pipe, type: operational}\nspec:\n  match: {target: pipeline}\n  rules:\n    - id: P-1\n      title: PRs touching prod need a ticket\n      deny:\n        all:\n          - \"ctx.changed_files.exists(f, f.startsWith('prod/'))\"\n          - not: \"ctx.pr.title.matches('[A-Z]+-[0-9]+')\"\n",
+    )
+    .unwrap();
+    let out = bylaw(&[
+        "check",
+        "--no-config",
+        "-p",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+        "tests/fixtures/manifests/good.json",
+    ])
+    .env("BYLAW_PR_NUMBER", "12")
+    .env("BYLAW_PR_TITLE", "tweak things")
+    .env("BYLAW_CHANGED_FILES", "prod/app.yaml\nREADME.md")
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["findings"][0]["rule_id"], "P-1");
+    let ok = bylaw(&["check", "--no-config", "-p", p.to_str().unwrap(), "tests/fixtures/manifests/good.json"])
+        .env("BYLAW_PR_NUMBER", "12")
+        .env("BYLAW_PR_TITLE", "SEC-9 tweak things")
+        .env("BYLAW_CHANGED_FILES", "prod/app.yaml")
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+}

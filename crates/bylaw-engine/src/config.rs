@@ -1,0 +1,158 @@
+//! The project configuration, `.bylaw.yaml` at the repository root
+//! (DESIGN §6): policy sources, paths and target globs, exception files,
+//! environments by branch pattern, outputs. Every CLI flag has an
+//! equivalent here; flags win (the CLI merges).
+//!
+//! Relative paths in the file are relative to the directory holding it.
+
+use crate::diagnostic::Diagnostic;
+use crate::input::yaml;
+use crate::report::{Enforcement, FailOn};
+use crate::schema::Schema;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// File names looked for in the working directory when `--config` is not given.
+pub const CONFIG_NAMES: &[&str] = &[".bylaw.yaml", ".bylaw.yml"];
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(rename = "apiVersion")]
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub policies: Vec<String>,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+    pub env: Option<String>,
+    /// Environment → branch patterns, in file order (first match wins).
+    #[serde(default)]
+    pub environments: serde_json::Map<String, serde_json::Value>,
+    pub fail_on: Option<FailOn>,
+    pub include_drafts: Option<bool>,
+    pub parse_errors: Option<Enforcement>,
+    #[serde(default)]
+    pub outputs: Outputs,
+    /// Directory of the config file; relative paths resolve against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// Display path of the config file.
+    #[serde(skip)]
+    pub file: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Outputs {
+    pub format: Option<String>,
+    pub sarif: Option<String>,
+    pub junit: Option<String>,
+    pub json: Option<String>,
+    pub markdown: Option<String>,
+}
+
+impl Config {
+    /// Resolves a path written in the config file.
+    pub fn resolve(&self, p: &str) -> PathBuf {
+        let path = Path::new(p);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// The environment whose branch patterns match `branch` first.
+    pub fn environment_for_branch(&self, branch: &str) -> Option<String> {
+        for (env, patterns) in &self.environments {
+            let patterns: Vec<&str> =
+                patterns.as_array().map(|a| a.iter().filter_map(|p| p.as_str()).collect()).unwrap_or_default();
+            for p in patterns {
+                let matched = globset::GlobBuilder::new(p)
+                    .literal_separator(false)
+                    .build()
+                    .map(|g| g.compile_matcher().is_match(branch))
+                    .unwrap_or(false);
+                if matched {
+                    return Some(env.clone());
+                }
+            }
+        }
+        None
+    }
+
+    /// Loads and validates a config file. Errors are located diagnostics.
+    pub fn load(path: &Path) -> Result<Config, (Vec<Diagnostic>, Option<String>)> {
+        let file = crate::loader::display_path(path);
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            (vec![Diagnostic::error("io", &file, None, format!("cannot read the config file: {e}"))], None)
+        })?;
+        let mut cfg = Self::parse(&file, &text).map_err(|d| (d, Some(text.clone())))?;
+        cfg.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        cfg.file = Some(file);
+        Ok(cfg)
+    }
+
+    /// Parses config text (`file` names it in diagnostics).
+    pub fn parse(file: &str, text: &str) -> Result<Config, Vec<Diagnostic>> {
+        let parsed = yaml::parse(text);
+        if let Some(e) = parsed.error {
+            return Err(vec![Diagnostic::error(
+                "yaml",
+                file,
+                Some(crate::node::Span::point(e.line, e.col)),
+                format!("invalid YAML: {}", e.message),
+            )]);
+        }
+        let Some(root) = parsed.documents.into_iter().next() else {
+            return Ok(Config::default());
+        };
+        let json = root.to_json();
+        let mut errors = Schema::Config.validate(&json, &root, file);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        serde_json::from_value(json).map_err(|e| {
+            errors.push(Diagnostic::error("schema", file, Some(root.span), format!("invalid config: {e}")));
+            errors
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_matches_branches_in_order() {
+        let c = Config::parse(
+            ".bylaw.yaml",
+            "policies: [policies/]\nenvironments:\n  prod: [main, 'release/*']\n  dev: ['*']\nfail_on: advisory\noutputs: { sarif: out.sarif }\n",
+        )
+        .unwrap();
+        assert_eq!(c.policies, vec!["policies/"]);
+        assert_eq!(c.environment_for_branch("main").as_deref(), Some("prod"));
+        assert_eq!(c.environment_for_branch("release/1.2").as_deref(), Some("prod"));
+        assert_eq!(c.environment_for_branch("feature/x").as_deref(), Some("dev"));
+        assert_eq!(c.fail_on, Some(FailOn::Advisory));
+        assert_eq!(c.outputs.sarif.as_deref(), Some("out.sarif"));
+    }
+
+    #[test]
+    fn unknown_keys_are_located() {
+        let e = Config::parse(".bylaw.yaml", "policies: [a]\nfail-on: never\n").unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].location(), ".bylaw.yaml:2:1");
+        assert!(e[0].message.contains("unknown key `fail-on`"));
+        assert!(e[0].hint.as_deref().unwrap().contains("did you mean `fail_on`?"));
+    }
+}

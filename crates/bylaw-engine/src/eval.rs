@@ -1,0 +1,626 @@
+//! Evaluating a compiled [`PolicySet`] against files and the pipeline
+//! context, producing the [`Report`].
+//!
+//! Cost model (DESIGN §10): files are evaluated in parallel (rayon); each
+//! file is read and parsed once; each document is converted to CEL values
+//! once (strings borrowed from the parsed tree) and to JSON only when a rule
+//! needs JSONPath; CEL variables are lent to a child scope of one shared
+//! root context through a resolver, so no value is copied per rule.
+//!
+//! Missing data (DESIGN §3): a CEL "no such key" — also a field selected on
+//! `null` and a list index out of range — makes that CEL string false. Any
+//! other error is a `bylaw/eval-error` finding at the rule's enforcement.
+
+use crate::builtin;
+use crate::compile::{At, Cel, CompiledPolicy, CompiledRule, Cond, Part, PolicySet};
+use crate::input::{self, Format};
+use crate::node::{json_to_val, to_pointer, Node, NodeValue, Segment, Span};
+use crate::policy::Target as PolicyTarget;
+use crate::report::*;
+use cel::common::types::{CelMap, CelMapKey, CelString};
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
+use cel::{Context, ExecutionError, Value};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// A file to evaluate: how it is shown (relative, `/`) and where it is read from.
+#[derive(Clone, Debug)]
+pub struct FileRef {
+    pub path: String,
+    pub fs_path: PathBuf,
+}
+
+/// Run-wide inputs besides the files.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The pipeline context (`ctx`), same shape on every platform.
+    pub ctx: serde_json::Value,
+    pub fail_on: FailOn,
+    /// Enforcement of `bylaw/parse-error` findings.
+    pub parse_errors: Enforcement,
+}
+
+/// The variables of one evaluation, lent to CEL without copying.
+struct Vars<'a> {
+    doc: &'a (dyn Val + 'a),
+    item: Option<&'a (dyn Val + 'a)>,
+    params: &'a (dyn Val + 'a),
+    ctx: &'a (dyn Val + 'a),
+    file: &'a (dyn Val + 'a),
+}
+
+impl VariableResolver for Vars<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        let v: &'b (dyn Val + 'b) = match variable {
+            "doc" => self.doc,
+            "item" => self.item?,
+            "params" => self.params,
+            "ctx" => self.ctx,
+            "file" => self.file,
+            _ => return None,
+        };
+        Some(CowVal::Borrowed(v))
+    }
+}
+
+/// Whether an execution error means "the data is not there".
+fn is_missing(e: &ExecutionError) -> bool {
+    match e {
+        ExecutionError::NoSuchKey(_) | ExecutionError::IndexOutOfBounds(_) => true,
+        ExecutionError::NoSuchOverload(o) => {
+            o.function() == "_._" && o.argument_types().first().is_some_and(|t| t == "null_type")
+        }
+        _ => false,
+    }
+}
+
+fn run_cel(cel: &Cel, root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<Value, ExecutionError> {
+    let mut scope = root.new_inner_scope();
+    scope.set_variable_resolver(vars);
+    cel.program.execute(&scope)
+}
+
+/// Evaluates one CEL string as a condition, with the missing-data rule.
+fn eval_leaf(cel: &Cel, root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<bool, String> {
+    match run_cel(cel, root, vars) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!("`{}` must evaluate to a bool, got {}", cel.source, other.type_of())),
+        Err(e) if is_missing(&e) => Ok(false),
+        Err(e) => Err(format!("`{}`: {e}", cel.source)),
+    }
+}
+
+fn eval_cond(c: &Cond, root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<bool, String> {
+    match c {
+        Cond::Leaf(cel) => eval_leaf(cel, root, vars),
+        Cond::All(cs) => {
+            for c in cs {
+                if !eval_cond(c, root, vars)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Cond::Any(cs) => {
+            for c in cs {
+                if eval_cond(c, root, vars)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        Cond::Not(c) => Ok(!eval_cond(c, root, vars)?),
+    }
+}
+
+/// Renders a CEL value for a message: strings as-is, the rest as in JSON.
+pub fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        other => value_json(other).to_string(),
+    }
+}
+
+fn value_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::UInt(u) => J::from(*u),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        Value::String(s) => J::String(s.to_string()),
+        Value::List(l) => J::Array(l.iter().map(value_json).collect()),
+        Value::Map(m) => {
+            let mut entries: Vec<(String, J)> = m
+                .map
+                .iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        cel::objects::Key::String(s) => s.to_string(),
+                        cel::objects::Key::Int(i) => i.to_string(),
+                        cel::objects::Key::Uint(u) => u.to_string(),
+                        cel::objects::Key::Bool(b) => b.to_string(),
+                    };
+                    (key, value_json(v))
+                })
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            J::Object(entries.into_iter().collect())
+        }
+        other => J::String(format!("{other:?}")),
+    }
+}
+
+fn render_message(parts: &[Part], root: &Context<'_, '_>, vars: &Vars<'_>) -> String {
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            Part::Text(t) => out.push_str(t),
+            Part::Expr(cel) => match run_cel(cel, root, vars) {
+                Ok(v) => out.push_str(&display_value(&v)),
+                Err(e) if is_missing(&e) => out.push_str("<missing>"),
+                Err(e) => out.push_str(&format!("<error: {e}>")),
+            },
+        }
+    }
+    out
+}
+
+fn resource_of(doc: &Node) -> Option<Resource> {
+    let r = Resource {
+        api_version: doc.str_at(&["apiVersion"]).map(String::from),
+        kind: doc.str_at(&["kind"]).map(String::from),
+        namespace: doc.str_at(&["metadata", "namespace"]).map(String::from),
+        name: doc.str_at(&["metadata", "name"]).map(String::from),
+    };
+    (r.kind.is_some() || r.name.is_some()).then_some(r)
+}
+
+/// Stable identity of a finding: rule, file, resource (or document index)
+/// and JSON pointer; no line numbers, so unrelated edits keep it.
+pub fn fingerprint(
+    rule: &str,
+    path: &str,
+    resource: Option<&Resource>,
+    document: Option<u32>,
+    pointer: &str,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [rule, path] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    match resource.filter(|r| r.name.is_some()) {
+        Some(r) => {
+            for part in [&r.kind, &r.namespace, &r.name] {
+                h.update(part.as_deref().unwrap_or("").as_bytes());
+                h.update([0]);
+            }
+        }
+        None => h.update(format!("doc{}", document.unwrap_or(0)).as_bytes()),
+    }
+    h.update([0]);
+    h.update(pointer.as_bytes());
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn location(path: &str, span: Span) -> Location {
+    Location {
+        path: path.to_owned(),
+        start_line: span.start_line.max(1),
+        start_column: span.start_col.max(1),
+        end_line: span.end_line.max(span.start_line).max(1),
+        end_column: span.end_col.max(1),
+    }
+}
+
+/// What evaluating one document (or the pipeline) against one policy needs.
+struct Subject<'a> {
+    path: &'a str,
+    doc: &'a Node,
+    doc_val: &'a (dyn Val + 'a),
+    json: &'a OnceLock<serde_json::Value>,
+    file_val: &'a (dyn Val + 'a),
+    document: Option<u32>,
+    resource: Option<Resource>,
+    /// For pipeline policies: findings point at the rule in the policy file.
+    fixed_location: Option<&'a str>,
+}
+
+struct Evaluator<'a> {
+    set: &'a PolicySet,
+    ctx: &'a (dyn Val + 'a),
+}
+
+impl Evaluator<'_> {
+    fn finding(
+        &self,
+        p: &CompiledPolicy,
+        r: &CompiledRule,
+        t: &Subject<'_>,
+        segs: &[Segment],
+        message: String,
+        eval_error: bool,
+    ) -> Finding {
+        let (span, depth) = t.doc.span_of(segs);
+        let pointer = to_pointer(&segs[..depth]);
+        let (path, span) = match t.fixed_location {
+            Some(policy_file) => (policy_file, r.span),
+            None => (t.path, span),
+        };
+        let rule_id = if eval_error { builtin::EVAL_ERROR } else { r.id.as_str() };
+        let mut notes = r.notes.clone();
+        if eval_error {
+            notes.insert(0, format!("rule {} of policy {}", r.id, p.name));
+        }
+        Finding {
+            rule_id: rule_id.to_owned(),
+            policy: p.name.clone(),
+            severity: r.severity,
+            enforcement: r.enforcement,
+            message,
+            location: location(path, span),
+            document: t.document,
+            fingerprint: fingerprint(&format!("{rule_id}:{}", r.id), path, t.resource.as_ref(), t.document, &pointer),
+            pointer,
+            resource: t.resource.clone(),
+            notes,
+            exception: None,
+        }
+    }
+
+    /// Where `at` points from `base`.
+    fn at_segments(&self, r: &CompiledRule, t: &Subject<'_>, base: &[Segment]) -> Vec<Segment> {
+        match &r.at {
+            None => base.to_vec(),
+            Some(At::Relative(rel)) => base.iter().chain(rel.iter()).cloned().collect(),
+            Some(At::Absolute(jp)) => {
+                let json = t.json.get_or_init(|| t.doc.to_json());
+                jp.query_located(json)
+                    .into_iter()
+                    .next()
+                    .map(|n| segments_of(n.location()))
+                    .unwrap_or_else(|| base.to_vec())
+            }
+        }
+    }
+
+    fn eval_rule(&self, p: &CompiledPolicy, r: &CompiledRule, t: &Subject<'_>, out: &mut Vec<Finding>) {
+        let root = &self.set.root;
+        let base = Vars { doc: t.doc_val, item: None, params: &*p.params, ctx: self.ctx, file: t.file_val };
+        let mut check = |vars: &Vars<'_>, item_path: &[Segment]| match eval_cond(&r.cond, root, vars) {
+            Ok(v) if v == r.deny => {
+                let msg = render_message(&r.message, root, vars);
+                out.push(self.finding(p, r, t, &self.at_segments(r, t, item_path), msg, false));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let msg = format!("rule {} could not be evaluated: {e}", r.id);
+                out.push(self.finding(p, r, t, item_path, msg, true));
+            }
+        };
+        match &r.each {
+            None => check(&base, &[]),
+            Some(jp) => {
+                let json = t.json.get_or_init(|| t.doc.to_json());
+                for located in jp.query_located(json) {
+                    let segs = segments_of(located.location());
+                    let Some(node) = t.doc.at(&segs) else { continue };
+                    let item = node.to_val();
+                    let vars = Vars { item: Some(&*item), ..base };
+                    check(&vars, &segs);
+                }
+            }
+        }
+    }
+
+    /// Evaluates one policy on one target; returns whether it applied (`when`).
+    fn eval_policy(&self, p: &CompiledPolicy, t: &Subject<'_>, out: &mut Vec<Finding>) -> bool {
+        if let Some(when) = &p.when {
+            let vars = Vars { doc: t.doc_val, item: None, params: &*p.params, ctx: self.ctx, file: t.file_val };
+            match eval_leaf(when, &self.set.root, &vars) {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(e) => {
+                    if let Some(r) = p.rules.first() {
+                        let mut f = self.finding(
+                            p,
+                            r,
+                            t,
+                            &[],
+                            format!("`match.when` of policy {} could not be evaluated: {e}", p.name),
+                            true,
+                        );
+                        f.notes[0] = format!("policy {}", p.name);
+                        out.push(f);
+                    }
+                    return false;
+                }
+            }
+        }
+        for r in &p.rules {
+            self.eval_rule(p, r, t, out);
+        }
+        true
+    }
+}
+
+fn segments_of(path: &serde_json_path::NormalizedPath<'_>) -> Vec<Segment> {
+    path.iter()
+        .map(|e| match e {
+            serde_json_path::PathElement::Name(n) => Segment::Key((*n).to_owned()),
+            serde_json_path::PathElement::Index(i) => Segment::Index(*i),
+        })
+        .collect()
+}
+
+fn file_val<'a>(path: &'a str, format: &'a str) -> CelMap<'a> {
+    let mut m: HashMap<CelMapKey<'a>, Box<dyn Val + 'a>> = HashMap::new();
+    m.insert(CelMapKey::from("path"), Box::new(CelString::from(path)));
+    m.insert(CelMapKey::from("format"), Box::new(CelString::from(format)));
+    CelMap::from(m)
+}
+
+/// What one file contributed.
+#[derive(Default)]
+struct FileResult {
+    findings: Vec<Finding>,
+    documents: usize,
+    /// Indexes of the policies evaluated on at least one document.
+    evaluated: Vec<usize>,
+}
+
+impl PolicySet {
+    fn parse_error(&self, path: &str, line: u32, col: u32, message: String, opts: &RunOptions) -> Finding {
+        let resource = None;
+        Finding {
+            rule_id: builtin::PARSE_ERROR.into(),
+            policy: builtin::POLICY.into(),
+            severity: Severity::High,
+            enforcement: opts.parse_errors,
+            message,
+            location: location(path, Span::point(line, col).to(Span::point(line, col + 1))),
+            document: None,
+            fingerprint: fingerprint(builtin::PARSE_ERROR, path, resource, None, ""),
+            pointer: String::new(),
+            resource: None,
+            notes: Vec::new(),
+            exception: None,
+        }
+    }
+
+    fn eval_file(&self, f: &FileRef, ctx: &(dyn Val + '_), opts: &RunOptions) -> Option<FileResult> {
+        let applicable: Vec<usize> =
+            (0..self.policies.len()).filter(|&i| self.policies[i].applies_to_file(&f.path)).collect();
+        if applicable.is_empty() {
+            return None;
+        }
+        let format = Format::of_path(&f.path)?;
+        let mut res = FileResult::default();
+        let text = match std::fs::read(&f.fs_path).map(String::from_utf8) {
+            Ok(Ok(t)) => t,
+            Ok(Err(_)) => {
+                res.findings.push(self.parse_error(&f.path, 1, 1, "the file is not valid UTF-8".into(), opts));
+                return Some(res);
+            }
+            Err(e) => {
+                res.findings.push(self.parse_error(&f.path, 1, 1, format!("cannot read the file: {e}"), opts));
+                return Some(res);
+            }
+        };
+        let parsed = input::parse(format, &text);
+        if let Some(e) = &parsed.error {
+            let what = match format {
+                Format::Yaml => "invalid YAML",
+                Format::Json => "invalid JSON",
+            };
+            res.findings.push(self.parse_error(&f.path, e.line, e.col, format!("{what}: {}", e.message), opts));
+        }
+        res.documents = parsed.documents.len();
+        let file_val = file_val(&f.path, format.name());
+        let ev = Evaluator { set: self, ctx };
+        let mut evaluated = BTreeSet::new();
+        for (di, doc) in parsed.documents.iter().enumerate() {
+            let kind = doc.str_at(&["kind"]);
+            let pols: Vec<usize> = applicable
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let k = &self.policies[i].kinds;
+                    k.is_empty() || kind.is_some_and(|kind| k.iter().any(|x| x == kind))
+                })
+                .collect();
+            if pols.is_empty() {
+                continue;
+            }
+            let doc_val = doc.to_val();
+            let json = OnceLock::new();
+            let t = Subject {
+                path: &f.path,
+                doc,
+                doc_val: &*doc_val,
+                json: &json,
+                file_val: &file_val,
+                document: Some(di as u32),
+                resource: resource_of(doc),
+                fixed_location: None,
+            };
+            for i in pols {
+                if ev.eval_policy(&self.policies[i], &t, &mut res.findings) {
+                    evaluated.insert(i);
+                }
+            }
+        }
+        res.evaluated = evaluated.into_iter().collect();
+        Some(res)
+    }
+
+    /// Evaluates every policy: document policies on `files` (in parallel),
+    /// pipeline policies once on the context. Deterministic output.
+    pub fn run(&self, files: &[FileRef], opts: &RunOptions) -> Report {
+        let ctx_val = json_to_val(&opts.ctx);
+        let ctx: &(dyn Val + 'static) = &*ctx_val;
+        let results: Vec<(usize, FileResult)> =
+            files.par_iter().enumerate().filter_map(|(i, f)| self.eval_file(f, ctx, opts).map(|r| (i, r))).collect();
+
+        let mut findings = Vec::new();
+        let mut targets: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+        let mut documents = 0;
+        let files_evaluated = results.len();
+        for (i, r) in results {
+            documents += r.documents;
+            findings.extend(r.findings);
+            for p in r.evaluated {
+                targets.entry(p).or_default().insert(files[i].path.clone());
+            }
+        }
+
+        // Pipeline policies: once, with doc = ctx.
+        let ctx_node = Node::from_json(&opts.ctx);
+        let pipeline_file = file_val(builtin::PIPELINE_TARGET, "pipeline");
+        let ev = Evaluator { set: self, ctx };
+        for (i, p) in self.policies.iter().enumerate() {
+            if p.target != PolicyTarget::Pipeline {
+                continue;
+            }
+            let json = OnceLock::new();
+            let t = Subject {
+                path: builtin::PIPELINE_TARGET,
+                doc: &ctx_node,
+                doc_val: ctx,
+                json: &json,
+                file_val: &pipeline_file,
+                document: None,
+                resource: None,
+                fixed_location: Some(&p.file),
+            };
+            if ev.eval_policy(p, &t, &mut findings) {
+                targets.entry(i).or_default().insert(builtin::PIPELINE_TARGET.to_owned());
+            }
+        }
+        self.report(findings, targets, files_evaluated, documents, opts)
+    }
+
+    fn report(
+        &self,
+        mut findings: Vec<Finding>,
+        targets: BTreeMap<usize, BTreeSet<String>>,
+        files: usize,
+        documents: usize,
+        opts: &RunOptions,
+    ) -> Report {
+        findings.sort_by(|a, b| {
+            (&a.location.path, a.location.start_line, a.location.start_column, &a.rule_id, &a.message, &a.fingerprint)
+                .cmp(&(
+                    &b.location.path,
+                    b.location.start_line,
+                    b.location.start_column,
+                    &b.rule_id,
+                    &b.message,
+                    &b.fingerprint,
+                ))
+        });
+        let mut rules: Vec<RuleInfo> = Vec::new();
+        let mut policies = Vec::new();
+        for (i, p) in self.policies.iter().enumerate() {
+            for r in &p.rules {
+                rules.push(RuleInfo {
+                    id: r.id.clone(),
+                    policy: p.name.clone(),
+                    title: r.title.clone(),
+                    severity: r.severity,
+                    enforcement: r.enforcement,
+                    description: r.description.clone(),
+                    remediation: r.remediation.clone(),
+                    controls: r.controls.clone(),
+                    kind: p.kind.as_str().to_owned(),
+                });
+            }
+            policies.push(PolicyInfo {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                kind: p.kind.as_str().to_owned(),
+                lifecycle: p.lifecycle.as_str().to_owned(),
+                description: p.description.clone(),
+                source: p.file.clone(),
+                rules: p.rules.iter().map(|r| r.id.clone()).collect(),
+                targets: targets.get(&i).map(|t| t.iter().cloned().collect()).unwrap_or_default(),
+            });
+        }
+        for id in [builtin::PARSE_ERROR, builtin::EVAL_ERROR] {
+            if let Some(f) = findings.iter().find(|f| f.rule_id == id) {
+                rules.push(builtin::rule_info(id, f.enforcement));
+            }
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        rules.dedup_by(|a, b| a.id == b.id);
+        policies.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let mut s = Summary {
+            files,
+            documents,
+            policies: self.policies.len(),
+            rules: self.policies.iter().map(|p| p.rules.len()).sum(),
+            findings: findings.len(),
+            ..Summary::default()
+        };
+        for f in &findings {
+            if f.rule_id.starts_with("bylaw/") {
+                s.errors += 1;
+            }
+            if f.exception.is_some() {
+                s.excepted += 1;
+                continue;
+            }
+            match f.enforcement {
+                Enforcement::Blocking | Enforcement::Mandatory => s.blocking += 1,
+                Enforcement::Advisory => s.advisory += 1,
+                Enforcement::Audit => s.audit += 1,
+            }
+        }
+        let verdict = if findings.iter().any(|f| f.fails(opts.fail_on)) { Verdict::Fail } else { Verdict::Pass };
+        Report {
+            version: REPORT_VERSION.into(),
+            tool: ToolInfo::default(),
+            environment: self.options.environment.clone(),
+            fail_on: opts.fail_on,
+            verdict,
+            summary: s,
+            policies,
+            rules,
+            findings,
+        }
+    }
+}
+
+impl Node {
+    /// A tree without source positions, from JSON (the pipeline context).
+    pub fn from_json(v: &serde_json::Value) -> Node {
+        use serde_json::Value as J;
+        let value = match v {
+            J::Null => NodeValue::Null,
+            J::Bool(b) => NodeValue::Bool(*b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => NodeValue::Int(i),
+                None => NodeValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            J::String(s) => NodeValue::Str { value: s.clone(), plain: false },
+            J::Array(items) => NodeValue::Seq(items.iter().map(Node::from_json).collect()),
+            J::Object(map) => NodeValue::Map(
+                map.iter()
+                    .map(|(k, v)| crate::node::Entry {
+                        key: k.clone(),
+                        key_span: Span::default(),
+                        value: Node::from_json(v),
+                    })
+                    .collect(),
+            ),
+        };
+        Node { span: Span::default(), value }
+    }
+}

@@ -1,0 +1,27 @@
+//! bylaw-engine: the policy engine behind every bylaw command and adapter.
+//!
+//! It loads and validates policies (YAML with CEL conditions), parses input
+//! files into documents whose every node has a source span, evaluates the
+//! compiled policies against them in parallel, resolves enforcement
+//! (environments, lifecycle, dates) and produces a platform-neutral
+//! [`report::Report`].
+//!
+//! It deliberately knows nothing about output formats (see `bylaw-report`)
+//! or CI platforms (the adapters). Start reading at [`report::Report`].
+
+pub mod builtin;
+pub mod compile;
+pub mod config;
+pub mod context;
+pub mod diagnostic;
+pub mod discover;
+pub mod enforcement;
+pub mod eval;
+pub mod functions;
+pub mod input;
+pub mod loader;
+pub mod node;
+pub mod policy;
+pub mod report;
+pub mod schema;
+pub use chrono;

@@ -1,0 +1,393 @@
+//! Loading policy files: read, parse YAML with spans, validate each
+//! `kind: Policy` document against the language schema, deserialize, and
+//! check what a schema cannot (one of `deny`/`require`, unique ids and
+//! names, `overrides`/`disable` naming real rules).
+//!
+//! Every problem is collected as a located [`Diagnostic`]; loading never
+//! stops at the first one. CEL, JSONPath and globs are checked when the
+//! policies are compiled ([`crate::compile`]).
+
+use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::input::yaml;
+use crate::node::{Node, NodeValue, Span};
+use crate::policy::PolicyDef;
+use crate::schema::Schema;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A policy document that passed the schema, with what is needed to point
+/// at its parts later.
+#[derive(Clone, Debug)]
+pub struct LoadedPolicy {
+    pub def: PolicyDef,
+    /// Display path of the file it came from.
+    pub file: String,
+    /// The document tree, to locate rules and conditions in diagnostics.
+    pub root: Node,
+}
+
+/// What loading produced: policies that passed, every diagnostic, and the
+/// source text of each file read (for snippets).
+#[derive(Default, Debug)]
+pub struct Loaded {
+    pub policies: Vec<LoadedPolicy>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: HashMap<String, Arc<str>>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.level == crate::diagnostic::Level::Error)
+    }
+}
+
+/// How a path is shown to users: relative to the working directory when it
+/// is under it, with `/` separators.
+pub fn display_path(path: &Path) -> String {
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
+}
+
+fn is_policy_file(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    (name.ends_with(".yaml") || name.ends_with(".yml")) && !name.ends_with(".test.yaml") && !name.ends_with(".test.yml")
+}
+
+/// Expands directories to the policy files inside them (sorted, recursive).
+fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf, bool)> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = walk(p).into_iter().filter(|f| is_policy_file(f)).collect();
+            found.sort();
+            if found.is_empty() {
+                diagnostics.push(Diagnostic::error(
+                    "io",
+                    display_path(p),
+                    None,
+                    "no policy files (*.yaml, *.yml) in this directory",
+                ));
+            }
+            out.extend(found.into_iter().map(|f| (f, false)));
+        } else if p.exists() {
+            out.push((p.clone(), true));
+        } else {
+            diagnostics.push(Diagnostic::error("io", display_path(p), None, "policy file or directory not found"));
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Loads every policy in `paths` (files or directories). In a directory,
+/// YAML documents of another `kind` (tests, exception lists) are skipped; in
+/// a file named explicitly they are an error.
+pub fn load(paths: &[PathBuf]) -> Loaded {
+    let mut loaded = Loaded::default();
+    let files = expand(paths, &mut loaded.diagnostics);
+    for (path, explicit) in files {
+        let file = display_path(&path);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                loaded.diagnostics.push(Diagnostic::error("io", &file, None, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        load_text(&file, &text, explicit, &mut loaded);
+        loaded.sources.insert(file, Arc::from(text));
+    }
+    check_across(&mut loaded);
+    loaded
+}
+
+/// Loads the policies in one file's text (also used by tests and `bylaw test`).
+pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
+    let parsed = yaml::parse(text);
+    if let Some(e) = &parsed.error {
+        loaded.diagnostics.push(
+            Diagnostic::error("yaml", file, Some(Span::point(e.line, e.col)), format!("invalid YAML: {}", e.message))
+                .with_hint("check the indentation and quoting around this position"),
+        );
+    }
+    if parsed.documents.is_empty() && parsed.error.is_none() && explicit {
+        loaded.diagnostics.push(Diagnostic::error("schema", file, None, "the file holds no policy"));
+    }
+    for root in parsed.documents {
+        let kind = root.str_at(&["kind"]);
+        if kind != Some("Policy") {
+            if explicit || kind.is_none() {
+                let span = root.get("kind").map(|n| n.span).unwrap_or(root.span);
+                let found = kind.map(|k| format!("`kind: {k}`")).unwrap_or_else(|| "no `kind`".into());
+                loaded.diagnostics.push(
+                    Diagnostic::error(
+                        "schema",
+                        file,
+                        Some(span),
+                        format!("expected a policy (`kind: Policy`), found {found}"),
+                    )
+                    .with_hint("a policy starts with `apiVersion: bylaw/v1` and `kind: Policy`"),
+                );
+            }
+            continue;
+        }
+        let json = root.to_json();
+        let errors = Schema::Policy.validate(&json, &root, file);
+        if !errors.is_empty() {
+            loaded.diagnostics.extend(errors);
+            continue;
+        }
+        match serde_json::from_value::<PolicyDef>(json) {
+            Ok(def) => {
+                check_policy(&def, &root, file, &mut loaded.diagnostics);
+                loaded.policies.push(LoadedPolicy { def, file: file.to_owned(), root });
+            }
+            Err(e) => loaded.diagnostics.push(Diagnostic::error(
+                "schema",
+                file,
+                Some(root.span),
+                format!("invalid policy: {e}"),
+            )),
+        }
+    }
+}
+
+/// The span of `/spec/rules/{i}` and a sub-path of it.
+pub fn rule_span(root: &Node, index: usize, sub: &str) -> Span {
+    root.value_span_of_pointer(&format!("/spec/rules/{index}{sub}")).0
+}
+
+fn key_span_at(root: &Node, pointer: &str, key: &str) -> Span {
+    match root.at(&crate::node::parse_pointer(pointer)).map(|n| &n.value) {
+        Some(NodeValue::Map(entries)) => entries.iter().find(|e| e.key == key).map(|e| e.key_span).unwrap_or(root.span),
+        _ => root.span_of_pointer(pointer).0,
+    }
+}
+
+fn check_policy(def: &PolicyDef, root: &Node, file: &str, out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, rule) in def.spec.rules.iter().enumerate() {
+        match (&rule.deny, &rule.require) {
+            (Some(_), Some(_)) => out.push(
+                Diagnostic::error(
+                    "rule",
+                    file,
+                    Some(key_span_at(root, &format!("/spec/rules/{i}"), "require")),
+                    format!("rule `{}` has both `deny` and `require`", rule.id),
+                )
+                .with_hint("a rule has exactly one: `deny` (violation when true) or `require` (violation when false)"),
+            ),
+            (None, None) => out.push(
+                Diagnostic::error(
+                    "rule",
+                    file,
+                    Some(rule_span(root, i, "/id")),
+                    format!("rule `{}` has neither `deny` nor `require`", rule.id),
+                )
+                .with_hint(
+                    "add `deny: \"<CEL>\"` (violation when true) or `require: \"<CEL>\"` (violation when false)",
+                ),
+            ),
+            _ => {}
+        }
+        if let Some(prev) = seen.insert(rule.id.as_str(), i) {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-id",
+                    file,
+                    Some(rule_span(root, i, "/id")),
+                    format!("duplicate rule id `{}`", rule.id),
+                )
+                .with_hint(format!(
+                    "first defined at line {}; rule ids must be unique",
+                    rule_span(root, prev, "/id").start_line
+                )),
+            );
+        }
+    }
+    if !def.spec.extends.is_empty() {
+        out.push(
+            Diagnostic::error(
+                "extends",
+                file,
+                Some(key_span_at(root, "/spec", "extends")),
+                "`extends` (policy inheritance and packs) is not supported by this version of bylaw yet",
+            )
+            .with_hint("copy the rules you need into this policy for now"),
+        );
+    }
+    if def.spec.rules.is_empty() {
+        out.push(
+            Diagnostic::error("rule", file, Some(key_span_at(root, "", "spec")), "the policy has no rules")
+                .with_hint("add `rules:` under `spec:`"),
+        );
+    }
+    let ids: Vec<&str> = def.spec.rules.iter().map(|r| r.id.as_str()).collect();
+    let unknown = |id: &str, span: Span, what: &str| {
+        let mut d = Diagnostic::error("unknown-rule", file, Some(span), format!("{what} names unknown rule `{id}`"));
+        if let Some(m) = did_you_mean(id, ids.iter().copied()) {
+            d.hint = Some(format!("did you mean `{m}`?"));
+        }
+        d
+    };
+    for id in def.spec.overrides.keys() {
+        if !ids.contains(&id.as_str()) {
+            out.push(unknown(id, key_span_at(root, "/spec/overrides", id), "`overrides`"));
+        }
+    }
+    for (i, id) in def.spec.disable.iter().enumerate() {
+        if !ids.contains(&id.as_str()) {
+            out.push(unknown(id, root.value_span_of_pointer(&format!("/spec/disable/{i}")).0, "`disable`"));
+        }
+    }
+}
+
+/// Checks across all loaded policies: unique policy names and rule ids.
+fn check_across(loaded: &mut Loaded) {
+    let mut names: BTreeMap<&str, &LoadedPolicy> = BTreeMap::new();
+    let mut rules: BTreeMap<&str, (&LoadedPolicy, usize)> = BTreeMap::new();
+    let mut out = Vec::new();
+    for p in &loaded.policies {
+        if let Some(prev) = names.insert(p.def.metadata.name.as_str(), p) {
+            out.push(
+                Diagnostic::error(
+                    "duplicate-id",
+                    &p.file,
+                    Some(p.root.value_span_of_pointer("/metadata/name").0),
+                    format!("duplicate policy name `{}`", p.def.metadata.name),
+                )
+                .with_hint(format!(
+                    "also defined in {}:{}",
+                    prev.file,
+                    prev.root.span_of_pointer("/metadata/name").0.start_line
+                )),
+            );
+        }
+        for (i, r) in p.def.spec.rules.iter().enumerate() {
+            match rules.get(r.id.as_str()) {
+                Some((prev, j)) if !std::ptr::eq(*prev, p) => out.push(
+                    Diagnostic::error(
+                        "duplicate-id",
+                        &p.file,
+                        Some(rule_span(&p.root, i, "/id")),
+                        format!("rule id `{}` is also used by policy `{}`", r.id, prev.def.metadata.name),
+                    )
+                    .with_hint(format!(
+                        "defined at {}:{}; rule ids must be unique across policies",
+                        prev.file,
+                        rule_span(&prev.root, *j, "/id").start_line
+                    )),
+                ),
+                Some(_) => {}
+                None => {
+                    rules.insert(r.id.as_str(), (p, i));
+                }
+            }
+        }
+    }
+    loaded.diagnostics.extend(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Loaded {
+        let mut l = Loaded::default();
+        load_text("p.yaml", text, true, &mut l);
+        check_across(&mut l);
+        l
+    }
+
+    const GOOD: &str = "apiVersion: bylaw/v1\nkind: Policy\nmetadata:\n  name: demo\n  type: security\nspec:\n  rules:\n    - id: R-1\n      title: t\n      severity: high\n      deny: \"doc.x == 1\"\n";
+
+    #[test]
+    fn loads_a_valid_policy() {
+        let l = load_str(GOOD);
+        assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+        assert_eq!(l.policies.len(), 1);
+        assert_eq!(l.policies[0].def.spec.rules[0].id, "R-1");
+    }
+
+    #[test]
+    fn reports_every_schema_error_with_location_and_hint() {
+        let text = GOOD
+            .replace("      deny:", "      denny:")
+            .replace("severity: high", "severity: hihg")
+            .replace("name: demo", "name: Demo");
+        let l = load_str(&text);
+        let msgs: Vec<String> =
+            l.diagnostics.iter().map(|d| format!("{} {} {:?}", d.location(), d.message, d.hint)).collect();
+        assert_eq!(l.diagnostics.len(), 3, "{msgs:#?}");
+        assert!(msgs[0].starts_with("p.yaml:4:9 `metadata.name` `Demo` does not match"), "{msgs:#?}");
+        assert!(
+            msgs[1].starts_with("p.yaml:10:17 `hihg` is not a valid value for `spec.rules[0].severity`"),
+            "{msgs:#?}"
+        );
+        assert!(msgs[1].contains("did you mean `high`"), "{msgs:#?}");
+        assert!(msgs[2].starts_with("p.yaml:11:7 unknown key `denny` in `spec.rules[0]`"), "{msgs:#?}");
+        assert!(msgs[2].contains("did you mean `deny`?"), "{msgs:#?}");
+    }
+
+    #[test]
+    fn deny_and_require_are_exclusive_and_ids_unique() {
+        let text = format!("{GOOD}      require: \"true\"\n    - id: R-1\n      deny: \"false\"\n    - id: R-2\n");
+        let l = load_str(&text);
+        let msgs: Vec<String> = l.diagnostics.iter().map(|d| format!("{} {}", d.location(), d.message)).collect();
+        assert!(msgs.contains(&"p.yaml:12:7 rule `R-1` has both `deny` and `require`".to_owned()), "{msgs:#?}");
+        assert!(msgs.contains(&"p.yaml:13:11 duplicate rule id `R-1`".to_owned()), "{msgs:#?}");
+        assert!(msgs.contains(&"p.yaml:15:11 rule `R-2` has neither `deny` nor `require`".to_owned()), "{msgs:#?}");
+    }
+
+    #[test]
+    fn bad_condition_tree_is_explained() {
+        let text = GOOD.replace("deny: \"doc.x == 1\"", "deny:\n        alll: [\"true\"]");
+        let l = load_str(&text);
+        assert_eq!(l.diagnostics.len(), 1, "{:?}", l.diagnostics);
+        let d = &l.diagnostics[0];
+        assert_eq!(d.location(), "p.yaml:12:9");
+        assert!(d.message.contains("must be a CEL expression"));
+        assert_eq!(d.hint.as_deref(), Some("unknown key `alll`: did you mean `all`?"));
+    }
+
+    #[test]
+    fn yaml_syntax_errors_are_located() {
+        let l = load_str("apiVersion: bylaw/v1\nkind: Policy\nmetadata: [\n");
+        assert_eq!(l.diagnostics.len(), 1);
+        assert_eq!(l.diagnostics[0].code, "yaml");
+        assert!(l.diagnostics[0].span.unwrap().start_line >= 3);
+    }
+
+    #[test]
+    fn overrides_and_disable_must_name_rules() {
+        let text =
+            GOOD.replace("spec:\n", "spec:\n  disable: [R-2]\n  overrides: { R-x: { enforcement: advisory } }\n");
+        let l = load_str(&text);
+        let msgs: Vec<String> = l.diagnostics.iter().map(|d| format!("{} {}", d.location(), d.message)).collect();
+        assert_eq!(
+            msgs,
+            vec!["p.yaml:8:16 `overrides` names unknown rule `R-x`", "p.yaml:7:13 `disable` names unknown rule `R-2`"]
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! The policy language v1 as data: what a policy file says, after its
+//! shape has been checked against the embedded JSON Schema
+//! ([`POLICY_SCHEMA`]). Compiling it (CEL, JSONPath, globs, enforcement)
+//! is [`crate::compile`]'s job.
+
+use crate::report::{Enforcement, Severity};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The JSON Schema of the policy language, printed by `bylaw schema`.
+pub const POLICY_SCHEMA: &str = include_str!("../../../schemas/policy.schema.json");
+
+/// A `kind: Policy` document.
+#[derive(Deserialize, Clone, Debug)]
+pub struct PolicyDef {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: Spec,
+}
+
+#[derive(Deserialize, Clone, Debug)]
+pub struct Metadata {
+    pub name: String,
+    pub version: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: PolicyType,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub owners: Vec<String>,
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What a policy is about.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyType {
+    #[default]
+    Security,
+    Compliance,
+    Operational,
+}
+
+impl PolicyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyType::Security => "security",
+            PolicyType::Compliance => "compliance",
+            PolicyType::Operational => "operational",
+        }
+    }
+}
+
+/// Where a policy is in its life.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Lifecycle {
+    /// Not evaluated unless asked (`--include-drafts`).
+    Draft,
+    /// Evaluated; every finding is `audit`.
+    Audit,
+    /// Evaluated at the rules' enforcement.
+    #[default]
+    Enforced,
+    /// Evaluated; enforcement capped at `advisory`.
+    Deprecated,
+}
+
+impl Lifecycle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Draft => "draft",
+            Lifecycle::Audit => "audit",
+            Lifecycle::Enforced => "enforced",
+            Lifecycle::Deprecated => "deprecated",
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Spec {
+    #[serde(default)]
+    pub extends: Vec<String>,
+    #[serde(default)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub enforcement: Option<Enforcement>,
+    #[serde(default)]
+    pub environments: BTreeMap<String, Enforcement>,
+    pub enforce_from: Option<String>,
+    #[serde(rename = "match", default)]
+    pub matcher: Match,
+    #[serde(default)]
+    pub overrides: BTreeMap<String, Override>,
+    #[serde(default)]
+    pub disable: Vec<String>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// What a policy applies to.
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Match {
+    #[serde(default)]
+    pub target: Target,
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    pub when: Option<String>,
+}
+
+/// Whether a policy runs on documents or once on the pipeline context.
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    #[default]
+    Documents,
+    Pipeline,
+}
+
+/// A change a policy makes to one of its (inherited) rules.
+#[derive(Deserialize, Clone, Debug, Default)]
+pub struct Override {
+    pub enforcement: Option<Enforcement>,
+    pub severity: Option<Severity>,
+}
+
+/// One rule.
+#[derive(Deserialize, Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub severity: Option<Severity>,
+    pub each: Option<String>,
+    pub deny: Option<Condition>,
+    pub require: Option<Condition>,
+    pub at: Option<String>,
+    pub message: Option<String>,
+    pub remediation: Option<String>,
+    #[serde(default)]
+    pub controls: Vec<String>,
+    pub enforcement: Option<Enforcement>,
+    pub enforce_from: Option<String>,
+}
+
+/// A CEL string or an `all` / `any` / `not` tree of conditions.
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum Condition {
+    Cel(String),
+    All { all: Vec<Condition> },
+    Any { any: Vec<Condition> },
+    Not { not: Box<Condition> },
+}

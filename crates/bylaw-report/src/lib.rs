@@ -1,0 +1,154 @@
+//! Emitters of bylaw's [`Report`]: human text, the JSON report, SARIF 2.1.0,
+//! JUnit XML and a Markdown summary. Every emitter reads only the Report, so
+//! every CLI command and CI adapter produces the same outputs from one run.
+
+mod junit;
+mod markdown;
+mod sarif;
+mod text;
+
+use bylaw_engine::report::Report;
+use std::io::Write;
+use std::path::Path;
+use std::str::FromStr;
+
+pub use sarif::{to_sarif, SRCROOT};
+
+/// JSON Schema of the JSON report (`bylaw schema report`).
+pub const REPORT_SCHEMA: &str = include_str!("../../../schemas/report.schema.json");
+
+/// The official SARIF 2.1.0 JSON Schema (OASIS), as shipped in `schemas/`.
+pub const SARIF_SCHEMA: &str = include_str!("../../../schemas/sarif-2.1.0.json");
+
+/// [`SARIF_SCHEMA`] parsed, ready for a JSON Schema validator. The official
+/// file's `language` patterns (`^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$`)
+/// carry a stray `]` that strict regex engines reject when meta-validating the
+/// schema; it is replaced by the intended `(-[a-zA-Z]{2})?`. Nothing else changes.
+pub fn sarif_schema() -> serde_json::Value {
+    let text = SARIF_SCHEMA.replace("-[a-zA-Z]{2}]?$", "(-[a-zA-Z]{2})?$");
+    serde_json::from_str(&text).expect("the bundled SARIF schema is JSON")
+}
+
+/// An output format of `bylaw check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Junit,
+    Markdown,
+}
+
+impl Format {
+    /// The names accepted by `--format`, in help order.
+    pub const NAMES: &'static [&'static str] = &["text", "json", "sarif", "junit", "markdown"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+        }
+    }
+}
+
+/// `FromStr` error: the name is not one of [`Format::NAMES`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown format `{0}`: expected one of text, json, sarif, junit, markdown")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "text" => Format::Text,
+            "json" => Format::Json,
+            "sarif" => Format::Sarif,
+            "junit" => Format::Junit,
+            "markdown" | "md" => Format::Markdown,
+            _ => return Err(UnknownFormat(s.to_string())),
+        })
+    }
+}
+
+/// Options shared by the emitters.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// ANSI colours in the text format (the caller decides: only on a TTY).
+    pub color: bool,
+    /// SARIF `runAutomationDetails.id` category (`bylaw` when `None`); the
+    /// emitted id is `CATEGORY/` so code scanning keeps one analysis per category.
+    pub automation_category: Option<String>,
+    /// The `uriBaseId` of every SARIF location (`%SRCROOT%` by default).
+    pub base_uri_id: String,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions { color: false, automation_category: None, base_uri_id: SRCROOT.to_string() }
+    }
+}
+
+/// Errors while rendering or writing a report.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot serialise the report as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot serialise JUnit XML: {0}")]
+    Junit(#[from] quick_junit::SerializeError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Renders `report` in `format`. The result ends with a newline.
+pub fn render(format: Format, report: &Report, opts: &RenderOptions) -> Result<String, Error> {
+    let mut out = match format {
+        Format::Text => text::render(report, opts),
+        Format::Json => serde_json::to_string_pretty(report)?,
+        Format::Sarif => serde_json::to_string_pretty(&to_sarif(report, opts))?,
+        Format::Junit => junit::render(report)?,
+        Format::Markdown => markdown::render(report),
+    };
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// directory (created if needed), flushed and synced, then renamed over
+/// `path`. Readers never see a half-written artifact.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io { path: path.display().to_string(), source };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+/// `path:line:col` of a finding, as editors and terminals link it.
+pub(crate) fn position(f: &bylaw_engine::report::Finding) -> String {
+    format!("{}:{}:{}", f.location.path, f.location.start_line, f.location.start_column)
+}
+
+#[cfg(test)]
+mod tests;

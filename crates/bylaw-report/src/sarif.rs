@@ -1,0 +1,208 @@
+//! SARIF 2.1.0 for code-scanning tools (GitHub, GitLab, Azure DevOps,
+//! Warnings NG): one `reportingDescriptor` per rule with help and
+//! `security-severity`, results with relative locations under a `uriBaseId`,
+//! 1-based regions, stable `partialFingerprints`, `suppressions` for
+//! excepted findings and an automation category.
+
+use crate::RenderOptions;
+use bylaw_engine::report::{Enforcement, Finding, Report, RuleInfo};
+use serde_json::json;
+use serde_sarif::sarif;
+use std::collections::BTreeMap;
+
+/// The `uriBaseId` of every location: the root of the checkout.
+pub const SRCROOT: &str = "%SRCROOT%";
+/// Key of bylaw's fingerprint in `partialFingerprints`.
+pub const FINGERPRINT_KEY: &str = "bylaw/v1";
+const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(e: Enforcement) -> sarif::ResultLevel {
+    match e {
+        Enforcement::Mandatory | Enforcement::Blocking => sarif::ResultLevel::Error,
+        Enforcement::Advisory => sarif::ResultLevel::Warning,
+        Enforcement::Audit => sarif::ResultLevel::Note,
+    }
+}
+
+fn level_name(e: Enforcement) -> &'static str {
+    match level(e) {
+        sarif::ResultLevel::Error => "error",
+        sarif::ResultLevel::Warning => "warning",
+        _ => "note",
+    }
+}
+
+fn bag(tags: Vec<String>, props: serde_json::Map<String, serde_json::Value>) -> sarif::PropertyBag {
+    let mut b =
+        sarif::PropertyBag::builder().additional_properties(props.into_iter().collect::<BTreeMap<_, _>>()).build();
+    if !tags.is_empty() {
+        b.tags = Some(tags);
+    }
+    b
+}
+
+/// A rule id made into a SARIF `name`: an identifier-like PascalCase of the title.
+fn rule_name(rule: &RuleInfo) -> String {
+    let name: String = rule
+        .title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next().map(|c| c.to_ascii_uppercase().to_string() + cs.as_str()).unwrap_or_default()
+        })
+        .collect();
+    if name.is_empty() {
+        rule.id.replace(|c: char| !c.is_ascii_alphanumeric(), "")
+    } else {
+        name
+    }
+}
+
+fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
+    let full = rule.description.clone().unwrap_or_else(|| rule.title.clone());
+    let remediation = rule.remediation.clone();
+    let mut help_text = format!("{}\n\n{}", rule.title, full);
+    let mut help_md = format!("**{}**\n\n{}", rule.title, full);
+    if let Some(r) = &remediation {
+        help_text.push_str(&format!("\n\nRemediation: {r}"));
+        help_md.push_str(&format!("\n\n**Remediation:** {r}"));
+    }
+    if !rule.controls.is_empty() {
+        help_text.push_str(&format!("\n\nControls: {}", rule.controls.join(", ")));
+        help_md.push_str(&format!("\n\n**Controls:** {}", rule.controls.join(", ")));
+    }
+    help_md.push_str(&format!("\n\nPolicy `{}`, severity {}.", rule.policy, rule.severity));
+    let mut tags = vec![rule.kind.clone(), format!("policy:{}", rule.policy)];
+    tags.extend(rule.controls.iter().cloned());
+    let mut props = serde_json::Map::new();
+    props.insert("security-severity".into(), json!(rule.severity.security_severity()));
+    props.insert("problem.severity".into(), json!(problem_severity(rule.enforcement)));
+    props.insert("precision".into(), json!("very-high"));
+    props.insert("bylaw/severity".into(), json!(rule.severity.as_str()));
+    props.insert("bylaw/enforcement".into(), json!(rule.enforcement.as_str()));
+    let configuration = sarif::ReportingConfiguration::builder().level(json!(level_name(rule.enforcement))).build();
+    sarif::ReportingDescriptor::builder()
+        .id(rule.id.clone())
+        .name(rule_name(rule))
+        .short_description(sarif::MultiformatMessageString::builder().text(rule.title.clone()).build())
+        .full_description(sarif::MultiformatMessageString::builder().text(full).build())
+        .help(sarif::MultiformatMessageString::builder().text(help_text).markdown(help_md).build())
+        .default_configuration(configuration)
+        .properties(bag(tags, props))
+        .build()
+}
+
+/// GitHub's `problem.severity` (used when `security-severity` is absent, and by CodeQL UIs).
+fn problem_severity(e: Enforcement) -> &'static str {
+    match e {
+        Enforcement::Mandatory | Enforcement::Blocking => "error",
+        Enforcement::Advisory => "warning",
+        Enforcement::Audit => "recommendation",
+    }
+}
+
+/// Percent-encodes a relative path for a URI reference, keeping `/`.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn result(f: &Finding, rule_index: Option<usize>, opts: &RenderOptions) -> sarif::Result {
+    let l = &f.location;
+    let region = sarif::Region::builder()
+        .start_line(l.start_line as i64)
+        .start_column(l.start_column as i64)
+        .end_line(l.end_line as i64)
+        .end_column(l.end_column.max(if l.end_line == l.start_line { l.start_column } else { 1 }) as i64)
+        .build();
+    let artifact = sarif::ArtifactLocation::builder().uri(uri(&l.path)).uri_base_id(opts.base_uri_id.clone()).build();
+    let location = sarif::Location::builder()
+        .physical_location(sarif::PhysicalLocation::builder().artifact_location(artifact).region(region).build())
+        .build();
+    let mut props = serde_json::Map::new();
+    props.insert("policy".into(), json!(f.policy));
+    props.insert("severity".into(), json!(f.severity.as_str()));
+    props.insert("enforcement".into(), json!(f.enforcement.as_str()));
+    props.insert("pointer".into(), json!(f.pointer));
+    if let Some(d) = f.document {
+        props.insert("document".into(), json!(d));
+    }
+    if let Some(r) = &f.resource {
+        props.insert("resource".into(), serde_json::to_value(r).unwrap_or_default());
+    }
+    if !f.notes.is_empty() {
+        props.insert("notes".into(), json!(f.notes));
+    }
+    let mut fingerprints = BTreeMap::new();
+    fingerprints.insert(FINGERPRINT_KEY.to_string(), f.fingerprint.clone());
+    let mut r = sarif::Result::builder()
+        .rule_id(f.rule_id.clone())
+        .level(level(f.enforcement))
+        .message(sarif::Message::builder().text(f.message.clone()).build())
+        .locations(vec![location])
+        .partial_fingerprints(fingerprints)
+        .properties(bag(Vec::new(), props))
+        .build();
+    r.rule_index = rule_index.map(|i| i as i64);
+    if let Some(e) = &f.exception {
+        let mut props = serde_json::Map::new();
+        props.insert("exception".into(), json!(e.id));
+        if !e.approved_by.is_empty() {
+            props.insert("approvedBy".into(), json!(e.approved_by));
+        }
+        if let Some(x) = &e.expires {
+            props.insert("expires".into(), json!(x));
+        }
+        let kind = if e.kind == "inSource" { "inSource" } else { "external" };
+        let s = sarif::Suppression::builder()
+            .kind(json!(kind))
+            .status(json!("accepted"))
+            .justification(format!("{} ({})", e.reason, e.id))
+            .properties(bag(Vec::new(), props))
+            .build();
+        r.suppressions = Some(vec![s]);
+    }
+    r
+}
+
+/// Builds the SARIF log of a report.
+pub fn to_sarif(report: &Report, opts: &RenderOptions) -> sarif::Sarif {
+    let rules: Vec<sarif::ReportingDescriptor> = report.rules.iter().map(descriptor).collect();
+    let index: BTreeMap<&str, usize> = report.rules.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+    let results: Vec<sarif::Result> =
+        report.findings.iter().map(|f| result(f, index.get(f.rule_id.as_str()).copied(), opts)).collect();
+    let tool = &report.tool;
+    let driver = sarif::ToolComponent::builder()
+        .name(tool.name.clone())
+        .full_name(format!("{} {}", tool.name, tool.version))
+        .version(tool.version.clone())
+        .semantic_version(tool.version.clone())
+        .information_uri(tool.information_uri.clone())
+        .rules(rules)
+        .build();
+    let category = opts.automation_category.clone().unwrap_or_else(|| "bylaw".to_string());
+    let category = category.trim_end_matches('/');
+    let mut run_props = serde_json::Map::new();
+    if let Some(env) = &report.environment {
+        run_props.insert("environment".into(), json!(env));
+    }
+    run_props.insert("verdict".into(), serde_json::to_value(report.verdict).unwrap_or_default());
+    run_props.insert("summary".into(), serde_json::to_value(&report.summary).unwrap_or_default());
+    let invocation = sarif::Invocation::builder().execution_successful(true).build();
+    let run = sarif::Run::builder()
+        .tool(sarif::Tool::builder().driver(driver).build())
+        .automation_details(sarif::RunAutomationDetails::builder().id(format!("{category}/")).build())
+        .column_kind(json!("unicodeCodePoints"))
+        .invocations(vec![invocation])
+        .results(results)
+        .properties(bag(Vec::new(), run_props))
+        .build();
+    sarif::Sarif::builder().schema(SCHEMA_URI.to_string()).version(json!("2.1.0")).runs(vec![run]).build()
+}
