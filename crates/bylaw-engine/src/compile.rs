@@ -169,6 +169,7 @@ pub fn cel_env() -> Env {
         cel::extensions::strings as fn(&mut Env) -> Result<(), cel::DeclarationError>,
         cel::extensions::lists,
         cel::extensions::math,
+        crate::cel_regex::extension,
     ] {
         if let Err(e) = env.add_extension(ext) {
             tracing::warn!("CEL extension not registered: {e}");

@@ -22,9 +22,12 @@ use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
 use cel::{Context, ExecutionError, Value};
 use rayon::prelude::*;
+use serde_json_path::JsonPath;
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 /// A file to evaluate: how it is shown (relative, `/`) and where it is read from.
@@ -219,12 +222,22 @@ fn location(path: &str, span: Span) -> Location {
     }
 }
 
+/// The elements an `each` JSONPath selects in a document: their segments
+/// from the document root and their CEL values.
+type Items<'a> = Rc<Vec<(Vec<Segment>, Box<dyn Val + 'a>)>>;
+/// Per-document cache of [`Items`] by the JSONPath's text.
+type ItemCache<'a> = RefCell<HashMap<String, Items<'a>>>;
+
 /// What evaluating one document (or the pipeline) against one policy needs.
-struct Subject<'a> {
+/// `'d` is the document's lifetime, `'a` that of the per-document locals.
+struct Subject<'a, 'd> {
     path: &'a str,
-    doc: &'a Node,
+    doc: &'d Node,
     doc_val: &'a (dyn Val + 'a),
     json: &'a OnceLock<serde_json::Value>,
+    /// `each` results of this document by JSONPath, shared by the rules
+    /// that use the same path: queried and converted to CEL values once.
+    items: &'a ItemCache<'d>,
     file_val: &'a (dyn Val + 'a),
     document: Option<u32>,
     resource: Option<Resource>,
@@ -242,7 +255,7 @@ impl Evaluator<'_> {
         &self,
         p: &CompiledPolicy,
         r: &CompiledRule,
-        t: &Subject<'_>,
+        t: &Subject<'_, '_>,
         segs: &[Segment],
         message: String,
         eval_error: bool,
@@ -275,7 +288,7 @@ impl Evaluator<'_> {
     }
 
     /// Where `at` points from `base`.
-    fn at_segments(&self, r: &CompiledRule, t: &Subject<'_>, base: &[Segment]) -> Vec<Segment> {
+    fn at_segments(&self, r: &CompiledRule, t: &Subject<'_, '_>, base: &[Segment]) -> Vec<Segment> {
         match &r.at {
             None => base.to_vec(),
             Some(At::Relative(rel)) => base.iter().chain(rel.iter()).cloned().collect(),
@@ -290,7 +303,30 @@ impl Evaluator<'_> {
         }
     }
 
-    fn eval_rule(&self, p: &CompiledPolicy, r: &CompiledRule, t: &Subject<'_>, out: &mut Vec<Finding>) {
+    /// The elements `jp` selects in the document, from the cache when
+    /// another rule already asked.
+    fn items<'d>(&self, jp: &JsonPath, t: &Subject<'_, 'd>) -> Items<'d> {
+        let key = jp.to_string();
+        if let Some(found) = t.items.borrow().get(&key) {
+            return found.clone();
+        }
+        let json = t.json.get_or_init(|| t.doc.to_json());
+        let doc: &'d Node = t.doc;
+        let items: Vec<(Vec<Segment>, Box<dyn Val + 'd>)> = jp
+            .query_located(json)
+            .into_iter()
+            .filter_map(|located| {
+                let segs = segments_of(located.location());
+                let node = doc.at(&segs)?;
+                Some((segs, node.to_val()))
+            })
+            .collect();
+        let items = Rc::new(items);
+        t.items.borrow_mut().insert(key, items.clone());
+        items
+    }
+
+    fn eval_rule(&self, p: &CompiledPolicy, r: &CompiledRule, t: &Subject<'_, '_>, out: &mut Vec<Finding>) {
         let root = &self.set.root;
         let base = Vars { doc: t.doc_val, item: None, params: &*p.params, ctx: self.ctx, file: t.file_val };
         let mut check = |vars: &Vars<'_>, item_path: &[Segment]| match eval_cond(&r.cond, root, vars) {
@@ -307,20 +343,16 @@ impl Evaluator<'_> {
         match &r.each {
             None => check(&base, &[]),
             Some(jp) => {
-                let json = t.json.get_or_init(|| t.doc.to_json());
-                for located in jp.query_located(json) {
-                    let segs = segments_of(located.location());
-                    let Some(node) = t.doc.at(&segs) else { continue };
-                    let item = node.to_val();
-                    let vars = Vars { item: Some(&*item), ..base };
-                    check(&vars, &segs);
+                for (segs, item) in self.items(jp, t).iter() {
+                    let vars = Vars { item: Some(&**item), ..base };
+                    check(&vars, segs);
                 }
             }
         }
     }
 
     /// Evaluates one policy on one target; returns whether it applied (`when`).
-    fn eval_policy(&self, p: &CompiledPolicy, t: &Subject<'_>, out: &mut Vec<Finding>) -> bool {
+    fn eval_policy(&self, p: &CompiledPolicy, t: &Subject<'_, '_>, out: &mut Vec<Finding>) -> bool {
         if let Some(when) = &p.when {
             let vars = Vars { doc: t.doc_val, item: None, params: &*p.params, ctx: self.ctx, file: t.file_val };
             match eval_leaf(when, &self.set.root, &vars) {
@@ -440,11 +472,13 @@ impl PolicySet {
             }
             let doc_val = doc.to_val();
             let json = OnceLock::new();
+            let items = RefCell::new(HashMap::new());
             let t = Subject {
                 path: &f.path,
                 doc,
                 doc_val: &*doc_val,
                 json: &json,
+                items: &items,
                 file_val: &file_val,
                 document: Some(di as u32),
                 resource: resource_of(doc),
@@ -489,11 +523,13 @@ impl PolicySet {
                 continue;
             }
             let json = OnceLock::new();
+            let items = RefCell::new(HashMap::new());
             let t = Subject {
                 path: builtin::PIPELINE_TARGET,
                 doc: &ctx_node,
                 doc_val: ctx,
                 json: &json,
+                items: &items,
                 file_val: &pipeline_file,
                 document: None,
                 resource: None,

@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod enforcement;
 pub mod eval;
+pub mod cel_regex;
 pub mod functions;
 pub mod input;
 pub mod loader;
