@@ -10,6 +10,12 @@ mod check;
 mod common;
 mod validate;
 
+/// mimalloc: evaluation allocates many small short-lived values per document
+/// on several threads, where it is markedly faster than the system allocator
+/// (see bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 

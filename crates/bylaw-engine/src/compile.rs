@@ -7,6 +7,7 @@
 
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::enforcement::{self, Inputs};
+use crate::jsonpath::Query as JsonPath;
 use crate::loader::LoadedPolicy;
 use crate::node::{json_to_val, Node, Segment, Span};
 use crate::policy::{Condition, Lifecycle, PolicyType, Target};
@@ -15,7 +16,6 @@ use cel::common::value::Val;
 use cel::{Context, Env, Program};
 use chrono::NaiveDate;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use serde_json_path::JsonPath;
 use std::sync::Arc;
 
 /// Run-wide settings that change what compiled policies do.

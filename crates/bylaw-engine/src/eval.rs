@@ -14,6 +14,7 @@
 use crate::builtin;
 use crate::compile::{At, Cel, CompiledPolicy, CompiledRule, Cond, Part, PolicySet};
 use crate::input::{self, Format};
+use crate::jsonpath::Query as JsonPath;
 use crate::node::{json_to_val, to_pointer, Node, NodeValue, Segment, Span};
 use crate::policy::Target as PolicyTarget;
 use crate::report::*;
@@ -22,7 +23,6 @@ use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
 use cel::{Context, ExecutionError, Value};
 use rayon::prelude::*;
-use serde_json_path::JsonPath;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -293,12 +293,7 @@ impl Evaluator<'_> {
             None => base.to_vec(),
             Some(At::Relative(rel)) => base.iter().chain(rel.iter()).cloned().collect(),
             Some(At::Absolute(jp)) => {
-                let json = t.json.get_or_init(|| t.doc.to_json());
-                jp.query_located(json)
-                    .into_iter()
-                    .next()
-                    .map(|n| segments_of(n.location()))
-                    .unwrap_or_else(|| base.to_vec())
+                jp.select(t.doc, t.json).into_iter().next().map(|(segs, _)| segs).unwrap_or_else(|| base.to_vec())
             }
         }
     }
@@ -306,23 +301,13 @@ impl Evaluator<'_> {
     /// The elements `jp` selects in the document, from the cache when
     /// another rule already asked.
     fn items<'d>(&self, jp: &JsonPath, t: &Subject<'_, 'd>) -> Items<'d> {
-        let key = jp.to_string();
-        if let Some(found) = t.items.borrow().get(&key) {
+        if let Some(found) = t.items.borrow().get(jp.as_str()) {
             return found.clone();
         }
-        let json = t.json.get_or_init(|| t.doc.to_json());
-        let doc: &'d Node = t.doc;
-        let items: Vec<(Vec<Segment>, Box<dyn Val + 'd>)> = jp
-            .query_located(json)
-            .into_iter()
-            .filter_map(|located| {
-                let segs = segments_of(located.location());
-                let node = doc.at(&segs)?;
-                Some((segs, node.to_val()))
-            })
-            .collect();
+        let items: Vec<(Vec<Segment>, Box<dyn Val + 'd>)> =
+            jp.select(t.doc, t.json).into_iter().map(|(segs, node)| (segs, node.to_val())).collect();
         let items = Rc::new(items);
-        t.items.borrow_mut().insert(key, items.clone());
+        t.items.borrow_mut().insert(jp.as_str().to_owned(), items.clone());
         items
     }
 
@@ -380,15 +365,6 @@ impl Evaluator<'_> {
         }
         true
     }
-}
-
-fn segments_of(path: &serde_json_path::NormalizedPath<'_>) -> Vec<Segment> {
-    path.iter()
-        .map(|e| match e {
-            serde_json_path::PathElement::Name(n) => Segment::Key((*n).to_owned()),
-            serde_json_path::PathElement::Index(i) => Segment::Index(*i),
-        })
-        .collect()
 }
 
 fn file_val<'a>(path: &'a str, format: &'a str) -> CelMap<'a> {

@@ -10,6 +10,7 @@
 //! or CI platforms (the adapters). Start reading at [`report::Report`].
 
 pub mod builtin;
+pub mod cel_regex;
 pub mod compile;
 pub mod config;
 pub mod context;
@@ -17,9 +18,9 @@ pub mod diagnostic;
 pub mod discover;
 pub mod enforcement;
 pub mod eval;
-pub mod cel_regex;
 pub mod functions;
 pub mod input;
+pub mod jsonpath;
 pub mod loader;
 pub mod node;
 pub mod policy;

@@ -1,0 +1,310 @@
+//! JSONPath (RFC 9535) queries on [`Node`] trees, returning nodes with their
+//! path from the root (for line numbers). Every path is parsed and checked by
+//! `serde_json_path`; the common subset policies use — names, indexes,
+//! wildcards, bracketed name/index lists and descendant segments (`..`) —
+//! is evaluated directly on the document tree, without converting it to
+//! JSON. Other paths (filters, slices, functions) go through
+//! `serde_json_path` on the document's JSON form.
+
+use crate::node::{Node, NodeValue, Segment};
+use serde_json_path::JsonPath;
+use std::sync::OnceLock;
+
+/// A compiled JSONPath.
+#[derive(Debug)]
+pub struct Query {
+    text: String,
+    full: JsonPath,
+    fast: Option<Vec<Step>>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Selector {
+    Name(String),
+    Index(i64),
+    Wildcard,
+}
+
+#[derive(Debug, PartialEq)]
+struct Step {
+    descendant: bool,
+    selectors: Vec<Selector>,
+}
+
+impl Query {
+    /// Parses `text`; the error is `serde_json_path`'s (message and position).
+    pub fn parse(text: &str) -> Result<Query, serde_json_path::ParseError> {
+        let full = JsonPath::parse(text)?;
+        Ok(Query { text: text.to_owned(), fast: parse_simple(text), full })
+    }
+
+    /// The path as written in the policy.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The nodes the path selects in `doc`, in RFC 9535 order, each with its
+    /// segments from the root. `json` caches the document's JSON form for
+    /// paths outside the fast subset.
+    pub fn select<'n>(&self, doc: &'n Node, json: &OnceLock<serde_json::Value>) -> Vec<(Vec<Segment>, &'n Node)> {
+        match &self.fast {
+            Some(steps) => {
+                let mut current: Vec<(Vec<Segment>, &'n Node)> = vec![(Vec::new(), doc)];
+                for step in steps {
+                    let mut next = Vec::new();
+                    for (path, node) in &current {
+                        if step.descendant {
+                            descend(node, &mut path.clone(), &step.selectors, &mut next);
+                        } else {
+                            apply(node, path, &step.selectors, &mut next);
+                        }
+                    }
+                    current = next;
+                }
+                current
+            }
+            None => {
+                let json = json.get_or_init(|| doc.to_json());
+                self.full
+                    .query_located(json)
+                    .into_iter()
+                    .filter_map(|located| {
+                        let segs: Vec<Segment> = located
+                            .location()
+                            .iter()
+                            .map(|e| match e {
+                                serde_json_path::PathElement::Name(n) => Segment::Key((*n).to_owned()),
+                                serde_json_path::PathElement::Index(i) => Segment::Index(*i),
+                            })
+                            .collect();
+                        let node = doc.at(&segs)?;
+                        Some((segs, node))
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+fn child(path: &[Segment], seg: Segment) -> Vec<Segment> {
+    let mut p = Vec::with_capacity(path.len() + 1);
+    p.extend_from_slice(path);
+    p.push(seg);
+    p
+}
+
+/// Applies the selectors of a child segment to `node`.
+fn apply<'n>(node: &'n Node, path: &[Segment], selectors: &[Selector], out: &mut Vec<(Vec<Segment>, &'n Node)>) {
+    for sel in selectors {
+        match (sel, &node.value) {
+            (Selector::Name(name), NodeValue::Map(entries)) => {
+                if let Some(e) = entries.iter().find(|e| &e.key == name) {
+                    out.push((child(path, Segment::Key(e.key.clone())), &e.value));
+                }
+            }
+            (Selector::Index(i), NodeValue::Seq(items)) => {
+                let len = items.len() as i64;
+                let idx = if *i < 0 { len + i } else { *i };
+                if (0..len).contains(&idx) {
+                    out.push((child(path, Segment::Index(idx as usize)), &items[idx as usize]));
+                }
+            }
+            (Selector::Wildcard, NodeValue::Map(entries)) => {
+                for e in entries {
+                    out.push((child(path, Segment::Key(e.key.clone())), &e.value));
+                }
+            }
+            (Selector::Wildcard, NodeValue::Seq(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    out.push((child(path, Segment::Index(i)), item));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A descendant segment: `node` and every node below it (pre-order, children
+/// in document order), each with the selectors applied. `path` is a stack
+/// (pushed and popped on the way), copied only for the nodes selected.
+fn descend<'n>(
+    node: &'n Node,
+    path: &mut Vec<Segment>,
+    selectors: &[Selector],
+    out: &mut Vec<(Vec<Segment>, &'n Node)>,
+) {
+    apply(node, path, selectors, out);
+    match &node.value {
+        NodeValue::Map(entries) => {
+            for e in entries {
+                if matches!(e.value.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
+                    path.push(Segment::Key(e.key.clone()));
+                    descend(&e.value, path, selectors, out);
+                    path.pop();
+                }
+            }
+        }
+        NodeValue::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if matches!(item.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
+                    path.push(Segment::Index(i));
+                    descend(item, path, selectors, out);
+                    path.pop();
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parses the subset evaluated natively; `None` for anything else (which
+/// then goes through `serde_json_path`, which has already accepted it).
+fn parse_simple(text: &str) -> Option<Vec<Step>> {
+    let b = text.as_bytes();
+    if b.first() != Some(&b'$') {
+        return None;
+    }
+    let mut i = 1;
+    let mut steps = Vec::new();
+    while i < b.len() {
+        let mut descendant = false;
+        if b[i] == b'.' {
+            i += 1;
+            if b.get(i) == Some(&b'.') {
+                descendant = true;
+                i += 1;
+            }
+            match b.get(i) {
+                Some(b'[') if descendant => {}
+                Some(b'*') => {
+                    i += 1;
+                    steps.push(Step { descendant, selectors: vec![Selector::Wildcard] });
+                    continue;
+                }
+                Some(&c) if c == b'_' || c.is_ascii_alphabetic() => {
+                    let start = i;
+                    while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                        i += 1;
+                    }
+                    steps.push(Step { descendant, selectors: vec![Selector::Name(text[start..i].to_owned())] });
+                    continue;
+                }
+                _ => return None,
+            }
+        }
+        if b.get(i) != Some(&b'[') {
+            return None;
+        }
+        i += 1;
+        let mut selectors = Vec::new();
+        loop {
+            while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+                i += 1;
+            }
+            match *b.get(i)? {
+                b'*' => {
+                    i += 1;
+                    selectors.push(Selector::Wildcard);
+                }
+                q @ (b'\'' | b'"') => {
+                    let start = i + 1;
+                    let end = start + text[start..].find(q as char)?;
+                    let name = &text[start..end];
+                    if name.contains('\\') || name.chars().any(|c| (c as u32) < 0x20) {
+                        return None;
+                    }
+                    selectors.push(Selector::Name(name.to_owned()));
+                    i = end + 1;
+                }
+                c if c == b'-' || c.is_ascii_digit() => {
+                    let start = i;
+                    i += 1;
+                    while b.get(i).is_some_and(u8::is_ascii_digit) {
+                        i += 1;
+                    }
+                    selectors.push(Selector::Index(text[start..i].parse().ok()?));
+                }
+                _ => return None,
+            }
+            while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+                i += 1;
+            }
+            match *b.get(i)? {
+                b',' => i += 1,
+                b']' => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        steps.push(Step { descendant, selectors });
+    }
+    Some(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{parse, Format};
+
+    const DOC: &str = r#"
+kind: List
+spec:
+  containers:
+    - name: a
+      image: x
+    - name: b
+  initContainers:
+    - name: init
+  template:
+    spec:
+      containers:
+        - name: c
+          ports: [{containerPort: 80}, {containerPort: 443}]
+      volumes: []
+"#;
+
+    fn doc() -> Node {
+        parse(Format::Yaml, DOC).documents.into_iter().next().unwrap()
+    }
+
+    /// Both evaluators give the same nodes in the same order.
+    fn check(path: &str, fast_expected: bool) -> Vec<String> {
+        let d = doc();
+        let q = Query::parse(path).unwrap();
+        assert_eq!(q.fast.is_some(), fast_expected, "{path}: {:?}", q.fast);
+        let json = OnceLock::new();
+        let fast: Vec<(Vec<Segment>, serde_json::Value)> =
+            q.select(&d, &json).into_iter().map(|(p, n)| (p, n.to_json())).collect();
+        let slow_q = Query { fast: None, ..Query::parse(path).unwrap() };
+        let slow: Vec<(Vec<Segment>, serde_json::Value)> =
+            slow_q.select(&d, &OnceLock::new()).into_iter().map(|(p, n)| (p, n.to_json())).collect();
+        assert_eq!(fast, slow, "{path}");
+        fast.iter().map(|(p, _)| crate::node::to_pointer(p)).collect()
+    }
+
+    #[test]
+    fn the_native_subset_agrees_with_serde_json_path() {
+        assert_eq!(check("$.spec.containers[*]", true), ["/spec/containers/0", "/spec/containers/1"]);
+        assert_eq!(
+            check("$..['containers','initContainers'][*]", true),
+            ["/spec/containers/0", "/spec/containers/1", "/spec/initContainers/0", "/spec/template/spec/containers/0"]
+        );
+        assert_eq!(check("$..containers[*].ports[*]", true).len(), 2);
+        assert_eq!(check("$.spec.containers[-1].name", true), ["/spec/containers/1/name"]);
+        assert_eq!(check("$.spec.containers[0, 1]", true).len(), 2);
+        assert_eq!(check("$[\"spec\"].*", true).len(), 3);
+        assert_eq!(check("$..*", true).len(), check("$..[*]", true).len());
+        assert_eq!(check("$.nope[*]", true), Vec::<String>::new());
+        assert_eq!(check("$..volumes[*]", true), Vec::<String>::new());
+        assert_eq!(check("$", true), [""]);
+    }
+
+    #[test]
+    fn other_paths_fall_back_to_serde_json_path() {
+        assert_eq!(check("$..[?@.image]", false), ["/spec/containers/0"]);
+        assert_eq!(check("$.spec.containers[0:1]", false), ["/spec/containers/0"]);
+        assert_eq!(check("$['a\\'b']", false), Vec::<String>::new());
+    }
+}
