@@ -170,6 +170,7 @@ pub fn cel_env() -> Env {
         cel::extensions::lists,
         cel::extensions::math,
         crate::cel_regex::extension,
+        crate::library::extension,
     ] {
         if let Err(e) = env.add_extension(ext) {
             tracing::warn!("CEL extension not registered: {e}");
@@ -178,12 +179,10 @@ pub fn cel_env() -> Env {
     env
 }
 
-/// Builds the shared root context: functions only; variables are bound per
-/// evaluation through a resolver.
+/// Builds the shared root context (functions are declared on the env);
+/// variables are bound per evaluation through a resolver.
 pub fn root_context(env: Arc<Env>) -> Context<'static, 'static> {
-    let mut ctx = Context::with_env(env);
-    crate::functions::register(&mut ctx);
-    ctx
+    Context::with_env(env)
 }
 
 struct Compiler<'a> {
