@@ -224,9 +224,24 @@ fn location(path: &str, span: Span) -> Location {
 
 /// The elements an `each` JSONPath selects in a document: their segments
 /// from the document root and their CEL values.
-type Items<'a> = Rc<Vec<(Vec<Segment>, Box<dyn Val + 'a>)>>;
+type Items<'a> = Rc<Vec<(Vec<Segment>, &'a (dyn Val + 'a))>>;
 /// Per-document cache of [`Items`] by the JSONPath's text.
 type ItemCache<'a> = RefCell<HashMap<String, Items<'a>>>;
+
+/// The part of a CEL value (built by [`Node::to_val`]) at `segs`.
+fn val_at<'a>(mut v: &'a (dyn Val + 'a), segs: &[Segment]) -> Option<&'a (dyn Val + 'a)> {
+    use cel::common::traits::Indexer;
+    for seg in segs {
+        v = match seg {
+            Segment::Key(k) => match v.downcast_ref::<CelMap>()?.get(&CelString::from(k.as_str())).ok()? {
+                CowVal::Borrowed(x) => x,
+                CowVal::Owned(_) => return None,
+            },
+            Segment::Index(i) => v.downcast_ref::<cel::common::types::CelList>()?.inner().get(*i)?.as_ref(),
+        };
+    }
+    Some(v)
+}
 
 /// What evaluating one document (or the pipeline) against one policy needs.
 /// `'d` is the document's lifetime, `'a` that of the per-document locals.
@@ -237,7 +252,7 @@ struct Subject<'a, 'd> {
     json: &'a OnceLock<serde_json::Value>,
     /// `each` results of this document by JSONPath, shared by the rules
     /// that use the same path: queried and converted to CEL values once.
-    items: &'a ItemCache<'d>,
+    items: &'a ItemCache<'a>,
     file_val: &'a (dyn Val + 'a),
     document: Option<u32>,
     resource: Option<Resource>,
@@ -300,12 +315,21 @@ impl Evaluator<'_> {
 
     /// The elements `jp` selects in the document, from the cache when
     /// another rule already asked.
-    fn items<'d>(&self, jp: &JsonPath, t: &Subject<'_, 'd>) -> Items<'d> {
+    fn items<'a>(&self, jp: &JsonPath, t: &Subject<'a, '_>) -> Items<'a> {
         if let Some(found) = t.items.borrow().get(jp.as_str()) {
             return found.clone();
         }
-        let items: Vec<(Vec<Segment>, Box<dyn Val + 'd>)> =
-            jp.select(t.doc, t.json).into_iter().map(|(segs, node)| (segs, node.to_val())).collect();
+        // The elements are parts of the document's CEL value, converted once
+        // per document: borrowed from it, not converted again.
+        let items: Vec<(Vec<Segment>, &'a (dyn Val + 'a))> = jp
+            .select(t.doc, t.json)
+            .into_iter()
+            .filter_map(|(segs, _)| {
+                let v = val_at(t.doc_val, &segs);
+                debug_assert!(v.is_some(), "the CEL value mirrors the document");
+                Some((segs, v?))
+            })
+            .collect();
         let items = Rc::new(items);
         t.items.borrow_mut().insert(jp.as_str().to_owned(), items.clone());
         items
@@ -329,7 +353,7 @@ impl Evaluator<'_> {
             None => check(&base, &[]),
             Some(jp) => {
                 for (segs, item) in self.items(jp, t).iter() {
-                    let vars = Vars { item: Some(&**item), ..base };
+                    let vars = Vars { item: Some(*item), ..base };
                     check(&vars, segs);
                 }
             }

@@ -23,6 +23,8 @@ enum Selector {
     Name(String),
     Index(i64),
     Wildcard,
+    /// `?@.name` / `?@['name']`: the children that are objects with member `name`.
+    HasMember(String),
 }
 
 #[derive(Debug, PartialEq)]
@@ -119,6 +121,16 @@ fn apply<'n>(node: &'n Node, path: &[Segment], selectors: &[Selector], out: &mut
                     out.push((child(path, Segment::Index(i)), item));
                 }
             }
+            (Selector::HasMember(name), NodeValue::Map(entries)) => {
+                for e in entries.iter().filter(|e| e.value.get(name).is_some()) {
+                    out.push((child(path, Segment::Key(e.key.clone())), &e.value));
+                }
+            }
+            (Selector::HasMember(name), NodeValue::Seq(items)) => {
+                for (i, item) in items.iter().enumerate().filter(|(_, n)| n.get(name).is_some()) {
+                    out.push((child(path, Segment::Index(i)), item));
+                }
+            }
             _ => {}
         }
     }
@@ -205,6 +217,29 @@ fn parse_simple(text: &str) -> Option<Vec<Step>> {
                 b'*' => {
                     i += 1;
                     selectors.push(Selector::Wildcard);
+                }
+                b'?' => {
+                    // only the existence test of one member: `?@.name` or `?@['name']`
+                    let rest = &text[i + 1..];
+                    let rest_trim = rest.trim_start();
+                    let after_at = rest_trim.strip_prefix('@')?;
+                    let skipped = rest.len() - rest_trim.len() + 1;
+                    let (name, used) = if let Some(r) = after_at.strip_prefix('.') {
+                        let n = r.bytes().take_while(|c| *c == b'_' || c.is_ascii_alphanumeric()).count();
+                        if n == 0 || r.as_bytes()[0].is_ascii_digit() {
+                            return None;
+                        }
+                        (r[..n].to_owned(), 1 + n)
+                    } else {
+                        let r = after_at.strip_prefix("['")?;
+                        let end = r.find('\'')?;
+                        if r[..end].contains('\\') || !r[end + 1..].starts_with(']') {
+                            return None;
+                        }
+                        (r[..end].to_owned(), end + 4)
+                    };
+                    i += 1 + skipped + used;
+                    selectors.push(Selector::HasMember(name));
                 }
                 q @ (b'\'' | b'"') => {
                     let start = i + 1;
@@ -302,8 +337,17 @@ spec:
     }
 
     #[test]
+    fn existence_filters_are_native() {
+        assert_eq!(check("$..[?@.image]", true), ["/spec/containers/0"]);
+        assert_eq!(check("$..[?@.containers]", true), ["/spec", "/spec/template/spec"]);
+        assert_eq!(check("$.spec.template[?@['containers']]", true), ["/spec/template/spec"]);
+        assert_eq!(check("$..[ ?@.ports ].name", true), ["/spec/template/spec/containers/0/name"]);
+    }
+
+    #[test]
     fn other_paths_fall_back_to_serde_json_path() {
-        assert_eq!(check("$..[?@.image]", false), ["/spec/containers/0"]);
+        assert_eq!(check("$..[?@.image == 'x']", false), ["/spec/containers/0"]);
+        assert_eq!(check("$..[?@.containers && @.volumes]", false), ["/spec/template/spec"]);
         assert_eq!(check("$.spec.containers[0:1]", false), ["/spec/containers/0"]);
         assert_eq!(check("$['a\\'b']", false), Vec::<String>::new());
     }
