@@ -30,10 +30,11 @@ if [ ${#files[@]} -eq 0 ]; then
   cargo build -q -p bylaw-cli --locked
   bylaw=target/debug/bylaw
   # Exit 1 (blocking findings) is expected on these inputs; 2 is not.
-  run() { local rc=0; BYLAW_NOW=2026-06-01T00:00:00Z "$bylaw" check "$@" --format json >/dev/null || rc=$?; [ "$rc" -le 1 ] || { echo "bylaw check $* exited $rc" >&2; exit 1; }; }
+  run() { local rc=0; BYLAW_NOW=2026-06-01T00:00:00Z "$bylaw" check "$@" --format json >/dev/null 2>&1 || rc=$?; [ "$rc" -le 1 ] || { echo "bylaw check $* exited $rc" >&2; exit 1; }; }
   run examples/manifests -p examples/policies --no-config --sarif "$out/examples.sarif"
   run tests/fixtures/manifests -p tests/fixtures/policies --no-config --sarif "$out/fixtures.sarif" --sarif-category fixtures/prod
-  files=("$out/examples.sarif" "$out/fixtures.sarif")
+  run tests/fixtures/exceptions/deploy -p tests/fixtures/exceptions/policy.yaml --exceptions tests/fixtures/exceptions/exceptions.yaml --no-config --sarif "$out/exceptions.sarif"
+  files=("$out/examples.sarif" "$out/fixtures.sarif" "$out/exceptions.sarif")
 fi
 
 failed=0

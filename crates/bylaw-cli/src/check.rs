@@ -7,14 +7,16 @@ use bylaw_engine::compile::{CompileOptions, FileMatcher};
 use bylaw_engine::context;
 use bylaw_engine::discover;
 use bylaw_engine::eval::RunOptions;
+use bylaw_engine::exceptions;
 use bylaw_engine::report::{Enforcement, FailOn, Report};
 use bylaw_report::{Format, RenderOptions};
 use clap::Args;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-#[derive(Args, Debug)]
-pub struct CheckArgs {
+/// What to evaluate, shared by `check` and `exceptions`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
     /// Files or directories to check (default: `paths` of .bylaw.yaml, else the current directory).
     pub paths: Vec<PathBuf>,
     /// A policy file or a directory of policies (repeatable; default: `policies` of .bylaw.yaml).
@@ -29,6 +31,27 @@ pub struct CheckArgs {
     /// Environment to evaluate for (dev, test, prod, …); default: from branch patterns in .bylaw.yaml.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    /// An exception list file (kind: ExceptionList; repeatable; default: `exceptions` of .bylaw.yaml).
+    #[arg(long = "exceptions", value_name = "FILE")]
+    pub exceptions: Vec<PathBuf>,
+    /// Report exceptions expiring within N days as `expiring` (default 14).
+    #[arg(long, value_name = "N")]
+    pub expiring_days: Option<i64>,
+    /// Only evaluate files listed in the pipeline's changed files (BYLAW_CHANGED_FILES).
+    #[arg(long)]
+    pub changed_only: bool,
+    /// Also evaluate policies whose lifecycle is `draft`.
+    #[arg(long)]
+    pub include_drafts: bool,
+    /// Which findings fail the run (exit 1): blocking (default), advisory, never.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Output format on stdout, or FORMAT=FILE to write a file (repeatable):
     /// text, json, sarif, junit, markdown.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=FILE]")]
@@ -45,18 +68,12 @@ pub struct CheckArgs {
     /// Also write a Markdown summary to FILE.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
-    /// Which findings fail the run (exit 1): blocking (default), advisory, never.
-    #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
-    pub fail_on: Option<FailOn>,
-    /// Only evaluate files listed in the pipeline's changed files (BYLAW_CHANGED_FILES).
-    #[arg(long)]
-    pub changed_only: bool,
-    /// Also evaluate policies whose lifecycle is `draft`.
-    #[arg(long)]
-    pub include_drafts: bool,
     /// SARIF automation category (runAutomationDetails.id), default `bylaw`.
     #[arg(long, value_name = "NAME", default_value = "bylaw")]
     pub sarif_category: String,
+    /// Append this run's decisions to a hash-chained JSON Lines audit log.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
 }
 
 fn parse_fail_on(s: &str) -> Result<FailOn, String> {
@@ -118,7 +135,7 @@ fn outputs(args: &CheckArgs, config: &bylaw_engine::config::Config) -> Result<Ou
 
 pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     let ecolor = common::stderr_color(cli);
-    let config = match common::load_config(args.config.as_deref(), args.no_config, ecolor) {
+    let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, ecolor) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -126,19 +143,37 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
         Ok(o) => o,
         Err(m) => return usage_error(&m, Some("see `bylaw check --help`"), ecolor),
     };
-    let policy_paths = common::policy_paths(&args.policies, &config);
+    let report = match evaluate(&args.run, &config, cli) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mut code = emit(&report, &outputs, args, cli);
+    let audit = args.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
+    if let Some(path) = audit {
+        let now = context::now(&|k: &str| std::env::var(k).ok()).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
+        let time = now.to_rfc3339_opts(bylaw_engine::chrono::SecondsFormat::Secs, true);
+        if let Err(e) = bylaw_report::audit::record_run(&path, &report, &time) {
+            usage_error(&format!("cannot append to the audit log {}: {e}", path.display()), None, ecolor);
+            code = EXIT_ERROR;
+        }
+    }
+    code
+}
+
+/// Loads policies and exceptions, discovers the files, evaluates them and
+/// applies exceptions. Problems are printed; `Err` carries the exit code (2).
+pub fn evaluate(args: &RunArgs, config: &bylaw_engine::config::Config, cli: &Cli) -> Result<Report, u8> {
+    let ecolor = common::stderr_color(cli);
+    let policy_paths = common::policy_paths(&args.policies, config);
     if policy_paths.is_empty() {
-        return usage_error(
+        return Err(usage_error(
             "no policies to evaluate",
             Some("pass `-p POLICY` (a file or directory), or list `policies:` in .bylaw.yaml"),
             ecolor,
-        );
+        ));
     }
     let env_lookup = |k: &str| std::env::var(k).ok();
-    let now = match context::now(&env_lookup) {
-        Ok(n) => n,
-        Err(m) => return usage_error(&m, None, ecolor),
-    };
+    let now = context::now(&env_lookup).map_err(|m| usage_error(&m, None, ecolor))?;
     let environment = args
         .env
         .clone()
@@ -149,21 +184,29 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
         today: now.date_naive(),
         include_drafts: args.include_drafts || config.include_drafts.unwrap_or(false),
     };
-    let (set, loaded) = match common::load_and_compile(&policy_paths, options, ecolor) {
-        Ok(x) => x,
-        Err(code) => return code,
+    let (set, loaded) = common::load_and_compile(&policy_paths, options, ecolor)?;
+    let exception_paths: Vec<PathBuf> = if !args.exceptions.is_empty() {
+        args.exceptions.clone()
+    } else {
+        config.exceptions.iter().map(|p| config.resolve(p)).collect()
     };
-
-    let targets = match FileMatcher::new(&config.targets) {
-        Ok(m) => m,
-        Err((i, m)) => {
-            return usage_error(
-                &format!("invalid glob `{}` in `targets` of the config: {m}", config.targets[i]),
-                None,
+    let exception_list = match exceptions::load(&exception_paths) {
+        Ok(list) => list,
+        Err((diags, sources)) => {
+            let sources = sources.into_iter().map(|(k, v)| (k, std::sync::Arc::from(v))).collect();
+            common::print_diagnostics(&diags, &sources, ecolor);
+            let n = diags.len();
+            return Err(usage_error(
+                &format!("{n} error{} in exception lists; nothing was evaluated", if n == 1 { "" } else { "s" }),
+                Some("`bylaw schema exceptions` prints the format"),
                 ecolor,
-            )
+            ));
         }
     };
+
+    let targets = FileMatcher::new(&config.targets).map_err(|(i, m)| {
+        usage_error(&format!("invalid glob `{}` in `targets` of the config: {m}", config.targets[i]), None, ecolor)
+    })?;
     let paths: Vec<PathBuf> = if !args.paths.is_empty() {
         args.paths.clone()
     } else if !config.paths.is_empty() {
@@ -173,13 +216,14 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     };
     let mut exclude: Vec<String> = loaded.sources.keys().cloned().collect();
     exclude.extend(config.file.clone());
+    exclude.extend(exception_paths.iter().map(|p| bylaw_engine::loader::display_path(p)));
     let found = discover::discover(&paths, targets.as_ref(), &exclude);
     if !found.missing.is_empty() {
-        return usage_error(
+        return Err(usage_error(
             &format!("no such file or directory: {}", found.missing.join(", ")),
             Some("bylaw check [PATHS…]: give existing files or directories"),
             ecolor,
-        );
+        ));
     }
     for s in &found.skipped {
         tracing::warn!("{s}: skipped, bylaw does not read this file format (YAML and JSON are supported)");
@@ -201,8 +245,28 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
         fail_on: args.fail_on.or(config.fail_on).unwrap_or_default(),
         parse_errors: config.parse_errors.unwrap_or(Enforcement::Blocking),
     };
-    let report = set.run(&files, &run);
-    emit(&report, &outputs, args, cli)
+    let mut report = set.run(&files, &run);
+    let rules: exceptions::PolicyRules =
+        set.policies.iter().map(|p| (p.name.clone(), p.exception_rules.clone())).collect();
+    let settings = exceptions::Settings {
+        today: now.date_naive(),
+        warn_days: args.expiring_days.or(config.exceptions_warn_days).unwrap_or(exceptions::DEFAULT_WARN_DAYS),
+        inline: config.inline_suppressions.unwrap_or_default(),
+    };
+    let rejected =
+        exceptions::apply(&mut report, &exception_list, &rules, &settings, &|p| std::fs::read_to_string(p).ok());
+    if !rejected.is_empty() {
+        let sources = exception_paths
+            .iter()
+            .filter_map(|p| {
+                std::fs::read_to_string(p)
+                    .ok()
+                    .map(|t| (bylaw_engine::loader::display_path(p), std::sync::Arc::from(t)))
+            })
+            .collect();
+        common::print_diagnostics(&rejected, &sources, ecolor);
+    }
+    Ok(report)
 }
 
 fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {

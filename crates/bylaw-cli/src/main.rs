@@ -6,8 +6,10 @@
 //! exit code (0 pass, 1 blocking findings, 2 usage/config/policy errors).
 //! Start at [`Command`].
 
+mod audit_cmd;
 mod check;
 mod common;
+mod exceptions_cmd;
 mod validate;
 
 /// mimalloc: evaluation allocates many small short-lived values per document
@@ -47,8 +49,12 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Load, schema-check and compile policies; report every problem with its location.
     Validate(validate::ValidateArgs),
-    /// Print a JSON Schema: the policy language (default), the config file or the JSON report.
+    /// Print a JSON Schema: the policy language (default), the config file, exception lists or the JSON report.
     Schema(SchemaArgs),
+    /// List exceptions with their status; `check` exits 1 on expired, stale or rejected ones.
+    Exceptions(exceptions_cmd::ExceptionsArgs),
+    /// Verify or read a hash-chained audit log.
+    Audit(audit_cmd::AuditArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -66,6 +72,8 @@ pub enum SchemaKind {
     Config,
     /// The JSON report of `bylaw check --format json`.
     Report,
+    /// `kind: ExceptionList` files.
+    Exceptions,
 }
 
 fn main() -> ExitCode {
@@ -86,11 +94,14 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Check(args) => check::run(args, &cli),
         Command::Validate(args) => validate::run(args, &cli),
+        Command::Exceptions(args) => exceptions_cmd::run(args, &cli),
+        Command::Audit(args) => audit_cmd::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {
                 SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,
                 SchemaKind::Config => bylaw_engine::schema::CONFIG_SCHEMA,
                 SchemaKind::Report => bylaw_report::REPORT_SCHEMA,
+                SchemaKind::Exceptions => bylaw_engine::schema::EXCEPTIONS_SCHEMA,
             };
             println!("{}", text.trim_end());
             0

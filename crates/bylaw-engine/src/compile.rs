@@ -145,6 +145,8 @@ pub struct CompiledPolicy {
     pub rules: Vec<CompiledRule>,
     /// Whether some rule needs the document as JSON (`each`, `at: $…`).
     pub needs_json: bool,
+    /// `spec.exceptions`: what exceptions to its rules must satisfy.
+    pub exception_rules: crate::policy::ExceptionRules,
 }
 
 impl CompiledPolicy {
@@ -558,6 +560,7 @@ fn compile_policy(c: &mut Compiler<'_>, options: &CompileOptions) -> Option<Comp
         params: json_to_val(&serde_json::Value::Object(spec.params.clone())),
         rules,
         needs_json,
+        exception_rules: spec.exceptions.clone(),
     })
 }
 

@@ -29,6 +29,9 @@ pub struct Config {
     pub targets: Vec<String>,
     #[serde(default)]
     pub exceptions: Vec<String>,
+    pub exceptions_warn_days: Option<i64>,
+    pub inline_suppressions: Option<crate::policy::InlineMode>,
+    pub audit_log: Option<String>,
     pub env: Option<String>,
     /// Environment → branch patterns, in file order (first match wins).
     #[serde(default)]

@@ -597,40 +597,27 @@ impl PolicySet {
         rules.dedup_by(|a, b| a.id == b.id);
         policies.sort_by(|a, b| a.name.cmp(&b.name));
 
-        let mut s = Summary {
+        let summary = Summary {
             files,
             documents,
             policies: self.policies.len(),
             rules: self.policies.iter().map(|p| p.rules.len()).sum(),
-            findings: findings.len(),
             ..Summary::default()
         };
-        for f in &findings {
-            if f.rule_id.starts_with("bylaw/") {
-                s.errors += 1;
-            }
-            if f.exception.is_some() {
-                s.excepted += 1;
-                continue;
-            }
-            match f.enforcement {
-                Enforcement::Blocking | Enforcement::Mandatory => s.blocking += 1,
-                Enforcement::Advisory => s.advisory += 1,
-                Enforcement::Audit => s.audit += 1,
-            }
-        }
-        let verdict = if findings.iter().any(|f| f.fails(opts.fail_on)) { Verdict::Fail } else { Verdict::Pass };
-        Report {
+        let mut report = Report {
             version: REPORT_VERSION.into(),
             tool: ToolInfo::default(),
             environment: self.options.environment.clone(),
             fail_on: opts.fail_on,
-            verdict,
-            summary: s,
+            verdict: Verdict::Pass,
+            summary,
             policies,
             rules,
             findings,
-        }
+            exceptions: Vec::new(),
+        };
+        report.recount();
+        report
     }
 }
 

@@ -18,6 +18,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod enforcement;
 pub mod eval;
+pub mod exceptions;
 pub mod input;
 pub mod jsonpath;
 pub mod library;

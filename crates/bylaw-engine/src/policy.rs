@@ -99,6 +99,35 @@ pub struct Spec {
     pub disable: Vec<String>,
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// What exceptions to this policy's rules must satisfy.
+    #[serde(default)]
+    pub exceptions: ExceptionRules,
+}
+
+/// The owners' requirements for exceptions to a policy's rules (`spec.exceptions`).
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionRules {
+    /// Fields an exception must have: `reason`, `approved_by`, `expires`, `ticket`, `requested_by`.
+    #[serde(default)]
+    pub require: Vec<String>,
+    /// Longest allowed time from today to `expires`, in days.
+    pub max_days: Option<u32>,
+    /// When set, `approved_by` must name one of these.
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// Inline `# bylaw:ignore` comments: allowed, allowed with a reason, or forbidden.
+    pub inline: Option<InlineMode>,
+}
+
+/// What inline suppressions may do.
+#[derive(Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InlineMode {
+    #[default]
+    Allow,
+    RequireReason,
+    Forbid,
 }
 
 /// What a policy applies to.

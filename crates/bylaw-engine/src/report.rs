@@ -291,12 +291,109 @@ pub struct Report {
     pub policies: Vec<PolicyInfo>,
     pub rules: Vec<RuleInfo>,
     pub findings: Vec<Finding>,
+    /// Every exception of the run's exception lists with its status (empty
+    /// when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub exceptions: Vec<ExceptionStatus>,
+}
+
+/// The state of an exception after a run.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum ExceptionState {
+    /// Valid, unexpired, and it covered at least one finding.
+    Active,
+    /// Active, but it expires within the warning window.
+    Expiring,
+    /// Past its expiry date: it no longer applies.
+    Expired,
+    /// Valid and unexpired, but it matched no finding: remove it.
+    Stale,
+    /// Breaks the requirements of a policy it names (reason, approvers,
+    /// maximum duration): it does not apply.
+    Rejected,
+}
+
+impl ExceptionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionState::Active => "active",
+            ExceptionState::Expiring => "expiring",
+            ExceptionState::Expired => "expired",
+            ExceptionState::Stale => "stale",
+            ExceptionState::Rejected => "rejected",
+        }
+    }
+
+    /// Whether `bylaw exceptions check` fails on it.
+    pub fn needs_action(self) -> bool {
+        matches!(self, ExceptionState::Expired | ExceptionState::Stale | ExceptionState::Rejected)
+    }
+}
+
+impl fmt::Display for ExceptionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One exception of an exception list (or an inline suppression) and what it did.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ExceptionStatus {
+    pub id: String,
+    pub status: ExceptionState,
+    /// `file:line` where the exception is written.
+    pub source: String,
+    pub rules: Vec<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub approved_by: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// Days until expiry (negative once expired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_left: Option<i64>,
+    /// Findings it covers in this run.
+    pub matched: usize,
+    /// Why it is expired, stale, rejected or expiring, for humans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Report {
     /// The documentation of `rule_id`, if the report has it.
     pub fn rule(&self, rule_id: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|r| r.id == rule_id)
+    }
+
+    /// Recomputes the counts of the summary and the verdict from the
+    /// findings (after exceptions were applied).
+    pub fn recount(&mut self) {
+        let s = &mut self.summary;
+        s.findings = self.findings.len();
+        s.blocking = 0;
+        s.advisory = 0;
+        s.audit = 0;
+        s.excepted = 0;
+        s.errors = 0;
+        for f in &self.findings {
+            if f.rule_id.starts_with("bylaw/") {
+                s.errors += 1;
+            }
+            if f.exception.is_some() {
+                s.excepted += 1;
+                continue;
+            }
+            match f.enforcement {
+                Enforcement::Blocking | Enforcement::Mandatory => s.blocking += 1,
+                Enforcement::Advisory => s.advisory += 1,
+                Enforcement::Audit => s.audit += 1,
+            }
+        }
+        let fail_on = self.fail_on;
+        self.verdict = if self.findings.iter().any(|f| f.fails(fail_on)) { Verdict::Fail } else { Verdict::Pass };
     }
 
     /// Process exit code for this report per the CLI contract: 1 when

@@ -16,25 +16,31 @@ use std::sync::OnceLock;
 pub enum Schema {
     Policy,
     Config,
+    Exceptions,
 }
 
 /// JSON Schema of `.bylaw.yaml`.
 pub const CONFIG_SCHEMA: &str = include_str!("../../../schemas/config.schema.json");
+/// JSON Schema of `kind: ExceptionList` files.
+pub const EXCEPTIONS_SCHEMA: &str = include_str!("../../../schemas/exceptions.schema.json");
 
 impl Schema {
     pub fn text(self) -> &'static str {
         match self {
             Schema::Policy => crate::policy::POLICY_SCHEMA,
             Schema::Config => CONFIG_SCHEMA,
+            Schema::Exceptions => EXCEPTIONS_SCHEMA,
         }
     }
 
     fn json(self) -> &'static Value {
         static POLICY: OnceLock<Value> = OnceLock::new();
         static CONFIG: OnceLock<Value> = OnceLock::new();
+        static EXCEPTIONS: OnceLock<Value> = OnceLock::new();
         let cell = match self {
             Schema::Policy => &POLICY,
             Schema::Config => &CONFIG,
+            Schema::Exceptions => &EXCEPTIONS,
         };
         // The schemas are part of the binary and covered by tests.
         cell.get_or_init(|| serde_json::from_str(self.text()).expect("embedded schema is valid JSON"))
@@ -43,9 +49,11 @@ impl Schema {
     fn validator(self) -> &'static Validator {
         static POLICY: OnceLock<Validator> = OnceLock::new();
         static CONFIG: OnceLock<Validator> = OnceLock::new();
+        static EXCEPTIONS: OnceLock<Validator> = OnceLock::new();
         let cell = match self {
             Schema::Policy => &POLICY,
             Schema::Config => &CONFIG,
+            Schema::Exceptions => &EXCEPTIONS,
         };
         cell.get_or_init(|| jsonschema::validator_for(self.json()).expect("embedded schema compiles"))
     }

@@ -2,6 +2,7 @@
 //! JUnit XML and a Markdown summary. Every emitter reads only the Report, so
 //! every CLI command and CI adapter produces the same outputs from one run.
 
+pub mod audit;
 mod junit;
 mod markdown;
 mod sarif;

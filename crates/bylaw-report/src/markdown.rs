@@ -76,6 +76,23 @@ pub(crate) fn render(report: &Report) -> String {
         let _ =
             writeln!(out, "\n… and {} more findings (see the SARIF or JSON report).", findings.len() - MAX_FINDINGS);
     }
+    let attention: Vec<_> =
+        report.exceptions.iter().filter(|e| e.status != bylaw_engine::report::ExceptionState::Active).collect();
+    if !attention.is_empty() {
+        let _ = writeln!(out, "\n**Exceptions needing attention**\n");
+        let _ = writeln!(out, "| Exception | Status | Where | Detail |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for e in attention {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | `{}` | {} |",
+                cell(&e.id),
+                e.status,
+                cell(&e.source),
+                cell(e.detail.as_deref().unwrap_or(""))
+            );
+        }
+    }
     let mut ids: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();

@@ -110,6 +110,34 @@ fn sample() -> Report {
             finding("K-4", "k8s", "deploy/c.yaml", 3, Enforcement::Audit, "audit note"),
             finding("P-1", "pipe", "policies/pipe.yaml", 8, Enforcement::Blocking, "PR needs a ticket"),
         ],
+        exceptions: vec![
+            ExceptionStatus {
+                id: "EXC-1".into(),
+                status: ExceptionState::Expiring,
+                source: "exceptions.yaml:4".into(),
+                rules: vec!["K-3".into()],
+                reason: "legacy workload".into(),
+                ticket: Some("SEC-1".into()),
+                approved_by: vec!["alice".into()],
+                expires: Some("2027-01-01".into()),
+                days_left: Some(5),
+                matched: 1,
+                detail: Some("expires in 5 days".into()),
+            },
+            ExceptionStatus {
+                id: "EXC-2".into(),
+                status: ExceptionState::Stale,
+                source: "exceptions.yaml:12".into(),
+                rules: vec!["*".into()],
+                reason: "old".into(),
+                ticket: None,
+                approved_by: vec![],
+                expires: None,
+                days_left: None,
+                matched: 0,
+                detail: Some("matched no finding: remove it".into()),
+            },
+        ],
     }
 }
 

@@ -3,7 +3,7 @@
 //! notes under it, and a summary with counts and the verdict.
 
 use crate::{position, RenderOptions};
-use bylaw_engine::report::{Enforcement, Finding, Report, Verdict};
+use bylaw_engine::report::{Enforcement, ExceptionState, Finding, Report, Verdict};
 use std::fmt::Write;
 
 struct Style {
@@ -87,6 +87,27 @@ pub(crate) fn render(report: &Report, opts: &RenderOptions) -> String {
         }
     }
     if !report.findings.is_empty() {
+        out.push('\n');
+    }
+    let attention: Vec<_> = report.exceptions.iter().filter(|e| e.status != ExceptionState::Active).collect();
+    if !attention.is_empty() {
+        let _ = writeln!(out, "{}", st.paint("1;4", "exceptions"));
+        for e in attention {
+            let color = if e.status.needs_action() { "1;31" } else { "1;33" };
+            let _ = writeln!(
+                out,
+                "{}: {} {} {}{}",
+                e.source,
+                st.paint(color, e.status.as_str()),
+                st.paint("1", &format!("[{}]", e.id)),
+                e.detail.as_deref().unwrap_or(""),
+                e.expires
+                    .as_deref()
+                    .filter(|_| e.status == ExceptionState::Expiring)
+                    .map(|d| format!(" (on {d})"))
+                    .unwrap_or_default(),
+            );
+        }
         out.push('\n');
     }
     let s = &report.summary;
