@@ -266,6 +266,18 @@ pub fn evaluate(args: &RunArgs, config: &bylaw_engine::config::Config, cli: &Cli
             .collect();
         common::print_diagnostics(&rejected, &sources, ecolor);
     }
+    for e in &report.exceptions {
+        use bylaw_engine::report::ExceptionState::*;
+        if matches!(e.status, Expiring | Expired | Stale) {
+            eprintln!(
+                "warning: exception {} ({}) is {}: {}",
+                e.id,
+                e.source,
+                e.status,
+                e.detail.as_deref().unwrap_or("")
+            );
+        }
+    }
     Ok(report)
 }
 

@@ -103,6 +103,12 @@ fn rejected_exceptions_are_located_errors_and_the_run_goes_on() {
     assert!(out.contains("excepted by EXC-1: Vendor agent needs host access"), "{out}");
     assert!(out.contains("expired [EXC-3]"), "{out}");
     assert!(out.contains("stale [EXC-4]"), "{out}");
+    assert!(
+        err.contains(
+            "warning: exception EXC-1 (tests/fixtures/exceptions/exceptions.yaml:4) is expiring: expires in 9 days"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -236,4 +242,10 @@ fn audit_log_records_decisions_and_detects_tampering() {
     let (code, out, _) = run(&["audit", "verify", tampered.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(out.contains("tampered.jsonl:6: broken"), "{out}");
+    let mut reordered = lines.clone();
+    reordered.swap(7, 8);
+    std::fs::write(&tampered, reordered.join("\n") + "\n").unwrap();
+    let (code, out, _) = run(&["audit", "verify", tampered.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("tampered.jsonl:8: broken") && out.contains("reordered"), "{out}");
 }
