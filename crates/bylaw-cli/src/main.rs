@@ -10,6 +10,7 @@ mod audit_cmd;
 mod check;
 mod common;
 mod exceptions_cmd;
+mod test_cmd;
 mod validate;
 
 /// mimalloc: evaluation allocates many small short-lived values per document
@@ -49,6 +50,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Load, schema-check and compile policies; report every problem with its location.
     Validate(validate::ValidateArgs),
+    /// Run policy unit tests (*.test.yaml): expected findings per input, JUnit, rule coverage.
+    Test(test_cmd::TestArgs),
     /// Print a JSON Schema: the policy language (default), the config file, exception lists or the JSON report.
     Schema(SchemaArgs),
     /// List exceptions with their status; `check` exits 1 on expired, stale or rejected ones.
@@ -74,6 +77,8 @@ pub enum SchemaKind {
     Report,
     /// `kind: ExceptionList` files.
     Exceptions,
+    /// `kind: PolicyTest` files (*.test.yaml).
+    Test,
 }
 
 fn main() -> ExitCode {
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Check(args) => check::run(args, &cli),
         Command::Validate(args) => validate::run(args, &cli),
+        Command::Test(args) => test_cmd::run(args, &cli),
         Command::Exceptions(args) => exceptions_cmd::run(args, &cli),
         Command::Audit(args) => audit_cmd::run(args, &cli),
         Command::Schema(args) => {
@@ -102,6 +108,7 @@ fn main() -> ExitCode {
                 SchemaKind::Config => bylaw_engine::schema::CONFIG_SCHEMA,
                 SchemaKind::Report => bylaw_report::REPORT_SCHEMA,
                 SchemaKind::Exceptions => bylaw_engine::schema::EXCEPTIONS_SCHEMA,
+                SchemaKind::Test => bylaw_engine::schema::POLICYTEST_SCHEMA,
             };
             println!("{}", text.trim_end());
             0

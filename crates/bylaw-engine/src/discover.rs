@@ -61,7 +61,7 @@ pub fn discover(paths: &[PathBuf], targets: Option<&FileMatcher>, exclude: &[Str
             }
         }
     }
-    out.files = found.into_iter().map(|(path, fs_path)| FileRef { path, fs_path }).collect();
+    out.files = found.into_iter().map(|(path, fs_path)| FileRef { path, fs_path, content: None }).collect();
     out
 }
 

@@ -35,6 +35,8 @@ use std::sync::OnceLock;
 pub struct FileRef {
     pub path: String,
     pub fs_path: PathBuf,
+    /// The file's text when it is not read from `fs_path` (policy tests' inline inputs).
+    pub content: Option<String>,
 }
 
 /// Run-wide inputs besides the files.
@@ -434,7 +436,11 @@ impl PolicySet {
         }
         let format = Format::of_path(&f.path)?;
         let mut res = FileResult::default();
-        let text = match std::fs::read(&f.fs_path).map(String::from_utf8) {
+        let read = match &f.content {
+            Some(c) => Ok(Ok(c.clone())),
+            None => std::fs::read(&f.fs_path).map(String::from_utf8),
+        };
+        let text = match read {
             Ok(Ok(t)) => t,
             Ok(Err(_)) => {
                 res.findings.push(self.parse_error(&f.path, 1, 1, "the file is not valid UTF-8".into(), opts));

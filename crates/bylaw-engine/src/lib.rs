@@ -27,4 +27,5 @@ pub mod node;
 pub mod policy;
 pub mod report;
 pub mod schema;
+pub mod testing;
 pub use chrono;

@@ -137,7 +137,10 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
     for root in parsed.documents {
         let kind = root.str_at(&["kind"]);
         if kind != Some("Policy") {
-            if explicit || kind.is_none() {
+            // In a directory, other documents (tests, exception lists, test
+            // inputs) are skipped; a bylaw document without a kind is not.
+            let bylaw_doc = root.str_at(&["apiVersion"]).is_some_and(|v| v.starts_with("bylaw/"));
+            if explicit || (kind.is_none() && bylaw_doc) {
                 let span = root.get("kind").map(|n| n.span).unwrap_or(root.span);
                 let found = kind.map(|k| format!("`kind: {k}`")).unwrap_or_else(|| "no `kind`".into());
                 loaded.diagnostics.push(

@@ -14,15 +14,18 @@ use std::sync::OnceLock;
 /// Which embedded schema to validate against.
 #[derive(Clone, Copy, Debug)]
 pub enum Schema {
-    Policy,
-    Config,
-    Exceptions,
+    Policy = 0,
+    Config = 1,
+    Exceptions = 2,
+    PolicyTest = 3,
 }
 
 /// JSON Schema of `.bylaw.yaml`.
 pub const CONFIG_SCHEMA: &str = include_str!("../../../schemas/config.schema.json");
 /// JSON Schema of `kind: ExceptionList` files.
 pub const EXCEPTIONS_SCHEMA: &str = include_str!("../../../schemas/exceptions.schema.json");
+/// JSON Schema of `kind: PolicyTest` files.
+pub const POLICYTEST_SCHEMA: &str = include_str!("../../../schemas/policytest.schema.json");
 
 impl Schema {
     pub fn text(self) -> &'static str {
@@ -30,49 +33,68 @@ impl Schema {
             Schema::Policy => crate::policy::POLICY_SCHEMA,
             Schema::Config => CONFIG_SCHEMA,
             Schema::Exceptions => EXCEPTIONS_SCHEMA,
+            Schema::PolicyTest => POLICYTEST_SCHEMA,
         }
     }
 
     fn json(self) -> &'static Value {
-        static POLICY: OnceLock<Value> = OnceLock::new();
-        static CONFIG: OnceLock<Value> = OnceLock::new();
-        static EXCEPTIONS: OnceLock<Value> = OnceLock::new();
-        let cell = match self {
-            Schema::Policy => &POLICY,
-            Schema::Config => &CONFIG,
-            Schema::Exceptions => &EXCEPTIONS,
-        };
+        static CELLS: [OnceLock<Value>; 4] = [const { OnceLock::new() }; 4];
         // The schemas are part of the binary and covered by tests.
-        cell.get_or_init(|| serde_json::from_str(self.text()).expect("embedded schema is valid JSON"))
+        CELLS[self as usize].get_or_init(|| serde_json::from_str(self.text()).expect("embedded schema is valid JSON"))
     }
 
     fn validator(self) -> &'static Validator {
-        static POLICY: OnceLock<Validator> = OnceLock::new();
-        static CONFIG: OnceLock<Validator> = OnceLock::new();
-        static EXCEPTIONS: OnceLock<Validator> = OnceLock::new();
-        let cell = match self {
-            Schema::Policy => &POLICY,
-            Schema::Config => &CONFIG,
-            Schema::Exceptions => &EXCEPTIONS,
-        };
-        cell.get_or_init(|| jsonschema::validator_for(self.json()).expect("embedded schema compiles"))
+        static CELLS: [OnceLock<Validator>; 4] = [const { OnceLock::new() }; 4];
+        CELLS[self as usize].get_or_init(|| jsonschema::validator_for(self.json()).expect("embedded schema compiles"))
     }
 
     /// Validates a document, returning one diagnostic per problem, located
     /// in `file` through `root`'s spans.
     pub fn validate(self, instance: &Value, root: &Node, file: &str) -> Vec<Diagnostic> {
-        let mut out: Vec<Diagnostic> = self
-            .validator()
-            .iter_errors(instance)
-            .map(|e| {
-                let pointer = e.instance_path().as_str().to_owned();
-                describe(self.json(), &pointer, e.kind(), instance, root, file)
-            })
-            .collect();
+        let mut out = Vec::new();
+        for e in self.validator().iter_errors(instance) {
+            self.diagnose(e.instance_path().as_str(), e.kind(), instance, root, file, &mut out);
+        }
         out.sort_by_key(|d| d.span.map(|s| (s.start_line, s.start_col)));
         out.dedup_by(|a, b| a.span == b.span && a.message == b.message);
         out
     }
+}
+
+impl Schema {
+    /// One diagnostic per error; a `oneOf` that failed on a value whose
+    /// shape picked one alternative (all that alternative's errors are
+    /// inside the value) reports that alternative's errors instead, which
+    /// say what is actually wrong.
+    fn diagnose(
+        self,
+        pointer: &str,
+        kind: &ValidationErrorKind,
+        instance: &Value,
+        root: &Node,
+        file: &str,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        if let ValidationErrorKind::OneOfNotValid { context } = kind {
+            if !is_condition(pointer) {
+                let inside = |b: &&Vec<jsonschema::ValidationError<'static>>| {
+                    !b.is_empty() && b.iter().all(|e| e.instance_path().as_str().len() > pointer.len())
+                };
+                if let Some(branch) = context.iter().filter(inside).min_by_key(|b| b.len()) {
+                    for e in branch {
+                        self.diagnose(e.instance_path().as_str(), e.kind(), instance, root, file, out);
+                    }
+                    return;
+                }
+            }
+        }
+        out.push(describe(self.json(), pointer, kind, instance, root, file));
+    }
+}
+
+/// Whether `pointer` is a policy condition (`deny`, `require`, `when`, or inside their trees).
+fn is_condition(pointer: &str) -> bool {
+    pointer.contains("/deny") || pointer.contains("/require") || pointer.ends_with("/when")
 }
 
 /// `spec.rules[3].deny` for `/spec/rules/3/deny`.
@@ -112,15 +134,23 @@ fn type_name(v: &Value) -> &'static str {
 fn schema_at<'a>(schema: &'a Value, root: &'a Value, pointer: &str) -> Option<&'a Value> {
     let mut node = resolve_ref(schema, root);
     for seg in parse_pointer(pointer) {
-        let next = match seg {
+        let step = |node: &'a Value| match &seg {
             Segment::Key(k) => node
                 .get("properties")
-                .and_then(|p| p.get(&k))
+                .and_then(|p| p.get(k))
                 .or_else(|| node.get("additionalProperties").filter(|a| a.is_object())),
             Segment::Index(i) => {
                 node.get("items").or_else(|| node.get("properties").and_then(|p| p.get(i.to_string())))
             }
-        }?;
+        };
+        // through `oneOf` / `anyOf` alternatives when the node itself has no such child
+        let next = step(node).or_else(|| {
+            ["oneOf", "anyOf"]
+                .iter()
+                .filter_map(|k| node.get(*k).and_then(Value::as_array))
+                .flatten()
+                .find_map(|alt| step(resolve_ref(alt, root)))
+        })?;
         node = resolve_ref(next, root);
     }
     Some(node)
@@ -236,6 +266,14 @@ fn describe(
                 here.as_str().unwrap_or_default()
             ));
             d.hint = hint_for_pattern(pointer).map(String::from);
+            d
+        }
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } if !is_condition(pointer) => {
+            let mut d = at(format!("{} does not have an allowed form", dotted(pointer)));
+            d.hint = schema_at(schema, schema, pointer)
+                .and_then(|n| n.get("description"))
+                .and_then(|v| v.as_str())
+                .map(String::from);
             d
         }
         ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {

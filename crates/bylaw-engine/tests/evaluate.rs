@@ -38,8 +38,10 @@ impl Case {
             },
         );
         assert!(diags.is_empty(), "{diags:#?}");
-        let files: Vec<FileRef> =
-            files.iter().map(|f| FileRef { path: f.to_string(), fs_path: self.dir.path().join(f) }).collect();
+        let files: Vec<FileRef> = files
+            .iter()
+            .map(|f| FileRef { path: f.to_string(), fs_path: self.dir.path().join(f), content: None })
+            .collect();
         set.run(&files, &RunOptions { ctx, fail_on: FailOn::Blocking, parse_errors: Enforcement::Blocking })
     }
 

@@ -100,3 +100,27 @@ pub(crate) fn render(report: &Report) -> Result<String, Error> {
     }
     Ok(junit.to_string()?)
 }
+
+/// JUnit XML of `bylaw test`: a testsuite per test file, a testcase per case.
+pub fn tests_junit(results: &[bylaw_engine::testing::CaseResult]) -> Result<String, Error> {
+    let mut junit = quick_junit::Report::new("bylaw test");
+    let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
+    for r in results {
+        let suite = suites.entry(r.file.as_str()).or_insert_with(|| TestSuite::new(r.file.clone()));
+        let status = if r.passed() {
+            TestCaseStatus::success()
+        } else {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(r.failures.first().cloned().unwrap_or_default());
+            s.set_description(r.failures.join("\n"));
+            s
+        };
+        let mut tc = TestCase::new(r.name.clone(), status);
+        tc.set_classname(format!("{}:{}", r.file, r.line));
+        suite.add_test_case(tc);
+    }
+    for (_, s) in suites {
+        junit.add_test_suite(s);
+    }
+    Ok(junit.to_string()?)
+}

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 
+pub use junit::tests_junit;
 pub use sarif::{to_sarif, SRCROOT};
 
 /// JSON Schema of the JSON report (`bylaw schema report`).

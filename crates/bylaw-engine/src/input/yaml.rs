@@ -356,8 +356,9 @@ fn apply_yaml11_bools(node: &mut Node) {
 }
 
 /// Whether a document looks like a Kubernetes object (`apiVersion` and `kind` strings).
+/// bylaw's own documents (`apiVersion: bylaw/…`) are plain YAML 1.2.
 pub fn is_kubernetes(doc: &Node) -> bool {
-    doc.str_at(&["apiVersion"]).is_some() && doc.str_at(&["kind"]).is_some()
+    doc.str_at(&["apiVersion"]).is_some_and(|v| !v.starts_with("bylaw/")) && doc.str_at(&["kind"]).is_some()
 }
 
 /// Parses a YAML stream. Empty documents (only comments, or `---` alone) are

@@ -1,0 +1,167 @@
+//! `bylaw test [PATHS…]`: load the policies and the `*.test.yaml` files
+//! found in PATHS, run every case, print a readable diff of each failure,
+//! optionally write JUnit and report rule coverage. Exit 1 on any failing
+//! case (or coverage below `--min-coverage`), 2 on load errors.
+
+use crate::common::{self, usage_error, EXIT_ERROR};
+use crate::Cli;
+use bylaw_engine::compile::CompileOptions;
+use bylaw_engine::context;
+use bylaw_engine::loader::display_path;
+use bylaw_engine::testing::{self, is_test_file};
+use clap::Args;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// Policy files, test files (*.test.yaml) or directories holding them (default: .).
+    pub paths: Vec<PathBuf>,
+    /// Write JUnit XML of the cases to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Report, per rule, whether some case makes it fire and some case makes it pass.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Fail (exit 1) when fewer than N percent of rules both fire and pass in some case.
+    #[arg(long, value_name = "N")]
+    pub min_coverage: Option<f64>,
+}
+
+fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out);
+        } else if is_test_file(&p) {
+            out.push(p);
+        }
+    }
+}
+
+fn has_policy_files(dir: &std::path::Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.flatten().map(|e| e.path()).any(|p| {
+        if p.is_dir() {
+            return has_policy_files(&p);
+        }
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_test_file(&p)
+    })
+}
+
+pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
+    let color = common::stderr_color(cli);
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let mut test_files = Vec::new();
+    let mut policy_paths = Vec::new();
+    for p in &paths {
+        if p.is_dir() {
+            let before = test_files.len();
+            walk(p, &mut test_files);
+            // a directory of tests only holds no policies: do not ask the loader for any
+            if has_policy_files(p) || test_files.len() == before {
+                policy_paths.push(p.clone());
+            }
+        } else if is_test_file(p) {
+            test_files.push(p.clone());
+        } else {
+            policy_paths.push(p.clone());
+        }
+    }
+    let now = match context::now(&|k: &str| std::env::var(k).ok()) {
+        Ok(n) => n,
+        Err(m) => return usage_error(&m, None, color),
+    };
+    let options = CompileOptions { environment: None, today: now.date_naive(), include_drafts: true };
+    let (_, loaded) = match common::load_and_compile(&policy_paths, options, color) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let mut tests = Vec::new();
+    let mut errors = Vec::new();
+    let mut sources: HashMap<String, Arc<str>> = HashMap::new();
+    for f in &test_files {
+        let file = display_path(f);
+        let dir = f.parent().map(PathBuf::from).unwrap_or_default();
+        match std::fs::read_to_string(f) {
+            Ok(text) => {
+                match testing::parse(&file, &dir, &text) {
+                    Ok(t) => tests.push(t),
+                    Err(d) => errors.extend(d),
+                }
+                sources.insert(file, Arc::from(text));
+            }
+            Err(e) => errors.push(bylaw_engine::diagnostic::Diagnostic::error("io", &file, None, e.to_string())),
+        }
+    }
+    if !errors.is_empty() {
+        common::print_diagnostics(&errors, &sources, color);
+        return usage_error(&format!("{} error(s) in test files; no test was run", errors.len()), None, color);
+    }
+    if tests.is_empty() {
+        return usage_error(
+            "no policy tests found",
+            Some("tests are `kind: PolicyTest` files named *.test.yaml next to the policies"),
+            color,
+        );
+    }
+    let (results, _) = testing::run(&loaded.policies, &loaded.sources, &tests, now.date_naive());
+    let (green, red, bold, reset) = if common::use_color(cli, std::io::IsTerminal::is_terminal(&std::io::stdout())) {
+        ("\x1b[32m", "\x1b[31m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    for r in &results {
+        if r.passed() {
+            println!("{green}PASS{reset} {}:{} {}", r.file, r.line, r.name);
+        } else {
+            println!("{red}{bold}FAIL{reset} {}:{} {}", r.file, r.line, r.name);
+            for f in &r.failures {
+                println!("    {f}");
+            }
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    println!(
+        "\n{} case{}: {} passed, {} failed",
+        results.len(),
+        if results.len() == 1 { "" } else { "s" },
+        results.len() - failed,
+        failed
+    );
+    let mut code = if failed > 0 { 1 } else { 0 };
+    if args.coverage || args.min_coverage.is_some() {
+        let cov = testing::coverage(&loaded.policies, &results);
+        let pct = testing::coverage_percent(&cov);
+        let full = cov.iter().filter(|c| c.fires && c.passes).count();
+        println!("\ncoverage: {pct:.1}% of rules fire in some case and pass in another ({full} of {})", cov.len());
+        if args.coverage {
+            let w = cov.iter().map(|c| c.rule.len()).max().unwrap_or(4).max(4);
+            println!("  {:<w$}  {:<6} {:<6} POLICY", "RULE", "FIRES", "PASSES");
+            let yn = |b: bool| if b { "yes" } else { "no" };
+            for c in &cov {
+                println!("  {:<w$}  {:<6} {:<6} {}", c.rule, yn(c.fires), yn(c.passes), c.policy);
+            }
+        }
+        if let Some(min) = args.min_coverage {
+            if pct < min {
+                eprintln!("error: rule coverage {pct:.1}% is below --min-coverage {min}");
+                code = 1;
+            }
+        }
+    }
+    if let Some(path) = &args.junit {
+        let written = bylaw_report::tests_junit(&results)
+            .map_err(|e| e.to_string())
+            .and_then(|xml| bylaw_report::write_atomic(path, xml.as_bytes()).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            usage_error(&format!("cannot write {}: {e}", path.display()), None, color);
+            return EXIT_ERROR;
+        }
+    }
+    code
+}
