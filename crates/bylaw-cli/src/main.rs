@@ -10,6 +10,7 @@ mod audit_cmd;
 mod check;
 mod common;
 mod exceptions_cmd;
+mod explain;
 mod test_cmd;
 mod validate;
 
@@ -50,8 +51,12 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Load, schema-check and compile policies; report every problem with its location.
     Validate(validate::ValidateArgs),
-    /// Run policy unit tests (*.test.yaml): expected findings per input, JUnit, rule coverage.
+    /// Run policy unit tests (*.test.yaml) and rule examples: expected findings, JUnit, rule coverage.
     Test(test_cmd::TestArgs),
+    /// List the rules of the built-in packs (or of given policies).
+    Rules(explain::RulesArgs),
+    /// Show a rule's documentation, or with --effective a policy after `extends`.
+    Explain(explain::ExplainArgs),
     /// Print a JSON Schema: the policy language (default), the config file, exception lists or the JSON report.
     Schema(SchemaArgs),
     /// List exceptions with their status; `check` exits 1 on expired, stale or rejected ones.
@@ -100,6 +105,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args, &cli),
         Command::Validate(args) => validate::run(args, &cli),
         Command::Test(args) => test_cmd::run(args, &cli),
+        Command::Rules(args) => explain::rules(args, &cli),
+        Command::Explain(args) => explain::explain(args, &cli),
         Command::Exceptions(args) => exceptions_cmd::run(args, &cli),
         Command::Audit(args) => audit_cmd::run(args, &cli),
         Command::Schema(args) => {

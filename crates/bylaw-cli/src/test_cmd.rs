@@ -59,7 +59,9 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     let mut test_files = Vec::new();
     let mut policy_paths = Vec::new();
     for p in &paths {
-        if p.is_dir() {
+        if p.to_str().is_some_and(|s| s.starts_with("pack:")) {
+            policy_paths.push(p.clone());
+        } else if p.is_dir() {
             let before = test_files.len();
             walk(p, &mut test_files);
             // a directory of tests only holds no policies: do not ask the loader for any
@@ -102,6 +104,7 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
         common::print_diagnostics(&errors, &sources, color);
         return usage_error(&format!("{} error(s) in test files; no test was run", errors.len()), None, color);
     }
+    tests.extend(testing::example_tests(&loaded.policies));
     if tests.is_empty() {
         return usage_error(
             "no policy tests found",

@@ -190,18 +190,30 @@ pub fn root_context(env: Arc<Env>) -> Context<'static, 'static> {
 struct Compiler<'a> {
     env: &'a Env,
     policy: &'a LoadedPolicy,
-    /// The policy file's text: the tree alone does not know quoting.
+    /// File, tree and text diagnostics point into: the policy's, or for an
+    /// inherited rule the file it was written in.
+    file: &'a str,
+    root: &'a crate::node::Node,
+    /// The file's text: the tree alone does not know quoting.
     source: Option<&'a str>,
+    sources: &'a std::collections::HashMap<String, Arc<str>>,
     diagnostics: &'a mut Vec<Diagnostic>,
 }
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
     fn file(&self) -> &str {
-        &self.policy.file
+        self.file
     }
 
     fn span(&self, pointer: &str) -> Span {
-        self.policy.root.value_span_of_pointer(pointer).0
+        self.root.value_span_of_pointer(pointer).0
+    }
+
+    /// Points diagnostics at `file` / `root` (an inherited rule's origin).
+    fn locate_in(&mut self, file: &'a str, root: &'a crate::node::Node) {
+        self.file = file;
+        self.root = root;
+        self.source = self.sources.get(file).map(|s| &**s);
     }
 
     /// Compiles one CEL string found at `pointer`; `has_item` says whether
@@ -419,7 +431,10 @@ pub fn compile(
         let mut c = Compiler {
             env: &env,
             policy: lp,
+            file: &lp.file,
+            root: &lp.root,
             source: sources.get(&lp.file).map(|s| &**s),
+            sources,
             diagnostics: &mut diagnostics,
         };
         if let Some(p) = compile_policy(&mut c, &options) {
@@ -430,7 +445,7 @@ pub fn compile(
     (PolicySet { policies, root, options }, diagnostics)
 }
 
-fn compile_policy(c: &mut Compiler<'_>, options: &CompileOptions) -> Option<CompiledPolicy> {
+fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<CompiledPolicy> {
     let def = &c.policy.def;
     let spec = &def.spec;
     let mut ok = true;
@@ -461,11 +476,21 @@ fn compile_policy(c: &mut Compiler<'_>, options: &CompileOptions) -> Option<Comp
     let disabled: Vec<&str> = spec.disable.iter().map(String::as_str).collect();
     let mut rules = Vec::new();
     let mut needs_json = false;
+    let policy = c.policy;
     for (i, r) in spec.rules.iter().enumerate() {
         if disabled.contains(&r.id.as_str()) {
             continue;
         }
-        let base = format!("/spec/rules/{i}");
+        let base = match policy.origins.get(i) {
+            Some(o) => {
+                c.locate_in(&o.file, &o.root);
+                format!("/spec/rules/{}", o.index)
+            }
+            None => {
+                c.locate_in(&policy.file, &policy.root);
+                format!("/spec/rules/{i}")
+            }
+        };
         let has_item = r.each.is_some();
         let each = match &r.each {
             Some(e) => {

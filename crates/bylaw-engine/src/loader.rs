@@ -25,6 +25,43 @@ pub struct LoadedPolicy {
     pub file: String,
     /// The document tree, to locate rules and conditions in diagnostics.
     pub root: Node,
+    /// With `extends`: where each rule of the effective policy was written
+    /// (empty: every rule is in `root`).
+    pub origins: Vec<crate::inherit::RuleOrigin>,
+    /// With `extends`: names of the policies inherited from, outermost first.
+    pub extends_chain: Vec<String>,
+    /// With `extends`: the effective policy as JSON (for `bylaw explain --effective`).
+    pub effective_json: Option<serde_json::Value>,
+    /// `params_schema` of the templates this policy instantiates: (file, schema).
+    pub params_schemas: Vec<(String, serde_json::Value)>,
+}
+
+impl LoadedPolicy {
+    /// The file rule `i` of the (effective) policy is written in.
+    pub fn rule_file(&self, i: usize) -> &str {
+        self.origins.get(i).map_or(&self.file, |o| &o.file)
+    }
+
+    /// The span of rule `i` (and `sub`, e.g. `/id`) where it is written.
+    pub fn rule_span(&self, i: usize, sub: &str) -> Span {
+        match self.origins.get(i) {
+            Some(o) => rule_span(&o.root, o.index, sub),
+            None => rule_span(&self.root, i, sub),
+        }
+    }
+
+    /// A policy as written in one file.
+    pub fn new(def: PolicyDef, file: String, root: Node) -> LoadedPolicy {
+        LoadedPolicy {
+            def,
+            file,
+            root,
+            origins: Vec::new(),
+            extends_chain: Vec::new(),
+            effective_json: None,
+            params_schemas: Vec::new(),
+        }
+    }
 }
 
 /// What loading produced: policies that passed, every diagnostic, and the
@@ -105,7 +142,26 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// a file named explicitly they are an error.
 pub fn load(paths: &[PathBuf]) -> Loaded {
     let mut loaded = Loaded::default();
-    let files = expand(paths, &mut loaded.diagnostics);
+    // `pack:NAME` loads a built-in pack as it is.
+    let (packs, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        paths.iter().partition(|p| p.to_str().is_some_and(|s| s.starts_with("pack:")));
+    for p in packs {
+        let id = p.to_string_lossy().into_owned();
+        let name = id.trim_start_matches("pack:").split('@').next().unwrap_or_default().to_owned();
+        match crate::packs::source(&name) {
+            Some(text) => {
+                let id = format!("pack:{name}");
+                load_text(&id, text, true, &mut loaded);
+                loaded.sources.insert(id, Arc::from(text));
+            }
+            None => loaded.diagnostics.push(
+                Diagnostic::error("io", &id, None, format!("no built-in pack `{name}`"))
+                    .with_hint(format!("built-in packs: {}", crate::packs::names().join(", "))),
+            ),
+        }
+    }
+    let paths: Vec<PathBuf> = paths.into_iter().cloned().collect();
+    let files = expand(&paths, &mut loaded.diagnostics);
     for (path, explicit) in files {
         let file = display_path(&path);
         let text = match std::fs::read_to_string(&path) {
@@ -118,6 +174,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
         load_text(&file, &text, explicit, &mut loaded);
         loaded.sources.insert(file, Arc::from(text));
     }
+    crate::inherit::resolve(&mut loaded);
     check_across(&mut loaded);
     loaded
 }
@@ -164,7 +221,7 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
         match serde_json::from_value::<PolicyDef>(json) {
             Ok(def) => {
                 check_policy(&def, &root, file, &mut loaded.diagnostics);
-                loaded.policies.push(LoadedPolicy { def, file: file.to_owned(), root });
+                loaded.policies.push(LoadedPolicy::new(def, file.to_owned(), root));
             }
             Err(e) => loaded.diagnostics.push(Diagnostic::error(
                 "schema",
@@ -229,23 +286,20 @@ fn check_policy(def: &PolicyDef, root: &Node, file: &str, out: &mut Vec<Diagnost
             );
         }
     }
-    if !def.spec.extends.is_empty() {
-        out.push(
-            Diagnostic::error(
-                "extends",
-                file,
-                Some(key_span_at(root, "/spec", "extends")),
-                "`extends` (policy inheritance and packs) is not supported by this version of bylaw yet",
-            )
-            .with_hint("copy the rules you need into this policy for now"),
-        );
-    }
-    if def.spec.rules.is_empty() {
+    if def.spec.rules.is_empty() && def.spec.extends.is_empty() {
         out.push(
             Diagnostic::error("rule", file, Some(key_span_at(root, "", "spec")), "the policy has no rules")
                 .with_hint("add `rules:` under `spec:`"),
         );
     }
+    if def.spec.extends.is_empty() {
+        check_rule_references(&LoadedPolicy::new(def.clone(), file.to_owned(), root.clone()), out);
+    }
+}
+
+/// `overrides` and `disable` must name rules of the (effective) policy.
+pub fn check_rule_references(p: &LoadedPolicy, out: &mut Vec<Diagnostic>) {
+    let (def, root, file) = (&p.def, &p.root, p.file.as_str());
     let ids: Vec<&str> = def.spec.rules.iter().map(|r| r.id.as_str()).collect();
     let unknown = |id: &str, span: Span, what: &str| {
         let mut d = Diagnostic::error("unknown-rule", file, Some(span), format!("{what} names unknown rule `{id}`"));
@@ -292,14 +346,14 @@ fn check_across(loaded: &mut Loaded) {
                 Some((prev, j)) if !std::ptr::eq(*prev, p) => out.push(
                     Diagnostic::error(
                         "duplicate-id",
-                        &p.file,
-                        Some(rule_span(&p.root, i, "/id")),
+                        p.rule_file(i),
+                        Some(p.rule_span(i, "/id")),
                         format!("rule id `{}` is also used by policy `{}`", r.id, prev.def.metadata.name),
                     )
                     .with_hint(format!(
                         "defined at {}:{}; rule ids must be unique across policies",
-                        prev.file,
-                        rule_span(&prev.root, *j, "/id").start_line
+                        prev.rule_file(*j),
+                        prev.rule_span(*j, "/id").start_line
                     )),
                 ),
                 Some(_) => {}

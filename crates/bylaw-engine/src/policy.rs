@@ -87,6 +87,8 @@ pub struct Spec {
     pub extends: Vec<String>,
     #[serde(default)]
     pub params: serde_json::Map<String, serde_json::Value>,
+    /// JSON Schema of `params` (makes the policy a template).
+    pub params_schema: Option<serde_json::Value>,
     pub enforcement: Option<Enforcement>,
     #[serde(default)]
     pub environments: BTreeMap<String, Enforcement>,
@@ -175,6 +177,17 @@ pub struct Rule {
     pub controls: Vec<String>,
     pub enforcement: Option<Enforcement>,
     pub enforce_from: Option<String>,
+    /// A failing and a passing input, run by `bylaw test` and shown by `bylaw explain`.
+    pub examples: Option<RuleExamples>,
+}
+
+/// Documented examples of a rule: `fail` must make it fire, `pass` must not.
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+pub struct RuleExamples {
+    /// The path the examples are evaluated as (for `match.files`), default `example.yaml`.
+    pub path: Option<String>,
+    pub fail: Option<String>,
+    pub pass: Option<String>,
 }
 
 /// A CEL string or an `all` / `any` / `not` tree of conditions.

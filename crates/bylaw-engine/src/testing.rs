@@ -156,6 +156,58 @@ pub fn parse(file: &str, dir: &Path, text: &str) -> Result<TestFile, Vec<Diagnos
     })
 }
 
+/// The documented examples of the rules written in `policies` (inherited
+/// rules are tested where they are written), as test cases: `fail` must make
+/// its rule fire, `pass` must not.
+pub fn example_tests(policies: &[LoadedPolicy]) -> Vec<TestFile> {
+    let mut out = Vec::new();
+    for p in policies {
+        let mut cases = Vec::new();
+        let mut lines = Vec::new();
+        for (i, r) in p.def.spec.rules.iter().enumerate() {
+            let own = p.origins.get(i).is_none_or(|o| o.file == p.file);
+            let Some(ex) = r.examples.as_ref().filter(|_| own) else { continue };
+            let index = p.origins.get(i).map_or(i, |o| o.index);
+            let line = p.root.value_span_of_pointer(&format!("/spec/rules/{index}/examples")).0.start_line;
+            let path = ex.path.clone().unwrap_or_else(|| "example.yaml".into());
+            for (text, fires) in [(&ex.fail, true), (&ex.pass, false)] {
+                let Some(text) = text else { continue };
+                cases.push(Case {
+                    name: format!("{} {} example", r.id, if fires { "fail" } else { "pass" }),
+                    input: Input { file: None, inline: Some(text.clone()), format: None, path: Some(path.clone()) },
+                    env: None,
+                    ctx: serde_json::Map::new(),
+                    rules: vec![r.id.clone()],
+                    expect: if fires {
+                        Expect::Findings(vec![Expectation {
+                            rule: r.id.clone(),
+                            count: None,
+                            line: None,
+                            message: None,
+                            enforcement: None,
+                        }])
+                    } else {
+                        Expect::None("none".into())
+                    },
+                });
+                lines.push(line);
+            }
+        }
+        if !cases.is_empty() {
+            out.push(TestFile {
+                file: p.file.clone(),
+                dir: PathBuf::from("."),
+                name: format!("examples of {}", p.def.metadata.name),
+                policy: Some(p.def.metadata.name.clone()),
+                spans: Vec::new(),
+                lines,
+                cases,
+            });
+        }
+    }
+    out
+}
+
 /// The outcome of one case.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
@@ -274,9 +326,11 @@ pub fn run(
                 parse_errors: Enforcement::Blocking,
             };
             let report = set.run(std::slice::from_ref(&file), &opts);
+            // bylaw's own findings (parse and evaluation errors) always count
             let counts = |rule: &str, policy: &str| {
-                t.policy.as_deref().is_none_or(|p| p == policy)
-                    && (case.rules.is_empty() || case.rules.iter().any(|r| r == rule))
+                rule.starts_with("bylaw/")
+                    || t.policy.as_deref().is_none_or(|p| p == policy)
+                        && (case.rules.is_empty() || case.rules.iter().any(|r| r == rule))
             };
             let findings: Vec<Finding> =
                 report.findings.iter().filter(|f| counts(&f.rule_id, &f.policy)).cloned().collect();

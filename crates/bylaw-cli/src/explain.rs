@@ -1,0 +1,270 @@
+//! `bylaw rules` lists rules (of the built-in packs, or of given policies);
+//! `bylaw explain RULE` prints a rule's full documentation; `bylaw explain
+//! --effective POLICY` prints a policy after `extends` is resolved, each
+//! rule marked with the file it comes from.
+
+use crate::common::{self, usage_error};
+use crate::Cli;
+use bylaw_engine::loader::{self, LoadedPolicy};
+use bylaw_engine::packs;
+use clap::Args;
+use serde_json::Value;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// Only this built-in pack.
+    #[arg(long, value_name = "PACK")]
+    pub pack: Option<String>,
+    /// List the rules of these policies (files or directories) instead of the packs.
+    #[arg(short = 'p', long = "policy", value_name = "POLICY")]
+    pub policies: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// A rule id (with --effective: a policy file).
+    pub target: String,
+    /// Show the effective policy of the policy file TARGET (after `extends`).
+    #[arg(long)]
+    pub effective: bool,
+    /// Also look for the rule in these policies (default: the packs, and `policies` of .bylaw.yaml).
+    #[arg(short = 'p', long = "policy", value_name = "POLICY")]
+    pub policies: Vec<PathBuf>,
+}
+
+/// Loads policies, printing diagnostics; `Err` is the exit code.
+/// Packs are loaded one by one (a pack extending another would otherwise
+/// hide it as its base).
+fn load(paths: &[PathBuf], color: bool) -> Result<Vec<LoadedPolicy>, u8> {
+    let (packs, files): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        paths.iter().partition(|p| p.to_str().is_some_and(|s| s.starts_with("pack:")));
+    let mut groups: Vec<Vec<PathBuf>> = packs.into_iter().map(|p| vec![p.clone()]).collect();
+    if !files.is_empty() {
+        groups.push(files.into_iter().cloned().collect());
+    }
+    let mut out = Vec::new();
+    for g in groups {
+        let loaded = loader::load(&g);
+        if loaded.has_errors() {
+            common::print_diagnostics(&loaded.diagnostics, &loaded.sources, color);
+            return Err(usage_error("the policies do not load", Some("run `bylaw validate`"), color));
+        }
+        out.extend(loaded.policies);
+    }
+    Ok(out)
+}
+
+fn pack_paths(only: Option<&str>) -> Vec<PathBuf> {
+    packs::names()
+        .into_iter()
+        .filter(|n| only.is_none_or(|o| o == *n))
+        .map(|n| PathBuf::from(format!("pack:{n}")))
+        .collect()
+}
+
+pub fn rules(args: &RulesArgs, cli: &Cli) -> u8 {
+    let color = common::stderr_color(cli);
+    if let Some(p) = &args.pack {
+        if packs::source(p).is_none() {
+            return usage_error(
+                &format!("no built-in pack `{p}`"),
+                Some(&format!("packs: {}", packs::names().join(", "))),
+                color,
+            );
+        }
+    }
+    let paths = if args.policies.is_empty() { pack_paths(args.pack.as_deref()) } else { args.policies.clone() };
+    let policies = match load(&paths, color) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let mut rows = Vec::new();
+    for p in &policies {
+        for r in &p.def.spec.rules {
+            rows.push([
+                r.id.clone(),
+                r.severity.map(|s| s.to_string()).unwrap_or_else(|| "medium".into()),
+                p.def.metadata.name.clone(),
+                r.title.clone().unwrap_or_default(),
+            ]);
+        }
+    }
+    let w: Vec<usize> = (0..3).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(8)).collect();
+    println!("{:<w0$}  {:<w1$}  {:<w2$}  TITLE", "RULE", "SEVERITY", "POLICY", w0 = w[0], w1 = w[1], w2 = w[2]);
+    for r in &rows {
+        println!("{:<w0$}  {:<w1$}  {:<w2$}  {}", r[0], r[1], r[2], r[3], w0 = w[0], w1 = w[1], w2 = w[2]);
+    }
+    println!(
+        "\n{} rules in {} polic{}; `bylaw explain RULE` shows one in full",
+        rows.len(),
+        policies.len(),
+        if policies.len() == 1 { "y" } else { "ies" }
+    );
+    0
+}
+
+pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
+    let color = common::stderr_color(cli);
+    if args.effective {
+        return effective(&args.target, color);
+    }
+    let mut paths = pack_paths(None);
+    if args.policies.is_empty() {
+        if let Ok(config) = common::load_config(None, false, color) {
+            paths.extend(common::policy_paths(&[], &config));
+        }
+    } else {
+        paths.extend(args.policies.iter().cloned());
+    }
+    let policies = match load(&paths, color) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    for p in &policies {
+        for (i, r) in p.def.spec.rules.iter().enumerate() {
+            if r.id != args.target {
+                continue;
+            }
+            print_rule(p, i);
+            return 0;
+        }
+    }
+    let ids: Vec<String> = policies.iter().flat_map(|p| p.def.spec.rules.iter().map(|r| r.id.clone())).collect();
+    let hint = bylaw_engine::diagnostic::did_you_mean(&args.target, ids.iter().map(String::as_str))
+        .map(|m| format!("did you mean `{m}`?"))
+        .unwrap_or_else(|| "`bylaw rules` lists the rules of the built-in packs".into());
+    usage_error(
+        &format!("no rule `{}` in the built-in packs or the project's policies", args.target),
+        Some(&hint),
+        color,
+    )
+}
+
+fn print_rule(p: &LoadedPolicy, i: usize) {
+    let r = &p.def.spec.rules[i];
+    println!("{}: {}", r.id, r.title.as_deref().unwrap_or(""));
+    println!();
+    println!("  policy       {} ({})", p.def.metadata.name, p.rule_file(i));
+    println!("  severity     {}", r.severity.map(|s| s.to_string()).unwrap_or_else(|| "medium".into()));
+    let enforcement =
+        r.enforcement.or(p.def.spec.enforcement).map(|e| e.to_string()).unwrap_or_else(|| "blocking".into());
+    println!("  enforcement  {enforcement} (by default)");
+    if !r.controls.is_empty() {
+        println!("  controls     {}", r.controls.join(", "));
+    }
+    if let Some(d) = &r.description {
+        println!("\nWhy\n  {d}");
+    }
+    if let Some(m) = &r.remediation {
+        println!("\nRemediation\n  {m}");
+    }
+    println!("\nCondition");
+    if let Some(e) = &r.each {
+        println!("  each: {e}");
+    }
+    let json = p.effective_json.clone().unwrap_or_else(|| p.root.to_json());
+    let rule_json =
+        json["spec"]["rules"].as_array().and_then(|rs| rs.iter().find(|x| x["id"] == r.id.as_str())).cloned();
+    for key in ["deny", "require"] {
+        if let Some(c) = rule_json.as_ref().and_then(|x| x.get(key)) {
+            print!("  {key}:{}", yaml(c, 4));
+        }
+    }
+    if let Some(ex) = &r.examples {
+        for (label, text) in [("Failing example", &ex.fail), ("Passing example", &ex.pass)] {
+            if let Some(t) = text {
+                println!("\n{label}{}", ex.path.as_ref().map(|p| format!(" ({p})")).unwrap_or_default());
+                for line in t.lines() {
+                    println!("  {line}");
+                }
+            }
+        }
+    }
+}
+
+fn effective(target: &str, color: bool) -> u8 {
+    let policies = match load(&[PathBuf::from(target)], color) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    for p in &policies {
+        println!("# Effective policy `{}` from {}", p.def.metadata.name, p.file);
+        if !p.extends_chain.is_empty() {
+            println!("# extends (resolved first, in order): {}", p.extends_chain.join(", "));
+            println!("# resolution: parents in `extends` order, then this file; later wins for params, environments,");
+            println!(
+                "# overrides and each field of match; disable is the union; a rule with an inherited id replaces it."
+            );
+        }
+        let json = p.effective_json.clone().unwrap_or_else(|| p.root.to_json());
+        let mut by_file: Vec<(String, Vec<String>)> = Vec::new();
+        for (i, r) in p.def.spec.rules.iter().enumerate() {
+            let f = p.rule_file(i).to_owned();
+            match by_file.iter_mut().find(|(x, _)| *x == f) {
+                Some((_, ids)) => ids.push(r.id.clone()),
+                None => by_file.push((f, vec![r.id.clone()])),
+            }
+        }
+        for (f, ids) in &by_file {
+            println!("# rules from {f}: {}", ids.join(", "));
+        }
+        print!("{}", yaml(&json, 0).trim_start_matches('\n'));
+        println!();
+    }
+    0
+}
+
+fn plain_ok(s: &str) -> bool {
+    !s.is_empty()
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.ends_with(':')
+        && !s.starts_with(|c: char| " -?:,[]{}#&*!|>'\"%@`".contains(c))
+        && !s.ends_with(' ')
+        && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(&s.to_ascii_lowercase().as_str())
+        && s.parse::<f64>().is_err()
+        && !s.contains(['\n', '\t'])
+}
+
+/// A small YAML emitter for JSON values (block style; strings quoted as JSON
+/// when plain style would change their meaning, multi-line ones as `|`).
+fn yaml(v: &Value, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(m) if m.is_empty() => " {}\n".into(),
+        Value::Array(a) if a.is_empty() => " []\n".into(),
+        Value::Object(m) => {
+            let mut out = String::from("\n");
+            for (k, val) in m {
+                let key = if plain_ok(k) { k.clone() } else { Value::String(k.clone()).to_string() };
+                out.push_str(&format!("{pad}{key}:{}", yaml(val, indent + 2)));
+            }
+            out
+        }
+        Value::Array(a) => {
+            let mut out = String::from("\n");
+            for item in a {
+                let inner = yaml(item, indent + 2);
+                match item {
+                    Value::Object(m) if !m.is_empty() => {
+                        // first key on the dash line
+                        let body = inner.trim_start_matches('\n');
+                        out.push_str(&format!("{pad}- {}", body.trim_start()));
+                    }
+                    _ => out.push_str(&format!("{pad}-{inner}")),
+                }
+            }
+            out
+        }
+        Value::String(s) if s.contains('\n') => {
+            let mut out = String::from(" |\n");
+            for line in s.trim_end_matches('\n').lines() {
+                out.push_str(&format!("{pad}  {line}\n"));
+            }
+            out
+        }
+        Value::String(s) if plain_ok(s) => format!(" {s}\n"),
+        other => format!(" {other}\n"),
+    }
+}

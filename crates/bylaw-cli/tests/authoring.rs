@@ -1,0 +1,154 @@
+//! End-to-end tests of policy composition (`extends` of files and packs,
+//! templates), the built-in packs, `bylaw rules` and `bylaw explain`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bylaw"))
+        .args(args)
+        .current_dir(root())
+        .env_clear()
+        .env("BYLAW_NOW", "2026-06-01T00:00:00Z")
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn a_child_inherits_from_a_file_and_a_pack_and_overrides() {
+    let (code, out, err) = run(&[
+        "check",
+        "tests/fixtures/inherit/manifests",
+        "-p",
+        "tests/fixtures/inherit/policies",
+        "--no-config",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["policies"].as_array().unwrap().len(), 1, "the base is not evaluated on its own");
+    assert_eq!(r["policies"][0]["name"], "team-payments");
+    let rules: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    assert_eq!(
+        rules,
+        ["KB-004", "IN-001", "KB-001"],
+        "IN-002 disabled, PAY-001 passes, the child's params allow the api image"
+    );
+    let kb4 = &r["findings"][0];
+    assert_eq!(kb4["enforcement"], "advisory", "override on an inherited pack rule");
+    assert!(r["findings"][1]["message"].as_str().unwrap().contains("registry.payments.example/"), "child params");
+}
+
+#[test]
+fn extends_problems_are_located() {
+    let (code, _, err) = run(&["validate", "tests/fixtures/inherit/bad/cycle-a.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`extends` cycle: tests/fixtures/inherit/bad/cycle-a.yaml → tests/fixtures/inherit/bad/cycle-b.yaml → tests/fixtures/inherit/bad/cycle-a.yaml"), "{err}");
+    assert!(err.contains("tests/fixtures/inherit/bad/cycle-b.yaml:5:13"), "{err}");
+    let (code, _, err) = run(&["validate", "tests/fixtures/inherit/bad/refs.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("refs.yaml:5:13") && err.contains("did you mean `pack:kubernetes-baseline`?"), "{err}");
+    assert!(err.contains("refs.yaml:5:40") && err.contains("not major version 2"), "{err}");
+    assert!(err.contains("refs.yaml:5:70") && err.contains("cannot read `./missing.yaml`"), "{err}");
+}
+
+#[test]
+fn template_params_and_rule_references_are_checked_on_the_effective_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = dir.path().join("child.yaml");
+    let base = root().join("tests/fixtures/inherit/policies/base.yaml");
+    std::fs::write(
+        &child,
+        format!(
+            "apiVersion: bylaw/v1\nkind: Policy\nmetadata: {{ name: child }}\nspec:\n  extends: [\"{}\"]\n  params:\n    registries: [\"ghcr.io/acme\"]\n  overrides: {{ IN-009: {{ severity: low }} }}\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(&["validate", child.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("child.yaml:7:18") && err.contains("params.registries.0"), "template params: {err}");
+    assert!(err.contains("child.yaml:8:16") && err.contains("`overrides` names unknown rule `IN-009`"), "{err}");
+    assert!(err.contains("did you mean `IN-00"), "{err}");
+}
+
+#[test]
+fn an_inherited_rule_error_points_at_the_parent_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("base.yaml"),
+        "apiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: base }\nspec:\n  rules:\n    - id: B-1\n      deny: \"doc.a ==\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("child.yaml"),
+        "apiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: child }\nspec:\n  extends: [./base.yaml]\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["validate", dir.path().join("child.yaml").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("base.yaml:7:"), "{err}");
+    assert!(err.contains("invalid CEL expression"), "{err}");
+}
+
+#[test]
+fn every_pack_rule_example_passes_with_full_coverage() {
+    for pack in
+        ["kubernetes-baseline", "kubernetes-restricted", "kubernetes-best-practices", "github-actions-hardening"]
+    {
+        let (code, out, err) = run(&["test", &format!("pack:{pack}"), "--coverage"]);
+        assert_eq!(code, 0, "{pack}: {out}{err}");
+        assert!(out.contains(" 0 failed"), "{pack}: {out}");
+        for line in
+            out.lines().filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_uppercase()) && l.contains(pack))
+        {
+            let own = !(pack == "kubernetes-restricted" && line.trim_start().starts_with("KB-"));
+            if own {
+                assert!(!line.contains(" no "), "{pack}: every own rule fires and passes in its examples: {line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn packs_are_usable_directly_and_documented() {
+    let (code, out, _) = run(&["rules"]);
+    assert_eq!(code, 0);
+    for id in ["KB-001", "KR-001", "KBP-004", "GHA-004"] {
+        assert!(out.contains(id), "{id} in {out}");
+    }
+    let (_, out, _) = run(&["rules", "--pack", "github-actions-hardening"]);
+    assert!(out.contains("GHA-005") && !out.contains("KB-001"), "{out}");
+    let (code, out, _) = run(&["explain", "GHA-004"]);
+    assert_eq!(code, 0);
+    for part in ["pull_request_target", "Why", "Remediation", "controls", "Failing example", "Passing example"] {
+        assert!(out.contains(part), "{part} in {out}");
+    }
+    let (code, _, err) = run(&["explain", "KB-0001"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean `KB-001`?"), "{err}");
+    // a pack as a policy, straight from the command line
+    let (code, out, _) =
+        run(&["check", "tests/fixtures/inherit/manifests", "-p", "pack:kubernetes-baseline", "--no-config"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("[KB-001] container sidecar runs privileged"), "{out}");
+}
+
+#[test]
+fn the_effective_policy_is_shown_and_is_itself_a_valid_policy() {
+    let (code, out, _) = run(&["explain", "--effective", "tests/fixtures/inherit/policies/team.yaml"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("# extends (resolved first, in order): registry-base, kubernetes-baseline"), "{out}");
+    assert!(out.contains("# rules from pack:kubernetes-baseline: KB-001"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("effective.yaml");
+    std::fs::write(&f, &out).unwrap();
+    let (code, _, err) = run(&["validate", f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+}
