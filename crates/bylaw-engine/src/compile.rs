@@ -181,6 +181,56 @@ pub fn cel_env() -> Env {
     env
 }
 
+/// `source` with the contents of its string literals blanked out, so that
+/// text inside strings is never read as code.
+pub fn strip_strings(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in source.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                    out.push(' ');
+                } else if c == '\\' {
+                    escaped = true;
+                    out.push(' ');
+                } else if c == q {
+                    quote = None;
+                    out.push(c);
+                } else {
+                    out.push(' ');
+                }
+            }
+            None => {
+                if c == '\'' || c == '"' {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Variables bound by comprehension macros (`exists(c, …)`, `all(k, v, …)`, …).
+fn comprehension_vars(code: &str) -> Vec<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"\b(?:all|exists|exists_one|existsOne|map|filter|transformList|transformMap)\(\s*([A-Za-z_]\w*)\s*,(?:\s*([A-Za-z_]\w*)\s*,)?")
+            .expect("valid regex")
+    });
+    re.captures_iter(code).flat_map(|c| [c.get(1), c.get(2)]).flatten().map(|m| m.as_str().to_owned()).collect()
+}
+
+/// Fields of `params` read by `code` (`params.x`, `params['x']`, `params.?x`).
+fn params_fields(code: &str) -> Vec<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"(?:^|[^\w.])params\s*\.\??\s*([A-Za-z_]\w*)").expect("valid regex"));
+    re.captures_iter(code).map(|c| c[1].to_owned()).collect()
+}
+
 /// Builds the shared root context (functions are declared on the env);
 /// variables are bound per evaluation through a resolver.
 pub fn root_context(env: Arc<Env>) -> Context<'static, 'static> {
@@ -222,6 +272,66 @@ impl<'a> Compiler<'a> {
         match self.env.compile(source) {
             Ok(program) => {
                 let vars: Vec<String> = program.references().variables().into_iter().map(str::to_owned).collect();
+                let code = strip_strings(source);
+                let bound = comprehension_vars(&code);
+                // variables, type identifiers and function namespaces
+                let mut known = vec![
+                    "doc",
+                    "item",
+                    "params",
+                    "ctx",
+                    "file",
+                    "int",
+                    "uint",
+                    "double",
+                    "bool",
+                    "string",
+                    "bytes",
+                    "list",
+                    "map",
+                    "null_type",
+                    "type",
+                    "dyn",
+                    "timestamp",
+                    "duration",
+                    "math",
+                    "strings",
+                    "optional",
+                ];
+                known.extend(bound.iter().map(String::as_str));
+                for v in &vars {
+                    if !known.contains(&v.as_str()) {
+                        let mut d = Diagnostic::error(
+                            "cel",
+                            self.file(),
+                            Some(self.span(pointer)),
+                            format!("unknown variable `{v}` in `{source}`"),
+                        );
+                        d.hint = Some(match did_you_mean(v, ["doc", "item", "params", "ctx", "file"]) {
+                            Some(m) => format!("did you mean `{m}`?"),
+                            None => "the variables are doc, item (with `each`), params, ctx and file".into(),
+                        });
+                        self.diagnostics.push(d);
+                        return None;
+                    }
+                }
+                let declared = &self.policy.def.spec.params;
+                for name in params_fields(&code) {
+                    if !declared.contains_key(&name) {
+                        let mut d = Diagnostic::error(
+                            "params",
+                            self.file(),
+                            Some(self.span(pointer)),
+                            format!("`params.{name}` is not declared in the policy's `spec.params`"),
+                        );
+                        d.hint = Some(match did_you_mean(&name, declared.keys().map(String::as_str)) {
+                            Some(m) => format!("did you mean `params.{m}`?"),
+                            None => format!("declare it: `spec.params: {{ {name}: ... }}`"),
+                        });
+                        self.diagnostics.push(d);
+                        return None;
+                    }
+                }
                 for v in vars {
                     if v == "item" && !has_item {
                         self.diagnostics.push(

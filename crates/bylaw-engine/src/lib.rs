@@ -23,6 +23,7 @@ pub mod inherit;
 pub mod input;
 pub mod jsonpath;
 pub mod library;
+pub mod lint;
 pub mod loader;
 pub mod node;
 pub mod packs;

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use junit::tests_junit;
-pub use sarif::{to_sarif, SRCROOT};
+pub use sarif::{diagnostics_to_sarif, to_sarif, SRCROOT};
 
 /// JSON Schema of the JSON report (`bylaw schema report`).
 pub const REPORT_SCHEMA: &str = include_str!("../../../schemas/report.schema.json");

@@ -206,3 +206,78 @@ pub fn to_sarif(report: &Report, opts: &RenderOptions) -> sarif::Sarif {
         .build();
     sarif::Sarif::builder().schema(SCHEMA_URI.to_string()).version(json!("2.1.0")).runs(vec![run]).build()
 }
+
+/// SARIF of `bylaw validate`: one result per diagnostic, rule ids
+/// `bylaw/validate/CODE`, levels error or warning.
+pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts: &RenderOptions) -> sarif::Sarif {
+    use bylaw_engine::diagnostic::Level;
+    let mut codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let rules: Vec<sarif::ReportingDescriptor> = codes
+        .iter()
+        .map(|c| {
+            let text = format!("bylaw validate: {c} problems in policies, tests or exception lists");
+            sarif::ReportingDescriptor::builder()
+                .id(format!("bylaw/validate/{c}"))
+                .name(format!(
+                    "Validate{}",
+                    c.split('-')
+                        .map(|w| {
+                            let mut cs = w.chars();
+                            cs.next().map(|f| f.to_ascii_uppercase().to_string() + cs.as_str()).unwrap_or_default()
+                        })
+                        .collect::<String>()
+                ))
+                .short_description(sarif::MultiformatMessageString::builder().text(text.clone()).build())
+                .full_description(sarif::MultiformatMessageString::builder().text(text.clone()).build())
+                .help(sarif::MultiformatMessageString::builder().text(text).build())
+                .build()
+        })
+        .collect();
+    let results: Vec<sarif::Result> = diags
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            if let Some(h) = &d.hint {
+                text.push_str(&format!(" (hint: {h})"));
+            }
+            let mut artifact = sarif::ArtifactLocation::builder().uri(uri(&d.file)).build();
+            if !d.file.starts_with("pack:") {
+                artifact.uri_base_id = Some(opts.base_uri_id.clone());
+            }
+            let mut physical = sarif::PhysicalLocation::builder().artifact_location(artifact).build();
+            if let Some(s) = d.span {
+                physical.region = Some(
+                    sarif::Region::builder()
+                        .start_line(s.start_line.max(1) as i64)
+                        .start_column(s.start_col.max(1) as i64)
+                        .end_line(s.end_line.max(s.start_line).max(1) as i64)
+                        .end_column(s.end_col.max(1) as i64)
+                        .build(),
+                );
+            }
+            let mut r = sarif::Result::builder()
+                .rule_id(format!("bylaw/validate/{}", d.code))
+                .level(if d.level == Level::Error { sarif::ResultLevel::Error } else { sarif::ResultLevel::Warning })
+                .message(sarif::Message::builder().text(text).build())
+                .locations(vec![sarif::Location::builder().physical_location(physical).build()])
+                .build();
+            r.rule_index = codes.iter().position(|c| *c == d.code).map(|i| i as i64);
+            r
+        })
+        .collect();
+    let driver = sarif::ToolComponent::builder()
+        .name("bylaw")
+        .version(env!("CARGO_PKG_VERSION").to_string())
+        .information_uri(bylaw_engine::report::ToolInfo::default().information_uri)
+        .rules(rules)
+        .build();
+    let run = sarif::Run::builder()
+        .tool(sarif::Tool::builder().driver(driver).build())
+        .automation_details(sarif::RunAutomationDetails::builder().id("bylaw-validate/".to_string()).build())
+        .column_kind(json!("unicodeCodePoints"))
+        .results(results)
+        .build();
+    sarif::Sarif::builder().schema(SCHEMA_URI.to_string()).version(json!("2.1.0")).runs(vec![run]).build()
+}

@@ -1,0 +1,198 @@
+//! What `bylaw validate` checks beyond loading and compiling: constant
+//! (unreachable or always-firing) conditions, conflicting rules, exception
+//! entries naming unknown rules, and lints (warnings): a rule without
+//! remediation, a rule without tests, a compliance rule without controls.
+
+use crate::compile::{cel_env, root_context, strip_strings};
+use crate::diagnostic::{Diagnostic, Level};
+use crate::exceptions::Exception;
+use crate::loader::LoadedPolicy;
+use crate::policy::{Condition, PolicyType};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Rule ids that some test case or rule example exercises.
+pub type Tested = BTreeSet<String>;
+
+/// Runs every check; errors and warnings, located.
+pub fn lint(policies: &[LoadedPolicy], exceptions: &[Exception], tested: &Tested) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let env = Arc::new(cel_env());
+    let ctx = root_context(env.clone());
+    for p in policies {
+        for (i, r) in p.def.spec.rules.iter().enumerate() {
+            let file = p.rule_file(i).to_owned();
+            let own = file == p.file;
+            for (key, cond) in [("deny", &r.deny), ("require", &r.require)] {
+                if let Some(c) = cond {
+                    constant_leaves(p, i, &format!("/{key}"), c, key, &env, &ctx, &mut out);
+                }
+            }
+            if !own {
+                continue; // lints belong to the file the rule is written in
+            }
+            let at_id = Some(p.rule_span(i, "/id"));
+            if r.remediation.is_none() {
+                out.push(
+                    Diagnostic::warning("lint", &file, at_id, format!("rule `{}` has no `remediation`", r.id))
+                        .with_hint("say how to fix a violation: it is shown in every output and in SARIF help"),
+                );
+            }
+            if r.examples.is_none() && !tested.contains(&r.id) {
+                out.push(
+                    Diagnostic::warning("lint", &file, at_id, format!("rule `{}` has no tests", r.id))
+                        .with_hint("add `examples: { fail: …, pass: … }` to the rule, or a case in a *.test.yaml file"),
+                );
+            }
+            if p.def.metadata.kind == PolicyType::Compliance && r.controls.is_empty() {
+                out.push(
+                    Diagnostic::warning(
+                        "lint",
+                        &file,
+                        at_id,
+                        format!("rule `{}` of compliance policy `{}` maps to no `controls`", r.id, p.def.metadata.name),
+                    )
+                    .with_hint("list the controls it evidences, e.g. `controls: [SOC2-CC6.1, PCI-DSS-2.2.5]`"),
+                );
+            }
+        }
+    }
+    conflicts(policies, &mut out);
+    let known: BTreeSet<&str> = policies.iter().flat_map(|p| p.def.spec.rules.iter().map(|r| r.id.as_str())).collect();
+    for e in exceptions {
+        for rule in &e.rules {
+            if rule == "*" || rule.starts_with("bylaw/") || known.contains(rule.as_str()) {
+                continue;
+            }
+            let mut d = Diagnostic::error(
+                "exception",
+                &e.file,
+                Some(e.span),
+                format!("exception `{}` names unknown rule `{rule}`", e.id),
+            );
+            d.hint = Some(match crate::diagnostic::did_you_mean(rule, known.iter().copied()) {
+                Some(m) => format!("did you mean `{m}`?"),
+                None => "it matches nothing: fix the id or remove the exception".into(),
+            });
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Warns about CEL leaves that read no variable: they are constant.
+#[allow(clippy::too_many_arguments)]
+fn constant_leaves(
+    p: &LoadedPolicy,
+    i: usize,
+    pointer: &str,
+    c: &Condition,
+    key: &str,
+    env: &cel::Env,
+    ctx: &cel::Context<'_, '_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    match c {
+        Condition::Cel(src) => {
+            let Ok(program) = env.compile(src) else { return };
+            if !program.references().variables().is_empty() {
+                return;
+            }
+            let code = strip_strings(src);
+            if code.contains("now") {
+                return;
+            }
+            let Ok(cel::Value::Bool(b)) = program.execute(ctx) else { return };
+            let top = pointer == "/deny" || pointer == "/require";
+            let effect = match (top, key, b) {
+                (true, "deny", false) | (true, "require", true) => " so the rule can never fire",
+                (true, "deny", true) | (true, "require", false) => " so the rule fires on every target",
+                _ => "",
+            };
+            let level = if effect.is_empty() { Level::Warning } else { Level::Error };
+            let span = Some(p.rule_span(i, pointer));
+            let msg = format!("condition `{src}` reads no data: it is always {b}{effect}");
+            let d = match level {
+                Level::Error => Diagnostic::error("constant", p.rule_file(i), span, msg),
+                _ => Diagnostic::warning("constant", p.rule_file(i), span, msg),
+            };
+            out.push(d.with_hint("conditions should read `doc`, `item`, `params`, `ctx` or `file`"));
+        }
+        Condition::All { all: list } | Condition::Any { any: list } => {
+            let k = if matches!(c, Condition::All { .. }) { "all" } else { "any" };
+            for (j, sub) in list.iter().enumerate() {
+                constant_leaves(p, i, &format!("{pointer}/{k}/{j}"), sub, key, env, ctx, out);
+            }
+        }
+        Condition::Not { not } => constant_leaves(p, i, &format!("{pointer}/not"), not, key, env, ctx, out),
+    }
+}
+
+/// A condition as comparable text (whitespace outside strings removed).
+fn normalized(c: &Condition) -> String {
+    match c {
+        Condition::Cel(s) => {
+            let mut out = String::new();
+            let mut quote = None;
+            for ch in s.chars() {
+                match quote {
+                    Some(q) if ch == q => quote = None,
+                    Some(_) => {}
+                    None if ch == '\'' || ch == '"' => quote = Some(ch),
+                    None if ch.is_whitespace() => continue,
+                    None => {}
+                }
+                out.push(ch);
+            }
+            out
+        }
+        Condition::All { all } => format!("all[{}]", all.iter().map(normalized).collect::<Vec<_>>().join(",")),
+        Condition::Any { any } => format!("any[{}]", any.iter().map(normalized).collect::<Vec<_>>().join(",")),
+        Condition::Not { not } => format!("not[{}]", normalized(not)),
+    }
+}
+
+/// Rules with the same match and `each` where one denies and the other
+/// requires the same condition: together they fire on every target.
+fn conflicts(policies: &[LoadedPolicy], out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<(String, String, String), (String, &'static str, String)> = HashMap::new();
+    for p in policies {
+        let scope = serde_json::to_string(&p.root.to_json()["spec"]["match"]).unwrap_or_default();
+        for (i, r) in p.def.spec.rules.iter().enumerate() {
+            let (kind, cond) = match (&r.deny, &r.require) {
+                (Some(c), None) => ("deny", c),
+                (None, Some(c)) => ("require", c),
+                _ => continue,
+            };
+            let key = (scope.clone(), r.each.clone().unwrap_or_default(), normalized(cond));
+            match seen.get(&key) {
+                Some((other, other_kind, other_policy)) if *other_kind != kind => out.push(
+                    Diagnostic::error(
+                        "conflict",
+                        p.rule_file(i),
+                        Some(p.rule_span(i, &format!("/{kind}"))),
+                        format!(
+                            "rule `{}` {} the condition that rule `{other}` (policy `{other_policy}`) {}, on the same targets: together they fire on every target",
+                            r.id,
+                            verb(kind),
+                            verb(other_kind)
+                        ),
+                    )
+                    .with_hint("keep one of the two rules"),
+                ),
+                Some(_) => {}
+                None => {
+                    seen.insert(key, (r.id.clone(), kind, p.def.metadata.name.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn verb(kind: &str) -> &'static str {
+    if kind == "deny" {
+        "denies"
+    } else {
+        "requires"
+    }
+}
