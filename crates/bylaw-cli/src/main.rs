@@ -11,6 +11,7 @@ mod check;
 mod common;
 mod exceptions_cmd;
 mod explain;
+mod init;
 mod test_cmd;
 mod validate;
 
@@ -53,6 +54,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Run policy unit tests (*.test.yaml) and rule examples: expected findings, JUnit, rule coverage.
     Test(test_cmd::TestArgs),
+    /// Scaffold .bylaw.yaml, a starter policy extending a pack, its tests and a CI file.
+    Init(init::InitArgs),
     /// List the rules of the built-in packs (or of given policies).
     Rules(explain::RulesArgs),
     /// Show a rule's documentation, or with --effective a policy after `extends`.
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, &cli),
         Command::Test(args) => test_cmd::run(args, &cli),
         Command::Rules(args) => explain::rules(args, &cli),
+        Command::Init(args) => init::run(args, &cli),
         Command::Explain(args) => explain::explain(args, &cli),
         Command::Exceptions(args) => exceptions_cmd::run(args, &cli),
         Command::Audit(args) => audit_cmd::run(args, &cli),

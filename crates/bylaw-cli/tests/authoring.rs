@@ -152,3 +152,44 @@ fn the_effective_policy_is_shown_and_is_itself_a_valid_policy() {
     let (code, _, err) = run(&["validate", f.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn init_scaffolds_a_project_where_test_check_and_validate_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".github/workflows")).unwrap();
+    std::fs::create_dir_all(dir.path().join("deploy")).unwrap();
+    std::fs::copy(root().join("examples/manifests/bad/debug-pod.yaml"), dir.path().join("deploy/debug-pod.yaml"))
+        .unwrap();
+    let bylaw = |args: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_bylaw")).args(args).current_dir(dir.path()).env_clear().output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out, err) = bylaw(&["init"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for f in [
+        ".bylaw.yaml",
+        "policies/workloads.yaml",
+        "policies/workloads.test.yaml",
+        ".github/workflows/bylaw.yml",
+        "policies/github-actions.yaml",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f} created: {out}");
+    }
+    let (code, out, err) = bylaw(&["test"]);
+    assert_eq!(code, 0, "bylaw test right after init: {out}{err}");
+    assert!(out.contains("0 failed"), "{out}");
+    let (code, out, err) = bylaw(&["check"]);
+    assert_eq!(code, 0, "bylaw check right after init (advisory start): {out}{err}");
+    assert!(out.contains("[KB-001]"), "the pack finds the privileged pod: {out}");
+    assert!(dir.path().join("bylaw.sarif").is_file(), "outputs from .bylaw.yaml");
+    let (code, _, err) = bylaw(&["validate"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = bylaw(&["init"]);
+    assert_eq!(code, 2, "no silent overwrite");
+    assert!(err.contains("not overwriting existing files"), "{err}");
+}

@@ -1,0 +1,251 @@
+//! `bylaw init`: scaffold a project — `.bylaw.yaml`, a starter policy that
+//! extends a built-in pack, its unit tests, and the CI file of the detected
+//! platform — so that `bylaw check` and `bylaw test` work right away.
+
+use crate::common::usage_error;
+use crate::Cli;
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Directory to initialise (default: the current directory).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// CI platform to write a pipeline file for (default: detected from the repository).
+    #[arg(long, value_enum)]
+    pub platform: Option<Platform>,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Platform {
+    Github,
+    Gitlab,
+    Jenkins,
+    None,
+}
+
+const CONFIG: &str = r#"# bylaw project configuration: https://github.com/bylaw-dev/bylaw#bylawyaml
+apiVersion: bylaw/v1
+kind: Config
+policies: [policies/]
+# paths: [deploy/]              # what `bylaw check` reads without arguments (default: everything here)
+targets: ["!.bylaw/**", "!**/node_modules/**", "!**/vendor/**"]
+environments:                   # branch patterns -> environment; first match wins
+  prod: [main, "release/*"]
+  dev: ["*"]
+# exceptions: [exceptions.yaml]
+outputs:
+  sarif: bylaw.sarif
+  junit: bylaw-junit.xml
+"#;
+
+const K8S_POLICY: &str = r#"# yaml-language-server: $schema=../.bylaw/policy.schema.json
+# Starter policy: the Pod Security Standards baseline pack plus one rule of
+# your own. It starts advisory so adopting it breaks no build; switch
+# `enforcement` to blocking (or per environment) when the findings are fixed.
+apiVersion: bylaw/v1
+kind: Policy
+metadata:
+  name: workloads
+  version: 0.1.0
+  type: security
+  owners: ["@your-org/platform"]
+spec:
+  extends: ["pack:kubernetes-baseline@1"]
+  enforcement: advisory
+  environments: { dev: advisory, prod: advisory }
+  params:
+    required_team_label: team
+  rules:
+    - id: ORG-001
+      title: Workloads name their owning team
+      severity: low
+      description: Every workload carries a team label, so alerts and findings reach the people who own it.
+      require: "params.required_team_label in doc.metadata.labels"
+      at: metadata
+      message: "{{ doc.metadata.name }} has no `{{ params.required_team_label }}` label"
+      remediation: Add `metadata.labels.team` with the owning team's name.
+      controls: [SOC2-CC6.1]
+      examples:
+        fail: |
+          apiVersion: v1
+          kind: Pod
+          metadata: { name: web }
+          spec: { containers: [{ name: web, image: ghcr.io/acme/web:1.0 }] }
+        pass: |
+          apiVersion: v1
+          kind: Pod
+          metadata: { name: web, labels: { team: storefront } }
+          spec: { containers: [{ name: web, image: ghcr.io/acme/web:1.0 }] }
+"#;
+
+const K8S_TEST: &str = r#"# Unit tests of policies/workloads.yaml: `bylaw test`
+apiVersion: bylaw/v1
+kind: PolicyTest
+policy: workloads
+cases:
+  - name: a labelled, unprivileged workload passes
+    input:
+      path: deploy/web.yaml
+      inline: |
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: { name: web, labels: { team: storefront } }
+        spec:
+          template:
+            spec:
+              containers: [{ name: web, image: ghcr.io/acme/web:1.0 }]
+    expect: none
+  - name: a privileged container without a team label
+    input:
+      path: deploy/debug.yaml
+      inline: |
+        apiVersion: v1
+        kind: Pod
+        metadata: { name: debug }
+        spec:
+          containers:
+            - name: shell
+              image: ghcr.io/acme/toolbox:1.0
+              securityContext: { privileged: true }
+    expect:
+      - { rule: ORG-001, count: 1 }
+      - { rule: KB-001, count: 1, message: "container shell runs privileged", enforcement: advisory }
+"#;
+
+const GITHUB: &str = r#"# bylaw: policy checks on every push and pull request.
+name: bylaw
+on:
+  push:
+    branches: [main]
+  pull_request:
+permissions:
+  contents: read
+jobs:
+  bylaw:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      security-events: write    # upload SARIF to code scanning
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - name: Install bylaw
+        run: cargo install --locked --git https://github.com/bylaw-dev/bylaw bylaw-cli
+      - name: Policy unit tests
+        run: bylaw test
+      - name: Check the repository
+        run: bylaw check
+      - name: Upload SARIF
+        if: always()
+        # pin this to a commit SHA (bylaw's GHA-001 reports version tags)
+        uses: github/codeql-action/upload-sarif@v3
+        with:
+          sarif_file: bylaw.sarif
+          category: bylaw
+"#;
+
+const GITLAB: &str = r#"# bylaw: include it from .gitlab-ci.yml with
+#   include: [{ local: .gitlab/bylaw.gitlab-ci.yml }]
+bylaw:
+  stage: test
+  image: rust:1
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+  script:
+    - cargo install --locked --git https://github.com/bylaw-dev/bylaw bylaw-cli
+    - bylaw test
+    - bylaw check
+  artifacts:
+    when: always
+    paths: [bylaw.sarif]
+    reports:
+      junit: bylaw-junit.xml
+"#;
+
+const JENKINS: &str = r#"// bylaw: policy checks. Merge into your Jenkinsfile or point a job at this file.
+pipeline {
+  agent any
+  stages {
+    stage('bylaw') {
+      steps {
+        sh 'cargo install --locked --git https://github.com/bylaw-dev/bylaw bylaw-cli'
+        sh 'bylaw test'
+        sh 'bylaw check'
+      }
+      post {
+        always {
+          junit allowEmptyResults: true, testResults: 'bylaw-junit.xml'
+          archiveArtifacts artifacts: 'bylaw.sarif', allowEmptyArchive: true
+        }
+      }
+    }
+  }
+}
+"#;
+
+fn detect(dir: &Path) -> Platform {
+    if dir.join(".github").is_dir() {
+        Platform::Github
+    } else if dir.join(".gitlab-ci.yml").is_file() {
+        Platform::Gitlab
+    } else if dir.join("Jenkinsfile").is_file() {
+        Platform::Jenkins
+    } else {
+        Platform::None
+    }
+}
+
+pub fn run(args: &InitArgs, cli: &Cli) -> u8 {
+    let color = crate::common::stderr_color(cli);
+    let dir = &args.dir;
+    if !dir.is_dir() {
+        return usage_error(&format!("{} is not a directory", dir.display()), None, color);
+    }
+    let platform = args.platform.unwrap_or_else(|| detect(dir));
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (dir.join(".bylaw.yaml"), CONFIG.to_owned()),
+        (dir.join("policies/workloads.yaml"), K8S_POLICY.to_owned()),
+        (dir.join("policies/workloads.test.yaml"), K8S_TEST.to_owned()),
+        (dir.join(".bylaw/policy.schema.json"), bylaw_engine::policy::POLICY_SCHEMA.to_owned()),
+    ];
+    if platform == Platform::Github || dir.join(".github/workflows").is_dir() {
+        files.push((
+            dir.join("policies/github-actions.yaml"),
+            "# Hardening of this repository's GitHub Actions workflows.\napiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: github-actions, type: security }\nspec:\n  extends: [\"pack:github-actions-hardening@1\"]\n  enforcement: advisory\n".to_owned(),
+        ));
+    }
+    match platform {
+        Platform::Github => files.push((dir.join(".github/workflows/bylaw.yml"), GITHUB.to_owned())),
+        Platform::Gitlab => files.push((dir.join(".gitlab/bylaw.gitlab-ci.yml"), GITLAB.to_owned())),
+        Platform::Jenkins => files.push((dir.join("Jenkinsfile.bylaw"), JENKINS.to_owned())),
+        Platform::None => {}
+    }
+    let existing: Vec<String> =
+        files.iter().filter(|(p, _)| p.exists()).map(|(p, _)| p.display().to_string()).collect();
+    if !existing.is_empty() && !args.force {
+        return usage_error(
+            &format!("not overwriting existing files: {}", existing.join(", ")),
+            Some("move them away, or pass --force to overwrite"),
+            color,
+        );
+    }
+    for (path, text) in &files {
+        if let Err(e) = bylaw_report::write_atomic(path, text.as_bytes()) {
+            return usage_error(&format!("cannot write {}: {e}", path.display()), None, color);
+        }
+        println!("created {}", path.display());
+    }
+    let ci = match platform {
+        Platform::Github => "the workflow .github/workflows/bylaw.yml runs both and uploads SARIF to code scanning",
+        Platform::Gitlab => "include .gitlab/bylaw.gitlab-ci.yml from your .gitlab-ci.yml",
+        Platform::Jenkins => "merge Jenkinsfile.bylaw into your Jenkinsfile",
+        Platform::None => "no CI platform detected: rerun with --platform github|gitlab|jenkins for a pipeline file",
+    };
+    println!("\nnext: `bylaw test` runs the policy tests, `bylaw check` checks this repository;\n{ci}.");
+    0
+}
