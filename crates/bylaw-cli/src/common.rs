@@ -75,7 +75,8 @@ pub fn policy_paths(flags: &[PathBuf], config: &Config) -> Vec<PathBuf> {
     if !flags.is_empty() {
         return flags.to_vec();
     }
-    config.policies.iter().map(|p| config.resolve(p)).collect()
+    // `pack:NAME` entries name built-in packs, not paths
+    config.policies.iter().map(|p| if p.starts_with("pack:") { PathBuf::from(p) } else { config.resolve(p) }).collect()
 }
 
 /// Loads and compiles policies, printing every diagnostic. `Err` carries the exit code.
