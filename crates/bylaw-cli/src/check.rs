@@ -160,9 +160,32 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     code
 }
 
+/// What a CI adapter adds to a run.
+#[derive(Default)]
+pub struct Overrides<'a> {
+    /// Builds `ctx` from the generic one (for the platform's facts).
+    pub ctx: Option<Box<dyn Fn(serde_json::Value) -> serde_json::Value + 'a>>,
+    /// The branch environments are chosen by (e.g. a PR's base).
+    pub branch: Option<String>,
+    /// Exceptions beyond the exception files (approved requests), made from
+    /// the report before exceptions are applied (its rules and policies).
+    #[allow(clippy::type_complexity)]
+    pub exceptions: Option<Box<dyn FnOnce(&Report) -> Vec<bylaw_engine::exceptions::Exception> + 'a>>,
+}
+
 /// Loads policies and exceptions, discovers the files, evaluates them and
 /// applies exceptions. Problems are printed; `Err` carries the exit code (2).
 pub fn evaluate(args: &RunArgs, config: &bylaw_engine::config::Config, cli: &Cli) -> Result<Report, u8> {
+    evaluate_with(args, config, cli, Overrides::default())
+}
+
+/// [`evaluate`] with a CI adapter's overrides.
+pub fn evaluate_with(
+    args: &RunArgs,
+    config: &bylaw_engine::config::Config,
+    cli: &Cli,
+    overrides: Overrides<'_>,
+) -> Result<Report, u8> {
     let ecolor = common::stderr_color(cli);
     let policy_paths = common::policy_paths(&args.policies, config);
     if policy_paths.is_empty() {
@@ -177,7 +200,13 @@ pub fn evaluate(args: &RunArgs, config: &bylaw_engine::config::Config, cli: &Cli
     let environment = args
         .env
         .clone()
-        .or_else(|| context::branch(&env_lookup).and_then(|b| config.environment_for_branch(&b)))
+        .or_else(|| {
+            overrides
+                .branch
+                .clone()
+                .or_else(|| context::branch(&env_lookup))
+                .and_then(|b| config.environment_for_branch(&b))
+        })
         .or_else(|| config.env.clone());
     let options = CompileOptions {
         environment: environment.clone(),
@@ -190,7 +219,7 @@ pub fn evaluate(args: &RunArgs, config: &bylaw_engine::config::Config, cli: &Cli
     } else {
         config.exceptions.iter().map(|p| config.resolve(p)).collect()
     };
-    let exception_list = match exceptions::load(&exception_paths) {
+    let mut exception_list = match exceptions::load(&exception_paths) {
         Ok(list) => list,
         Err((diags, sources)) => {
             let sources = sources.into_iter().map(|(k, v)| (k, std::sync::Arc::from(v))).collect();
@@ -229,7 +258,10 @@ pub fn evaluate(args: &RunArgs, config: &bylaw_engine::config::Config, cli: &Cli
         tracing::warn!("{s}: skipped, bylaw does not read this file format (YAML and JSON are supported)");
         eprintln!("warning: {s}: skipped: not a format bylaw reads (YAML, JSON)");
     }
-    let ctx = context::from_env(&env_lookup, environment.as_deref(), now);
+    let mut ctx = context::from_env(&env_lookup, environment.as_deref(), now);
+    if let Some(f) = &overrides.ctx {
+        ctx = f(ctx);
+    }
     let mut files = found.files;
     if args.changed_only {
         let changed: Vec<&str> =
@@ -246,6 +278,9 @@ pub fn evaluate(args: &RunArgs, config: &bylaw_engine::config::Config, cli: &Cli
         parse_errors: config.parse_errors.unwrap_or(Enforcement::Blocking),
     };
     let mut report = set.run(&files, &run);
+    if let Some(more) = overrides.exceptions {
+        exception_list.extend(more(&report));
+    }
     let rules: exceptions::PolicyRules =
         set.policies.iter().map(|p| (p.name.clone(), p.exception_rules.clone())).collect();
     let settings = exceptions::Settings {

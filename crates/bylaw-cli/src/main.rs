@@ -8,6 +8,7 @@
 
 mod audit_cmd;
 mod check;
+mod ci;
 mod common;
 mod exceptions_cmd;
 mod explain;
@@ -66,6 +67,8 @@ pub enum Command {
     Exceptions(exceptions_cmd::ExceptionsArgs),
     /// Verify or read a hash-chained audit log.
     Audit(audit_cmd::AuditArgs),
+    /// Check and publish on a CI platform (GitHub: annotations, check run, PR comment, exception requests).
+    Ci(ci::CiArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -113,6 +116,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::explain(args, &cli),
         Command::Exceptions(args) => exceptions_cmd::run(args, &cli),
         Command::Audit(args) => audit_cmd::run(args, &cli),
+        Command::Ci(args) => ci::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {
                 SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,

@@ -145,6 +145,8 @@ pub struct CompiledPolicy {
     pub rules: Vec<CompiledRule>,
     /// Whether some rule needs the document as JSON (`each`, `at: $…`).
     pub needs_json: bool,
+    /// `metadata.owners`.
+    pub owners: Vec<String>,
     /// `spec.exceptions`: what exceptions to its rules must satisfy.
     pub exception_rules: crate::policy::ExceptionRules,
 }
@@ -696,6 +698,7 @@ fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<
         rules,
         needs_json,
         exception_rules: spec.exceptions.clone(),
+        owners: def.metadata.owners.clone(),
     })
 }
 

@@ -32,6 +32,9 @@ pub struct Config {
     pub exceptions_warn_days: Option<i64>,
     pub inline_suppressions: Option<crate::policy::InlineMode>,
     pub audit_log: Option<String>,
+    /// Who may approve exception requests, besides each policy's owners (users, `@org/team`).
+    #[serde(default)]
+    pub approvers: Vec<String>,
     pub env: Option<String>,
     /// Environment → branch patterns, in file order (first match wins).
     #[serde(default)]

@@ -590,6 +590,7 @@ impl PolicySet {
                 lifecycle: p.lifecycle.as_str().to_owned(),
                 description: p.description.clone(),
                 source: p.file.clone(),
+                owners: p.owners.clone(),
                 rules: p.rules.iter().map(|r| r.id.clone()).collect(),
                 targets: targets.get(&i).map(|t| t.iter().cloned().collect()).unwrap_or_default(),
             });

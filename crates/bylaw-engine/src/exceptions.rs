@@ -98,7 +98,12 @@ impl Exception {
         })
     }
 
+    /// `file:line`, or just where it came from (e.g. a comment's URL) when
+    /// it has no line.
     fn source(&self) -> String {
+        if self.span.start_line == 0 {
+            return self.file.clone();
+        }
         format!("{}:{}", self.file, self.span.start_line)
     }
 }

