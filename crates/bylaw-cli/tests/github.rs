@@ -908,3 +908,102 @@ fn the_api_description_rejects_what_github_would() {
         .check(&call("POST", "/repos/acme/shop/issues/7/comments", Some(json!({ "text": "x" }))), "")
         .is_err());
 }
+
+/// `GitHub::from_env` over every real payload of `@octokit/webhooks-examples`
+/// for the events the action runs on.
+fn context_of(event: &str, payload: &Value, git_ref: &str) -> bylaw_github::context::GitHub {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("event.json");
+    std::fs::write(&path, serde_json::to_string(payload).unwrap()).unwrap();
+    let vars: Vec<(&str, String)> = vec![
+        ("GITHUB_REPOSITORY", "acme/shop".into()),
+        ("GITHUB_EVENT_NAME", event.into()),
+        ("GITHUB_EVENT_PATH", path.display().to_string()),
+        ("GITHUB_SHA", "0000000000000000000000000000000000000001".into()),
+        ("GITHUB_REF", git_ref.into()),
+        ("GITHUB_ACTOR", "octocat".into()),
+        ("GITHUB_RUN_ID", "4242".into()),
+    ];
+    let lookup = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+    bylaw_github::context::GitHub::from_env(&lookup).unwrap_or_else(|e| panic!("{event}: {e}"))
+}
+
+fn assert_ctx_shape(gh: &bylaw_github::context::GitHub, changed: &[String]) -> Value {
+    let ctx = gh.ctx(json!({"time": "2026-11-23T00:00:00Z", "environment": "prod"}), changed);
+    for key in ["platform", "repository", "ref", "sha", "event", "actor", "environment", "changed_files", "time"] {
+        assert!(ctx.get(key).is_some(), "ctx.{key} missing for {}: {ctx}", gh.event);
+    }
+    assert_eq!(ctx["platform"], "github");
+    assert_eq!(ctx["changed_files"], json!(changed));
+    if let Some(pr) = ctx.get("pr") {
+        for key in ["number", "title", "body", "author", "labels", "base_ref", "head_ref", "draft"] {
+            assert!(pr.get(key).is_some(), "ctx.pr.{key} missing for {}: {pr}", gh.event);
+        }
+    }
+    ctx
+}
+
+#[test]
+fn the_context_reads_every_real_webhook_payload_of_the_supported_events() {
+    let changed = vec!["deploy/app.yaml".to_owned()];
+    let mut seen = 0;
+    // pull_request_target carries the same payload as pull_request
+    for event in ["pull_request", "pull_request_target"] {
+        for p in support::github_api::webhook_examples("pull_request") {
+            let gh = context_of(event, &p, "refs/pull/1/merge");
+            let pr = gh.pr.as_ref().expect("a pull request");
+            let want = &p["pull_request"];
+            assert_eq!(pr.number, want["number"].as_u64().unwrap());
+            assert_eq!(pr.head_sha, want["head"]["sha"].as_str().unwrap());
+            assert_eq!(gh.sha, pr.head_sha, "annotations go on the PR head, not the merge commit");
+            assert_eq!(gh.branch().as_deref(), want["base"]["ref"].as_str(), "the branch is where the PR goes");
+            assert_eq!(pr.author, want["user"]["login"].as_str().unwrap());
+            assert_eq!(pr.draft, want["draft"].as_bool().unwrap_or(false));
+            let labels: Vec<&str> =
+                want["labels"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+            assert_eq!(pr.labels, labels);
+            assert_eq!(gh.is_fork_pr(), want["head"]["repo"]["full_name"].as_str().is_some_and(|r| r != "acme/shop"));
+            let ctx = assert_ctx_shape(&gh, &changed);
+            assert_eq!(ctx["pr"]["number"], want["number"]);
+            assert_eq!(ctx["event"], event);
+            seen += 1;
+        }
+    }
+    for p in support::github_api::webhook_examples("issue_comment") {
+        let gh = context_of("issue_comment", &p, "refs/heads/main");
+        let c = gh.comment.as_ref().expect("a comment");
+        assert_eq!(c.id, p["comment"]["id"].as_u64().unwrap());
+        assert_eq!(c.user, p["comment"]["user"]["login"].as_str().unwrap());
+        assert_eq!(c.body, p["comment"]["body"].as_str().unwrap());
+        let on_pr = p["issue"].get("pull_request").is_some();
+        assert_eq!(gh.pr.as_ref().map(|pr| pr.number), on_pr.then(|| p["issue"]["number"].as_u64().unwrap()));
+        assert_ctx_shape(&gh, &[]);
+        seen += 1;
+    }
+    for p in support::github_api::webhook_examples("push") {
+        let git_ref = p["ref"].as_str().unwrap().to_owned();
+        let gh = context_of("push", &p, &git_ref);
+        assert!(gh.pr.is_none());
+        assert_eq!(gh.branch().as_deref(), git_ref.strip_prefix("refs/heads/"));
+        assert_ctx_shape(&gh, &[]);
+        assert!(assert_ctx_shape(&gh, &[]).get("pr").is_none());
+        seen += 1;
+    }
+    for p in support::github_api::webhook_examples("workflow_dispatch") {
+        let git_ref = p["ref"].as_str().unwrap().to_owned();
+        let gh = context_of("workflow_dispatch", &p, &git_ref);
+        assert!(gh.pr.is_none());
+        assert_eq!(gh.branch().as_deref(), git_ref.strip_prefix("refs/heads/"));
+        assert_ctx_shape(&gh, &[]);
+        seen += 1;
+    }
+    for p in support::github_api::webhook_examples("merge_group") {
+        let gh = context_of("merge_group", &p, "refs/heads/gh-readonly-queue/main/pr-1");
+        let mg = &p["merge_group"];
+        assert_eq!(gh.sha, mg["head_sha"].as_str().unwrap(), "the merge group's commit is judged");
+        assert_eq!(gh.branch().as_deref(), mg["base_ref"].as_str().unwrap().strip_prefix("refs/heads/"));
+        assert_ctx_shape(&gh, &[]);
+        seen += 1;
+    }
+    assert!(seen >= 70, "only {seen} payloads read");
+}
