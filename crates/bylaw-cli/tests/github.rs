@@ -637,7 +637,12 @@ fn approval_by_an_unauthorized_user_is_refused_with_the_reason() {
         );
         mock.expect("GET", "/repos/acme/shop/collaborators/alice/permission", 1, permission("alice", "write"));
     });
-    assert!(reply.starts_with("> /bylaw approve REQ-555\n\n@alice not authorized to answer `REQ-555`"), "{reply}");
+    assert!(
+        reply.starts_with(
+            "<!-- bylaw:re 556 -->\n> /bylaw approve REQ-555\n\n@alice not authorized to answer `REQ-555`"
+        ),
+        "{reply}"
+    );
     assert!(reply.contains("has write permission on acme/shop (maintain or admin needed)"), "{reply}");
     assert!(reply.contains("organization members: read"), "{reply}");
     assert!(o.stdout.contains("refused: not authorized"), "{}", o.stdout);
@@ -860,11 +865,7 @@ fn policy_ref_base_judges_a_pr_by_the_policies_of_its_base() {
     let head = run(&["--policy-ref", "head"]);
     assert_eq!(output(&head, "blocking"), "1", "with the PR's own policy only GH-002 blocks");
     let o = run(&["--policy-ref", "base"]);
-    assert!(
-        o.stdout.contains(&format!("policies read from the pull request's base commit {}", &base[..12])),
-        "{}",
-        o.stdout
-    );
+    assert!(o.stdout.contains(&format!("policies read from the base commit {}", &base[..12])), "{}", o.stdout);
     assert_eq!(output(&o, "blocking"), "3", "{}", o.stdout);
     assert_eq!(o.code, 1);
 }

@@ -4,12 +4,13 @@
 
 use crate::api::{ApiError, Client};
 use crate::context::GitHub;
+use bylaw_ci::summary;
 use bylaw_engine::report::{Enforcement, Finding, Report, Verdict};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-/// Hidden marker of bylaw's PR comment (found again and updated in place).
-pub const COMMENT_MARKER: &str = "<!-- bylaw:report -->";
+pub use bylaw_ci::diff::{added_lines, on_changed_line, ChangedLines};
+pub use bylaw_ci::summary::COMMENT_MARKER;
 /// Name of the check run and context of the commit status.
 pub const CHECK_NAME: &str = "bylaw";
 /// GitHub shows at most this many workflow-command annotations per level and step.
@@ -36,42 +37,6 @@ fn level(f: &Finding) -> Option<&'static str> {
         Enforcement::Advisory => "warning",
         Enforcement::Audit => "notice",
     })
-}
-
-/// Lines added or changed by a PR, per file (from the `patch` of each file).
-pub type ChangedLines = BTreeMap<String, BTreeSet<u32>>;
-
-/// The new-file lines a unified diff adds.
-pub fn added_lines(patch: &str) -> BTreeSet<u32> {
-    let mut out = BTreeSet::new();
-    let mut line = 0u32;
-    for l in patch.lines() {
-        if let Some(h) = l.strip_prefix("@@") {
-            // @@ -a,b +c,d @@
-            line = h
-                .split_whitespace()
-                .find_map(|p| p.strip_prefix('+'))
-                .and_then(|p| p.split(',').next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1);
-            continue;
-        }
-        if l.starts_with('+') {
-            out.insert(line);
-            line += 1;
-        } else if l.starts_with('-') || l.starts_with('\\') {
-        } else {
-            line += 1;
-        }
-    }
-    out
-}
-
-/// Whether a finding is on a line the PR changed (always true without a filter).
-pub fn on_changed_line(f: &Finding, changed: Option<&ChangedLines>) -> bool {
-    let Some(c) = changed else { return true };
-    c.get(&f.location.path)
-        .is_some_and(|lines| (f.location.start_line..=f.location.end_line).any(|l| lines.contains(&l)))
 }
 
 /// Workflow commands for the findings: errors first, at most
@@ -127,38 +92,9 @@ pub fn line_link(gh: &GitHub, f: &Finding) -> String {
     format!("{}/{}/blob/{}/{}#L{}", gh.server_url, gh.repository, gh.sha, f.location.path, f.location.start_line)
 }
 
-/// The PR comment / job summary body: the Markdown report, the top
-/// findings with links, and how to request an exception.
+/// The PR comment / job summary body (see [`bylaw_ci::summary::comment_body`]).
 pub fn comment_body(gh: &GitHub, report: &Report, extra: &str) -> String {
-    let mut body = format!("{COMMENT_MARKER}\n");
-    body.push_str(
-        &bylaw_report::render(bylaw_report::Format::Markdown, report, &Default::default()).unwrap_or_default(),
-    );
-    let top: Vec<&Finding> = report.findings.iter().filter(|f| f.fails(report.fail_on)).take(10).collect();
-    if !top.is_empty() {
-        body.push_str("\n**Blocking findings**\n\n");
-        for f in top {
-            body.push_str(&format!(
-                "- [`{}:{}`]({}) `{}` {}\n",
-                f.location.path,
-                f.location.start_line,
-                line_link(gh, f),
-                f.rule_id,
-                f.message.replace('\n', " ")
-            ));
-        }
-    }
-    if !extra.is_empty() {
-        body.push('\n');
-        body.push_str(extra);
-    }
-    body.push_str(
-        "\n<sub>To request an exception, comment `/bylaw except RULE [PATH] -- reason [expires=30d]`; an approver answers `/bylaw approve ID`.</sub>\n",
-    );
-    if let Some(url) = &gh.run_url {
-        body.push_str(&format!("<sub>[Workflow run]({url})</sub>\n"));
-    }
-    body
+    summary::comment_body(report, &|f| line_link(gh, f), extra, gh.run_url.as_deref().map(|u| ("Workflow run", u)))
 }
 
 /// bylaw's report comment among a PR's comments: written by a bot and
@@ -314,10 +250,7 @@ pub fn commit_status(client: &Client, gh: &GitHub, report: &Report) -> Result<()
 
 /// `key=value` lines for `GITHUB_OUTPUT`.
 pub fn step_outputs(report: &Report, sarif: Option<&str>, junit: Option<&str>) -> String {
-    let s = &report.summary;
-    let verdict = if report.verdict == Verdict::Fail { "fail" } else { "pass" };
-    let mut out =
-        format!("verdict={verdict}\nblocking={}\nadvisory={}\nexcepted={}\n", s.blocking, s.advisory, s.excepted);
+    let mut out = summary::outputs(report);
     out.push_str(&format!("sarif-file={}\njunit-file={}\n", sarif.unwrap_or(""), junit.unwrap_or("")));
     out
 }
@@ -330,11 +263,5 @@ mod tests {
     fn escaping_follows_the_workflow_command_rules() {
         assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
         assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
-    }
-
-    #[test]
-    fn added_lines_of_a_patch() {
-        let patch = "@@ -1,3 +1,4 @@\n a\n-b\n+B\n+C\n c\n@@ -10,2 +11,3 @@\n x\n+y\n z";
-        assert_eq!(added_lines(patch).into_iter().collect::<Vec<_>>(), vec![2, 3, 12]);
     }
 }

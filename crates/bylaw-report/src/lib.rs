@@ -1,8 +1,9 @@
 //! Emitters of bylaw's [`Report`]: human text, the JSON report, SARIF 2.1.0,
-//! JUnit XML and a Markdown summary. Every emitter reads only the Report, so
+//! JUnit XML, a Markdown summary and GitLab Code Quality JSON. Every emitter reads only the Report, so
 //! every CLI command and CI adapter produces the same outputs from one run.
 
 pub mod audit;
+mod codequality;
 mod junit;
 mod markdown;
 mod sarif;
@@ -13,6 +14,7 @@ use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 
+pub use codequality::to_codequality;
 pub use junit::tests_junit;
 pub use sarif::{diagnostics_to_sarif, to_sarif, SRCROOT};
 
@@ -39,11 +41,13 @@ pub enum Format {
     Sarif,
     Junit,
     Markdown,
+    /// GitLab Code Quality (`artifacts:reports:codequality`).
+    Codequality,
 }
 
 impl Format {
     /// The names accepted by `--format`, in help order.
-    pub const NAMES: &'static [&'static str] = &["text", "json", "sarif", "junit", "markdown"];
+    pub const NAMES: &'static [&'static str] = &["text", "json", "sarif", "junit", "markdown", "codequality"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -52,13 +56,14 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Junit => "junit",
             Format::Markdown => "markdown",
+            Format::Codequality => "codequality",
         }
     }
 }
 
 /// `FromStr` error: the name is not one of [`Format::NAMES`].
 #[derive(Debug, thiserror::Error)]
-#[error("unknown format `{0}`: expected one of text, json, sarif, junit, markdown")]
+#[error("unknown format `{0}`: expected one of text, json, sarif, junit, markdown, codequality")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -70,6 +75,7 @@ impl FromStr for Format {
             "sarif" => Format::Sarif,
             "junit" => Format::Junit,
             "markdown" | "md" => Format::Markdown,
+            "codequality" | "code-quality" => Format::Codequality,
             _ => return Err(UnknownFormat(s.to_string())),
         })
     }
@@ -116,6 +122,7 @@ pub fn render(format: Format, report: &Report, opts: &RenderOptions) -> Result<S
         Format::Sarif => serde_json::to_string_pretty(&to_sarif(report, opts))?,
         Format::Junit => junit::render(report)?,
         Format::Markdown => markdown::render(report),
+        Format::Codequality => serde_json::to_string_pretty(&to_codequality(report))?,
     };
     if !out.ends_with('\n') {
         out.push('\n');

@@ -286,3 +286,33 @@ fn write_atomic_creates_directories_and_leaves_no_temp_files() {
     let err = write_atomic(&dir.path().join("a/b/out.sarif/x"), b"x").unwrap_err();
     assert!(err.to_string().contains("out.sarif/x"), "{err}");
 }
+
+#[test]
+fn codequality_has_the_fields_gitlab_reads_and_leaves_out_excepted_findings() {
+    let r = sample();
+    let text = render(Format::Codequality, &r, &RenderOptions::default()).unwrap();
+    let issues: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let issues = issues.as_array().unwrap();
+    let unexcepted: Vec<&Finding> = r.findings.iter().filter(|f| f.exception.is_none()).collect();
+    assert_eq!(issues.len(), unexcepted.len(), "one entry per unexcepted finding: {text}");
+    for (i, f) in issues.iter().zip(&unexcepted) {
+        assert_eq!(i["check_name"], f.rule_id);
+        assert_eq!(i["fingerprint"], f.fingerprint);
+        assert_eq!(i["location"]["path"], f.location.path);
+        assert_eq!(i["location"]["lines"]["begin"], f.location.start_line);
+        assert!(i["description"].as_str().unwrap().contains(&f.message), "{i}");
+        assert!(["info", "minor", "major", "critical", "blocker"].contains(&i["severity"].as_str().unwrap()));
+    }
+    let by_rule = |id: &str| issues.iter().find(|i| i["check_name"] == id).unwrap();
+    assert_eq!(by_rule("K-1")["severity"], "critical", "blocking");
+    assert_eq!(by_rule("K-2")["severity"], "major", "advisory, high severity");
+    assert_eq!(by_rule("K-4")["severity"], "info", "audit");
+    assert_eq!(by_rule("K-1")["categories"], serde_json::json!(["Security"]));
+    assert_eq!(by_rule("bylaw/parse-error")["categories"], serde_json::json!(["Bug Risk"]));
+    assert_eq!(
+        by_rule("K-1")["description"],
+        "[K-1] container app runs privileged Remediation: Set `privileged: false`."
+    );
+    assert!(issues.iter().all(|i| i["check_name"] != "K-3"), "excepted findings are not GitLab issues");
+    assert_eq!("codequality".parse::<Format>().unwrap(), Format::Codequality);
+}

@@ -1,0 +1,94 @@
+//! The `/bylaw` commands people write in PR/MR comments (DESIGN §9):
+//! `/bylaw except RULE [PATH] -- reason [expires=30d]`,
+//! `/bylaw approve ID`, `/bylaw deny ID`.
+
+/// A command found in a comment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Except { rule: String, path: Option<String>, reason: String, days: u32 },
+    Approve(String),
+    Deny(String),
+}
+
+/// Longest an exception requested by comment may last.
+pub const MAX_DAYS: u32 = 90;
+
+/// Parses the first `/bylaw …` command of a comment: `None` when there is
+/// none, `Err` with a usage hint when it is malformed.
+pub fn parse_command(body: &str) -> Option<Result<Command, String>> {
+    let line = body.lines().map(str::trim).find(|l| l.starts_with("/bylaw "))?;
+    let rest = line["/bylaw ".len()..].trim();
+    let (verb, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let args = args.trim();
+    Some(match verb {
+        "approve" | "deny" if !args.is_empty() && !args.contains(char::is_whitespace) => {
+            let id = args.to_owned();
+            Ok(if verb == "approve" { Command::Approve(id) } else { Command::Deny(id) })
+        }
+        "approve" | "deny" => Err(format!("usage: `/bylaw {verb} ID` (the id of the request comment, e.g. REQ-123)")),
+        "except" => parse_except(args),
+        other => Err(format!("unknown command `/bylaw {other}`: use except, approve or deny")),
+    })
+}
+
+fn parse_except(args: &str) -> Result<Command, String> {
+    let Some((target, reason)) = args.split_once("--") else {
+        return Err("usage: `/bylaw except RULE [PATH] -- reason [expires=30d]` (the reason is required)".into());
+    };
+    let mut words = target.split_whitespace();
+    let Some(rule) = words.next() else { return Err("name the rule: `/bylaw except RULE …`".into()) };
+    let path = words.next().map(str::to_owned);
+    let mut reason = reason.trim().to_owned();
+    let mut days = 30;
+    if let Some(i) = reason.rfind("expires=") {
+        let spec = reason[i + "expires=".len()..].trim().to_owned();
+        match spec.strip_suffix('d').and_then(|d| d.parse::<u32>().ok()) {
+            Some(d) if d >= 1 => days = d,
+            _ => return Err(format!("`expires={spec}`: write a number of days, e.g. expires=30d")),
+        }
+        reason = reason[..i].trim().to_owned();
+    }
+    if reason.is_empty() {
+        return Err("the reason after `--` is required".into());
+    }
+    if days > MAX_DAYS {
+        return Err(format!("exceptions requested by comment last at most {MAX_DAYS} days"));
+    }
+    Ok(Command::Except { rule: rule.to_owned(), path, reason, days })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_parsed_with_clear_errors() {
+        assert_eq!(
+            parse_command("please\n/bylaw except K8S-001 deploy/agent.yaml -- vendor agent, see SEC-1 expires=14d")
+                .unwrap(),
+            Ok(Command::Except {
+                rule: "K8S-001".into(),
+                path: Some("deploy/agent.yaml".into()),
+                reason: "vendor agent, see SEC-1".into(),
+                days: 14
+            })
+        );
+        assert_eq!(
+            parse_command("/bylaw except K8S-001 -- legacy").unwrap(),
+            Ok(Command::Except { rule: "K8S-001".into(), path: None, reason: "legacy".into(), days: 30 })
+        );
+        assert_eq!(parse_command("/bylaw approve REQ-7").unwrap(), Ok(Command::Approve("REQ-7".into())));
+        assert_eq!(parse_command("/bylaw deny REQ-7").unwrap(), Ok(Command::Deny("REQ-7".into())));
+        assert!(parse_command("/bylaw except K8S-001").unwrap().unwrap_err().contains("reason is required"));
+        assert!(parse_command("/bylaw except K8S-001 -- x expires=400d")
+            .unwrap()
+            .unwrap_err()
+            .contains("at most 90 days"));
+        assert!(parse_command("/bylaw except K8S-001 -- x expires=soon")
+            .unwrap()
+            .unwrap_err()
+            .contains("number of days"));
+        assert!(parse_command("/bylaw frobnicate").unwrap().is_err());
+        assert_eq!(parse_command("LGTM"), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! What bylaw's CI adapters (`bylaw-github`, `bylaw-gitlab`, and through
+//! them `bylaw-jenkins`) share, so that every platform gets the same
+//! behaviour: a retrying REST client ([`http::Client`]), the changed lines of
+//! a diff ([`diff`]), the summary comment and outputs ([`summary`]), the
+//! `/bylaw` comment commands ([`commands`]) and exception requests approved
+//! by comment ([`requests`], start with [`requests::handle_command`]).
+//!
+//! It does not know any platform's endpoints or payloads: the adapters turn
+//! their comments into [`requests::Note`]s, implement
+//! [`requests::Thread`] and verify approvers through their own APIs.
+
+pub mod commands;
+pub mod diff;
+pub mod http;
+pub mod requests;
+pub mod summary;

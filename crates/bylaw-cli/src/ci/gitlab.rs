@@ -1,0 +1,221 @@
+//! `bylaw ci gitlab`: `bylaw check` plus what GitLab shows — JUnit, SARIF
+//! and Code Quality artifacts for the MR widgets, one MR note kept up to
+//! date, a `bylaw` commit status — and exception requests by MR note,
+//! handled at the next pipeline. With only `CI_JOB_TOKEN` (which cannot
+//! write notes or statuses) it reports through artifacts and the exit code,
+//! with one warning.
+
+use super::{policies_from_base, write_artifacts, CommentMode, Degraded, Log, PolicyRef};
+use crate::check::{evaluate_with, Overrides, RunArgs};
+use crate::common::{self, usage_error, EXIT_ERROR};
+use crate::Cli;
+use bylaw_ci::diff::ChangedLines;
+use bylaw_ci::requests::{self, Approvers, Note, Request, Verifier};
+use bylaw_ci::summary;
+use bylaw_engine::context;
+use bylaw_engine::report::Report;
+use bylaw_gitlab::api::{self, Client};
+use bylaw_gitlab::context::GitLab;
+use bylaw_gitlab::publish;
+use bylaw_gitlab::requests::{authorize, handle_new_commands, MrThread};
+use bylaw_report::{Format, RenderOptions};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Clone)]
+pub struct GitlabArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Project or group access token (api scope) for notes, statuses and
+    /// approvals. Never printed. Without it: artifacts and exit code only.
+    #[arg(long, env = "BYLAW_GITLAB_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub gitlab_token: Option<String>,
+    /// MR note with the summary: always, on-failure (default), never.
+    #[arg(long, value_enum, default_value_t = CommentMode::OnFailure)]
+    pub note: CommentMode,
+    /// Set a `bylaw` commit status with the verdict.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub status: bool,
+    /// Write SARIF (kept as an artifact).
+    #[arg(long, value_name = "FILE", default_value = "bylaw.sarif")]
+    pub sarif: PathBuf,
+    /// Write JUnit XML (`artifacts:reports:junit`).
+    #[arg(long, value_name = "FILE", default_value = "bylaw-junit.xml")]
+    pub junit: PathBuf,
+    /// Write the GitLab Code Quality report (`artifacts:reports:codequality`).
+    #[arg(long, value_name = "FILE", default_value = "gl-code-quality-report.json")]
+    pub codequality: PathBuf,
+    /// Where policies are read from in merge request pipelines.
+    #[arg(long, value_enum, default_value_t = PolicyRef::Head)]
+    pub policy_ref: PolicyRef,
+}
+
+pub fn run(args: &GitlabArgs, cli: &Cli) -> u8 {
+    let color = common::stderr_color(cli);
+    let env = |k: &str| std::env::var(k).ok();
+    match GitLab::from_env(&env) {
+        Ok(gl) => publish_run(gl, args, cli, None, None),
+        Err(m) => usage_error(&m, Some("`bylaw ci gitlab` runs inside GitLab CI; use `bylaw check` elsewhere"), color),
+    }
+}
+
+/// The GitLab flow for context `gl`: changed files, exception requests,
+/// evaluation, artifacts, commit status, MR note. `outputs` is a file for
+/// the `key=value` outputs; `run_link` labels the pipeline's link (Jenkins
+/// passes its build).
+pub fn publish_run(
+    gl: GitLab,
+    args: &GitlabArgs,
+    cli: &Cli,
+    outputs: Option<&PathBuf>,
+    run_link: Option<(String, String)>,
+) -> u8 {
+    let color = common::stderr_color(cli);
+    let env = |k: &str| std::env::var(k).ok();
+    let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let now = match context::now(&env) {
+        Ok(n) => n,
+        Err(m) => return usage_error(&m, None, color),
+    };
+    let today = now.date_naive();
+    let mut client: Client = api::client(&gl.api_url, args.gitlab_token.clone());
+    if let Some(ms) = env("BYLAW_GITLAB_BACKOFF_MS").and_then(|v| v.parse::<u64>().ok()) {
+        client.backoff = std::time::Duration::from_millis(ms);
+    }
+    let api = client.has_token();
+    let log = Log::Plain;
+    let degraded = std::cell::RefCell::new(Degraded::new(log));
+    if !api {
+        let job =
+            if env("CI_JOB_TOKEN").is_some() { " (CI_JOB_TOKEN cannot write notes or commit statuses)" } else { "" };
+        log.warn(&format!(
+            "no BYLAW_GITLAB_TOKEN{job}: no MR note, commit status or exception requests; bylaw reports through its artifacts and exit code only. Add a masked CI/CD variable BYLAW_GITLAB_TOKEN holding a project access token with api scope."
+        ));
+    }
+
+    // who bylaw is, the MR's changes and notes
+    let mut me = 0;
+    let mut changed_files = Vec::new();
+    let mut changed_lines: Option<ChangedLines> = None;
+    let mut notes: Vec<Note> = Vec::new();
+    if let Some(mr) = gl.mr.as_ref().filter(|_| api) {
+        match publish::token_user(&client) {
+            Ok((id, name)) => {
+                me = id;
+                tracing::info!("GitLab token of @{name}");
+            }
+            Err(e) => degraded.borrow_mut().handle("read its own user", &e),
+        }
+        match publish::changes(&client, &gl, mr.iid) {
+            Ok((files, lines)) => {
+                changed_files = files;
+                changed_lines = Some(lines);
+            }
+            Err(e) => degraded.borrow_mut().handle("list the merge request's changes", &e),
+        }
+        match publish::notes(&client, &gl, mr.iid, me) {
+            Ok(n) => notes = n,
+            Err(e) => degraded.borrow_mut().handle("read the merge request's notes", &e),
+        }
+    }
+
+    let mut run_args = args.run.clone();
+    let base = gl.mr.as_ref().map(|m| m.diff_base_sha.clone());
+    let _base_dir =
+        match policies_from_base(args.policy_ref, base.as_deref(), gl.mr.is_some(), &mut run_args, &config, log, color)
+        {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
+
+    // exception requests: answer new commands, then honour approved requests
+    let reqs = std::cell::RefCell::new(Vec::new());
+    let notes = std::cell::RefCell::new(notes);
+    let approvers = config.approvers.clone();
+    let exceptions_from = |report: &Report| -> Vec<bylaw_engine::exceptions::Exception> {
+        let Some(mr) = gl.mr.as_ref().filter(|_| api) else { return Vec::new() };
+        let check = |a: &Approvers, n: &Note| authorize(&client, &gl, a, n);
+        let mut verifier = Verifier::new(report, &approvers, &check);
+        let thread = MrThread { client: &client, gl: &gl, iid: mr.iid, me };
+        let mut notes = notes.borrow_mut();
+        match handle_new_commands(&thread, &mut notes, report, &mut verifier, today) {
+            Ok(lines) => lines.iter().for_each(|l| println!("bylaw: {l}")),
+            Err(e) => degraded.borrow_mut().handle("answer /bylaw commands", &e),
+        }
+        let resolved = requests::resolve(requests::requests(&notes), &notes, &mut verifier);
+        let exceptions = requests::approved_exceptions(&resolved, today);
+        *reqs.borrow_mut() = resolved;
+        exceptions
+    };
+    let overrides = Overrides {
+        ctx: Some(Box::new(|base| gl.ctx(base, &changed_files))),
+        branch: gl.branch(),
+        exceptions: Some(Box::new(exceptions_from)),
+    };
+    let report = match evaluate_with(&run_args, &config, cli, overrides) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let reqs: Vec<Request> = reqs.into_inner();
+    let notes = notes.into_inner();
+    let mut degraded = degraded.into_inner();
+
+    let text = bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default();
+    print!("{text}");
+    let in_force: Vec<&Request> = reqs.iter().filter(|r| r.in_force(today)).collect();
+    let approved_yaml = requests::exception_list_yaml(&reqs, today);
+    if !in_force.is_empty() {
+        let ids: Vec<&str> = in_force.iter().map(|r| r.id.as_str()).collect();
+        println!(
+            "bylaw: approved exception requests honoured in this pipeline ({}); to keep them beyond this merge request, add to your exception list:\n{approved_yaml}",
+            ids.join(", ")
+        );
+    }
+
+    // artifacts (always written, whatever the API does)
+    let mut failed = write_artifacts(&[
+        (args.sarif.as_path(), Format::Sarif, &report),
+        (args.junit.as_path(), Format::Junit, &report),
+        (args.codequality.as_path(), Format::Codequality, &report),
+    ]);
+    if let Some(path) = outputs {
+        if let Err(e) = bylaw_report::write_atomic(path, summary::outputs(&report).as_bytes()) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            failed += 1;
+        }
+    }
+
+    if api {
+        if args.status && !gl.sha.is_empty() {
+            if let Err(e) = publish::commit_status(&client, &gl, &report) {
+                degraded.handle("set a commit status", &e);
+            }
+        }
+        if let Some(mr) = &gl.mr {
+            let link = |f: &bylaw_engine::report::Finding| publish::line_link(&gl, f);
+            let mut extra = String::new();
+            if let Some(lines) = changed_lines.as_ref().filter(|_| args.run.changed_only) {
+                extra.push_str(&summary::off_diff_details(&report, lines, &link, "merge request"));
+            }
+            if !in_force.is_empty() {
+                extra.push_str(&summary::approved_details(&approved_yaml));
+            }
+            let run_link = run_link.or_else(|| env("CI_PIPELINE_URL").map(|u| ("Pipeline".to_owned(), u)));
+            let body =
+                summary::comment_body(&report, &link, &extra, run_link.as_ref().map(|(l, u)| (l.as_str(), u.as_str())));
+            let existing = publish::report_note(&notes);
+            if args.note.wanted(&report, existing.is_some()) {
+                if let Err(e) = publish::upsert_note(&client, &gl, mr.iid, existing, &body) {
+                    degraded.handle("write the merge request note", &e);
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        return EXIT_ERROR;
+    }
+    report.exit_code() as u8
+}

@@ -1,0 +1,16 @@
+//! GitLab adapter of bylaw (`bylaw ci gitlab`): context from GitLab CI's
+//! predefined variables ([`context::GitLab`]), the merge request's changed
+//! files, one upserted MR note, a `bylaw` commit status ([`publish`]), and
+//! exception requests by MR note with approvers verified through the
+//! members API ([`requests`]). The Code Quality report is an emitter of
+//! `bylaw-report`; the request logic is shared with GitHub in `bylaw-ci`.
+//!
+//! It talks to the REST API v4 at `CI_API_V4_URL` (gitlab.com or
+//! self-managed) with a project/group access token; `CI_JOB_TOKEN` cannot
+//! write notes or statuses, so without a token the CLI reports through
+//! artifacts and the exit code only.
+
+pub mod api;
+pub mod context;
+pub mod publish;
+pub mod requests;

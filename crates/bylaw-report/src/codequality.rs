@@ -1,0 +1,64 @@
+//! GitLab Code Quality report: the JSON array GitLab's merge request widget
+//! and pipeline tab read from `artifacts:reports:codequality`. Each entry has
+//! `description`, `check_name`, `fingerprint`, `severity` and
+//! `location.path` + `location.lines.begin`; GitLab compares fingerprints
+//! between the base and head pipelines to show new and resolved issues.
+//!
+//! Excepted findings are left out: GitLab has no notion of a suppressed
+//! issue and would show them as open.
+
+use bylaw_engine::report::{Enforcement, Finding, Report, Severity};
+use serde_json::{json, Value};
+
+/// GitLab's severity (`info`, `minor`, `major`, `critical`, `blocker`) of a
+/// finding: what it does to the pipeline first, then how serious it is.
+pub fn severity(f: &Finding) -> &'static str {
+    match f.enforcement {
+        Enforcement::Mandatory => "blocker",
+        Enforcement::Blocking => "critical",
+        Enforcement::Advisory if f.severity >= Severity::High => "major",
+        Enforcement::Advisory => "minor",
+        Enforcement::Audit => "info",
+    }
+}
+
+/// The Code Quality entries of `report`, in the report's order.
+pub fn to_codequality(report: &Report) -> Value {
+    let issues: Vec<Value> = report
+        .findings
+        .iter()
+        .filter(|f| f.exception.is_none())
+        .map(|f| {
+            let mut description = format!("[{}] {}", f.rule_id, f.message.replace('\n', " "));
+            if let Some(r) = report.rule(&f.rule_id).and_then(|r| r.remediation.as_deref()) {
+                description.push_str(&format!(" Remediation: {}", r.replace('\n', " ")));
+            }
+            json!({
+                "type": "issue",
+                "description": description,
+                "check_name": f.rule_id,
+                "fingerprint": f.fingerprint,
+                "severity": severity(f),
+                "categories": [category(report, f)],
+                "location": {
+                    "path": f.location.path,
+                    "lines": { "begin": f.location.start_line, "end": f.location.end_line },
+                },
+            })
+        })
+        .collect();
+    Value::Array(issues)
+}
+
+/// The Code Climate category GitLab shows: `Bug Risk` for bylaw's own
+/// findings (unparseable files), `Security` for security policies, `Style`
+/// for compliance and operational conventions.
+fn category(report: &Report, f: &Finding) -> &'static str {
+    if f.rule_id.starts_with("bylaw/") {
+        return "Bug Risk";
+    }
+    match report.policies.iter().find(|p| p.name == f.policy).map(|p| p.kind.as_str()) {
+        Some("security") => "Security",
+        _ => "Style",
+    }
+}
