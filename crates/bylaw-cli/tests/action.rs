@@ -3,24 +3,12 @@
 //! inputs/outputs contract, the install script against a local fake release
 //! directory, and the run script end to end.
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn sh(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
-}
-
-fn check_jsonschema() -> PathBuf {
-    let (code, out, err) = sh(Command::new("bash").arg(root().join("scripts/tools.sh")).arg("check-jsonschema"));
-    assert_eq!(code, 0, "scripts/tools.sh check-jsonschema: {err}");
-    PathBuf::from(out.trim())
-}
+use support::tools::{check_jsonschema, root, sh};
 
 #[test]
 fn action_and_workflows_fit_schemastore_schemas() {

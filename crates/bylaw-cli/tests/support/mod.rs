@@ -3,3 +3,4 @@
 
 pub mod github_api;
 pub mod mock;
+pub mod tools;
