@@ -53,7 +53,7 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// Output format on stdout, or FORMAT=FILE to write a file (repeatable):
-    /// text, json, sarif, junit, markdown.
+    /// text, json, sarif, junit, markdown, codequality.
     #[arg(long = "format", short = 'f', value_name = "FORMAT[=FILE]")]
     pub formats: Vec<String>,
     /// Also write SARIF 2.1.0 to FILE.

@@ -139,6 +139,9 @@ pub fn handle_new_commands(
         .collect();
     let mut lines = Vec::new();
     for n in pending {
+        if answered(notes, n.id) {
+            continue; // e.g. an approval already written into the request note it follows
+        }
         let handled = handle_command(thread, &n, notes, report, verifier, today)?;
         if let Some(w) = handled.written {
             match notes.iter_mut().find(|x| x.id == w.id) {

@@ -48,28 +48,25 @@ pub struct GitlabArgs {
     /// Where policies are read from in merge request pipelines.
     #[arg(long, value_enum, default_value_t = PolicyRef::Head)]
     pub policy_ref: PolicyRef,
+    /// Write `verdict=…`, `blocking=…`, `advisory=…`, `excepted=…` lines
+    /// (usable as `artifacts:reports:dotenv`).
+    #[arg(long, value_name = "FILE")]
+    pub outputs: Option<PathBuf>,
 }
 
 pub fn run(args: &GitlabArgs, cli: &Cli) -> u8 {
     let color = common::stderr_color(cli);
     let env = |k: &str| std::env::var(k).ok();
     match GitLab::from_env(&env) {
-        Ok(gl) => publish_run(gl, args, cli, None, None),
+        Ok(gl) => publish_run(gl, args, cli, None),
         Err(m) => usage_error(&m, Some("`bylaw ci gitlab` runs inside GitLab CI; use `bylaw check` elsewhere"), color),
     }
 }
 
 /// The GitLab flow for context `gl`: changed files, exception requests,
-/// evaluation, artifacts, commit status, MR note. `outputs` is a file for
-/// the `key=value` outputs; `run_link` labels the pipeline's link (Jenkins
-/// passes its build).
-pub fn publish_run(
-    gl: GitLab,
-    args: &GitlabArgs,
-    cli: &Cli,
-    outputs: Option<&PathBuf>,
-    run_link: Option<(String, String)>,
-) -> u8 {
+/// evaluation, artifacts, commit status, MR note. `run_link` labels the
+/// link to the run in the note (Jenkins passes its build).
+pub fn publish_run(gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Option<(String, String)>) -> u8 {
     let color = common::stderr_color(cli);
     let env = |k: &str| std::env::var(k).ok();
     let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, color) {
@@ -181,7 +178,7 @@ pub fn publish_run(
         (args.junit.as_path(), Format::Junit, &report),
         (args.codequality.as_path(), Format::Codequality, &report),
     ]);
-    if let Some(path) = outputs {
+    if let Some(path) = &args.outputs {
         if let Err(e) = bylaw_report::write_atomic(path, summary::outputs(&report).as_bytes()) {
             eprintln!("error: cannot write {}: {e}", path.display());
             failed += 1;
