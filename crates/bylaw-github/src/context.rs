@@ -7,7 +7,7 @@ use bylaw_engine::context::Lookup;
 use serde_json::{json, Value};
 
 /// A pull request the run is about.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PullRequest {
     pub number: u64,
     pub title: String,

@@ -21,6 +21,14 @@ pub fn token_user(client: &Client) -> Result<(u64, String), ApiError> {
     Ok((r.json["id"].as_u64().unwrap_or(0), r.json["username"].as_str().unwrap_or_default().to_owned()))
 }
 
+/// The MR's head commit and diff base (`GET …/merge_requests/:iid`), for
+/// runs outside GitLab CI that do not have them in variables.
+pub fn merge_request(client: &Client, gl: &GitLab, iid: u64) -> Result<(String, String), ApiError> {
+    let r = client.get(&format!("{}/merge_requests/{iid}", gl.project()))?;
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    Ok((s(&r.json["diff_refs"]["head_sha"]), s(&r.json["diff_refs"]["base_sha"])))
+}
+
 /// The MR's changed files and the lines each adds (`GET …/diffs`, paginated).
 pub fn changes(client: &Client, gl: &GitLab, iid: u64) -> Result<(Vec<String>, ChangedLines), ApiError> {
     let diffs = client.get_all(&format!("{}/merge_requests/{iid}/diffs", gl.project()))?;

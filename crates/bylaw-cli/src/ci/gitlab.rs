@@ -44,7 +44,7 @@ pub struct GitlabArgs {
     pub junit: PathBuf,
     /// Write the GitLab Code Quality report (`artifacts:reports:codequality`).
     #[arg(long, value_name = "FILE", default_value = "gl-code-quality-report.json")]
-    pub codequality: PathBuf,
+    pub codequality: Option<PathBuf>,
     /// Where policies are read from in merge request pipelines.
     #[arg(long, value_enum, default_value_t = PolicyRef::Head)]
     pub policy_ref: PolicyRef,
@@ -66,7 +66,7 @@ pub fn run(args: &GitlabArgs, cli: &Cli) -> u8 {
 /// The GitLab flow for context `gl`: changed files, exception requests,
 /// evaluation, artifacts, commit status, MR note. `run_link` labels the
 /// link to the run in the note (Jenkins passes its build).
-pub fn publish_run(gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Option<(String, String)>) -> u8 {
+pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Option<(String, String)>) -> u8 {
     let color = common::stderr_color(cli);
     let env = |k: &str| std::env::var(k).ok();
     let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, color) {
@@ -98,6 +98,18 @@ pub fn publish_run(gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Option<(S
     let mut changed_files = Vec::new();
     let mut changed_lines: Option<ChangedLines> = None;
     let mut notes: Vec<Note> = Vec::new();
+    // outside GitLab CI (Jenkins) the MR's head and diff base come from the API
+    if let Some(iid) = gl.mr.as_ref().filter(|m| m.diff_base_sha.is_empty() && api).map(|m| m.iid) {
+        match publish::merge_request(&client, &gl, iid) {
+            Ok((head, base)) => {
+                gl.sha = head;
+                if let Some(mr) = gl.mr.as_mut() {
+                    mr.diff_base_sha = base;
+                }
+            }
+            Err(e) => degraded.borrow_mut().handle("read the merge request", &e),
+        }
+    }
     if let Some(mr) = gl.mr.as_ref().filter(|_| api) {
         match publish::token_user(&client) {
             Ok((id, name)) => {
@@ -173,11 +185,12 @@ pub fn publish_run(gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Option<(S
     }
 
     // artifacts (always written, whatever the API does)
-    let mut failed = write_artifacts(&[
-        (args.sarif.as_path(), Format::Sarif, &report),
-        (args.junit.as_path(), Format::Junit, &report),
-        (args.codequality.as_path(), Format::Codequality, &report),
-    ]);
+    let mut artifacts =
+        vec![(args.sarif.as_path(), Format::Sarif, &report), (args.junit.as_path(), Format::Junit, &report)];
+    if let Some(cq) = &args.codequality {
+        artifacts.push((cq.as_path(), Format::Codequality, &report));
+    }
+    let mut failed = write_artifacts(&artifacts);
     if let Some(path) = &args.outputs {
         if let Err(e) = bylaw_report::write_atomic(path, summary::outputs(&report).as_bytes()) {
             eprintln!("error: cannot write {}: {e}", path.display());

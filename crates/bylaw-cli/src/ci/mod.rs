@@ -7,6 +7,7 @@
 
 mod github;
 mod gitlab;
+mod jenkins;
 
 use crate::check::RunArgs;
 use crate::common::{self, usage_error};
@@ -30,12 +31,15 @@ pub enum CiPlatform {
     Github(github::GithubArgs),
     /// GitLab CI: MR note, commit status, JUnit, SARIF and Code Quality artifacts.
     Gitlab(gitlab::GitlabArgs),
+    /// Jenkins: JUnit, SARIF and outputs files for the shared library, and publishing through the SCM (GitHub or GitLab).
+    Jenkins(jenkins::JenkinsArgs),
 }
 
 pub fn run(args: &CiArgs, cli: &Cli) -> u8 {
     match &args.platform {
         CiPlatform::Github(a) => github::run(a, cli),
         CiPlatform::Gitlab(a) => gitlab::run(a, cli),
+        CiPlatform::Jenkins(a) => jenkins::run(a, cli),
     }
 }
 
