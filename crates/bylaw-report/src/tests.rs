@@ -271,7 +271,10 @@ fn formats_parse_by_name() {
         assert_eq!(name.parse::<Format>().unwrap().name(), *name);
     }
     let err = "yaml".parse::<Format>().unwrap_err();
-    assert_eq!(err.to_string(), "unknown format `yaml`: expected one of text, json, sarif, junit, markdown, codequality");
+    assert_eq!(
+        err.to_string(),
+        "unknown format `yaml`: expected one of text, json, sarif, junit, markdown, codequality"
+    );
 }
 
 #[test]
