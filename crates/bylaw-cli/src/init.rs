@@ -150,38 +150,23 @@ jobs:
 
 const GITLAB: &str = r#"# bylaw: include it from .gitlab-ci.yml with
 #   include: [{ local: .gitlab/bylaw.gitlab-ci.yml }]
-bylaw:
-  stage: test
-  image: rust:1
-  rules:
-    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
-    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
-  script:
-    - cargo install --locked --git https://github.com/bylaw-dev/bylaw bylaw-cli
-    - bylaw test
-    - bylaw check
-  artifacts:
-    when: always
-    paths: [bylaw.sarif]
-    reports:
-      junit: bylaw-junit.xml
+# It runs bylaw's CI template (MR and branch pipelines, Code Quality and JUnit
+# reports, an MR note and a `bylaw` commit status with BYLAW_GITLAB_TOKEN).
+include:
+  - remote: https://raw.githubusercontent.com/bylaw-dev/bylaw/v0.1.0/gitlab/bylaw.gitlab-ci.yml
+variables:
+  BYLAW_POLICY_REF: base
 "#;
 
-const JENKINS: &str = r#"// bylaw: policy checks. Merge into your Jenkinsfile or point a job at this file.
+const JENKINS: &str = r#"// bylaw: policy checks with bylaw's shared library (register it as `bylaw`,
+// Library Path `jenkins/`). Merge into your Jenkinsfile or point a job at this file.
+@Library('bylaw') _
 pipeline {
   agent any
   stages {
     stage('bylaw') {
       steps {
-        sh 'cargo install --locked --git https://github.com/bylaw-dev/bylaw bylaw-cli'
-        sh 'bylaw test'
-        sh 'bylaw check'
-      }
-      post {
-        always {
-          junit allowEmptyResults: true, testResults: 'bylaw-junit.xml'
-          archiveArtifacts artifacts: 'bylaw.sarif', allowEmptyArchive: true
-        }
+        bylaw(version: '0.1.0', unstableOnAdvisory: true)
       }
     }
   }

@@ -656,3 +656,26 @@ fn a_bylaw_on_path_is_used_without_downloading() {
     assert!(!run.out.contains("downloading"), "{}", run.out);
     assert_eq!(release.argv().unwrap()[..2], ["ci", "gitlab"]);
 }
+
+#[test]
+fn bylaw_init_for_gitlab_and_jenkins_uses_the_template_and_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = |platform: &str| {
+        let (code, out, err) = sh(Command::new(env!("CARGO_BIN_EXE_bylaw"))
+            .args(["init", "--force", "--platform", platform])
+            .current_dir(dir.path())
+            .env_clear());
+        assert_eq!(code, 0, "{out}{err}");
+    };
+    init("gitlab");
+    let file = dir.path().join(".gitlab/bylaw.gitlab-ci.yml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(text.contains(&format!("/v{version}/{TEMPLATE}")), "{text}");
+    let (code, out, err) =
+        sh(Command::new(check_jsonschema()).args(["--builtin-schema", "vendor.gitlab-ci"]).arg(&file));
+    assert_eq!(code, 0, "{out}{err}");
+    init("jenkins");
+    let text = std::fs::read_to_string(dir.path().join("Jenkinsfile.bylaw")).unwrap();
+    assert!(text.contains("@Library('bylaw') _") && text.contains(&format!("bylaw(version: '{version}'")), "{text}");
+}
