@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::github_api::spec;
 use support::mock::{Call, Mock, Reply};
+use support::tools::{adapter_repo as repo, root};
 
 const TOKEN: &str = "ghs_bylawTest0123456789SECRETtoken";
 const HEAD: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
@@ -22,32 +23,8 @@ const BASE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
 const PUSH_SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 const RUN_URL: &str = "https://github.com/acme/shop/actions/runs/4242";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
 fn event(name: &str) -> PathBuf {
     root().join("tests/fixtures/github/events").join(format!("{name}.json"))
-}
-
-/// A fresh copy of the fixture repository.
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&root().join("tests/fixtures/github/repo"), dir.path());
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 struct Out {

@@ -14,32 +14,13 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 use support::mock::{Call, Mock, Reply};
-use support::tools::root;
+use support::tools::adapter_repo as repo;
 
 const TOKEN: &str = "glpat-bylawTest0123456789SECRET";
 const SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 const BASE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
 const ME: u64 = 999;
 const PROJECT: &str = "/api/v4/projects/4242";
-
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&root().join("tests/fixtures/github/repo"), dir.path());
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
 
 struct Out {
     code: i32,

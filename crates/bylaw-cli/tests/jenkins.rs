@@ -13,29 +13,15 @@ use std::path::Path;
 use std::process::Command;
 use support::github_api::spec;
 use support::mock::{Call, Mock, Reply};
-use support::tools::root;
+use support::tools::adapter_repo;
 
 const TOKEN: &str = "scm-token-0123456789-SECRET";
 const HEAD: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 const MERGE: &str = "1111111111111111111111111111111111111111";
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 /// The shared adapter fixture plus an exception list excepting GH-001 on legacy.yaml.
 fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&root().join("tests/fixtures/github/repo"), dir.path());
+    let dir = adapter_repo();
     std::fs::write(
         dir.path().join("exceptions.yaml"),
         "apiVersion: bylaw/v1\nkind: ExceptionList\nexceptions:\n  - id: EXC-9\n    rules: [GH-001]\n    targets: [\"deploy/legacy.yaml\"]\n    reason: vendor agent until the CNI migration\n    approved_by: [carol]\n    expires: 2026-12-31\n",

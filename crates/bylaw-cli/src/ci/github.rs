@@ -5,7 +5,10 @@
 //! a read-only token (fork PRs) degrades to annotations, artifacts and the
 //! exit code, with one warning.
 
-use super::{append, policies_from_base, write_artifacts, CommentMode, Degraded, Log, PolicyRef};
+use super::{
+    append, honoured_requests, policies_from_base, without_excepted, write_artifacts, write_text, CommentMode,
+    Degraded, Log, PolicyRef,
+};
 use crate::check::{evaluate_with, Overrides, RunArgs};
 use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
@@ -16,7 +19,7 @@ use bylaw_engine::report::Report;
 use bylaw_github::api::{self, Client};
 use bylaw_github::context::{pr_from, GitHub};
 use bylaw_github::publish::{self, ChangedLines};
-use bylaw_github::requests::{self, Request};
+use bylaw_github::requests;
 use bylaw_report::{Format, RenderOptions};
 use clap::Args;
 use std::path::PathBuf;
@@ -210,34 +213,21 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
     if args.annotations && host.log == Log::Actions {
         print!("{}", publish::workflow_commands(&report, line_filter));
     }
-    let in_force: Vec<&Request> = reqs.iter().filter(|r| r.in_force(today)).collect();
-    let approved_yaml = requests::exception_list_yaml(&reqs, today);
-    if !in_force.is_empty() {
-        let ids: Vec<&str> = in_force.iter().map(|r| r.id.as_str()).collect();
-        println!(
-            "bylaw: approved exception requests honoured in this run ({}); to keep them beyond this pull request, add to your exception list:\n{approved_yaml}",
-            ids.join(", ")
-        );
-    }
+    let honoured = honoured_requests(&reqs, today, "pull request");
 
     // artifacts (always written, whatever the API does)
-    let mut sarif_report = report.clone();
-    if !args.sarif_include_excepted {
-        sarif_report.findings.retain(|f| f.exception.is_none());
-    }
+    let sarif_report = if args.sarif_include_excepted { report.clone() } else { without_excepted(&report) };
     let mut artifacts = vec![(args.sarif.as_path(), Format::Sarif, &sarif_report)];
     if let Some(j) = &args.junit {
         artifacts.push((j.as_path(), Format::Junit, &report));
     }
-    let failed_writes = write_artifacts(&artifacts);
+    let mut failed_writes = write_artifacts(&artifacts);
     let link = |f: &bylaw_engine::report::Finding| publish::line_link(&gh, f);
     let mut extra = String::new();
     if let Some(lines) = line_filter {
         extra.push_str(&summary::off_diff_details(&report, lines, &link, "pull request"));
     }
-    if !in_force.is_empty() {
-        extra.push_str(&summary::approved_details(&approved_yaml));
-    }
+    extra.push_str(&honoured);
     let run_link = host.run_link.as_ref().map(|(l, u)| (l.as_str(), u.as_str()));
     let body = summary::comment_body(&report, &link, &extra, run_link);
     if let Some(path) = env("GITHUB_STEP_SUMMARY").filter(|_| host.log == Log::Actions) {
@@ -249,10 +239,7 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
         append(&path, &outputs);
     }
     if let Some(path) = &host.outputs {
-        if let Err(e) = bylaw_report::write_atomic(path, outputs.as_bytes()) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return EXIT_ERROR;
-        }
+        failed_writes += write_text(path, &outputs);
     }
 
     // the API: check run or status, PR comment

@@ -5,7 +5,9 @@
 //! write notes or statuses) it reports through artifacts and the exit code,
 //! with one warning.
 
-use super::{policies_from_base, write_artifacts, CommentMode, Degraded, Log, PolicyRef};
+use super::{
+    honoured_requests, policies_from_base, write_artifacts, write_text, CommentMode, Degraded, Log, PolicyRef,
+};
 use crate::check::{evaluate_with, Overrides, RunArgs};
 use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
@@ -174,15 +176,7 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
 
     let text = bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default();
     print!("{text}");
-    let in_force: Vec<&Request> = reqs.iter().filter(|r| r.in_force(today)).collect();
-    let approved_yaml = requests::exception_list_yaml(&reqs, today);
-    if !in_force.is_empty() {
-        let ids: Vec<&str> = in_force.iter().map(|r| r.id.as_str()).collect();
-        println!(
-            "bylaw: approved exception requests honoured in this pipeline ({}); to keep them beyond this merge request, add to your exception list:\n{approved_yaml}",
-            ids.join(", ")
-        );
-    }
+    let honoured = honoured_requests(&reqs, today, "merge request");
 
     // artifacts (always written, whatever the API does)
     let mut artifacts =
@@ -192,10 +186,7 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
     }
     let mut failed = write_artifacts(&artifacts);
     if let Some(path) = &args.outputs {
-        if let Err(e) = bylaw_report::write_atomic(path, summary::outputs(&report).as_bytes()) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            failed += 1;
-        }
+        failed += write_text(path, &summary::outputs(&report));
     }
 
     if api {
@@ -210,9 +201,7 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
             if let Some(lines) = changed_lines.as_ref().filter(|_| args.run.changed_only) {
                 extra.push_str(&summary::off_diff_details(&report, lines, &link, "merge request"));
             }
-            if !in_force.is_empty() {
-                extra.push_str(&summary::approved_details(&approved_yaml));
-            }
+            extra.push_str(&honoured);
             let run_link = run_link.or_else(|| env("CI_PIPELINE_URL").map(|u| ("Pipeline".to_owned(), u)));
             let body =
                 summary::comment_body(&report, &link, &extra, run_link.as_ref().map(|(l, u)| (l.as_str(), u.as_str())));

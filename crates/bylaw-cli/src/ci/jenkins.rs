@@ -6,7 +6,7 @@
 
 use super::github::{self, GithubArgs, Host};
 use super::gitlab::{self, GitlabArgs};
-use super::{write_artifacts, CommentMode, Log, PolicyRef};
+use super::{without_excepted, write_artifacts, write_text, CommentMode, Log, PolicyRef};
 use crate::check::{evaluate_with, Overrides, RunArgs};
 use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
@@ -163,16 +163,12 @@ fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
         Err(code) => return code,
     };
     print!("{}", bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default());
-    let mut sarif_report = report.clone();
-    sarif_report.findings.retain(|f| f.exception.is_none());
+    let sarif_report = without_excepted(&report);
     let mut failed = write_artifacts(&[
         (args.sarif.as_path(), Format::Sarif, &sarif_report),
         (args.junit.as_path(), Format::Junit, &report),
     ]);
-    if let Err(e) = bylaw_report::write_atomic(&args.outputs, summary::outputs(&report).as_bytes()) {
-        eprintln!("error: cannot write {}: {e}", args.outputs.display());
-        failed += 1;
-    }
+    failed += write_text(&args.outputs, &summary::outputs(&report));
     if failed > 0 {
         return EXIT_ERROR;
     }

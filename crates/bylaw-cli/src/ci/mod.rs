@@ -13,6 +13,9 @@ use crate::check::RunArgs;
 use crate::common::{self, usage_error};
 use crate::Cli;
 use bylaw_ci::http::ApiError;
+use bylaw_ci::requests::{exception_list_yaml, Request};
+use bylaw_ci::summary;
+use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::report::Report;
 use bylaw_report::{Format, RenderOptions};
 use clap::{Args, Subcommand, ValueEnum};
@@ -120,15 +123,50 @@ pub fn write_artifacts(artifacts: &[(&Path, Format, &Report)]) -> usize {
     let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
     let mut failed = 0;
     for (path, format, report) in artifacts {
-        let ok = bylaw_report::render(*format, report, &opts)
-            .map_err(|e| e.to_string())
-            .and_then(|t| bylaw_report::write_atomic(path, t.as_bytes()).map_err(|e| e.to_string()));
-        if let Err(e) = ok {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            failed += 1;
-        }
+        failed += match bylaw_report::render(*format, report, &opts) {
+            Ok(text) => write_text(path, &text),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                1
+            }
+        };
     }
     failed
+}
+
+/// Writes `text` to `path` atomically: 0, or 1 when it cannot (reported on stderr).
+pub fn write_text(path: &Path, text: &str) -> usize {
+    match bylaw_report::write_atomic(path, text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            1
+        }
+    }
+}
+
+/// The report without excepted findings, for SARIF consumers that ignore
+/// `suppressions` (GitHub code scanning, Warnings NG) and would show them as open.
+pub fn without_excepted(report: &Report) -> Report {
+    let mut r = report.clone();
+    r.findings.retain(|f| f.exception.is_none());
+    r
+}
+
+/// Prints the approved exception requests honoured in this run with the
+/// ExceptionList YAML to commit, and returns the summary section listing
+/// them (empty when none). `change` is `pull request` or `merge request`.
+pub fn honoured_requests(reqs: &[Request], today: NaiveDate, change: &str) -> String {
+    let ids: Vec<&str> = reqs.iter().filter(|r| r.in_force(today)).map(|r| r.id.as_str()).collect();
+    if ids.is_empty() {
+        return String::new();
+    }
+    let yaml = exception_list_yaml(reqs, today);
+    println!(
+        "bylaw: approved exception requests honoured in this run ({}); to keep them beyond this {change}, add to your exception list:\n{yaml}",
+        ids.join(", ")
+    );
+    summary::approved_details(&yaml)
 }
 
 /// Appends `text` and a newline to the file at `path` (job summaries,
