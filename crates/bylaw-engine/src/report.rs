@@ -258,6 +258,12 @@ pub struct Summary {
     pub audit: usize,
     pub excepted: usize,
     pub errors: usize,
+    /// Files bylaw did not evaluate, counted by reason (`unknown format`,
+    /// `.gitignore`, `matched no policy`, `Helm template`, `kustomize patch`,
+    /// `template`, `too large`, …). Filled by the caller that discovered the
+    /// files; empty when nothing was skipped.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub skipped: std::collections::BTreeMap<String, usize>,
 }
 
 /// Name and version of the tool, for SARIF `driver` and the JSON report.
