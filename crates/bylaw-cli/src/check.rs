@@ -5,12 +5,14 @@ use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
 use bylaw_engine::compile::{CompileOptions, FileMatcher};
 use bylaw_engine::context;
-use bylaw_engine::discover;
+use bylaw_engine::discover::{self, SkipReason};
 use bylaw_engine::eval::RunOptions;
 use bylaw_engine::exceptions;
+use bylaw_engine::paths::ProjectRoot;
 use bylaw_engine::report::{Enforcement, FailOn, Report};
 use bylaw_report::{Format, RenderOptions};
 use clap::Args;
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -135,7 +137,7 @@ fn outputs(args: &CheckArgs, config: &bylaw_engine::config::Config) -> Result<Ou
 
 pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     let ecolor = common::stderr_color(cli);
-    let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, ecolor) {
+    let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, &args.run.paths, ecolor) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -243,41 +245,87 @@ pub fn evaluate_with(
     } else {
         vec![config.base_dir.clone()]
     };
-    let mut exclude: Vec<String> = loaded.sources.keys().cloned().collect();
-    exclude.extend(config.file.clone());
-    exclude.extend(exception_paths.iter().map(|p| bylaw_engine::loader::display_path(p)));
-    let found = discover::discover(&paths, targets.as_ref(), &exclude);
+    let root = project_root(config, &paths);
+    // bylaw's own files are never inputs
+    let mut exclude: HashSet<PathBuf> = loaded
+        .sources
+        .keys()
+        .filter(|k| !k.starts_with("pack:"))
+        .chain(config.file.iter())
+        .map(|k| canonical(Path::new(k)))
+        .collect();
+    exclude.extend(exception_paths.iter().map(|p| canonical(p)));
+    let stdin = paths.iter().any(|p| p.as_os_str() == "-");
+    let on_disk: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
+    let mut found =
+        discover::discover(&on_disk, &root, &discover::Filter { targets: targets.as_ref(), exclude: &exclude });
     if !found.missing.is_empty() {
         return Err(usage_error(
-            &format!("no such file or directory: {}", found.missing.join(", ")),
-            Some("bylaw check [PATHS…]: give existing files or directories"),
+            &format!("no such file or directory: {}", safe(&found.missing.join(", "))),
+            Some("bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"),
             ecolor,
         ));
     }
-    for s in &found.skipped {
-        tracing::warn!("{s}: skipped, bylaw does not read this file format (YAML and JSON are supported)");
-        eprintln!("warning: {s}: skipped: not a format bylaw reads (YAML, JSON)");
+    for l in &found.loops {
+        eprintln!("warning: {}", safe(l));
+    }
+    for s in found.skipped.iter().filter(|s| s.explicit) {
+        let why = match s.reason {
+            SkipReason::UnknownFormat => "not a format bylaw reads (YAML, JSON)",
+            SkipReason::HelmTemplate => {
+                "a Helm chart template: render it and pipe the output, `helm template … | bylaw check -`"
+            }
+            SkipReason::KustomizePatch => {
+                "a kustomize patch: check the built output, `kustomize build … | bylaw check -`"
+            }
+            SkipReason::Targets => "excluded by `targets` of the config",
+            SkipReason::NotRegular => "not a regular file",
+            SkipReason::BylawFile => "a policy, exception list or config of this run",
+            _ => s.reason.as_str(),
+        };
+        eprintln!("warning: {}: skipped: {why}", safe(&s.path));
     }
     let mut ctx = context::from_env(&env_lookup, environment.as_deref(), now);
     if let Some(f) = &overrides.ctx {
         ctx = f(ctx);
     }
-    let mut files = found.files;
+    let mut files = std::mem::take(&mut found.files);
+    if stdin {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            return Err(usage_error(&format!("cannot read standard input: {e}"), None, ecolor));
+        }
+        files.extend(discover::split_stream(&text, &root));
+    }
     if args.changed_only {
-        let changed: Vec<&str> =
-            ctx["changed_files"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+        // changed files are named from the top of the git work tree
+        let top = bylaw_engine::paths::git_top(root.dir()).unwrap_or_else(|| root.dir().to_path_buf());
+        let changed: HashSet<String> = ctx["changed_files"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).map(|c| root.display(&top.join(c))).collect())
+            .unwrap_or_default();
         if changed.is_empty() {
             eprintln!("warning: --changed-only: no changed files known (set BYLAW_CHANGED_FILES); checking every file");
         } else {
-            files.retain(|f| changed.contains(&f.path.as_str()));
+            files.retain(|f| changed.contains(&f.path));
         }
     }
     let run = RunOptions {
         ctx,
         fail_on: args.fail_on.or(config.fail_on).unwrap_or_default(),
         parse_errors: config.parse_errors.unwrap_or(Enforcement::Blocking),
+        max_file_size: config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE),
     };
-    let mut report = set.run(&files, &run);
+    // policies are shown by their path under the root in every output
+    let mut set = set;
+    for p in set.policies.iter_mut().filter(|p| !p.file.starts_with("pack:")) {
+        p.file = root.display(Path::new(&p.file));
+    }
+    let (mut report, details) = set.run_detailed(&files, &run);
+    for s in &found.skipped {
+        *report.summary.skipped.entry(s.reason.as_str().to_owned()).or_default() += 1;
+    }
+    say_what_was_read(&found, &details, &report, cli);
     if let Some(more) = overrides.exceptions {
         exception_list.extend(more(&report));
     }
@@ -288,8 +336,9 @@ pub fn evaluate_with(
         warn_days: args.expiring_days.or(config.exceptions_warn_days).unwrap_or(exceptions::DEFAULT_WARN_DAYS),
         inline: config.inline_suppressions.unwrap_or_default(),
     };
-    let rejected =
-        exceptions::apply(&mut report, &exception_list, &rules, &settings, &|p| std::fs::read_to_string(p).ok());
+    let rejected = exceptions::apply(&mut report, &exception_list, &rules, &settings, &|p| {
+        details.inline.get(p).cloned().unwrap_or_default()
+    });
     if !rejected.is_empty() {
         let sources = exception_paths
             .iter()
@@ -353,4 +402,68 @@ fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
         return EXIT_ERROR;
     }
     report.exit_code() as u8
+}
+
+/// The project root of a run: the config's directory, else the git work
+/// tree of the checked paths, else the current directory (DESIGN §6).
+pub fn project_root(config: &bylaw_engine::config::Config, paths: &[PathBuf]) -> ProjectRoot {
+    ProjectRoot::find(config.file.as_ref().map(|_| config.base_dir.as_path()), paths)
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| bylaw_engine::paths::absolute(p))
+}
+
+/// Input-derived text made safe for a terminal or a CI log.
+fn safe(s: &str) -> String {
+    common::safe(s)
+}
+
+/// `-v` lists every file read or skipped with the reason; a file named on
+/// the command line that no policy applies to gets a warning, and a policy
+/// that matched no file a note.
+fn say_what_was_read(
+    found: &discover::Discovered,
+    details: &bylaw_engine::eval::RunDetails,
+    report: &Report,
+    cli: &Cli,
+) {
+    if cli.verbose > 0 {
+        let mut lines: Vec<(String, String)> = Vec::new();
+        for f in &details.files {
+            let line = match &f.skipped {
+                None => format!(
+                    "read     {} ({} document{}, {} polic{})",
+                    safe(&f.path),
+                    f.documents,
+                    if f.documents == 1 { "" } else { "s" },
+                    f.policies,
+                    if f.policies == 1 { "y" } else { "ies" }
+                ),
+                Some(r) => format!("skipped  {} ({r})", safe(&f.path)),
+            };
+            lines.push((f.path.clone(), line));
+        }
+        for s in &found.skipped {
+            lines.push((s.path.clone(), format!("skipped  {} ({})", safe(&s.path), s.reason)));
+        }
+        lines.sort();
+        let mut err = std::io::stderr().lock();
+        for (_, l) in lines {
+            let _ = writeln!(err, "  {l}");
+        }
+    }
+    for f in details.files.iter().filter(|f| found.explicit.contains(&f.path)) {
+        if f.skipped == Some(SkipReason::NoPolicy) {
+            eprintln!(
+                "warning: {}: no policy applies to this file (check `match.files` and `match.kinds`)",
+                safe(&f.path)
+            );
+        }
+    }
+    for p in &report.policies {
+        if p.targets.is_empty() {
+            eprintln!("note: policy {} matched no file", safe(&p.name));
+        }
+    }
 }

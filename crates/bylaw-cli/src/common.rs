@@ -50,12 +50,15 @@ pub fn usage_error(message: &str, hint: Option<&str>, color: bool) -> u8 {
 }
 
 /// Finds and loads the config: `--config FILE`, else `.bylaw.yaml` in the
-/// working directory, else defaults. Errors are printed; `Err` carries the exit code.
-pub fn load_config(explicit: Option<&Path>, no_config: bool, color: bool) -> Result<Config, u8> {
+/// directory of the first checked path or an ancestor up to its git work
+/// tree's top (so `bylaw check repo` from the parent uses the repository's
+/// config), else in the working directory or an ancestor, else defaults.
+/// Errors are printed; `Err` carries the exit code.
+pub fn load_config(explicit: Option<&Path>, no_config: bool, checked: &[PathBuf], color: bool) -> Result<Config, u8> {
     let path = match explicit {
         Some(p) => Some(p.to_path_buf()),
         None if no_config => None,
-        None => CONFIG_NAMES.iter().map(PathBuf::from).find(|p| p.is_file()),
+        None => bylaw_engine::paths::find_config(CONFIG_NAMES, checked),
     };
     let Some(path) = path else {
         return Ok(Config { base_dir: PathBuf::from("."), ..Config::default() });
@@ -98,4 +101,20 @@ pub fn load_and_compile(paths: &[PathBuf], options: CompileOptions, color: bool)
         return Err(EXIT_ERROR);
     }
     Ok((set, loaded))
+}
+
+/// Input-derived text made safe for a terminal or a CI log: control
+/// characters (newline, carriage return, ESC, …) are shown escaped, so no
+/// file name or value can start a workflow command (`::`, `##[`) or a
+/// terminal escape sequence.
+pub fn safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

@@ -44,7 +44,7 @@ pub fn run(args: &ExceptionsArgs, cli: &Cli) -> u8 {
         ExceptionsCommand::Check(a) => (a, true),
     };
     let ecolor = common::stderr_color(cli);
-    let config = match common::load_config(list.run.config.as_deref(), list.run.no_config, ecolor) {
+    let config = match common::load_config(list.run.config.as_deref(), list.run.no_config, &list.run.paths, ecolor) {
         Ok(c) => c,
         Err(code) => return code,
     };

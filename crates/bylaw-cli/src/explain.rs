@@ -111,7 +111,7 @@ pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
     }
     let mut paths = pack_paths(None);
     if args.policies.is_empty() {
-        if let Ok(config) = common::load_config(None, false, color) {
+        if let Ok(config) = common::load_config(None, false, &[], color) {
             paths.extend(common::policy_paths(&[], &config));
         }
     } else {

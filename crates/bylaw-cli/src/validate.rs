@@ -66,7 +66,7 @@ fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
     let color = common::stderr_color(cli);
-    let config = match common::load_config(args.config.as_deref(), false, color) {
+    let config = match common::load_config(args.config.as_deref(), false, &[], color) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -42,6 +42,9 @@ pub struct Config {
     pub fail_on: Option<FailOn>,
     pub include_drafts: Option<bool>,
     pub parse_errors: Option<Enforcement>,
+    /// Files over this many bytes are not parsed and get a `bylaw/parse-error`
+    /// finding (default [`crate::eval::DEFAULT_MAX_FILE_SIZE`]).
+    pub max_file_size: Option<u64>,
     #[serde(default)]
     pub outputs: Outputs,
     /// Directory of the config file; relative paths resolve against it.

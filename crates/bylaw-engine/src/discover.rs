@@ -1,71 +1,545 @@
-//! Finding the files to evaluate: the given paths, directories walked
-//! recursively (honouring `.gitignore`, descending into hidden directories
-//! such as `.github/` but never `.git/`), filtered by the project's target
-//! globs, keeping only formats bylaw reads.
+//! Finding the files to evaluate, and saying why every other file was not.
+//!
+//! The given paths are walked recursively (honouring `.gitignore`,
+//! descending into hidden directories such as `.github/` but never `.git/`,
+//! following symlinks with loop detection), and each file gets its one
+//! display path relative to the [`ProjectRoot`]. A file reached several ways
+//! (`./a.yaml` and `a.yaml`, or through a symlink) is evaluated once. Only
+//! regular files are read.
+//!
+//! Files that are not plain manifests are recognized and skipped with a
+//! reason rather than judged as complete workloads:
+//! - Helm chart templates: files under `templates/` of a directory holding
+//!   `Chart.yaml` (render them and pipe the output to `bylaw check -`);
+//! - kustomize patches: files listed under `patches`, `patchesStrategicMerge`
+//!   or `patchesJson6902` of a `kustomization.yaml` (pipe `kustomize build`);
+//! - files of a format bylaw does not read, files ignored by `.gitignore`,
+//!   files excluded by the config's `targets`.
+//!
+//! Every skip is returned as a [`Skipped`] so that `-v` can list it and the
+//! summary can count it by reason.
 
 use crate::compile::FileMatcher;
 use crate::eval::FileRef;
 use crate::input::Format;
-use crate::loader::display_path;
-use std::collections::BTreeMap;
+use crate::paths::{self, ProjectRoot, STDIN};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Why a file was not evaluated.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// Not a format bylaw reads (by extension).
+    UnknownFormat,
+    /// Ignored by `.gitignore` (or `.ignore`, `.git/info/exclude`).
+    GitIgnore,
+    /// Excluded by the config's `targets` globs.
+    Targets,
+    /// A Helm chart template (`templates/` beside `Chart.yaml`).
+    HelmTemplate,
+    /// A kustomize patch, listed in a `kustomization.yaml`.
+    KustomizePatch,
+    /// Not a regular file (FIFO, device, socket).
+    NotRegular,
+    /// A policy, exception list or config file of this run.
+    BylawFile,
+    /// A file no policy applies to (set after evaluation).
+    NoPolicy,
+    /// An unrendered template (`{{ … }}` placeholders that are not YAML).
+    Template,
+    /// Over the size limit.
+    TooLarge,
+}
+
+impl SkipReason {
+    /// The reason as printed and counted in the summary.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SkipReason::UnknownFormat => "unknown format",
+            SkipReason::GitIgnore => ".gitignore",
+            SkipReason::Targets => "excluded by targets",
+            SkipReason::HelmTemplate => "Helm template",
+            SkipReason::KustomizePatch => "kustomize patch",
+            SkipReason::NotRegular => "not a regular file",
+            SkipReason::BylawFile => "bylaw's own file",
+            SkipReason::NoPolicy => "matched no policy",
+            SkipReason::Template => "template",
+            SkipReason::TooLarge => "too large",
+        }
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A file that was not evaluated, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// Display path (a directory ends with `/`).
+    pub path: String,
+    pub reason: SkipReason,
+    /// Named on the command line (the user expects it to be checked).
+    pub explicit: bool,
+}
 
 /// What discovery found.
 #[derive(Debug, Default)]
 pub struct Discovered {
+    /// Files to evaluate, sorted by display path.
     pub files: Vec<FileRef>,
+    /// Display paths of the files named on the command line that are evaluated.
+    pub explicit: HashSet<String>,
     /// Paths given explicitly that do not exist.
     pub missing: Vec<String>,
-    /// Files given explicitly whose format bylaw does not read.
-    pub skipped: Vec<String>,
+    /// Files not evaluated, sorted by path.
+    pub skipped: Vec<Skipped>,
+    /// Symlink loops met while walking, one message each.
+    pub loops: Vec<String>,
 }
 
-/// Discovers files under `paths`. `targets` filters by glob; `exclude`
-/// lists display paths never to evaluate (the policies and config themselves).
-pub fn discover(paths: &[PathBuf], targets: Option<&FileMatcher>, exclude: &[String]) -> Discovered {
+/// What to leave out besides formats: target globs and bylaw's own files.
+pub struct Filter<'a> {
+    pub targets: Option<&'a FileMatcher>,
+    /// Canonical paths of files never to evaluate (policies, exception lists, config).
+    pub exclude: &'a HashSet<PathBuf>,
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| paths::absolute(p))
+}
+
+/// Finds a symlink loop inside an `ignore` error.
+fn loop_of(err: &ignore::Error) -> Option<(PathBuf, PathBuf)> {
+    match err {
+        ignore::Error::Loop { ancestor, child } => Some((ancestor.clone(), child.clone())),
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => loop_of(err),
+        ignore::Error::WithLineNumber { err, .. } => loop_of(err),
+        ignore::Error::Partial(errs) => errs.iter().find_map(loop_of),
+        _ => None,
+    }
+}
+
+fn walker(p: &Path, gitignore: bool) -> ignore::WalkBuilder {
+    let mut b = ignore::WalkBuilder::new(p);
+    b.hidden(false)
+        .follow_links(true)
+        .git_ignore(gitignore)
+        .git_global(false)
+        .git_exclude(gitignore)
+        .ignore(gitignore)
+        .parents(gitignore)
+        .require_git(false);
+    b
+}
+
+/// Discovers files under `paths` (files or directories; `-` is left to the caller).
+pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> Discovered {
     let mut out = Discovered::default();
-    let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let keep = |display: &str| {
-        Format::of_path(display).is_some()
-            && targets.is_none_or(|t| t.matches(display))
-            && !exclude.iter().any(|e| e == display)
+    // canonical path -> (display, fs path, explicit)
+    let mut found: BTreeMap<PathBuf, (String, PathBuf, bool)> = BTreeMap::new();
+    let mut skipped: BTreeMap<String, Skipped> = BTreeMap::new();
+    let mut seen_loops: HashSet<PathBuf> = HashSet::new();
+    let mut walked_files: Vec<PathBuf> = Vec::new();
+    let mut skip = |path: String, reason: SkipReason, explicit: bool| {
+        skipped.entry(path.clone()).or_insert(Skipped { path, reason, explicit });
+    };
+    let mut consider = |fs: PathBuf, explicit: bool, skip: &mut dyn FnMut(String, SkipReason, bool)| {
+        let display = root.display(&fs);
+        let canon = canonical(&fs);
+        if filter.exclude.contains(&canon) {
+            if explicit {
+                skip(display, SkipReason::BylawFile, true);
+            }
+            return;
+        }
+        if Format::of_path(&display).is_none() {
+            skip(display, SkipReason::UnknownFormat, explicit);
+            return;
+        }
+        if filter.targets.is_some_and(|t| !t.matches(&display)) {
+            skip(display, SkipReason::Targets, explicit);
+            return;
+        }
+        // the name it is known by under the root wins over a symlink's,
+        // else the shortest spelling
+        let real = root.display(&canon);
+        let rank = |d: &str| (d != real, d.len(), d.to_owned());
+        match found.get_mut(&canon) {
+            Some(old) => {
+                let was_explicit = old.2 || explicit;
+                if rank(&display) < rank(&old.0) {
+                    *old = (display, fs, was_explicit);
+                } else {
+                    old.2 = was_explicit;
+                }
+            }
+            None => {
+                found.insert(canon, (display, fs, explicit));
+            }
+        }
     };
     for p in paths {
-        if p.is_file() {
-            let display = display_path(p);
-            if Format::of_path(&display).is_none() {
-                out.skipped.push(display);
-            } else if keep(&display) {
-                found.insert(display, p.clone());
+        let Ok(meta) = std::fs::metadata(p) else {
+            out.missing.push(root.display(p));
+            continue;
+        };
+        if !meta.is_dir() {
+            if meta.is_file() {
+                consider(p.clone(), true, &mut skip);
+            } else {
+                skip(root.display(p), SkipReason::NotRegular, true);
             }
             continue;
         }
-        if !p.exists() {
-            out.missing.push(display_path(p));
-            continue;
+        let mut b = walker(p, true);
+        b.filter_entry(|e| e.file_name() != ".git");
+        let mut visited: HashSet<PathBuf> = HashSet::new();
+        for entry in b.build() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    if let Some((ancestor, child)) = loop_of(&e) {
+                        if seen_loops.insert(canonical(&ancestor)) {
+                            out.loops.push(format!(
+                                "{}: symlink loop back to {} (not followed)",
+                                root.display(&child),
+                                root.display(&ancestor)
+                            ));
+                        }
+                    } else {
+                        tracing::warn!("{e}");
+                    }
+                    continue;
+                }
+            };
+            visited.insert(entry.path().to_path_buf());
+            match entry.file_type() {
+                Some(t) if t.is_file() => {
+                    walked_files.push(entry.path().to_path_buf());
+                    consider(entry.into_path(), false, &mut skip);
+                }
+                Some(t) if t.is_dir() => {}
+                Some(_) => skip(root.display(entry.path()), SkipReason::NotRegular, false),
+                None => {}
+            }
         }
-        let walker = ignore::WalkBuilder::new(p)
-            .hidden(false)
-            .git_ignore(true)
-            .git_global(false)
-            .git_exclude(true)
-            .require_git(false)
-            .filter_entry(|e| e.file_name() != ".git")
-            .build();
-        for entry in walker.flatten() {
-            if entry.file_type().is_some_and(|t| t.is_file()) {
-                let display = display_path(entry.path());
-                if keep(&display) {
-                    found.insert(display, entry.into_path());
+        // What .gitignore hid: walk again without it, pruning at the first
+        // ignored directory (reported once, not descended).
+        let visited = Arc::new(visited);
+        let pruned: Arc<Mutex<Vec<PathBuf>>> = Arc::new(Mutex::new(Vec::new()));
+        let mut b = walker(p, false);
+        {
+            let visited = visited.clone();
+            let pruned = pruned.clone();
+            b.filter_entry(move |e| {
+                if e.file_name() == ".git" {
+                    return false;
+                }
+                let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                if is_dir && e.depth() > 0 && !visited.contains(e.path()) {
+                    if let Ok(mut v) = pruned.lock() {
+                        v.push(e.path().to_path_buf());
+                    }
+                    return false;
+                }
+                true
+            });
+        }
+        for entry in b.build().flatten() {
+            if entry.file_type().is_some_and(|t| t.is_file()) && !visited.contains(entry.path()) {
+                skip(root.display(entry.path()), SkipReason::GitIgnore, false);
+            }
+        }
+        let dirs: Vec<PathBuf> = pruned.lock().map(|v| v.clone()).unwrap_or_default();
+        for d in dirs {
+            skip(format!("{}/", root.display(&d)), SkipReason::GitIgnore, false);
+        }
+    }
+
+    // Helm chart templates and kustomize patches are not complete manifests.
+    let patches = kustomize_patches(&walked_files, paths);
+    let mut charts: HashMap<PathBuf, bool> = HashMap::new();
+    let mut files = Vec::new();
+    for (canon, (display, fs_path, explicit)) in found {
+        let reason = if patches.contains(&canon) {
+            Some(SkipReason::KustomizePatch)
+        } else if is_helm_template(&fs_path, &mut charts) {
+            Some(SkipReason::HelmTemplate)
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => skip(display, r, explicit),
+            None => {
+                if explicit {
+                    out.explicit.insert(display.clone());
+                }
+                files.push(FileRef { path: display, fs_path, content: None });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    out.files = files;
+    out.skipped = skipped.into_values().collect();
+    out
+}
+
+/// Whether `file` lies under `templates/` of a Helm chart (a directory
+/// holding `Chart.yaml`). `charts` caches the directories already looked at.
+fn is_helm_template(file: &Path, charts: &mut HashMap<PathBuf, bool>) -> bool {
+    let abs = paths::absolute(file);
+    let mut dir = abs.parent();
+    while let Some(d) = dir {
+        if d.file_name().is_some_and(|n| n == "templates") {
+            if let Some(chart) = d.parent() {
+                let is_chart = *charts.entry(chart.to_path_buf()).or_insert_with(|| chart.join("Chart.yaml").is_file());
+                if is_chart {
+                    return true;
+                }
+            }
+        }
+        dir = d.parent();
+    }
+    false
+}
+
+/// File names kustomize reads as a kustomization.
+pub const KUSTOMIZATION_NAMES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Canonical paths of the patch files named by the kustomizations among
+/// `walked` and the explicitly given `paths`' directories.
+fn kustomize_patches(walked: &[PathBuf], given: &[PathBuf]) -> HashSet<PathBuf> {
+    let mut kustomizations: Vec<PathBuf> = walked
+        .iter()
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| KUSTOMIZATION_NAMES.contains(&n)))
+        .cloned()
+        .collect();
+    // a patch named on its own: its kustomization sits beside it or above
+    for p in given.iter().filter(|p| p.is_file()) {
+        let mut dir = paths::absolute(p).parent().map(Path::to_path_buf);
+        for _ in 0..4 {
+            let Some(d) = dir else { break };
+            kustomizations.extend(KUSTOMIZATION_NAMES.iter().map(|n| d.join(n)).filter(|k| k.is_file()));
+            dir = d.parent().map(Path::to_path_buf);
+        }
+    }
+    let mut out = HashSet::new();
+    for k in kustomizations {
+        let Ok(text) = std::fs::read_to_string(&k) else { continue };
+        let Some(dir) = k.parent() else { continue };
+        for rel in patch_paths(&text) {
+            out.insert(canonical(&dir.join(rel)));
+        }
+    }
+    out
+}
+
+/// The patch file paths a kustomization names (`patches[].path`,
+/// `patchesStrategicMerge[]` entries that are paths, `patchesJson6902[].path`),
+/// per the kustomization reference (kubectl.docs.kubernetes.io, "patches").
+pub fn patch_paths(kustomization: &str) -> Vec<String> {
+    let parsed = crate::input::yaml::parse(kustomization);
+    let mut out = Vec::new();
+    for doc in &parsed.documents {
+        for key in ["patches", "patchesStrategicMerge", "patchesJson6902"] {
+            let Some(crate::node::NodeValue::Seq(items)) = doc.get(key).map(|n| &n.value) else { continue };
+            for item in items {
+                let path = item.as_str().or_else(|| item.str_at(&["path"]));
+                // inline patches hold YAML text, not a path
+                if let Some(p) = path.filter(|p| !p.contains('\n') && !p.contains(": ")) {
+                    out.push(p.to_owned());
                 }
             }
         }
     }
-    out.files = found.into_iter().map(|(path, fs_path)| FileRef { path, fs_path, content: None }).collect();
     out
 }
 
-/// Display path of a path that may not exist yet.
-pub fn display(p: &Path) -> String {
-    display_path(p)
+/// Splits a YAML stream read from standard input (`helm template … | bylaw
+/// check -`) into the files to evaluate. Helm prints `# Source:
+/// CHART/templates/FILE` before each document: such a document is reported
+/// against that template — its path under the root when a chart of that
+/// name (`Chart.yaml` `name`) is found there — with lines counted from the
+/// line after the comment (the template's own lines up to its first
+/// control structure). A stream without these comments is one file,
+/// `<stdin>`, with the stream's own lines.
+pub fn split_stream(text: &str, root: &ProjectRoot) -> Vec<FileRef> {
+    let stdin = || FileRef { path: STDIN.to_owned(), fs_path: PathBuf::from("-"), content: Some(text.to_owned()) };
+    if !text.contains("# Source: ") {
+        return vec![stdin()];
+    }
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // document starts: line indexes of `---` separators (and 0)
+    let mut starts = vec![0usize];
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim_end_matches(['\n', '\r']);
+        if i > 0 && (t == "---" || t.starts_with("--- ") || t.starts_with("---\t")) {
+            starts.push(i);
+        }
+    }
+    starts.push(lines.len());
+    let charts = OnceCharts::default();
+    let mut out = Vec::new();
+    for w in starts.windows(2) {
+        let (from, to) = (w[0], w[1]);
+        let chunk = &lines[from..to];
+        // the `# Source:` comment among the leading comments of the document
+        let source = chunk.iter().enumerate().take_while(|(_, l)| {
+            let t = l.trim();
+            t.is_empty() || t.starts_with('#') || t.starts_with("---")
+        });
+        let source = source.filter_map(|(i, l)| l.trim().strip_prefix("# Source: ").map(|s| (i, s.trim()))).last();
+        match source {
+            Some((i, src)) => {
+                let path = charts.resolve(src, root);
+                let content: String = chunk[i + 1..].concat();
+                out.push(FileRef { fs_path: PathBuf::from("-"), path, content: Some(content) });
+            }
+            None => {
+                // keep the stream's line numbers: blank lines stand for what came before
+                let mut content = "\n".repeat(from);
+                content.push_str(&chunk.concat());
+                if content.trim().is_empty() {
+                    continue;
+                }
+                out.push(FileRef { fs_path: PathBuf::from("-"), path: STDIN.to_owned(), content: Some(content) });
+            }
+        }
+    }
+    out
+}
+
+/// Chart name → chart directory under the root, found on first use.
+#[derive(Default)]
+struct OnceCharts(std::cell::OnceCell<HashMap<String, PathBuf>>);
+
+impl OnceCharts {
+    fn resolve(&self, source: &str, root: &ProjectRoot) -> String {
+        let charts = self.0.get_or_init(|| {
+            let mut m = HashMap::new();
+            for e in walker(root.dir(), true).build().flatten() {
+                if e.file_name() != "Chart.yaml" {
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
+                let parsed = crate::input::yaml::parse(&text);
+                if let (Some(name), Some(dir)) =
+                    (parsed.documents.first().and_then(|d| d.str_at(&["name"])), e.path().parent())
+                {
+                    m.entry(name.to_owned()).or_insert_with(|| dir.to_path_buf());
+                }
+            }
+            m
+        });
+        let (chart, rest) = source.split_once('/').unwrap_or((source, ""));
+        match charts.get(chart) {
+            Some(dir) if dir.join(rest).is_file() => root.display(&dir.join(rest)),
+            _ => paths::normalize(Path::new(source)).to_string_lossy().into_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn reasons(d: &Discovered) -> Vec<(String, &'static str)> {
+        d.skipped.iter().map(|s| (s.path.clone(), s.reason.as_str())).collect()
+    }
+
+    #[test]
+    fn skips_say_why_and_helm_and_kustomize_are_recognized() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(d, "chart/Chart.yaml", "name: web\n");
+        write(d, "chart/values.yaml", "replicas: 1\n");
+        write(d, "chart/templates/deploy.yaml", "{{- if .Values.x }}\nkind: Deployment\n{{- end }}\n");
+        write(d, "k/kustomization.yaml", "resources: [base.yaml]\npatches:\n  - path: patch.yaml\npatchesStrategicMerge:\n  - sm.yaml\n  - |-\n    kind: Deployment\n");
+        write(d, "k/base.yaml", "kind: Deployment\n");
+        write(d, "k/patch.yaml", "kind: Deployment\n");
+        write(d, "k/sm.yaml", "kind: Deployment\n");
+        write(d, "README.md", "# hi\n");
+        write(d, ".gitignore", "build/\nsecret.yaml\n");
+        write(d, "build/out.yaml", "a: 1\n");
+        write(d, "secret.yaml", "a: 1\n");
+        let root = ProjectRoot::new(d);
+        let exclude = HashSet::new();
+        let found = discover(&[d.to_path_buf()], &root, &Filter { targets: None, exclude: &exclude });
+        let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(files, vec!["chart/Chart.yaml", "chart/values.yaml", "k/base.yaml", "k/kustomization.yaml"]);
+        assert_eq!(
+            reasons(&found),
+            vec![
+                (".gitignore".into(), "unknown format"),
+                ("README.md".into(), "unknown format"),
+                ("build/".into(), ".gitignore"),
+                ("chart/templates/deploy.yaml".into(), "Helm template"),
+                ("k/patch.yaml".into(), "kustomize patch"),
+                ("k/sm.yaml".into(), "kustomize patch"),
+                ("secret.yaml".into(), ".gitignore"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_named_several_ways_is_evaluated_once_under_one_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(d, "deploy/prod/a.yaml", "a: 1\n");
+        let root = ProjectRoot::new(d);
+        let exclude = HashSet::new();
+        let f = Filter { targets: None, exclude: &exclude };
+        let given = vec![d.join("deploy//"), d.join("./deploy/prod/a.yaml"), d.join("deploy/prod/../prod/a.yaml")];
+        let found = discover(&given, &root, &f);
+        let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(files, vec!["deploy/prod/a.yaml"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_and_loops_reported_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(d, "real/a.yaml", "a: 1\n");
+        std::os::unix::fs::symlink(d.join("real"), d.join("linked")).unwrap();
+        std::os::unix::fs::symlink(d, d.join("real/loop")).unwrap();
+        let root = ProjectRoot::new(d);
+        let exclude = HashSet::new();
+        let found = discover(&[d.to_path_buf()], &root, &Filter { targets: None, exclude: &exclude });
+        let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(files, vec!["real/a.yaml"], "one file, under its real name");
+        assert_eq!(found.loops.len(), 1, "{:?}", found.loops);
+    }
+
+    #[test]
+    fn helm_streams_are_split_by_source() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(d, "charts/web/Chart.yaml", "name: web\n");
+        write(d, "charts/web/templates/deploy.yaml", "kind: Deployment\n");
+        let root = ProjectRoot::new(d);
+        let stream = "---\n# Source: web/templates/deploy.yaml\napiVersion: apps/v1\nkind: Deployment\n---\n# Source: web/templates/missing.yaml\nkind: Service\n";
+        let files = split_stream(stream, &root);
+        let got: Vec<(&str, &str)> = files.iter().map(|f| (f.path.as_str(), f.content.as_deref().unwrap())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("charts/web/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\n"),
+                ("web/templates/missing.yaml", "kind: Service\n"),
+            ]
+        );
+        let plain = split_stream("a: 1\n---\nb: 2\n", &root);
+        assert_eq!(plain.len(), 1);
+        assert_eq!(plain[0].path, STDIN);
+    }
 }

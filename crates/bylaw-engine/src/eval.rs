@@ -47,6 +47,35 @@ pub struct RunOptions {
     pub fail_on: FailOn,
     /// Enforcement of `bylaw/parse-error` findings.
     pub parse_errors: Enforcement,
+    /// Files larger than this many bytes are not parsed: they get a
+    /// `bylaw/parse-error` finding saying so (a gate never passes a file it
+    /// did not read). [`DEFAULT_MAX_FILE_SIZE`] unless configured.
+    pub max_file_size: u64,
+}
+
+/// Default of [`RunOptions::max_file_size`]: 32 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
+
+/// What a run did with one file, for `-v` and the skipped counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileOutcome {
+    /// Display path.
+    pub path: String,
+    /// Documents parsed.
+    pub documents: usize,
+    /// Policies evaluated on at least one of its documents.
+    pub policies: usize,
+    /// Why it was not evaluated, if it was not.
+    pub skipped: Option<crate::discover::SkipReason>,
+}
+
+/// What a run produced besides the [`Report`].
+#[derive(Clone, Debug, Default)]
+pub struct RunDetails {
+    /// One entry per file given to the run, in the same order.
+    pub files: Vec<FileOutcome>,
+    /// Inline suppressions (`# bylaw:ignore`) of the files read, by display path.
+    pub inline: BTreeMap<String, Vec<crate::exceptions::Inline>>,
 }
 
 /// The variables of one evaluation, lent to CEL without copying.
@@ -407,6 +436,17 @@ struct FileResult {
     documents: usize,
     /// Indexes of the policies evaluated on at least one document.
     evaluated: Vec<usize>,
+    skipped: Option<crate::discover::SkipReason>,
+    inline: Vec<crate::exceptions::Inline>,
+}
+
+/// Whether unparseable text is an unrendered template (Go/Helm `{{ }}`,
+/// Jinja `{% %}`; not GitHub's `${{ }}` expressions, which are valid YAML
+/// strings).
+fn looks_like_template(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.contains("{%")
+        || text.match_indices("{{").any(|(i, _)| (i == 0 || bytes[i - 1] != b'$') && text[i..].contains("}}"))
 }
 
 impl PolicySet {
@@ -436,6 +476,26 @@ impl PolicySet {
         }
         let format = Format::of_path(&f.path)?;
         let mut res = FileResult::default();
+        if f.content.is_none() {
+            if let Ok(meta) = std::fs::metadata(&f.fs_path) {
+                if meta.len() > opts.max_file_size {
+                    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+                    res.findings.push(self.parse_error(
+                        &f.path,
+                        1,
+                        1,
+                        format!(
+                            "not evaluated: the file is {:.1} MiB, over the limit of {:.1} MiB (raise `max_file_size` in .bylaw.yaml or leave the file out with `targets`)",
+                            mib(meta.len()),
+                            mib(opts.max_file_size)
+                        ),
+                        opts,
+                    ));
+                    res.skipped = Some(crate::discover::SkipReason::TooLarge);
+                    return Some(res);
+                }
+            }
+        }
         let read = match &f.content {
             Some(c) => Ok(Ok(c.clone())),
             None => std::fs::read(&f.fs_path).map(String::from_utf8),
@@ -452,6 +512,12 @@ impl PolicySet {
             }
         };
         let parsed = input::parse(format, &text);
+        if parsed.error.is_some() && looks_like_template(&text) {
+            // `{{ … }}` placeholders: a template to render, not a manifest
+            res.skipped = Some(crate::discover::SkipReason::Template);
+            return Some(res);
+        }
+        res.inline = crate::exceptions::inline_suppressions(&text);
         if let Some(e) = &parsed.error {
             let what = match format {
                 Format::Yaml => "invalid YAML",
@@ -503,6 +569,12 @@ impl PolicySet {
     /// Evaluates every policy: document policies on `files` (in parallel),
     /// pipeline policies once on the context. Deterministic output.
     pub fn run(&self, files: &[FileRef], opts: &RunOptions) -> Report {
+        self.run_detailed(files, opts).0
+    }
+
+    /// [`PolicySet::run`], with what happened to each file and the inline
+    /// suppressions read from them (for exceptions).
+    pub fn run_detailed(&self, files: &[FileRef], opts: &RunOptions) -> (Report, RunDetails) {
         let ctx_val = json_to_val(&opts.ctx);
         let ctx: &(dyn Val + 'static) = &*ctx_val;
         let results: Vec<(usize, FileResult)> =
@@ -511,8 +583,34 @@ impl PolicySet {
         let mut findings = Vec::new();
         let mut targets: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
         let mut documents = 0;
-        let files_evaluated = results.len();
+        let mut details = RunDetails {
+            files: files
+                .iter()
+                .map(|f| FileOutcome {
+                    path: f.path.clone(),
+                    documents: 0,
+                    policies: 0,
+                    skipped: Some(crate::discover::SkipReason::NoPolicy),
+                })
+                .collect(),
+            inline: BTreeMap::new(),
+        };
+        let mut files_evaluated = 0;
         for (i, r) in results {
+            let outcome = &mut details.files[i];
+            outcome.documents = r.documents;
+            outcome.policies = r.evaluated.len();
+            outcome.skipped = match r.skipped {
+                Some(s) => Some(s),
+                None if r.evaluated.is_empty() && r.findings.is_empty() => Some(crate::discover::SkipReason::NoPolicy),
+                None => None,
+            };
+            if outcome.skipped.is_none() {
+                files_evaluated += 1;
+            }
+            if !r.inline.is_empty() {
+                details.inline.entry(files[i].path.clone()).or_default().extend(r.inline);
+            }
             documents += r.documents;
             findings.extend(r.findings);
             for p in r.evaluated {
@@ -545,7 +643,13 @@ impl PolicySet {
                 targets.entry(i).or_default().insert(builtin::PIPELINE_TARGET.to_owned());
             }
         }
-        self.report(findings, targets, files_evaluated, documents, opts)
+        let mut report = self.report(findings, targets, files_evaluated, documents, opts);
+        for f in &details.files {
+            if let Some(reason) = &f.skipped {
+                *report.summary.skipped.entry(reason.as_str().to_owned()).or_default() += 1;
+            }
+        }
+        (report, details)
     }
 
     fn report(

@@ -354,7 +354,7 @@ pub fn apply(
     list: &[Exception],
     policies: &PolicyRules,
     settings: &Settings,
-    read: &dyn Fn(&str) -> Option<String>,
+    inline_of: &dyn Fn(&str) -> Vec<Inline>,
 ) -> Vec<Diagnostic> {
     let today = settings.today;
     let mut diagnostics = Vec::new();
@@ -388,7 +388,7 @@ pub fn apply(
         if inline.contains_key(path) || pipeline_sources.contains(path) {
             continue;
         }
-        let found = read(path).map(|t| inline_suppressions(&t)).unwrap_or_default();
+        let found = inline_of(path);
         inline.insert(
             path.clone(),
             found.into_iter().map(|s| InlineUse { s, matched: 0, honoured: 0, refused: None }).collect(),

@@ -27,6 +27,7 @@ pub mod lint;
 pub mod loader;
 pub mod node;
 pub mod packs;
+pub mod paths;
 pub mod policy;
 pub mod report;
 pub mod schema;

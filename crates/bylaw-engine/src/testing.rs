@@ -324,6 +324,7 @@ pub fn run(
                 ctx: serde_json::Value::Object(ctx),
                 fail_on: FailOn::Blocking,
                 parse_errors: Enforcement::Blocking,
+                max_file_size: crate::eval::DEFAULT_MAX_FILE_SIZE,
             };
             let report = set.run(std::slice::from_ref(&file), &opts);
             // bylaw's own findings (parse and evaluation errors) always count

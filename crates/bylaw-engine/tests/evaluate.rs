@@ -42,7 +42,15 @@ impl Case {
             .iter()
             .map(|f| FileRef { path: f.to_string(), fs_path: self.dir.path().join(f), content: None })
             .collect();
-        set.run(&files, &RunOptions { ctx, fail_on: FailOn::Blocking, parse_errors: Enforcement::Blocking })
+        set.run(
+            &files,
+            &RunOptions {
+                ctx,
+                fail_on: FailOn::Blocking,
+                parse_errors: Enforcement::Blocking,
+                max_file_size: bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE,
+            },
+        )
     }
 
     fn run(&self, policy: &str, files: &[&str]) -> Report {

@@ -71,7 +71,7 @@ pub fn run(args: &GitlabArgs, cli: &Cli) -> u8 {
 pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Option<(String, String)>) -> u8 {
     let color = common::stderr_color(cli);
     let env = |k: &str| std::env::var(k).ok();
-    let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, color) {
+    let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, &args.run.paths, color) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -134,7 +134,7 @@ pub fn run(args: &JenkinsArgs, cli: &Cli) -> u8 {
 /// Evaluates and writes the build's files, publishing nowhere.
 fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
     let color = common::stderr_color(cli);
-    let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, color) {
+    let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, &args.run.paths, color) {
         Ok(c) => c,
         Err(code) => return code,
     };

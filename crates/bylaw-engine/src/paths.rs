@@ -1,0 +1,224 @@
+//! The project root and the one path every file is known by (DESIGN §6).
+//!
+//! The root is the directory of the config in use, else the top of the git
+//! work tree holding the checked paths, else the current directory. Every
+//! file is shown, matched (`match.files`, exception `targets`) and
+//! fingerprinted by one normalized path relative to that root: `/`
+//! separators, no `.`, `..` or empty components, so `./deploy//a.yaml`,
+//! `deploy/x/../a.yaml` and `/abs/repo/deploy/a.yaml` are all
+//! `deploy/a.yaml`, and `bylaw check repo` run from the parent finds the same
+//! as `cd repo && bylaw check`. A file outside the root keeps its absolute,
+//! normalized path (SARIF gives it a `file://` URI).
+//!
+//! Normalization is lexical (a symlink under the root keeps the name it was
+//! found by); the root itself is also known by its canonical path so that a
+//! path through a symlinked ancestor (`/tmp` → `/private/tmp`) still lands
+//! inside it.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Display path of standard input (`bylaw check -`).
+pub const STDIN: &str = "<stdin>";
+
+/// The directory every displayed path is relative to.
+#[derive(Clone, Debug)]
+pub struct ProjectRoot {
+    /// Absolute, lexically normalized.
+    dir: PathBuf,
+    /// `dir` with symlinks resolved (equal to `dir` when it has none).
+    canonical: PathBuf,
+}
+
+impl ProjectRoot {
+    /// A root at `dir` (relative paths are taken from the current directory).
+    pub fn new(dir: &Path) -> ProjectRoot {
+        let dir = absolute(dir);
+        let canonical = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+        ProjectRoot { dir, canonical }
+    }
+
+    /// The root as DESIGN §6 defines it: the config's directory when a
+    /// config is in use, else the top of the git work tree holding the first
+    /// checked path, else the current directory.
+    pub fn find(config_dir: Option<&Path>, checked: &[PathBuf]) -> ProjectRoot {
+        if let Some(dir) = config_dir {
+            return ProjectRoot::new(dir);
+        }
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let start = checked.iter().find(|p| p.as_os_str() != "-").map(|p| absolute(p)).unwrap_or_else(|| cwd.clone());
+        match git_top(&start) {
+            Some(top) => ProjectRoot::new(&top),
+            None => ProjectRoot::new(&cwd),
+        }
+    }
+
+    /// The root directory (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The one display path of `p`: relative to the root with `/` separators
+    /// when it lies inside it, else absolute; always normalized.
+    pub fn display(&self, p: &Path) -> String {
+        if p.as_os_str() == "-" {
+            return STDIN.to_owned();
+        }
+        let abs = absolute(p);
+        if let Some(rel) = self.relative(&abs) {
+            return rel;
+        }
+        // through a symlinked ancestor of the root
+        if let Ok(canon) = std::fs::canonicalize(&abs) {
+            if let Ok(rel) = canon.strip_prefix(&self.canonical) {
+                return slash(rel);
+            }
+        }
+        slash(&abs)
+    }
+
+    /// `abs` relative to the root, when it is inside it (lexically).
+    fn relative(&self, abs: &Path) -> Option<String> {
+        for base in [&self.dir, &self.canonical] {
+            if let Ok(rel) = abs.strip_prefix(base) {
+                let s = slash(rel);
+                return Some(if s.is_empty() { ".".to_owned() } else { s });
+            }
+        }
+        None
+    }
+
+    /// Whether a display path names a file outside the root (absolute).
+    pub fn is_outside(display: &str) -> bool {
+        display.starts_with('/') || Path::new(display).is_absolute()
+    }
+
+    /// The filesystem path of a display path.
+    pub fn resolve(&self, display: &str) -> PathBuf {
+        let p = Path::new(display);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
+    }
+}
+
+/// `p` made absolute against the current directory and lexically
+/// normalized: `.` and empty components dropped, `..` applied to the
+/// components before it (never above the filesystem root).
+pub fn absolute(p: &Path) -> PathBuf {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(p)
+    };
+    normalize(&joined)
+}
+
+/// Lexical normalization of a path (no filesystem access).
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let at_top = out.parent().is_none() && out.has_root();
+                if !at_top && !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn slash(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// The top of the git work tree holding `start` (a directory or file): the
+/// nearest ancestor with a `.git` directory or file (worktrees, submodules).
+pub fn git_top(start: &Path) -> Option<PathBuf> {
+    let start = absolute(start);
+    let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
+    while let Some(d) = dir {
+        if d.join(".git").exists() {
+            return Some(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// The config file for a run without `--config`: the first of `names` in
+/// the directory of the first checked path or one of its ancestors, up to
+/// the top of its git work tree (inclusive) — so `bylaw check repo` from the
+/// parent uses `repo/.bylaw.yaml` — else in the current directory and its
+/// ancestors up to its git work tree's top.
+pub fn find_config(names: &[&str], checked: &[PathBuf]) -> Option<PathBuf> {
+    let mut starts: Vec<PathBuf> =
+        checked.iter().filter(|p| p.as_os_str() != "-").take(1).map(|p| absolute(p)).collect();
+    starts.push(absolute(Path::new(".")));
+    for start in starts {
+        let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
+        while let Some(d) = dir {
+            if let Some(found) = names.iter().map(|n| d.join(n)).find(|p| p.is_file()) {
+                return Some(found);
+            }
+            if d.join(".git").exists() {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_lexically() {
+        assert_eq!(normalize(Path::new("/a/./b//c/../d")), PathBuf::from("/a/b/d"));
+        assert_eq!(normalize(Path::new("/a/b/../../..")), PathBuf::from("/"));
+    }
+
+    #[test]
+    fn one_display_path_whatever_the_spelling() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = ProjectRoot::new(tmp.path());
+        let base = tmp.path();
+        for spelling in [
+            base.join("deploy/a.yaml"),
+            base.join("./deploy//a.yaml"),
+            base.join("deploy/x/../a.yaml"),
+            base.join("deploy/./a.yaml"),
+        ] {
+            assert_eq!(root.display(&spelling), "deploy/a.yaml", "{}", spelling.display());
+        }
+        assert_eq!(root.display(Path::new("/elsewhere/b.yaml")), "/elsewhere/b.yaml");
+        assert!(ProjectRoot::is_outside("/elsewhere/b.yaml"));
+        assert_eq!(root.display(Path::new("-")), STDIN);
+    }
+
+    #[test]
+    fn config_is_found_from_the_checked_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir_all(repo.join("deploy/prod")).unwrap();
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::write(repo.join(".bylaw.yaml"), "policies: []\n").unwrap();
+        let found = find_config(&[".bylaw.yaml"], &[repo.join("deploy/prod")]).unwrap();
+        assert_eq!(found, repo.join(".bylaw.yaml"));
+        assert_eq!(git_top(&repo.join("deploy/prod")).unwrap(), repo);
+        let root = ProjectRoot::find(None, &[repo.join("deploy")]);
+        assert_eq!(root.dir(), repo.as_path());
+    }
+}
