@@ -117,6 +117,10 @@ cases:
       - { rule: KB-001, count: 1, message: "container shell runs privileged", enforcement: advisory }
 "#;
 
+/// The GitHub workflow: installs a released bylaw verified against the
+/// release's SHA256SUMS (no compile on every run), pins every action to a
+/// full commit SHA and declares least-privilege permissions, so it passes
+/// bylaw's own `github-actions-hardening` pack. `@VERSION@` is this binary's.
 const GITHUB: &str = r#"# bylaw: policy checks on every push and pull request.
 name: bylaw
 on:
@@ -133,16 +137,32 @@ jobs:
       security-events: write    # upload SARIF to code scanning
     steps:
       - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
-      - name: Install bylaw
-        run: cargo install --locked --git https://github.com/bylaw-dev/bylaw bylaw-cli
+        with:
+          persist-credentials: false
+      - name: Install bylaw @VERSION@ (release build, SHA-256 verified)
+        env:
+          BYLAW_VERSION: "@VERSION@"
+          RELEASES: https://github.com/bylaw-dev/bylaw/releases/download
+          ASSET: bylaw-x86_64-unknown-linux-gnu.tar.gz
+        run: |
+          set -euo pipefail
+          base="$RELEASES/v${BYLAW_VERSION}"
+          cd "$RUNNER_TEMP"
+          curl -fsSL --retry 3 -o SHA256SUMS "$base/SHA256SUMS"
+          curl -fsSL --retry 3 -o "$ASSET" "$base/$ASSET"
+          awk -v f="$ASSET" '$2 == f || $2 == "*" f' SHA256SUMS | grep -q . || { echo "SHA256SUMS lists no $ASSET" >&2; exit 1; }
+          awk -v f="$ASSET" '$2 == f || $2 == "*" f' SHA256SUMS | sha256sum --check --strict -
+          mkdir -p bylaw-x bin && tar -xzf "$ASSET" -C bylaw-x
+          install -m 0755 "$(find bylaw-x -type f -name bylaw | head -1)" bin/bylaw
+          bin/bylaw --version
+          echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"
       - name: Policy unit tests
         run: bylaw test
       - name: Check the repository
         run: bylaw check
       - name: Upload SARIF
         if: always()
-        # pin this to a commit SHA (bylaw's GHA-001 reports version tags)
-        uses: github/codeql-action/upload-sarif@v3
+        uses: github/codeql-action/upload-sarif@ff0a06e83cb2de871e5a09832bc6a81e7276941f # v3.28.18
         with:
           sarif_file: bylaw.sarif
           category: bylaw
@@ -205,7 +225,8 @@ pub fn run(args: &InitArgs, cli: &Cli) -> u8 {
         ));
     }
     match platform {
-        Platform::Github => files.push((dir.join(".github/workflows/bylaw.yml"), GITHUB.to_owned())),
+        Platform::Github => files
+            .push((dir.join(".github/workflows/bylaw.yml"), GITHUB.replace("@VERSION@", env!("CARGO_PKG_VERSION")))),
         Platform::Gitlab => files.push((dir.join(".gitlab/bylaw.gitlab-ci.yml"), GITLAB.to_owned())),
         Platform::Jenkins => files.push((dir.join("Jenkinsfile.bylaw"), JENKINS.to_owned())),
         Platform::None => {}

@@ -11,7 +11,7 @@ use bylaw_engine::loader::display_path;
 use bylaw_engine::testing::{self, is_test_file};
 use clap::Args;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Args, Debug)]
@@ -53,9 +53,33 @@ fn has_policy_files(dir: &std::path::Path) -> bool {
     })
 }
 
+/// The policy file beside a test file: `x.test.yaml` → `x.yaml` / `x.yml`.
+fn sibling_policy(test: &Path) -> Option<PathBuf> {
+    let name = test.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".test.yaml").or_else(|| name.strip_suffix(".test.yml"))?;
+    ["yaml", "yml"].iter().map(|ext| test.with_file_name(format!("{stem}.{ext}"))).find(|p| p.is_file())
+}
+
+/// Paths to test without arguments: the config's `policies` (its files,
+/// directories and packs, with the tests in them), else the current directory.
+fn default_paths(color: bool) -> Result<Vec<PathBuf>, u8> {
+    let config = common::load_config(None, false, &[], color)?;
+    if config.file.is_some() && !config.policies.is_empty() {
+        return Ok(common::policy_paths(&[], &config));
+    }
+    Ok(vec![PathBuf::from(".")])
+}
+
 pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     let color = common::stderr_color(cli);
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        match default_paths(color) {
+            Ok(p) => p,
+            Err(code) => return code,
+        }
+    } else {
+        args.paths.clone()
+    };
     let mut test_files = Vec::new();
     let mut policy_paths = Vec::new();
     for p in &paths {
@@ -72,6 +96,18 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
             test_files.push(p.clone());
         } else {
             policy_paths.push(p.clone());
+        }
+    }
+    // the policy beside each test file is loaded with it
+    let loaded_already = |candidate: &Path, policy_paths: &[PathBuf]| {
+        let c = bylaw_engine::paths::absolute(candidate);
+        policy_paths.iter().any(|p| c.starts_with(bylaw_engine::paths::absolute(p)))
+    };
+    for t in &test_files {
+        if let Some(sib) = sibling_policy(t) {
+            if !loaded_already(&sib, &policy_paths) {
+                policy_paths.push(sib);
+            }
         }
     }
     let now = match context::now(&|k: &str| std::env::var(k).ok()) {
@@ -99,6 +135,31 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
             }
             Err(e) => errors.push(bylaw_engine::diagnostic::Diagnostic::error("io", &file, None, e.to_string())),
         }
+    }
+    // a test of a policy that is not loaded would pass or fail for nothing
+    let names: Vec<&str> = loaded.policies.iter().map(|p| p.def.metadata.name.as_str()).collect();
+    for t in &tests {
+        let Some(policy) = &t.policy else { continue };
+        if names.contains(&policy.as_str()) {
+            continue;
+        }
+        let mut d = bylaw_engine::diagnostic::Diagnostic::error(
+            "unknown-policy",
+            &t.file,
+            t.policy_span,
+            format!("the tests are for policy `{policy}`, which is not loaded"),
+        );
+        d.hint = Some(match bylaw_engine::diagnostic::did_you_mean(policy, names.iter().copied()) {
+            Some(m) => format!("did you mean `{m}`?"),
+            None if names.is_empty() => {
+                "no policy was loaded: pass the policy file or its directory (`bylaw test policies/`)".into()
+            }
+            None => format!(
+                "loaded policies: {}; pass the policy file or its directory, or put it beside the test file",
+                names.join(", ")
+            ),
+        });
+        errors.push(d);
     }
     if !errors.is_empty() {
         common::print_diagnostics(&errors, &sources, color);

@@ -474,7 +474,9 @@ impl PolicySet {
         if applicable.is_empty() {
             return None;
         }
-        let format = Format::of_path(&f.path)?;
+        // standard input is a YAML stream whatever it is reported as
+        let stdin = f.fs_path.as_os_str() == "-";
+        let format = Format::of_path(&f.path).or(stdin.then_some(Format::Yaml))?;
         let mut res = FileResult::default();
         if f.content.is_none() {
             if let Ok(meta) = std::fs::metadata(&f.fs_path) {

@@ -182,6 +182,13 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 /// Loads the policies in one file's text (also used by tests and `bylaw test`).
 pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
     let parsed = yaml::parse(text);
+    // In a directory, a file that does not parse is reported only when it
+    // looks like a bylaw file: Helm templates and other tools' YAML beside
+    // the policies are not policies.
+    if parsed.error.is_some() && !explicit && !text.contains("bylaw/") {
+        tracing::info!("{file}: not YAML bylaw reads as a policy, skipped");
+        return;
+    }
     if let Some(e) = &parsed.error {
         loaded.diagnostics.push(
             Diagnostic::error("yaml", file, Some(Span::point(e.line, e.col)), format!("invalid YAML: {}", e.message))
@@ -193,7 +200,10 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
     }
     for root in parsed.documents {
         let kind = root.str_at(&["kind"]);
-        if kind != Some("Policy") {
+        let api = root.str_at(&["apiVersion"]);
+        // another tool's `kind: Policy` (Kyverno, Istio, …) is not ours
+        let foreign = api.is_some_and(|v| !v.starts_with("bylaw/"));
+        if kind != Some("Policy") || (foreign && !explicit) {
             // In a directory, other documents (tests, exception lists, test
             // inputs) are skipped; a bylaw document without a kind is not.
             let bylaw_doc = root.str_at(&["apiVersion"]).is_some_and(|v| v.starts_with("bylaw/"));

@@ -85,6 +85,8 @@ pub struct TestFile {
     pub dir: PathBuf,
     pub name: String,
     pub policy: Option<String>,
+    /// Where `policy:` is written (for "not loaded" errors).
+    pub policy_span: Option<Span>,
     pub cases: Vec<Case>,
     /// Line of each case, for reports.
     pub lines: Vec<u32>,
@@ -149,6 +151,7 @@ pub fn parse(file: &str, dir: &Path, text: &str) -> Result<TestFile, Vec<Diagnos
         file: file.to_owned(),
         dir: dir.to_path_buf(),
         name: raw.metadata.name.unwrap_or_else(|| file.to_owned()),
+        policy_span: raw.policy.as_ref().map(|_| root.value_span_of_pointer("/policy").0),
         policy: raw.policy,
         lines: spans.iter().map(|s| s.start_line).collect(),
         spans,
@@ -199,6 +202,7 @@ pub fn example_tests(policies: &[LoadedPolicy]) -> Vec<TestFile> {
                 dir: PathBuf::from("."),
                 name: format!("examples of {}", p.def.metadata.name),
                 policy: Some(p.def.metadata.name.clone()),
+                policy_span: None,
                 spans: Vec::new(),
                 lines,
                 cases,

@@ -1,0 +1,260 @@
+//! End-to-end tests of how `bylaw check` and `bylaw test` see a repository:
+//! one project root and one path per file wherever bylaw runs from, what
+//! was read and skipped and why, Helm templates, kustomize patches and
+//! rendered streams on stdin, `bylaw test` beside other tools' YAML. Each
+//! test builds a small repository in a temporary directory.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn bylaw_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bylaw"));
+    c.args(args).current_dir(dir).env_clear().env("BYLAW_NOW", "2026-06-01T00:00:00Z");
+    c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+const POLICY: &str = r#"apiVersion: bylaw/v1
+kind: Policy
+metadata: { name: pods, type: security }
+spec:
+  match:
+    files: ["deploy/prod/*.yaml", "charts/**", "<stdin>"]
+    kinds: [Pod, Deployment]
+  rules:
+    - id: P-001
+      title: No privileged containers
+      severity: high
+      each: "$..containers[*]"
+      deny: "item.securityContext.privileged == true"
+      at: securityContext.privileged
+      message: "container {{ item.name }} runs privileged"
+"#;
+
+const WORKFLOWS: &str = r#"apiVersion: bylaw/v1
+kind: Policy
+metadata: { name: workflows, type: security }
+spec:
+  match: { files: [".github/workflows/*.yml"] }
+  rules:
+    - id: W-001
+      title: Workflows declare permissions
+      severity: medium
+      require: "has(doc.permissions)"
+      message: "no permissions"
+"#;
+
+const PRIVILEGED: &str =
+    "apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers:\n    - name: app\n      image: x\n      securityContext: { privileged: true }\n";
+
+/// A repository with a config, a policy scoped to `deploy/prod/*.yaml` and
+/// one to workflows.
+fn repo() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("repo");
+    write(&d, ".bylaw.yaml", "policies: [policies/]\n");
+    write(&d, "policies/pods.yaml", POLICY);
+    write(&d, "policies/workflows.yaml", WORKFLOWS);
+    write(&d, "deploy/prod/app.yaml", PRIVILEGED);
+    write(&d, ".github/workflows/ci.yml", "on: push\njobs: {}\n");
+    tmp
+}
+
+fn json_findings(stdout: &str) -> Vec<(String, String, u64)> {
+    let v: serde_json::Value = serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_owned(),
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                f["location"]["start_line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_findings_from_any_directory_and_any_spelling() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    let inside = bylaw_in(&d, &["check", "--format", "json"], None);
+    assert_eq!(inside.code, 1, "{}", inside.stderr);
+    let expected = vec![
+        ("W-001".to_owned(), ".github/workflows/ci.yml".to_owned(), 1),
+        ("P-001".to_owned(), "deploy/prod/app.yaml".to_owned(), 8),
+    ];
+    let mut got = json_findings(&inside.stdout);
+    got.sort();
+    let mut want = expected.clone();
+    want.sort();
+    assert_eq!(got, want);
+    // from the parent, from a subdirectory, and with odd spellings
+    let abs = d.join("deploy").display().to_string() + "//";
+    for (cwd, args) in [
+        (tmp.path().to_path_buf(), vec!["check", "repo", "--format", "json"]),
+        (tmp.path().to_path_buf(), vec!["check", "./repo/", "--format", "json"]),
+        (d.join("deploy"), vec!["check", "..", "--format", "json"]),
+    ] {
+        let out = bylaw_in(&cwd, &args, None);
+        let mut got = json_findings(&out.stdout);
+        got.sort();
+        assert_eq!(got, want, "{args:?} from {}: {}", cwd.display(), out.stderr);
+    }
+    for spelling in ["deploy//", "./deploy/prod/../prod/", abs.as_str()] {
+        let out = bylaw_in(&d, &["check", spelling, "--format", "json"], None);
+        assert_eq!(
+            json_findings(&out.stdout),
+            vec![("P-001".to_owned(), "deploy/prod/app.yaml".to_owned(), 8)],
+            "{spelling}: {}",
+            out.stderr
+        );
+    }
+    // a file named three ways is evaluated once
+    let out = bylaw_in(
+        &d,
+        &["check", "deploy/prod/app.yaml", "./deploy/prod/app.yaml", "deploy//prod/app.yaml", "--format", "json"],
+        None,
+    );
+    assert_eq!(json_findings(&out.stdout).len(), 1, "{}", out.stdout);
+}
+
+#[test]
+fn verbose_says_what_was_read_and_skipped_and_why() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    write(&d, "README.md", "# repo\n");
+    write(&d, ".gitignore", "build/\n");
+    write(&d, "build/out.yaml", PRIVILEGED);
+    write(&d, "charts/web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n");
+    write(&d, "charts/web/templates/pod.yaml", "{{- if .Values.on }}\napiVersion: v1\nkind: Pod\n{{- end }}\n");
+    write(&d, "kustomize/kustomization.yaml", "resources: [pod.yaml]\npatches:\n  - path: patch.yaml\n");
+    write(&d, "kustomize/pod.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n");
+    write(&d, "kustomize/patch.yaml", "apiVersion: v1\nkind: Pod\nmetadata: { name: p }\n");
+    write(&d, "other/config.yaml", "a: 1\n");
+    let out = bylaw_in(&d, &["check", "-v"], None);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for line in [
+        "read     deploy/prod/app.yaml (1 document, 1 policy)",
+        "skipped  README.md (unknown format)",
+        "skipped  build/ (.gitignore)",
+        "skipped  charts/web/templates/pod.yaml (Helm template)",
+        "skipped  kustomize/patch.yaml (kustomize patch)",
+        "skipped  other/config.yaml (matched no policy)",
+    ] {
+        assert!(out.stderr.contains(line), "missing `{line}` in:\n{}", out.stderr);
+    }
+    assert!(!out.stdout.contains("parse-error"), "{}", out.stdout);
+    let json = bylaw_in(&d, &["check", "--format", "json"], None);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let skipped = &v["summary"]["skipped"];
+    assert_eq!(skipped["Helm template"], 1, "{skipped}");
+    assert_eq!(skipped["kustomize patch"], 1, "{skipped}");
+    assert_eq!(skipped[".gitignore"], 1, "{skipped}");
+    assert!(skipped["unknown format"].as_u64().unwrap() >= 2, "{skipped}");
+}
+
+#[test]
+fn explicit_files_without_a_policy_warn_and_idle_policies_are_noted() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    write(&d, "other/x.yaml", "apiVersion: v1\nkind: Pod\nmetadata: { name: x }\n");
+    let out = bylaw_in(&d, &["check", "other/x.yaml"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("warning: other/x.yaml: no policy applies to this file"), "{}", out.stderr);
+    assert!(out.stderr.contains("note: policy workflows matched no file"), "{}", out.stderr);
+    assert!(out.stderr.contains("note: policy pods matched no file"), "{}", out.stderr);
+    let out = bylaw_in(&d, &["check", "charts/web/templates/pod.yaml"], None);
+    assert_eq!(out.code, 2, "a path that does not exist: {}", out.stderr);
+    write(&d, "charts/web/Chart.yaml", "name: web\n");
+    write(&d, "charts/web/templates/pod.yaml", "{{ if }}\n");
+    let out = bylaw_in(&d, &["check", "charts/web/templates/pod.yaml"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("skipped: a Helm chart template"), "{}", out.stderr);
+}
+
+#[test]
+fn a_rendered_stream_on_stdin_is_reported_against_its_templates() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    write(&d, "charts/web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n");
+    write(&d, "charts/web/templates/pod.yaml", "apiVersion: v1\nkind: Pod\n{{- if .Values.x }}\n{{- end }}\n");
+    let stream = format!(
+        "---\n# Source: web/templates/pod.yaml\n{PRIVILEGED}---\n# Source: web/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {{ name: c }}\n"
+    );
+    let out = bylaw_in(&d, &["check", "-", "--format", "json"], Some(&stream));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(json_findings(&out.stdout), vec![("P-001".to_owned(), "charts/web/templates/pod.yaml".to_owned(), 8)]);
+    // a plain stream (kustomize build) keeps its own lines
+    let plain = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{ name: c }}\n---\n{PRIVILEGED}");
+    let out = bylaw_in(&d, &["check", "-", "--format", "json"], Some(&plain));
+    assert_eq!(json_findings(&out.stdout), vec![("P-001".to_owned(), "<stdin>".to_owned(), 12)], "{}", out.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_followed_and_a_loop_is_reported_once() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    std::os::unix::fs::symlink(d.join("deploy"), d.join("deploy/prod/loop")).unwrap();
+    std::os::unix::fs::symlink(d.join("deploy/prod/app.yaml"), d.join("deploy/prod/alias.yaml")).unwrap();
+    let out = bylaw_in(&d, &["check", "--format", "json"], None);
+    assert_eq!(out.stderr.matches("symlink loop").count(), 1, "{}", out.stderr);
+    let got = json_findings(&out.stdout);
+    assert_eq!(got.iter().filter(|f| f.0 == "P-001").count(), 1, "one file, evaluated once: {got:?}");
+}
+
+#[test]
+fn bylaw_test_uses_the_config_and_skips_other_tools_yaml() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    // another tool's `kind: Policy` and a Helm-like file among the policies
+    write(&d, "policies/kyverno.yaml", "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata: { name: k }\nspec: {}\n");
+    write(&d, "policies/tpl.yaml", "{{- if .Values.x }}\nkind: Policy\n{{- end }}\n");
+    write(
+        &d,
+        "policies/pods.test.yaml",
+        &format!(
+            "apiVersion: bylaw/v1\nkind: PolicyTest\npolicy: pods\ncases:\n  - name: privileged\n    input:\n      path: deploy/prod/a.yaml\n      inline: |\n{}    expect: [{{ rule: P-001, count: 1 }}]\n",
+            PRIVILEGED.lines().map(|l| format!("        {l}\n")).collect::<String>()
+        ),
+    );
+    let out = bylaw_in(&d, &["test"], None);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("1 passed, 0 failed"), "{}", out.stdout);
+    // the test file alone finds the policy beside it
+    let out = bylaw_in(&d, &["test", "policies/pods.test.yaml"], None);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // a test of a policy that is not loaded is an error naming it
+    write(&d, "elsewhere/x.test.yaml", "apiVersion: bylaw/v1\nkind: PolicyTest\npolicy: podz\ncases:\n  - name: n\n    input: { inline: 'a: 1' }\n    expect: none\n");
+    let out = bylaw_in(&d, &["test", "elsewhere/x.test.yaml", "policies/pods.yaml"], None);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("policy `podz`, which is not loaded"), "{}", out.stderr);
+    assert!(out.stderr.contains("elsewhere/x.test.yaml:3:9"), "{}", out.stderr);
+    assert!(out.stderr.contains("did you mean `pods`?"), "{}", out.stderr);
+}
