@@ -145,7 +145,9 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
         Ok(o) => o,
         Err(m) => return usage_error(&m, Some("see `bylaw check --help`"), ecolor),
     };
-    let report = match evaluate(&args.run, &config, cli) {
+    // the artifacts of this run (and of the last one) are not inputs
+    let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).collect();
+    let report = match evaluate_with(&args.run, &config, cli, Overrides { artifacts, ..Overrides::default() }) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -173,6 +175,8 @@ pub struct Overrides<'a> {
     /// the report before exceptions are applied (its rules and policies).
     #[allow(clippy::type_complexity)]
     pub exceptions: Option<Box<dyn FnOnce(&Report) -> Vec<bylaw_engine::exceptions::Exception> + 'a>>,
+    /// Files the run writes (SARIF, JSON, …): never evaluated as inputs.
+    pub artifacts: Vec<PathBuf>,
 }
 
 /// Loads policies and exceptions, discovers the files, evaluates them and
@@ -255,6 +259,10 @@ pub fn evaluate_with(
         .map(|k| canonical(Path::new(k)))
         .collect();
     exclude.extend(exception_paths.iter().map(|p| canonical(p)));
+    let configured_outputs =
+        [&config.outputs.sarif, &config.outputs.junit, &config.outputs.json, &config.outputs.markdown];
+    exclude.extend(configured_outputs.into_iter().flatten().map(|p| canonical(&config.resolve(p))));
+    exclude.extend(overrides.artifacts.iter().map(|p| canonical(p)));
     let stdin = paths.iter().any(|p| p.as_os_str() == "-");
     let on_disk: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
     let mut found =

@@ -165,6 +165,7 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
         ctx: Some(Box::new(|base| gl.ctx(base, &changed_files))),
         branch: gl.branch(),
         exceptions: Some(Box::new(exceptions_from)),
+        artifacts: Vec::new(),
     };
     let report = match evaluate_with(&run_args, &config, cli, overrides) {
         Ok(r) => r,

@@ -157,7 +157,12 @@ fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
     } else {
         None
     };
-    let overrides = Overrides { ctx: Some(Box::new(|base| j.ctx(base))), branch: j.branch(), exceptions: None };
+    let overrides = Overrides {
+        ctx: Some(Box::new(|base| j.ctx(base))),
+        branch: j.branch(),
+        exceptions: None,
+        artifacts: Vec::new(),
+    };
     let report = match evaluate_with(&run, &config, cli, overrides) {
         Ok(r) => r,
         Err(code) => return code,
