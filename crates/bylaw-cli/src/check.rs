@@ -363,10 +363,10 @@ pub fn evaluate_with(
         if matches!(e.status, Expiring | Expired | Stale) {
             eprintln!(
                 "warning: exception {} ({}) is {}: {}",
-                e.id,
-                e.source,
+                safe(&e.id),
+                safe(&e.source),
                 e.status,
-                e.detail.as_deref().unwrap_or("")
+                safe(e.detail.as_deref().unwrap_or(""))
             );
         }
     }

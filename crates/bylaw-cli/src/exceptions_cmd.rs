@@ -66,7 +66,7 @@ pub fn run(args: &ExceptionsArgs, cli: &Cli) -> u8 {
             bad.len(),
             if bad.len() == 1 { "" } else { "s" },
             if bad.len() == 1 { "s" } else { "" },
-            bad.iter().map(|e| format!("{} ({})", e.id, e.status)).collect::<Vec<_>>().join(", ")
+            bad.iter().map(|e| format!("{} ({})", common::safe(&e.id), e.status)).collect::<Vec<_>>().join(", ")
         );
         return 1;
     }

@@ -181,11 +181,14 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     };
     for r in &results {
         if r.passed() {
-            println!("{green}PASS{reset} {}:{} {}", r.file, r.line, r.name);
+            println!("{green}PASS{reset} {}:{} {}", common::safe(&r.file), r.line, common::safe(&r.name));
         } else {
-            println!("{red}{bold}FAIL{reset} {}:{} {}", r.file, r.line, r.name);
+            println!("{red}{bold}FAIL{reset} {}:{} {}", common::safe(&r.file), r.line, common::safe(&r.name));
             for f in &r.failures {
-                println!("    {f}");
+                // a failure may span lines (a diff); each line is made safe
+                for line in f.to_string().lines() {
+                    println!("    {}", common::safe(line));
+                }
             }
         }
     }
