@@ -451,8 +451,8 @@ impl PolicySet {
                 return Some(res);
             }
         };
-        let parsed = input::parse(format, &text);
-        if let Some(e) = &parsed.error {
+        let parsed = input::parse_path(&f.path, &text);
+        for e in &parsed.errors {
             let what = match format {
                 Format::Yaml => "invalid YAML",
                 Format::Json => "invalid JSON",

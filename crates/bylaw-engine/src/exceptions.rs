@@ -154,7 +154,7 @@ pub fn load(paths: &[impl AsRef<Path>]) -> Result<Vec<Exception>, LoadErrors> {
 /// Parses one exception list (`file` names it in diagnostics).
 pub fn parse_into(file: &str, text: &str, out: &mut Vec<Exception>, errors: &mut Vec<Diagnostic>) {
     let parsed = yaml::parse(text);
-    if let Some(e) = parsed.error {
+    if let Some(e) = parsed.errors.into_iter().next() {
         errors.push(Diagnostic::error(
             "yaml",
             file,

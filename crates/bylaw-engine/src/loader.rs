@@ -182,13 +182,13 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 /// Loads the policies in one file's text (also used by tests and `bylaw test`).
 pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
     let parsed = yaml::parse(text);
-    if let Some(e) = &parsed.error {
+    for e in &parsed.errors {
         loaded.diagnostics.push(
             Diagnostic::error("yaml", file, Some(Span::point(e.line, e.col)), format!("invalid YAML: {}", e.message))
                 .with_hint("check the indentation and quoting around this position"),
         );
     }
-    if parsed.documents.is_empty() && parsed.error.is_none() && explicit {
+    if parsed.documents.is_empty() && parsed.errors.is_empty() && explicit {
         loaded.diagnostics.push(Diagnostic::error("schema", file, None, "the file holds no policy"));
     }
     for root in parsed.documents {
