@@ -449,7 +449,11 @@ pub fn parse(src: &str) -> ParsedFile {
         let Some(err) = err else { break };
         let from = (err.line, err.col.saturating_sub(1));
         out.errors.push(err);
-        match next_document_start(src, offset, first_line, from.0.max(first_line + 1)) {
+        // Strictly after the error, unless the error is the `---` marker
+        // itself (the previous document was left open); never the line this
+        // run started at, so parsing always moves on.
+        let after_error = if from.1 == 0 { from.0 } else { from.0 + 1 };
+        match next_document_start(src, offset, first_line, after_error.max(first_line + 1)) {
             Some((byte, line)) => {
                 unknown.push((from, (line, 0)));
                 (offset, first_line) = (byte, line);
@@ -687,6 +691,15 @@ mod dialect_tests {
         assert_eq!(keys, ["a", "c", "e"]);
         assert_eq!(p.documents[2].span_of_pointer("/e/0").0.start_line, 11);
         assert_eq!(p.comments.iter().map(|c| c.line).collect::<Vec<_>>(), vec![9, 11]);
+    }
+
+    #[test]
+    fn an_error_on_a_document_marker_line_is_reported_once() {
+        let p = parse("a: 1\n--- {b: 1}}\nc: 2\n---\nd: 3\n");
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert_eq!(p.errors[0].line, 2);
+        assert_eq!(p.documents.len(), 2);
+        assert_eq!(p.documents[1].span_of_pointer("/d").0.start_line, 5);
     }
 
     #[test]
