@@ -71,6 +71,7 @@ fn sample() -> Report {
             audit: 1,
             excepted: 1,
             errors: 1,
+            skipped: Default::default(),
         },
         policies: vec![
             PolicyInfo {
