@@ -46,7 +46,7 @@ fn action_and_workflows_fit_schemastore_schemas() {
 fn yaml(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
     let parsed = bylaw_engine::input::yaml::parse(&text);
-    assert!(parsed.error.is_none(), "{}: {:?}", path.display(), parsed.error);
+    assert!(parsed.errors.is_empty(), "{}: {:?}", path.display(), parsed.errors);
     parsed.documents[0].to_json()
 }
 

@@ -31,7 +31,7 @@ fn read(rel: &str) -> String {
 
 fn yaml_docs(text: &str) -> Vec<Value> {
     let parsed = bylaw_engine::input::yaml::parse(text);
-    assert!(parsed.error.is_none(), "{:?}", parsed.error);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
     parsed.documents.iter().map(|d| d.to_json()).collect()
 }
 

@@ -114,7 +114,7 @@ impl Config {
     /// Parses config text (`file` names it in diagnostics).
     pub fn parse(file: &str, text: &str) -> Result<Config, Vec<Diagnostic>> {
         let parsed = yaml::parse(text);
-        if let Some(e) = parsed.error {
+        if let Some(e) = parsed.errors.into_iter().next() {
             return Err(vec![Diagnostic::error(
                 "yaml",
                 file,

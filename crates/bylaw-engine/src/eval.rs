@@ -513,19 +513,24 @@ impl PolicySet {
                 return Some(res);
             }
         };
-        let parsed = input::parse(format, &text);
-        if parsed.error.is_some() && looks_like_template(&text) {
+        let parsed = input::parse_path(&f.path, &text);
+        if !parsed.errors.is_empty() && looks_like_template(&text) {
             // `{{ … }}` placeholders: a template to render, not a manifest
             res.skipped = Some(crate::discover::SkipReason::Template);
             return Some(res);
         }
-        res.inline = crate::exceptions::inline_suppressions(&text);
-        if let Some(e) = &parsed.error {
+        res.inline = crate::exceptions::inline_from_comments(&parsed.comments);
+        for (i, e) in parsed.errors.iter().enumerate() {
             let what = match format {
                 Format::Yaml => "invalid YAML",
                 Format::Json => "invalid JSON",
             };
-            res.findings.push(self.parse_error(&f.path, e.line, e.col, format!("{what}: {}", e.message), opts));
+            let mut finding = self.parse_error(&f.path, e.line, e.col, format!("{what}: {}", e.message), opts);
+            if i > 0 {
+                // one identity per broken document of a stream
+                finding.fingerprint = fingerprint(builtin::PARSE_ERROR, &f.path, None, Some(i as u32), "");
+            }
+            res.findings.push(finding);
         }
         res.documents = parsed.documents.len();
         let file_val = file_val(&f.path, format.name());

@@ -154,7 +154,7 @@ pub fn load(paths: &[impl AsRef<Path>]) -> Result<Vec<Exception>, LoadErrors> {
 /// Parses one exception list (`file` names it in diagnostics).
 pub fn parse_into(file: &str, text: &str, out: &mut Vec<Exception>, errors: &mut Vec<Diagnostic>) {
     let parsed = yaml::parse(text);
-    if let Some(e) = parsed.error {
+    if let Some(e) = parsed.errors.into_iter().next() {
         errors.push(Diagnostic::error(
             "yaml",
             file,
@@ -312,28 +312,26 @@ pub struct Inline {
     pub reason: Option<String>,
 }
 
-fn inline_re() -> &'static regex::Regex {
+fn comment_re() -> &'static regex::Regex {
     static RE: OnceLock<regex::Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        regex::Regex::new(
-            r"(?:^|\s)#\s*bylaw:ignore\s+([A-Za-z0-9_./*-]+(?:\s*,\s*[A-Za-z0-9_./*-]+)*)\s*(?:--\s*(.*?))?\s*$",
-        )
-        .expect("valid regex")
+        regex::Regex::new(r"^\s*bylaw:ignore\s+([A-Za-z0-9_./*-]+(?:\s*,\s*[A-Za-z0-9_./*-]+)*)\s*(?:--\s*(.*?))?\s*$")
+            .expect("valid regex")
     })
 }
 
-/// The `# bylaw:ignore RULE[,RULE] -- reason` comments of a file, by line.
-pub fn inline_suppressions(text: &str) -> Vec<Inline> {
-    if !text.contains("bylaw:ignore") {
-        return Vec::new();
-    }
-    text.lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            let c = inline_re().captures(line)?;
-            let rules = c[1].split(',').map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
-            let reason = c.get(2).map(|m| m.as_str().trim().to_owned()).filter(|r| !r.is_empty());
-            Some(Inline { line: i as u32 + 1, rules, reason })
+/// The `# bylaw:ignore RULE[,RULE] -- reason` suppressions among a file's
+/// comments, as the parser found them: text inside a quoted string or a
+/// block scalar (a shell script under `run: |`) is not a comment and
+/// suppresses nothing.
+pub fn inline_from_comments(comments: &[crate::input::Comment]) -> Vec<Inline> {
+    comments
+        .iter()
+        .filter_map(|c| {
+            let m = comment_re().captures(&c.text)?;
+            let rules = m[1].split(',').map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
+            let reason = m.get(2).map(|r| r.as_str().trim().to_owned()).filter(|r| !r.is_empty());
+            Some(Inline { line: c.line, rules, reason })
         })
         .collect()
 }
@@ -532,8 +530,8 @@ mod tests {
 
     #[test]
     fn inline_comments_are_found_with_rules_and_reasons() {
-        let text = "a: 1 # bylaw:ignore K-1,K-2 -- legacy, see SEC-1\n# bylaw:ignore K-3\nb: '# bylaw:ignore K-9'\nc: x#bylaw:ignore K-4\n";
-        let found = inline_suppressions(text);
+        let text = "a: 1 # bylaw:ignore K-1,K-2 -- legacy, see SEC-1\n# bylaw:ignore K-3\nb: '# bylaw:ignore K-9'\nc: x#bylaw:ignore K-4\nd: |\n  echo hi # bylaw:ignore K-5\n";
+        let found = inline_from_comments(&crate::input::parse_path("a.yaml", text).comments);
         assert_eq!(
             found,
             vec![

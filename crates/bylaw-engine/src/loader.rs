@@ -185,17 +185,17 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
     // In a directory, a file that does not parse is reported only when it
     // looks like a bylaw file: Helm templates and other tools' YAML beside
     // the policies are not policies.
-    if parsed.error.is_some() && !explicit && !text.contains("bylaw/") {
+    if !parsed.errors.is_empty() && !explicit && !text.contains("bylaw/") {
         tracing::info!("{file}: not YAML bylaw reads as a policy, skipped");
         return;
     }
-    if let Some(e) = &parsed.error {
+    for e in &parsed.errors {
         loaded.diagnostics.push(
             Diagnostic::error("yaml", file, Some(Span::point(e.line, e.col)), format!("invalid YAML: {}", e.message))
                 .with_hint("check the indentation and quoting around this position"),
         );
     }
-    if parsed.documents.is_empty() && parsed.error.is_none() && explicit {
+    if parsed.documents.is_empty() && parsed.errors.is_empty() && explicit {
         loaded.diagnostics.push(Diagnostic::error("schema", file, None, "the file holds no policy"));
     }
     for root in parsed.documents {

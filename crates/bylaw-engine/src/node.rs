@@ -55,7 +55,8 @@ pub enum NodeValue {
     Int(i64),
     Float(f64),
     /// A string; `plain` is true for an unquoted YAML scalar (used for the
-    /// YAML 1.1 boolean compatibility of Kubernetes documents).
+    /// YAML 1.1 boolean and integer compatibility of Kubernetes documents,
+    /// see `input/yaml11.rs`).
     Str {
         value: String,
         plain: bool,

@@ -102,7 +102,7 @@ pub fn is_test_file(path: &Path) -> bool {
 /// Parses a PolicyTest file; problems are located diagnostics.
 pub fn parse(file: &str, dir: &Path, text: &str) -> Result<TestFile, Vec<Diagnostic>> {
     let parsed = yaml::parse(text);
-    if let Some(e) = parsed.error {
+    if let Some(e) = parsed.errors.into_iter().next() {
         return Err(vec![Diagnostic::error(
             "yaml",
             file,

@@ -5,18 +5,31 @@
 //! - YAML 1.2 core schema for plain scalars (`true`/`false`, `null`/`~`,
 //!   ints incl. `0x`/`0o`, floats incl. `.inf`/`.nan`).
 //! - Kubernetes compatibility: in a document with top-level `apiVersion` and
-//!   `kind` strings, unquoted YAML 1.1 booleans used as *values* (`yes`, `no`,
-//!   `on`, `off`, `y`, `n` in any case Kubernetes accepts) are read as booleans,
-//!   as the Kubernetes API server reads them. Keys are never converted, and
-//!   other files (GitHub workflows' `on:`) keep YAML 1.2 meaning.
+//!   `kind` strings ([`is_kubernetes`]), unquoted *values* are read as the
+//!   Kubernetes API server reads them (YAML 1.1, go-yaml v2): booleans `yes`,
+//!   `no`, `on`, `off`, `y`, `n`, and integers `0644` (octal, 420),
+//!   `0b1010`, `1_000`, `-0x1F`. Keys are never converted, and other files
+//!   (GitHub workflows' `on:`) keep YAML 1.2 meaning. Details in `yaml11.rs`.
+//! - A syntax error spoils only its own document: parsing resumes at the
+//!   next line that starts a document (`---` at column 1, then a space or the
+//!   line end) after the error, with lines kept right, so every broken
+//!   document is reported and the documents after it are still evaluated.
+//! - A node reached through an alias (`*a`) is located where the alias is
+//!   written, and so is every node and key inside it: a finding in a copied
+//!   container points at the alias, not a second time at the anchor.
 //! - Merge keys (`<<: *base`) are applied; explicit keys win.
 //! - Duplicate keys in one mapping are an error, as in Kubernetes tooling.
+//! - A UTF-8 byte order mark is skipped.
 //! - Limits against hostile input: nesting depth 256 and at most 1,000,000
 //!   nodes created by alias expansion per document ("billion laughs").
-//!
-//! It does not keep comments: inline suppressions are read from the source
-//! lines by the exceptions machinery.
+//! - Comments: [`ParsedFile::comments`] lists every real comment, found from
+//!   the parser's token positions (see `comments.rs`): a `#` inside a quoted
+//!   or block scalar is data.
+//! - A quoted scalar's span ends at its closing quote (saphyr's own end
+//!   marker runs on over trailing blanks and comments).
 
+use super::comments::{self, Pos};
+use super::{yaml11, ParsedFile, SyntaxError};
 use crate::node::{Entry, Node, NodeValue, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag};
 use std::collections::HashMap;
@@ -26,27 +39,13 @@ pub const MAX_DEPTH: usize = 256;
 /// Maximum number of nodes alias expansion may create in one document.
 pub const MAX_ALIAS_NODES: usize = 1_000_000;
 
-/// A syntax error with its position (1-based line and column).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyntaxError {
-    pub line: u32,
-    pub col: u32,
-    pub message: String,
-}
-
-/// The documents of a YAML stream that parsed, and the error that stopped
-/// parsing, if any. Documents before the error are kept and evaluated.
-#[derive(Debug, Default)]
-pub struct Parsed {
-    pub documents: Vec<Node>,
-    pub error: Option<SyntaxError>,
-}
-
-fn span(s: &YSpan) -> Span {
+/// The span of a parser event, in a run of the parser that started at line
+/// `line_offset + 1` of the file.
+fn span(s: &YSpan, line_offset: u32) -> Span {
     Span {
-        start_line: s.start.line() as u32,
+        start_line: s.start.line() as u32 + line_offset,
         start_col: s.start.col() as u32 + 1,
-        end_line: s.end.line() as u32,
+        end_line: s.end.line() as u32 + line_offset,
         end_col: s.end.col() as u32 + 1,
     }
 }
@@ -56,13 +55,23 @@ enum Frame {
     Map { start: Span, anchor: usize, entries: Vec<Entry>, key: Option<(String, Span, bool)>, merges: Vec<Node> },
 }
 
-struct Builder {
+struct Builder<'a> {
+    /// The text this run of the parser reads, from a line start of the file.
+    src: &'a str,
+    line_offset: u32,
+    /// Character index and byte offset in `src` of a point already passed
+    /// (to find closing quotes in linear time).
+    cursor: (usize, usize),
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     alias_nodes: usize,
     root: Option<Node>,
-    /// Plain-scalar YAML 1.1 booleans seen in the current document.
+    /// Plain scalars kept raw whose Kubernetes (YAML 1.1) reading differs:
+    /// booleans, and numbers.
     has_yaml11_bool: bool,
+    has_yaml11_int: bool,
+    /// `[start, end)` of every quoted and block scalar, for [`comments`].
+    scalars: Vec<(Pos, Pos)>,
 }
 
 fn count_nodes(n: &Node) -> usize {
@@ -73,11 +82,16 @@ fn count_nodes(n: &Node) -> usize {
     }
 }
 
-fn is_yaml11_bool(s: &str) -> Option<bool> {
-    match s {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
-        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
-        _ => None,
+/// Gives `node` and everything inside it (keys too) the span `at`.
+fn relocate(node: &mut Node, at: Span) {
+    node.span = at;
+    match &mut node.value {
+        NodeValue::Seq(items) => items.iter_mut().for_each(|n| relocate(n, at)),
+        NodeValue::Map(entries) => entries.iter_mut().for_each(|e| {
+            e.key_span = at;
+            relocate(&mut e.value, at)
+        }),
+        _ => {}
     }
 }
 
@@ -125,7 +139,7 @@ fn is_decimal_int(s: &str) -> bool {
 }
 
 /// `[-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
-fn is_float(s: &str) -> bool {
+pub(crate) fn is_float(s: &str) -> bool {
     let b = s.strip_prefix(['-', '+']).unwrap_or(s).as_bytes();
     let mut i = 0;
     let int_digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -182,6 +196,10 @@ fn resolve_tagged(s: &str, tag: &Tag) -> Result<NodeValue, String> {
 
 fn key_string(node: &Node) -> Result<String, String> {
     Ok(match &node.value {
+        // A number kept raw for the Kubernetes pass: keys are YAML 1.2.
+        NodeValue::Str { value, plain: true } if yaml11::is_int_candidate(value) => {
+            return key_string(&Node { span: node.span, value: resolve_plain(value) })
+        }
         NodeValue::Null => "null".into(),
         NodeValue::Bool(b) => b.to_string(),
         NodeValue::Int(i) => i.to_string(),
@@ -191,9 +209,61 @@ fn key_string(node: &Node) -> Result<String, String> {
     })
 }
 
-impl Builder {
-    fn new() -> Self {
-        Builder { stack: Vec::new(), anchors: HashMap::new(), alias_nodes: 0, root: None, has_yaml11_bool: false }
+impl<'a> Builder<'a> {
+    fn new(src: &'a str, line_offset: u32) -> Self {
+        Builder {
+            src,
+            line_offset,
+            cursor: (0, 0),
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            alias_nodes: 0,
+            root: None,
+            has_yaml11_bool: false,
+            has_yaml11_int: false,
+            scalars: Vec::new(),
+        }
+    }
+
+    /// The position just after the closing quote of the quoted scalar that
+    /// starts at character index `start` (line `line`, column `col`, 0-based),
+    /// if the source there is what the parser said.
+    fn closing_quote(&mut self, start: usize, line: u32, col: u32) -> Option<Pos> {
+        if start < self.cursor.0 {
+            self.cursor = (0, 0);
+        }
+        let (mut ci, mut bi) = self.cursor;
+        let mut chars = self.src[bi..].chars();
+        while ci < start {
+            bi += chars.next()?.len_utf8();
+            ci += 1;
+        }
+        self.cursor = (ci, bi);
+        let mut chars = self.src[bi..].chars().peekable();
+        let quote = chars.next().filter(|q| *q == '"' || *q == '\'')?;
+        let (mut line, mut col) = (line, col + 1);
+        while let Some(c) = chars.next() {
+            if c == '\n' {
+                (line, col) = (line + 1, 0);
+                continue;
+            }
+            col += 1;
+            if c == quote {
+                if quote == '\'' && chars.peek() == Some(&'\'') {
+                    chars.next();
+                    col += 1;
+                    continue;
+                }
+                return Some((line, col));
+            }
+            if c == '\\' && quote == '"' {
+                match chars.next()? {
+                    '\n' => (line, col) = (line + 1, 0),
+                    _ => col += 1,
+                }
+            }
+        }
+        None
     }
 
     fn err(span: Span, message: impl Into<String>) -> SyntaxError {
@@ -246,18 +316,34 @@ impl Builder {
     }
 
     fn event(&mut self, ev: Event<'_>, sp: &YSpan) -> Result<(), SyntaxError> {
-        let s = span(sp);
+        let mut s = span(sp, self.line_offset);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                let start = (s.start_line, s.start_col - 1);
+                match style {
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        if let Some(end) = self.closing_quote(sp.start.index(), start.0, start.1) {
+                            (s.end_line, s.end_col) = (end.0, end.1 + 1);
+                        }
+                        self.scalars.push((start, (s.end_line, s.end_col - 1)));
+                    }
+                    ScalarStyle::Literal | ScalarStyle::Folded => {
+                        self.scalars.push((start, (s.end_line, s.end_col - 1)));
+                    }
+                    ScalarStyle::Plain => {}
+                }
                 let plain = style == ScalarStyle::Plain;
                 let value = match (&tag, plain) {
                     (Some(t), _) => resolve_tagged(&text, t).map_err(|m| Self::err(s, m))?,
+                    (None, true) if yaml11::is_int_candidate(&text) => {
+                        // Resolved at the document's end, once it is known
+                        // whether Kubernetes (YAML 1.1) reads it.
+                        self.has_yaml11_int = true;
+                        NodeValue::Str { value: text.into_owned(), plain: true }
+                    }
                     (None, true) => {
-                        let v = resolve_plain(&text);
-                        if is_yaml11_bool(&text).is_some() {
-                            self.has_yaml11_bool = true;
-                        }
-                        v
+                        self.has_yaml11_bool |= yaml11::is_bool(&text).is_some();
+                        resolve_plain(&text)
                     }
                     (None, false) => NodeValue::Str { value: text.into_owned(), plain: false },
                 };
@@ -307,7 +393,7 @@ impl Builder {
                         ),
                     ));
                 }
-                node.span = s;
+                relocate(&mut node, s);
                 self.push(node, 0, false)?;
             }
             Event::DocumentStart(_) => {
@@ -316,6 +402,7 @@ impl Builder {
                 self.alias_nodes = 0;
                 self.root = None;
                 self.has_yaml11_bool = false;
+                self.has_yaml11_int = false;
             }
             _ => {}
         }
@@ -341,63 +428,109 @@ fn close_span(start: Span, last_child: Option<Span>, end_event: Span) -> Span {
     }
 }
 
-/// Applies Kubernetes' YAML 1.1 booleans to a Kubernetes document (values only).
-fn apply_yaml11_bools(node: &mut Node) {
-    match &mut node.value {
-        NodeValue::Str { value, plain: true } => {
-            if let Some(b) = is_yaml11_bool(value) {
-                node.value = NodeValue::Bool(b);
-            }
-        }
-        NodeValue::Seq(items) => items.iter_mut().for_each(apply_yaml11_bools),
-        NodeValue::Map(entries) => entries.iter_mut().for_each(|e| apply_yaml11_bools(&mut e.value)),
-        _ => {}
-    }
-}
-
 /// Whether a document looks like a Kubernetes object (`apiVersion` and `kind` strings).
 /// bylaw's own documents (`apiVersion: bylaw/…`) are plain YAML 1.2.
 pub fn is_kubernetes(doc: &Node) -> bool {
     doc.str_at(&["apiVersion"]).is_some_and(|v| !v.starts_with("bylaw/")) && doc.str_at(&["kind"]).is_some()
 }
 
-/// Parses a YAML stream. Empty documents (only comments, or `---` alone) are
-/// skipped; a syntax error stops parsing and is returned with its position.
-pub fn parse(src: &str) -> Parsed {
-    let mut out = Parsed::default();
-    let mut b = Builder::new();
-    let mut parser = Parser::new_from_str(src);
+/// Parses a YAML stream. Empty documents (only comments, or `---` alone)
+/// are skipped. A syntax error is recorded with its position and parsing
+/// resumes at the next document start after it (see the module doc).
+pub fn parse(src: &str) -> ParsedFile {
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    let mut out = ParsedFile::default();
+    let mut scalars = Vec::new();
+    // Where parsing failed: from the error to the resumption point.
+    let mut unknown: Vec<(Pos, Pos)> = Vec::new();
+    let (mut offset, mut first_line) = (0usize, 1u32);
     loop {
+        let err = parse_run(&src[offset..], first_line - 1, &mut out.documents, &mut scalars);
+        let Some(err) = err else { break };
+        let from = (err.line, err.col.saturating_sub(1));
+        out.errors.push(err);
+        // Strictly after the error, unless the error is the `---` marker
+        // itself (the previous document was left open); never the line this
+        // run started at, so parsing always moves on.
+        let after_error = if from.1 == 0 { from.0 } else { from.0 + 1 };
+        match next_document_start(src, offset, first_line, after_error.max(first_line + 1)) {
+            Some((byte, line)) => {
+                unknown.push((from, (line, 0)));
+                (offset, first_line) = (byte, line);
+            }
+            None => {
+                unknown.push((from, (u32::MAX, 0)));
+                break;
+            }
+        }
+    }
+    out.comments = comments::find(src, scalars, &unknown);
+    out
+}
+
+/// The byte offset and line of the first line at or after `min_line` that
+/// starts a document (`---` then a blank or the line end); `offset` is the
+/// byte offset of line `line`.
+fn next_document_start(src: &str, mut offset: usize, mut line: u32, min_line: u32) -> Option<(usize, u32)> {
+    while offset < src.len() {
+        let rest = &src[offset..];
+        let len = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        if line >= min_line {
+            if let Some(after) = rest.strip_prefix("---") {
+                if after.is_empty() || after.starts_with([' ', '\t', '\r', '\n']) {
+                    return Some((offset, line));
+                }
+            }
+        }
+        offset += len;
+        line += 1;
+    }
+    None
+}
+
+/// Runs the parser on `src` (which starts at line `line_offset + 1` of the
+/// file) until the end or the first error, which is returned.
+fn parse_run(
+    src: &str,
+    line_offset: u32,
+    documents: &mut Vec<Node>,
+    scalars: &mut Vec<(Pos, Pos)>,
+) -> Option<SyntaxError> {
+    let mut b = Builder::new(src, line_offset);
+    let mut parser = Parser::new_from_str(src);
+    let error = loop {
         match parser.next() {
-            None => break,
+            None => break None,
             Some(Err(e)) => {
-                out.error = Some(SyntaxError {
-                    line: e.marker().line() as u32,
+                break Some(SyntaxError {
+                    line: e.marker().line() as u32 + line_offset,
                     col: e.marker().col() as u32 + 1,
                     message: e.info().to_owned(),
-                });
-                break;
+                })
             }
             Some(Ok((Event::DocumentEnd, _))) => {
                 if let Some(mut root) = b.root.take() {
                     if !matches!(root.value, NodeValue::Null) {
-                        if b.has_yaml11_bool && is_kubernetes(&root) {
-                            apply_yaml11_bools(&mut root);
+                        if b.has_yaml11_int || b.has_yaml11_bool {
+                            let kubernetes = is_kubernetes(&root);
+                            if kubernetes || b.has_yaml11_int {
+                                yaml11::resolve_document(&mut root, kubernetes, &resolve_plain);
+                            }
                         }
-                        out.documents.push(root);
+                        documents.push(root);
                     }
                 }
             }
-            Some(Ok((Event::StreamEnd, _))) => break,
+            Some(Ok((Event::StreamEnd, _))) => break None,
             Some(Ok((ev, sp))) => {
                 if let Err(e) = b.event(ev, &sp) {
-                    out.error = Some(e);
-                    break;
+                    break Some(e);
                 }
             }
         }
-    }
-    out
+    };
+    scalars.append(&mut b.scalars);
+    error
 }
 
 #[cfg(test)]
@@ -407,7 +540,7 @@ mod tests {
 
     fn one(src: &str) -> Node {
         let p = parse(src);
-        assert!(p.error.is_none(), "{:?}", p.error);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
         assert_eq!(p.documents.len(), 1);
         p.documents.into_iter().next().unwrap()
     }
@@ -468,7 +601,8 @@ mod tests {
     fn multi_document_and_errors() {
         let p = parse("a: 1\n---\n# only a comment\n---\nb: 2\n---\nc: [1, 2\n");
         assert_eq!(p.documents.len(), 2);
-        let e = p.error.expect("unclosed flow sequence is an error");
+        assert_eq!(p.errors.len(), 1);
+        let e = &p.errors[0];
         assert!(e.line >= 7, "{e:?}");
         let (s, _) = p.documents[1].span_of_pointer("/b");
         assert_eq!(s.start_line, 5);
@@ -493,14 +627,14 @@ mod tests {
             src.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
         }
         let p = parse(&src);
-        let e = p.error.expect("expansion limit");
+        let e = &p.errors[0];
         assert!(e.message.contains("alias expansion"), "{e:?}");
     }
 
     #[test]
     fn duplicate_keys_are_errors() {
         let p = parse("a: 1\nb: 2\na: 3\n");
-        let e = p.error.unwrap();
+        let e = &p.errors[0];
         assert_eq!((e.line, e.col), (3, 1));
         assert!(e.message.contains("duplicate key `a`"));
         assert!(e.message.contains("line 1"));
@@ -509,7 +643,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused() {
         let src = "[".repeat(300) + &"]".repeat(300);
-        let e = parse(&src).error.expect("too deep");
+        let e = parse(&src).errors.remove(0);
         assert!(e.message.contains("nesting") || e.message.contains("recursion"), "{e:?}");
     }
 
@@ -520,5 +654,147 @@ mod tests {
         assert_eq!(n, 2);
         assert_eq!(s.start_line, 2);
         assert_eq!(parse_pointer("/ports/80").len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod dialect_tests {
+    use super::*;
+
+    fn comments(src: &str) -> Vec<(u32, u32, String)> {
+        let p = parse(src);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        p.comments.into_iter().map(|c| (c.line, c.col, c.text)).collect()
+    }
+
+    #[test]
+    fn a_broken_document_does_not_hide_the_next_ones() {
+        let src = "apiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Pod\nspec: [a, b\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: third\n";
+        let p = parse(src);
+        assert_eq!(p.documents.len(), 2);
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].line, 7, "{:?}", p.errors);
+        let (s, _) = p.documents[1].span_of_pointer("/metadata/name");
+        assert_eq!((s.start_line, s.start_col), (11, 3));
+        assert_eq!(p.documents[1].str_at(&["metadata", "name"]), Some("third"));
+    }
+
+    #[test]
+    fn every_broken_document_is_reported() {
+        let src = "a: 1\n---\nb: \"open\n---\nc: 2\n---\nd: 1\nd: 2\n--- # four\ne:\n  - 5 # five\n";
+        let p = parse(src);
+        let lines: Vec<u32> = p.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 8], "{:?}", p.errors);
+        assert!(p.errors[1].message.contains("duplicate key `d`"));
+        let keys: Vec<String> =
+            p.documents.iter().map(|d| d.to_json().as_object().unwrap().keys().next().unwrap().clone()).collect();
+        assert_eq!(keys, ["a", "c", "e"]);
+        assert_eq!(p.documents[2].span_of_pointer("/e/0").0.start_line, 11);
+        assert_eq!(p.comments.iter().map(|c| c.line).collect::<Vec<_>>(), vec![9, 11]);
+    }
+
+    #[test]
+    fn an_error_on_a_document_marker_line_is_reported_once() {
+        let p = parse("a: 1\n--- {b: 1}}\nc: 2\n---\nd: 3\n");
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert_eq!(p.errors[0].line, 2);
+        assert_eq!(p.documents.len(), 2);
+        assert_eq!(p.documents[1].span_of_pointer("/d").0.start_line, 5);
+    }
+
+    #[test]
+    fn kubernetes_documents_read_yaml_1_1_integers_in_values() {
+        let src = "apiVersion: v1\nkind: Pod\nspec:\n  securityContext:\n    runAsUser: 0b0\n  volumes:\n    - secret:\n        defaultMode: 0644\n  a: 0x1F\n  b: 1_000\n  c: 08\n  d: -0o17\n  e: '0644'\n  0644: key\n  f: [0b11, 017]\n";
+        let j = parse(src).documents.remove(0).to_json();
+        assert_eq!(j["spec"]["securityContext"]["runAsUser"], 0, "0b0 is root");
+        assert_eq!(j["spec"]["volumes"][0]["secret"]["defaultMode"], 420);
+        assert_eq!(j["spec"]["a"], 31);
+        assert_eq!(j["spec"]["b"], 1000);
+        assert_eq!(j["spec"]["c"], 8);
+        assert_eq!(j["spec"]["d"], -15);
+        assert_eq!(j["spec"]["e"], "0644", "quoted stays a string");
+        assert_eq!(j["spec"]["644"], "key", "keys keep their YAML 1.2 reading");
+        assert_eq!(j["spec"]["f"], serde_json::json!([3, 15]));
+    }
+
+    #[test]
+    fn other_documents_keep_yaml_1_2_integers() {
+        let j = parse("mode: 0644\nbin: 0b1\nsep: 1_000\nneg: -0x1F\nlist: [017]\n").documents.remove(0).to_json();
+        assert_eq!(j["mode"], 644);
+        assert_eq!(j["bin"], "0b1");
+        assert_eq!(j["sep"], "1_000");
+        assert_eq!(j["neg"], "-0x1F");
+        assert_eq!(j["list"][0], 17);
+        let j = parse("apiVersion: bylaw/v1\nkind: Policy\nx: 0644\n").documents.remove(0).to_json();
+        assert_eq!(j["x"], 644, "bylaw's own documents are YAML 1.2");
+    }
+
+    #[test]
+    fn everything_reached_through_an_alias_is_located_at_the_alias() {
+        let src = "apiVersion: v1\nkind: Pod\nspec:\n  containers: [&c {name: a, securityContext: {privileged: true}}]\n  initContainers:\n    - *c\n";
+        let d = parse(src).documents.remove(0);
+        let (s, n) = d.span_of_pointer("/spec/initContainers/0/securityContext/privileged");
+        assert_eq!(n, 5);
+        assert_eq!((s.start_line, s.start_col, s.end_line), (6, 7, 6));
+        assert_eq!(d.value_span_of_pointer("/spec/initContainers/0/name").0.start_line, 6);
+        let (s, _) = d.span_of_pointer("/spec/containers/0/securityContext/privileged");
+        assert_eq!(s.start_line, 4, "the anchor keeps its own spans");
+    }
+
+    #[test]
+    fn a_bom_is_skipped() {
+        let p = parse("\u{feff}a: 1 # c\n");
+        assert!(p.errors.is_empty());
+        assert_eq!(p.documents[0].span_of_pointer("/a").0.start_col, 1);
+        assert_eq!(p.comments[0].col, 6);
+    }
+
+    #[test]
+    fn quoted_scalars_end_at_their_closing_quote() {
+        let d = parse("a: \"x\" # note\nb: 'it''s\n  multi' # c\n").documents.remove(0);
+        let s = d.value_span_of_pointer("/a").0;
+        assert_eq!((s.start_col, s.end_line, s.end_col), (4, 1, 7));
+        let s = d.value_span_of_pointer("/b").0;
+        assert_eq!((s.start_line, s.end_line, s.end_col), (2, 3, 9));
+    }
+
+    #[test]
+    fn comments_are_only_real_comments() {
+        let src = "\
+# bylaw:ignore K-0 -- top
+spec:
+  # bylaw:ignore K-1 -- above
+  privileged: true # bylaw:ignore K-2 -- same line
+  command: |  # header
+    echo hi # bylaw:ignore X-1
+    # bylaw:ignore X-2
+  folded: >-
+    # bylaw:ignore X-3
+  dq: \"a
+    # bylaw:ignore X-4\"  # after dq
+  sq: 'b
+    # bylaw:ignore X-5' #after sq
+  plain: a#b
+  url: http://x/#frag
+  é: [\"#x\", 'y #z'] #é
+";
+        let found = comments(src);
+        let expect: Vec<(u32, u32, String)> = vec![
+            (1, 1, " bylaw:ignore K-0 -- top".into()),
+            (3, 3, " bylaw:ignore K-1 -- above".into()),
+            (4, 20, " bylaw:ignore K-2 -- same line".into()),
+            (5, 15, " header".into()),
+            (11, 26, " after dq".into()),
+            (13, 25, "after sq".into()),
+            (16, 21, "é".into()),
+        ];
+        assert_eq!(found, expect);
+    }
+
+    #[test]
+    fn a_comment_ending_a_block_scalar_is_a_comment() {
+        let src = "a:\n  run: |\n    make # not\n  # yes\n  b: 1\nc: |\n  x\n\n# last\n";
+        let found: Vec<(u32, u32)> = comments(src).into_iter().map(|(l, c, _)| (l, c)).collect();
+        assert_eq!(found, vec![(4, 3), (9, 1)]);
     }
 }
