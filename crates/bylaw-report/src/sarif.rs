@@ -183,7 +183,8 @@ fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
     let mut tags = vec![rule.kind.clone(), format!("policy:{}", rule.policy)];
     tags.extend(rule.controls.iter().take(MAX_TAGS - tags.len()).cloned());
     let mut props = serde_json::Map::new();
-    if !rule.controls.is_empty() {
+    if tags_of(rule) > MAX_TAGS {
+        // The tags stop at MAX_TAGS; every control stays readable here.
         props.insert("bylaw/controls".into(), json!(rule.controls));
     }
     props.insert("security-severity".into(), json!(rule.severity.security_severity()));

@@ -250,6 +250,8 @@ fn sarif_rules_carry_at_most_twenty_tags_and_every_control_in_properties() {
     assert_eq!(tags.len(), 20);
     assert_eq!(tags[..3], [serde_json::json!("security"), "policy:k8s".into(), "CTL-1".into()]);
     assert_eq!(rule["properties"]["bylaw/controls"].as_array().unwrap().len(), 25);
+    let uncut = &doc["runs"][0]["tool"]["driver"]["rules"][1];
+    assert!(uncut["properties"].get("bylaw/controls").is_none(), "only rules whose tags were cut: {uncut}");
     assert_eq!(doc["runs"][0]["properties"]["bylaw/truncated"]["tags"], serde_json::json!({"rules": 1, "limit": 20}));
     assert!(sarif_limits(&r).unwrap().contains("1 rule map to more than 18 controls"), "{:?}", sarif_limits(&r));
 }
