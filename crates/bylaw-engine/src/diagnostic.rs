@@ -1,10 +1,73 @@
 //! Diagnostics for a user's mistakes in policies and config: file, line,
 //! column, the offending snippet, what was expected and a hint — rendered the
 //! way rustc and cargo-deny answer.
+//!
+//! Also home of [`display_safe`], the one escaping of input-derived text
+//! before it reaches a terminal or a CI log: it lives in the engine because
+//! diagnostics need it and the engine cannot depend on `bylaw-report`
+//! (which re-exports it as `bylaw_report::display_safe`).
 
 use crate::node::Span;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// Whether `c` must not reach a terminal or a CI log raw: C0 controls
+/// except TAB (so also LF, CR and ESC), DEL, C1 controls (U+0080–U+009F),
+/// the line and paragraph separators U+2028/U+2029 and the bidirectional
+/// controls U+202A–U+202E and U+2066–U+2069 ("Trojan Source", CVE-2021-42574).
+fn unsafe_char(c: char) -> bool {
+    matches!(c,
+        '\0'..='\u{8}' | '\u{a}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether a UTF-8 byte may start an unsafe character: an ASCII control,
+/// DEL, or the lead byte of C1 controls (0xC2) or of U+2028–U+2069 (0xE2).
+/// A string without such bytes is returned borrowed without decoding it.
+fn suspect_byte(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2
+}
+
+/// `s` with every character that could drive a terminal or a CI log made
+/// visible instead: `\n` → the two characters `\n`, `\r` → `\r`, every
+/// other control (ESC, NUL, DEL, C1), U+2028/U+2029 and the bidi controls →
+/// `\u{1b}`-style Rust escapes. TAB and everything else (backslashes
+/// included) stay as they are. So one input value stays on one line: a
+/// message holding `\n::stop-commands::x` or `\x1b[31m` cannot start a
+/// GitHub/Azure workflow command or recolour the terminal.
+///
+/// Borrows when nothing needs escaping (the common case, checked bytewise).
+pub fn display_safe(s: &str) -> Cow<'_, str> {
+    if !s.bytes().any(suspect_byte) || !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        c if unsafe_char(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
+/// How many characters `c` takes once escaped by [`display_safe`].
+fn escaped_width(c: char) -> usize {
+    match c {
+        '\n' | '\r' => 2,
+        c if unsafe_char(c) => format!("\\u{{{:x}}}", c as u32).len(),
+        _ => 1,
+    }
+}
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -54,7 +117,9 @@ impl Diagnostic {
     }
 
     /// Renders rustc-style with the source line and a caret under the span.
-    /// `source` is the file's text when available.
+    /// `source` is the file's text when available. The message, hint, file
+    /// and source line are escaped with [`display_safe`] (the carets follow
+    /// the escaped line).
     pub fn render(&self, source: Option<&str>, color: bool) -> String {
         let (red, yellow, blue, bold, reset) =
             if color { ("\x1b[31m", "\x1b[33m", "\x1b[34m", "\x1b[1m", "\x1b[0m") } else { ("", "", "", "", "") };
@@ -62,30 +127,31 @@ impl Diagnostic {
             Level::Error => ("error", red),
             Level::Warning => ("warning", yellow),
         };
-        let mut out = format!("{bold}{lc}{label}[{}]{reset}{bold}: {}{reset}\n", self.code, self.message);
+        let mut out =
+            format!("{bold}{lc}{label}[{}]{reset}{bold}: {}{reset}\n", self.code, display_safe(&self.message));
         let line_text =
             self.span.and_then(|s| source.and_then(|src| src.lines().nth(s.start_line.saturating_sub(1) as usize)));
         let gutter = self.span.map(|s| s.start_line.to_string().len()).unwrap_or(1);
         let pad = " ".repeat(gutter);
-        let _ = writeln!(out, "{pad}{blue}-->{reset} {}", self.location());
+        let _ = writeln!(out, "{pad}{blue}-->{reset} {}", display_safe(&self.location()));
         if let (Some(s), Some(text)) = (self.span, line_text) {
             let text = text.replace('\t', " ");
             let width = text.chars().count() as u32;
             let start = s.start_col.max(1);
             let end =
                 if s.end_line == s.start_line && s.end_col > start { s.end_col.min(width + 1) } else { width + 1 };
-            let carets = end.saturating_sub(start).max(1) as usize;
+            // Columns count source characters; the carets go under their escaped form.
+            let shown = |from: u32, to: u32| -> usize {
+                text.chars().skip(from as usize).take(to.saturating_sub(from) as usize).map(escaped_width).sum()
+            };
+            let indent = shown(0, start - 1);
+            let carets = shown(start - 1, end - 1).max(1);
             let _ = writeln!(out, "{pad} {blue}|{reset}");
-            let _ = writeln!(out, "{blue}{}{reset} {blue}|{reset} {text}", s.start_line);
-            let _ = writeln!(
-                out,
-                "{pad} {blue}|{reset} {}{lc}{}{reset}",
-                " ".repeat(start as usize - 1),
-                "^".repeat(carets)
-            );
+            let _ = writeln!(out, "{blue}{}{reset} {blue}|{reset} {}", s.start_line, display_safe(&text));
+            let _ = writeln!(out, "{pad} {blue}|{reset} {}{lc}{}{reset}", " ".repeat(indent), "^".repeat(carets));
         }
         if let Some(h) = &self.hint {
-            let _ = writeln!(out, "{pad} {blue}={reset} {bold}hint{reset}: {h}");
+            let _ = writeln!(out, "{pad} {blue}={reset} {bold}hint{reset}: {}", display_safe(h));
         }
         out
     }
@@ -119,6 +185,34 @@ mod tests {
             out,
             "error[schema]: unknown key `denny`\n --> p.yaml:2:5\n  |\n2 |   - denny: x\n  |     ^^^^^\n  = hint: did you mean `deny`?\n"
         );
+    }
+
+    #[test]
+    fn display_safe_makes_controls_visible_and_borrows_clean_text() {
+        assert!(matches!(display_safe("deploy/a b.yaml\tü ✓"), Cow::Borrowed(_)));
+        assert_eq!(
+            display_safe("x\n::stop-commands::t\r\n##[error]y\x1b[31m\u{0}\u{7f}\u{85}\u{2028}\u{202e}\u{2066}"),
+            "x\\n::stop-commands::t\\r\\n##[error]y\\u{1b}[31m\\u{0}\\u{7f}\\u{85}\\u{2028}\\u{202e}\\u{2066}"
+        );
+        // Text with a 0xC2 / 0xE2 lead byte but nothing unsafe is kept as is.
+        assert!(matches!(display_safe("½ — “quoted” €"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn render_escapes_input_text_and_keeps_carets_under_the_span() {
+        let d = Diagnostic::error(
+            "schema",
+            "x\n::warning::p.yaml",
+            Some(Span { start_line: 1, start_col: 3, end_line: 1, end_col: 5 }),
+            "bad\n##[error]forged",
+        )
+        .with_hint("use \x1b[31mred");
+        let out = d.render(Some("a:\x1b b: x\n"), false);
+        assert_eq!(
+            out,
+            "error[schema]: bad\\n##[error]forged\n --> x\\n::warning::p.yaml:1:3\n  |\n1 | a:\\u{1b} b: x\n  |   ^^^^^^^\n  = hint: use \\u{1b}[31mred\n"
+        );
+        assert!(out.lines().all(|l| !l.starts_with("::") && !l.starts_with("##[")), "{out}");
     }
 
     #[test]

@@ -2,20 +2,47 @@
 //! target. Blocking findings → `failure`; excepted → `skipped`; advisory and
 //! audit → passed, with the findings in `system-out`. bylaw's own findings
 //! (parse and evaluation errors) form a `bylaw` suite.
+//!
+//! Every input-derived string goes through [`x`]: controls escaped as in
+//! the text format (CI systems print JUnit messages in their logs) and the
+//! characters XML 1.0 forbids (`Char` production, §2.2) dropped, so the
+//! file always parses.
 
+use crate::escape::display_safe;
 use crate::{position, Error};
 use bylaw_engine::builtin;
 use bylaw_engine::report::{Finding, Report};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// Whether XML 1.0 allows `c` (`#x9 | #xA | #xD | [#x20-#xD7FF] |
+/// [#xE000-#xFFFD] | [#x10000-#x10FFFF]`; surrogates cannot occur in a `str`).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// An input-derived value for the XML: controls made visible, then any
+/// character XML 1.0 forbids (U+FFFE, U+FFFF) dropped. Borrows when clean.
+fn x(s: &str) -> Cow<'_, str> {
+    match display_safe(s) {
+        Cow::Borrowed(b) if b.chars().all(xml_char) => Cow::Borrowed(b),
+        c => Cow::Owned(c.chars().filter(|&c| xml_char(c)).collect()),
+    }
+}
+
+/// `path:line:col` of a finding, safe for the XML.
+fn at(f: &Finding) -> String {
+    x(&position(f)).into_owned()
+}
 
 fn describe(findings: &[&Finding]) -> String {
     findings
         .iter()
         .map(|f| {
-            let mut line = format!("{}: {} [{}] {}", position(f), f.enforcement, f.rule_id, f.message);
+            let mut line = format!("{}: {} [{}] {}", at(f), f.enforcement, x(&f.rule_id), x(&f.message));
             if let Some(e) = &f.exception {
-                line.push_str(&format!(" (excepted by {}: {})", e.id, e.reason));
+                line.push_str(&format!(" (excepted by {}: {})", x(&e.id), x(&e.reason)));
             }
             line
         })
@@ -32,21 +59,21 @@ fn case(name: String, classname: &str, findings: &[&Finding], fail_on: bylaw_eng
         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
         let first = failing[0];
         let more = if failing.len() > 1 { format!(" (and {} more)", failing.len() - 1) } else { String::new() };
-        s.set_message(format!("{}: {}{more}", position(first), first.message));
+        s.set_message(format!("{}: {}{more}", at(first), x(&first.message)));
         s.set_type(first.enforcement.as_str());
         s.set_description(describe(&failing));
         s
     } else if !findings.is_empty() && findings.iter().all(|f| f.exception.is_some()) {
         let mut s = TestCaseStatus::skipped();
-        let ids: Vec<&str> = findings.iter().filter_map(|f| f.exception.as_ref().map(|e| e.id.as_str())).collect();
+        let ids: Vec<Cow<str>> = findings.iter().filter_map(|f| f.exception.as_ref().map(|e| x(&e.id))).collect();
         s.set_message(format!("excepted by {}", ids.join(", ")));
         s.set_description(describe(findings));
         s
     } else {
         TestCaseStatus::success()
     };
-    let mut tc = TestCase::new(name, status);
-    tc.set_classname(classname.to_string());
+    let mut tc = TestCase::new(x(&name).into_owned(), status);
+    tc.set_classname(x(classname).into_owned());
     if !findings.is_empty() {
         tc.set_system_out(describe(findings));
     }
@@ -74,7 +101,7 @@ pub(crate) fn render(report: &Report) -> Result<String, Error> {
     }
     let mut junit = quick_junit::Report::new("bylaw");
     for p in &report.policies {
-        let mut suite = TestSuite::new(p.name.clone());
+        let mut suite = TestSuite::new(x(&p.name).into_owned());
         for rule in &p.rules {
             let title = report.rule(rule).map(|r| r.title.as_str()).unwrap_or("");
             let classname = format!("{}.{}", p.name, rule);
@@ -106,17 +133,17 @@ pub fn tests_junit(results: &[bylaw_engine::testing::CaseResult]) -> Result<Stri
     let mut junit = quick_junit::Report::new("bylaw test");
     let mut suites: BTreeMap<&str, TestSuite> = BTreeMap::new();
     for r in results {
-        let suite = suites.entry(r.file.as_str()).or_insert_with(|| TestSuite::new(r.file.clone()));
+        let suite = suites.entry(r.file.as_str()).or_insert_with(|| TestSuite::new(x(&r.file).into_owned()));
         let status = if r.passed() {
             TestCaseStatus::success()
         } else {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(r.failures.first().cloned().unwrap_or_default());
-            s.set_description(r.failures.join("\n"));
+            s.set_message(r.failures.first().map(|m| x(m).into_owned()).unwrap_or_default());
+            s.set_description(r.failures.iter().map(|m| x(m)).collect::<Vec<_>>().join("\n"));
             s
         };
-        let mut tc = TestCase::new(r.name.clone(), status);
-        tc.set_classname(format!("{}:{}", r.file, r.line));
+        let mut tc = TestCase::new(x(&r.name).into_owned(), status);
+        tc.set_classname(x(&format!("{}:{}", r.file, r.line)).into_owned());
         suite.add_test_case(tc);
     }
     for (_, s) in suites {

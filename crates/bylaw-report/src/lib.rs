@@ -4,8 +4,9 @@
 
 pub mod audit;
 mod codequality;
+pub mod escape;
 mod junit;
-mod markdown;
+pub mod markdown;
 mod sarif;
 mod text;
 
@@ -15,8 +16,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use codequality::to_codequality;
+pub use escape::{display_safe, percent_encode_path};
 pub use junit::tests_junit;
-pub use sarif::{diagnostics_to_sarif, to_sarif, SRCROOT};
+pub use sarif::{diagnostics_to_sarif, sarif_limits, to_sarif, SRCROOT};
 
 /// JSON Schema of the JSON report (`bylaw schema report`).
 pub const REPORT_SCHEMA: &str = include_str!("../../../schemas/report.schema.json");
@@ -91,11 +93,32 @@ pub struct RenderOptions {
     pub automation_category: Option<String>,
     /// The `uriBaseId` of every SARIF location (`%SRCROOT%` by default).
     pub base_uri_id: String,
+    /// At most this many findings are listed one by one in the text and
+    /// Markdown formats, in report order; the rest are counted in a `… N
+    /// more findings` line (every finding stays in JSON, SARIF, JUnit and
+    /// Code Quality). `None`: text lists all of them and Markdown its
+    /// default of [`markdown::MAX_FINDINGS`]. `bylaw check` passes 200.
+    pub max_findings: Option<usize>,
+    /// Text format: only the counts, the verdict and the skipped files.
+    pub quiet: bool,
+    /// Markdown format: URL prefix of links to a finding's file, e.g.
+    /// `https://github.com/OWNER/REPO/blob/SHA/`; the link is this prefix,
+    /// the path percent-encoded ([`percent_encode_path`]) and `#LLINE`.
+    /// `None`: locations are shown as code, unlinked.
+    pub link_base: Option<String>,
 }
 
 impl Default for RenderOptions {
+    /// No colour, category `bylaw`, `%SRCROOT%`, every finding, not quiet, no links.
     fn default() -> Self {
-        RenderOptions { color: false, automation_category: None, base_uri_id: SRCROOT.to_string() }
+        RenderOptions {
+            color: false,
+            automation_category: None,
+            base_uri_id: SRCROOT.to_string(),
+            max_findings: None,
+            quiet: false,
+            link_base: None,
+        }
     }
 }
 
@@ -121,7 +144,7 @@ pub fn render(format: Format, report: &Report, opts: &RenderOptions) -> Result<S
         Format::Json => serde_json::to_string_pretty(report)?,
         Format::Sarif => serde_json::to_string_pretty(&to_sarif(report, opts))?,
         Format::Junit => junit::render(report)?,
-        Format::Markdown => markdown::render(report),
+        Format::Markdown => markdown::render(report, opts),
         Format::Codequality => serde_json::to_string_pretty(&to_codequality(report))?,
     };
     if !out.ends_with('\n') {

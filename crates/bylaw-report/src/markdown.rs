@@ -1,16 +1,72 @@
 //! Markdown summary: the body of a CI job summary or a PR/MR comment. The
 //! verdict, a table of counts, the findings (blocking first, capped so a
 //! comment stays within platform limits) and the rules involved.
+//!
+//! Input-derived text is made safe for a table cell: controls escaped by
+//! [`display_safe`] (so no value breaks a line), `|`, `\`, `[` and `]`
+//! escaped and `<`/`>` as entities (no link, image or HTML from a value;
+//! code spans and emphasis stay, so remediation text keeps its `code`), and
+//! ids and paths as code spans fenced with more backticks than they hold.
 
+use crate::escape::{display_safe, percent_encode_path};
+use crate::RenderOptions;
 use bylaw_engine::report::{Enforcement, Finding, Report, Verdict};
 use std::fmt::Write;
 
-/// At most this many findings are listed; the rest are counted.
+/// Findings listed when [`RenderOptions::max_findings`] is `None`; the rest are counted.
 pub const MAX_FINDINGS: usize = 50;
 
-/// Escapes text for a Markdown table cell.
+/// Upper bound of the whole Markdown, in bytes. GitHub rejects comment
+/// bodies over 65,536 characters ("Body is too long", REST API `POST
+/// /repos/{owner}/{repo}/issues/{number}/comments`) and job summaries over
+/// 1 MiB; this leaves room for the sections the CI adapters append. Bytes
+/// count at least as many as characters, so the bound is conservative.
+pub const MAX_BYTES: usize = 60_000;
+
+/// Of [`MAX_BYTES`], at most this much goes to the rules section.
+const MAX_RULES_BYTES: usize = 20_000;
+
+/// Escapes input-derived text for a Markdown table cell, outside code.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ").replace('<', "&lt;").replace('>', "&gt;")
+    let s = display_safe(s);
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '|' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Input-derived text as a code span in a table cell: backticks in the
+/// value get a longer fence, `|` is escaped (GFM splits cells first).
+fn code(s: &str) -> String {
+    let s = display_safe(s).replace('|', "\\|");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// The location cell: `path:line` as code, linked when `opts.link_base` is set.
+fn location(f: &Finding, opts: &RenderOptions) -> String {
+    let l = &f.location;
+    let text = code(&format!("{}:{}", l.path, l.start_line));
+    match &opts.link_base {
+        Some(base) => format!("[{text}]({base}{}#L{})", percent_encode_path(&l.path), l.start_line),
+        None => text,
+    }
 }
 
 fn icon(f: &Finding) -> &'static str {
@@ -35,14 +91,14 @@ fn rank(f: &Finding) -> u8 {
     }
 }
 
-pub(crate) fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report, opts: &RenderOptions) -> String {
     let s = &report.summary;
     let mut out = String::new();
     let verdict = match report.verdict {
         Verdict::Pass => "✅ bylaw: passed",
         Verdict::Fail => "❌ bylaw: failed",
     };
-    let env = report.environment.as_deref().map(|e| format!(" (environment `{e}`)")).unwrap_or_default();
+    let env = report.environment.as_deref().map(|e| format!(" (environment {})", code(e))).unwrap_or_default();
     let _ = writeln!(out, "### {verdict}{env}\n");
     let _ = writeln!(
         out,
@@ -56,26 +112,36 @@ pub(crate) fn render(report: &Report) -> String {
         let _ = writeln!(out, "No findings.");
         return out;
     }
+    let tail = exceptions_and_rules(report);
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
     findings.sort_by_key(|f| rank(f)); // stable: keeps path/line order within a level
-    let _ = writeln!(out, "| Level | Rule | Location | Message |");
-    let _ = writeln!(out, "|---|---|---|---|");
-    for f in findings.iter().take(MAX_FINDINGS) {
-        let l = &f.location;
-        let _ = writeln!(
-            out,
-            "| {} | `{}` | `{}:{}` | {} |",
-            icon(f),
-            cell(&f.rule_id),
-            cell(&l.path),
-            l.start_line,
-            cell(&f.message)
-        );
+    let cap = opts.max_findings.unwrap_or(MAX_FINDINGS);
+    // Room for the rows: the whole stays under MAX_BYTES with the tail and the "more" line.
+    let budget = MAX_BYTES.saturating_sub(out.len() + tail.len() + 200);
+    let mut rows = String::from("| Level | Rule | Location | Message |\n|---|---|---|---|\n");
+    let mut listed = 0;
+    for f in findings.iter().take(cap) {
+        let row = format!("| {} | {} | {} | {} |\n", icon(f), code(&f.rule_id), location(f, opts), cell(&f.message));
+        if rows.len() + row.len() > budget {
+            break;
+        }
+        rows.push_str(&row);
+        listed += 1;
     }
-    if findings.len() > MAX_FINDINGS {
-        let _ =
-            writeln!(out, "\n… and {} more findings (see the SARIF or JSON report).", findings.len() - MAX_FINDINGS);
+    if listed > 0 {
+        out.push_str(&rows);
     }
+    if findings.len() > listed {
+        let _ = writeln!(out, "\n… and {} more findings (see the SARIF or JSON report).", findings.len() - listed);
+    }
+    out.push_str(&tail);
+    out
+}
+
+/// The exceptions needing attention and the rules with their remediation,
+/// the rules cut at [`MAX_RULES_BYTES`].
+fn exceptions_and_rules(report: &Report) -> String {
+    let mut out = String::new();
     let attention: Vec<_> =
         report.exceptions.iter().filter(|e| e.status != bylaw_engine::report::ExceptionState::Active).collect();
     if !attention.is_empty() {
@@ -85,29 +151,40 @@ pub(crate) fn render(report: &Report) -> String {
         for e in attention {
             let _ = writeln!(
                 out,
-                "| `{}` | {} | `{}` | {} |",
-                cell(&e.id),
+                "| {} | {} | {} | {} |",
+                code(&e.id),
                 e.status,
-                cell(&e.source),
+                code(&e.source),
                 cell(e.detail.as_deref().unwrap_or(""))
             );
         }
     }
+    let infos: std::collections::HashMap<&str, &bylaw_engine::report::RuleInfo> =
+        report.rules.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut ids: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
     let _ = writeln!(out, "\n<details><summary>Rules and remediation</summary>\n");
+    let start = out.len();
+    let mut left = 0;
     for id in ids {
-        if let Some(r) = report.rule(id) {
-            let _ = write!(out, "- **`{}`** {} ({}, {})", r.id, cell(&r.title), r.severity, r.enforcement);
-            if let Some(rem) = &r.remediation {
-                let _ = write!(out, ": {}", cell(rem));
-            }
-            if !r.controls.is_empty() {
-                let _ = write!(out, " Controls: {}.", r.controls.join(", "));
-            }
-            out.push('\n');
+        let Some(r) = infos.get(id) else { continue };
+        if out.len() - start > MAX_RULES_BYTES {
+            left += 1;
+            continue;
         }
+        let _ = write!(out, "- **{}** {} ({}, {})", code(&r.id), cell(&r.title), r.severity, r.enforcement);
+        if let Some(rem) = &r.remediation {
+            let _ = write!(out, ": {}", cell(rem));
+        }
+        if !r.controls.is_empty() {
+            let controls: Vec<String> = r.controls.iter().map(|c| cell(c)).collect();
+            let _ = write!(out, " Controls: {}.", controls.join(", "));
+        }
+        out.push('\n');
+    }
+    if left > 0 {
+        let _ = writeln!(out, "- … and {left} more rules (see the SARIF report).");
     }
     let _ = writeln!(out, "\n</details>");
     out

@@ -3,9 +3,19 @@
 //! `security-severity`, results with relative locations under a `uriBaseId`,
 //! 1-based regions, stable `partialFingerprints`, `suppressions` for
 //! excepted findings and an automation category.
+//!
+//! The log stays within GitHub code scanning's upload limits ("SARIF
+//! results exceed one or more limits", docs.github.com, code-security →
+//! troubleshooting SARIF uploads): at most [`MAX_RESULTS`] results and
+//! [`MAX_RULES`] rules per run and [`MAX_TAGS`] tags per rule; bylaw writes
+//! one run and one location per result, under the 20 runs and 1,000
+//! locations allowed. When a report has more, the most severe results are
+//! kept and the run's `properties."bylaw/truncated"` says what was cut;
+//! [`sarif_limits`] words it for the user.
 
+use crate::escape::percent_encode_path as uri;
 use crate::RenderOptions;
-use bylaw_engine::report::{Enforcement, Finding, Report, RuleInfo};
+use bylaw_engine::report::{Enforcement, Finding, Report, RuleInfo, Severity};
 use serde_json::json;
 use serde_sarif::sarif;
 use std::collections::BTreeMap;
@@ -15,6 +25,103 @@ pub const SRCROOT: &str = "%SRCROOT%";
 /// Key of bylaw's fingerprint in `partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "bylaw/v1";
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// GitHub code scanning rejects a run with more results than this.
+pub const MAX_RESULTS: usize = 25_000;
+/// GitHub code scanning rejects a run with more rules than this.
+pub const MAX_RULES: usize = 25_000;
+/// GitHub code scanning rejects a rule with more tags than this.
+pub const MAX_TAGS: usize = 20;
+/// Key of the run property recording what the limits cut.
+pub const TRUNCATED_KEY: &str = "bylaw/truncated";
+
+/// What GitHub's limits cut from a report's SARIF run.
+struct Cuts {
+    /// Indices of the findings kept as results, in report order.
+    kept: Vec<usize>,
+    /// Indices of the rules kept as descriptors, in report order.
+    rules: Vec<usize>,
+    /// Rules whose tags were cut to [`MAX_TAGS`].
+    tagged: usize,
+}
+
+/// How important a finding is for the cut, smaller first: unexcepted
+/// mandatory/blocking, advisory, audit, then excepted ones; within that,
+/// critical to info; then the report's own order.
+fn importance(f: &Finding) -> (u8, std::cmp::Reverse<Severity>) {
+    let level = match (f.exception.is_some(), f.enforcement) {
+        (false, Enforcement::Mandatory | Enforcement::Blocking) => 0,
+        (false, Enforcement::Advisory) => 1,
+        (false, Enforcement::Audit) => 2,
+        (true, _) => 3,
+    };
+    (level, std::cmp::Reverse(f.severity))
+}
+
+fn tags_of(rule: &RuleInfo) -> usize {
+    2 + rule.controls.len()
+}
+
+fn cuts(report: &Report) -> Cuts {
+    let n = report.findings.len();
+    let kept = if n <= MAX_RESULTS {
+        (0..n).collect()
+    } else {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| (importance(&report.findings[i]), i));
+        order.truncate(MAX_RESULTS);
+        order.sort_unstable();
+        order
+    };
+    let rules = if report.rules.len() <= MAX_RULES {
+        (0..report.rules.len()).collect()
+    } else {
+        // Rules with a kept result first (there are at most MAX_RESULTS of
+        // them), then the others in order until the limit.
+        let used: std::collections::HashSet<&str> = kept.iter().map(|&i| report.findings[i].rule_id.as_str()).collect();
+        let (mut with, without): (Vec<usize>, Vec<usize>) =
+            (0..report.rules.len()).partition(|&i| used.contains(report.rules[i].id.as_str()));
+        let room = MAX_RULES.saturating_sub(with.len());
+        with.extend(without.into_iter().take(room));
+        with.sort_unstable();
+        with
+    };
+    let tagged = rules.iter().filter(|&&i| tags_of(&report.rules[i]) > MAX_TAGS).count();
+    Cuts { kept, rules, tagged }
+}
+
+/// The warning to show when `report`'s SARIF run exceeds GitHub code
+/// scanning's limits (see the module doc), naming what was kept and cut;
+/// `None` when it fits. The SARIF itself records the same in its run
+/// property `bylaw/truncated`.
+pub fn sarif_limits(report: &Report) -> Option<String> {
+    let c = cuts(report);
+    let mut parts = Vec::new();
+    let total = report.findings.len();
+    if c.kept.len() < total {
+        parts.push(format!(
+            "{total} results exceed GitHub code scanning's limit of {MAX_RESULTS} per run: the SARIF keeps the {} most severe and leaves out {} (every finding is in the JSON report)",
+            c.kept.len(),
+            total - c.kept.len()
+        ));
+    }
+    if c.rules.len() < report.rules.len() {
+        parts.push(format!(
+            "{} rules exceed the limit of {MAX_RULES} per run: the SARIF describes {} (every rule with a result among them)",
+            report.rules.len(),
+            c.rules.len()
+        ));
+    }
+    if c.tagged > 0 {
+        parts.push(format!(
+            "{} rule{} map to more than {} controls: their SARIF tags stop at {MAX_TAGS} (all controls are in the rule's property `bylaw/controls`)",
+            c.tagged,
+            if c.tagged == 1 { "" } else { "s" },
+            MAX_TAGS - 2
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("SARIF: {}", parts.join("; ")))
+}
 
 fn level(e: Enforcement) -> sarif::ResultLevel {
     match e {
@@ -74,8 +181,12 @@ fn descriptor(rule: &RuleInfo) -> sarif::ReportingDescriptor {
     }
     help_md.push_str(&format!("\n\nPolicy `{}`, severity {}.", rule.policy, rule.severity));
     let mut tags = vec![rule.kind.clone(), format!("policy:{}", rule.policy)];
-    tags.extend(rule.controls.iter().cloned());
+    tags.extend(rule.controls.iter().take(MAX_TAGS - tags.len()).cloned());
     let mut props = serde_json::Map::new();
+    if tags_of(rule) > MAX_TAGS {
+        // The tags stop at MAX_TAGS; every control stays readable here.
+        props.insert("bylaw/controls".into(), json!(rule.controls));
+    }
     props.insert("security-severity".into(), json!(rule.severity.security_severity()));
     props.insert("problem.severity".into(), json!(problem_severity(rule.enforcement)));
     props.insert("precision".into(), json!("very-high"));
@@ -100,18 +211,6 @@ fn problem_severity(e: Enforcement) -> &'static str {
         Enforcement::Advisory => "warning",
         Enforcement::Audit => "recommendation",
     }
-}
-
-/// Percent-encodes a relative path for a URI reference, keeping `/`.
-fn uri(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 fn result(f: &Finding, rule_index: Option<usize>, opts: &RenderOptions) -> sarif::Result {
@@ -172,12 +271,18 @@ fn result(f: &Finding, rule_index: Option<usize>, opts: &RenderOptions) -> sarif
     r
 }
 
-/// Builds the SARIF log of a report.
+/// Builds the SARIF log of a report, cut to GitHub's limits (module doc).
 pub fn to_sarif(report: &Report, opts: &RenderOptions) -> sarif::Sarif {
-    let rules: Vec<sarif::ReportingDescriptor> = report.rules.iter().map(descriptor).collect();
-    let index: BTreeMap<&str, usize> = report.rules.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
-    let results: Vec<sarif::Result> =
-        report.findings.iter().map(|f| result(f, index.get(f.rule_id.as_str()).copied(), opts)).collect();
+    let cut = cuts(report);
+    let rules: Vec<sarif::ReportingDescriptor> = cut.rules.iter().map(|&i| descriptor(&report.rules[i])).collect();
+    let index: BTreeMap<&str, usize> =
+        cut.rules.iter().enumerate().map(|(at, &i)| (report.rules[i].id.as_str(), at)).collect();
+    let results: Vec<sarif::Result> = cut
+        .kept
+        .iter()
+        .map(|&i| &report.findings[i])
+        .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), opts))
+        .collect();
     let tool = &report.tool;
     let driver = sarif::ToolComponent::builder()
         .name(tool.name.clone())
@@ -195,6 +300,19 @@ pub fn to_sarif(report: &Report, opts: &RenderOptions) -> sarif::Sarif {
     }
     run_props.insert("verdict".into(), serde_json::to_value(report.verdict).unwrap_or_default());
     run_props.insert("summary".into(), serde_json::to_value(&report.summary).unwrap_or_default());
+    let mut truncated = serde_json::Map::new();
+    if cut.kept.len() < report.findings.len() {
+        truncated.insert("results".into(), json!({ "total": report.findings.len(), "kept": cut.kept.len() }));
+    }
+    if cut.rules.len() < report.rules.len() {
+        truncated.insert("rules".into(), json!({ "total": report.rules.len(), "kept": cut.rules.len() }));
+    }
+    if cut.tagged > 0 {
+        truncated.insert("tags".into(), json!({ "rules": cut.tagged, "limit": MAX_TAGS }));
+    }
+    if !truncated.is_empty() {
+        run_props.insert(TRUNCATED_KEY.into(), serde_json::Value::Object(truncated));
+    }
     let invocation = sarif::Invocation::builder().execution_successful(true).build();
     let run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())

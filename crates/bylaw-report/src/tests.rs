@@ -198,6 +198,81 @@ fn sarif_maps_levels_rules_locations_and_suppressions() {
 }
 
 #[test]
+fn sarif_keeps_the_most_severe_results_within_githubs_limit() {
+    let mut r = many(sarif::MAX_RESULTS + 10);
+    // Ten excepted blocking findings and the audit ones are what should go.
+    for f in r.findings.iter_mut().filter(|f| f.rule_id == "K-1").take(10) {
+        f.exception = sample().findings[2].exception.clone();
+    }
+    r.recount();
+    let doc = sarif_json(&r);
+    let run = &doc["runs"][0];
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 25_000);
+    assert_eq!(run["properties"]["bylaw/truncated"], serde_json::json!({"results": {"total": 25_010, "kept": 25_000}}));
+    let count = |pred: &dyn Fn(&serde_json::Value) -> bool| results.iter().filter(|r| pred(r)).count();
+    assert_eq!(count(&|r| r["level"] == "error" && r.get("suppressions").is_none()), 2_491, "every blocking one");
+    assert_eq!(count(&|r| r["level"] == "warning"), 15_006, "every advisory one");
+    assert_eq!(count(&|r| r.get("suppressions").is_some()), 0, "excepted ones go first");
+    // Audit findings fill the rest, critical ones before medium.
+    let audit: Vec<&serde_json::Value> = results.iter().filter(|r| r["level"] == "note").collect();
+    assert_eq!(audit.len(), 25_000 - 2_491 - 15_006);
+    let critical_audit = r.findings.iter().filter(|f| f.rule_id == "K-4" && f.severity == Severity::Critical).count();
+    assert_eq!(audit.iter().filter(|r| r["properties"]["severity"] == "critical").count(), critical_audit);
+    // Kept results stay in report order.
+    let lines: Vec<(String, i64)> = results
+        .iter()
+        .map(|r| {
+            let l = &r["locations"][0]["physicalLocation"];
+            (l["artifactLocation"]["uri"].as_str().unwrap().to_string(), l["region"]["startLine"].as_i64().unwrap())
+        })
+        .collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]));
+    let validator = jsonschema::validator_for(&sarif_schema()).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&doc).take(5).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        sarif_limits(&r).unwrap(),
+        "SARIF: 25010 results exceed GitHub code scanning's limit of 25000 per run: the SARIF keeps the 25000 most severe and leaves out 10 (every finding is in the JSON report)"
+    );
+    assert_eq!(sarif_limits(&sample()), None);
+    assert!(sarif_json(&sample())["runs"][0]["properties"].get("bylaw/truncated").is_none());
+}
+
+#[test]
+fn sarif_rules_carry_at_most_twenty_tags_and_every_control_in_properties() {
+    let mut r = sample();
+    r.rules[0].controls = (1..=25).map(|i| format!("CTL-{i}")).collect();
+    let doc = sarif_json(&r);
+    let rule = &doc["runs"][0]["tool"]["driver"]["rules"][0];
+    let tags = rule["properties"]["tags"].as_array().unwrap();
+    assert_eq!(tags.len(), 20);
+    assert_eq!(tags[..3], [serde_json::json!("security"), "policy:k8s".into(), "CTL-1".into()]);
+    assert_eq!(rule["properties"]["bylaw/controls"].as_array().unwrap().len(), 25);
+    let uncut = &doc["runs"][0]["tool"]["driver"]["rules"][1];
+    assert!(uncut["properties"].get("bylaw/controls").is_none(), "only rules whose tags were cut: {uncut}");
+    assert_eq!(doc["runs"][0]["properties"]["bylaw/truncated"]["tags"], serde_json::json!({"rules": 1, "limit": 20}));
+    assert!(sarif_limits(&r).unwrap().contains("1 rule map to more than 18 controls"), "{:?}", sarif_limits(&r));
+}
+
+#[test]
+fn junit_parses_back_whatever_the_messages_hold() {
+    let mut r = hostile();
+    r.findings[0].message = "\u{0}\u{1b}\u{fffe}\u{ffff}\n::stop-commands::t".into();
+    r.findings[5].location.path = "pipe\u{1}line\u{ffff}.yaml".into();
+    let xml = render(Format::Junit, &r, &RenderOptions::default()).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure") && n.attribute("message").is_some_and(|m| m.contains("stop-commands")))
+        .unwrap();
+    assert_eq!(failure.attribute("message"), Some("::warning::a.yaml:10:5: \\u{0}\\u{1b}\\n::stop-commands::t"));
+    assert_no_command_lines(&xml);
+    assert!(!xml.contains('\u{fffe}') && !xml.contains('\u{ffff}'));
+}
+
+#[test]
 fn junit_has_a_suite_per_policy_and_a_case_per_rule_and_target() {
     let xml = render(Format::Junit, &sample(), &RenderOptions::default()).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
@@ -227,19 +302,152 @@ fn junit_has_a_suite_per_policy_and_a_case_per_rule_and_target() {
 }
 
 #[test]
-fn text_groups_by_file_with_positions_and_summary() {
-    let text = render(Format::Text, &sample(), &RenderOptions::default()).unwrap();
+fn text_groups_by_file_then_tabulates_rules_and_says_what_was_skipped() {
+    let mut r = sample();
+    r.summary.skipped = [("unknown format", 9), ("Helm template", 3), ("kustomize patch", 2)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let text = render(Format::Text, &r, &RenderOptions::default()).unwrap();
     assert!(!text.contains('\x1b'));
-    assert!(text.contains("deploy/a b.yaml (3 findings)\n"), "{text}");
-    assert!(text.contains("deploy/a b.yaml:10:5: error [K-1] container app runs privileged\n"), "{text}");
-    assert!(text.contains("deploy/a b.yaml:12:5: warning [K-2] no memory limit\n"), "{text}");
-    assert!(text.contains("deploy/a b.yaml:30:5: excepted [K-3]"), "{text}");
-    assert!(text.contains("exception: excepted by EXC-1: legacy workload (expires 2027-01-01)"), "{text}");
-    assert!(text.contains("deploy/c.yaml:3:5: note [K-4]"), "{text}");
-    assert!(text.contains("help: Set `privileged: false`."), "{text}");
-    assert!(text.contains("FAIL: 2 blocking, 1 advisory, 1 audit, 1 excepted (6 findings in all, 1 error)"), "{text}");
+    assert_eq!(text.matches("help [K-1]: Set `privileged: false`.").count(), 1, "remediation once per rule: {text}");
+    assert!(text.contains("skipped 14 files: 9 unknown format, 3 Helm template, 2 kustomize patch\n"), "{text}");
+    insta::assert_snapshot!("text_sample", text);
     let colored = render(Format::Text, &sample(), &RenderOptions { color: true, ..Default::default() }).unwrap();
     assert!(colored.contains("\x1b[1;31merror\x1b[0m"));
+}
+
+#[test]
+fn text_caps_the_listed_findings_and_quiet_keeps_only_the_verdict() {
+    let capped = RenderOptions { max_findings: Some(2), ..Default::default() };
+    let text = render(Format::Text, &sample(), &capped).unwrap();
+    assert!(text.contains("no memory limit"), "{text}");
+    assert!(!text.contains("excepted one") && !text.contains("audit note"), "{text}");
+    assert!(text.contains("==> deploy/a b.yaml (3 findings)\n"), "the header counts the whole file: {text}");
+    assert!(text.contains("\n… 4 more findings, all in the SARIF/JSON report\n"), "{text}");
+    assert!(text.contains("K-4 "), "the rule table still covers every finding: {text}");
+    let quiet = render(Format::Text, &sample(), &RenderOptions { quiet: true, ..Default::default() }).unwrap();
+    assert_eq!(
+        quiet,
+        "checked 3 files (3 documents) against 2 policies (5 rules) [env: prod]\n\
+         FAIL: 2 blocking, 1 advisory, 1 audit, 1 excepted (6 findings in all, 1 error)\n"
+    );
+}
+
+/// A report whose every input-derived value tries to break out.
+fn hostile() -> Report {
+    let mut r = sample();
+    let f = &mut r.findings[0];
+    f.location.path = "::warning::a.yaml".into();
+    r.policies[0].targets.push("::warning::a.yaml".into());
+    f.message = "container x\n::stop-commands::t runs privileged\n##[error]x \x1b[31mred\u{202e}".into();
+    f.resource.as_mut().unwrap().name = Some("x\n::stop-commands::t".into());
+    f.notes = vec!["note\r\n::error::n".into()];
+    let e = &mut r.findings[2];
+    e.exception.as_mut().unwrap().reason = "ok\n##[group]y".into();
+    r.exceptions[0].source = "::debug::exceptions.yaml:4".into();
+    r.exceptions[0].detail = Some("soon\n::warning::z".into());
+    r.rules[0].remediation = Some("fix\u{1b}]8;;http://evil\u{7}".into());
+    r.rules[0].title = "T\n::error::t".into();
+    r.environment = Some("prod\n::add-mask::x".into());
+    r
+}
+
+fn assert_no_command_lines(out: &str) {
+    for line in out.lines() {
+        let l = line.trim_start();
+        assert!(!l.starts_with("::") && !l.starts_with("##["), "line starts a CI command: {line:?}\n{out}");
+    }
+    assert!(!out.contains('\x1b') && !out.contains('\r') && !out.contains('\u{202e}'), "{out}");
+}
+
+#[test]
+fn text_never_lets_input_start_a_line_or_an_escape_sequence() {
+    let text = render(Format::Text, &hostile(), &RenderOptions::default()).unwrap();
+    assert_no_command_lines(&text);
+    assert!(text.contains("- ::warning::a.yaml:10:5: error [K-1] container x\\n::stop-commands::t"), "{text}");
+    assert!(text.contains("Deployment shop/x\\n::stop-commands::t"), "{text}");
+    assert!(text.contains("\\u{1b}[31mred\\u{202e}"), "{text}");
+    assert!(text.contains("==> ::warning::a.yaml (1 finding)"), "{text}");
+    // With colour on, the only ESC bytes are bylaw's own SGR codes.
+    let colored = render(Format::Text, &hostile(), &RenderOptions { color: true, ..Default::default() }).unwrap();
+    assert!(!colored.replace("\x1b[", "").contains('\x1b'), "{colored}");
+    assert!(!colored.contains("\x1b[31mred"), "{colored}");
+}
+
+#[test]
+fn markdown_keeps_every_value_in_its_cell() {
+    let md = render(Format::Markdown, &hostile(), &RenderOptions::default()).unwrap();
+    assert_no_command_lines(&md);
+    let row = md.lines().find(|l| l.contains("stop-commands")).unwrap();
+    assert!(row.starts_with("| 🔴 blocking | `K-1` | `::warning::a.yaml:10` | container x\\\\n::stop"), "{row}");
+    assert_eq!(row.matches(" | ").count(), 3, "four cells, no stray pipe: {row}");
+}
+
+#[test]
+fn markdown_links_percent_encode_the_path_and_show_it_escaped() {
+    let mut r = sample();
+    r.findings[0].location.path = "deploy/a b#1%(x)[y]<z>?é|`.yaml".into();
+    let opts =
+        RenderOptions { link_base: Some("https://github.com/acme/shop/blob/abc123/".into()), ..Default::default() };
+    let md = render(Format::Markdown, &r, &opts).unwrap();
+    let link = "[``deploy/a b#1%(x)[y]<z>?é\\|`.yaml:10``]\
+                (https://github.com/acme/shop/blob/abc123/deploy/a%20b%231%25%28x%29%5By%5D%3Cz%3E%3F%C3%A9%7C%60.yaml#L10)";
+    assert!(md.contains(link), "{md}");
+    let plain = render(Format::Markdown, &r, &RenderOptions::default()).unwrap();
+    assert!(!plain.contains("](http"), "no link without a base: {plain}");
+}
+
+/// `n` findings over `n / 10` files: a tenth blocking, the rest advisory or audit.
+fn many(n: usize) -> Report {
+    let mut r = sample();
+    let mut findings = Vec::with_capacity(n);
+    for i in 0..n {
+        let (rule, level) = match i % 10 {
+            0 => ("K-1", Enforcement::Blocking),
+            1..=6 => ("K-2", Enforcement::Advisory),
+            _ => ("K-4", Enforcement::Audit),
+        };
+        let mut f = finding(rule, "k8s", &format!("deploy/app-{:05}.yaml", i / 10), (i % 10) as u32 + 1, level, "");
+        f.message = format!("finding number {i} with a message long enough to weigh in a comment");
+        f.severity = if i % 1000 == 3 { Severity::Critical } else { Severity::Medium };
+        findings.push(f);
+    }
+    r.findings = findings;
+    r.recount();
+    r
+}
+
+#[test]
+fn markdown_stays_under_the_comment_limit() {
+    let r = many(5_000);
+    let md =
+        render(Format::Markdown, &r, &RenderOptions { max_findings: Some(100_000), ..Default::default() }).unwrap();
+    assert!(md.len() <= markdown::MAX_BYTES, "{} bytes", md.len());
+    let listed = md.lines().filter(|l| l.starts_with("| 🔴") || l.starts_with("| 🟡") || l.starts_with("| 🔵")).count();
+    assert!(listed > 100, "as many as fit: {listed}");
+    assert!(md.contains(&format!("… and {} more findings", 5_000 - listed)), "{}", &md[md.len() - 2000..]);
+    assert!(md.contains("Rules and remediation"), "the rules still follow");
+    let default = render(Format::Markdown, &r, &RenderOptions::default()).unwrap();
+    assert!(default.contains("… and 4950 more findings"), "50 by default");
+}
+
+#[test]
+fn text_of_many_findings_lists_the_cap_and_counts_every_rule() {
+    let r = many(100_000);
+    let text = render(Format::Text, &r, &RenderOptions { max_findings: Some(200), ..Default::default() }).unwrap();
+    assert_eq!(text.lines().filter(|l| l.starts_with("- deploy/")).count(), 200);
+    assert!(text.contains("… 99800 more findings, all in the SARIF/JSON report"), "{text}");
+    let table: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("rule ")).take(4).collect();
+    assert_eq!(
+        table,
+        [
+            "rule  severity  enforcement  findings  files",
+            "K-1   high      blocking        10000  10000",
+            "K-2   high      advisory        60000  10000",
+            "K-4   high      audit           30000  10000",
+        ]
+    );
 }
 
 #[test]
@@ -252,6 +460,9 @@ fn markdown_summary_orders_blocking_first_and_escapes_cells() {
     let excepted = md.find("excepted one").unwrap();
     assert!(blocking < advisory && advisory < excepted, "{md}");
     assert!(md.contains("bad YAML \\| &lt;x&gt;"), "{md}");
+    insta::assert_snapshot!("markdown_sample", md);
+    let hostile = render(Format::Markdown, &hostile(), &RenderOptions::default()).unwrap();
+    insta::assert_snapshot!("markdown_hostile", hostile);
 }
 
 #[test]
