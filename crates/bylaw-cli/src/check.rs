@@ -73,6 +73,13 @@ pub struct CheckArgs {
     /// SARIF automation category (runAutomationDetails.id), default `bylaw`.
     #[arg(long, value_name = "NAME", default_value = "bylaw")]
     pub sarif_category: String,
+    /// Print at most N findings in the text output (default 200; 0 prints none).
+    /// Every finding is always in the SARIF, JSON and JUnit outputs.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_findings: usize,
+    /// Print only the summary (text output), not the findings.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Append this run's decisions to a hash-chained JSON Lines audit log.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
@@ -393,8 +400,16 @@ fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
     let opts = RenderOptions {
         color: common::use_color(cli, std::io::stdout().is_terminal()),
         automation_category: Some(args.sarif_category.clone()),
+        max_findings: Some(args.max_findings),
+        quiet: args.quiet,
         ..RenderOptions::default()
     };
+    let sarif_wanted = outputs.stdout == Format::Sarif || outputs.files.iter().any(|(f, _)| *f == Format::Sarif);
+    if sarif_wanted {
+        if let Some(w) = bylaw_report::sarif_limits(report) {
+            eprintln!("warning: {w}");
+        }
+    }
     match bylaw_report::render(outputs.stdout, report, &opts) {
         Ok(text) => {
             let mut out = std::io::stdout().lock();

@@ -108,13 +108,5 @@ pub fn load_and_compile(paths: &[PathBuf], options: CompileOptions, color: bool)
 /// file name or value can start a workflow command (`::`, `##[`) or a
 /// terminal escape sequence.
 pub fn safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    bylaw_report::display_safe(s).into_owned()
 }

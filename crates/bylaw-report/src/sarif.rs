@@ -213,6 +213,20 @@ fn problem_severity(e: Enforcement) -> &'static str {
     }
 }
 
+/// Where a file is: a path under the project root is a relative URI under
+/// `uriBaseId` (§3.4.4); a file outside the root (an absolute display path)
+/// gets an absolute `file://` URI and no base (SARIF 2.1.0 §3.10.3).
+fn artifact_location(path: &str, opts: &RenderOptions) -> sarif::ArtifactLocation {
+    if path.starts_with('/') {
+        return sarif::ArtifactLocation::builder().uri(format!("file://{}", uri(path))).build();
+    }
+    let mut artifact = sarif::ArtifactLocation::builder().uri(uri(path)).build();
+    if !path.starts_with("pack:") {
+        artifact.uri_base_id = Some(opts.base_uri_id.clone());
+    }
+    artifact
+}
+
 fn result(f: &Finding, rule_index: Option<usize>, opts: &RenderOptions) -> sarif::Result {
     let l = &f.location;
     let region = sarif::Region::builder()
@@ -221,7 +235,7 @@ fn result(f: &Finding, rule_index: Option<usize>, opts: &RenderOptions) -> sarif
         .end_line(l.end_line as i64)
         .end_column(l.end_column.max(if l.end_line == l.start_line { l.start_column } else { 1 }) as i64)
         .build();
-    let artifact = sarif::ArtifactLocation::builder().uri(uri(&l.path)).uri_base_id(opts.base_uri_id.clone()).build();
+    let artifact = artifact_location(&l.path, opts);
     let location = sarif::Location::builder()
         .physical_location(sarif::PhysicalLocation::builder().artifact_location(artifact).region(region).build())
         .build();
@@ -360,10 +374,7 @@ pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts
             if let Some(h) = &d.hint {
                 text.push_str(&format!(" (hint: {h})"));
             }
-            let mut artifact = sarif::ArtifactLocation::builder().uri(uri(&d.file)).build();
-            if !d.file.starts_with("pack:") {
-                artifact.uri_base_id = Some(opts.base_uri_id.clone());
-            }
+            let artifact = artifact_location(&d.file, opts);
             let mut physical = sarif::PhysicalLocation::builder().artifact_location(artifact).build();
             if let Some(s) = d.span {
                 physical.region = Some(

@@ -123,6 +123,11 @@ pub fn write_artifacts(artifacts: &[(&Path, Format, &Report)]) -> usize {
     let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
     let mut failed = 0;
     for (path, format, report) in artifacts {
+        if *format == Format::Sarif {
+            if let Some(w) = bylaw_report::sarif_limits(report) {
+                eprintln!("warning: {}: {w}", path.display());
+            }
+        }
         failed += match bylaw_report::render(*format, report, &opts) {
             Ok(text) => write_text(path, &text),
             Err(e) => {
