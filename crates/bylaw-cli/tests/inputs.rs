@@ -1,0 +1,222 @@
+//! End-to-end tests of inputs that are not plain manifests and of inputs
+//! built to break the outputs, from bug reports filed against peer tools:
+//! the binary on files in a temporary repository, asserting findings,
+//! lines, exit codes and what reaches stdout.
+
+use std::path::Path;
+use std::process::Command;
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn bylaw(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bylaw"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("BYLAW_NOW", "2026-06-01T00:00:00Z")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const POLICY: &str = r#"apiVersion: bylaw/v1
+kind: Policy
+metadata: { name: pods, type: security }
+spec:
+  rules:
+    - id: P-001
+      title: No privileged containers
+      severity: high
+      match: {}
+      each: "$.spec['containers','initContainers'][*]"
+      deny: "item.securityContext.privileged == true"
+      at: securityContext.privileged
+      message: "container {{ item.name }} runs privileged"
+      remediation: Set securityContext.privileged to false.
+    - id: P-002
+      title: Not root
+      severity: high
+      each: "$..containers[*]"
+      deny: "item.securityContext.runAsUser == 0"
+      at: securityContext.runAsUser
+      message: "container {{ item.name }} runs as root"
+    - id: P-003
+      title: Config files name their owner
+      severity: low
+      deny: "file.format == 'json' && !has(doc.owner)"
+      message: "no owner"
+"#;
+
+/// A repository with the policy in `policies/` and the given files.
+fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), ".bylaw.yaml", "policies: [policies/]\n");
+    write(tmp.path(), "policies/pods.yaml", &POLICY.replace("      match: {}\n", ""));
+    for (p, t) in files {
+        write(tmp.path(), p, t);
+    }
+    tmp
+}
+
+/// (rule, path, line) of each finding.
+fn findings(dir: &Path, args: &[&str]) -> Vec<(String, String, u64)> {
+    let mut a = vec!["check", "--format", "json"];
+    a.extend_from_slice(args);
+    let (_, out, err) = bylaw(dir, &a);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}\n{out}\n{err}"));
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_owned(),
+                f["location"]["path"].as_str().unwrap().to_owned(),
+                f["location"]["start_line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn f(rule: &str, path: &str, line: u64) -> (String, String, u64) {
+    (rule.to_owned(), path.to_owned(), line)
+}
+
+#[test]
+fn json_with_a_bom_comments_trailing_commas_or_nothing_is_no_false_error() {
+    let tmp = repo(&[
+        ("bom.json", "\u{feff}{\"owner\": \"a\"}\n"),
+        ("tsconfig.json", "{\n  // compiler options\n  \"owner\": \"b\", /* trailing */\n}\n"),
+        (".vscode/settings.json", "{ \"owner\": \"c\", }\n"),
+        (".devcontainer/devcontainer.json", "{\n  // dev container\n  \"owner\": \"d\",\n}\n"),
+        ("x.jsonc", "{ \"owner\": 1, // c\n}\n"),
+        ("empty.json", ""),
+        ("blank.json", "  \n"),
+        ("empty.yaml", ""),
+        ("strict.json", "{\n  \"owner\": 1, // not JSONC\n}\n"),
+    ]);
+    let got = findings(tmp.path(), &[]);
+    // only the strict JSON with a comment is a parse error, at its line
+    assert_eq!(got, vec![f("bylaw/parse-error", "strict.json", 2)]);
+}
+
+#[test]
+fn a_broken_document_does_not_hide_the_ones_after_it() {
+    let pod = |name: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{ name: {name} }}\nspec:\n  containers:\n    - name: {name}\n      securityContext: {{ privileged: true }}\n")
+    };
+    let text = format!("{}---\nkind: [unclosed\n---\n{}", pod("a"), pod("b"));
+    let tmp = repo(&[("multi.yaml", &text)]);
+    let got = findings(tmp.path(), &[]);
+    // the unclosed flow is found where the next document starts
+    assert_eq!(
+        got,
+        vec![f("P-001", "multi.yaml", 7), f("bylaw/parse-error", "multi.yaml", 10), f("P-001", "multi.yaml", 17)]
+    );
+}
+
+#[test]
+fn kubernetes_reads_yaml_1_1_integers_lists_and_aliases_as_kubectl_does() {
+    let root = "apiVersion: v1\nkind: Pod\nmetadata: { name: r }\nspec:\n  containers:\n    - name: a\n      securityContext: { runAsUser: 0b0 }\n    - name: b\n      securityContext: { runAsUser: 0o0 }\n    - name: c\n      securityContext: { runAsUser: 0_0 }\n";
+    let list = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    metadata: { name: l1 }\n    spec: { containers: [{ name: x, securityContext: { privileged: true } }] }\n  - apiVersion: v1\n    kind: Pod\n    metadata: { name: l2 }\n    spec: { containers: [{ name: y, securityContext: { privileged: true } }] }\n";
+    let podlist = "apiVersion: v1\nkind: PodList\nitems:\n  - metadata: { name: p1 }\n    spec: { containers: [{ name: z, securityContext: { privileged: true } }] }\n";
+    let alias = "apiVersion: v1\nkind: Pod\nmetadata: { name: al }\nspec:\n  containers:\n    - &c { name: a, securityContext: { privileged: true } }\n  initContainers:\n    - *c\n";
+    let tmp = repo(&[("root.yaml", root), ("list.yaml", list), ("podlist.yaml", podlist), ("alias.yaml", alias)]);
+    let got = findings(tmp.path(), &[]);
+    assert_eq!(
+        got,
+        vec![
+            f("P-001", "alias.yaml", 6),
+            f("P-001", "alias.yaml", 8),
+            f("P-001", "list.yaml", 7),
+            f("P-001", "list.yaml", 11),
+            f("P-001", "podlist.yaml", 5),
+            f("P-002", "root.yaml", 7),
+            f("P-002", "root.yaml", 9),
+            f("P-002", "root.yaml", 11),
+        ]
+    );
+}
+
+#[test]
+fn only_real_comments_suppress() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: s\n  annotations:\n    note: \"# bylaw:ignore P-001\"\nspec:\n  containers:\n    - name: a\n      command:\n        - sh\n        - -c\n        - |\n          echo hi # bylaw:ignore P-001\n      securityContext: { privileged: true }\n    - name: b\n      # bylaw:ignore P-001 -- vendor agent\n      securityContext: { privileged: true }\n";
+    let tmp = repo(&[("pod.yaml", text)]);
+    let (_, out, _) = bylaw(tmp.path(), &["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let got: Vec<(u64, bool)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["location"]["start_line"].as_u64().unwrap(), f["exception"].is_object()))
+        .collect();
+    assert_eq!(got, vec![(15, false), (18, true)], "{out}");
+}
+
+#[test]
+fn input_text_cannot_start_a_ci_command_or_a_terminal_escape() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: { name: \"p\\n##[error]x\" }\nspec:\n  containers:\n    - name: \"x\\n::stop-commands::t\\r\\u001b[31m\"\n      securityContext: { privileged: true }\n";
+    let tmp = repo(&[("pod.yaml", text), ("::warning::a.yaml", text)]);
+    for format in ["text", "markdown", "junit"] {
+        let (code, out, err) = bylaw(tmp.path(), &["check", "--format", format]);
+        assert_eq!(code, 1, "{format}: {err}");
+        for line in out.lines().chain(err.lines()) {
+            let t = line.trim_start();
+            assert!(!t.starts_with("::") && !t.starts_with("##["), "{format}: a line starts a CI command: {line:?}");
+            assert!(!line.contains('\u{1b}') && !line.contains('\r'), "{format}: raw control character: {line:?}");
+        }
+        assert!(out.contains("stop-commands"), "{format}: the value is still shown, escaped:\n{out}");
+    }
+}
+
+#[test]
+fn many_findings_read_well_and_the_summary_alone_with_quiet() {
+    let mut text = String::from("apiVersion: v1\nkind: Pod\nmetadata: { name: many }\nspec:\n  containers:\n");
+    for i in 0..300 {
+        text.push_str(&format!("    - {{ name: c{i}, securityContext: {{ privileged: true }} }}\n"));
+    }
+    let tmp = repo(&[("many.yaml", &text)]);
+    let (code, out, _) = bylaw(tmp.path(), &["check"]);
+    assert_eq!(code, 1);
+    assert_eq!(out.matches("] container c").count(), 200, "default cap of 200 printed findings");
+    assert!(out.contains("100 more"), "{out}");
+    assert_eq!(out.matches("help [P-001]").count(), 1, "remediation once per rule");
+    let (_, out, _) = bylaw(tmp.path(), &["check", "--max-findings", "5"]);
+    assert_eq!(out.matches("] container c").count(), 5);
+    let (code, out, _) = bylaw(tmp.path(), &["check", "--quiet"]);
+    assert_eq!(code, 1);
+    assert!(!out.contains("] container c"), "{out}");
+    assert!(out.contains("FAIL: 300 blocking"), "{out}");
+}
+
+#[test]
+fn a_file_outside_the_root_gets_a_file_uri_in_sarif() {
+    let tmp = repo(&[]);
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: { name: o }\nspec: { containers: [{ name: a, securityContext: { privileged: true } }] }\n");
+    let file = outside.path().join("pod.yaml").canonicalize().unwrap();
+    let (code, out, err) = bylaw(tmp.path(), &["check", file.to_str().unwrap(), "--format", "sarif"]);
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let loc = &v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(loc["uri"], format!("file://{}", file.display()), "{loc}");
+    assert!(loc.get("uriBaseId").is_none(), "{loc}");
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_a_loud_error_not_a_silent_pass() {
+    let tmp = repo(&[("big.yaml", &"a: 1\n".repeat(100))]);
+    write(tmp.path(), ".bylaw.yaml", "policies: [policies/]\nmax_file_size: 100\n");
+    let (code, out, _) = bylaw(tmp.path(), &["check"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("big.yaml:1:1: error [bylaw/parse-error] not evaluated: the file is"), "{out}");
+    assert!(out.contains("too large"), "counted as skipped: {out}");
+}
