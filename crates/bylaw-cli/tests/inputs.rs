@@ -3,28 +3,14 @@
 //! the binary on files in a temporary repository, asserting findings,
 //! lines, exit codes and what reaches stdout.
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use std::path::Path;
+use support::cli::{bylaw_in, json_findings, write};
 
 fn bylaw(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bylaw"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("BYLAW_NOW", "2026-06-01T00:00:00Z")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = bylaw_in(dir, args, None);
+    (out.code, out.stdout, out.stderr)
 }
 
 const POLICY: &str = r#"apiVersion: bylaw/v1
@@ -70,20 +56,7 @@ fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
 fn findings(dir: &Path, args: &[&str]) -> Vec<(String, String, u64)> {
     let mut a = vec!["check", "--format", "json"];
     a.extend_from_slice(args);
-    let (_, out, err) = bylaw(dir, &a);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}\n{out}\n{err}"));
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["rule_id"].as_str().unwrap().to_owned(),
-                f["location"]["path"].as_str().unwrap().to_owned(),
-                f["location"]["start_line"].as_u64().unwrap(),
-            )
-        })
-        .collect()
+    json_findings(&bylaw_in(dir, &a, None).stdout)
 }
 
 fn f(rule: &str, path: &str, line: u64) -> (String, String, u64) {

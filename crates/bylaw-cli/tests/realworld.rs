@@ -7,8 +7,9 @@
 //! same findings when run from the parent directory, and the CI file that
 //! init wrote passing bylaw's own GitHub Actions pack.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn shared() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realworld");
@@ -38,19 +39,8 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn bylaw(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bylaw"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("BYLAW_NOW", "2026-06-01T00:00:00Z")
-        .env("BYLAW_REF", "main")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = support::cli::bylaw_in(dir, args, None);
+    (out.code, out.stdout, out.stderr)
 }
 
 /// (rule, path, line, message) of every finding of a JSON report.

@@ -4,38 +4,9 @@
 //! rendered streams on stdin, `bylaw test` beside other tools' YAML. Each
 //! test builds a small repository in a temporary directory.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+mod support;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn bylaw_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bylaw"));
-    c.args(args).current_dir(dir).env_clear().env("BYLAW_NOW", "2026-06-01T00:00:00Z");
-    c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    if let Some(text) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use support::cli::{bylaw_in, json_findings, write};
 
 const POLICY: &str = r#"apiVersion: bylaw/v1
 kind: Policy
@@ -81,22 +52,6 @@ fn repo() -> tempfile::TempDir {
     write(&d, "deploy/prod/app.yaml", PRIVILEGED);
     write(&d, ".github/workflows/ci.yml", "on: push\njobs: {}\n");
     tmp
-}
-
-fn json_findings(stdout: &str) -> Vec<(String, String, u64)> {
-    let v: serde_json::Value = serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["rule_id"].as_str().unwrap().to_owned(),
-                f["location"]["path"].as_str().unwrap().to_owned(),
-                f["location"]["start_line"].as_u64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 #[test]
