@@ -14,3 +14,6 @@ pub mod diff;
 pub mod http;
 pub mod requests;
 pub mod summary;
+
+/// Percent-encodes a path for a URL (see [`bylaw_report::percent_encode_path`]).
+pub use bylaw_report::percent_encode_path;

@@ -13,13 +13,13 @@ pub const COMMENT_MARKER: &str = "<!-- bylaw:report -->";
 pub type LineLink<'a> = dyn Fn(&Finding) -> String + 'a;
 
 fn finding_item(f: &Finding, link: &LineLink<'_>) -> String {
+    use bylaw_report::markdown::{cell, code};
     format!(
-        "- [`{}:{}`]({}) `{}` {}\n",
-        f.location.path,
-        f.location.start_line,
+        "- [{}]({}) {} {}\n",
+        code(&format!("{}:{}", f.location.path, f.location.start_line)),
         link(f),
-        f.rule_id,
-        f.message.replace('\n', " ")
+        code(&f.rule_id),
+        cell(&f.message)
     )
 }
 
@@ -82,4 +82,43 @@ pub fn outputs(report: &Report) -> String {
     let s = &report.summary;
     let verdict = if report.verdict == Verdict::Fail { "fail" } else { "pass" };
     format!("verdict={verdict}\nblocking={}\nadvisory={}\nexcepted={}\n", s.blocking, s.advisory, s.excepted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bylaw_engine::report::{Enforcement, Finding, Location, Severity};
+
+    #[test]
+    fn finding_items_escape_the_text_and_encode_the_link() {
+        let f = Finding {
+            rule_id: "K-1".into(),
+            policy: "p".into(),
+            severity: Severity::High,
+            enforcement: Enforcement::Blocking,
+            message: "bad [x](http://evil) <b>\n::stop-commands::t".into(),
+            location: Location {
+                path: "deploy/a b#1%.yaml".into(),
+                start_line: 3,
+                start_column: 1,
+                end_line: 3,
+                end_column: 2,
+            },
+            document: None,
+            pointer: String::new(),
+            resource: None,
+            fingerprint: String::new(),
+            notes: vec![],
+            exception: None,
+        };
+        let link = |f: &Finding| {
+            format!("https://x/blob/s/{}#L{}", crate::percent_encode_path(&f.location.path), f.location.start_line)
+        };
+        let item = finding_item(&f, &link);
+        assert_eq!(
+            item,
+            "- [`deploy/a b#1%.yaml:3`](https://x/blob/s/deploy/a%20b%231%25.yaml#L3) `K-1` bad \\[x\\](http://evil) &lt;b&gt;\\\\n::stop-commands::t\n"
+        );
+        assert_eq!(item.lines().count(), 1, "one line whatever the message holds");
+    }
 }

@@ -89,7 +89,14 @@ pub fn workflow_commands(report: &Report, changed: Option<&ChangedLines>) -> Str
 
 /// A GitHub blob link to a finding's line.
 pub fn line_link(gh: &GitHub, f: &Finding) -> String {
-    format!("{}/{}/blob/{}/{}#L{}", gh.server_url, gh.repository, gh.sha, f.location.path, f.location.start_line)
+    format!(
+        "{}/{}/blob/{}/{}#L{}",
+        gh.server_url,
+        gh.repository,
+        gh.sha,
+        bylaw_report::percent_encode_path(&f.location.path),
+        f.location.start_line
+    )
 }
 
 /// The PR comment / job summary body (see [`bylaw_ci::summary::comment_body`]).

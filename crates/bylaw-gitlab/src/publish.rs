@@ -90,5 +90,11 @@ pub fn commit_status(client: &Client, gl: &GitLab, report: &Report) -> Result<()
 
 /// A link to a finding's line in the project at the pipeline's commit.
 pub fn line_link(gl: &GitLab, f: &Finding) -> String {
-    format!("{}/-/blob/{}/{}#L{}", gl.project_url, gl.sha, f.location.path, f.location.start_line)
+    format!(
+        "{}/-/blob/{}/{}#L{}",
+        gl.project_url,
+        gl.sha,
+        bylaw_ci::percent_encode_path(&f.location.path),
+        f.location.start_line
+    )
 }

@@ -26,8 +26,11 @@ pub const MAX_BYTES: usize = 60_000;
 /// Of [`MAX_BYTES`], at most this much goes to the rules section.
 const MAX_RULES_BYTES: usize = 20_000;
 
-/// Escapes input-derived text for a Markdown table cell, outside code.
-fn cell(s: &str) -> String {
+/// Escapes input-derived text for Markdown (a table cell or a list item),
+/// outside code: control characters shown escaped, `<`/`>` as entities,
+/// `\`, `|`, `[`, `]` backslash-escaped (GFM), so a value can neither
+/// break the layout nor make a link or an HTML tag.
+pub fn cell(s: &str) -> String {
     let s = display_safe(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -46,7 +49,7 @@ fn cell(s: &str) -> String {
 
 /// Input-derived text as a code span in a table cell: backticks in the
 /// value get a longer fence, `|` is escaped (GFM splits cells first).
-fn code(s: &str) -> String {
+pub fn code(s: &str) -> String {
     let s = display_safe(s).replace('|', "\\|");
     let mut longest = 0;
     let mut run = 0;
