@@ -489,4 +489,29 @@ fn say_what_was_read(
             eprintln!("note: policy {} matched no file", safe(&p.name));
         }
     }
+    let count = |r: SkipReason| found.skipped.iter().filter(|s| s.reason == r).count();
+    let helm = count(SkipReason::HelmTemplate);
+    if helm > 0 {
+        eprintln!(
+            "note: {helm} Helm chart template{} skipped: check the rendered chart with `helm template CHART | bylaw check -`",
+            if helm == 1 { " was" } else { "s were" }
+        );
+    }
+    let patches = count(SkipReason::KustomizePatch);
+    if patches > 0 {
+        eprintln!(
+            "note: {patches} kustomize patch{} skipped: check the built output with `kustomize build DIR | bylaw check -`",
+            if patches == 1 { " was" } else { "es were" }
+        );
+    }
+    // a gate that read nothing must not look like a pass
+    let document_policies =
+        report.policies.iter().any(|p| !p.targets.iter().any(|t| t == bylaw_engine::builtin::PIPELINE_TARGET));
+    if report.summary.files == 0 && document_policies {
+        let skipped: usize = report.summary.skipped.values().sum();
+        eprintln!(
+            "warning: no file was checked ({skipped} skipped{}); see `bylaw check -v`",
+            if skipped == 0 { ": nothing found under the given paths".to_owned() } else { String::new() }
+        );
+    }
 }

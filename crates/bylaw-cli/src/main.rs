@@ -105,6 +105,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(common::use_color(&cli, std::io::IsTerminal::is_terminal(&std::io::stderr())))
         .without_time()
         .try_init();
     let code = match &cli.command {

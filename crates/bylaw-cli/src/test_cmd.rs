@@ -29,27 +29,18 @@ pub struct TestArgs {
     pub min_coverage: Option<f64>,
 }
 
+/// Test files under `dir` (symlink loops are not followed twice).
 fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out);
-        } else if is_test_file(&p) {
-            out.push(p);
-        }
-    }
+    let (mut files, _) = bylaw_engine::loader::walk(dir);
+    files.sort();
+    out.extend(files.into_iter().filter(|p| is_test_file(p)));
 }
 
 fn has_policy_files(dir: &std::path::Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else { return false };
-    entries.flatten().map(|e| e.path()).any(|p| {
-        if p.is_dir() {
-            return has_policy_files(&p);
-        }
+    let (files, _) = bylaw_engine::loader::walk(dir);
+    files.iter().any(|p| {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_test_file(&p)
+        (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_test_file(p)
     })
 }
 

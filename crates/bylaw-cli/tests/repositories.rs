@@ -213,3 +213,30 @@ fn bylaw_test_uses_the_config_and_skips_other_tools_yaml() {
     assert!(out.stderr.contains("elsewhere/x.test.yaml:3:9"), "{}", out.stderr);
     assert!(out.stderr.contains("did you mean `pods`?"), "{}", out.stderr);
 }
+
+#[test]
+fn naming_a_manifest_as_a_kustomize_patch_does_not_hide_it() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    // a complete workload named as a patch, and a resource of another kustomization
+    write(
+        &d,
+        "tools/kustomization.yaml",
+        "patches:\n  - path: ../deploy/prod/app.yaml\n  - path: ../deploy/prod/res.yaml\n",
+    );
+    write(&d, "deploy/prod/kustomization.yaml", "resources: [res.yaml]\n");
+    write(&d, "deploy/prod/res.yaml", &PRIVILEGED.replace("name: p", "name: r"));
+    let out = bylaw_in(&d, &["check", "--format", "json"], None);
+    let mut got = json_findings(&out.stdout);
+    got.retain(|f| f.0 == "P-001");
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("P-001".to_owned(), "deploy/prod/app.yaml".to_owned(), 8),
+            ("P-001".to_owned(), "deploy/prod/res.yaml".to_owned(), 8)
+        ],
+        "{}",
+        out.stderr
+    );
+}

@@ -50,6 +50,8 @@ pub enum SkipReason {
     Template,
     /// Over the size limit.
     TooLarge,
+    /// Cannot be read (a dangling symlink, no permission).
+    Unreadable,
 }
 
 impl SkipReason {
@@ -66,6 +68,7 @@ impl SkipReason {
             SkipReason::NoPolicy => "matched no policy",
             SkipReason::Template => "template",
             SkipReason::TooLarge => "too large",
+            SkipReason::Unreadable => "unreadable",
         }
     }
 }
@@ -97,8 +100,17 @@ pub struct Discovered {
     pub missing: Vec<String>,
     /// Files not evaluated, sorted by path.
     pub skipped: Vec<Skipped>,
-    /// Symlink loops met while walking, one message each.
+    /// Symlink loops and unreadable entries met while walking, one message each.
     pub loops: Vec<String>,
+}
+
+/// The path an `ignore` error is about, if it names one.
+fn path_of(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => path_of(err),
+        _ => None,
+    }
 }
 
 /// What to leave out besides formats: target globs and bylaw's own files.
@@ -210,8 +222,13 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
                                 root.display(&ancestor)
                             ));
                         }
+                    } else if let Some(path) = path_of(&e) {
+                        let display = root.display(path);
+                        let why = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
+                        out.loops.push(format!("{display}: cannot be read ({why})"));
+                        skip(display, SkipReason::Unreadable, false);
                     } else {
-                        tracing::warn!("{e}");
+                        out.loops.push(e.to_string());
                     }
                     continue;
                 }
@@ -327,15 +344,69 @@ fn kustomize_patches(walked: &[PathBuf], given: &[PathBuf]) -> HashSet<PathBuf> 
             dir = d.parent().map(Path::to_path_buf);
         }
     }
-    let mut out = HashSet::new();
+    let mut patches = HashSet::new();
+    let mut resources = HashSet::new();
     for k in kustomizations {
         let Ok(text) = std::fs::read_to_string(&k) else { continue };
         let Some(dir) = k.parent() else { continue };
         for rel in patch_paths(&text) {
-            out.insert(canonical(&dir.join(rel)));
+            patches.insert(canonical(&dir.join(rel)));
+        }
+        for rel in resource_paths(&text) {
+            resources.insert(canonical(&dir.join(rel)));
         }
     }
+    // A file some kustomization deploys as a resource is a manifest, and a
+    // "patch" that is a complete workload is judged as one: naming a
+    // manifest as a patch must not hide it from the gate.
+    patches.retain(|p| !resources.contains(p) && !is_complete_workload_file(p));
+    patches
+}
+
+/// The resource file paths a kustomization names (`resources`, and the
+/// older `bases` are directories, which hold no patch).
+fn resource_paths(kustomization: &str) -> Vec<String> {
+    let parsed = crate::input::yaml::parse(kustomization);
+    let mut out = Vec::new();
+    for doc in &parsed.documents {
+        let Some(crate::node::NodeValue::Seq(items)) = doc.get("resources").map(|n| &n.value) else { continue };
+        out.extend(items.iter().filter_map(|i| i.as_str()).map(str::to_owned));
+    }
     out
+}
+
+/// Whether a file holds a Kubernetes document with containers that all
+/// name an image: a complete workload, not a partial patch.
+fn is_complete_workload_file(p: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(p) else { return false };
+    let parsed = crate::input::parse_path(&p.to_string_lossy(), &text);
+    parsed.documents.iter().any(|d| crate::input::yaml::is_kubernetes(d) && complete_containers(d) == Some(true))
+}
+
+/// `Some(true)` when the node holds container lists and every container
+/// names an image, `Some(false)` when one does not, `None` without any.
+fn complete_containers(n: &crate::node::Node) -> Option<bool> {
+    use crate::node::NodeValue;
+    match &n.value {
+        NodeValue::Map(entries) => {
+            let mut found = None;
+            for e in entries {
+                let here = match (&e.value.value, e.key.as_str()) {
+                    (NodeValue::Seq(items), "containers" | "initContainers" | "ephemeralContainers") => {
+                        Some(!items.is_empty() && items.iter().all(|c| c.str_at(&["image"]).is_some()))
+                    }
+                    _ => complete_containers(&e.value),
+                };
+                found = match (found, here) {
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    (a, b) => a.or(b),
+                };
+            }
+            found
+        }
+        NodeValue::Seq(items) => items.iter().filter_map(complete_containers).reduce(|a, b| a && b),
+        _ => None,
+    }
 }
 
 /// The patch file paths a kustomization names (`patches[].path`,
@@ -413,32 +484,56 @@ pub fn split_stream(text: &str, root: &ProjectRoot) -> Vec<FileRef> {
     out
 }
 
-/// Chart name → chart directory under the root, found on first use.
+/// The charts under the root (`Chart.yaml` `name`, directory), found on first use.
 #[derive(Default)]
-struct OnceCharts(std::cell::OnceCell<HashMap<String, PathBuf>>);
+struct OnceCharts(std::cell::OnceCell<Vec<(String, PathBuf)>>);
 
 impl OnceCharts {
+    /// The file a `# Source:` path names: its first segment is a chart's
+    /// name, each `charts/NAME/` after it a subchart (by name or alias
+    /// directory) under the chart's `charts/`; the rest is the template.
     fn resolve(&self, source: &str, root: &ProjectRoot) -> String {
         let charts = self.0.get_or_init(|| {
-            let mut m = HashMap::new();
+            let mut found = Vec::new();
             for e in walker(root.dir(), true).build().flatten() {
                 if e.file_name() != "Chart.yaml" {
                     continue;
                 }
                 let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
                 let parsed = crate::input::yaml::parse(&text);
-                if let (Some(name), Some(dir)) =
-                    (parsed.documents.first().and_then(|d| d.str_at(&["name"])), e.path().parent())
-                {
-                    m.entry(name.to_owned()).or_insert_with(|| dir.to_path_buf());
+                let name = parsed.documents.first().and_then(|d| d.str_at(&["name"])).map(str::to_owned);
+                if let (Some(name), Some(dir)) = (name, e.path().parent()) {
+                    found.push((name, paths::absolute(dir)));
                 }
             }
-            m
+            found.sort();
+            found
         });
-        let (chart, rest) = source.split_once('/').unwrap_or((source, ""));
-        match charts.get(chart) {
-            Some(dir) if dir.join(rest).is_file() => root.display(&dir.join(rest)),
-            _ => paths::normalize(Path::new(source)).to_string_lossy().into_owned(),
+        let fallback = || paths::normalize(Path::new(source)).to_string_lossy().replace('\\', "/");
+        if source.split('/').any(|c| c == "..") {
+            return fallback();
+        }
+        let (top, mut rest) = source.split_once('/').unwrap_or((source, ""));
+        let Some(mut dir) = charts.iter().find(|(n, _)| n == top).map(|(_, d)| d.clone()) else {
+            return fallback();
+        };
+        while let Some(after) = rest.strip_prefix("charts/") {
+            let (sub, tail) = after.split_once('/').unwrap_or((after, ""));
+            let parent = dir.join("charts");
+            let by_name = charts.iter().find(|(n, d)| n == sub && d.parent() == Some(parent.as_path()));
+            match by_name.map(|(_, d)| d.clone()).or_else(|| Some(parent.join(sub)).filter(|d| d.is_dir())) {
+                Some(d) => {
+                    dir = d;
+                    rest = tail;
+                }
+                None => return fallback(),
+            }
+        }
+        let file = dir.join(rest);
+        if file.is_file() {
+            root.display(&file)
+        } else {
+            fallback()
         }
     }
 }
@@ -468,6 +563,13 @@ mod tests {
         write(d, "k/base.yaml", "kind: Deployment\n");
         write(d, "k/patch.yaml", "kind: Deployment\n");
         write(d, "k/sm.yaml", "kind: Deployment\n");
+        // a complete workload named as a patch, and a resource of another kustomization
+        write(d, "evil/kustomization.yaml", "patches:\n  - path: ../prod/pod.yaml\n  - path: ../k/base.yaml\n");
+        write(
+            d,
+            "prod/pod.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [{ name: a, image: x }] }\n",
+        );
         write(d, "README.md", "# hi\n");
         write(d, ".gitignore", "build/\nsecret.yaml\n");
         write(d, "build/out.yaml", "a: 1\n");
@@ -476,7 +578,17 @@ mod tests {
         let exclude = HashSet::new();
         let found = discover(&[d.to_path_buf()], &root, &Filter { targets: None, exclude: &exclude });
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(files, vec!["chart/Chart.yaml", "chart/values.yaml", "k/base.yaml", "k/kustomization.yaml"]);
+        assert_eq!(
+            files,
+            vec![
+                "chart/Chart.yaml",
+                "chart/values.yaml",
+                "evil/kustomization.yaml",
+                "k/base.yaml",
+                "k/kustomization.yaml",
+                "prod/pod.yaml"
+            ]
+        );
         assert_eq!(
             reasons(&found),
             vec![
@@ -528,7 +640,9 @@ mod tests {
         write(d, "charts/web/Chart.yaml", "name: web\n");
         write(d, "charts/web/templates/deploy.yaml", "kind: Deployment\n");
         let root = ProjectRoot::new(d);
-        let stream = "---\n# Source: web/templates/deploy.yaml\napiVersion: apps/v1\nkind: Deployment\n---\n# Source: web/templates/missing.yaml\nkind: Service\n";
+        write(d, "charts/web/charts/db-dir/Chart.yaml", "name: db\n");
+        write(d, "charts/web/charts/db-dir/templates/sts.yaml", "kind: StatefulSet\n");
+        let stream = "---\n# Source: web/templates/deploy.yaml\napiVersion: apps/v1\nkind: Deployment\n---\n# Source: web/templates/missing.yaml\nkind: Service\n---\n# Source: web/charts/db/templates/sts.yaml\nkind: StatefulSet\n---\n# Source: ../../etc/passwd\nkind: Secret\n";
         let files = split_stream(stream, &root);
         let got: Vec<(&str, &str)> = files.iter().map(|f| (f.path.as_str(), f.content.as_deref().unwrap())).collect();
         assert_eq!(
@@ -536,6 +650,8 @@ mod tests {
             vec![
                 ("charts/web/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\n"),
                 ("web/templates/missing.yaml", "kind: Service\n"),
+                ("charts/web/charts/db-dir/templates/sts.yaml", "kind: StatefulSet\n"),
+                ("../../etc/passwd", "kind: Secret\n"),
             ]
         );
         let plain = split_stream("a: 1\n---\nb: 2\n", &root);

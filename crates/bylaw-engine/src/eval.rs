@@ -618,7 +618,9 @@ impl PolicySet {
             if !r.inline.is_empty() {
                 details.inline.entry(files[i].path.clone()).or_default().extend(r.inline);
             }
-            documents += r.documents;
+            if outcome.skipped.is_none() {
+                documents += r.documents;
+            }
             findings.extend(r.findings);
             for p in r.evaluated {
                 targets.entry(p).or_default().insert(files[i].path.clone());

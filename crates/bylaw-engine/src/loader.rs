@@ -100,7 +100,16 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = walk(p).into_iter().filter(|f| is_policy_file(f)).collect();
+            let (files, loops) = walk(p);
+            for l in loops {
+                diagnostics.push(Diagnostic::warning(
+                    "io",
+                    display_path(&l),
+                    None,
+                    "a symlink loop: this directory was already read, it is not read again",
+                ));
+            }
+            let mut found: Vec<PathBuf> = files.into_iter().filter(|f| is_policy_file(f)).collect();
             found.sort();
             if found.is_empty() {
                 diagnostics.push(Diagnostic::error(
@@ -120,13 +129,24 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
     out
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
+/// The files under `dir`, following symlinks; a directory reached again
+/// (a symlink loop) is not descended twice, and each loop is returned once
+/// as the path that closes it.
+pub fn walk(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut out = Vec::new();
+    let mut loops = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
+        let canon = std::fs::canonicalize(&d).unwrap_or_else(|_| d.clone());
+        if !seen.insert(canon) {
+            loops.push(d);
+            continue;
+        }
         let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let path = e.path();
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries.into_iter().rev() {
             if path.is_dir() {
                 stack.push(path);
             } else {
@@ -134,7 +154,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    out
+    (out, loops)
 }
 
 /// Loads every policy in `paths` (files or directories). In a directory,

@@ -123,8 +123,11 @@ pub fn normalize(p: &Path) -> PathBuf {
             Component::CurDir => {}
             Component::ParentDir => {
                 let at_top = out.parent().is_none() && out.has_root();
-                if !at_top && !out.pop() {
+                let above = out.as_os_str().is_empty() || out.ends_with("..");
+                if above {
                     out.push("..");
+                } else if !at_top {
+                    out.pop();
                 }
             }
             other => out.push(other.as_os_str()),
@@ -188,6 +191,8 @@ mod tests {
     fn normalizes_lexically() {
         assert_eq!(normalize(Path::new("/a/./b//c/../d")), PathBuf::from("/a/b/d"));
         assert_eq!(normalize(Path::new("/a/b/../../..")), PathBuf::from("/"));
+        assert_eq!(normalize(Path::new("../../etc/x")), PathBuf::from("../../etc/x"));
+        assert_eq!(normalize(Path::new("a/../../b")), PathBuf::from("../b"));
     }
 
     #[test]

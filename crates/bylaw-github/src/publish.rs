@@ -18,9 +18,22 @@ pub const STEP_ANNOTATION_LIMIT: usize = 10;
 /// Annotations per check-run update (GitHub's limit).
 pub const CHECK_BATCH: usize = 50;
 
-/// Escapes a workflow command's message.
+/// Escapes a workflow command's message: `%`, CR and LF as the runner
+/// decodes them (`%25`, `%0D`, `%0A`; actions/toolkit `command.ts`), and
+/// every other control character (ESC, BEL, C1, line separators, bidi
+/// controls) shown escaped, so no input can end the command or reach the
+/// log as a terminal sequence.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c => out.push_str(&bylaw_report::display_safe(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    out
 }
 
 /// Escapes a workflow command's property value.
@@ -269,6 +282,7 @@ mod tests {
     #[test]
     fn escaping_follows_the_workflow_command_rules() {
         assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
+        assert_eq!(escape_data("a\u{1b}]0;t\u{7}\u{9b}\u{2028}b"), "a\\u{1b}]0;t\\u{7}\\u{9b}\\u{2028}b");
         assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
     }
 }

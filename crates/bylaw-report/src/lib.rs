@@ -147,10 +147,34 @@ pub fn render(format: Format, report: &Report, opts: &RenderOptions) -> Result<S
         Format::Markdown => markdown::render(report, opts),
         Format::Codequality => serde_json::to_string_pretty(&to_codequality(report))?,
     };
+    if matches!(format, Format::Json | Format::Sarif | Format::Codequality) {
+        out = json_ascii_controls(out);
+    }
     if !out.ends_with('\n') {
         out.push('\n');
     }
     Ok(out)
+}
+
+/// serde_json escapes C0 controls but writes C1 controls (U+0080–U+009F,
+/// some terminals' CSI), line separators and bidi controls as they are;
+/// in JSON text they can only stand inside strings, where `\uXXXX` means the
+/// same (RFC 8259 §7), so they are written escaped: the JSON is unchanged
+/// for a parser and inert on a terminal.
+fn json_ascii_controls(out: String) -> String {
+    let risky = |c: char| matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !out.chars().any(risky) {
+        return out;
+    }
+    let mut escaped = String::with_capacity(out.len() + 16);
+    for c in out.chars() {
+        if risky(c) {
+            escaped.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            escaped.push(c);
+        }
+    }
+    escaped
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same

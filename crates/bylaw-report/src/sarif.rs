@@ -48,7 +48,9 @@ struct Cuts {
 /// How important a finding is for the cut, smaller first: unexcepted
 /// mandatory/blocking, advisory, audit, then excepted ones; within that,
 /// critical to info; then the report's own order.
-fn importance(f: &Finding) -> (u8, std::cmp::Reverse<Severity>) {
+/// How much a finding matters: unexcepted blocking/mandatory first, then
+/// advisory, audit, excepted; within a level, the most severe first.
+pub(crate) fn importance(f: &Finding) -> (u8, std::cmp::Reverse<Severity>) {
     let level = match (f.exception.is_some(), f.enforcement) {
         (false, Enforcement::Mandatory | Enforcement::Blocking) => 0,
         (false, Enforcement::Advisory) => 1,

@@ -321,9 +321,10 @@ fn text_groups_by_file_then_tabulates_rules_and_says_what_was_skipped() {
 fn text_caps_the_listed_findings_and_quiet_keeps_only_the_verdict() {
     let capped = RenderOptions { max_findings: Some(2), ..Default::default() };
     let text = render(Format::Text, &sample(), &capped).unwrap();
-    assert!(text.contains("no memory limit"), "{text}");
-    assert!(!text.contains("excepted one") && !text.contains("audit note"), "{text}");
-    assert!(text.contains("==> deploy/a b.yaml (3 findings)\n"), "the header counts the whole file: {text}");
+    // the two most important: blocking findings first, in report order
+    assert!(text.contains("container app runs privileged") && text.contains("bad YAML"), "{text}");
+    assert!(!text.contains("no memory limit") && !text.contains("audit note"), "{text}");
+    assert!(text.contains("==> deploy/a b.yaml (3 findings, 1 shown)\n"), "the header counts the whole file: {text}");
     assert!(text.contains("\n… 4 more findings, all in the SARIF/JSON report\n"), "{text}");
     assert!(text.contains("K-4 "), "the rule table still covers every finding: {text}");
     let quiet = render(Format::Text, &sample(), &RenderOptions { quiet: true, ..Default::default() }).unwrap();
@@ -530,4 +531,35 @@ fn codequality_has_the_fields_gitlab_reads_and_leaves_out_excepted_findings() {
     );
     assert!(issues.iter().all(|i| i["check_name"] != "K-3"), "excepted findings are not GitLab issues");
     assert_eq!("codequality".parse::<Format>().unwrap(), Format::Codequality);
+}
+
+#[test]
+fn json_outputs_escape_c1_line_separators_and_bidi_controls() {
+    let mut report = sample();
+    report.findings[0].message = "a\u{9b}31m b\u{202e}c\u{2028}d".into();
+    for format in [Format::Json, Format::Sarif] {
+        let out = render(format, &report, &RenderOptions::default()).unwrap();
+        assert!(!out.contains('\u{9b}') && !out.contains('\u{202e}') && !out.contains('\u{2028}'), "{format:?}");
+        assert!(out.contains("\\u009b") && out.contains("\\u202e") && out.contains("\\u2028"), "{format:?}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let text = v.to_string();
+        assert!(text.contains('\u{9b}'), "{format:?}: the value is unchanged for a JSON parser");
+    }
+}
+
+#[test]
+fn a_cap_on_printed_findings_keeps_the_most_important() {
+    let mut report = sample();
+    report.findings = (0..50)
+        .map(|i| finding("K-2", "k8s", "a/low.yaml", i + 1, Enforcement::Advisory, "minor"))
+        .chain(std::iter::once(finding("K-1", "k8s", "z/prod.yaml", 3, Enforcement::Blocking, "critical one")))
+        .collect();
+    let opts = RenderOptions { max_findings: Some(3), ..RenderOptions::default() };
+    let text = render(Format::Text, &report, &opts).unwrap();
+    assert!(text.contains("z/prod.yaml:3:5: error [K-1] critical one"), "{text}");
+    assert_eq!(text.matches("[K-2] minor").count(), 2, "{text}");
+    assert!(text.contains("==> a/low.yaml (50 findings, 2 shown)"), "{text}");
+    assert!(text.contains("48 more findings"), "{text}");
+    let first = text.find("a/low.yaml:1:5").unwrap();
+    assert!(first < text.find("z/prod.yaml:3:5").unwrap(), "still in report order: {text}");
 }

@@ -2,7 +2,7 @@
 //! linear in them:
 //!
 //! 1. findings grouped by file, at most [`RenderOptions::max_findings`] of
-//!    them (report order), each one `- path:line:col: level [RULE] message`
+//!    them (the most important when cut, in report order), each one `- path:line:col: level [RULE] message`
 //!    line (terminals and editors link the position) with its facts,
 //!    exception and notes under it; then `… N more findings` when cut;
 //! 2. a table of the rules with findings (most severe enforcement first,
@@ -101,24 +101,48 @@ pub(crate) fn render(report: &Report, opts: &RenderOptions) -> String {
     out
 }
 
-/// Part 1: the findings by file, capped at `opts.max_findings`.
+/// Part 1: the findings by file, capped at `opts.max_findings`: when there
+/// are more, the most important ones are shown (blocking before advisory
+/// before audit before excepted, then by severity), still grouped by file
+/// in report order, so a cap never hides a critical finding behind
+/// thousands of low ones.
 fn findings(out: &mut String, report: &Report, opts: &RenderOptions, st: &Style) {
     let all = &report.findings;
     let shown = opts.max_findings.map_or(all.len(), |m| m.min(all.len()));
-    let mut i = 0;
-    while i < shown {
-        // Findings are sorted by path: a file's findings are one run.
-        let path = all[i].location.path.as_str();
-        let run = all[i..].iter().take_while(|f| f.location.path == path).count();
-        if i > 0 {
+    let selected: Vec<usize> = if shown == all.len() {
+        (0..all.len()).collect()
+    } else {
+        let mut by_importance: Vec<usize> = (0..all.len()).collect();
+        by_importance.sort_by_key(|&i| (crate::sarif::importance(&all[i]), i));
+        let mut keep = by_importance[..shown].to_vec();
+        keep.sort_unstable();
+        keep
+    };
+    // findings per file (report order groups a file's findings)
+    let mut per_file: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    if shown < all.len() {
+        for f in all {
+            *per_file.entry(f.location.path.as_str()).or_default() += 1;
+        }
+    }
+    let mut k = 0;
+    while k < selected.len() {
+        let path = all[selected[k]].location.path.as_str();
+        let run = selected[k..].iter().take_while(|&&i| all[i].location.path == path).count();
+        let total = per_file.get(path).copied().unwrap_or(run);
+        if k > 0 {
             out.push('\n');
         }
-        let header = format!("==> {} ({run} finding{})", display_safe(path), plural(run));
+        let header = if total == run {
+            format!("==> {} ({run} finding{})", display_safe(path), plural(run))
+        } else {
+            format!("==> {} ({total} finding{}, {run} shown)", display_safe(path), plural(total))
+        };
         let _ = writeln!(out, "{}", st.paint("1;4", &header));
-        for f in &all[i..(i + run).min(shown)] {
-            finding(out, f, st);
+        for &i in &selected[k..k + run] {
+            finding(out, &all[i], st);
         }
-        i += run;
+        k += run;
     }
     if shown < all.len() {
         let rest = all.len() - shown;

@@ -12,10 +12,22 @@
 use super::yaml::is_kubernetes;
 use crate::node::{Entry, Node, NodeValue};
 
+/// Lists inside lists are expanded too, as kubectl flattens them, down to
+/// this depth (deeper nesting is left as written).
+const MAX_NESTING: usize = 8;
+
 /// The documents with every Kubernetes list replaced by its items.
 pub fn expand(documents: Vec<Node>) -> Vec<Node> {
+    expand_at(documents, 0)
+}
+
+fn expand_at(documents: Vec<Node>, depth: usize) -> Vec<Node> {
     let mut out = Vec::with_capacity(documents.len());
     for doc in documents {
+        if depth >= MAX_NESTING {
+            out.push(doc);
+            continue;
+        }
         let list_kind = match (is_kubernetes(&doc), doc.str_at(&["kind"]), doc.get("items")) {
             (true, Some(kind), Some(Node { value: NodeValue::Seq(_), .. })) if kind.ends_with("List") => {
                 kind.to_owned()
@@ -42,7 +54,8 @@ pub fn expand(documents: Vec<Node>) -> Vec<Node> {
                 }
             }
             if !matches!(item.value, NodeValue::Null) {
-                out.push(item);
+                // an item that is itself a list (a `List` of `PodList`s)
+                out.extend(expand_at(vec![item], depth + 1));
             }
         }
     }
@@ -69,6 +82,16 @@ mod tests {
         assert_eq!(docs[1].str_at(&["metadata", "name"]), Some("b"));
         assert_eq!(docs[1].span_of_pointer("/kind").0.start_line, 9);
         assert_eq!(docs[2].str_at(&["kind"]), Some("Other"), "not a list: untouched");
+    }
+
+    #[test]
+    fn lists_of_lists_are_flattened() {
+        let src = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: PodList\n    items:\n      - metadata: { name: inner }\n        spec: { hostNetwork: true }\n";
+        let docs = expand(yaml::parse(src).documents);
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].str_at(&["kind"]), Some("Pod"));
+        assert_eq!(docs[0].str_at(&["metadata", "name"]), Some("inner"));
+        assert_eq!(docs[0].span.start_line, 7);
     }
 
     #[test]
