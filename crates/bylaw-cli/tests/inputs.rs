@@ -193,3 +193,11 @@ fn a_file_over_the_size_limit_is_a_loud_error_not_a_silent_pass() {
     assert!(out.contains("big.yaml:1:1: error [bylaw/parse-error] not evaluated: the file is"), "{out}");
     assert!(out.contains("too large"), "counted as skipped: {out}");
 }
+
+#[test]
+fn markdown_links_percent_encode_paths() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: { name: m }\nspec: { containers: [{ name: a, securityContext: { privileged: true } }] }\n";
+    let tmp = repo(&[("deploy/a b#1%[x].yaml", pod)]);
+    let (_, out, _) = bylaw(tmp.path(), &["check", "--format", "markdown"]);
+    assert!(out.contains("](deploy/a%20b%231%25%5Bx%5D.yaml#L4)"), "{out}");
+}

@@ -67,8 +67,11 @@ fn location(f: &Finding, opts: &RenderOptions) -> String {
     let l = &f.location;
     let text = code(&format!("{}:{}", l.path, l.start_line));
     match &opts.link_base {
-        Some(base) => format!("[{text}]({base}{}#L{})", percent_encode_path(&l.path), l.start_line),
-        None => text,
+        // a file outside the project root or standard input has no link
+        Some(base) if !l.path.starts_with('/') && !l.path.starts_with('<') => {
+            format!("[{text}]({base}{}#L{})", percent_encode_path(&l.path), l.start_line)
+        }
+        _ => text,
     }
 }
 
