@@ -258,9 +258,11 @@ pub fn evaluate_with(
     };
     let root = project_root(config, &paths);
     // bylaw's own files are never inputs
-    let mut exclude: HashSet<PathBuf> = loaded
-        .sources
-        .keys()
+    // only files that hold policies (or their bases) stop being inputs: a
+    // manifest in a policy directory is still checked
+    let policy_files =
+        loaded.policies.iter().flat_map(|p| std::iter::once(&p.file).chain(p.origins.iter().map(|o| &o.file)));
+    let mut exclude: HashSet<PathBuf> = policy_files
         .filter(|k| !k.starts_with("pack:"))
         .chain(config.file.iter())
         .map(|k| canonical(Path::new(k)))
@@ -268,12 +270,15 @@ pub fn evaluate_with(
     exclude.extend(exception_paths.iter().map(|p| canonical(p)));
     let configured_outputs =
         [&config.outputs.sarif, &config.outputs.junit, &config.outputs.json, &config.outputs.markdown];
-    exclude.extend(configured_outputs.into_iter().flatten().map(|p| canonical(&config.resolve(p))));
-    exclude.extend(overrides.artifacts.iter().map(|p| canonical(p)));
+    let mut artifacts: HashSet<PathBuf> =
+        configured_outputs.into_iter().flatten().map(|p| canonical(&config.resolve(p))).collect();
+    artifacts.extend(overrides.artifacts.iter().map(|p| canonical(p)));
     let stdin = paths.iter().any(|p| p.as_os_str() == "-");
     let on_disk: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
-    let mut found =
-        discover::discover(&on_disk, &root, &discover::Filter { targets: targets.as_ref(), exclude: &exclude });
+    let tracked = tracked_but_ignored(&root);
+    let filter =
+        discover::Filter { targets: targets.as_ref(), exclude: &exclude, artifacts: &artifacts, tracked: &tracked };
+    let mut found = discover::discover(&on_disk, &root, &filter);
     if !found.missing.is_empty() {
         return Err(usage_error(
             &format!("no such file or directory: {}", safe(&found.missing.join(", "))),
@@ -309,6 +314,14 @@ pub fn evaluate_with(
         let mut text = String::new();
         if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
             return Err(usage_error(&format!("cannot read standard input: {e}"), None, ecolor));
+        }
+        if text.trim().is_empty() {
+            // `helm template … | bylaw check -` after a failed render
+            return Err(usage_error(
+                "standard input is empty: nothing to check",
+                Some("did the command piped into `bylaw check -` fail? (`set -o pipefail` makes the pipeline say so)"),
+                ecolor,
+            ));
         }
         files.extend(discover::split_stream(&text, &root));
     }
@@ -509,6 +522,18 @@ fn say_what_was_read(
             eprintln!("note: policy {} matched no file", safe(&p.name));
         }
     }
+    if !details.templated.is_empty() {
+        let docs: usize = details.templated.iter().map(|(_, n)| n).sum();
+        let mut names: Vec<String> = details.templated.iter().take(5).map(|(p, _)| safe(p)).collect();
+        if details.templated.len() > 5 {
+            names.push(format!("… {} more", details.templated.len() - 5));
+        }
+        eprintln!(
+            "warning: {docs} document{} with unrendered `{{{{ }}}}` templates not evaluated ({}): render them and pipe the output to `bylaw check -`",
+            if docs == 1 { "" } else { "s" },
+            names.join(", ")
+        );
+    }
     let count = |r: SkipReason| found.skipped.iter().filter(|s| s.reason == r).count();
     let helm = count(SkipReason::HelmTemplate);
     if helm > 0 {
@@ -533,5 +558,28 @@ fn say_what_was_read(
             "warning: no file was checked ({skipped} skipped{}); see `bylaw check -v`",
             if skipped == 0 { ": nothing found under the given paths".to_owned() } else { String::new() }
         );
+    }
+}
+
+/// Files git tracks although an ignore rule matches them (`git ls-files
+/// --cached --ignored --exclude-standard`): committed, so checked. Empty
+/// outside a git work tree or without git.
+fn tracked_but_ignored(root: &ProjectRoot) -> Vec<PathBuf> {
+    let Some(top) = bylaw_engine::paths::git_top(root.dir()) else { return Vec::new() };
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&top)
+        .args(["ls-files", "--cached", "--ignored", "--exclude-standard", "-z"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => o
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| top.join(String::from_utf8_lossy(p).as_ref()))
+            .collect(),
+        _ => Vec::new(),
     }
 }

@@ -240,3 +240,73 @@ fn naming_a_manifest_as_a_kustomize_patch_does_not_hide_it() {
         out.stderr
     );
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn nothing_a_repository_author_controls_hides_a_manifest() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    // a tracked file that .gitignore matches is committed, so checked
+    git(&d, &["init", "-q"]);
+    write(&d, "deploy/prod/tracked.yaml", &PRIVILEGED.replace("name: p", "name: t"));
+    git(&d, &["add", "-A"]);
+    git(&d, &["commit", "-qm", "x"]);
+    write(&d, ".gitignore", "deploy/prod/tracked.yaml\n");
+    // a broken document with a placeholder does not hide the one before it
+    write(
+        &d,
+        "deploy/prod/mixed.yaml",
+        &format!("{}---\nx: {{{{ .Values.x }}}}\n", PRIVILEGED.replace("name: p", "name: m")),
+    );
+    // a plain manifest under templates/ of a (fake) chart is rendered verbatim by Helm
+    write(&d, "charts/fake/Chart.yaml", "name: fake\n");
+    write(&d, "charts/fake/templates/plain.yaml", &PRIVILEGED.replace("name: p", "name: f"));
+    // a manifest in the policy directory is not a policy
+    write(&d, "policies/pod.yaml", &PRIVILEGED.replace("name: p", "name: q"));
+    let out = bylaw_in(&d, &["check", "--format", "json"], None);
+    let mut got: Vec<String> = json_findings(&out.stdout).into_iter().filter(|f| f.0 == "P-001").map(|f| f.1).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "charts/fake/templates/plain.yaml",
+            "deploy/prod/app.yaml",
+            "deploy/prod/mixed.yaml",
+            "deploy/prod/tracked.yaml",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("1 document with unrendered `{{ }}` templates not evaluated (deploy/prod/mixed.yaml)"),
+        "{}",
+        out.stderr
+    );
+    let verbose = bylaw_in(&d, &["check", "-v"], None);
+    assert!(verbose.stderr.contains("skipped  policies/pods.yaml (bylaw's own file)"), "{}", verbose.stderr);
+    assert!(verbose.stderr.contains("skipped  policies/pod.yaml (matched no policy)"), "an input: {}", verbose.stderr);
+}
+
+#[test]
+fn standard_input_that_is_empty_or_names_no_template_is_not_trusted() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    let out = bylaw_in(&d, &["check", "-"], Some("  \n"));
+    assert_eq!(out.code, 2, "an empty stream is a failed render: {}", out.stderr);
+    assert!(out.stderr.contains("standard input is empty"), "{}", out.stderr);
+    // a `# Source:` naming no template under the root keeps the stream's name
+    let spoof = format!("---\n# Source: legacy/templates/x.yaml\n{PRIVILEGED}");
+    let out = bylaw_in(&d, &["check", "-", "--format", "json"], Some(&spoof));
+    assert_eq!(json_findings(&out.stdout), vec![("P-001".to_owned(), "<stdin>".to_owned(), 10)], "{}", out.stderr);
+}

@@ -118,6 +118,13 @@ pub struct Filter<'a> {
     pub targets: Option<&'a FileMatcher>,
     /// Canonical paths of files never to evaluate (policies, exception lists, config).
     pub exclude: &'a HashSet<PathBuf>,
+    /// Canonical paths of the run's own artifacts (SARIF, JUnit, …): left
+    /// out without a word, so that a second run reads what the first did.
+    pub artifacts: &'a HashSet<PathBuf>,
+    /// Paths of files that git tracks although `.gitignore` matches them:
+    /// ignore rules do not apply to tracked files (they are committed and
+    /// deployed), so they are checked.
+    pub tracked: &'a [PathBuf],
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -156,16 +163,18 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
     let mut skipped: BTreeMap<String, Skipped> = BTreeMap::new();
     let mut seen_loops: HashSet<PathBuf> = HashSet::new();
     let mut walked_files: Vec<PathBuf> = Vec::new();
+    let mut untrack: Vec<String> = Vec::new();
     let mut skip = |path: String, reason: SkipReason, explicit: bool| {
         skipped.entry(path.clone()).or_insert(Skipped { path, reason, explicit });
     };
     let mut consider = |fs: PathBuf, explicit: bool, skip: &mut dyn FnMut(String, SkipReason, bool)| {
         let display = root.display(&fs);
         let canon = canonical(&fs);
+        if filter.artifacts.contains(&canon) {
+            return;
+        }
         if filter.exclude.contains(&canon) {
-            if explicit {
-                skip(display, SkipReason::BylawFile, true);
-            }
+            skip(display, SkipReason::BylawFile, explicit);
             return;
         }
         if Format::of_path(&display).is_none() {
@@ -275,6 +284,12 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         for d in dirs {
             skip(format!("{}/", root.display(&d)), SkipReason::GitIgnore, false);
         }
+        // tracked files are checked whatever .gitignore says
+        let under = paths::absolute(p);
+        for t in filter.tracked.iter().filter(|t| paths::absolute(t).starts_with(&under) && t.is_file()) {
+            untrack.push(root.display(t));
+            consider(t.clone(), false, &mut skip);
+        }
     }
 
     // Helm chart templates and kustomize patches are not complete manifests.
@@ -284,7 +299,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
     for (canon, (display, fs_path, explicit)) in found {
         let reason = if patches.contains(&canon) {
             Some(SkipReason::KustomizePatch)
-        } else if is_helm_template(&fs_path, &mut charts) {
+        } else if is_helm_template(&fs_path, &mut charts) && has_template_syntax(&fs_path) {
             Some(SkipReason::HelmTemplate)
         } else {
             None
@@ -301,8 +316,19 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     out.files = files;
+    for d in untrack {
+        if skipped.get(&d).is_some_and(|s| s.reason == SkipReason::GitIgnore) {
+            skipped.remove(&d);
+        }
+    }
     out.skipped = skipped.into_values().collect();
     out
+}
+
+/// Whether a file holds `{{`: Helm renders a template without it verbatim,
+/// so such a file is a plain manifest and is checked as one.
+fn has_template_syntax(file: &Path) -> bool {
+    std::fs::read(file).map_or(true, |b| b.windows(2).any(|w| w == b"{{"))
 }
 
 /// Whether `file` lies under `templates/` of a Helm chart (a directory
@@ -464,12 +490,13 @@ pub fn split_stream(text: &str, root: &ProjectRoot) -> Vec<FileRef> {
             t.is_empty() || t.starts_with('#') || t.starts_with("---")
         });
         let source = source.filter_map(|(i, l)| l.trim().strip_prefix("# Source: ").map(|s| (i, s.trim()))).last();
-        match source {
-            Some((i, src)) => {
-                let path = charts.resolve(src, root);
+        match source.and_then(|(i, src)| charts.resolve(src, root).map(|p| (i, p))) {
+            Some((i, path)) => {
                 let content: String = chunk[i + 1..].concat();
                 out.push(FileRef { fs_path: PathBuf::from("-"), path, content: Some(content) });
             }
+            // a `# Source:` that names no template under the root is not
+            // trusted (it could borrow another file's exceptions)
             None => {
                 // keep the stream's line numbers: blank lines stand for what came before
                 let mut content = "\n".repeat(from);
@@ -492,7 +519,7 @@ impl OnceCharts {
     /// The file a `# Source:` path names: its first segment is a chart's
     /// name, each `charts/NAME/` after it a subchart (by name or alias
     /// directory) under the chart's `charts/`; the rest is the template.
-    fn resolve(&self, source: &str, root: &ProjectRoot) -> String {
+    fn resolve(&self, source: &str, root: &ProjectRoot) -> Option<String> {
         let charts = self.0.get_or_init(|| {
             let mut found = Vec::new();
             for e in walker(root.dir(), true).build().flatten() {
@@ -509,14 +536,11 @@ impl OnceCharts {
             found.sort();
             found
         });
-        let fallback = || paths::normalize(Path::new(source)).to_string_lossy().replace('\\', "/");
         if source.split('/').any(|c| c == "..") {
-            return fallback();
+            return None;
         }
         let (top, mut rest) = source.split_once('/').unwrap_or((source, ""));
-        let Some(mut dir) = charts.iter().find(|(n, _)| n == top).map(|(_, d)| d.clone()) else {
-            return fallback();
-        };
+        let mut dir = charts.iter().find(|(n, _)| n == top).map(|(_, d)| d.clone())?;
         while let Some(after) = rest.strip_prefix("charts/") {
             let (sub, tail) = after.split_once('/').unwrap_or((after, ""));
             let parent = dir.join("charts");
@@ -526,15 +550,11 @@ impl OnceCharts {
                     dir = d;
                     rest = tail;
                 }
-                None => return fallback(),
+                None => return None,
             }
         }
         let file = dir.join(rest);
-        if file.is_file() {
-            root.display(&file)
-        } else {
-            fallback()
-        }
+        file.is_file().then(|| root.display(&file))
     }
 }
 
@@ -576,7 +596,11 @@ mod tests {
         write(d, "secret.yaml", "a: 1\n");
         let root = ProjectRoot::new(d);
         let exclude = HashSet::new();
-        let found = discover(&[d.to_path_buf()], &root, &Filter { targets: None, exclude: &exclude });
+        let found = discover(
+            &[d.to_path_buf()],
+            &root,
+            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &[] },
+        );
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
             files,
@@ -610,7 +634,7 @@ mod tests {
         write(d, "deploy/prod/a.yaml", "a: 1\n");
         let root = ProjectRoot::new(d);
         let exclude = HashSet::new();
-        let f = Filter { targets: None, exclude: &exclude };
+        let f = Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &[] };
         let given = vec![d.join("deploy//"), d.join("./deploy/prod/a.yaml"), d.join("deploy/prod/../prod/a.yaml")];
         let found = discover(&given, &root, &f);
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
@@ -627,7 +651,11 @@ mod tests {
         std::os::unix::fs::symlink(d, d.join("real/loop")).unwrap();
         let root = ProjectRoot::new(d);
         let exclude = HashSet::new();
-        let found = discover(&[d.to_path_buf()], &root, &Filter { targets: None, exclude: &exclude });
+        let found = discover(
+            &[d.to_path_buf()],
+            &root,
+            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &[] },
+        );
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(files, vec!["real/a.yaml"], "one file, under its real name");
         assert_eq!(found.loops.len(), 1, "{:?}", found.loops);
@@ -649,9 +677,10 @@ mod tests {
             got,
             vec![
                 ("charts/web/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\n"),
-                ("web/templates/missing.yaml", "kind: Service\n"),
+                // no such template: the stream's own name and lines
+                ("<stdin>", "\n\n\n\n---\n# Source: web/templates/missing.yaml\nkind: Service\n"),
                 ("charts/web/charts/db-dir/templates/sts.yaml", "kind: StatefulSet\n"),
-                ("../../etc/passwd", "kind: Secret\n"),
+                ("<stdin>", "\n\n\n\n\n\n\n\n\n\n---\n# Source: ../../etc/passwd\nkind: Secret\n"),
             ]
         );
         let plain = split_stream("a: 1\n---\nb: 2\n", &root);

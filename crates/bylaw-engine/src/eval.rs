@@ -76,6 +76,9 @@ pub struct RunDetails {
     pub files: Vec<FileOutcome>,
     /// Inline suppressions (`# bylaw:ignore`) of the files read, by display path.
     pub inline: BTreeMap<String, Vec<crate::exceptions::Inline>>,
+    /// Files with documents that were not evaluated because they are
+    /// unrendered templates (`{{ … }}` that does not parse), and how many.
+    pub templated: Vec<(String, usize)>,
 }
 
 /// The variables of one evaluation, lent to CEL without copying.
@@ -438,15 +441,38 @@ struct FileResult {
     evaluated: Vec<usize>,
     skipped: Option<crate::discover::SkipReason>,
     inline: Vec<crate::exceptions::Inline>,
+    /// Broken documents taken for unrendered templates (not evaluated).
+    templated: usize,
 }
 
-/// Whether unparseable text is an unrendered template (Go/Helm `{{ }}`,
-/// Jinja `{% %}`; not GitHub's `${{ }}` expressions, which are valid YAML
-/// strings).
-fn looks_like_template(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    text.contains("{%")
-        || text.match_indices("{{").any(|(i, _)| (i == 0 || bytes[i - 1] != b'$') && text[i..].contains("}}"))
+/// Whether a line holds a template placeholder: Go/Helm `{{ … }}` or
+/// Jinja `{% … %}`, outside a `#` comment line; not GitHub's `${{ }}`
+/// expressions, which are valid YAML strings.
+fn has_placeholder(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with('#') {
+        return false;
+    }
+    let bytes = line.as_bytes();
+    line.contains("{%")
+        || line.match_indices("{{").any(|(i, _)| (i == 0 || bytes[i - 1] != b'$') && line[i..].contains("}}"))
+}
+
+/// Whether the document in which a syntax error at `line` (1-based) stands
+/// — from the `---` before it to the one after — is an unrendered
+/// template: it holds a placeholder. Only that document is taken for a
+/// template; the other documents of the file are still evaluated.
+fn error_in_template(lines: &[&str], line: u32) -> bool {
+    let at = (line as usize).saturating_sub(1).min(lines.len().saturating_sub(1));
+    let is_marker = |l: &str| l == "---" || l.starts_with("--- ") || l.starts_with("---\t");
+    let start = (0..at).rev().find(|&i| is_marker(lines[i])).map_or(0, |i| i + 1);
+    // an error found at the next `---` belongs to the document before it
+    let end = if lines.get(at).is_some_and(|l| is_marker(l)) {
+        at
+    } else {
+        (at + 1..lines.len()).find(|&i| is_marker(lines[i])).unwrap_or(lines.len())
+    };
+    lines.get(start..end).is_some_and(|doc| doc.iter().any(|l| has_placeholder(l)))
 }
 
 impl PolicySet {
@@ -481,15 +507,19 @@ impl PolicySet {
         if f.content.is_none() {
             if let Ok(meta) = std::fs::metadata(&f.fs_path) {
                 if meta.len() > opts.max_file_size {
-                    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+                    let size = |b: u64| match b {
+                        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)),
+                        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+                        b => format!("{b} bytes"),
+                    };
                     res.findings.push(self.parse_error(
                         &f.path,
                         1,
                         1,
                         format!(
-                            "not evaluated: the file is {:.1} MiB, over the limit of {:.1} MiB (raise `max_file_size` in .bylaw.yaml or leave the file out with `targets`)",
-                            mib(meta.len()),
-                            mib(opts.max_file_size)
+                            "not evaluated: the file is {}, over the limit of {} (raise `max_file_size` in .bylaw.yaml or leave the file out with `targets`)",
+                            size(meta.len()),
+                            size(opts.max_file_size)
                         ),
                         opts,
                     ));
@@ -513,11 +543,19 @@ impl PolicySet {
                 return Some(res);
             }
         };
-        let parsed = input::parse_path(&f.path, &text);
-        if !parsed.errors.is_empty() && looks_like_template(&text) {
-            // `{{ … }}` placeholders: a template to render, not a manifest
-            res.skipped = Some(crate::discover::SkipReason::Template);
-            return Some(res);
+        let mut parsed = input::parse_path(&f.path, &text);
+        if !parsed.errors.is_empty() {
+            // a broken document with `{{ … }}` placeholders is a template to
+            // render, not a manifest: no parse error for it, and the file's
+            // other documents are still evaluated
+            let lines: Vec<&str> = text.lines().collect();
+            let before = parsed.errors.len();
+            parsed.errors.retain(|e| !error_in_template(&lines, e.line));
+            res.templated = before - parsed.errors.len();
+            if res.templated > 0 && parsed.errors.is_empty() && parsed.documents.is_empty() {
+                res.skipped = Some(crate::discover::SkipReason::Template);
+                return Some(res);
+            }
         }
         res.inline = crate::exceptions::inline_from_comments(&parsed.comments);
         for (i, e) in parsed.errors.iter().enumerate() {
@@ -601,6 +639,7 @@ impl PolicySet {
                 })
                 .collect(),
             inline: BTreeMap::new(),
+            templated: Vec::new(),
         };
         let mut files_evaluated = 0;
         for (i, r) in results {
@@ -617,6 +656,9 @@ impl PolicySet {
             }
             if !r.inline.is_empty() {
                 details.inline.entry(files[i].path.clone()).or_default().extend(r.inline);
+            }
+            if r.templated > 0 {
+                details.templated.push((files[i].path.clone(), r.templated));
             }
             if outcome.skipped.is_none() {
                 documents += r.documents;
@@ -738,6 +780,22 @@ impl PolicySet {
         };
         report.recount();
         report
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_broken_document_with_placeholders_is_a_template() {
+        let text = "a: 1\n---\nx: {{ .Values.x }}\n---\nb: [\n---\n# {{ not this }}\nc: [\n";
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(error_in_template(&lines, 3), "the placeholder's document");
+        assert!(!error_in_template(&lines, 5), "a broken document without placeholders");
+        assert!(!error_in_template(&lines, 8), "a placeholder in a comment does not count");
+        assert!(error_in_template(&lines, 4), "an error found at the next marker belongs to the document before");
+        assert!(!has_placeholder("run: echo ${{ github.sha }}"));
     }
 }
 

@@ -45,7 +45,7 @@ impl ProjectRoot {
             return ProjectRoot::new(dir);
         }
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let start = checked.iter().find(|p| p.as_os_str() != "-").map(|p| absolute(p)).unwrap_or_else(|| cwd.clone());
+        let start = common_ancestor(checked).unwrap_or_else(|| cwd.clone());
         match git_top(&start) {
             Some(top) => ProjectRoot::new(&top),
             None => ProjectRoot::new(&cwd),
@@ -159,14 +159,27 @@ pub fn git_top(start: &Path) -> Option<PathBuf> {
     None
 }
 
+/// The deepest directory holding every checked path (`-` left out), so
+/// that the order of the paths changes nothing.
+pub fn common_ancestor(checked: &[PathBuf]) -> Option<PathBuf> {
+    let mut paths = checked.iter().filter(|p| p.as_os_str() != "-").map(|p| absolute(p));
+    let first = paths.next()?;
+    let mut common = if first.is_dir() { first } else { first.parent().map(Path::to_path_buf)? };
+    for p in paths {
+        while !p.starts_with(&common) {
+            common = common.parent()?.to_path_buf();
+        }
+    }
+    Some(common)
+}
+
 /// The config file for a run without `--config`: the first of `names` in
-/// the directory of the first checked path or one of its ancestors, up to
+/// the directory holding every checked path or one of its ancestors, up to
 /// the top of its git work tree (inclusive) — so `bylaw check repo` from the
 /// parent uses `repo/.bylaw.yaml` — else in the current directory and its
 /// ancestors up to its git work tree's top.
 pub fn find_config(names: &[&str], checked: &[PathBuf]) -> Option<PathBuf> {
-    let mut starts: Vec<PathBuf> =
-        checked.iter().filter(|p| p.as_os_str() != "-").take(1).map(|p| absolute(p)).collect();
+    let mut starts: Vec<PathBuf> = common_ancestor(checked).into_iter().collect();
     starts.push(absolute(Path::new(".")));
     for start in starts {
         let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
@@ -225,5 +238,12 @@ mod tests {
         assert_eq!(git_top(&repo.join("deploy/prod")).unwrap(), repo);
         let root = ProjectRoot::find(None, &[repo.join("deploy")]);
         assert_eq!(root.dir(), repo.as_path());
+        // the order of the checked paths changes nothing
+        std::fs::create_dir_all(repo.join("sub")).unwrap();
+        std::fs::write(repo.join("sub/.bylaw.yaml"), "policies: []\n").unwrap();
+        for order in [[repo.join("deploy"), repo.join("sub")], [repo.join("sub"), repo.join("deploy")]] {
+            assert_eq!(find_config(&[".bylaw.yaml"], &order).unwrap(), repo.join(".bylaw.yaml"));
+        }
+        assert_eq!(find_config(&[".bylaw.yaml"], &[repo.join("sub")]).unwrap(), repo.join("sub/.bylaw.yaml"));
     }
 }

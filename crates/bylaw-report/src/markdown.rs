@@ -108,8 +108,15 @@ pub(crate) fn render(report: &Report, opts: &RenderOptions) -> String {
     let _ = writeln!(out, "### {verdict}{env}\n");
     let _ = writeln!(
         out,
-        "Checked {} files ({} documents) against {} policies ({} rules).\n",
-        s.files, s.documents, s.policies, s.rules
+        "Checked {} file{} ({} document{}) against {} polic{} ({} rule{}).\n",
+        s.files,
+        if s.files == 1 { "" } else { "s" },
+        s.documents,
+        if s.documents == 1 { "" } else { "s" },
+        s.policies,
+        if s.policies == 1 { "y" } else { "ies" },
+        s.rules,
+        if s.rules == 1 { "" } else { "s" }
     );
     let _ = writeln!(out, "| Blocking | Advisory | Audit | Excepted | Errors |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|");

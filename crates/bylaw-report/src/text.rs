@@ -244,7 +244,11 @@ fn rule_table(out: &mut String, report: &Report, st: &Style) {
         }
     }
     rows.sort_by(|a, b| {
-        b.enforcement.cmp(&a.enforcement).then(b.findings.cmp(&a.findings)).then_with(|| a.id.cmp(b.id))
+        b.enforcement
+            .cmp(&a.enforcement)
+            .then(b.severity.cmp(&a.severity))
+            .then(b.findings.cmp(&a.findings))
+            .then_with(|| a.id.cmp(b.id))
     });
     let ids: Vec<String> = rows.iter().map(|r| display_safe(r.id).into_owned()).collect();
     let width = ids.iter().map(|id| id.chars().count()).max().unwrap_or(0).max("rule".len());

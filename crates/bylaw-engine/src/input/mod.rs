@@ -92,17 +92,32 @@ pub struct ParsedFile {
 /// which JSON is a subset).
 pub fn parse_path(path: &str, src: &str) -> ParsedFile {
     let parsed = match Format::of_path(path).unwrap_or(Format::Yaml) {
-        Format::Yaml => yaml::parse(src),
+        Format::Yaml => yaml::parse(&libyaml_breaks(src)),
         Format::Json => json::parse(src, is_jsonc(path)),
     };
     expand(parsed)
+}
+
+/// NEL (U+0085), LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR (U+2029)
+/// end a line for YAML 1.1 readers — go-yaml (`is_break`, what Kubernetes
+/// and most CI tools read YAML with), libyaml, PyYAML — but not for YAML
+/// 1.2. A manifest could otherwise hide `privileged: true` after a comment
+/// that bylaw reads to the end of the physical line while the API server
+/// does not; they are read as line breaks here, as those tools do (and
+/// lines are counted as they count them).
+fn libyaml_breaks(src: &str) -> std::borrow::Cow<'_, str> {
+    if src.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        std::borrow::Cow::Owned(src.replace(['\u{85}', '\u{2028}', '\u{2029}'], "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(src)
+    }
 }
 
 /// Parses file contents of a known format (JSON strictly: without a path,
 /// nothing says the file is JSONC).
 pub fn parse(format: Format, src: &str) -> ParsedFile {
     let parsed = match format {
-        Format::Yaml => yaml::parse(src),
+        Format::Yaml => yaml::parse(&libyaml_breaks(src)),
         Format::Json => json::parse(src, false),
     };
     expand(parsed)
@@ -116,6 +131,15 @@ fn expand(mut parsed: ParsedFile) -> ParsedFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unicode_line_breaks_end_a_comment_as_in_go_yaml() {
+        for sep in ['\u{85}', '\u{2028}', '\u{2029}'] {
+            let src = format!("apiVersion: v1\nkind: Pod\nspec:\n  hostPID: false # x{sep}  hostNetwork: true\n");
+            let d = &parse_path("p.yaml", &src).documents[0];
+            assert_eq!(d.to_json()["spec"]["hostNetwork"], true, "{sep:?}");
+        }
+    }
 
     #[test]
     fn the_path_picks_the_dialect() {
