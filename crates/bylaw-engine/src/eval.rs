@@ -783,22 +783,6 @@ impl PolicySet {
     }
 }
 
-#[cfg(test)]
-mod template_tests {
-    use super::*;
-
-    #[test]
-    fn only_the_broken_document_with_placeholders_is_a_template() {
-        let text = "a: 1\n---\nx: {{ .Values.x }}\n---\nb: [\n---\n# {{ not this }}\nc: [\n";
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(error_in_template(&lines, 3), "the placeholder's document");
-        assert!(!error_in_template(&lines, 5), "a broken document without placeholders");
-        assert!(!error_in_template(&lines, 8), "a placeholder in a comment does not count");
-        assert!(error_in_template(&lines, 4), "an error found at the next marker belongs to the document before");
-        assert!(!has_placeholder("run: echo ${{ github.sha }}"));
-    }
-}
-
 impl Node {
     /// A tree without source positions, from JSON (the pipeline context).
     pub fn from_json(v: &serde_json::Value) -> Node {
@@ -823,5 +807,21 @@ impl Node {
             ),
         };
         Node { span: Span::default(), value }
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_broken_document_with_placeholders_is_a_template() {
+        let text = "a: 1\n---\nx: {{ .Values.x }}\n---\nb: [\n---\n# {{ not this }}\nc: [\n";
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(error_in_template(&lines, 3), "the placeholder's document");
+        assert!(!error_in_template(&lines, 5), "a broken document without placeholders");
+        assert!(!error_in_template(&lines, 8), "a placeholder in a comment does not count");
+        assert!(error_in_template(&lines, 4), "an error found at the next marker belongs to the document before");
+        assert!(!has_placeholder("run: echo ${{ github.sha }}"));
     }
 }
