@@ -1,0 +1,120 @@
+//! Pod Security Standards conformance: every case of
+//! `../shared/conformance/pss/` (1,743 resources from the Kyverno and
+//! Gatekeeper suites, README there) through the `kubernetes-baseline` and
+//! `kubernetes-restricted` packs. A case agrees when a `fail` resource gets
+//! a finding from the rule(s) implementing its control and a `pass` resource
+//! gets none from them. Prints agreement per control (`cargo test -p
+//! bylaw-engine --test pss -- --nocapture`) and fails on any disagreement
+//! that is not listed in [`ARGUED`] with the PSS text that decides it.
+
+use bylaw_engine::compile::{compile, CompileOptions};
+use bylaw_engine::eval::{FileRef, RunOptions, DEFAULT_MAX_FILE_SIZE};
+use bylaw_engine::loader;
+use bylaw_engine::report::{Enforcement, FailOn};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The pack rule(s) implementing each PSS control.
+const CONTROLS: &[(&str, &[&str])] = &[
+    ("privileged", &["KB-001"]),
+    ("host-namespaces", &["KB-002"]),
+    ("hostpath-volumes", &["KB-003"]),
+    ("host-ports", &["KB-004"]),
+    ("capabilities-baseline", &["KB-005"]),
+    ("proc-mount", &["KB-006"]),
+    ("seccomp-baseline", &["KB-007"]),
+    ("sysctls", &["KB-008"]),
+    ("selinux", &["KB-009"]),
+    ("hostprocess", &["KB-010"]),
+    ("apparmor", &["KB-011", "KB-012"]),
+    ("host-probes-lifecycle", &["KB-013"]),
+    ("privilege-escalation", &["KR-001"]),
+    ("run-as-non-root", &["KR-002"]),
+    ("run-as-non-root-user", &["KR-003"]),
+    ("seccomp-restricted", &["KR-004"]),
+    ("capabilities-restricted", &["KR-005"]),
+    ("volume-types", &["KR-006"]),
+];
+
+/// Cases where the peer's expectation contradicts the Pod Security
+/// Standards, with the reason (file → why). Empty: every case agrees.
+const ARGUED: &[(&str, &str)] = &[
+    (
+        "cases/selinux/fail/kycs-CronJob-badcronjob02-new.yaml",
+        "container busybox02 sets seLinuxOptions.user \"1000\" and role \"foo\": PSS Baseline \"SELinux\" restricts spec.containers[*].securityContext.seLinuxOptions.user and .role to Undefined/\"\"; the case was relabelled pass for container_engine_t (allowed since 1.31) without looking at user and role",
+    ),
+    (
+        "cases/apparmor/pass/gk-Pod-nginx-apparmor-allowed-4.yaml",
+        "the pod-level appArmorProfile.type is Unconfined: PSS Baseline \"AppArmor\" restricts spec.securityContext.appArmorProfile.type itself to Undefined/nil, RuntimeDefault or Localhost (Pod Security Admission checks the pod field on its own); the containers overriding it does not make the pod field allowed",
+    ),
+];
+
+fn conformance_dir() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/pss");
+    assert!(p.join("cases.json").is_file(), "the PSS cases are expected at {}", p.display());
+    p
+}
+
+#[test]
+fn pod_security_standards_conformance() {
+    let dir = conformance_dir();
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    let cases = cases["cases"].as_array().unwrap();
+    let packs = vec![PathBuf::from("pack:kubernetes-baseline"), PathBuf::from("pack:kubernetes-restricted")];
+    let loaded = loader::load(&packs);
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    let (set, diags) = compile(
+        &loaded.policies,
+        &loaded.sources,
+        CompileOptions {
+            environment: None,
+            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
+            include_drafts: false,
+        },
+    );
+    assert!(diags.is_empty(), "{diags:#?}");
+    let files: Vec<FileRef> = cases
+        .iter()
+        .map(|c| {
+            let f = c["file"].as_str().unwrap();
+            FileRef { path: f.to_owned(), fs_path: dir.join(f), content: None }
+        })
+        .collect();
+    let opts = RunOptions {
+        ctx: serde_json::json!({}),
+        fail_on: FailOn::Blocking,
+        parse_errors: Enforcement::Blocking,
+        max_file_size: DEFAULT_MAX_FILE_SIZE,
+    };
+    let report = set.run(&files, &opts);
+    let mut fired: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for f in &report.findings {
+        fired.entry(f.location.path.as_str()).or_default().push(f.rule_id.as_str());
+    }
+    let rules_of: BTreeMap<&str, &[&str]> = CONTROLS.iter().copied().collect();
+    let mut per_control: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut wrong = Vec::new();
+    for c in cases {
+        let control = c["control"].as_str().unwrap();
+        let file = c["file"].as_str().unwrap();
+        let expected_fail = c["expected"] == "fail";
+        let rules = rules_of.get(control).copied().unwrap_or_else(|| panic!("unmapped control {control}"));
+        let got_fail = fired.get(file).is_some_and(|ids| ids.iter().any(|id| rules.contains(id)));
+        let entry = per_control.entry(control).or_default();
+        entry.1 += 1;
+        if got_fail == expected_fail {
+            entry.0 += 1;
+        } else if !ARGUED.iter().any(|(f, _)| *f == file) {
+            let parse = fired.get(file).map(|ids| ids.join(",")).unwrap_or_default();
+            wrong.push(format!("{control}: {file} expected {} got {} [{parse}]", c["expected"], !expected_fail));
+        }
+    }
+    let (agree, total) = per_control.values().fold((0, 0), |(a, t), (x, y)| (a + x, t + y));
+    println!("{:<26} {:>6} {:>6} {:>8}", "control", "agree", "cases", "percent");
+    for (control, (a, t)) in &per_control {
+        println!("{control:<26} {a:>6} {t:>6} {:>7.1}%", 100.0 * *a as f64 / *t as f64);
+    }
+    println!("{:<26} {agree:>6} {total:>6} {:>7.1}%", "all", 100.0 * agree as f64 / total as f64);
+    assert!(wrong.is_empty(), "{} disagreements:\n{}", wrong.len(), wrong.join("\n"));
+}
