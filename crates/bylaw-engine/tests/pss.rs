@@ -55,12 +55,8 @@ fn conformance_dir() -> PathBuf {
     p
 }
 
-#[test]
-fn pod_security_standards_conformance() {
-    let dir = conformance_dir();
-    let cases: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
-    let cases = cases["cases"].as_array().unwrap();
+/// The baseline and restricted packs, compiled.
+fn packs() -> bylaw_engine::compile::PolicySet {
     let packs = vec![PathBuf::from("pack:kubernetes-baseline"), PathBuf::from("pack:kubernetes-restricted")];
     let loaded = loader::load(&packs);
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
@@ -74,6 +70,51 @@ fn pod_security_standards_conformance() {
         },
     );
     assert!(diags.is_empty(), "{diags:#?}");
+    set
+}
+
+fn options() -> RunOptions {
+    RunOptions {
+        ctx: serde_json::json!({}),
+        fail_on: FailOn::Blocking,
+        parse_errors: Enforcement::Blocking,
+        max_file_size: DEFAULT_MAX_FILE_SIZE,
+    }
+}
+
+#[test]
+fn windows_pods_are_exempt_from_the_linux_only_controls() {
+    let set = packs();
+    let pod = |os: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{ name: w }}\nspec:\n  template:\n    spec:\n      {os}securityContext: {{ runAsNonRoot: true }}\n      containers: [{{ name: a, image: a:1 }}]\n")
+    };
+    let files = vec![
+        FileRef {
+            path: "windows.yaml".into(),
+            fs_path: "windows.yaml".into(),
+            content: Some(pod("os: { name: windows }\n      ")),
+        },
+        FileRef { path: "linux.yaml".into(), fs_path: "linux.yaml".into(), content: Some(pod("")) },
+    ];
+    let report = set.run(&files, &options());
+    let rules = |path: &str| {
+        let mut r: Vec<&str> =
+            report.findings.iter().filter(|f| f.location.path == path).map(|f| f.rule_id.as_str()).collect();
+        r.sort();
+        r
+    };
+    // PSS: privilege escalation, seccomp and capabilities are "Linux only policy in v1.25+ (spec.os.name != windows)"
+    assert_eq!(rules("windows.yaml"), Vec::<&str>::new());
+    assert_eq!(rules("linux.yaml"), vec!["KR-001", "KR-004", "KR-005"]);
+}
+
+#[test]
+fn pod_security_standards_conformance() {
+    let dir = conformance_dir();
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    let cases = cases["cases"].as_array().unwrap();
+    let set = packs();
     let files: Vec<FileRef> = cases
         .iter()
         .map(|c| {
@@ -81,13 +122,7 @@ fn pod_security_standards_conformance() {
             FileRef { path: f.to_owned(), fs_path: dir.join(f), content: None }
         })
         .collect();
-    let opts = RunOptions {
-        ctx: serde_json::json!({}),
-        fail_on: FailOn::Blocking,
-        parse_errors: Enforcement::Blocking,
-        max_file_size: DEFAULT_MAX_FILE_SIZE,
-    };
-    let report = set.run(&files, &opts);
+    let report = set.run(&files, &options());
     let mut fired: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for f in &report.findings {
         fired.entry(f.location.path.as_str()).or_default().push(f.rule_id.as_str());
