@@ -6,6 +6,8 @@
 //! gets none from them. Prints agreement per control (`cargo test -p
 //! bylaw-engine --test pss -- --nocapture`) and fails on any disagreement
 //! that is not listed in [`ARGUED`] with the PSS text that decides it.
+//! Also the Kubernetes packs' semantics that the cases do not exercise
+//! (Windows exemptions, best-practices scope).
 
 use bylaw_engine::compile::{compile, CompileOptions};
 use bylaw_engine::eval::{FileRef, RunOptions, DEFAULT_MAX_FILE_SIZE};
@@ -152,4 +154,31 @@ fn pod_security_standards_conformance() {
     }
     println!("{:<26} {agree:>6} {total:>6} {:>7.1}%", "all", 100.0 * agree as f64 / total as f64);
     assert!(wrong.is_empty(), "{} disagreements:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+#[test]
+fn best_practices_ask_probes_of_long_running_workloads_and_accept_limits_as_requests() {
+    let loaded = loader::load(&[PathBuf::from("pack:kubernetes-best-practices")]);
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    let (set, _) = compile(
+        &loaded.policies,
+        &loaded.sources,
+        CompileOptions {
+            environment: None,
+            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
+            include_drafts: false,
+        },
+    );
+    let workload = |kind: &str| {
+        format!("apiVersion: v1\nkind: {kind}\nmetadata: {{ name: w, labels: {{ app.kubernetes.io/name: w, app.kubernetes.io/part-of: x }} }}\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers: [{{ name: a, image: a:1.0, resources: {{ limits: {{ cpu: 1, memory: 1Gi }} }} }}]\n")
+    };
+    let files: Vec<FileRef> = ["Job", "Deployment"]
+        .iter()
+        .map(|k| FileRef { path: format!("{k}.yaml"), fs_path: format!("{k}.yaml").into(), content: Some(workload(k)) })
+        .collect();
+    let report = set.run(&files, &options());
+    let got: Vec<(&str, &str)> =
+        report.findings.iter().map(|f| (f.location.path.as_str(), f.rule_id.as_str())).collect();
+    // limits imply requests (KBP-002 silent); only the Deployment needs probes
+    assert_eq!(got, vec![("Deployment.yaml", "KBP-003")]);
 }
