@@ -79,19 +79,28 @@ pub fn rules(args: &RulesArgs, cli: &Cli) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let mut rows = Vec::new();
+    // each rule once, with every policy or pack that holds it (a pack that
+    // extends another holds its rules too)
+    let mut rows: Vec<[String; 4]> = Vec::new();
     for p in &policies {
         for r in &p.def.spec.rules {
-            rows.push([
-                r.id.clone(),
-                r.severity.map(|s| s.to_string()).unwrap_or_else(|| "medium".into()),
-                p.def.metadata.name.clone(),
-                r.title.clone().unwrap_or_default(),
-            ]);
+            let name = p.def.metadata.name.clone();
+            match rows.iter_mut().find(|row| row[0] == r.id) {
+                Some(row) => {
+                    row[2].push_str(", ");
+                    row[2].push_str(&name);
+                }
+                None => rows.push([
+                    r.id.clone(),
+                    r.severity.map(|s| s.to_string()).unwrap_or_else(|| "medium".into()),
+                    name,
+                    r.title.clone().unwrap_or_default(),
+                ]),
+            }
         }
     }
     let w: Vec<usize> = (0..3).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(8)).collect();
-    println!("{:<w0$}  {:<w1$}  {:<w2$}  TITLE", "RULE", "SEVERITY", "POLICY", w0 = w[0], w1 = w[1], w2 = w[2]);
+    println!("{:<w0$}  {:<w1$}  {:<w2$}  TITLE", "RULE", "SEVERITY", "POLICIES", w0 = w[0], w1 = w[1], w2 = w[2]);
     for r in &rows {
         println!("{:<w0$}  {:<w1$}  {:<w2$}  {}", r[0], r[1], r[2], r[3], w0 = w[0], w1 = w[1], w2 = w[2]);
     }

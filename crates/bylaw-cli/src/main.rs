@@ -92,7 +92,20 @@ pub enum SchemaKind {
     Test,
 }
 
+/// A closed stdout (`bylaw rules | head`) ends the process quietly, as
+/// it does for other command-line tools, instead of panicking in `println!`:
+/// Rust ignores SIGPIPE by default, this restores the default action.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread is started;
+    // setting a signal's disposition to its default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",
