@@ -182,3 +182,17 @@ fn best_practices_ask_probes_of_long_running_workloads_and_accept_limits_as_requ
     // limits imply requests (KBP-002 silent); only the Deployment needs probes
     assert_eq!(got, vec![("Deployment.yaml", "KBP-003")]);
 }
+
+#[test]
+fn custom_resources_with_a_pod_template_are_checked() {
+    let set = packs();
+    let rollout = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: { name: r }\nspec:\n  template:\n    spec:\n      containers: [{ name: a, image: a:1, securityContext: { privileged: true } }]\n";
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { containers: x }\n";
+    let files = vec![
+        FileRef { path: "rollout.yaml".into(), fs_path: "rollout.yaml".into(), content: Some(rollout.into()) },
+        FileRef { path: "cm.yaml".into(), fs_path: "cm.yaml".into(), content: Some(config.into()) },
+    ];
+    let report = set.run(&files, &options());
+    assert!(report.findings.iter().any(|f| f.location.path == "rollout.yaml" && f.rule_id == "KB-001"));
+    assert!(!report.findings.iter().any(|f| f.location.path == "cm.yaml"), "{:#?}", report.findings);
+}
