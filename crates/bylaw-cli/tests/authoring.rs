@@ -99,9 +99,13 @@ fn an_inherited_rule_error_points_at_the_parent_file() {
 
 #[test]
 fn every_pack_rule_example_passes_with_full_coverage() {
-    for pack in
-        ["kubernetes-baseline", "kubernetes-restricted", "kubernetes-best-practices", "github-actions-hardening"]
-    {
+    for pack in [
+        "kubernetes-baseline",
+        "kubernetes-restricted",
+        "kubernetes-best-practices",
+        "kubernetes-rbac",
+        "github-actions-hardening",
+    ] {
         let (code, out, err) = run(&["test", &format!("pack:{pack}"), "--coverage"]);
         assert_eq!(code, 0, "{pack}: {out}{err}");
         assert!(out.contains(" 0 failed"), "{pack}: {out}");
@@ -120,7 +124,7 @@ fn every_pack_rule_example_passes_with_full_coverage() {
 fn packs_are_usable_directly_and_documented() {
     let (code, out, _) = run(&["rules"]);
     assert_eq!(code, 0);
-    for id in ["KB-001", "KR-001", "KBP-004", "GHA-004"] {
+    for id in ["KB-001", "KR-001", "KBP-004", "KRB-001", "GHA-004"] {
         assert!(out.contains(id), "{id} in {out}");
     }
     let (_, out, _) = run(&["rules", "--pack", "github-actions-hardening"]);

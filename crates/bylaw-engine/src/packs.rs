@@ -9,6 +9,7 @@ pub const PACKS: &[(&str, &str)] = &[
     ("kubernetes-baseline", include_str!("../packs/kubernetes-baseline.yaml")),
     ("kubernetes-restricted", include_str!("../packs/kubernetes-restricted.yaml")),
     ("kubernetes-best-practices", include_str!("../packs/kubernetes-best-practices.yaml")),
+    ("kubernetes-rbac", include_str!("../packs/kubernetes-rbac.yaml")),
     ("github-actions-hardening", include_str!("../packs/github-actions-hardening.yaml")),
 ];
 
