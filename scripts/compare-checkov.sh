@@ -28,6 +28,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 for repo in "${repos[@]}"; do
   name="$(basename "$repo")"
+  # a copy outside any git work tree: the repository is the project root
+  mkdir -p "$work/src"
+  cp -r "$repo" "$work/src/$name"
+  repo="$work/src/$name"
   (cd "$repo" && timeout 900 "$venv/bin/checkov" -d . --framework kubernetes -o json --quiet --compact 2>/dev/null || true) >"$work/$name.checkov.json"
   (cd "$repo" && "$bylaw" check . --no-config --format json --fail-on never \
     -p pack:kubernetes-restricted -p pack:kubernetes-best-practices -p pack:kubernetes-rbac 2>/dev/null || true) >"$work/$name.bylaw.json"
@@ -49,7 +53,7 @@ MAP = {
 per = collections.defaultdict(lambda: [0, 0, ""])  # check -> [checkov, matched, name]
 bylaw_only = collections.Counter()
 bylaw_total = collections.Counter()
-for name in sorted({f.rsplit(".", 2)[0] for f in os.listdir(work)}):
+for name in sorted({f.rsplit(".", 2)[0] for f in os.listdir(work) if f.endswith(".json")}):
     raw = open(f"{work}/{name}.checkov.json").read().strip()
     reports = json.loads(raw) if raw else []
     reports = reports if isinstance(reports, list) else [reports]

@@ -27,6 +27,10 @@ trap 'rm -rf "$work"' EXIT
 for repo in "${repos[@]}"; do
   name="$(basename "$repo")"
   [ -d "$repo/.github" ] || continue
+  # a copy outside any git work tree: the repository is the project root
+  mkdir -p "$work/src"
+  cp -r "$repo" "$work/src/$name"
+  repo="$work/src/$name"
   (cd "$repo" && "$venv/bin/zizmor" --offline --format json .github 2>/dev/null || true) >"$work/$name.zizmor.json"
   (cd "$repo" && "$bylaw" check . -p pack:github-actions-hardening --no-config --format json --fail-on never 2>/dev/null || true) >"$work/$name.bylaw.json"
 done
@@ -48,7 +52,7 @@ MAP = {
 }
 per = collections.defaultdict(lambda: [0, 0])  # audit -> [zizmor, matched]
 bylaw_only = collections.Counter()
-repos = sorted({f.split(".")[0] for f in os.listdir(work)})
+repos = sorted({f.split(".")[0] for f in os.listdir(work) if f.endswith(".json")})
 for repo in repos:
     z = json.load(open(f"{work}/{repo}.zizmor.json")) if os.path.getsize(f"{work}/{repo}.zizmor.json") else []
     b = json.load(open(f"{work}/{repo}.bylaw.json"))["findings"]
