@@ -439,6 +439,22 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// An `each` path: a JSONPath, or a named selector (`@containers`, see
+    /// [`crate::selectors`]) with optional JSONPath segments after it.
+    fn each(&mut self, each: &str, pointer: &str) -> Option<JsonPath> {
+        match crate::selectors::expand(each) {
+            Ok(path) => self.jsonpath(&path, pointer),
+            Err(m) => {
+                let span = self.span(pointer);
+                self.diagnostics.push(
+                    Diagnostic::error("jsonpath", self.file(), Some(span), m)
+                        .with_hint("`each` is a JSONPath from `$`, or a selector such as `@containers`"),
+                );
+                None
+            }
+        }
+    }
+
     fn at(&mut self, at: &str, pointer: &str) -> Option<At> {
         if at.starts_with('$') {
             return self.jsonpath(at, pointer).map(At::Absolute);
@@ -607,7 +623,7 @@ fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<
         let each = match &r.each {
             Some(e) => {
                 needs_json = true;
-                let p = c.jsonpath(e, &format!("{base}/each"));
+                let p = c.each(e, &format!("{base}/each"));
                 ok &= p.is_some();
                 p
             }

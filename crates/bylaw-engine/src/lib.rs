@@ -31,5 +31,6 @@ pub mod paths;
 pub mod policy;
 pub mod report;
 pub mod schema;
+pub mod selectors;
 pub mod testing;
 pub use chrono;

@@ -276,3 +276,31 @@ fn json_inputs_and_stable_fingerprints() {
     assert_eq!(r1.findings[0].fingerprint, r2.findings[0].fingerprint, "unrelated edits keep the fingerprint");
     assert!(Path::new(&r1.findings[0].location.path).ends_with("pkg.json"));
 }
+
+#[test]
+fn named_selectors_reach_every_container_and_unknown_ones_are_located_errors() {
+    let policy = "apiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: p, type: security }\nspec:\n  rules:\n    - id: S-1\n      title: t\n      severity: high\n      each: \"@containers\"\n      deny: \"item.securityContext.privileged == true\"\n      at: securityContext.privileged\n      message: \"{{ item.name }}\"\n";
+    let c = Case::new();
+    c.file(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: { name: x }\nspec:\n  initContainers:\n    - name: init\n      securityContext: { privileged: true }\n  containers:\n    - name: app\n  ephemeralContainers:\n    - name: debug\n      securityContext: { privileged: true }\n",
+    );
+    let report = c.run(policy, &["pod.yaml"]);
+    let got: Vec<(String, u32)> = report.findings.iter().map(|f| (f.message.clone(), f.location.start_line)).collect();
+    assert_eq!(got, vec![("init".to_owned(), 7), ("debug".to_owned(), 12)]);
+
+    let mut loaded = loader::Loaded::default();
+    loader::load_text("p.yaml", &policy.replace("@containers", "@containerz"), true, &mut loaded);
+    let (_, diags) = compile(
+        &loaded.policies,
+        &loaded.sources,
+        CompileOptions {
+            environment: None,
+            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
+            include_drafts: false,
+        },
+    );
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].location(), "p.yaml:9:13");
+    assert!(diags[0].message.contains("unknown selector `@containerz`"), "{}", diags[0].message);
+}
