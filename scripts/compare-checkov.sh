@@ -48,7 +48,7 @@ MAP = {
     "CKV_K8S_10": ["KBP-002"], "CKV_K8S_11": ["KBP-001"], "CKV_K8S_12": ["KBP-002"], "CKV_K8S_13": ["KBP-001"],
     "CKV_K8S_8": ["KBP-003"], "CKV_K8S_9": ["KBP-003"], "CKV_K8S_14": ["KBP-004"],
     "CKV_K8S_38": ["KRB-010"], "CKV_K8S_49": ["KRB-001"], "CKV_K8S_157": ["KRB-003"], "CKV_K8S_158": ["KRB-003"],
-    "CKV_K8S_155": [], "CKV_K8S_156": [],
+    "CKV_K8S_155": ["KRB-011"], "CKV_K8S_156": ["KRB-012"],
 }
 per = collections.defaultdict(lambda: [0, 0, ""])  # check -> [checkov, matched, name]
 bylaw_only = collections.Counter()

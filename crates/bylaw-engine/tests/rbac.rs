@@ -249,3 +249,17 @@ automountServiceAccountToken: null
 "#);
     assert_eq!(fired(&report), vec![("KRB-001".to_owned(), 12), ("KRB-009".to_owned(), 20)]);
 }
+
+#[test]
+fn cluster_scoped_grants_are_judged_only_in_cluster_roles() {
+    let manifest = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: { name: ns-admin, namespace: a }\nrules:\n  - { apiGroups: ['*'], resources: ['*'], verbs: ['*'] }\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: all }\nrules:\n  - { apiGroups: ['*'], resources: ['*'], verbs: ['*'] }\n";
+    let report = run(manifest);
+    let lines_of = |rule: &str| -> Vec<u32> {
+        report.findings.iter().filter(|f| f.rule_id == rule).map(|f| f.location.start_line).collect()
+    };
+    // webhook configurations and CSRs are cluster-scoped: a Role cannot grant them
+    assert_eq!(lines_of("KRB-011"), vec![11]);
+    assert_eq!(lines_of("KRB-012"), vec![11]);
+    // service account tokens are namespaced: both can
+    assert_eq!(lines_of("KRB-013"), vec![5, 11]);
+}
