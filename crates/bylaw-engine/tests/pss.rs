@@ -196,3 +196,17 @@ fn custom_resources_with_a_pod_template_are_checked() {
     assert!(report.findings.iter().any(|f| f.location.path == "rollout.yaml" && f.rule_id == "KB-001"));
     assert!(!report.findings.iter().any(|f| f.location.path == "cm.yaml"), "{:#?}", report.findings);
 }
+
+#[test]
+fn explicit_nulls_are_unset_not_evaluation_errors() {
+    let set = packs();
+    // what Helm renders for empty values
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d, labels: null }\nspec:\n  template:\n    metadata: { annotations: }\n    spec:\n      initContainers:\n      volumes: [{ name: t, emptyDir: {}, hostPath: null }]\n      containers:\n        - name: a\n          image: a:1\n          ports: [{ containerPort: 80, hostPort: null }]\n          securityContext: { capabilities: { add: , drop: null } }\n";
+    let files = vec![FileRef { path: "d.yaml".into(), fs_path: "d.yaml".into(), content: Some(deployment.into()) }];
+    let report = set.run(&files, &options());
+    let mut rules: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    rules.sort();
+    rules.dedup();
+    // judged, not errored: no runAsNonRoot, no seccomp profile, no dropped capabilities, escalation allowed
+    assert_eq!(rules, vec!["KR-001", "KR-002", "KR-004", "KR-005"], "{:#?}", report.findings);
+}
