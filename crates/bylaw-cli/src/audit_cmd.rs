@@ -54,7 +54,7 @@ pub fn run(args: &AuditArgs, cli: &Cli) -> u8 {
         AuditCommand::Verify { file } => file,
         AuditCommand::Show(s) => &s.file,
     };
-    let bytes = match std::fs::read(file) {
+    let bytes = match bylaw_engine::paths::read_regular(file, u64::MAX) {
         Ok(b) => b,
         Err(e) => return usage_error(&format!("cannot read {}: {e}", file.display()), None, color),
     };

@@ -446,11 +446,14 @@ fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
     match bylaw_report::render(outputs.stdout, report, &opts) {
         Ok(text) => {
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes());
-            if !text.ends_with('\n') {
-                let _ = out.write_all(b"\n");
+            let mut written = out.write_all(text.as_bytes());
+            if written.is_ok() && !text.ends_with('\n') {
+                written = out.write_all(b"\n");
             }
-            let _ = out.flush();
+            if let Err(e) = written.and_then(|_| out.flush()) {
+                // a report nobody received must not look like a pass (`> /dev/full`)
+                return usage_error(&format!("cannot write the report to standard output: {e}"), None, ecolor);
+            }
         }
         Err(e) => return usage_error(&format!("cannot render the report: {e}"), None, ecolor),
     }

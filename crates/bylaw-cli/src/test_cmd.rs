@@ -116,7 +116,7 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     for f in &test_files {
         let file = display_path(f);
         let dir = f.parent().map(PathBuf::from).unwrap_or_default();
-        match std::fs::read_to_string(f) {
+        match bylaw_engine::paths::read_text(f) {
             Ok(text) => {
                 match testing::parse(&file, &dir, &text) {
                     Ok(t) => tests.push(t),

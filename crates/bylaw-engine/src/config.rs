@@ -98,7 +98,7 @@ impl Config {
     /// Loads and validates a config file. Errors are located diagnostics.
     pub fn load(path: &Path) -> Result<Config, (Vec<Diagnostic>, Option<String>)> {
         let file = crate::loader::display_path(path);
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::paths::read_text(path).map_err(|e| {
             (vec![Diagnostic::error("io", &file, None, format!("cannot read the config file: {e}"))], None)
         })?;
         let mut cfg = Self::parse(&file, &text).map_err(|d| (d, Some(text.clone())))?;

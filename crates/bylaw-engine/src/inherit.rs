@@ -170,7 +170,7 @@ impl Resolver<'_> {
             let base = Path::new(child_file).parent().unwrap_or(Path::new(""));
             let path = normalize(&base.join(reference));
             let id = display_path(&path);
-            match std::fs::read_to_string(&path) {
+            match crate::paths::read_text(&path) {
                 Ok(t) => (id, t),
                 Err(e) => {
                     self.diagnostics.push(

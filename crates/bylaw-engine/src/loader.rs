@@ -109,7 +109,16 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
                     "a symlink loop: this directory was already read, it is not read again",
                 ));
             }
-            let mut found: Vec<PathBuf> = files.into_iter().filter(|f| is_policy_file(f)).collect();
+            let (mut found, special): (Vec<PathBuf>, Vec<PathBuf>) =
+                files.into_iter().filter(|f| is_policy_file(f)).partition(|f| f.is_file());
+            for f in special {
+                diagnostics.push(Diagnostic::warning(
+                    "io",
+                    display_path(&f),
+                    None,
+                    "not a regular file (a FIFO, socket or device): skipped",
+                ));
+            }
             found.sort();
             if found.is_empty() {
                 diagnostics.push(Diagnostic::error(
@@ -184,7 +193,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     let files = expand(&paths, &mut loaded.diagnostics);
     for (path, explicit) in files {
         let file = display_path(&path);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::paths::read_text(&path) {
             Ok(t) => t,
             Err(e) => {
                 loaded.diagnostics.push(Diagnostic::error("io", &file, None, format!("cannot read: {e}")));

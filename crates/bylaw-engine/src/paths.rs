@@ -196,9 +196,58 @@ pub fn find_config(names: &[&str], checked: &[PathBuf]) -> Option<PathBuf> {
     None
 }
 
+/// Largest policy, config, exception list or test file read (64 MiB): a
+/// larger one is refused rather than read into memory.
+pub const MAX_SOURCE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Reads a file bylaw was pointed at (policy, `extends`, exception list,
+/// config, test input, audit log): only a regular file (after symlinks) is
+/// opened, so a FIFO, socket or device (`extends: /dev/zero`) is a clear
+/// error instead of a hang or an endless read, and at most `limit` bytes.
+pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("is a directory"));
+    }
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file (a FIFO, socket or device): not read"));
+    }
+    if meta.len() > limit {
+        return Err(std::io::Error::other(format!("{} bytes, over the limit of {limit} bytes", meta.len())));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("over the limit of {limit} bytes")));
+    }
+    Ok(buf)
+}
+
+/// [`read_regular`] as UTF-8 text (policies, configs, exception lists, tests).
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_regular(path, MAX_SOURCE_SIZE)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let e = read_text(&fifo).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(read_text(Path::new("/dev/zero")).unwrap_err().to_string().contains("not a regular file"));
+        let big = tmp.path().join("big");
+        std::fs::write(&big, "x".repeat(100)).unwrap();
+        assert!(read_regular(&big, 10).unwrap_err().to_string().contains("over the limit"));
+        assert_eq!(read_regular(&big, 100).unwrap().len(), 100);
+    }
 
     #[test]
     fn normalizes_lexically() {

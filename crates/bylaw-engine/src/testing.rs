@@ -376,7 +376,7 @@ fn input_file(t: &TestFile, case: &Case) -> FileRef {
         (Some(f), _) => {
             let fs_path = t.dir.join(f);
             let path = i.path.clone().unwrap_or_else(|| crate::loader::display_path(&fs_path));
-            FileRef { path, content: std::fs::read_to_string(&fs_path).ok(), fs_path }
+            FileRef { path, content: crate::paths::read_text(&fs_path).ok(), fs_path }
         }
         (None, inline) => {
             let ext = match i.format.as_deref() {

@@ -179,9 +179,60 @@ fn json_ascii_controls(out: String) -> String {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// directory (created if needed), flushed and synced, then renamed over
-/// `path`. Readers never see a half-written artifact.
+/// `path`. Readers never see a half-written artifact. A symlink is written
+/// through to its target, a character device (`/dev/null`, a terminal) is
+/// written in place, and a FIFO, socket, block device or directory is refused
+/// with an error: nothing that is not a regular file is ever replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_through(path, bytes, 0)
+}
+
+/// Symlinks followed at most (as the kernel's own limit, `ELOOP`).
+const MAX_LINKS: usize = 40;
+
+fn write_through(path: &Path, bytes: &[u8], links: usize) -> Result<(), Error> {
     let io = |source| Error::Io { path: path.display().to_string(), source };
+    // Never replace what is not a regular file: a symlink is written through
+    // to its target, a character device (`/dev/null`, `/dev/stdout`) is
+    // written to in place, a FIFO, socket, block device or directory is
+    // refused (DESIGN §7: artifacts never replace a device node, FIFO or symlink).
+    // What the path leads to (through links): a device or a pipe is written
+    // in place — `/dev/null`, a terminal, or `/dev/stdout` when it is a pipe —
+    // and a named FIFO elsewhere is refused, as opening it could wait forever.
+    if let Ok(meta) = std::fs::metadata(path) {
+        let kind = meta.file_type();
+        let special = !kind.is_file() && !kind.is_dir();
+        let system = path.starts_with("/dev") || path.starts_with("/proc");
+        if special && (is_char_device(&kind) || system) {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+            return f.write_all(bytes).and_then(|_| f.flush()).map_err(io);
+        }
+    }
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let target = match std::fs::canonicalize(path) {
+                Ok(t) => t,
+                // a dangling link: create its target
+                Err(_) => {
+                    let link = std::fs::read_link(path).map_err(io)?;
+                    match path.parent() {
+                        Some(dir) if link.is_relative() => dir.join(link),
+                        _ => link,
+                    }
+                }
+            };
+            if target == path || links >= MAX_LINKS {
+                return Err(io(std::io::Error::other("too many levels of symbolic links")));
+            }
+            return write_through(&target, bytes, links + 1);
+        }
+        if !kind.is_file() {
+            let what =
+                if kind.is_dir() { "a directory" } else { "not a regular file (a FIFO, socket or block device)" };
+            return Err(io(std::io::Error::other(format!("{what}: refusing to replace it"))));
+        }
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -199,6 +250,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(io)
+}
+
+#[cfg(unix)]
+fn is_char_device(kind: &std::fs::FileType) -> bool {
+    std::os::unix::fs::FileTypeExt::is_char_device(kind)
+}
+
+#[cfg(not(unix))]
+fn is_char_device(_: &std::fs::FileType) -> bool {
+    false
 }
 
 /// `path:line:col` of a finding, as editors and terminals link it.

@@ -51,9 +51,25 @@ fn span(s: &YSpan, line_offset: u32) -> Span {
 }
 
 enum Frame {
-    Seq { start: Span, anchor: usize, items: Vec<Node> },
-    Map { start: Span, anchor: usize, entries: Vec<Entry>, key: Option<(String, Span, bool)>, merges: Vec<Node> },
+    Seq {
+        start: Span,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: Span,
+        anchor: usize,
+        entries: Vec<Entry>,
+        key: Option<(String, Span, bool)>,
+        merges: Vec<Node>,
+        /// Key → entry index, built once a mapping has [`INDEX_FROM`] keys so
+        /// the duplicate-key check stays linear for huge mappings.
+        index: Option<HashMap<String, usize>>,
+    },
 }
+
+/// Mappings with this many keys get a key index (smaller ones scan).
+const INDEX_FROM: usize = 16;
 
 struct Builder<'a> {
     /// The text this run of the parser reads, from a line start of the file.
@@ -278,7 +294,7 @@ impl<'a> Builder<'a> {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, merges, .. }) => match key.take() {
+            Some(Frame::Map { entries, key, merges, index, .. }) => match key.take() {
                 None => {
                     let k = key_string(&node).map_err(|m| Self::err(node.span, m))?;
                     *key = Some((k, node.span, plain));
@@ -299,7 +315,11 @@ impl<'a> Builder<'a> {
                         }
                         return Ok(());
                     }
-                    if let Some(prev) = entries.iter().find(|e| e.key == k) {
+                    let prev = match index {
+                        Some(ix) => ix.get(&k).map(|&i| &entries[i]),
+                        None => entries.iter().find(|e| e.key == k),
+                    };
+                    if let Some(prev) = prev {
                         return Err(Self::err(
                             key_span,
                             format!(
@@ -307,6 +327,18 @@ impl<'a> Builder<'a> {
                                 prev.key_span.start_line
                             ),
                         ));
+                    }
+                    match index {
+                        Some(ix) => {
+                            ix.insert(k.clone(), entries.len());
+                        }
+                        None if entries.len() + 1 >= INDEX_FROM => {
+                            let mut ix: HashMap<String, usize> =
+                                entries.iter().enumerate().map(|(i, e)| (e.key.clone(), i)).collect();
+                            ix.insert(k.clone(), entries.len());
+                            *index = Some(ix);
+                        }
+                        None => {}
                     }
                     entries.push(Entry { key: k, key_span, value: node });
                 }
@@ -355,7 +387,14 @@ impl<'a> Builder<'a> {
             }
             Event::MappingStart(anchor, _) => {
                 self.open(s)?;
-                self.stack.push(Frame::Map { start: s, anchor, entries: Vec::new(), key: None, merges: Vec::new() });
+                self.stack.push(Frame::Map {
+                    start: s,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                    merges: Vec::new(),
+                    index: None,
+                });
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq { start, anchor, items }) = self.stack.pop() {
@@ -366,11 +405,16 @@ impl<'a> Builder<'a> {
             Event::MappingEnd => {
                 if let Some(Frame::Map { start, anchor, mut entries, merges, .. }) = self.stack.pop() {
                     let last = entries.last().map(|e| e.value.span);
-                    for m in merges {
-                        if let NodeValue::Map(merged) = m.value {
-                            for e in merged {
-                                if !entries.iter().any(|x| x.key == e.key) {
-                                    entries.push(e);
+                    if !merges.is_empty() {
+                        // explicit keys win, then earlier merges: linear with a key set
+                        let mut keys: std::collections::HashSet<String> =
+                            entries.iter().map(|e| e.key.clone()).collect();
+                        for m in merges {
+                            if let NodeValue::Map(merged) = m.value {
+                                for e in merged {
+                                    if keys.insert(e.key.clone()) {
+                                        entries.push(e);
+                                    }
                                 }
                             }
                         }
@@ -629,6 +673,18 @@ mod tests {
         let p = parse(&src);
         let e = &p.errors[0];
         assert!(e.message.contains("alias expansion"), "{e:?}");
+    }
+
+    #[test]
+    fn huge_mappings_check_duplicates_in_linear_time() {
+        let mut src: String = (0..150_000).map(|i| format!("k{i}: {i}\n")).collect();
+        let p = parse(&src);
+        assert!(p.errors.is_empty());
+        assert_eq!(p.documents[0].to_json().as_object().unwrap().len(), 150_000);
+        src.push_str("k77: dup\n");
+        let p = parse(&src);
+        assert_eq!(p.errors.len(), 1);
+        assert!(p.errors[0].message.contains("duplicate key `k77`") && p.errors[0].message.contains("line 78"));
     }
 
     #[test]
