@@ -122,7 +122,7 @@ pub fn load(paths: &[impl AsRef<Path>]) -> Result<Vec<Exception>, LoadErrors> {
     for path in paths {
         let path = path.as_ref();
         let file = crate::loader::display_path(path);
-        match crate::paths::read_text(path.as_ref()) {
+        match crate::paths::read_text(path) {
             Ok(text) => {
                 parse_into(&file, &text, &mut out, &mut errors);
                 sources.insert(file, text);

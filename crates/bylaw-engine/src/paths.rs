@@ -217,7 +217,7 @@ pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other(format!("{} bytes, over the limit of {limit} bytes", meta.len())));
     }
     let mut buf = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut buf)?;
+    std::fs::File::open(path)?.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
     if buf.len() as u64 > limit {
         return Err(std::io::Error::other(format!("over the limit of {limit} bytes")));
     }
