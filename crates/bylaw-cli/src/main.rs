@@ -104,8 +104,23 @@ fn restore_sigpipe() {
     }
 }
 
+/// Stack of the thread that runs bylaw, and of the evaluation threads: the
+/// YAML, CEL and JSONPath parsers and CEL evaluation recurse with their
+/// input, and their inputs are capped (nesting 256 in YAML, 64 in CEL and
+/// JSONPath); 256 MiB of (lazily committed) stack covers those caps with a
+/// wide margin in debug builds too.
+const STACK_SIZE: usize = 256 * 1024 * 1024;
+
 fn main() -> ExitCode {
     restore_sigpipe();
+    let _ = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE).build_global();
+    match std::thread::Builder::new().name("bylaw".into()).stack_size(STACK_SIZE).spawn(run) {
+        Ok(handle) => handle.join().unwrap_or(ExitCode::from(common::EXIT_ERROR)),
+        Err(_) => run(),
+    }
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",

@@ -201,3 +201,29 @@ fn markdown_links_percent_encode_paths() {
     let (_, out, _) = bylaw(tmp.path(), &["check", "--format", "markdown"]);
     assert!(out.contains("](deploy/a%20b%231%25%5Bx%5D.yaml#L4)"), "{out}");
 }
+
+#[test]
+fn deep_or_long_expressions_are_located_errors_not_stack_overflows() {
+    let policy = |deny: &str, each: &str| {
+        format!("apiVersion: bylaw/v1\nkind: Policy\nmetadata: {{ name: d, type: security }}\nspec:\n  rules:\n    - id: D-1\n      title: t\n      severity: high\n      {each}deny: \"{deny}\"\n      message: m\n")
+    };
+    let tmp = repo(&[("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: { name: p }\n")]);
+    let d = tmp.path();
+    // 60 levels: within the limit, evaluated (the parser recursion fits the stack)
+    write(d, "p60.yaml", &policy(&format!("{}true{}", "(".repeat(60), ")".repeat(60)), ""));
+    let (code, out, err) = bylaw(d, &["check", "pod.yaml", "-p", "p60.yaml", "--no-config"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    // 100 levels, a 20,000-byte chain, a 100-deep JSONPath filter: refused where written
+    write(d, "p100.yaml", &policy(&format!("{}true{}", "(".repeat(100), ")".repeat(100)), ""));
+    write(d, "flat.yaml", &policy(&vec!["doc.a == 1"; 2000].join(" || "), ""));
+    write(d, "jp.yaml", &policy("true", &format!("each: \"$.a{}\"\n      ", "[?@.b".repeat(100) + &"]".repeat(100))));
+    for (file, location, what) in [
+        ("p100.yaml", "p100.yaml:9:78", "CEL expression too complex: nested deeper than 64 levels"),
+        ("flat.yaml", "flat.yaml:9:", "CEL expression too complex: 27996 bytes, the limit is 16384"),
+        ("jp.yaml", "jp.yaml:9:", "JSONPath too complex: nested deeper than 64 levels"),
+    ] {
+        let (code, _, err) = bylaw(d, &["check", "pod.yaml", "-p", file, "--no-config"]);
+        assert_eq!(code, 2, "{file}: {err}");
+        assert!(err.contains(what) && err.contains(location), "{file}: {err}");
+    }
+}

@@ -185,6 +185,40 @@ pub fn cel_env() -> Env {
 
 /// `source` with the contents of its string literals blanked out, so that
 /// text inside strings is never read as code.
+/// Deepest nesting of `(`, `[` and `{` in a CEL expression or JSONPath
+/// (string literals aside). The CEL and JSONPath parsers recurse once per
+/// level and per operator, so deeper or longer sources could overflow the
+/// stack (about 50 levels did on an 8 MiB stack in debug builds): they are
+/// refused at load time with a located error, the same in every build.
+pub const MAX_NESTING: usize = 64;
+/// Longest CEL expression accepted, in bytes (a flat chain of thousands of
+/// `||` terms is a recursion as deep as its length).
+pub const MAX_CEL_LEN: usize = 16 * 1024;
+/// Longest JSONPath accepted, in bytes.
+pub const MAX_JSONPATH_LEN: usize = 4 * 1024;
+
+/// Checks [`MAX_NESTING`] and `max_len`; `Err` says which and where (byte offset).
+pub fn expression_limits(source: &str, max_len: usize) -> Result<(), (String, usize)> {
+    if source.len() > max_len {
+        return Err((format!("{} bytes, the limit is {max_len}", source.len()), max_len));
+    }
+    let code = strip_strings(source);
+    let mut depth = 0usize;
+    for (i, c) in code.char_indices() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err((format!("nested deeper than {MAX_NESTING} levels"), i));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub fn strip_strings(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
     let mut quote: Option<char> = None;
@@ -271,6 +305,15 @@ impl<'a> Compiler<'a> {
     /// Compiles one CEL string found at `pointer`; `has_item` says whether
     /// `item` is bound there.
     fn cel(&mut self, source: &str, pointer: &str, has_item: bool) -> Option<Cel> {
+        if let Err((message, offset)) = expression_limits(source, MAX_CEL_LEN) {
+            let node = self.span(pointer);
+            let span = self.expr_span(node, (1, offset as isize + 1));
+            self.diagnostics.push(
+                Diagnostic::error("cel", self.file(), Some(span), format!("CEL expression too complex: {message}"))
+                    .with_hint("split the condition into an `all`/`any` tree, or move list literals into `params`"),
+            );
+            return None;
+        }
         match self.env.compile(source) {
             Ok(program) => {
                 let vars: Vec<String> = program.references().variables().into_iter().map(str::to_owned).collect();
@@ -425,6 +468,17 @@ impl<'a> Compiler<'a> {
     }
 
     fn jsonpath(&mut self, path: &str, pointer: &str) -> Option<JsonPath> {
+        if let Err((message, offset)) = expression_limits(path, MAX_JSONPATH_LEN) {
+            let node = self.span(pointer);
+            let span = self.expr_span(node, (1, offset as isize + 1));
+            self.diagnostics.push(Diagnostic::error(
+                "jsonpath",
+                self.file(),
+                Some(span),
+                format!("JSONPath too complex: {message}"),
+            ));
+            return None;
+        }
         match JsonPath::parse(path) {
             Ok(p) => Some(p),
             Err(e) => {
