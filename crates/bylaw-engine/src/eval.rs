@@ -193,7 +193,10 @@ fn value_json(v: &Value) -> serde_json::Value {
     }
 }
 
-fn render_message(parts: &[Part], root: &Context<'_, '_>, vars: &Vars<'_>) -> String {
+/// The message of a finding. Missing data shows as `<missing>`; any other
+/// error (`{{ x / 0 }}`) is returned, to become a `bylaw/eval-error`
+/// finding rather than text inside the message.
+fn render_message(parts: &[Part], root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<String, String> {
     let mut out = String::new();
     for p in parts {
         match p {
@@ -201,11 +204,11 @@ fn render_message(parts: &[Part], root: &Context<'_, '_>, vars: &Vars<'_>) -> St
             Part::Expr(cel) => match run_cel(cel, root, vars) {
                 Ok(v) => out.push_str(&display_value(&v)),
                 Err(e) if is_missing(&e) => out.push_str("<missing>"),
-                Err(e) => out.push_str(&format!("<error: {e}>")),
+                Err(e) => return Err(format!("the message's `{{{{ {} }}}}`: {e}", cel.source)),
             },
         }
     }
-    out
+    Ok(out)
 }
 
 fn resource_of(doc: &Node) -> Option<Resource> {
@@ -373,10 +376,13 @@ impl Evaluator<'_> {
         let root = &self.set.root;
         let base = Vars { doc: t.doc_val, item: None, params: &*p.params, ctx: self.ctx, file: t.file_val };
         let mut check = |vars: &Vars<'_>, item_path: &[Segment]| match eval_cond(&r.cond, root, vars) {
-            Ok(v) if v == r.deny => {
-                let msg = render_message(&r.message, root, vars);
-                out.push(self.finding(p, r, t, &self.at_segments(r, t, item_path), msg, false));
-            }
+            Ok(v) if v == r.deny => match render_message(&r.message, root, vars) {
+                Ok(msg) => out.push(self.finding(p, r, t, &self.at_segments(r, t, item_path), msg, false)),
+                Err(e) => {
+                    let msg = format!("rule {} fired, but {e}", r.id);
+                    out.push(self.finding(p, r, t, item_path, msg, true));
+                }
+            },
             Ok(_) => {}
             Err(e) => {
                 let msg = format!("rule {} could not be evaluated: {e}", r.id);

@@ -224,8 +224,18 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
                 .with_hint("check the indentation and quoting around this position"),
         );
     }
-    if parsed.documents.is_empty() && parsed.errors.is_empty() && explicit {
-        loaded.diagnostics.push(Diagnostic::error("schema", file, None, "the file holds no policy"));
+    if parsed.documents.is_empty() && parsed.errors.is_empty() {
+        if explicit {
+            loaded.diagnostics.push(Diagnostic::error("schema", file, None, "the file holds no policy"));
+        } else {
+            // an empty file among the policies is worth a word: a policy may be missing
+            loaded.diagnostics.push(Diagnostic::warning(
+                "schema",
+                file,
+                None,
+                "empty (or only comments): no policy in it, skipped",
+            ));
+        }
     }
     for root in parsed.documents {
         let kind = root.str_at(&["kind"]);

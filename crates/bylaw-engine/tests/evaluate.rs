@@ -304,3 +304,32 @@ fn named_selectors_reach_every_container_and_unknown_ones_are_located_errors() {
     assert_eq!(diags[0].location(), "p.yaml:9:13");
     assert!(diags[0].message.contains("unknown selector `@containerz`"), "{}", diags[0].message);
 }
+
+#[test]
+fn an_error_in_a_message_is_an_eval_error_finding_not_message_text() {
+    let policy = "apiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: p, type: security }\nspec:\n  rules:\n    - id: M-1\n      title: t\n      severity: high\n      deny: \"doc.n == 1\"\n      message: \"ratio {{ doc.n / 0 }}\"\n";
+    let c = Case::new();
+    c.file("a.yaml", "n: 1\n");
+    let report = c.run(policy, &["a.yaml"]);
+    assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
+    let f = &report.findings[0];
+    assert_eq!(f.rule_id, "bylaw/eval-error");
+    assert!(f.message.starts_with("rule M-1 fired, but the message's `{{ doc.n / 0 }}`"), "{}", f.message);
+    assert!(!f.message.contains("<error"), "{}", f.message);
+}
+
+#[test]
+fn an_empty_file_in_a_policy_directory_gets_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.yaml"), "# nothing here yet\n").unwrap();
+    let loaded = loader::load(&[dir.path().to_path_buf()]);
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    assert!(
+        loaded
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("empty (or only comments)") && d.file.ends_with("empty.yaml")),
+        "{:#?}",
+        loaded.diagnostics
+    );
+}
