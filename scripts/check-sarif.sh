@@ -34,7 +34,11 @@ if [ ${#files[@]} -eq 0 ]; then
   run examples/manifests -p examples/policies --no-config --sarif "$out/examples.sarif"
   run tests/fixtures/manifests -p tests/fixtures/policies --no-config --sarif "$out/fixtures.sarif" --sarif-category fixtures/prod
   run tests/fixtures/exceptions/deploy -p tests/fixtures/exceptions/policy.yaml --exceptions tests/fixtures/exceptions/exceptions.yaml --no-config --sarif "$out/exceptions.sarif"
-  files=("$out/examples.sarif" "$out/fixtures.sarif" "$out/exceptions.sarif")
+  # a run stopped by policy errors (exit 2) still writes SARIF saying why
+  rc=0
+  BYLAW_NOW=2026-06-01T00:00:00Z "$bylaw" check tests/fixtures/manifests -p tests/fixtures/bad-policies --no-config --sarif "$out/failure.sarif" >/dev/null 2>&1 || rc=$?
+  [ "$rc" -eq 2 ] || { echo "bylaw check with bad policies exited $rc, expected 2" >&2; exit 1; }
+  files=("$out/examples.sarif" "$out/fixtures.sarif" "$out/exceptions.sarif" "$out/failure.sarif")
 fi
 
 failed=0

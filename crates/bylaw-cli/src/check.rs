@@ -146,7 +146,13 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     let ecolor = common::stderr_color(cli);
     let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, &args.run.paths, ecolor) {
         Ok(c) => c,
-        Err(code) => return code,
+        Err(code) => {
+            // the artifacts named on the command line still say why
+            if let Ok(o) = outputs(args, &bylaw_engine::config::Config::default()) {
+                write_failure(&o, args, ecolor);
+            }
+            return code;
+        }
     };
     let outputs = match outputs(args, &config) {
         Ok(o) => o,
@@ -156,7 +162,10 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).collect();
     let report = match evaluate_with(&args.run, &config, cli, Overrides { artifacts, ..Overrides::default() }) {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(code) => {
+            write_failure(&outputs, args, ecolor);
+            return code;
+        }
     };
     let mut code = emit(&report, &outputs, args, cli);
     let audit = args.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
@@ -584,5 +593,33 @@ fn tracked_but_ignored(root: &ProjectRoot) -> Vec<PathBuf> {
             .map(|p| top.join(String::from_utf8_lossy(p).as_ref()))
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// A run that stops before evaluating (exit 2) still writes the SARIF and
+/// JUnit files it was asked for, describing the failure (DESIGN §7): SARIF
+/// with the located problems and `executionSuccessful: false`, JUnit with an
+/// errored test case, Markdown with the list; so code scanning and test
+/// reports show why instead of nothing. Other formats are not written.
+fn write_failure(outputs: &Outputs, args: &CheckArgs, ecolor: bool) {
+    let diags = common::reported();
+    let opts = RenderOptions { automation_category: Some(args.sarif_category.clone()), ..RenderOptions::default() };
+    for (format, path) in &outputs.files {
+        let text = match format {
+            Format::Sarif => {
+                serde_json::to_string_pretty(&bylaw_report::failure_sarif(&diags, &opts)).map_err(|e| e.to_string())
+            }
+            Format::Junit => bylaw_report::failure_junit(&diags).map_err(|e| e.to_string()),
+            Format::Markdown => Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
+                let at = if d.file.is_empty() { String::new() } else { format!("`{}` ", d.location()) };
+                md.push_str(&format!("- {at}{}\n", bylaw_report::markdown::cell(&d.message)));
+                md
+            })),
+            _ => continue,
+        };
+        let written = text.and_then(|t| bylaw_report::write_atomic(path, t.as_bytes()).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            usage_error(&format!("cannot write {}: {e}", path.display()), None, ecolor);
+        }
     }
 }

@@ -27,8 +27,24 @@ pub fn stderr_color(cli: &Cli) -> bool {
     use_color(cli, std::io::stderr().is_terminal())
 }
 
+/// Every problem this run reported (diagnostics and usage errors), so a run
+/// that stops with exit 2 can still write its artifacts describing why.
+static REPORTED: std::sync::Mutex<Vec<Diagnostic>> = std::sync::Mutex::new(Vec::new());
+
+/// The problems reported so far in this run.
+pub fn reported() -> Vec<Diagnostic> {
+    REPORTED.lock().map(|r| r.clone()).unwrap_or_default()
+}
+
+fn record(diags: impl IntoIterator<Item = Diagnostic>) {
+    if let Ok(mut r) = REPORTED.lock() {
+        r.extend(diags);
+    }
+}
+
 /// Prints diagnostics to stderr, rustc-style, errors and warnings in file order.
 pub fn print_diagnostics(diags: &[Diagnostic], sources: &HashMap<String, Arc<str>>, color: bool) {
+    record(diags.iter().cloned());
     let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
     sorted.sort_by(|a, b| {
         (&a.file, a.span.map(|s| (s.start_line, s.start_col)))
@@ -41,6 +57,9 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &HashMap<String, Arc<str
 
 /// Prints a one-line error with a hint, for usage problems.
 pub fn usage_error(message: &str, hint: Option<&str>, color: bool) -> u8 {
+    let mut d = Diagnostic::error("usage", "", None, message);
+    d.hint = hint.map(str::to_owned);
+    record([d]);
     let (red, bold, reset) = if color { ("\x1b[31m", "\x1b[1m", "\x1b[0m") } else { ("", "", "") };
     eprintln!("{bold}{red}error{reset}{bold}: {message}{reset}");
     if let Some(h) = hint {

@@ -227,3 +227,36 @@ fn deep_or_long_expressions_are_located_errors_not_stack_overflows() {
         assert!(err.contains(what) && err.contains(location), "{file}: {err}");
     }
 }
+
+#[test]
+fn a_run_stopped_by_policy_errors_still_writes_its_artifacts() {
+    let tmp = repo(&[("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: { name: p }\n")]);
+    let d = tmp.path();
+    write(
+        d,
+        "policies/pods.yaml",
+        &POLICY.replace("      match: {}\n", "").replace("severity: high", "severity: hihg"),
+    );
+    let (code, _, err) =
+        bylaw(d, &["check", "--sarif", "out/bylaw.sarif", "--junit", "out/junit.xml", "--markdown", "out/summary.md"]);
+    assert_eq!(code, 2, "{err}");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/bylaw.sarif")).unwrap()).unwrap();
+    let schema = bylaw_report::sarif_schema();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&sarif).map(|e| format!("{}: {e}", e.instance_path().as_str())).collect();
+    assert!(errors.is_empty(), "SARIF schema: {errors:#?}");
+    let inv = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], false);
+    let notes = inv["toolConfigurationNotifications"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n["message"]["text"].as_str().unwrap().contains("hihg")
+            && n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "policies/pods.yaml"),
+        "{notes:#?}"
+    );
+    let junit = std::fs::read_to_string(d.join("out/junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let error = doc.descendants().find(|n| n.has_tag_name("error")).expect("an errored test case");
+    assert!(error.attribute("message").unwrap().starts_with("bylaw could not run"), "{junit}");
+    assert!(std::fs::read_to_string(d.join("out/summary.md")).unwrap().contains("hihg"));
+}

@@ -151,3 +151,30 @@ pub fn tests_junit(results: &[bylaw_engine::testing::CaseResult]) -> Result<Stri
     }
     Ok(junit.to_string()?)
 }
+
+/// JUnit for a run that could not evaluate anything (exit 2: policy, config
+/// or exception errors): one test suite `bylaw` with one errored test case
+/// whose message counts the problems and whose text lists them, so a test
+/// report shows why instead of nothing.
+pub fn failure_junit(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Result<String, Error> {
+    let mut junit = quick_junit::Report::new("bylaw");
+    let mut suite = TestSuite::new("bylaw");
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    let errors = diags.iter().filter(|d| d.level == bylaw_engine::diagnostic::Level::Error).count();
+    status.set_message(format!("bylaw could not run: {errors} error{}", if errors == 1 { "" } else { "s" }));
+    let text: Vec<String> = diags
+        .iter()
+        .map(|d| {
+            if d.file.is_empty() {
+                x(&d.message).into_owned()
+            } else {
+                x(&format!("{}: {}", d.location(), d.message)).into_owned()
+            }
+        })
+        .collect();
+    status.set_description(text.join("\n"));
+    status.set_type("bylaw/error");
+    suite.add_test_case(TestCase::new("policies, config and exception lists load", status));
+    junit.add_test_suite(suite);
+    Ok(junit.to_string()?)
+}

@@ -17,8 +17,8 @@ use std::str::FromStr;
 
 pub use codequality::to_codequality;
 pub use escape::{display_safe, percent_encode_path};
-pub use junit::tests_junit;
-pub use sarif::{diagnostics_to_sarif, sarif_limits, to_sarif, SRCROOT};
+pub use junit::{failure_junit, tests_junit};
+pub use sarif::{diagnostics_to_sarif, failure_sarif, sarif_limits, to_sarif, SRCROOT};
 
 /// JSON Schema of the JSON report (`bylaw schema report`).
 pub const REPORT_SCHEMA: &str = include_str!("../../../schemas/report.schema.json");

@@ -369,8 +369,11 @@ pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts
                 .build()
         })
         .collect();
+    // a problem of the run itself (a usage error) has no file: it is a
+    // notification of the invocation, not a result (GitHub requires locations)
     let results: Vec<sarif::Result> = diags
         .iter()
+        .filter(|d| !d.file.is_empty())
         .map(|d| {
             let mut text = d.message.clone();
             if let Some(h) = &d.hint {
@@ -394,6 +397,7 @@ pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts
                 .message(sarif::Message::builder().text(text).build())
                 .locations(vec![sarif::Location::builder().physical_location(physical).build()])
                 .build();
+
             r.rule_index = codes.iter().position(|c| *c == d.code).map(|i| i as i64);
             r
         })
@@ -411,4 +415,47 @@ pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts
         .results(results)
         .build();
     sarif::Sarif::builder().schema(SCHEMA_URI.to_string()).version(json!("2.1.0")).runs(vec![run]).build()
+}
+
+/// SARIF for a run that stopped before evaluating (exit 2): the problems as
+/// results (so code scanning shows them where they are written) and an
+/// invocation with `executionSuccessful: false` whose
+/// `toolConfigurationNotifications` carry the same located messages
+/// (SARIF 2.1.0 §3.20.14, §3.20.21).
+pub fn failure_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts: &RenderOptions) -> sarif::Sarif {
+    use bylaw_engine::diagnostic::Level;
+    let mut out = diagnostics_to_sarif(diags, opts);
+    let notifications: Vec<sarif::Notification> = diags
+        .iter()
+        .map(|d| {
+            let mut n = sarif::Notification::builder()
+                .message(sarif::Message::builder().text(d.message.clone()).build())
+                .level(json!(if d.level == Level::Error { "error" } else { "warning" }))
+                .build();
+            if !d.file.is_empty() {
+                let mut physical =
+                    sarif::PhysicalLocation::builder().artifact_location(artifact_location(&d.file, opts)).build();
+                if let Some(s) = d.span {
+                    physical.region = Some(
+                        sarif::Region::builder()
+                            .start_line(s.start_line.max(1) as i64)
+                            .start_column(s.start_col.max(1) as i64)
+                            .build(),
+                    );
+                }
+                n.locations = Some(vec![sarif::Location::builder().physical_location(physical).build()]);
+            }
+            n
+        })
+        .collect();
+    let invocation = sarif::Invocation::builder()
+        .execution_successful(false)
+        .tool_configuration_notifications(notifications)
+        .build();
+    let category = opts.automation_category.clone().unwrap_or_else(|| "bylaw".into());
+    for run in out.runs.iter_mut() {
+        run.invocations = Some(vec![invocation.clone()]);
+        run.automation_details = Some(sarif::RunAutomationDetails::builder().id(format!("{category}/")).build());
+    }
+    out
 }
