@@ -61,7 +61,21 @@ pub fn run(args: &AuditArgs, cli: &Cli) -> u8 {
     match &args.command {
         AuditCommand::Verify { .. } => match verify(&bytes) {
             Verdict::Intact(n) => {
-                println!("ok: {}: {n} lines, chain intact", file.display());
+                let anchor = match bylaw_report::audit::read_anchor(file) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        return usage_error(&format!("cannot read the anchor of {}: {e}", file.display()), None, color)
+                    }
+                };
+                if let Err(why) = bylaw_report::audit::verify_end(&bytes, anchor.as_ref()) {
+                    println!("{}:{}: broken: {why}", file.display(), n);
+                    return 1;
+                }
+                let end = bylaw_report::audit::end_of(&bytes)
+                    .map(|e| format!(", ends at seq {} head {}", e.seq, e.head))
+                    .unwrap_or_default();
+                let anchored = if anchor.is_some() { " and matches its anchor" } else { " (no anchor file)" };
+                println!("ok: {}: {n} lines, chain intact{anchored}{end}", file.display());
                 0
             }
             Verdict::Broken { line, reason } => {

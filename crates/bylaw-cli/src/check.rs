@@ -80,6 +80,10 @@ pub struct CheckArgs {
     /// Print only the summary (text output), not the findings.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Append to the audit log even when it does not end where its anchor
+    /// (`LOG.head`) says, after a reviewed repair.
+    #[arg(long)]
+    pub audit_force: bool,
     /// Append this run's decisions to a hash-chained JSON Lines audit log.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
@@ -172,9 +176,14 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     if let Some(path) = audit {
         let now = context::now(&|k: &str| std::env::var(k).ok()).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
         let time = now.to_rfc3339_opts(bylaw_engine::chrono::SecondsFormat::Secs, true);
-        if let Err(e) = bylaw_report::audit::record_run(&path, &report, &time) {
-            usage_error(&format!("cannot append to the audit log {}: {e}", path.display()), None, ecolor);
-            code = EXIT_ERROR;
+        let events = bylaw_report::audit::run_events(&report);
+        match bylaw_report::audit::append_checked(&path, events, &time, args.audit_force) {
+            // where the log now ends, for the CI output (deleting entries later shows)
+            Ok(end) => eprintln!("audit log {}: seq {} head {}", safe(&path.display().to_string()), end.seq, end.head),
+            Err(e) => {
+                usage_error(&format!("cannot append to the audit log {}: {e}", path.display()), None, ecolor);
+                code = EXIT_ERROR;
+            }
         }
     }
     code

@@ -260,3 +260,31 @@ fn a_run_stopped_by_policy_errors_still_writes_its_artifacts() {
     assert!(error.attribute("message").unwrap().starts_with("bylaw could not run"), "{junit}");
     assert!(std::fs::read_to_string(d.join("out/summary.md")).unwrap().contains("hihg"));
 }
+
+#[test]
+fn deleting_the_last_audit_entries_is_detected_and_refused() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [{ name: a, securityContext: { privileged: true } }] }\n";
+    let tmp = repo(&[("pod.yaml", pod)]);
+    let d = tmp.path();
+    for _ in 0..2 {
+        let (code, _, err) = bylaw(d, &["check", "--audit-log", "audit.jsonl"]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("audit log audit.jsonl: seq"), "the head is printed for the CI log: {err}");
+    }
+    let (code, out, _) = bylaw(d, &["audit", "verify", "audit.jsonl"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("chain intact and matches its anchor"), "{out}");
+    // delete the second run's lines: the chain alone still looks intact
+    let text = std::fs::read_to_string(d.join("audit.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let first_run = lines.iter().position(|l| l.contains("\"event\":\"verdict\"")).unwrap() + 1;
+    std::fs::write(d.join("audit.jsonl"), lines[..first_run].join("\n") + "\n").unwrap();
+    let (code, out, _) = bylaw(d, &["audit", "verify", "audit.jsonl"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("broken: truncated"), "{out}");
+    let (code, _, err) = bylaw(d, &["check", "--audit-log", "audit.jsonl"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not appending"), "{err}");
+    let (code, _, err) = bylaw(d, &["check", "--audit-log", "audit.jsonl", "--audit-force"]);
+    assert_eq!(code, 1, "{err}");
+}

@@ -12,6 +12,13 @@
 //! serialise), write all lines of a run in one `write` and sync. An
 //! interrupted append leaves at most one incomplete last line; the next
 //! append cuts it off (recording that it did) so earlier lines stay intact.
+//!
+//! A chain cannot show that its last lines were deleted, so every append
+//! also records where the log ends — the last `seq` and the SHA-256 of the
+//! last line — in an anchor file beside it (`LOG.head`), and returns it for
+//! the CI output. `verify` checks the log against its anchor (deleting the
+//! last entries is reported as truncation), and `append` refuses to extend a
+//! log that does not end where its anchor says, unless told to.
 
 use bylaw_engine::report::{ExceptionState, Report};
 use serde_json::{json, Map, Value};
@@ -103,24 +110,112 @@ pub fn run_events(report: &Report) -> Vec<Map<String, Value>> {
 }
 
 /// Appends a run's events to the log at `path` (created if missing) at `time`.
-pub fn record_run(path: &Path, report: &Report, time: &str) -> std::io::Result<()> {
+pub fn record_run(path: &Path, report: &Report, time: &str) -> std::io::Result<Anchor> {
     append(path, run_events(report), time)
 }
 
-/// Appends events, each stamped with `seq`, `time`, `run`, `prev` and `digest`.
-pub fn append(path: &Path, events: Vec<Map<String, Value>>, time: &str) -> std::io::Result<()> {
+/// Checks a log against its anchor after [`verify`]: `Err` when the log ends
+/// before (or elsewhere than) where the anchor says.
+pub fn verify_end(text: &[u8], anchor: Option<&Anchor>) -> Result<(), String> {
+    let Some(a) = anchor else { return Ok(()) };
+    match end_of(text) {
+        Some(end) if &end == a => Ok(()),
+        Some(end) if end.seq < a.seq => Err(format!(
+            "truncated: the log ends at seq {}, its anchor records seq {} ({} entries deleted from the end)",
+            end.seq,
+            a.seq,
+            a.seq - end.seq
+        )),
+        Some(end) => Err(format!("the last line (seq {}) is not the one its anchor records (seq {})", end.seq, a.seq)),
+        None => Err(format!("the log is empty, its anchor records seq {}", a.seq)),
+    }
+}
+
+/// Where a log ends: its last `seq` and the SHA-256 of its last line.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Anchor {
+    pub seq: u64,
+    pub head: String,
+}
+
+/// The anchor file of a log: `LOG.head` beside it.
+pub fn anchor_path(log: &Path) -> std::path::PathBuf {
+    let mut name = log.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".head");
+    log.with_file_name(name)
+}
+
+/// The anchor recorded for `log`, if any (`Err` when it is unreadable).
+pub fn read_anchor(log: &Path) -> std::io::Result<Option<Anchor>> {
+    match std::fs::read(anchor_path(log)) {
+        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(std::io::Error::other),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Where `text` (a whole log) ends.
+pub fn end_of(text: &[u8]) -> Option<Anchor> {
+    let trimmed = text.strip_suffix(b"\n").unwrap_or(text);
+    let last = trimmed.rsplit(|&b| b == b'\n').next().filter(|l| !l.is_empty())?;
+    let seq = serde_json::from_slice::<Value>(last).ok()?["seq"].as_u64()?;
+    Some(Anchor { seq, head: sha256_hex(last) })
+}
+
+/// Appends events, each stamped with `seq`, `time`, `run`, `prev` and
+/// `digest`, and returns the new [`Anchor`] (also written to `LOG.head`).
+/// Refuses, with an error naming both ends, when the log does not end where
+/// its anchor says (truncated or edited) unless `force`.
+pub fn append(path: &Path, events: Vec<Map<String, Value>>, time: &str) -> std::io::Result<Anchor> {
+    append_checked(path, events, time, false)
+}
+
+/// [`append`], with `force` to extend a log whose anchor disagrees (after a
+/// reviewed repair).
+pub fn append_checked(
+    path: &Path,
+    events: Vec<Map<String, Value>>,
+    time: &str,
+    force: bool,
+) -> std::io::Result<Anchor> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
     file.lock()?;
-    let result = append_locked(&mut file, events, time);
+    // the anchor is read and written under the log's lock: appends by
+    // concurrent runs see each other's anchors in order
+    let result = (|| {
+        let anchor = read_anchor(path)?;
+        let end = append_locked(&mut file, events, time, anchor.as_ref().filter(|_| !force))?;
+        crate::write_atomic(&anchor_path(path), serde_json::to_string(&end).map_err(std::io::Error::other)?.as_bytes())
+            .map_err(std::io::Error::other)?;
+        Ok(end)
+    })();
     let _ = file.unlock();
     result
 }
 
-fn append_locked(file: &mut File, mut events: Vec<Map<String, Value>>, time: &str) -> std::io::Result<()> {
+fn append_locked(
+    file: &mut File,
+    mut events: Vec<Map<String, Value>>,
+    time: &str,
+    anchor: Option<&Anchor>,
+) -> std::io::Result<Anchor> {
     let (last, complete_len, dropped) = last_line(file)?;
+    if let Some(a) = anchor {
+        let here = last.as_ref().map(|l| {
+            let seq = serde_json::from_slice::<Value>(l).ok().and_then(|v| v["seq"].as_u64()).unwrap_or(0);
+            Anchor { seq, head: sha256_hex(l) }
+        });
+        if here.as_ref() != Some(a) {
+            let ends = here.map_or("is empty".to_owned(), |h| format!("ends at seq {}", h.seq));
+            return Err(std::io::Error::other(format!(
+                "the audit log {ends}, but its anchor records seq {} (lines were deleted or edited): not appending; check it with `bylaw audit verify`",
+                a.seq
+            )));
+        }
+    }
     if dropped > 0 {
         // An earlier append was interrupted: cut its incomplete line off.
         file.set_len(complete_len)?;
@@ -159,7 +254,8 @@ fn append_locked(file: &mut File, mut events: Vec<Map<String, Value>>, time: &st
         buf.push(b'\n');
     }
     file.write_all(&buf)?;
-    file.sync_data()
+    file.sync_data()?;
+    Ok(Anchor { seq, head: prev })
 }
 
 /// The last complete line (without its newline), the length of the file up
@@ -257,6 +353,30 @@ mod tests {
         m.insert("event".into(), json!(event));
         m.insert("rule".into(), json!(rule));
         m
+    }
+
+    #[test]
+    fn deleting_the_last_entries_is_detected_and_not_appended_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = log(dir.path());
+        let text = std::fs::read(&p).unwrap();
+        let anchor = read_anchor(&p).unwrap().unwrap();
+        assert_eq!(anchor.seq, 6);
+        assert_eq!(verify_end(&text, Some(&anchor)), Ok(()));
+        // cut the last run: the chain is still intact, the anchor says otherwise
+        let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+        let cut: Vec<u8> = lines[..3].concat();
+        std::fs::write(&p, &cut).unwrap();
+        assert_eq!(verify(&cut), Verdict::Intact(3));
+        let e = verify_end(&cut, Some(&anchor)).unwrap_err();
+        assert!(e.contains("truncated") && e.contains("3 entries deleted"), "{e}");
+        let refused = append(&p, vec![ev("run", "")], "2026-06-03T00:00:00Z").unwrap_err();
+        assert!(refused.to_string().contains("anchor records seq 6"), "{refused}");
+        assert_eq!(std::fs::read(&p).unwrap(), cut, "nothing appended");
+        // told to, it appends and re-anchors
+        let end = append_checked(&p, vec![ev("run", "")], "2026-06-03T00:00:00Z", true).unwrap();
+        assert_eq!(end.seq, 4);
+        assert_eq!(read_anchor(&p).unwrap(), Some(end));
     }
 
     fn log(dir: &Path) -> std::path::PathBuf {
