@@ -190,7 +190,7 @@ fn a_file_over_the_size_limit_is_a_loud_error_not_a_silent_pass() {
     write(tmp.path(), ".bylaw.yaml", "policies: [policies/]\nmax_file_size: 100\n");
     let (code, out, _) = bylaw(tmp.path(), &["check"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("big.yaml:1:1: error [bylaw/parse-error] not evaluated: the file is"), "{out}");
+    assert!(out.contains("big.yaml:1:1: error [bylaw/input-too-large] not evaluated: the file is 500 bytes, over the limit of 100 bytes"), "{out}");
     assert!(out.contains("too large"), "counted as skipped: {out}");
 }
 

@@ -7,6 +7,8 @@ use crate::report::{Enforcement, RuleInfo, Severity};
 pub const POLICY: &str = "bylaw";
 /// An input file that cannot be read or parsed.
 pub const PARSE_ERROR: &str = "bylaw/parse-error";
+/// An input file over the size limit (`max_file_size`), not parsed.
+pub const INPUT_TOO_LARGE: &str = "bylaw/input-too-large";
 /// A rule whose condition failed with an error other than missing data.
 pub const EVAL_ERROR: &str = "bylaw/eval-error";
 /// The target name of pipeline policies (`match.target: pipeline`).
@@ -19,6 +21,11 @@ pub fn rule_info(id: &str, enforcement: Enforcement) -> RuleInfo {
             "Input files must parse",
             "A file that policies apply to could not be read or parsed, so none of them could check it. Its other documents, and all other files, were still evaluated.",
             "Fix the syntax error at the reported line and column (indentation, quoting, unclosed brackets), or exclude the file with `match.files` / `targets`.",
+        ),
+        INPUT_TOO_LARGE => (
+            "Input files stay within the size limit",
+            "A file that policies apply to is larger than `max_file_size`, so it was not parsed and none of them could check it: a gate never passes a file it did not read.",
+            "Split the file, raise `max_file_size` in .bylaw.yaml, or leave it out with `targets`.",
         ),
         _ => (
             "Rules must evaluate without errors",

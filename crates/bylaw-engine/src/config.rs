@@ -43,7 +43,7 @@ pub struct Config {
     pub include_drafts: Option<bool>,
     pub parse_errors: Option<Enforcement>,
     /// Files over this many bytes are not parsed and get a `bylaw/parse-error`
-    /// finding (default [`crate::eval::DEFAULT_MAX_FILE_SIZE`]).
+    /// finding, `bylaw/input-too-large` (default [`crate::eval::DEFAULT_MAX_FILE_SIZE`]).
     pub max_file_size: Option<u64>,
     #[serde(default)]
     pub outputs: Outputs,

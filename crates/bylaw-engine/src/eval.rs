@@ -53,8 +53,9 @@ pub struct RunOptions {
     pub max_file_size: u64,
 }
 
-/// Default of [`RunOptions::max_file_size`]: 32 MiB.
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
+/// Default of [`RunOptions::max_file_size`]: 64 MiB, generous for any
+/// manifest bundle while keeping one file's parse within a bounded memory.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
 /// What a run did with one file, for `-v` and the skipped counts.
 #[derive(Clone, Debug, PartialEq)]
@@ -518,7 +519,7 @@ impl PolicySet {
                         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
                         b => format!("{b} bytes"),
                     };
-                    res.findings.push(self.parse_error(
+                    let mut finding = self.parse_error(
                         &f.path,
                         1,
                         1,
@@ -528,7 +529,10 @@ impl PolicySet {
                             size(opts.max_file_size)
                         ),
                         opts,
-                    ));
+                    );
+                    finding.rule_id = builtin::INPUT_TOO_LARGE.into();
+                    finding.fingerprint = fingerprint(builtin::INPUT_TOO_LARGE, &f.path, None, None, "");
+                    res.findings.push(finding);
                     res.skipped = Some(crate::discover::SkipReason::TooLarge);
                     return Some(res);
                 }
@@ -756,7 +760,7 @@ impl PolicySet {
                 targets: targets.get(&i).map(|t| t.iter().cloned().collect()).unwrap_or_default(),
             });
         }
-        for id in [builtin::PARSE_ERROR, builtin::EVAL_ERROR] {
+        for id in [builtin::PARSE_ERROR, builtin::INPUT_TOO_LARGE, builtin::EVAL_ERROR] {
             if let Some(f) = findings.iter().find(|f| f.rule_id == id) {
                 rules.push(builtin::rule_info(id, f.enforcement));
             }
