@@ -185,6 +185,84 @@ pub fn cel_env() -> Env {
 
 /// `source` with the contents of its string literals blanked out, so that
 /// text inside strings is never read as code.
+/// Errors a CEL expression would raise on every evaluation, found at load
+/// time: a constant regular expression in `matches` that does not compile,
+/// and a division or remainder by a constant zero. Returns the message and
+/// the byte offset it points at.
+pub fn constant_errors(source: &str) -> Option<(String, usize)> {
+    let code = strip_strings(source);
+    // division or remainder by a literal zero
+    let bytes = code.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'/' || b == b'%' {
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j] == b' ' {
+                j += 1;
+            }
+            let mut k = j;
+            while k < bytes.len() && (bytes[k] == b'0' || bytes[k] == b'.') {
+                k += 1;
+            }
+            let zero = k > j && bytes[j] == b'0' && (k == bytes.len() || !bytes[k].is_ascii_alphanumeric());
+            if zero {
+                return Some((format!("{} by a constant zero", if b == b'/' { "division" } else { "remainder" }), i));
+            }
+        }
+    }
+    // constant regexes in `x.matches('re')` and `matches(x, 're')`
+    for (at, _) in code.match_indices("matches(") {
+        let open = at + "matches(".len();
+        let rest = &code[open..];
+        // the literal is the first argument (method form) or follows the first top-level comma
+        let lit_at = match rest.trim_start().chars().next() {
+            Some('\'' | '"' | 'r' | 'R') => open + (rest.len() - rest.trim_start().len()),
+            _ => match rest.find([',', '(', ')']) {
+                Some(c) if rest.as_bytes()[c] == b',' => {
+                    let after = &rest[c + 1..];
+                    open + c + 1 + (after.len() - after.trim_start().len())
+                }
+                _ => continue,
+            },
+        };
+        if let Some(pattern) = string_literal(&source[lit_at..]) {
+            if let Err(e) = regex::Regex::new(&pattern) {
+                let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                return Some((format!("invalid regular expression `{pattern}`: {first}"), lit_at));
+            }
+        }
+    }
+    None
+}
+
+/// The value of the CEL string literal at the start of `s` (`'…'`, `"…"`,
+/// raw `r'…'`), if there is one.
+fn string_literal(s: &str) -> Option<String> {
+    let (raw, s) = match s.strip_prefix(['r', 'R']) {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let quote = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let mut out = String::new();
+    let mut chars = s[1..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c == quote => return Some(out),
+            '\\' if !raw => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                c @ ('\\' | '\'' | '"' | '`' | '?') => out.push(c),
+                c => {
+                    out.push('\\');
+                    out.push(c);
+                }
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
+
 /// Deepest nesting of `(`, `[` and `{` in a CEL expression or JSONPath
 /// (string literals aside). The CEL and JSONPath parsers recurse once per
 /// level and per operator, so deeper or longer sources could overflow the
@@ -390,6 +468,14 @@ impl<'a> Compiler<'a> {
                         );
                         return None;
                     }
+                }
+                if let Some((message, offset)) = constant_errors(source) {
+                    let node = self.span(pointer);
+                    let span = self.expr_span(node, (1, offset as isize + 1));
+                    let mut d = Diagnostic::error("cel", self.file(), Some(span), message);
+                    d.hint = Some(format!("in `{source}`: this would fail on every document at run time"));
+                    self.diagnostics.push(d);
+                    return None;
                 }
                 Some(Cel { program, source: source.to_owned() })
             }
@@ -789,6 +875,20 @@ pub fn node_at<'a>(root: &'a Node, segments: &[Segment]) -> Option<&'a Node> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn constant_errors_are_found_at_load_time() {
+        assert_eq!(constant_errors("doc.n / 0 > 1").map(|e| e.1), Some(6));
+        assert!(constant_errors("doc.n % 0").unwrap().0.contains("remainder"));
+        assert_eq!(constant_errors("doc.n / 0.5 > 1 && doc.m / 10 > 0"), None);
+        assert_eq!(constant_errors("doc.path == 'a/0'"), None);
+        let (m, at) = constant_errors("doc.image.matches('[a-z')").unwrap();
+        assert!(m.starts_with("invalid regular expression `[a-z`"), "{m}");
+        assert_eq!(at, 18);
+        assert!(constant_errors("matches(doc.x, r'(unclosed')").is_some());
+        assert_eq!(constant_errors(r#"doc.x.matches(r"\$\{\{[^}]*\}\}") && doc.y.matches('@[0-9a-f]{40}$')"#), None);
+        assert_eq!(constant_errors("doc.x.matches(params.re)"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -307,14 +307,14 @@ fn named_selectors_reach_every_container_and_unknown_ones_are_located_errors() {
 
 #[test]
 fn an_error_in_a_message_is_an_eval_error_finding_not_message_text() {
-    let policy = "apiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: p, type: security }\nspec:\n  rules:\n    - id: M-1\n      title: t\n      severity: high\n      deny: \"doc.n == 1\"\n      message: \"ratio {{ doc.n / 0 }}\"\n";
+    let policy = "apiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: p, type: security }\nspec:\n  rules:\n    - id: M-1\n      title: t\n      severity: high\n      deny: \"doc.n == 1\"\n      message: \"ratio {{ doc.n / doc.z }}\"\n";
     let c = Case::new();
-    c.file("a.yaml", "n: 1\n");
+    c.file("a.yaml", "n: 1\nz: 0\n");
     let report = c.run(policy, &["a.yaml"]);
     assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
     let f = &report.findings[0];
     assert_eq!(f.rule_id, "bylaw/eval-error");
-    assert!(f.message.starts_with("rule M-1 fired, but the message's `{{ doc.n / 0 }}`"), "{}", f.message);
+    assert!(f.message.starts_with("rule M-1 fired, but the message's `{{ doc.n / doc.z }}`"), "{}", f.message);
     assert!(!f.message.contains("<error"), "{}", f.message);
 }
 
@@ -332,4 +332,26 @@ fn an_empty_file_in_a_policy_directory_gets_a_warning() {
         "{:#?}",
         loaded.diagnostics
     );
+}
+
+#[test]
+fn constant_errors_are_located_load_errors() {
+    let policy = "apiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: p, type: security }\nspec:\n  rules:\n    - id: C-1\n      title: t\n      severity: high\n      deny: \"doc.image.matches('[a-z')\"\n      message: \"m {{ doc.n / 0 }}\"\n";
+    let mut loaded = loader::Loaded::default();
+    loader::load_text("p.yaml", policy, true, &mut loaded);
+    loaded.sources.insert("p.yaml".into(), std::sync::Arc::from(policy));
+    let (_, diags) = compile(
+        &loaded.policies,
+        &loaded.sources,
+        CompileOptions {
+            environment: None,
+            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
+            include_drafts: false,
+        },
+    );
+    let got: Vec<(String, String)> = diags.iter().map(|d| (d.location(), d.message.clone())).collect();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0].0, "p.yaml:9:32", "at the pattern's opening quote");
+    assert!(got[0].1.starts_with("invalid regular expression `[a-z`"), "{got:#?}");
+    assert!(got[1].1.contains("division by a constant zero"), "{got:#?}");
 }
