@@ -135,11 +135,26 @@ impl Diagnostic {
         let pad = " ".repeat(gutter);
         let _ = writeln!(out, "{pad}{blue}-->{reset} {}", display_safe(&self.location()));
         if let (Some(s), Some(text)) = (self.span, line_text) {
-            let text = text.replace('\t', " ");
+            let full = text.replace('\t', " ");
+            let full_width = full.chars().count() as u32;
+            // a very long line is shown as a window around the column
+            let (text, shift) = if full_width > SNIPPET_WIDTH {
+                let from = s.start_col.max(1).saturating_sub(1).saturating_sub(SNIPPET_WIDTH / 3);
+                let to = (from + SNIPPET_WIDTH).min(full_width);
+                let body: String = full.chars().skip(from as usize).take((to - from) as usize).collect();
+                let lead = if from > 0 { "…" } else { "" };
+                let tail = if to < full_width { "…" } else { "" };
+                (format!("{lead}{body}{tail}"), from as i64 - i64::from(from > 0))
+            } else {
+                (full, 0)
+            };
             let width = text.chars().count() as u32;
-            let start = s.start_col.max(1);
-            let end =
-                if s.end_line == s.start_line && s.end_col > start { s.end_col.min(width + 1) } else { width + 1 };
+            let start = (i64::from(s.start_col.max(1)) - shift).max(1) as u32;
+            let end = if s.end_line == s.start_line && s.end_col > s.start_col.max(1) {
+                ((i64::from(s.end_col) - shift).max(1) as u32).min(width + 1)
+            } else {
+                width + 1
+            };
             // Columns count source characters; the carets go under their escaped form.
             let shown = |from: u32, to: u32| -> usize {
                 text.chars().skip(from as usize).take(to.saturating_sub(from) as usize).map(escaped_width).sum()
@@ -151,11 +166,20 @@ impl Diagnostic {
             let _ = writeln!(out, "{pad} {blue}|{reset} {}{lc}{}{reset}", " ".repeat(indent), "^".repeat(carets));
         }
         if let Some(h) = &self.hint {
-            let _ = writeln!(out, "{pad} {blue}={reset} {bold}hint{reset}: {}", display_safe(h));
+            let shown: String = if h.chars().count() > 2 * SNIPPET_WIDTH as usize {
+                h.chars().take(2 * SNIPPET_WIDTH as usize).chain("…".chars()).collect()
+            } else {
+                h.clone()
+            };
+            let _ = writeln!(out, "{pad} {blue}={reset} {bold}hint{reset}: {}", display_safe(&shown));
         }
         out
     }
 }
+
+/// Longest source line a snippet shows whole (characters); longer lines are
+/// shown as a window of this width around the column.
+const SNIPPET_WIDTH: u32 = 160;
 
 /// The closest of `candidates` to `word`, for "did you mean" hints.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -170,6 +194,30 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_shown_as_a_window_around_the_column() {
+        let line = format!("deny: \"{}BAD{}\"", "a ".repeat(300), " b".repeat(300));
+        let col = line.find("BAD").unwrap() as u32 + 1;
+        let d = Diagnostic::error(
+            "cel",
+            "p.yaml",
+            Some(Span { start_line: 1, start_col: col, end_line: 1, end_col: col + 3 }),
+            "x",
+        );
+        let out = d.render(Some(&line), false);
+        let lines: Vec<&str> = out.lines().collect();
+        let snippet = lines.iter().find(|l| l.starts_with("1 |")).unwrap();
+        let carets = lines.iter().find(|l| l.contains('^')).unwrap();
+        assert!(snippet.chars().count() < 200, "{snippet}");
+        assert!(snippet.contains('…'));
+        let at = carets.find('^').unwrap();
+        assert_eq!(
+            &snippet[snippet.char_indices().nth(carets[..at].chars().count()).unwrap().0..][..3],
+            "BAD",
+            "{out}"
+        );
+    }
 
     #[test]
     fn renders_snippet_with_carets_and_hint() {
