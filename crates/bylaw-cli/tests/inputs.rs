@@ -288,3 +288,30 @@ fn deleting_the_last_audit_entries_is_detected_and_refused() {
     let (code, _, err) = bylaw(d, &["check", "--audit-log", "audit.jsonl", "--audit-force"]);
     assert_eq!(code, 1, "{err}");
 }
+
+#[test]
+fn a_ci_run_stopped_by_policy_errors_still_writes_sarif_and_junit() {
+    let tmp = repo(&[("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: { name: p }\n")]);
+    let d = tmp.path();
+    write(
+        d,
+        "policies/pods.yaml",
+        &POLICY.replace("      match: {}\n", "").replace("severity: high", "severity: hihg"),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bylaw"))
+        .args(["ci", "jenkins"])
+        .current_dir(d)
+        .env_clear()
+        .env("BYLAW_NOW", "2026-06-01T00:00:00Z")
+        .env("JENKINS_URL", "http://jenkins.invalid/")
+        .env("BUILD_URL", "http://jenkins.invalid/job/1/")
+        .env("BRANCH_NAME", "main")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("bylaw.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["runs"][0]["invocations"][0]["executionSuccessful"], false);
+    let junit = std::fs::read_to_string(d.join("bylaw-junit.xml")).unwrap();
+    assert!(roxmltree::Document::parse(&junit).unwrap().descendants().any(|n| n.has_tag_name("error")), "{junit}");
+}

@@ -202,7 +202,10 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
     };
     let report = match evaluate_with(&run_args, &config, cli, overrides) {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(code) => {
+            super::write_failure_artifacts(&args.sarif, args.junit.as_deref());
+            return code;
+        }
     };
     let reqs = reqs.into_inner();
     let mut degraded = degraded.into_inner();

@@ -169,7 +169,10 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
     };
     let report = match evaluate_with(&run_args, &config, cli, overrides) {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(code) => {
+            super::write_failure_artifacts(&args.sarif, Some(&args.junit));
+            return code;
+        }
     };
     let reqs: Vec<Request> = reqs.into_inner();
     let notes = notes.into_inner();

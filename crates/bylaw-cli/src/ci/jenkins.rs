@@ -165,7 +165,10 @@ fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
     };
     let report = match evaluate_with(&run, &config, cli, overrides) {
         Ok(r) => r,
-        Err(code) => return code,
+        Err(code) => {
+            super::write_failure_artifacts(&args.sarif, Some(&args.junit));
+            return code;
+        }
     };
     print!("{}", bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default());
     let sarif_report = without_excepted(&report);

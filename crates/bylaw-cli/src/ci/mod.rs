@@ -139,6 +139,20 @@ pub fn write_artifacts(artifacts: &[(&Path, Format, &Report)]) -> usize {
     failed
 }
 
+/// A CI run stopped before evaluating (exit 2): writes its SARIF and JUnit
+/// files describing the problems (see `check`), so code scanning and test
+/// reports show why the gate failed.
+pub fn write_failure_artifacts(sarif: &Path, junit: Option<&Path>) {
+    let diags = crate::common::reported();
+    let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
+    if let Ok(text) = serde_json::to_string_pretty(&bylaw_report::failure_sarif(&diags, &opts)) {
+        write_text(sarif, &text);
+    }
+    if let (Some(path), Ok(xml)) = (junit, bylaw_report::failure_junit(&diags)) {
+        write_text(path, &xml);
+    }
+}
+
 /// Writes `text` to `path` atomically: 0, or 1 when it cannot (reported on stderr).
 pub fn write_text(path: &Path, text: &str) -> usize {
     match bylaw_report::write_atomic(path, text.as_bytes()) {
