@@ -1,6 +1,8 @@
 //! Evaluation semantics end to end through the engine API: policies and
 //! inputs written to a temporary directory, compiled and run.
 
+mod common;
+
 use bylaw_engine::compile::{compile, CompileOptions};
 use bylaw_engine::eval::{FileRef, RunOptions};
 use bylaw_engine::loader;
@@ -289,17 +291,7 @@ fn named_selectors_reach_every_container_and_unknown_ones_are_located_errors() {
     let got: Vec<(String, u32)> = report.findings.iter().map(|f| (f.message.clone(), f.location.start_line)).collect();
     assert_eq!(got, vec![("init".to_owned(), 7), ("debug".to_owned(), 12)]);
 
-    let mut loaded = loader::Loaded::default();
-    loader::load_text("p.yaml", &policy.replace("@containers", "@containerz"), true, &mut loaded);
-    let (_, diags) = compile(
-        &loaded.policies,
-        &loaded.sources,
-        CompileOptions {
-            environment: None,
-            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
-            include_drafts: false,
-        },
-    );
+    let diags = common::compile_errors("p.yaml", &policy.replace("@containers", "@containerz"));
     assert_eq!(diags.len(), 1, "{diags:#?}");
     assert_eq!(diags[0].location(), "p.yaml:9:13");
     assert!(diags[0].message.contains("unknown selector `@containerz`"), "{}", diags[0].message);
@@ -337,18 +329,7 @@ fn an_empty_file_in_a_policy_directory_gets_a_warning() {
 #[test]
 fn constant_errors_are_located_load_errors() {
     let policy = "apiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: p, type: security }\nspec:\n  rules:\n    - id: C-1\n      title: t\n      severity: high\n      deny: \"doc.image.matches('[a-z')\"\n      message: \"m {{ doc.n / 0 }}\"\n";
-    let mut loaded = loader::Loaded::default();
-    loader::load_text("p.yaml", policy, true, &mut loaded);
-    loaded.sources.insert("p.yaml".into(), std::sync::Arc::from(policy));
-    let (_, diags) = compile(
-        &loaded.policies,
-        &loaded.sources,
-        CompileOptions {
-            environment: None,
-            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
-            include_drafts: false,
-        },
-    );
+    let diags = common::compile_errors("p.yaml", policy);
     let got: Vec<(String, String)> = diags.iter().map(|d| (d.location(), d.message.clone())).collect();
     assert_eq!(got.len(), 2, "{got:#?}");
     assert_eq!(got[0].0, "p.yaml:9:32", "at the pattern's opening quote");

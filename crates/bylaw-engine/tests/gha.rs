@@ -3,37 +3,12 @@
 //! labels in any case, groups and matrices, template injection in bracket,
 //! upper-case and `toJSON` forms, inert `ACTIONS_ALLOW_UNSECURE_COMMANDS`.
 
-use bylaw_engine::compile::{compile, CompileOptions};
-use bylaw_engine::eval::{FileRef, RunOptions, DEFAULT_MAX_FILE_SIZE};
-use bylaw_engine::loader;
-use bylaw_engine::report::{Enforcement, FailOn};
-use std::path::PathBuf;
+mod common;
 
 /// The rule ids that fire on a workflow, sorted and deduplicated.
 fn rules(workflow: &str) -> Vec<String> {
-    let loaded = loader::load(&[PathBuf::from("pack:github-actions-hardening")]);
-    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
-    let (set, diags) = compile(
-        &loaded.policies,
-        &loaded.sources,
-        CompileOptions {
-            environment: None,
-            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
-            include_drafts: false,
-        },
-    );
-    assert!(diags.is_empty(), "{diags:#?}");
-    let path = ".github/workflows/w.yml";
-    let files = vec![FileRef { path: path.into(), fs_path: path.into(), content: Some(workflow.into()) }];
-    let report = set.run(
-        &files,
-        &RunOptions {
-            ctx: serde_json::json!({}),
-            fail_on: FailOn::Blocking,
-            parse_errors: Enforcement::Blocking,
-            max_file_size: DEFAULT_MAX_FILE_SIZE,
-        },
-    );
+    let set = common::packs(&["github-actions-hardening"]);
+    let report = common::run(&set, &[common::file(".github/workflows/w.yml", workflow)]);
     let mut r: Vec<String> = report.findings.iter().map(|f| f.rule_id.clone()).collect();
     r.sort();
     r.dedup();

@@ -9,10 +9,10 @@
 //! Also the Kubernetes packs' semantics that the cases do not exercise
 //! (Windows exemptions, best-practices scope).
 
-use bylaw_engine::compile::{compile, CompileOptions};
-use bylaw_engine::eval::{FileRef, RunOptions, DEFAULT_MAX_FILE_SIZE};
-use bylaw_engine::loader;
-use bylaw_engine::report::{Enforcement, FailOn};
+mod common;
+
+use bylaw_engine::eval::FileRef;
+use common::{file, options};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -59,29 +59,7 @@ fn conformance_dir() -> PathBuf {
 
 /// The baseline and restricted packs, compiled.
 fn packs() -> bylaw_engine::compile::PolicySet {
-    let packs = vec![PathBuf::from("pack:kubernetes-baseline"), PathBuf::from("pack:kubernetes-restricted")];
-    let loaded = loader::load(&packs);
-    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
-    let (set, diags) = compile(
-        &loaded.policies,
-        &loaded.sources,
-        CompileOptions {
-            environment: None,
-            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
-            include_drafts: false,
-        },
-    );
-    assert!(diags.is_empty(), "{diags:#?}");
-    set
-}
-
-fn options() -> RunOptions {
-    RunOptions {
-        ctx: serde_json::json!({}),
-        fail_on: FailOn::Blocking,
-        parse_errors: Enforcement::Blocking,
-        max_file_size: DEFAULT_MAX_FILE_SIZE,
-    }
+    common::packs(&["kubernetes-baseline", "kubernetes-restricted"])
 }
 
 #[test]
@@ -96,7 +74,7 @@ fn windows_pods_are_exempt_from_the_linux_only_controls() {
             fs_path: "windows.yaml".into(),
             content: Some(pod("os: { name: windows }\n      ")),
         },
-        FileRef { path: "linux.yaml".into(), fs_path: "linux.yaml".into(), content: Some(pod("")) },
+        file("linux.yaml", &pod("")),
     ];
     let report = set.run(&files, &options());
     let rules = |path: &str| {
@@ -158,24 +136,11 @@ fn pod_security_standards_conformance() {
 
 #[test]
 fn best_practices_ask_probes_of_long_running_workloads_and_accept_limits_as_requests() {
-    let loaded = loader::load(&[PathBuf::from("pack:kubernetes-best-practices")]);
-    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
-    let (set, _) = compile(
-        &loaded.policies,
-        &loaded.sources,
-        CompileOptions {
-            environment: None,
-            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
-            include_drafts: false,
-        },
-    );
+    let set = common::packs(&["kubernetes-best-practices"]);
     let workload = |kind: &str| {
         format!("apiVersion: v1\nkind: {kind}\nmetadata: {{ name: w, labels: {{ app.kubernetes.io/name: w, app.kubernetes.io/part-of: x }} }}\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers: [{{ name: a, image: a:1.0, resources: {{ limits: {{ cpu: 1, memory: 1Gi }} }} }}]\n")
     };
-    let files: Vec<FileRef> = ["Job", "Deployment"]
-        .iter()
-        .map(|k| FileRef { path: format!("{k}.yaml"), fs_path: format!("{k}.yaml").into(), content: Some(workload(k)) })
-        .collect();
+    let files: Vec<FileRef> = ["Job", "Deployment"].iter().map(|k| file(&format!("{k}.yaml"), &workload(k))).collect();
     let report = set.run(&files, &options());
     let got: Vec<(&str, &str)> =
         report.findings.iter().map(|f| (f.location.path.as_str(), f.rule_id.as_str())).collect();
@@ -188,10 +153,7 @@ fn custom_resources_with_a_pod_template_are_checked() {
     let set = packs();
     let rollout = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: { name: r }\nspec:\n  template:\n    spec:\n      containers: [{ name: a, image: a:1, securityContext: { privileged: true } }]\n";
     let config = "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { containers: x }\n";
-    let files = vec![
-        FileRef { path: "rollout.yaml".into(), fs_path: "rollout.yaml".into(), content: Some(rollout.into()) },
-        FileRef { path: "cm.yaml".into(), fs_path: "cm.yaml".into(), content: Some(config.into()) },
-    ];
+    let files = vec![file("rollout.yaml", rollout), file("cm.yaml", config)];
     let report = set.run(&files, &options());
     assert!(report.findings.iter().any(|f| f.location.path == "rollout.yaml" && f.rule_id == "KB-001"));
     assert!(!report.findings.iter().any(|f| f.location.path == "cm.yaml"), "{:#?}", report.findings);
@@ -202,7 +164,7 @@ fn explicit_nulls_are_unset_not_evaluation_errors() {
     let set = packs();
     // what Helm renders for empty values
     let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d, labels: null }\nspec:\n  template:\n    metadata: { annotations: }\n    spec:\n      initContainers:\n      volumes: [{ name: t, emptyDir: {}, hostPath: null }]\n      containers:\n        - name: a\n          image: a:1\n          ports: [{ containerPort: 80, hostPort: null }]\n          securityContext: { capabilities: { add: , drop: null } }\n";
-    let files = vec![FileRef { path: "d.yaml".into(), fs_path: "d.yaml".into(), content: Some(deployment.into()) }];
+    let files = vec![file("d.yaml", deployment)];
     let report = set.run(&files, &options());
     let mut rules: Vec<&str> = report.findings.iter().map(|f| f.rule_id.as_str()).collect();
     rules.sort();

@@ -4,11 +4,9 @@
 //! asserting exactly which rule fires on which line, and that the
 //! least-privilege objects get nothing.
 
-use bylaw_engine::compile::{compile, CompileOptions};
-use bylaw_engine::eval::{FileRef, RunOptions, DEFAULT_MAX_FILE_SIZE};
-use bylaw_engine::loader;
-use bylaw_engine::report::{Enforcement, FailOn, Report};
-use std::path::PathBuf;
+mod common;
+
+use bylaw_engine::report::{Enforcement, Report};
 
 /// Line numbers are those of this text (1-based), commented where a rule fires.
 const MANIFEST: &str = r#"apiVersion: v1
@@ -119,28 +117,7 @@ spec:
 "#;
 
 fn run(manifest: &str) -> Report {
-    let loaded = loader::load(&[PathBuf::from("pack:kubernetes-rbac")]);
-    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
-    let (set, diags) = compile(
-        &loaded.policies,
-        &loaded.sources,
-        CompileOptions {
-            environment: None,
-            today: bylaw_engine::enforcement::parse_date("2026-06-01").unwrap(),
-            include_drafts: false,
-        },
-    );
-    assert!(diags.is_empty(), "{diags:#?}");
-    let files = vec![FileRef { path: "rbac.yaml".into(), fs_path: "rbac.yaml".into(), content: Some(manifest.into()) }];
-    set.run(
-        &files,
-        &RunOptions {
-            ctx: serde_json::json!({}),
-            fail_on: FailOn::Blocking,
-            parse_errors: Enforcement::Blocking,
-            max_file_size: DEFAULT_MAX_FILE_SIZE,
-        },
-    )
+    common::run(&common::packs(&["kubernetes-rbac"]), &[common::file("rbac.yaml", manifest)])
 }
 
 /// (rule, line) of every finding, sorted.
