@@ -1,14 +1,14 @@
 //! `bylaw check`: evaluate policies against files and the pipeline context,
 //! print one format to stdout, write artifacts, exit 0/1/2.
 
-use crate::common::{self, usage_error, EXIT_ERROR};
+use crate::common::{self, safe, usage_error, EXIT_ERROR};
 use crate::Cli;
 use bylaw_engine::compile::{CompileOptions, FileMatcher};
 use bylaw_engine::context;
 use bylaw_engine::discover::{self, SkipReason};
 use bylaw_engine::eval::RunOptions;
 use bylaw_engine::exceptions;
-use bylaw_engine::paths::ProjectRoot;
+use bylaw_engine::paths::{canonical, ProjectRoot};
 use bylaw_engine::report::{Enforcement, FailOn, Report};
 use bylaw_report::{Format, RenderOptions};
 use clap::Args;
@@ -293,7 +293,7 @@ pub fn evaluate_with(
     artifacts.extend(overrides.artifacts.iter().map(|p| canonical(p)));
     let stdin = paths.iter().any(|p| p.as_os_str() == "-");
     let on_disk: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
-    let tracked = tracked_but_ignored(&root);
+    let tracked = || tracked_but_ignored(&root);
     let filter =
         discover::Filter { targets: targets.as_ref(), exclude: &exclude, artifacts: &artifacts, tracked: &tracked };
     let mut found = discover::discover(&on_disk, &root, &filter);
@@ -487,14 +487,7 @@ pub fn project_root(config: &bylaw_engine::config::Config, paths: &[PathBuf]) ->
     ProjectRoot::find(config.file.as_ref().map(|_| config.base_dir.as_path()), paths)
 }
 
-fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| bylaw_engine::paths::absolute(p))
-}
 
-/// Input-derived text made safe for a terminal or a CI log.
-fn safe(s: &str) -> String {
-    common::safe(s)
-}
 
 /// `-v` lists every file read or skipped with the reason; a file named on
 /// the command line that no policy applies to gets a warning, and a policy
@@ -614,20 +607,8 @@ fn write_failure(outputs: &Outputs, args: &CheckArgs, ecolor: bool) {
     let diags = common::reported();
     let opts = RenderOptions { automation_category: Some(args.sarif_category.clone()), ..RenderOptions::default() };
     for (format, path) in &outputs.files {
-        let text = match format {
-            Format::Sarif => {
-                serde_json::to_string_pretty(&bylaw_report::failure_sarif(&diags, &opts)).map_err(|e| e.to_string())
-            }
-            Format::Junit => bylaw_report::failure_junit(&diags).map_err(|e| e.to_string()),
-            Format::Markdown => Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
-                let at = if d.file.is_empty() { String::new() } else { format!("`{}` ", d.location()) };
-                md.push_str(&format!("- {at}{}\n", bylaw_report::markdown::cell(&d.message)));
-                md
-            })),
-            _ => continue,
-        };
-        let written = text.and_then(|t| bylaw_report::write_atomic(path, t.as_bytes()).map_err(|e| e.to_string()));
-        if let Err(e) = written {
+        let Some(text) = bylaw_report::render_failure(*format, &diags, &opts) else { continue };
+        if let Err(e) = text.and_then(|t| bylaw_report::write_atomic(path, t.as_bytes())) {
             usage_error(&format!("cannot write {}: {e}", path.display()), None, ecolor);
         }
     }

@@ -22,7 +22,7 @@
 use crate::compile::FileMatcher;
 use crate::eval::FileRef;
 use crate::input::Format;
-use crate::paths::{self, ProjectRoot, STDIN};
+use crate::paths::{self, canonical, ProjectRoot, STDIN};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -121,15 +121,13 @@ pub struct Filter<'a> {
     /// Canonical paths of the run's own artifacts (SARIF, JUnit, …): left
     /// out without a word, so that a second run reads what the first did.
     pub artifacts: &'a HashSet<PathBuf>,
-    /// Paths of files that git tracks although `.gitignore` matches them:
+    /// Lists the files that git tracks although `.gitignore` matches them:
     /// ignore rules do not apply to tracked files (they are committed and
-    /// deployed), so they are checked.
-    pub tracked: &'a [PathBuf],
+    /// deployed), so they are checked. Called at most once, and only when
+    /// ignore rules hid something.
+    pub tracked: &'a dyn Fn() -> Vec<PathBuf>,
 }
 
-fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| paths::absolute(p))
-}
 
 /// Finds a symlink loop inside an `ignore` error.
 fn loop_of(err: &ignore::Error) -> Option<(PathBuf, PathBuf)> {
@@ -164,6 +162,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
     let mut seen_loops: HashSet<PathBuf> = HashSet::new();
     let mut walked_files: Vec<PathBuf> = Vec::new();
     let mut untrack: Vec<String> = Vec::new();
+    let tracked: std::cell::OnceCell<Vec<PathBuf>> = std::cell::OnceCell::new();
     let mut skip = |path: String, reason: SkipReason, explicit: bool| {
         skipped.entry(path.clone()).or_insert(Skipped { path, reason, explicit });
     };
@@ -275,20 +274,27 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
                 true
             });
         }
+        let mut ignored = false;
         for entry in b.build().flatten() {
             if entry.file_type().is_some_and(|t| t.is_file()) && !visited.contains(entry.path()) {
+                ignored = true;
                 skip(root.display(entry.path()), SkipReason::GitIgnore, false);
             }
         }
+        // filled by the walk above
         let dirs: Vec<PathBuf> = pruned.lock().map(|v| v.clone()).unwrap_or_default();
+        ignored |= !dirs.is_empty();
         for d in dirs {
             skip(format!("{}/", root.display(&d)), SkipReason::GitIgnore, false);
         }
         // tracked files are checked whatever .gitignore says
-        let under = paths::absolute(p);
-        for t in filter.tracked.iter().filter(|t| paths::absolute(t).starts_with(&under) && t.is_file()) {
-            untrack.push(root.display(t));
-            consider(t.clone(), false, &mut skip);
+        if ignored {
+            let under = paths::absolute(p);
+            let tracked = tracked.get_or_init(|| (filter.tracked)());
+            for t in tracked.iter().filter(|t| paths::absolute(t).starts_with(&under) && t.is_file()) {
+                untrack.push(root.display(t));
+                consider(t.clone(), false, &mut skip);
+            }
         }
     }
 
@@ -375,30 +381,15 @@ fn kustomize_patches(walked: &[PathBuf], given: &[PathBuf]) -> HashSet<PathBuf> 
     for k in kustomizations {
         let Ok(text) = std::fs::read_to_string(&k) else { continue };
         let Some(dir) = k.parent() else { continue };
-        for rel in patch_paths(&text) {
-            patches.insert(canonical(&dir.join(rel)));
-        }
-        for rel in resource_paths(&text) {
-            resources.insert(canonical(&dir.join(rel)));
-        }
+        let named = kustomization_files(&text);
+        patches.extend(named.patches.iter().map(|rel| canonical(&dir.join(rel))));
+        resources.extend(named.resources.iter().map(|rel| canonical(&dir.join(rel))));
     }
     // A file some kustomization deploys as a resource is a manifest, and a
     // "patch" that is a complete workload is judged as one: naming a
     // manifest as a patch must not hide it from the gate.
     patches.retain(|p| !resources.contains(p) && !is_complete_workload_file(p));
     patches
-}
-
-/// The resource file paths a kustomization names (`resources`, and the
-/// older `bases` are directories, which hold no patch).
-fn resource_paths(kustomization: &str) -> Vec<String> {
-    let parsed = crate::input::yaml::parse(kustomization);
-    let mut out = Vec::new();
-    for doc in &parsed.documents {
-        let Some(crate::node::NodeValue::Seq(items)) = doc.get("resources").map(|n| &n.value) else { continue };
-        out.extend(items.iter().filter_map(|i| i.as_str()).map(str::to_owned));
-    }
-    out
 }
 
 /// Whether a file holds a Kubernetes document with containers that all
@@ -435,23 +426,37 @@ fn complete_containers(n: &crate::node::Node) -> Option<bool> {
     }
 }
 
-/// The patch file paths a kustomization names (`patches[].path`,
-/// `patchesStrategicMerge[]` entries that are paths, `patchesJson6902[].path`),
-/// per the kustomization reference (kubectl.docs.kubernetes.io, "patches").
-pub fn patch_paths(kustomization: &str) -> Vec<String> {
+/// The files a kustomization names, by role.
+#[derive(Debug, Default, PartialEq)]
+pub struct KustomizationFiles {
+    /// `patches[].path`, `patchesStrategicMerge[]` entries that are paths,
+    /// `patchesJson6902[].path` (kubectl.docs.kubernetes.io, "patches").
+    pub patches: Vec<String>,
+    /// `resources[]` (a directory there, like the older `bases`, holds no patch).
+    pub resources: Vec<String>,
+}
+
+/// Reads a kustomization's patch and resource paths (one parse).
+pub fn kustomization_files(kustomization: &str) -> KustomizationFiles {
     let parsed = crate::input::yaml::parse(kustomization);
-    let mut out = Vec::new();
+    let mut out = KustomizationFiles::default();
+    fn seq<'a>(doc: &'a crate::node::Node, key: &str) -> &'a [crate::node::Node] {
+        match doc.get(key).map(|n| &n.value) {
+            Some(crate::node::NodeValue::Seq(items)) => items,
+            _ => &[],
+        }
+    }
     for doc in &parsed.documents {
         for key in ["patches", "patchesStrategicMerge", "patchesJson6902"] {
-            let Some(crate::node::NodeValue::Seq(items)) = doc.get(key).map(|n| &n.value) else { continue };
-            for item in items {
+            for item in seq(doc, key) {
                 let path = item.as_str().or_else(|| item.str_at(&["path"]));
                 // inline patches hold YAML text, not a path
                 if let Some(p) = path.filter(|p| !p.contains('\n') && !p.contains(": ")) {
-                    out.push(p.to_owned());
+                    out.patches.push(p.to_owned());
                 }
             }
         }
+        out.resources.extend(seq(doc, "resources").iter().filter_map(|i| i.as_str()).map(str::to_owned));
     }
     out
 }
@@ -599,7 +604,7 @@ mod tests {
         let found = discover(
             &[d.to_path_buf()],
             &root,
-            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &[] },
+            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new },
         );
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
@@ -634,7 +639,7 @@ mod tests {
         write(d, "deploy/prod/a.yaml", "a: 1\n");
         let root = ProjectRoot::new(d);
         let exclude = HashSet::new();
-        let f = Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &[] };
+        let f = Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new };
         let given = vec![d.join("deploy//"), d.join("./deploy/prod/a.yaml"), d.join("deploy/prod/../prod/a.yaml")];
         let found = discover(&given, &root, &f);
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
@@ -654,7 +659,7 @@ mod tests {
         let found = discover(
             &[d.to_path_buf()],
             &root,
-            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &[] },
+            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new },
         );
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(files, vec!["real/a.yaml"], "one file, under its real name");

@@ -115,6 +115,12 @@ pub fn absolute(p: &Path) -> PathBuf {
     normalize(&joined)
 }
 
+/// The canonical path of `p` (symlinks resolved), or its absolute,
+/// normalized form when it does not exist: the identity of a file.
+pub fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| absolute(p))
+}
+
 /// Lexical normalization of a path (no filesystem access).
 pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();

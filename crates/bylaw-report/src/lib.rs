@@ -156,6 +156,27 @@ pub fn render(format: Format, report: &Report, opts: &RenderOptions) -> Result<S
     Ok(out)
 }
 
+/// `format` for a run that stopped before evaluating (exit 2: policy,
+/// config or exception errors), describing why from the problems reported:
+/// SARIF ([`failure_sarif`]), JUnit ([`failure_junit`]) and Markdown (the
+/// list); `None` for formats that only describe evaluations.
+pub fn render_failure(
+    format: Format,
+    diags: &[bylaw_engine::diagnostic::Diagnostic],
+    opts: &RenderOptions,
+) -> Option<Result<String, Error>> {
+    Some(match format {
+        Format::Sarif => serde_json::to_string_pretty(&failure_sarif(diags, opts)).map_err(Error::from),
+        Format::Junit => failure_junit(diags),
+        Format::Markdown => Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
+            let at = if d.file.is_empty() { String::new() } else { format!("{} ", markdown::code(&d.location())) };
+            md.push_str(&format!("- {at}{}\n", markdown::cell(&d.message)));
+            md
+        })),
+        _ => return None,
+    })
+}
+
 /// serde_json escapes C0 controls but writes C1 controls (U+0080–U+009F,
 /// some terminals' CSI), line separators and bidi controls as they are;
 /// in JSON text they can only stand inside strings, where `\uXXXX` means the

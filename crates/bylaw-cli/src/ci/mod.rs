@@ -145,11 +145,11 @@ pub fn write_artifacts(artifacts: &[(&Path, Format, &Report)]) -> usize {
 pub fn write_failure_artifacts(sarif: &Path, junit: Option<&Path>) {
     let diags = crate::common::reported();
     let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
-    if let Ok(text) = serde_json::to_string_pretty(&bylaw_report::failure_sarif(&diags, &opts)) {
-        write_text(sarif, &text);
-    }
-    if let (Some(path), Ok(xml)) = (junit, bylaw_report::failure_junit(&diags)) {
-        write_text(path, &xml);
+    let files = std::iter::once((Format::Sarif, sarif)).chain(junit.map(|j| (Format::Junit, j)));
+    for (format, path) in files {
+        if let Some(Ok(text)) = bylaw_report::render_failure(format, &diags, &opts) {
+            write_text(path, &text);
+        }
     }
 }
 
