@@ -487,8 +487,6 @@ pub fn project_root(config: &bylaw_engine::config::Config, paths: &[PathBuf]) ->
     ProjectRoot::find(config.file.as_ref().map(|_| config.base_dir.as_path()), paths)
 }
 
-
-
 /// `-v` lists every file read or skipped with the reason; a file named on
 /// the command line that no policy applies to gets a warning, and a policy
 /// that matched no file a note.

@@ -128,7 +128,6 @@ pub struct Filter<'a> {
     pub tracked: &'a dyn Fn() -> Vec<PathBuf>,
 }
 
-
 /// Finds a symlink loop inside an `ignore` error.
 fn loop_of(err: &ignore::Error) -> Option<(PathBuf, PathBuf)> {
     match err {
