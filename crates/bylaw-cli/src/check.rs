@@ -171,7 +171,9 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
             return code;
         }
     };
+    let mut clock = std::time::Instant::now();
     let mut code = emit(&report, &outputs, args, cli);
+    common::phase_done("write outputs", &mut clock);
     let audit = args.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
     if let Some(path) = audit {
         let now = context::now(&|k: &str| std::env::var(k).ok()).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
@@ -218,6 +220,7 @@ pub fn evaluate_with(
     overrides: Overrides<'_>,
 ) -> Result<Report, u8> {
     let ecolor = common::stderr_color(cli);
+    let mut clock = std::time::Instant::now();
     let policy_paths = common::policy_paths(&args.policies, config);
     if policy_paths.is_empty() {
         return Err(usage_error(
@@ -245,6 +248,7 @@ pub fn evaluate_with(
         include_drafts: args.include_drafts || config.include_drafts.unwrap_or(false),
     };
     let (set, loaded) = common::load_and_compile(&policy_paths, options, ecolor)?;
+    common::phase_done("load and compile policies", &mut clock);
     let exception_paths: Vec<PathBuf> = if !args.exceptions.is_empty() {
         args.exceptions.clone()
     } else {
@@ -297,6 +301,7 @@ pub fn evaluate_with(
     let filter =
         discover::Filter { targets: targets.as_ref(), exclude: &exclude, artifacts: &artifacts, tracked: &tracked };
     let mut found = discover::discover(&on_disk, &root, &filter);
+    common::phase_done("discover files", &mut clock);
     if !found.missing.is_empty() {
         return Err(usage_error(
             &format!("no such file or directory: {}", safe(&found.missing.join(", "))),
@@ -368,6 +373,7 @@ pub fn evaluate_with(
         p.file = root.display(Path::new(&p.file));
     }
     let (mut report, details) = set.run_detailed(&files, &run);
+    common::phase_done("parse and evaluate", &mut clock);
     for s in &found.skipped {
         *report.summary.skipped.entry(s.reason.as_str().to_owned()).or_default() += 1;
     }
@@ -385,6 +391,7 @@ pub fn evaluate_with(
     let rejected = exceptions::apply(&mut report, &exception_list, &rules, &settings, &|p| {
         details.inline.get(p).cloned().unwrap_or_default()
     });
+    common::phase_done("apply exceptions", &mut clock);
     if !rejected.is_empty() {
         let sources = exception_paths
             .iter()
@@ -439,9 +446,8 @@ fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
             link_base: link_base.clone(),
             ..RenderOptions::default()
         };
-        let written = bylaw_report::render(*format, report, &opts)
-            .map_err(|e| e.to_string())
-            .and_then(|text| bylaw_report::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string()));
+        let written =
+            bylaw_report::write_atomic_with(path, &mut |w| bylaw_report::render_to(*format, report, &opts, w));
         if let Err(e) = written {
             failed_writes += 1;
             usage_error(&format!("cannot write {}: {e}", Path::new(path).display()), None, ecolor);
@@ -461,19 +467,10 @@ fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
             eprintln!("warning: {w}");
         }
     }
-    match bylaw_report::render(outputs.stdout, report, &opts) {
-        Ok(text) => {
-            let mut out = std::io::stdout().lock();
-            let mut written = out.write_all(text.as_bytes());
-            if written.is_ok() && !text.ends_with('\n') {
-                written = out.write_all(b"\n");
-            }
-            if let Err(e) = written.and_then(|_| out.flush()) {
-                // a report nobody received must not look like a pass (`> /dev/full`)
-                return usage_error(&format!("cannot write the report to standard output: {e}"), None, ecolor);
-            }
-        }
-        Err(e) => return usage_error(&format!("cannot render the report: {e}"), None, ecolor),
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if let Err(e) = bylaw_report::render_to(outputs.stdout, report, &opts, &mut out).and_then(|_| out.flush()) {
+        // a report nobody received must not look like a pass (`> /dev/full`)
+        return usage_error(&format!("cannot write the report to standard output: {e}"), None, ecolor);
     }
     if failed_writes > 0 {
         return EXIT_ERROR;

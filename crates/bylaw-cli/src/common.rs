@@ -129,3 +129,10 @@ pub fn load_and_compile(paths: &[PathBuf], options: CompileOptions, color: bool)
 pub fn safe(s: &str) -> String {
     bylaw_report::display_safe(s).into_owned()
 }
+
+/// Logs how long the phase that ends now took (`BYLAW_LOG=bylaw::timing=debug`
+/// or `-vv`), and restarts the clock: where a run's time goes (DESIGN §10).
+pub fn phase_done(name: &str, clock: &mut std::time::Instant) {
+    tracing::debug!(target: "bylaw::timing", "{name}: {:.1} ms", clock.elapsed().as_secs_f64() * 1e3);
+    *clock = std::time::Instant::now();
+}

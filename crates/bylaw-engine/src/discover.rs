@@ -165,9 +165,18 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
     let mut skip = |path: String, reason: SkipReason, explicit: bool| {
         skipped.entry(path.clone()).or_insert(Skipped { path, reason, explicit });
     };
+    // canonical directory -> its canonical path: a walked file that is not
+    // itself a symlink is its directory's canonical path plus its name, so
+    // resolving costs one `realpath` per directory, not per file
+    let mut canonical_dirs: HashMap<PathBuf, PathBuf> = HashMap::new();
     let mut consider = |fs: PathBuf, explicit: bool, skip: &mut dyn FnMut(String, SkipReason, bool)| {
         let display = root.display(&fs);
-        let canon = canonical(&fs);
+        let canon = match (fs.parent(), fs.file_name()) {
+            (Some(dir), Some(name)) if !explicit && !fs.is_symlink() => {
+                canonical_dirs.entry(dir.to_path_buf()).or_insert_with(|| canonical(dir)).join(name)
+            }
+            _ => canonical(&fs),
+        };
         if filter.artifacts.contains(&canon) {
             return;
         }

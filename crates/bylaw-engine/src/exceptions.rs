@@ -15,7 +15,7 @@ use crate::report::{AppliedException, Enforcement, ExceptionState, ExceptionStat
 use crate::schema::Schema;
 use chrono::NaiveDate;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -380,23 +380,29 @@ pub fn apply(
         .collect();
 
     // Inline suppressions, per file with findings.
+    // (files without any are not kept: with none in the run, findings cost
+    // no lookup at all)
     let mut inline: BTreeMap<String, Vec<InlineUse>> = BTreeMap::new();
+    let mut looked_at: HashSet<&str> = HashSet::new();
     for f in &report.findings {
-        let path = &f.location.path;
-        if inline.contains_key(path) || pipeline_sources.contains(path) {
+        let path = f.location.path.as_str();
+        if !looked_at.insert(path) || pipeline_sources.iter().any(|p| p == path) {
             continue;
         }
         let found = inline_of(path);
-        inline.insert(
-            path.clone(),
-            found.into_iter().map(|s| InlineUse { s, matched: 0, honoured: 0, refused: None }).collect(),
-        );
+        if !found.is_empty() {
+            inline.insert(
+                path.to_owned(),
+                found.into_iter().map(|s| InlineUse { s, matched: 0, honoured: 0, refused: None }).collect(),
+            );
+        }
     }
+    drop(looked_at);
     let policy_inline = |policy: &str| policies.get(policy).and_then(|r| r.inline).unwrap_or(settings.inline);
 
     for f in report.findings.iter_mut() {
         // 1. inline, on the finding's line or the line above
-        if let Some(sups) = inline.get_mut(&f.location.path) {
+        if let Some(sups) = if inline.is_empty() { None } else { inline.get_mut(&f.location.path) } {
             let line = f.location.start_line;
             if let Some(u) = sups.iter_mut().find(|u| {
                 (u.s.line == line || u.s.line + 1 == line) && u.s.rules.iter().any(|r| r == &f.rule_id || r == "*")
@@ -419,13 +425,13 @@ pub fn apply(
                     }
                     None => {
                         u.honoured += 1;
-                        f.exception = Some(AppliedException {
+                        f.exception = Some(Box::new(AppliedException {
                             id: format!("inline:{}:{}", f.location.path, u.s.line),
                             reason: u.s.reason.clone().unwrap_or_else(|| "suppressed inline (no reason given)".into()),
                             kind: "inSource".into(),
                             approved_by: Vec::new(),
                             expires: None,
-                        });
+                        }));
                         continue;
                     }
                 }
@@ -447,13 +453,13 @@ pub fn apply(
                 continue;
             }
             honoured[i] += 1;
-            f.exception = Some(AppliedException {
+            f.exception = Some(Box::new(AppliedException {
                 id: e.id.clone(),
                 reason: e.reason.clone(),
                 kind: "external".into(),
                 approved_by: e.approved_by.clone(),
                 expires: e.expires.map(|d| d.to_string()),
-            });
+            }));
             break;
         }
     }

@@ -27,6 +27,9 @@ pub struct ProjectRoot {
     dir: PathBuf,
     /// `dir` with symlinks resolved (equal to `dir` when it has none).
     canonical: PathBuf,
+    /// Canonical paths of the directories of files displayed from outside
+    /// the root: one `realpath` per directory, not per file.
+    canonical_dirs: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, Option<PathBuf>>>>,
 }
 
 impl ProjectRoot {
@@ -34,7 +37,7 @@ impl ProjectRoot {
     pub fn new(dir: &Path) -> ProjectRoot {
         let dir = absolute(dir);
         let canonical = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
-        ProjectRoot { dir, canonical }
+        ProjectRoot { dir, canonical, canonical_dirs: Default::default() }
     }
 
     /// The root as DESIGN §6 defines it: the config's directory when a
@@ -68,12 +71,26 @@ impl ProjectRoot {
             return rel;
         }
         // through a symlinked ancestor of the root
-        if let Ok(canon) = std::fs::canonicalize(&abs) {
+        if let Some(canon) = self.canonical_of(&abs) {
             if let Ok(rel) = canon.strip_prefix(&self.canonical) {
                 return slash(rel);
             }
         }
         slash(&abs)
+    }
+
+    /// `std::fs::canonicalize(abs)`, with the directory part cached when
+    /// `abs` itself is not a symlink.
+    fn canonical_of(&self, abs: &Path) -> Option<PathBuf> {
+        let (Some(dir), Some(name)) = (abs.parent(), abs.file_name()) else {
+            return std::fs::canonicalize(abs).ok();
+        };
+        if abs.is_symlink() {
+            return std::fs::canonicalize(abs).ok();
+        }
+        let mut cache = self.canonical_dirs.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = cache.entry(dir.to_path_buf()).or_insert_with(|| std::fs::canonicalize(dir).ok());
+        dir.as_ref().map(|d| d.join(name))
     }
 
     /// `abs` relative to the root, when it is inside it (lexically).

@@ -181,8 +181,9 @@ pub struct Finding {
     /// JSON pointer (RFC 6901) of the node the finding points at, within the
     /// document: the symbolic location the line numbers were resolved from.
     pub pointer: String,
+    /// Shared by every finding of one document.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Resource>,
+    pub resource: Option<std::sync::Arc<Resource>>,
     /// Stable identity of the finding across unrelated edits (hex SHA-256
     /// prefix of rule, path, resource and pointer; never line numbers).
     pub fingerprint: String,
@@ -190,8 +191,10 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub notes: Vec<String>,
     /// Set when an exception covers the finding: it is still reported but does not fail the run.
+    /// Boxed: most findings have none, and a finding's inline size is paid
+    /// per finding held (DESIGN §10).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exception: Option<AppliedException>,
+    pub exception: Option<Box<AppliedException>>,
 }
 
 impl Finding {

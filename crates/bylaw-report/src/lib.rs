@@ -139,21 +139,39 @@ pub enum Error {
 
 /// Renders `report` in `format`. The result ends with a newline.
 pub fn render(format: Format, report: &Report, opts: &RenderOptions) -> Result<String, Error> {
-    let mut out = match format {
+    let mut out = Vec::new();
+    render_to(format, report, opts, &mut out).map_err(|e| Error::Io { path: "<memory>".into(), source: e })?;
+    // every emitter writes UTF-8 (serde_json, and the String-based renderers)
+    Ok(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+/// Renders `report` in `format` into `out`, ending with a newline. The JSON
+/// formats (JSON report, SARIF, Code Quality) are serialised straight into
+/// the writer, never held whole in memory, so the cost of a report is the
+/// findings already held plus a write buffer (DESIGN §10). Errors: the
+/// writer's, or serialisation errors as `io::Error`.
+pub fn render_to(format: Format, report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> std::io::Result<()> {
+    let text = match format {
         Format::Text => text::render(report, opts),
-        Format::Json => serde_json::to_string_pretty(report)?,
-        Format::Sarif => serde_json::to_string_pretty(&to_sarif(report, opts))?,
-        Format::Junit => junit::render(report)?,
+        Format::Json => return write_json(out, report),
+        Format::Sarif => return write_json(out, &to_sarif(report, opts)),
+        Format::Junit => junit::render(report).map_err(std::io::Error::other)?,
         Format::Markdown => markdown::render(report, opts),
-        Format::Codequality => serde_json::to_string_pretty(&to_codequality(report))?,
+        Format::Codequality => return write_json(out, &to_codequality(report)),
     };
-    if matches!(format, Format::Json | Format::Sarif | Format::Codequality) {
-        out = json_ascii_controls(out);
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
     }
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok(out)
+    Ok(())
+}
+
+/// Pretty JSON of `value` into `out` with a final newline, through
+/// [`SafeFormatter`].
+pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> std::io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, SafeFormatter::default());
+    value.serialize(&mut ser).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
 }
 
 /// `format` for a run that stopped before evaluating (exit 2: policy,
@@ -166,7 +184,12 @@ pub fn render_failure(
     opts: &RenderOptions,
 ) -> Option<Result<String, Error>> {
     Some(match format {
-        Format::Sarif => serde_json::to_string_pretty(&failure_sarif(diags, opts)).map_err(Error::from),
+        Format::Sarif => {
+            let mut out = Vec::new();
+            write_json(&mut out, &failure_sarif(diags, opts))
+                .map(|_| String::from_utf8_lossy(&out).into_owned())
+                .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
+        }
         Format::Junit => failure_junit(diags),
         Format::Markdown => Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
             let at = if d.file.is_empty() { String::new() } else { format!("{} ", markdown::code(&d.location())) };
@@ -177,25 +200,58 @@ pub fn render_failure(
     })
 }
 
-/// serde_json escapes C0 controls but writes C1 controls (U+0080–U+009F,
-/// some terminals' CSI), line separators and bidi controls as they are;
-/// in JSON text they can only stand inside strings, where `\uXXXX` means the
-/// same (RFC 8259 §7), so they are written escaped: the JSON is unchanged
-/// for a parser and inert on a terminal.
-fn json_ascii_controls(out: String) -> String {
-    let risky = |c: char| matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    if !out.chars().any(risky) {
-        return out;
-    }
-    let mut escaped = String::with_capacity(out.len() + 16);
-    for c in out.chars() {
-        if risky(c) {
-            escaped.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            escaped.push(c);
+/// serde_json's pretty printer, except for string contents: serde_json
+/// escapes C0 controls but writes C1 controls (U+0080–U+009F, some
+/// terminals' CSI), line separators and bidi controls as they are; in JSON
+/// text they can only stand inside strings, where `\uXXXX` means the same
+/// (RFC 8259 §7), so they are written escaped: the JSON is unchanged for a
+/// parser and inert on a terminal.
+#[derive(Default)]
+pub struct SafeFormatter<'a> {
+    pretty: serde_json::ser::PrettyFormatter<'a>,
+}
+
+fn risky(c: char) -> bool {
+    matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+impl serde_json::ser::Formatter for SafeFormatter<'_> {
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some((i, c)) = rest.char_indices().find(|&(_, c)| risky(c)) {
+            w.write_all(rest[..i].as_bytes())?;
+            write!(w, "\\u{:04x}", c as u32)?;
+            rest = &rest[i + c.len_utf8()..];
         }
+        w.write_all(rest.as_bytes())
     }
-    escaped
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.pretty.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.pretty.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.end_object_value(w)
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
@@ -205,13 +261,26 @@ fn json_ascii_controls(out: String) -> String {
 /// written in place, and a FIFO, socket, block device or directory is refused
 /// with an error: nothing that is not a regular file is ever replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    write_through(path, bytes, 0)
+    write_through(path, &mut |w| w.write_all(bytes), 0)
+}
+
+/// [`write_atomic`] with the content produced by `write` into a buffered
+/// writer (a report rendered with [`render_to`] never exists whole in memory).
+pub fn write_atomic_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    write_through(path, write, 0)
 }
 
 /// Symlinks followed at most (as the kernel's own limit, `ELOOP`).
 const MAX_LINKS: usize = 40;
 
-fn write_through(path: &Path, bytes: &[u8], links: usize) -> Result<(), Error> {
+fn write_through(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    links: usize,
+) -> Result<(), Error> {
     let io = |source| Error::Io { path: path.display().to_string(), source };
     // Never replace what is not a regular file: a symlink is written through
     // to its target, a character device (`/dev/null`, `/dev/stdout`) is
@@ -225,8 +294,9 @@ fn write_through(path: &Path, bytes: &[u8], links: usize) -> Result<(), Error> {
         let special = !kind.is_file() && !kind.is_dir();
         let system = path.starts_with("/dev") || path.starts_with("/proc");
         if special && (is_char_device(&kind) || system) {
-            let mut f = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
-            return f.write_all(bytes).and_then(|_| f.flush()).map_err(io);
+            let f = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+            return write(&mut w).and_then(|_| w.flush()).map_err(io);
         }
     }
     if let Ok(meta) = std::fs::symlink_metadata(path) {
@@ -246,7 +316,7 @@ fn write_through(path: &Path, bytes: &[u8], links: usize) -> Result<(), Error> {
             if target == path || links >= MAX_LINKS {
                 return Err(io(std::io::Error::other("too many levels of symbolic links")));
             }
-            return write_through(&target, bytes, links + 1);
+            return write_through(&target, write, links + 1);
         }
         if !kind.is_file() {
             let what =
@@ -262,8 +332,9 @@ fn write_through(path: &Path, bytes: &[u8], links: usize) -> Result<(), Error> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp)?);
+        write(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -14,12 +14,12 @@ fn finding(rule: &str, policy: &str, path: &str, line: u32, enforcement: Enforce
         location: Location { path: path.into(), start_line: line, start_column: 5, end_line: line, end_column: 20 },
         document: Some(0),
         pointer: "/spec/containers/0".into(),
-        resource: Some(Resource {
+        resource: Some(std::sync::Arc::new(Resource {
             api_version: Some("apps/v1".into()),
             kind: Some("Deployment".into()),
             namespace: Some("shop".into()),
             name: Some("web".into()),
-        }),
+        })),
         fingerprint: format!("{:032x}", line as u128 * 7919 + rule.len() as u128),
         notes: vec![],
         exception: None,
@@ -42,13 +42,13 @@ fn rule(id: &str, policy: &str, enforcement: Enforcement) -> RuleInfo {
 
 fn sample() -> Report {
     let mut excepted = finding("K-3", "k8s", "deploy/a b.yaml", 30, Enforcement::Blocking, "excepted one");
-    excepted.exception = Some(AppliedException {
+    excepted.exception = Some(Box::new(AppliedException {
         id: "EXC-1".into(),
         reason: "legacy workload".into(),
         kind: "external".into(),
         approved_by: vec!["alice".into()],
         expires: Some("2027-01-01".into()),
-    });
+    }));
     let mut parse =
         finding("bylaw/parse-error", "bylaw", "deploy/broken.yaml", 7, Enforcement::Blocking, "bad YAML | <x>");
     parse.resource = None;
@@ -342,7 +342,7 @@ fn hostile() -> Report {
     f.location.path = "::warning::a.yaml".into();
     r.policies[0].targets.push("::warning::a.yaml".into());
     f.message = "container x\n::stop-commands::t runs privileged\n##[error]x \x1b[31mred\u{202e}".into();
-    f.resource.as_mut().unwrap().name = Some("x\n::stop-commands::t".into());
+    std::sync::Arc::make_mut(f.resource.as_mut().unwrap()).name = Some("x\n::stop-commands::t".into());
     f.notes = vec!["note\r\n::error::n".into()];
     let e = &mut r.findings[2];
     e.exception.as_mut().unwrap().reason = "ok\n##[group]y".into();

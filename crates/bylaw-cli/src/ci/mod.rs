@@ -128,13 +128,14 @@ pub fn write_artifacts(artifacts: &[(&Path, Format, &Report)]) -> usize {
                 eprintln!("warning: {}: {w}", path.display());
             }
         }
-        failed += match bylaw_report::render(*format, report, &opts) {
-            Ok(text) => write_text(path, &text),
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                1
-            }
-        };
+        failed +=
+            match bylaw_report::write_atomic_with(path, &mut |w| bylaw_report::render_to(*format, report, &opts, w)) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    1
+                }
+            };
     }
     failed
 }
