@@ -581,41 +581,55 @@ impl PolicySet {
             res.findings.push(finding);
         }
         res.documents = parsed.documents.len();
+        // the documents own their text: the file's is not needed any more
+        drop(text);
         let file_val = file_val(&f.path, format.name());
         let ev = Evaluator { set: self, ctx };
-        let mut evaluated = BTreeSet::new();
-        for (di, doc) in parsed.documents.iter().enumerate() {
-            let kind = doc.str_at(&["kind"]);
-            let pols: Vec<usize> = applicable
-                .iter()
-                .copied()
-                .filter(|&i| {
+        // the documents of one file in parallel too (a 100 MB stream is one
+        // file); each is dropped once evaluated
+        let per_doc: Vec<(Vec<Finding>, Vec<usize>)> = std::mem::take(&mut parsed.documents)
+            .into_par_iter()
+            .with_min_len(16)
+            .enumerate()
+            .map(|(di, doc)| {
+                let mut findings = Vec::new();
+                let mut evaluated = Vec::new();
+                let kind = doc.str_at(&["kind"]);
+                let pols = applicable.iter().copied().filter(|&i| {
                     let k = &self.policies[i].kinds;
                     k.is_empty() || kind.is_some_and(|kind| k.iter().any(|x| x == kind))
-                })
-                .collect();
-            if pols.is_empty() {
-                continue;
-            }
-            let doc_val = doc.to_val();
-            let json = OnceLock::new();
-            let items = RefCell::new(HashMap::new());
-            let t = Subject {
-                path: &f.path,
-                doc,
-                doc_val: &*doc_val,
-                json: &json,
-                items: &items,
-                file_val: &file_val,
-                document: Some(di as u32),
-                resource: resource_of(doc),
-                fixed_location: None,
-            };
-            for i in pols {
-                if ev.eval_policy(&self.policies[i], &t, &mut res.findings) {
-                    evaluated.insert(i);
+                });
+                let mut pols = pols.peekable();
+                if pols.peek().is_none() {
+                    return (findings, evaluated);
                 }
-            }
+                let doc_val = doc.to_val();
+                let json = OnceLock::new();
+                let items = RefCell::new(HashMap::new());
+                let t = Subject {
+                    path: &f.path,
+                    doc: &doc,
+                    doc_val: &*doc_val,
+                    json: &json,
+                    items: &items,
+                    file_val: &file_val,
+                    document: Some(di as u32),
+                    resource: resource_of(&doc),
+                    fixed_location: None,
+                };
+                for i in pols {
+                    if ev.eval_policy(&self.policies[i], &t, &mut findings) {
+                        evaluated.push(i);
+                    }
+                }
+                (findings, evaluated)
+            })
+            .collect();
+        let mut evaluated = BTreeSet::new();
+        res.findings.reserve(per_doc.iter().map(|(f, _)| f.len()).sum());
+        for (findings, pols) in per_doc {
+            res.findings.extend(findings);
+            evaluated.extend(pols);
         }
         res.evaluated = evaluated.into_iter().collect();
         Some(res)

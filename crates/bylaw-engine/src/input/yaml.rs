@@ -14,6 +14,8 @@
 //!   next line that starts a document (`---` at column 1, then a space or the
 //!   line end) after the error, with lines kept right, so every broken
 //!   document is reported and the documents after it are still evaluated.
+//! - Anchors are not copied when defined; an alias copies its anchor (the
+//!   copies bounded by `MAX_ALIAS_NODES`).
 //! - A node reached through an alias (`*a`) is located where the alias is
 //!   written, and so is every node and key inside it: a finding in a copied
 //!   container points at the alias, not a second time at the anchor.
@@ -79,7 +81,7 @@ struct Builder<'a> {
     /// (to find closing quotes in linear time).
     cursor: (usize, usize),
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Anchored>,
     alias_nodes: usize,
     root: Option<Node>,
     /// Plain scalars kept raw whose Kubernetes (YAML 1.1) reading differs:
@@ -88,6 +90,20 @@ struct Builder<'a> {
     has_yaml11_int: bool,
     /// `[start, end)` of every quoted and block scalar, for [`comments`].
     scalars: Vec<(Pos, Pos)>,
+}
+
+/// Where an anchored node is: anchors are not copied when defined (nested
+/// anchors would copy their subtree once per level), only when an alias uses
+/// them, so a document's memory is its size plus the (bounded) alias expansion.
+enum Anchored {
+    /// Child indexes from the document root: one per collection level (a
+    /// mapping's child is its entry's value, by entry index). Valid while
+    /// the document is built: entries are only ever appended (merge keys
+    /// append after the explicit ones).
+    Path(Vec<usize>),
+    /// An anchored mapping key or merge-key value, which is not kept in the
+    /// tree at a stable index: a copy (scalars, or what a merge key takes).
+    Copy(Node),
 }
 
 fn count_nodes(n: &Node) -> usize {
@@ -286,10 +302,56 @@ impl<'a> Builder<'a> {
         SyntaxError { line: span.start_line, col: span.start_col, message: message.into() }
     }
 
+    /// Where a node pushed now will be kept ([`Anchored`]).
+    fn anchored(&self, node: &Node) -> Anchored {
+        let mut path = Vec::with_capacity(self.stack.len());
+        for frame in &self.stack {
+            match frame {
+                Frame::Seq { items, .. } => path.push(items.len()),
+                // a key, or a merge key's value: not at a stable index
+                Frame::Map { key: None, .. } => return Anchored::Copy(node.clone()),
+                Frame::Map { key: Some((k, _, true)), .. } if k == "<<" => return Anchored::Copy(node.clone()),
+                Frame::Map { entries, .. } => path.push(entries.len()),
+            }
+        }
+        Anchored::Path(path)
+    }
+
+    /// The anchored node `id` names, complete by the time an alias uses it.
+    fn anchor(&self, id: usize) -> Option<&Node> {
+        let path = match self.anchors.get(&id)? {
+            Anchored::Copy(node) => return Some(node),
+            Anchored::Path(path) => path,
+        };
+        if path.is_empty() {
+            return self.root.as_ref();
+        }
+        // down the open collections while the node is still inside the one
+        // being built, then down the finished subtree
+        for (depth, &i) in path.iter().enumerate() {
+            let done = match self.stack.get(depth)? {
+                Frame::Seq { items, .. } => items.get(i),
+                Frame::Map { entries, .. } => entries.get(i).map(|e| &e.value),
+            };
+            if let Some(mut node) = done {
+                for &j in &path[depth + 1..] {
+                    node = match &node.value {
+                        NodeValue::Seq(items) => items.get(j)?,
+                        NodeValue::Map(entries) => &entries.get(j)?.value,
+                        _ => return None,
+                    };
+                }
+                return Some(node);
+            }
+        }
+        None
+    }
+
     /// Adds a finished node to the innermost collection (or as the root).
     fn push(&mut self, node: Node, anchor: usize, plain: bool) -> Result<(), SyntaxError> {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let at = self.anchored(&node);
+            self.anchors.insert(anchor, at);
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
@@ -424,12 +486,12 @@ impl<'a> Builder<'a> {
                 }
             }
             Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id) else {
+                let Some(target) = self.anchor(id) else {
                     return Err(Self::err(s, "alias to an unknown anchor"));
                 };
-                let mut node = target.clone();
-                self.alias_nodes += count_nodes(&node);
-                if self.alias_nodes > MAX_ALIAS_NODES {
+                // counted before copying: a bomb is refused before it costs memory
+                let nodes = self.alias_nodes + count_nodes(target);
+                if nodes > MAX_ALIAS_NODES {
                     return Err(Self::err(
                         s,
                         format!(
@@ -437,6 +499,8 @@ impl<'a> Builder<'a> {
                         ),
                     ));
                 }
+                let mut node = target.clone();
+                self.alias_nodes = nodes;
                 relocate(&mut node, s);
                 self.push(node, 0, false)?;
             }
@@ -661,6 +725,55 @@ mod tests {
         assert_eq!(j["merged"]["tag"], "y", "explicit keys win over merged ones");
         let (s, _) = d.span_of_pointer("/use");
         assert_eq!(s.start_line, 4, "the alias node is located where the alias is written");
+    }
+
+    #[test]
+    fn aliases_find_their_anchor_wherever_it_is_kept() {
+        let src = "\
+top:
+  a: &x {k: v}
+  b: *x
+list:
+  - &outer
+    - &inner [1, 2]
+    - *inner
+  - *outer
+&key name: 1
+keyed: *key
+base: {<<: &m {a: 1}, b: 2}
+merged: *m
+scalar: &s plain
+again: *s
+";
+        let j = one(src).to_json();
+        assert_eq!(j["top"]["b"], serde_json::json!({"k": "v"}), "an anchor in the mapping still being built");
+        assert_eq!(j["list"][0][1], serde_json::json!([1, 2]), "an anchor in the sequence still being built");
+        assert_eq!(j["list"][1], serde_json::json!([[1, 2], [1, 2]]), "a finished subtree holding an alias");
+        assert_eq!(j["keyed"], "name", "an anchored key");
+        assert_eq!(j["base"], serde_json::json!({"b": 2, "a": 1}));
+        assert_eq!(j["merged"], serde_json::json!({"a": 1}), "an anchored merge value");
+        assert_eq!(j["again"], "plain");
+        // anchors are per document
+        let p = parse("a: &x 1\n---\nb: *x\n");
+        assert!(p.errors.iter().any(|e| e.message.contains("unknown anchor")), "{:?}", p.errors);
+    }
+
+    #[test]
+    fn nested_anchors_are_not_copied() {
+        // 200 anchors nested around 20,000 scalars, no alias: copying each
+        // anchor's subtree would make 4,000,000 nodes (the issue's 250 × 200,000
+        // took 2.66 GB); kept in place, the document is its own size
+        let mut src = String::new();
+        for d in 0..200 {
+            src.push_str(&format!("{}- &a{d}\n", "  ".repeat(d)));
+        }
+        let pad = "  ".repeat(200);
+        for i in 0..20_000 {
+            src.push_str(&format!("{pad}- {i}\n"));
+        }
+        let p = parse(&src);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(count_nodes(&p.documents[0]), 1 + 200 + 20_000, "the root, 200 anchored sequences, the scalars");
     }
 
     #[test]
