@@ -593,14 +593,24 @@ fn tracked_but_ignored(root: &ProjectRoot) -> Vec<PathBuf> {
     }
 }
 
-/// A run that stops before evaluating (exit 2) still writes the SARIF and
-/// JUnit files it was asked for, describing the failure (DESIGN §7): SARIF
-/// with the located problems and `executionSuccessful: false`, JUnit with an
-/// errored test case, Markdown with the list; so code scanning and test
-/// reports show why instead of nothing. Other formats are not written.
+/// A run that stops before evaluating (exit 2) still writes every artifact
+/// it was asked for, describing the failure (DESIGN §7): SARIF with the
+/// located problems and `executionSuccessful: false`, JUnit with an errored
+/// test case, the JSON report with verdict `error` and its `errors`, Code
+/// Quality with a blocker per error, Markdown with the list; so code
+/// scanning and test reports show why instead of nothing. A machine format
+/// on standard output gets the same (text goes to stderr as it is).
 fn write_failure(outputs: &Outputs, args: &CheckArgs, ecolor: bool) {
     let diags = common::reported();
     let opts = RenderOptions { automation_category: Some(args.sarif_category.clone()), ..RenderOptions::default() };
+    if outputs.stdout != Format::Text {
+        if let Some(Ok(text)) = bylaw_report::render_failure(outputs.stdout, &diags, &opts) {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                usage_error(&format!("cannot write to standard output: {e}"), None, ecolor);
+            }
+        }
+    }
     for (format, path) in &outputs.files {
         let Some(text) = bylaw_report::render_failure(*format, &diags, &opts) else { continue };
         if let Err(e) = text.and_then(|t| bylaw_report::write_atomic(path, t.as_bytes())) {

@@ -237,9 +237,37 @@ fn a_run_stopped_by_policy_errors_still_writes_its_artifacts() {
         "policies/pods.yaml",
         &POLICY.replace("      match: {}\n", "").replace("severity: high", "severity: hihg"),
     );
-    let (code, _, err) =
-        bylaw(d, &["check", "--sarif", "out/bylaw.sarif", "--junit", "out/junit.xml", "--markdown", "out/summary.md"]);
+    let (code, out, err) = bylaw(
+        d,
+        &[
+            "check",
+            "--sarif",
+            "out/bylaw.sarif",
+            "--junit",
+            "out/junit.xml",
+            "--markdown",
+            "out/summary.md",
+            "--json",
+            "out/report.json",
+            "--format",
+            "codequality=out/cq.json",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(code, 2, "{err}");
+    // the JSON report (file and standard output) says why, located
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "error");
+    let e = report["errors"].as_array().unwrap().iter().find(|e| e["message"].as_str().unwrap().contains("hihg"));
+    let e = e.unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(e["path"], "policies/pods.yaml");
+    assert!(e["line"].as_u64().is_some_and(|l| l > 1), "{e}");
+    let stdout: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(stdout, report);
+    let cq: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("out/cq.json")).unwrap()).unwrap();
+    assert_eq!(cq[0]["severity"], "blocker", "{cq:#}");
     let sarif: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("out/bylaw.sarif")).unwrap()).unwrap();
     let schema = bylaw_report::sarif_schema();

@@ -803,6 +803,7 @@ impl PolicySet {
             rules,
             findings,
             exceptions: Vec::new(),
+            errors: Vec::new(),
         };
         report.recount();
         report

@@ -120,6 +120,29 @@ impl FailOn {
 pub enum Verdict {
     Pass,
     Fail,
+    /// The run stopped before evaluating (exit 2: policy, config or
+    /// exception errors); [`Report::errors`] says why.
+    Error,
+}
+
+/// A problem that stopped the run (exit 2), as the JSON report lists it:
+/// a policy, config or exception-list error with where it is.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RunError {
+    /// `error` or `warning`.
+    pub level: String,
+    /// The diagnostic's category (`yaml`, `schema`, `cel`, `io`, …).
+    pub code: String,
+    /// The file it is about (root-relative; empty when none).
+    pub path: String,
+    /// 1-based line and column, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// A 1-based line/column range in a file, as an editor shows it. Columns
@@ -307,6 +330,9 @@ pub struct Report {
     /// when there are none).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub exceptions: Vec<ExceptionStatus>,
+    /// Why the run stopped, when [`Verdict::Error`] (empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub errors: Vec<RunError>,
 }
 
 /// The state of an exception after a run.
@@ -404,6 +430,9 @@ impl Report {
                 Enforcement::Audit => s.audit += 1,
             }
         }
+        if self.verdict == Verdict::Error {
+            return;
+        }
         let fail_on = self.fail_on;
         self.verdict = if self.findings.iter().any(|f| f.fails(fail_on)) { Verdict::Fail } else { Verdict::Pass };
     }
@@ -414,6 +443,7 @@ impl Report {
         match self.verdict {
             Verdict::Pass => 0,
             Verdict::Fail => 1,
+            Verdict::Error => 2,
         }
     }
 }

@@ -50,6 +50,33 @@ pub fn to_codequality(report: &Report) -> Value {
     Value::Array(issues)
 }
 
+/// The Code Quality entries of a run that stopped before evaluating (exit
+/// 2): one `blocker` issue per error (`check_name` `bylaw/` + the
+/// diagnostic's code), at its file and line, so the merge request widget
+/// shows why the gate failed instead of a clean report.
+pub fn failure_codequality(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Value {
+    use sha2::{Digest, Sha256};
+    let issues: Vec<Value> = diags
+        .iter()
+        .filter(|d| d.level == bylaw_engine::diagnostic::Level::Error)
+        .map(|d| {
+            let line = d.span.map_or(1, |s| s.start_line);
+            let digest = Sha256::digest(format!("{}\0{}\0{}", d.code, d.file, d.message));
+            let fingerprint: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            json!({
+                "type": "issue",
+                "description": format!("bylaw could not run: {}", d.message.replace('\n', " ")),
+                "check_name": format!("bylaw/{}", d.code),
+                "fingerprint": fingerprint,
+                "severity": "blocker",
+                "categories": ["Bug Risk"],
+                "location": { "path": d.file, "lines": { "begin": line, "end": d.span.map_or(line, |s| s.end_line) } },
+            })
+        })
+        .collect();
+    Value::Array(issues)
+}
+
 /// The Code Climate category GitLab shows: `Bug Risk` for bylaw's own
 /// findings (unparseable files), `Security` for security policies, `Style`
 /// for compliance and operational conventions.

@@ -176,8 +176,10 @@ pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) 
 
 /// `format` for a run that stopped before evaluating (exit 2: policy,
 /// config or exception errors), describing why from the problems reported:
-/// SARIF ([`failure_sarif`]), JUnit ([`failure_junit`]) and Markdown (the
-/// list); `None` for formats that only describe evaluations.
+/// SARIF ([`failure_sarif`]), JUnit ([`failure_junit`]), the JSON report
+/// ([`failure_report`]: verdict `error` and its `errors`), GitLab Code
+/// Quality (one `blocker` issue per error, so the merge request shows why)
+/// and Markdown (the list); `None` for text, which goes to stderr.
 pub fn render_failure(
     format: Format,
     diags: &[bylaw_engine::diagnostic::Diagnostic],
@@ -191,6 +193,13 @@ pub fn render_failure(
                 .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
         }
         Format::Junit => failure_junit(diags),
+        Format::Json => render(Format::Json, &failure_report(diags), opts),
+        Format::Codequality => {
+            let mut out = Vec::new();
+            write_json(&mut out, &codequality::failure_codequality(diags))
+                .map(|_| String::from_utf8_lossy(&out).into_owned())
+                .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
+        }
         Format::Markdown => Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
             let at = if d.file.is_empty() { String::new() } else { format!("{} ", markdown::code(&d.location())) };
             md.push_str(&format!("- {at}{}\n", markdown::cell(&d.message)));
@@ -198,6 +207,42 @@ pub fn render_failure(
         })),
         _ => return None,
     })
+}
+
+/// The JSON report of a run that stopped before evaluating (exit 2):
+/// verdict `error`, nothing evaluated, and every problem in `errors` with
+/// its file, line and column.
+pub fn failure_report(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Report {
+    use bylaw_engine::diagnostic::Level;
+    use bylaw_engine::report::{RunError, Verdict, REPORT_VERSION};
+    let errors: Vec<RunError> = diags
+        .iter()
+        .map(|d| RunError {
+            level: if d.level == Level::Error { "error" } else { "warning" }.into(),
+            code: d.code.into(),
+            path: d.file.clone(),
+            line: d.span.map(|s| s.start_line),
+            column: d.span.map(|s| s.start_col),
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+        })
+        .collect();
+    Report {
+        version: REPORT_VERSION.into(),
+        tool: Default::default(),
+        environment: None,
+        fail_on: Default::default(),
+        verdict: Verdict::Error,
+        summary: bylaw_engine::report::Summary {
+            errors: errors.iter().filter(|e| e.level == "error").count(),
+            ..Default::default()
+        },
+        policies: Vec::new(),
+        rules: Vec::new(),
+        findings: Vec::new(),
+        exceptions: Vec::new(),
+        errors,
+    }
 }
 
 /// serde_json's pretty printer, except for string contents: serde_json

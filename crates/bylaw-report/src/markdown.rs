@@ -103,6 +103,7 @@ pub(crate) fn render(report: &Report, opts: &RenderOptions) -> String {
     let verdict = match report.verdict {
         Verdict::Pass => "✅ bylaw: passed",
         Verdict::Fail => "❌ bylaw: failed",
+        Verdict::Error => "⛔ bylaw could not run",
     };
     let env = report.environment.as_deref().map(|e| format!(" (environment {})", code(e))).unwrap_or_default();
     let _ = writeln!(out, "### {verdict}{env}\n");

@@ -141,6 +141,7 @@ fn sample() -> Report {
                 detail: Some("matched no finding: remove it".into()),
             },
         ],
+        errors: vec![],
     }
 }
 
@@ -476,6 +477,47 @@ fn json_round_trips_and_matches_the_published_schema() {
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn a_run_that_stopped_gets_a_json_report_and_code_quality_saying_why() {
+    use bylaw_engine::diagnostic::Diagnostic;
+    use bylaw_engine::node::Span;
+    let diags = vec![
+        Diagnostic::error("cel", "policies/p.yaml", Some(Span::point(12, 15)), "unknown variable `dok`")
+            .with_hint("did you mean `doc`?"),
+        Diagnostic::warning("io", "policies/empty.yaml", None, "no policy in this file"),
+    ];
+    let text = render_failure(Format::Json, &diags, &RenderOptions::default()).unwrap().unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["verdict"], "error");
+    assert_eq!(doc["summary"]["errors"], 1);
+    assert_eq!(
+        doc["errors"][0],
+        serde_json::json!({"level": "error", "code": "cel", "path": "policies/p.yaml", "line": 12, "column": 15,
+            "message": "unknown variable `dok`", "hint": "did you mean `doc`?"})
+    );
+    assert_eq!(doc["errors"][1]["level"], "warning");
+    assert!(doc["errors"][1].get("line").is_none());
+    let schema: serde_json::Value = serde_json::from_str(REPORT_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let back: Report = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.exit_code(), 2);
+
+    let cq: serde_json::Value =
+        serde_json::from_str(&render_failure(Format::Codequality, &diags, &RenderOptions::default()).unwrap().unwrap())
+            .unwrap();
+    let issues = cq.as_array().unwrap();
+    assert_eq!(issues.len(), 1, "warnings do not become issues: {cq:#}");
+    assert_eq!(issues[0]["severity"], "blocker");
+    assert_eq!(issues[0]["check_name"], "bylaw/cel");
+    assert_eq!(
+        issues[0]["location"],
+        serde_json::json!({"path": "policies/p.yaml", "lines": {"begin": 12, "end": 12}})
+    );
+    assert!(render_failure(Format::Text, &diags, &RenderOptions::default()).is_none());
 }
 
 #[test]

@@ -324,6 +324,7 @@ fn summary(out: &mut String, report: &Report, st: &Style) {
     let verdict = match report.verdict {
         Verdict::Pass => st.paint("1;32", "PASS"),
         Verdict::Fail => st.paint("1;31", "FAIL"),
+        Verdict::Error => st.paint("1;31", "ERROR"),
     };
     let _ = writeln!(
         out,

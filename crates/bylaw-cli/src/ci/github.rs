@@ -203,7 +203,9 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
     let report = match evaluate_with(&run_args, &config, cli, overrides) {
         Ok(r) => r,
         Err(code) => {
-            super::write_failure_artifacts(&args.sarif, args.junit.as_deref());
+            let mut files = vec![(Format::Sarif, args.sarif.as_path())];
+            files.extend(args.junit.as_deref().map(|j| (Format::Junit, j)));
+            super::write_failure_artifacts(&files);
             return code;
         }
     };

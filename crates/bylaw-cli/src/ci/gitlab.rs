@@ -170,7 +170,9 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
     let report = match evaluate_with(&run_args, &config, cli, overrides) {
         Ok(r) => r,
         Err(code) => {
-            super::write_failure_artifacts(&args.sarif, Some(&args.junit));
+            let mut files = vec![(Format::Sarif, args.sarif.as_path()), (Format::Junit, args.junit.as_path())];
+            files.extend(args.codequality.as_deref().map(|cq| (Format::Codequality, cq)));
+            super::write_failure_artifacts(&files);
             return code;
         }
     };

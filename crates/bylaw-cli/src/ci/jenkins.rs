@@ -166,7 +166,10 @@ fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
     let report = match evaluate_with(&run, &config, cli, overrides) {
         Ok(r) => r,
         Err(code) => {
-            super::write_failure_artifacts(&args.sarif, Some(&args.junit));
+            super::write_failure_artifacts(&[
+                (Format::Sarif, args.sarif.as_path()),
+                (Format::Junit, args.junit.as_path()),
+            ]);
             return code;
         }
     };

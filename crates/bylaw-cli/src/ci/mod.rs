@@ -140,14 +140,13 @@ pub fn write_artifacts(artifacts: &[(&Path, Format, &Report)]) -> usize {
     failed
 }
 
-/// A CI run stopped before evaluating (exit 2): writes its SARIF and JUnit
-/// files describing the problems (see `check`), so code scanning and test
-/// reports show why the gate failed.
-pub fn write_failure_artifacts(sarif: &Path, junit: Option<&Path>) {
+/// A CI run stopped before evaluating (exit 2): writes its artifacts (SARIF,
+/// JUnit, Code Quality) describing the problems (see `check`), so code
+/// scanning, test reports and the merge request widget show why the gate failed.
+pub fn write_failure_artifacts(files: &[(Format, &Path)]) {
     let diags = crate::common::reported();
     let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
-    let files = std::iter::once((Format::Sarif, sarif)).chain(junit.map(|j| (Format::Junit, j)));
-    for (format, path) in files {
+    for &(format, path) in files {
         if let Some(Ok(text)) = bylaw_report::render_failure(format, &diags, &opts) {
             write_text(path, &text);
         }
