@@ -8,6 +8,7 @@
 //! issue and would show them as open.
 
 use bylaw_engine::report::{Enforcement, Finding, Report, Severity};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// GitLab's severity (`info`, `minor`, `major`, `critical`, `blocker`) of a
@@ -22,32 +23,62 @@ pub fn severity(f: &Finding) -> &'static str {
     }
 }
 
+/// One Code Quality entry.
+#[derive(Serialize)]
+struct Issue<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    description: String,
+    check_name: &'a str,
+    fingerprint: &'a str,
+    severity: &'static str,
+    categories: [&'static str; 1],
+    location: IssueLocation<'a>,
+}
+
+#[derive(Serialize)]
+struct IssueLocation<'a> {
+    path: &'a str,
+    lines: Lines,
+}
+
+#[derive(Serialize)]
+struct Lines {
+    begin: u32,
+    end: u32,
+}
+
+fn issue<'a>(report: &'a Report, f: &'a Finding) -> Issue<'a> {
+    let mut description = format!("[{}] {}", f.rule_id, f.message.replace('\n', " "));
+    if let Some(r) = report.rule(&f.rule_id).and_then(|r| r.remediation.as_deref()) {
+        description.push_str(&format!(" Remediation: {}", r.replace('\n', " ")));
+    }
+    Issue {
+        kind: "issue",
+        description,
+        check_name: &f.rule_id,
+        fingerprint: &f.fingerprint,
+        severity: severity(f),
+        categories: [category(report, f)],
+        location: IssueLocation {
+            path: &f.location.path,
+            lines: Lines { begin: f.location.start_line, end: f.location.end_line },
+        },
+    }
+}
+
 /// The Code Quality entries of `report`, in the report's order.
 pub fn to_codequality(report: &Report) -> Value {
-    let issues: Vec<Value> = report
-        .findings
-        .iter()
-        .filter(|f| f.exception.is_none())
-        .map(|f| {
-            let mut description = format!("[{}] {}", f.rule_id, f.message.replace('\n', " "));
-            if let Some(r) = report.rule(&f.rule_id).and_then(|r| r.remediation.as_deref()) {
-                description.push_str(&format!(" Remediation: {}", r.replace('\n', " ")));
-            }
-            json!({
-                "type": "issue",
-                "description": description,
-                "check_name": f.rule_id,
-                "fingerprint": f.fingerprint,
-                "severity": severity(f),
-                "categories": [category(report, f)],
-                "location": {
-                    "path": f.location.path,
-                    "lines": { "begin": f.location.start_line, "end": f.location.end_line },
-                },
-            })
-        })
-        .collect();
-    Value::Array(issues)
+    let issues = report.findings.iter().filter(|f| f.exception.is_none()).map(|f| issue(report, f));
+    serde_json::to_value(issues.collect::<Vec<_>>()).unwrap_or_default()
+}
+
+/// Writes [`to_codequality`]'s array into `out`, entries serialized in
+/// parallel blocks (`splice`).
+pub(crate) fn write_codequality(out: &mut dyn std::io::Write, report: &Report) -> std::io::Result<()> {
+    let open: Vec<&Finding> = report.findings.iter().filter(|f| f.exception.is_none()).collect();
+    let empty: [(); 0] = [];
+    crate::splice::write_spliced(out, &empty, crate::splice::At::Root, open.len(), |i| issue(report, open[i]))
 }
 
 /// The Code Quality entries of a run that stopped before evaluating (exit

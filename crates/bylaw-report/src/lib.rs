@@ -8,6 +8,7 @@ pub mod escape;
 mod junit;
 pub mod markdown;
 mod sarif;
+mod splice;
 mod text;
 
 use bylaw_engine::report::Report;
@@ -153,17 +154,39 @@ pub fn render(format: Format, report: &Report, opts: &RenderOptions) -> Result<S
 pub fn render_to(format: Format, report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> std::io::Result<()> {
     let text = match format {
         Format::Text => text::render(report, opts),
-        Format::Json => return write_json(out, report),
-        Format::Sarif => return write_json(out, &to_sarif(report, opts)),
+        Format::Json => return write_report(out, report),
+        Format::Sarif => return sarif::write_sarif(out, report, opts),
         Format::Junit => junit::render(report).map_err(std::io::Error::other)?,
         Format::Markdown => markdown::render(report, opts),
-        Format::Codequality => return write_json(out, &to_codequality(report)),
+        Format::Codequality => return codequality::write_codequality(out, report),
     };
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// The JSON report: `serde_json`'s pretty form of `report`, the findings
+/// serialized in parallel blocks and never held as text (`splice`).
+fn write_report(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    // every field but the findings (a field added to Report must be added
+    // here: the struct literal does not compile without it)
+    let frame = Report {
+        version: report.version.clone(),
+        tool: report.tool.clone(),
+        environment: report.environment.clone(),
+        fail_on: report.fail_on,
+        verdict: report.verdict,
+        summary: report.summary.clone(),
+        policies: report.policies.clone(),
+        rules: report.rules.clone(),
+        findings: Vec::new(),
+        exceptions: report.exceptions.clone(),
+        errors: report.errors.clone(),
+    };
+    let at = splice::At::Key { key: "findings", indent: 2 };
+    splice::write_spliced(out, &frame, at, report.findings.len(), |i| &report.findings[i])
 }
 
 /// Pretty JSON of `value` into `out` with a final newline, through

@@ -289,16 +289,45 @@ fn result(f: &Finding, rule_index: Option<usize>, opts: &RenderOptions) -> sarif
 
 /// Builds the SARIF log of a report, cut to GitHub's limits (module doc).
 pub fn to_sarif(report: &Report, opts: &RenderOptions) -> sarif::Sarif {
+    let frame = frame(report, opts);
+    let results: Vec<sarif::Result> = (0..frame.kept.len()).map(|i| frame.result(report, i, opts)).collect();
+    let mut log = frame.log;
+    log.runs[0].results = Some(results);
+    log
+}
+
+/// Writes the SARIF log of a report (as [`to_sarif`]) into `out`, its
+/// results serialized in parallel blocks, never all held (`splice`).
+pub(crate) fn write_sarif(out: &mut dyn std::io::Write, report: &Report, opts: &RenderOptions) -> std::io::Result<()> {
+    let frame = frame(report, opts);
+    // `results` of the one run: root object → `runs` array → run object
+    let at = crate::splice::At::Key { key: "results", indent: 6 };
+    crate::splice::write_spliced(out, &frame.log, at, frame.kept.len(), |i| frame.result(report, i, opts))
+}
+
+/// The SARIF log without its results, and what they will be.
+struct Frame<'a> {
+    log: sarif::Sarif,
+    /// Indexes of the findings kept as results, in order.
+    kept: Vec<usize>,
+    /// Rule id → index of its descriptor.
+    index: BTreeMap<&'a str, usize>,
+}
+
+impl Frame<'_> {
+    /// The `i`-th result.
+    fn result(&self, report: &Report, i: usize, opts: &RenderOptions) -> sarif::Result {
+        let f = &report.findings[self.kept[i]];
+        result(f, self.index.get(f.rule_id.as_str()).copied(), opts)
+    }
+}
+
+fn frame<'a>(report: &'a Report, opts: &RenderOptions) -> Frame<'a> {
     let cut = cuts(report);
     let rules: Vec<sarif::ReportingDescriptor> = cut.rules.iter().map(|&i| descriptor(&report.rules[i])).collect();
     let index: BTreeMap<&str, usize> =
         cut.rules.iter().enumerate().map(|(at, &i)| (report.rules[i].id.as_str(), at)).collect();
-    let results: Vec<sarif::Result> = cut
-        .kept
-        .iter()
-        .map(|&i| &report.findings[i])
-        .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), opts))
-        .collect();
+    let results: Vec<sarif::Result> = Vec::new();
     let tool = &report.tool;
     let driver = sarif::ToolComponent::builder()
         .name(tool.name.clone())
@@ -338,7 +367,8 @@ pub fn to_sarif(report: &Report, opts: &RenderOptions) -> sarif::Sarif {
         .results(results)
         .properties(bag(Vec::new(), run_props))
         .build();
-    sarif::Sarif::builder().schema(SCHEMA_URI.to_string()).version(json!("2.1.0")).runs(vec![run]).build()
+    let log = sarif::Sarif::builder().schema(SCHEMA_URI.to_string()).version(json!("2.1.0")).runs(vec![run]).build();
+    Frame { log, kept: cut.kept, index }
 }
 
 /// SARIF of `bylaw validate`: one result per diagnostic, rule ids

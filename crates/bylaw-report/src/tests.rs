@@ -605,3 +605,36 @@ fn a_cap_on_printed_findings_keeps_the_most_important() {
     let first = text.find("a/low.yaml:1:5").unwrap();
     assert!(first < text.find("z/prod.yaml:3:5").unwrap(), "still in report order: {text}");
 }
+
+#[test]
+fn streamed_json_outputs_are_byte_for_byte_the_plain_serializations() {
+    let plain = |v: &dyn erased::Ser| {
+        let mut out = Vec::new();
+        v.write(&mut out);
+        String::from_utf8(out).unwrap()
+    };
+    // more findings than one parallel block; the hostile report's controls
+    // and bidi characters go through the same escaping
+    let mut with_exception = many(300);
+    with_exception.findings[7].exception = sample().findings[2].exception.clone();
+    let mut none = sample();
+    none.findings.clear();
+    for r in [sample(), hostile(), many(6_000), with_exception, none] {
+        let opts = RenderOptions::default();
+        assert_eq!(render(Format::Json, &r, &opts).unwrap(), plain(&r), "JSON report");
+        assert_eq!(render(Format::Sarif, &r, &opts).unwrap(), plain(&to_sarif(&r, &opts)), "SARIF");
+        assert_eq!(render(Format::Codequality, &r, &opts).unwrap(), plain(&to_codequality(&r)), "Code Quality");
+    }
+}
+
+/// `write_json` behind a trait object, for the test above.
+mod erased {
+    pub trait Ser {
+        fn write(&self, out: &mut Vec<u8>);
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn write(&self, out: &mut Vec<u8>) {
+            crate::write_json(out, self).unwrap();
+        }
+    }
+}
