@@ -362,6 +362,8 @@ struct Compiler<'a> {
     source: Option<&'a str>,
     sources: &'a std::collections::HashMap<String, Arc<str>>,
     diagnostics: &'a mut Vec<Diagnostic>,
+    /// The run's root context, to evaluate constant subexpressions (`cel_check`).
+    consts: &'a Context<'static, 'static>,
 }
 
 impl<'a> Compiler<'a> {
@@ -469,7 +471,9 @@ impl<'a> Compiler<'a> {
                         return None;
                     }
                 }
-                if let Some((message, offset)) = constant_errors(source) {
+                let constant =
+                    constant_errors(source).or_else(|| crate::cel_check::constant_error(&program, self.consts));
+                if let Some((message, offset)) = constant {
                     let node = self.span(pointer);
                     let span = self.expr_span(node, (1, offset as isize + 1));
                     let mut d = Diagnostic::error("cel", self.file(), Some(span), message);
@@ -566,7 +570,17 @@ impl<'a> Compiler<'a> {
             return None;
         }
         match JsonPath::parse(path) {
-            Ok(p) => Some(p),
+            Ok(p) => {
+                if let Some((message, offset)) = crate::jsonpath::constant_regex_error(path) {
+                    let node = self.span(pointer);
+                    let span = self.expr_span(node, (1, offset as isize + 1));
+                    self.diagnostics.push(Diagnostic::error("jsonpath", self.file(), Some(span), message).with_hint(
+                        format!("in `{path}`: the filter would select nothing, so the rule could never fire"),
+                    ));
+                    return None;
+                }
+                Some(p)
+            }
             Err(e) => {
                 let node = self.span(pointer);
                 let span = self.expr_span(node, (1, e.position() as isize));
@@ -690,6 +704,7 @@ pub fn compile(
     options: CompileOptions,
 ) -> (PolicySet, Vec<Diagnostic>) {
     let env = Arc::new(cel_env());
+    let root = root_context(env.clone());
     let mut diagnostics = Vec::new();
     let mut policies = Vec::new();
     for lp in loaded {
@@ -704,12 +719,12 @@ pub fn compile(
             source: sources.get(&lp.file).map(|s| &**s),
             sources,
             diagnostics: &mut diagnostics,
+            consts: &root,
         };
         if let Some(p) = compile_policy(&mut c, &options) {
             policies.push(p);
         }
     }
-    let root = root_context(env);
     (PolicySet { policies, root, options }, diagnostics)
 }
 

@@ -33,6 +33,133 @@ struct Step {
     selectors: Vec<Selector>,
 }
 
+/// An invalid constant regular expression in a `match()` or `search()`
+/// filter function (RFC 9535 §2.4.6, §2.4.7) of `path`: the message and the
+/// character offset of the pattern. RFC 9535 makes such a call
+/// `LogicalFalse`, so the filter would silently select nothing on every
+/// document (a rule that can never fire): bylaw refuses it at load time.
+/// The pattern is checked as `serde_json_path` compiles it
+/// (`regex`, `(?R)^(…)$` for `match`, `(?R)(…)` for `search`).
+pub fn constant_regex_error(path: &str) -> Option<(String, usize)> {
+    let chars: Vec<char> = path.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\'' | '"' => i = string_end(&chars, i),
+            c if c.is_ascii_alphabetic()
+                && (i == 0 || !chars[i - 1].is_ascii_alphanumeric() && chars[i - 1] != '_') =>
+            {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let name: String = chars[start..i].iter().collect();
+                let mut j = i;
+                while j < chars.len() && chars[j] == ' ' {
+                    j += 1;
+                }
+                if (name == "match" || name == "search") && chars.get(j) == Some(&'(') {
+                    if let Some(at) = second_argument(&chars, j + 1) {
+                        if let Some(pattern) = string_value(&chars, at) {
+                            let anchored =
+                                if name == "match" { format!("(?R)^({pattern})$") } else { format!("(?R)({pattern})") };
+                            if let Err(e) = regex::Regex::new(&anchored) {
+                                let why = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                                return Some((
+                                    format!(
+                                        "invalid regular expression `{pattern}` in `{name}()`: {why} (RFC 9535 makes the call false on every document)"
+                                    ),
+                                    at,
+                                ));
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The index just after the string literal starting at `at`.
+fn string_end(chars: &[char], at: usize) -> usize {
+    let quote = chars[at];
+    let mut i = at + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 2,
+            c if c == quote => return i + 1,
+            _ => i += 1,
+        }
+    }
+    chars.len()
+}
+
+/// Where the second argument of the call whose arguments start at `from`
+/// begins (after the first top-level comma and spaces).
+fn second_argument(chars: &[char], from: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = from;
+    while i < chars.len() {
+        match chars[i] {
+            '\'' | '"' => {
+                i = string_end(chars, i);
+                continue;
+            }
+            '(' | '[' => depth += 1,
+            ')' | ']' if depth == 0 => return None,
+            ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                let mut j = i + 1;
+                while j < chars.len() && chars[j] == ' ' {
+                    j += 1;
+                }
+                return Some(j);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The value of the JSONPath string literal at `at` (RFC 9535 §2.3.1.1
+/// escapes), when there is one.
+fn string_value(chars: &[char], at: usize) -> Option<String> {
+    let quote = *chars.get(at).filter(|c| **c == '\'' || **c == '"')?;
+    let mut out = String::new();
+    let mut i = at + 1;
+    while i < chars.len() {
+        match chars[i] {
+            c if c == quote => return Some(out),
+            '\\' => {
+                let e = *chars.get(i + 1)?;
+                match e {
+                    'b' => out.push('\u{8}'),
+                    'f' => out.push('\u{c}'),
+                    'n' => out.push('\n'),
+                    'r' => out.push('\r'),
+                    't' => out.push('\t'),
+                    'u' => {
+                        let hex: String = chars.get(i + 2..i + 6)?.iter().collect();
+                        out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                        i += 4;
+                    }
+                    other => out.push(other),
+                }
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
 impl Query {
     /// Parses `text`; the error is `serde_json_path`'s (message and position).
     pub fn parse(text: &str) -> Result<Query, serde_json_path::ParseError> {
@@ -276,6 +403,29 @@ fn parse_simple(text: &str) -> Option<Vec<Step>> {
         steps.push(Step { descendant, selectors });
     }
     Some(steps)
+}
+
+#[cfg(test)]
+mod regex_tests {
+    use super::constant_regex_error;
+
+    #[test]
+    fn invalid_constant_regexes_in_filters_are_found() {
+        let (m, at) = constant_regex_error("$..containers[?match(@.image, '[a-z')]").unwrap();
+        assert!(m.starts_with("invalid regular expression `[a-z` in `match()`"), "{m}");
+        assert_eq!(at, 30);
+        assert!(constant_regex_error("$[?search(@.name, \"(unclosed\")]").is_some());
+        assert!(constant_regex_error("$[?search( @['a,b'] , 'x{2,1}' )]").is_some());
+        for ok in [
+            "$..containers[?match(@.image, '^[a-z]+:[0-9.]+')]",
+            "$[?search(@.name, 'match[(]')]",
+            "$['match(', 'search(x, \'[\')']",
+            "$[?match(@.a, @.b)]",
+            "$.spec.containers[*]",
+        ] {
+            assert_eq!(constant_regex_error(ok), None, "{ok}");
+        }
+    }
 }
 
 #[cfg(test)]

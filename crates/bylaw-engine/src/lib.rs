@@ -10,6 +10,7 @@
 //! or CI platforms (the adapters). Start reading at [`report::Report`].
 
 pub mod builtin;
+pub mod cel_check;
 pub mod cel_regex;
 pub mod compile;
 pub mod config;
