@@ -104,6 +104,9 @@ pub fn policy_paths(flags: &[PathBuf], config: &Config) -> Vec<PathBuf> {
 /// Loads and compiles policies, printing every diagnostic. `Err` carries the exit code.
 pub fn load_and_compile(paths: &[PathBuf], options: CompileOptions, color: bool) -> Result<(PolicySet, Loaded), u8> {
     let loaded = loader::load(paths);
+    for (file, why) in &loaded.not_policies {
+        eprintln!("note: {}: {}", safe(file), safe(why));
+    }
     let (set, compile_diags) = compile::compile(&loaded.policies, &loaded.sources, options);
     let mut diags = loaded.diagnostics.clone();
     diags.extend(compile_diags);

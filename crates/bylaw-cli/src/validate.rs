@@ -80,6 +80,9 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
     }
     let today = bylaw_engine::chrono::Utc::now().date_naive();
     let mut loaded = loader::load(&paths);
+    for (file, why) in &loaded.not_policies {
+        eprintln!("note: {}: {}", common::safe(file), common::safe(why));
+    }
     let options = CompileOptions { environment: None, today, include_drafts: true };
     let (set, compile_diags) = compile::compile(&loaded.policies, &loaded.sources, options);
     let mut diags = loaded.diagnostics.clone();

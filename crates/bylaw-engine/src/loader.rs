@@ -71,6 +71,11 @@ pub struct Loaded {
     pub policies: Vec<LoadedPolicy>,
     pub diagnostics: Vec<Diagnostic>,
     pub sources: HashMap<String, Arc<str>>,
+    /// Files of a policy directory that hold no policy and are not bylaw
+    /// files (tests, exception lists, configs) either, with why: another
+    /// tool's YAML, or YAML that does not parse. Shown as notes, so a
+    /// policy file that went unread is never silent.
+    pub not_policies: Vec<(String, String)>,
 }
 
 impl Loaded {
@@ -215,8 +220,24 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
     // looks like a bylaw file: Helm templates and other tools' YAML beside
     // the policies are not policies.
     if !parsed.errors.is_empty() && !explicit && !text.contains("bylaw/") {
-        tracing::info!("{file}: not YAML bylaw reads as a policy, skipped");
+        let e = &parsed.errors[0];
+        loaded.not_policies.push((
+            file.to_owned(),
+            format!("not a policy (invalid YAML at {}:{}: {}), skipped", e.line, e.col, e.message),
+        ));
         return;
+    }
+    if !explicit && parsed.errors.is_empty() && !parsed.documents.is_empty() {
+        let ours = |d: &Node| d.str_at(&["apiVersion"]).is_some_and(|v| v.starts_with("bylaw/"));
+        if !parsed.documents.iter().any(ours) {
+            let kinds: Vec<&str> = parsed.documents.iter().filter_map(|d| d.str_at(&["kind"])).collect();
+            let what = match kinds.first() {
+                Some(k) => format!("`kind: {k}` of another tool"),
+                None => "YAML without `apiVersion: bylaw/v1`".to_owned(),
+            };
+            loaded.not_policies.push((file.to_owned(), format!("not a policy ({what}), skipped")));
+            return;
+        }
     }
     for e in &parsed.errors {
         loaded.diagnostics.push(
