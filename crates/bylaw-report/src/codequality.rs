@@ -62,3 +62,32 @@ fn category(report: &Report, f: &Finding) -> &'static str {
         _ => "Style",
     }
 }
+
+/// Code Quality for a run that stopped before evaluating (exit 2): one
+/// `blocker` issue per located problem (a policy, config or exception-list
+/// error where it is written), so the merge request shows why the gate
+/// failed instead of a clean report. Problems without a file have no place
+/// in Code Quality (it needs `location.path`); the job log and the other
+/// artifacts carry them.
+pub fn failure_codequality(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Value {
+    use bylaw_engine::diagnostic::Level;
+    let issues: Vec<Value> = diags
+        .iter()
+        .filter(|d| !d.file.is_empty())
+        .map(|d| {
+            let line = d.span.map_or(1, |s| s.start_line.max(1));
+            let check = format!("bylaw/{}", d.code);
+            let fingerprint = crate::audit::sha256_hex(format!("{check}\0{}\0{}", d.file, d.message).as_bytes());
+            json!({
+                "type": "issue",
+                "description": format!("[{check}] {}", d.message.replace('\n', " ")),
+                "check_name": check,
+                "fingerprint": fingerprint,
+                "severity": if d.level == Level::Error { "blocker" } else { "minor" },
+                "categories": ["Bug Risk"],
+                "location": { "path": d.file, "lines": { "begin": line, "end": d.span.map_or(line, |s| s.end_line.max(line)) } },
+            })
+        })
+        .collect();
+    Value::Array(issues)
+}

@@ -20,6 +20,11 @@ pub use escape::{display_safe, percent_encode_path};
 pub use junit::{failure_junit, tests_junit};
 pub use sarif::{diagnostics_to_sarif, failure_sarif, sarif_limits, to_sarif, SRCROOT};
 
+/// The diagnostic code of a line that counts the errors reported before it
+/// ("2 errors in policies; nothing was evaluated"): shown and kept in the
+/// failure artifacts, never counted as one more error.
+pub const SUMMARY_CODE: &str = "summary";
+
 /// JSON Schema of the JSON report (`bylaw schema report`).
 pub const REPORT_SCHEMA: &str = include_str!("../../../schemas/report.schema.json");
 
@@ -176,27 +181,93 @@ pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) 
 
 /// `format` for a run that stopped before evaluating (exit 2: policy,
 /// config or exception errors), describing why from the problems reported:
-/// SARIF ([`failure_sarif`]), JUnit ([`failure_junit`]) and Markdown (the
-/// list); `None` for formats that only describe evaluations.
+/// every format a run can write, so no requested artifact is missing or left
+/// over from an earlier run (DESIGN §7). SARIF ([`failure_sarif`]), JUnit
+/// ([`failure_junit`]), the JSON report with verdict `error` and its
+/// `problems` ([`failure_json`]), Code Quality (the located problems, see
+/// [`codequality::failure_codequality`]), Markdown and text (the list).
 pub fn render_failure(
     format: Format,
     diags: &[bylaw_engine::diagnostic::Diagnostic],
+    fail_on: bylaw_engine::report::FailOn,
     opts: &RenderOptions,
-) -> Option<Result<String, Error>> {
-    Some(match format {
-        Format::Sarif => {
-            let mut out = Vec::new();
-            write_json(&mut out, &failure_sarif(diags, opts))
-                .map(|_| String::from_utf8_lossy(&out).into_owned())
-                .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
-        }
+) -> Result<String, Error> {
+    match format {
+        Format::Sarif => json(&failure_sarif(diags, opts)),
+        Format::Json => json(&failure_json(diags, fail_on)),
+        Format::Codequality => json(&codequality::failure_codequality(diags)),
         Format::Junit => failure_junit(diags),
         Format::Markdown => Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
             let at = if d.file.is_empty() { String::new() } else { format!("{} ", markdown::code(&d.location())) };
             md.push_str(&format!("- {at}{}\n", markdown::cell(&d.message)));
             md
         })),
-        _ => return None,
+        // as on stderr, without the snippets
+        Format::Text => Ok(diags.iter().fold(String::new(), |mut text, d| {
+            if d.file.is_empty() {
+                let level = if d.level == bylaw_engine::diagnostic::Level::Error { "error" } else { "warning" };
+                text.push_str(&format!("{level}: {}\n", display_safe(&d.message)));
+                if let Some(h) = &d.hint {
+                    text.push_str(&format!("  = hint: {}\n", display_safe(h)));
+                }
+            } else {
+                text.push_str(&d.render(None, false));
+                text.push('\n');
+            }
+            text
+        })),
+    }
+}
+
+/// `value` as [`write_json`] writes it.
+fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    let mut out = Vec::new();
+    write_json(&mut out, value)
+        .map(|_| String::from_utf8_lossy(&out).into_owned())
+        .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
+}
+
+/// The JSON report of a run that stopped before evaluating (exit 2): the
+/// report's shape with nothing evaluated, verdict `error`, and `problems`:
+/// why, located where each problem is written (`schemas/report.schema.json`).
+pub fn failure_json(
+    diags: &[bylaw_engine::diagnostic::Diagnostic],
+    fail_on: bylaw_engine::report::FailOn,
+) -> serde_json::Value {
+    use serde_json::json;
+    let problems: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut p = json!({ "level": d.level, "code": d.code, "message": d.message });
+            if let Some(h) = &d.hint {
+                p["hint"] = json!(h);
+            }
+            if !d.file.is_empty() {
+                let mut at = json!({ "path": d.file });
+                if let Some(s) = d.span {
+                    at["start_line"] = json!(s.start_line.max(1));
+                    at["start_column"] = json!(s.start_col.max(1));
+                    at["end_line"] = json!(s.end_line.max(s.start_line).max(1));
+                    at["end_column"] = json!(s.end_col.max(1));
+                }
+                p["location"] = at;
+            }
+            p
+        })
+        .collect();
+    json!({
+        "version": bylaw_engine::report::REPORT_VERSION,
+        "tool": bylaw_engine::report::ToolInfo::default(),
+        "fail_on": fail_on,
+        "verdict": "error",
+        "summary": {
+            "files": 0, "documents": 0, "policies": 0, "rules": 0, "findings": 0,
+            "blocking": 0, "advisory": 0, "audit": 0, "excepted": 0, "errors": 0,
+        },
+        "policies": [],
+        "rules": [],
+        "findings": [],
+        "problems": problems,
     })
 }
 
@@ -219,7 +290,7 @@ impl serde_json::ser::Formatter for SafeFormatter<'_> {
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
         let mut rest = fragment;
         while let Some((i, c)) = rest.char_indices().find(|&(_, c)| risky(c)) {
-            w.write_all(rest[..i].as_bytes())?;
+            w.write_all(&rest.as_bytes()[..i])?;
             write!(w, "\\u{:04x}", c as u32)?;
             rest = &rest[i + c.len_utf8()..];
         }
@@ -319,8 +390,7 @@ fn write_through(
             return write_through(&target, write, links + 1);
         }
         if !kind.is_file() {
-            let what =
-                if kind.is_dir() { "a directory" } else { "not a regular file (a FIFO, socket or block device)" };
+            let what = bylaw_engine::paths::why_not_read(path);
             return Err(io(std::io::Error::other(format!("{what}: refusing to replace it"))));
         }
     }

@@ -563,3 +563,66 @@ fn a_cap_on_printed_findings_keeps_the_most_important() {
     let first = text.find("a/low.yaml:1:5").unwrap();
     assert!(first < text.find("z/prod.yaml:3:5").unwrap(), "still in report order: {text}");
 }
+
+/// What a run stopped by a policy error reported: the located error, then
+/// the line counting it.
+fn failure_diags() -> Vec<bylaw_engine::diagnostic::Diagnostic> {
+    use bylaw_engine::diagnostic::Diagnostic;
+    let span = bylaw_engine::node::Span { start_line: 9, start_col: 23, end_line: 9, end_col: 24 };
+    vec![
+        Diagnostic::error("cel", "policies/p.yaml", Some(span), "invalid CEL expression: token recognition error")
+            .with_hint("in `doc.a == = 1`"),
+        Diagnostic::error(SUMMARY_CODE, "", None, "1 error in policies; nothing was evaluated"),
+    ]
+}
+
+#[test]
+fn a_failed_run_writes_every_format_and_counts_its_errors_once() {
+    let diags = failure_diags();
+    let opts = RenderOptions::default();
+    for format in Format::NAMES.iter().map(|n| n.parse::<Format>().unwrap()) {
+        let text = render_failure(format, &diags, FailOn::Blocking, &opts).unwrap();
+        assert!(text.contains("policies/p.yaml"), "{format:?}: {text}");
+    }
+    let junit = render_failure(Format::Junit, &diags, FailOn::Blocking, &opts).unwrap();
+    assert!(junit.contains("bylaw could not run: 1 error\""), "the summary line is not a second error: {junit}");
+    let text = render_failure(Format::Text, &diags, FailOn::Blocking, &opts).unwrap();
+    assert!(
+        text.starts_with("error[cel]: invalid CEL expression: token recognition error\n --> policies/p.yaml:9:23\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_failed_run_json_report_says_why_and_matches_the_published_schema() {
+    let doc = failure_json(&failure_diags(), FailOn::Advisory);
+    let schema: serde_json::Value = serde_json::from_str(REPORT_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(doc["verdict"], "error");
+    assert_eq!(doc["fail_on"], "advisory");
+    assert_eq!(
+        doc["problems"][0],
+        serde_json::json!({
+            "level": "error", "code": "cel", "message": "invalid CEL expression: token recognition error",
+            "hint": "in `doc.a == = 1`",
+            "location": { "path": "policies/p.yaml", "start_line": 9, "start_column": 23, "end_line": 9, "end_column": 24 },
+        })
+    );
+    assert!(doc["problems"][1].get("location").is_none());
+}
+
+#[test]
+fn a_failed_run_code_quality_report_has_its_located_problems() {
+    let v = codequality::failure_codequality(&failure_diags());
+    let issues = v.as_array().unwrap();
+    assert_eq!(issues.len(), 1, "unlocated problems have no place in Code Quality: {v:#}");
+    assert_eq!(issues[0]["check_name"], "bylaw/cel");
+    assert_eq!(issues[0]["severity"], "blocker");
+    assert_eq!(
+        issues[0]["location"],
+        serde_json::json!({ "path": "policies/p.yaml", "lines": { "begin": 9, "end": 9 } })
+    );
+    assert_eq!(issues[0]["fingerprint"].as_str().unwrap().len(), 64);
+}

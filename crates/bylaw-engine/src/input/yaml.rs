@@ -79,7 +79,8 @@ struct Builder<'a> {
     /// (to find closing quotes in linear time).
     cursor: (usize, usize),
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes, with how many nodes each is (what an alias to it adds).
+    anchors: HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
     root: Option<Node>,
     /// Plain scalars kept raw whose Kubernetes (YAML 1.1) reading differs:
@@ -289,7 +290,7 @@ impl<'a> Builder<'a> {
     /// Adds a finished node to the innermost collection (or as the root).
     fn push(&mut self, node: Node, anchor: usize, plain: bool) -> Result<(), SyntaxError> {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), count_nodes(&node)));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
@@ -424,11 +425,12 @@ impl<'a> Builder<'a> {
                 }
             }
             Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id) else {
+                let Some((target, size)) = self.anchors.get(&id) else {
                     return Err(Self::err(s, "alias to an unknown anchor"));
                 };
-                let mut node = target.clone();
-                self.alias_nodes += count_nodes(&node);
+                // counted before copying: a "billion laughs" document is
+                // refused without building the copy that crosses the cap
+                self.alias_nodes += *size;
                 if self.alias_nodes > MAX_ALIAS_NODES {
                     return Err(Self::err(
                         s,
@@ -437,6 +439,7 @@ impl<'a> Builder<'a> {
                         ),
                     ));
                 }
+                let mut node = target.clone();
                 relocate(&mut node, s);
                 self.push(node, 0, false)?;
             }
@@ -546,11 +549,35 @@ fn parse_run(
         match parser.next() {
             None => break None,
             Some(Err(e)) => {
-                break Some(SyntaxError {
-                    line: e.marker().line() as u32 + line_offset,
-                    col: e.marker().col() as u32 + 1,
-                    message: e.info().to_owned(),
-                })
+                let mut nul_at = None;
+                let message = match e.info() {
+                    // saphyr counts `[`/`{` levels in a u8: say what the limit is
+                    "recursion limit exceeded" => "flow collections (`[`, `{`) nested deeper than 255 levels".to_owned(),
+                    // say which character (a NUL, an escape, …)
+                    "found unprintable character" => match src.chars().nth(e.marker().index()) {
+                        Some(c) => format!(
+                            "found unprintable character U+{:04X} (YAML allows no control characters but tab and line breaks)",
+                            c as u32
+                        ),
+                        None => "found unprintable character".to_owned(),
+                    },
+                    // saphyr reads a NUL as the end of the text: inside a
+                    // quoted scalar that is "unexpected end of stream" where
+                    // the scalar starts; the NUL itself is the error
+                    info if info.contains("end of stream") && src.contains('\0') => {
+                        let at = src.find('\0').unwrap_or_default();
+                        let before = &src[..at];
+                        nul_at = Some((
+                            before.matches('\n').count() as u32 + 1,
+                            before.rsplit('\n').next().unwrap_or_default().chars().count() as u32 + 1,
+                        ));
+                        "found unprintable character U+0000 (YAML allows no control characters but tab and line breaks)"
+                            .to_owned()
+                    }
+                    info => info.to_owned(),
+                };
+                let (line, col) = nul_at.unwrap_or((e.marker().line() as u32, e.marker().col() as u32 + 1));
+                break Some(SyntaxError { line: line + line_offset, col, message });
             }
             Some(Ok((Event::DocumentEnd, _))) => {
                 if let Some(mut root) = b.root.take() {
@@ -697,10 +724,24 @@ mod tests {
     }
 
     #[test]
+    fn a_control_character_is_named() {
+        for (src, at, code) in [("a: x\0y\n", (1, 5), "U+0000"), ("a: 1\nb: \"x\0y\"\n", (2, 6), "U+0000")] {
+            let e = parse(src).errors.remove(0);
+            assert_eq!((e.line, e.col), at, "{e:?}");
+            assert!(e.message.starts_with(&format!("found unprintable character {code} ")), "{e:?}");
+        }
+    }
+
+    #[test]
     fn deep_nesting_is_refused() {
         let src = "[".repeat(300) + &"]".repeat(300);
         let e = parse(&src).errors.remove(0);
-        assert!(e.message.contains("nesting") || e.message.contains("recursion"), "{e:?}");
+        assert_eq!((e.line, e.col), (1, 256), "{e:?}");
+        assert_eq!(e.message, "flow collections (`[`, `{`) nested deeper than 255 levels");
+        let src: String = (0..300).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
+        let e = parse(&src).errors.remove(0);
+        assert_eq!((e.line, e.col), (257, 513), "{e:?}");
+        assert_eq!(e.message, "nesting deeper than 256 levels");
     }
 
     #[test]
