@@ -68,18 +68,18 @@ pub fn run(args: &AuditArgs, cli: &Cli) -> u8 {
                     }
                 };
                 if let Err(why) = bylaw_report::audit::verify_end(&bytes, anchor.as_ref()) {
-                    println!("{}:{}: broken: {why}", file.display(), n);
+                    crate::outln!("{}:{}: broken: {why}", file.display(), n);
                     return 1;
                 }
                 let end = bylaw_report::audit::end_of(&bytes)
                     .map(|e| format!(", ends at seq {} head {}", e.seq, e.head))
                     .unwrap_or_default();
                 let anchored = if anchor.is_some() { " and matches its anchor" } else { " (no anchor file)" };
-                println!("ok: {}: {n} lines, chain intact{anchored}{end}", file.display());
+                crate::outln!("ok: {}: {n} lines, chain intact{anchored}{end}", file.display());
                 0
             }
             Verdict::Broken { line, reason } => {
-                println!("{}:{line}: broken: {reason}", file.display());
+                crate::outln!("{}:{line}: broken: {reason}", file.display());
                 1
             }
         },
@@ -124,7 +124,7 @@ fn show(s: &ShowArgs, bytes: &[u8], color: bool) -> u8 {
             continue;
         }
         if s.json {
-            println!("{line}");
+            crate::outln!("{line}");
             continue;
         }
         let what = match field("event") {
@@ -149,7 +149,7 @@ fn show(s: &ShowArgs, bytes: &[u8], color: bool) -> u8 {
             "run" => format!("{} env={} files={}", field("tool"), v["environment"], v["files"]),
             _ => format!("{} {}", field("exception"), field("detail")),
         };
-        println!("{:>5}  {time}  {:<18}  {what}", v["seq"], field("event"));
+        crate::outln!("{:>5}  {time}  {:<18}  {what}", v["seq"], field("event"));
     }
     0
 }

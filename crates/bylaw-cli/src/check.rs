@@ -260,7 +260,7 @@ pub fn evaluate_with(
             let sources = sources.into_iter().map(|(k, v)| (k, std::sync::Arc::from(v))).collect();
             common::print_diagnostics(&diags, &sources, ecolor);
             let n = diags.len();
-            return Err(usage_error(
+            return Err(common::summary_error(
                 &format!("{n} error{} in exception lists; nothing was evaluated", if n == 1 { "" } else { "s" }),
                 Some("`bylaw schema exceptions` prints the format"),
                 ecolor,
@@ -334,10 +334,18 @@ pub fn evaluate_with(
     }
     let mut files = std::mem::take(&mut found.files);
     if stdin {
-        let mut text = String::new();
-        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+        let mut bytes = Vec::new();
+        if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes) {
             return Err(usage_error(&format!("cannot read standard input: {e}"), None, ecolor));
         }
+        let text = match bylaw_engine::input::decode(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let what = e.message.replace("the file is", "it is").replace("re-encode the file", "re-encode it");
+                let m = format!("cannot read standard input: at line {}, column {}: {what}", e.line, e.col);
+                return Err(usage_error(&m, None, ecolor));
+            }
+        };
         if text.trim().is_empty() {
             // `helm template … | bylaw check -` after a failed render
             return Err(usage_error(
@@ -450,7 +458,7 @@ fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
             bylaw_report::write_atomic_with(path, &mut |w| bylaw_report::render_to(*format, report, &opts, w));
         if let Err(e) = written {
             failed_writes += 1;
-            usage_error(&format!("cannot write {}: {e}", Path::new(path).display()), None, ecolor);
+            usage_error(&common::cannot_write(Path::new(path), &e), None, ecolor);
         }
     }
     let opts = RenderOptions {
@@ -469,8 +477,10 @@ fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
     }
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if let Err(e) = bylaw_report::render_to(outputs.stdout, report, &opts, &mut out).and_then(|_| out.flush()) {
-        // a report nobody received must not look like a pass (`> /dev/full`)
-        return usage_error(&format!("cannot write the report to standard output: {e}"), None, ecolor);
+        // a report nobody received must not look like a pass (`> /dev/full`):
+        // `main` says so and exits 2
+        common::remember_stdout_error(&e);
+        return EXIT_ERROR;
     }
     if failed_writes > 0 {
         return EXIT_ERROR;
@@ -522,6 +532,11 @@ fn say_what_was_read(
         if f.skipped == Some(SkipReason::NoPolicy) {
             eprintln!(
                 "warning: {}: no policy applies to this file (check `match.files` and `match.kinds`)",
+                safe(&f.path)
+            );
+        } else if f.skipped == Some(SkipReason::Empty) {
+            eprintln!(
+                "warning: {}: empty (no document, only blank lines or comments): nothing to check",
                 safe(&f.path)
             );
         }
@@ -593,28 +608,28 @@ fn tracked_but_ignored(root: &ProjectRoot) -> Vec<PathBuf> {
     }
 }
 
-/// A run that stops before evaluating (exit 2) still writes every artifact
-/// it was asked for, describing the failure (DESIGN §7): SARIF with the
-/// located problems and `executionSuccessful: false`, JUnit with an errored
-/// test case, the JSON report with verdict `error` and its `errors`, Code
-/// Quality with a blocker per error, Markdown with the list; so code
-/// scanning and test reports show why instead of nothing. A machine format
-/// on standard output gets the same (text goes to stderr as it is).
+/// A run that stops before evaluating (exit 2) still writes every file it
+/// was asked for, describing the failure (DESIGN §7): SARIF with the located
+/// problems and `executionSuccessful: false`, JUnit with an errored test
+/// case, the JSON report with verdict `error` and its located `errors`, Code
+/// Quality issues where the problems are written, Markdown and text with the
+/// list; so code scanning and test reports show why instead of nothing, and
+/// no artifact of an earlier run is left looking current. A machine-readable
+/// format on standard output gets the same document (text is already on
+/// stderr).
 fn write_failure(outputs: &Outputs, args: &CheckArgs, ecolor: bool) {
     let diags = common::reported();
     let opts = RenderOptions { automation_category: Some(args.sarif_category.clone()), ..RenderOptions::default() };
-    if outputs.stdout != Format::Text {
-        if let Some(Ok(text)) = bylaw_report::render_failure(outputs.stdout, &diags, &opts) {
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                usage_error(&format!("cannot write to standard output: {e}"), None, ecolor);
-            }
+    let fail_on = args.run.fail_on.unwrap_or_default();
+    for (format, path) in &outputs.files {
+        let text = bylaw_report::render_failure(*format, &diags, fail_on, &opts);
+        if let Err(e) = text.and_then(|t| bylaw_report::write_atomic(path, t.as_bytes())) {
+            usage_error(&common::cannot_write(path, &e), None, ecolor);
         }
     }
-    for (format, path) in &outputs.files {
-        let Some(text) = bylaw_report::render_failure(*format, &diags, &opts) else { continue };
-        if let Err(e) = text.and_then(|t| bylaw_report::write_atomic(path, t.as_bytes())) {
-            usage_error(&format!("cannot write {}: {e}", path.display()), None, ecolor);
+    if outputs.stdout != Format::Text {
+        if let Ok(text) = bylaw_report::render_failure(outputs.stdout, &diags, fail_on, &opts) {
+            crate::out!("{text}");
         }
     }
 }

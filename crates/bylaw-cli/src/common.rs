@@ -14,6 +14,55 @@ use std::sync::Arc;
 /// Exit code for usage, config and policy errors.
 pub const EXIT_ERROR: u8 = 2;
 
+/// The first error writing to standard output in this run (`> /dev/full`, a
+/// closed pipe on a system without SIGPIPE): every subcommand prints through
+/// [`out!`](crate::out) / [`outln!`](crate::outln), which never panic, and
+/// `main` turns a recorded error into exit 2 with a message, so output
+/// nobody received never looks like success.
+static STDOUT_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Writes to `w` (standard output), remembering the first error instead of
+/// panicking.
+pub fn write_out(w: &mut dyn std::io::Write, args: std::fmt::Arguments<'_>) {
+    if let Err(e) = w.write_fmt(args) {
+        remember_stdout_error(&e);
+    }
+}
+
+/// Records a failed write to standard output (made by a caller's own writer).
+pub fn remember_stdout_error(e: &std::io::Error) {
+    if let Ok(mut first) = STDOUT_ERROR.lock() {
+        first.get_or_insert_with(|| e.to_string());
+    }
+}
+
+/// Flushes standard output; the first write error of the run, if any.
+pub fn stdout_error() -> Option<String> {
+    if let Err(e) = std::io::Write::flush(&mut std::io::stdout()) {
+        remember_stdout_error(&e);
+    }
+    STDOUT_ERROR.lock().ok().and_then(|e| e.clone())
+}
+
+/// `print!` that records a write error for `main` instead of panicking.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::common::write_out(&mut ::std::io::stdout().lock(), format_args!($($arg)*))
+    };
+}
+
+/// `println!` that records a write error for `main` instead of panicking.
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::out!("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::common::write_out(&mut ::std::io::stdout().lock(), format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 /// Whether to colour a stream.
 pub fn use_color(cli: &Cli, is_tty: bool) -> bool {
     match cli.color {
@@ -55,9 +104,29 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &HashMap<String, Arc<str
     }
 }
 
+/// "cannot write PATH: why" for an artifact that could not be written,
+/// naming PATH once (the writer's error starts with the path it failed on,
+/// which is another one only when PATH is a symlink).
+pub fn cannot_write(path: &Path, e: &dyn std::fmt::Display) -> String {
+    let path = path.display().to_string();
+    let why = e.to_string();
+    format!("cannot write {path}: {}", why.strip_prefix(&format!("{path}: ")).unwrap_or(&why))
+}
+
 /// Prints a one-line error with a hint, for usage problems.
 pub fn usage_error(message: &str, hint: Option<&str>, color: bool) -> u8 {
-    let mut d = Diagnostic::error("usage", "", None, message);
+    one_line_error("usage", message, hint, color)
+}
+
+/// [`usage_error`] for the line that counts the errors printed above it
+/// ("2 errors in policies; nothing was evaluated"): recorded as a `summary`,
+/// which the failure artifacts do not count as one more error.
+pub fn summary_error(message: &str, hint: Option<&str>, color: bool) -> u8 {
+    one_line_error(bylaw_report::SUMMARY_CODE, message, hint, color)
+}
+
+fn one_line_error(code: &'static str, message: &str, hint: Option<&str>, color: bool) -> u8 {
+    let mut d = Diagnostic::error(code, "", None, message);
     d.hint = hint.map(str::to_owned);
     record([d]);
     let (red, bold, reset) = if color { ("\x1b[31m", "\x1b[1m", "\x1b[0m") } else { ("", "", "") };
@@ -115,7 +184,7 @@ pub fn load_and_compile(paths: &[PathBuf], options: CompileOptions, color: bool)
     }
     let errors = diags.iter().filter(|d| d.level == Level::Error).count();
     if errors > 0 {
-        usage_error(
+        summary_error(
             &format!("{errors} error{} in policies; nothing was evaluated", if errors == 1 { "" } else { "s" }),
             Some("run `bylaw validate` while editing policies"),
             color,
@@ -138,4 +207,44 @@ pub fn safe(s: &str) -> String {
 pub fn phase_done(name: &str, clock: &mut std::time::Instant) {
     tracing::debug!(target: "bylaw::timing", "{name}: {:.1} ms", clock.elapsed().as_secs_f64() * 1e3);
     *clock = std::time::Instant::now();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stdout that is full (`/dev/full`).
+    struct Full;
+
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("No space left on device"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_to_stdout_is_remembered_not_a_panic() {
+        write_out(&mut Full, format_args!("{}\n", "report"));
+        write_out(&mut Full, format_args!("more"));
+        let first = STDOUT_ERROR.lock().unwrap().clone();
+        assert_eq!(first.as_deref(), Some("No space left on device"));
+    }
+
+    #[test]
+    fn a_write_error_names_the_path_once() {
+        let e = std::io::Error::other("out/x.sarif: not a regular file (a FIFO): refusing to replace it");
+        assert_eq!(
+            cannot_write(Path::new("out/x.sarif"), &e),
+            "cannot write out/x.sarif: not a regular file (a FIFO): refusing to replace it"
+        );
+        // through a symlink, the target the writer failed on is named too
+        let e = std::io::Error::other("/srv/real.sarif: Permission denied");
+        assert_eq!(
+            cannot_write(Path::new("link.sarif"), &e),
+            "cannot write link.sarif: /srv/real.sarif: Permission denied"
+        );
+    }
 }

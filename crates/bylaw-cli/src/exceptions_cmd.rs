@@ -54,10 +54,10 @@ pub fn run(args: &ExceptionsArgs, cli: &Cli) -> u8 {
     };
     match list.format {
         ListFormat::Json => match serde_json::to_string_pretty(&report.exceptions) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => crate::outln!("{s}"),
             Err(e) => return common::usage_error(&format!("cannot render JSON: {e}"), None, ecolor),
         },
-        ListFormat::Table => print!("{}", table(&report)),
+        ListFormat::Table => crate::out!("{}", table(&report)),
     }
     let bad: Vec<&ExceptionStatus> = report.exceptions.iter().filter(|e| e.status.needs_action()).collect();
     if check && !bad.is_empty() {

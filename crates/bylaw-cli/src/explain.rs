@@ -100,11 +100,11 @@ pub fn rules(args: &RulesArgs, cli: &Cli) -> u8 {
         }
     }
     let w: Vec<usize> = (0..3).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(8)).collect();
-    println!("{:<w0$}  {:<w1$}  {:<w2$}  TITLE", "RULE", "SEVERITY", "POLICIES", w0 = w[0], w1 = w[1], w2 = w[2]);
+    crate::outln!("{:<w0$}  {:<w1$}  {:<w2$}  TITLE", "RULE", "SEVERITY", "POLICIES", w0 = w[0], w1 = w[1], w2 = w[2]);
     for r in &rows {
-        println!("{:<w0$}  {:<w1$}  {:<w2$}  {}", r[0], r[1], r[2], r[3], w0 = w[0], w1 = w[1], w2 = w[2]);
+        crate::outln!("{:<w0$}  {:<w1$}  {:<w2$}  {}", r[0], r[1], r[2], r[3], w0 = w[0], w1 = w[1], w2 = w[2]);
     }
-    println!(
+    crate::outln!(
         "\n{} rules in {} polic{}; `bylaw explain RULE` shows one in full",
         rows.len(),
         policies.len(),
@@ -152,40 +152,40 @@ pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
 
 fn print_rule(p: &LoadedPolicy, i: usize) {
     let r = &p.def.spec.rules[i];
-    println!("{}: {}", r.id, r.title.as_deref().unwrap_or(""));
-    println!();
-    println!("  policy       {} ({})", p.def.metadata.name, p.rule_file(i));
-    println!("  severity     {}", r.severity.map(|s| s.to_string()).unwrap_or_else(|| "medium".into()));
+    crate::outln!("{}: {}", r.id, r.title.as_deref().unwrap_or(""));
+    crate::outln!();
+    crate::outln!("  policy       {} ({})", p.def.metadata.name, p.rule_file(i));
+    crate::outln!("  severity     {}", r.severity.map(|s| s.to_string()).unwrap_or_else(|| "medium".into()));
     let enforcement =
         r.enforcement.or(p.def.spec.enforcement).map(|e| e.to_string()).unwrap_or_else(|| "blocking".into());
-    println!("  enforcement  {enforcement} (by default)");
+    crate::outln!("  enforcement  {enforcement} (by default)");
     if !r.controls.is_empty() {
-        println!("  controls     {}", r.controls.join(", "));
+        crate::outln!("  controls     {}", r.controls.join(", "));
     }
     if let Some(d) = &r.description {
-        println!("\nWhy\n  {d}");
+        crate::outln!("\nWhy\n  {d}");
     }
     if let Some(m) = &r.remediation {
-        println!("\nRemediation\n  {m}");
+        crate::outln!("\nRemediation\n  {m}");
     }
-    println!("\nCondition");
+    crate::outln!("\nCondition");
     if let Some(e) = &r.each {
-        println!("  each: {e}");
+        crate::outln!("  each: {e}");
     }
     let json = p.effective_json.clone().unwrap_or_else(|| p.root.to_json());
     let rule_json =
         json["spec"]["rules"].as_array().and_then(|rs| rs.iter().find(|x| x["id"] == r.id.as_str())).cloned();
     for key in ["deny", "require"] {
         if let Some(c) = rule_json.as_ref().and_then(|x| x.get(key)) {
-            print!("  {key}:{}", yaml(c, 4));
+            crate::out!("  {key}:{}", yaml(c, 4));
         }
     }
     if let Some(ex) = &r.examples {
         for (label, text) in [("Failing example", &ex.fail), ("Passing example", &ex.pass)] {
             if let Some(t) = text {
-                println!("\n{label}{}", ex.path.as_ref().map(|p| format!(" ({p})")).unwrap_or_default());
+                crate::outln!("\n{label}{}", ex.path.as_ref().map(|p| format!(" ({p})")).unwrap_or_default());
                 for line in t.lines() {
-                    println!("  {line}");
+                    crate::outln!("  {line}");
                 }
             }
         }
@@ -198,11 +198,13 @@ fn effective(target: &str, color: bool) -> u8 {
         Err(code) => return code,
     };
     for p in &policies {
-        println!("# Effective policy `{}` from {}", p.def.metadata.name, p.file);
+        crate::outln!("# Effective policy `{}` from {}", p.def.metadata.name, p.file);
         if !p.extends_chain.is_empty() {
-            println!("# extends (resolved first, in order): {}", p.extends_chain.join(", "));
-            println!("# resolution: parents in `extends` order, then this file; later wins for params, environments,");
-            println!(
+            crate::outln!("# extends (resolved first, in order): {}", p.extends_chain.join(", "));
+            crate::outln!(
+                "# resolution: parents in `extends` order, then this file; later wins for params, environments,"
+            );
+            crate::outln!(
                 "# overrides and each field of match; disable is the union; a rule with an inherited id replaces it."
             );
         }
@@ -216,10 +218,10 @@ fn effective(target: &str, color: bool) -> u8 {
             }
         }
         for (f, ids) in &by_file {
-            println!("# rules from {f}: {}", ids.join(", "));
+            crate::outln!("# rules from {f}: {}", ids.join(", "));
         }
-        print!("{}", yaml(&json, 0).trim_start_matches('\n'));
-        println!();
+        crate::out!("{}", yaml(&json, 0).trim_start_matches('\n'));
+        crate::outln!();
     }
     0
 }

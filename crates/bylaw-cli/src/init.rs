@@ -242,9 +242,9 @@ pub fn run(args: &InitArgs, cli: &Cli) -> u8 {
     }
     for (path, text) in &files {
         if let Err(e) = bylaw_report::write_atomic(path, text.as_bytes()) {
-            return usage_error(&format!("cannot write {}: {e}", path.display()), None, color);
+            return usage_error(&crate::common::cannot_write(path, &e), None, color);
         }
-        println!("created {}", path.display());
+        crate::outln!("created {}", path.display());
     }
     let ci = match platform {
         Platform::Github => "the workflow .github/workflows/bylaw.yml runs both and uploads SARIF to code scanning",
@@ -252,6 +252,6 @@ pub fn run(args: &InitArgs, cli: &Cli) -> u8 {
         Platform::Jenkins => "merge Jenkinsfile.bylaw into your Jenkinsfile",
         Platform::None => "no CI platform detected: rerun with --platform github|gitlab|jenkins for a pipeline file",
     };
-    println!("\nnext: `bylaw test` runs the policy tests, `bylaw check` checks this repository;\n{ci}.");
+    crate::outln!("\nnext: `bylaw test` runs the policy tests, `bylaw check` checks this repository;\n{ci}.");
     0
 }

@@ -6,6 +6,9 @@
 //! exit code (0 pass, 1 blocking findings, 2 usage/config/policy errors).
 //! Start at [`Command`].
 
+// Standard output goes through `out!`/`outln!`: a failed write is exit 2, never a panic.
+#![warn(clippy::print_stdout)]
+
 mod audit_cmd;
 mod check;
 mod ci;
@@ -121,7 +124,19 @@ fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` go to standard output: a failed write
+            // there is an error too (clap's own `exit` would ignore it)
+            let printed = e.print().and_then(|_| std::io::Write::flush(&mut std::io::stdout()));
+            if let Err(w) = printed {
+                eprintln!("error: cannot write to standard output: {w}");
+                return ExitCode::from(common::EXIT_ERROR);
+            }
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -154,9 +169,13 @@ fn run() -> ExitCode {
                 SchemaKind::Exceptions => bylaw_engine::schema::EXCEPTIONS_SCHEMA,
                 SchemaKind::Test => bylaw_engine::schema::POLICYTEST_SCHEMA,
             };
-            println!("{}", text.trim_end());
+            crate::outln!("{}", text.trim_end());
             0
         }
     };
+    if let Some(e) = common::stdout_error() {
+        let color = common::stderr_color(&cli);
+        return ExitCode::from(common::usage_error(&format!("cannot write to standard output: {e}"), None, color));
+    }
     ExitCode::from(code)
 }

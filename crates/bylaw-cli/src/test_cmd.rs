@@ -154,7 +154,9 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     }
     if !errors.is_empty() {
         common::print_diagnostics(&errors, &sources, color);
-        return usage_error(&format!("{} error(s) in test files; no test was run", errors.len()), None, color);
+        let n = errors.len();
+        let message = format!("{n} error{} in test files; no test was run", if n == 1 { "" } else { "s" });
+        return common::summary_error(&message, None, color);
     }
     tests.extend(testing::example_tests(&loaded.policies));
     if tests.is_empty() {
@@ -172,19 +174,19 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     };
     for r in &results {
         if r.passed() {
-            println!("{green}PASS{reset} {}:{} {}", common::safe(&r.file), r.line, common::safe(&r.name));
+            crate::outln!("{green}PASS{reset} {}:{} {}", common::safe(&r.file), r.line, common::safe(&r.name));
         } else {
-            println!("{red}{bold}FAIL{reset} {}:{} {}", common::safe(&r.file), r.line, common::safe(&r.name));
+            crate::outln!("{red}{bold}FAIL{reset} {}:{} {}", common::safe(&r.file), r.line, common::safe(&r.name));
             for f in &r.failures {
                 // a failure may span lines (a diff); each line is made safe
                 for line in f.to_string().lines() {
-                    println!("    {}", common::safe(line));
+                    crate::outln!("    {}", common::safe(line));
                 }
             }
         }
     }
     let failed = results.iter().filter(|r| !r.passed()).count();
-    println!(
+    crate::outln!(
         "\n{} case{}: {} passed, {} failed",
         results.len(),
         if results.len() == 1 { "" } else { "s" },
@@ -196,13 +198,13 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
         let cov = testing::coverage(&loaded.policies, &results);
         let pct = testing::coverage_percent(&cov);
         let full = cov.iter().filter(|c| c.fires && c.passes).count();
-        println!("\ncoverage: {pct:.1}% of rules fire in some case and pass in another ({full} of {})", cov.len());
+        crate::outln!("\ncoverage: {pct:.1}% of rules fire in some case and pass in another ({full} of {})", cov.len());
         if args.coverage {
             let w = cov.iter().map(|c| c.rule.len()).max().unwrap_or(4).max(4);
-            println!("  {:<w$}  {:<6} {:<6} POLICY", "RULE", "FIRES", "PASSES");
+            crate::outln!("  {:<w$}  {:<6} {:<6} POLICY", "RULE", "FIRES", "PASSES");
             let yn = |b: bool| if b { "yes" } else { "no" };
             for c in &cov {
-                println!("  {:<w$}  {:<6} {:<6} {}", c.rule, yn(c.fires), yn(c.passes), c.policy);
+                crate::outln!("  {:<w$}  {:<6} {:<6} {}", c.rule, yn(c.fires), yn(c.passes), c.policy);
             }
         }
         if let Some(min) = args.min_coverage {
@@ -217,7 +219,7 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
             .map_err(|e| e.to_string())
             .and_then(|xml| bylaw_report::write_atomic(path, xml.as_bytes()).map_err(|e| e.to_string()));
         if let Err(e) = written {
-            usage_error(&format!("cannot write {}: {e}", path.display()), None, color);
+            usage_error(&common::cannot_write(path, &e), None, color);
             return EXIT_ERROR;
         }
     }

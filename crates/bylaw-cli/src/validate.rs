@@ -133,7 +133,7 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
         ValidateFormat::Sarif => {
             let sarif = bylaw_report::diagnostics_to_sarif(&diags, &bylaw_report::RenderOptions::default());
             match serde_json::to_string_pretty(&sarif) {
-                Ok(s) => println!("{s}"),
+                Ok(s) => crate::outln!("{s}"),
                 Err(e) => return usage_error(&format!("cannot render SARIF: {e}"), None, color),
             }
         }

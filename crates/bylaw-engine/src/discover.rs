@@ -46,6 +46,10 @@ pub enum SkipReason {
     BylawFile,
     /// A file no policy applies to (set after evaluation).
     NoPolicy,
+    /// A file without any document: empty, blank or only comments (set
+    /// after parsing; not "matched no policy", which would send its author
+    /// to check `match.files`).
+    Empty,
     /// An unrendered template (`{{ … }}` placeholders that are not YAML).
     Template,
     /// Over the size limit.
@@ -66,6 +70,7 @@ impl SkipReason {
             SkipReason::NotRegular => "not a regular file",
             SkipReason::BylawFile => "bylaw's own file",
             SkipReason::NoPolicy => "matched no policy",
+            SkipReason::Empty => "empty",
             SkipReason::Template => "template",
             SkipReason::TooLarge => "too large",
             SkipReason::Unreadable => "unreadable",
@@ -240,8 +245,15 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
                         }
                     } else if let Some(path) = path_of(&e) {
                         let display = root.display(path);
-                        let why = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
-                        out.loops.push(format!("{display}: cannot be read ({why})"));
+                        // a dangling or looping symlink is said plainly, not
+                        // as the walker's "IO error for operation on PATH"
+                        let line = if path.is_symlink() {
+                            format!("{display}: {}: not read", paths::not_regular(path))
+                        } else {
+                            let why = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
+                            format!("{display}: cannot be read ({why})")
+                        };
+                        out.loops.push(line);
                         skip(display, SkipReason::Unreadable, false);
                     } else {
                         out.loops.push(e.to_string());
@@ -336,6 +348,8 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         }
     }
     out.skipped = skipped.into_values().collect();
+    // in path order, not the file system's directory order
+    out.loops.sort();
     out
 }
 
@@ -672,6 +686,32 @@ mod tests {
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(files, vec!["real/a.yaml"], "one file, under its real name");
         assert_eq!(found.loops.len(), 1, "{:?}", found.loops);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn broken_and_looping_symlinks_are_named_plainly_in_path_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(d, "a.yaml", "a: 1\n");
+        for (link, target) in [("z1.yaml", "z2.yaml"), ("z2.yaml", "z1.yaml"), ("b.yaml", "nowhere.yaml")] {
+            std::os::unix::fs::symlink(target, d.join(link)).unwrap();
+        }
+        let root = ProjectRoot::new(d);
+        let exclude = HashSet::new();
+        let found = discover(
+            &[d.to_path_buf()],
+            &root,
+            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new },
+        );
+        assert_eq!(
+            found.loops,
+            vec![
+                "b.yaml: a broken symlink (its target nowhere.yaml does not exist): not read",
+                "z1.yaml: a symlink loop (the link leads back to itself): not read",
+                "z2.yaml: a symlink loop (the link leads back to itself): not read",
+            ]
+        );
     }
 
     #[test]

@@ -540,12 +540,12 @@ impl PolicySet {
         }
         let read = match &f.content {
             Some(c) => Ok(Ok(c.clone())),
-            None => std::fs::read(&f.fs_path).map(String::from_utf8),
+            None => std::fs::read(&f.fs_path).map(input::decode),
         };
         let text = match read {
             Ok(Ok(t)) => t,
-            Ok(Err(_)) => {
-                res.findings.push(self.parse_error(&f.path, 1, 1, "the file is not valid UTF-8".into(), opts));
+            Ok(Err(e)) => {
+                res.findings.push(self.parse_error(&f.path, e.line, e.col, e.message, opts));
                 return Some(res);
             }
             Err(e) => {
@@ -566,6 +566,11 @@ impl PolicySet {
                 res.skipped = Some(crate::discover::SkipReason::Template);
                 return Some(res);
             }
+        }
+        if parsed.documents.is_empty() && parsed.errors.is_empty() && res.templated == 0 {
+            // nothing to evaluate: say so, not "matched no policy"
+            res.skipped = Some(crate::discover::SkipReason::Empty);
+            return Some(res);
         }
         res.inline = crate::exceptions::inline_from_comments(&parsed.comments);
         for (i, e) in parsed.errors.iter().enumerate() {

@@ -117,12 +117,8 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
             let (mut found, special): (Vec<PathBuf>, Vec<PathBuf>) =
                 files.into_iter().filter(|f| is_policy_file(f)).partition(|f| f.is_file());
             for f in special {
-                diagnostics.push(Diagnostic::warning(
-                    "io",
-                    display_path(&f),
-                    None,
-                    "not a regular file (a FIFO, socket or device): skipped",
-                ));
+                let why = crate::paths::why_not_read(&f);
+                diagnostics.push(Diagnostic::warning("io", display_path(&f), None, format!("{why}: skipped")));
             }
             found.sort();
             if found.is_empty() {

@@ -207,7 +207,12 @@ pub fn find_config(names: &[&str], checked: &[PathBuf]) -> Option<PathBuf> {
     for start in starts {
         let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
         while let Some(d) = dir {
-            if let Some(found) = names.iter().map(|n| d.join(n)).find(|p| p.is_file()) {
+            // a config that is there but cannot be read (a broken symlink,
+            // a FIFO) is found, so loading it says why, instead of the run
+            // going on silently without its policies, exceptions and limits
+            if let Some(found) =
+                names.iter().map(|n| d.join(n)).find(|p| p.symlink_metadata().is_ok_and(|m| !m.is_dir()))
+            {
                 return Some(found);
             }
             if d.join(".git").exists() {
@@ -223,18 +228,91 @@ pub fn find_config(names: &[&str], checked: &[PathBuf]) -> Option<PathBuf> {
 /// larger one is refused rather than read into memory.
 pub const MAX_SOURCE_SIZE: u64 = 64 * 1024 * 1024;
 
+/// Why bylaw does not read `path` (not a regular file), for a message that
+/// ends with what happens instead (`skipped`, `not read`).
+pub fn why_not_read(path: &Path) -> String {
+    let what = not_regular(path);
+    if std::fs::metadata(path).is_ok() {
+        format!("not a regular file ({what})")
+    } else {
+        what
+    }
+}
+
+/// What `path` is, said plainly, when it is not a regular file bylaw can
+/// read: "a FIFO", "a socket", "a character device", "a block device", "a
+/// directory", "a broken symlink (…)" or "a symlink loop", else the error
+/// of resolving it. A message never calls a dangling symlink a device.
+pub fn not_regular(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            let t = m.file_type();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::FileTypeExt;
+                if t.is_fifo() {
+                    return "a FIFO".into();
+                }
+                if t.is_socket() {
+                    return "a socket".into();
+                }
+                if t.is_char_device() {
+                    return "a character device".into();
+                }
+                if t.is_block_device() {
+                    return "a block device".into();
+                }
+            }
+            if t.is_dir() {
+                "a directory".into()
+            } else if t.is_file() {
+                "a regular file".into()
+            } else {
+                "not a regular file".into()
+            }
+        }
+        Err(e) => match std::fs::read_link(path) {
+            Ok(_) if symlink_loops(path) => "a symlink loop (the link leads back to itself)".into(),
+            Ok(target) if e.kind() == std::io::ErrorKind::NotFound => {
+                format!("a broken symlink (its target {} does not exist)", target.display())
+            }
+            _ => format!("cannot be resolved: {e}"),
+        },
+    }
+}
+
+/// Whether following the symlink at `path` comes back to a link already seen.
+fn symlink_loops(path: &Path) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let mut at = absolute(path);
+    while let Ok(target) = std::fs::read_link(&at) {
+        if !seen.insert(at.clone()) {
+            return true;
+        }
+        at = normalize(&at.parent().map(|d| d.join(&target)).unwrap_or(target));
+    }
+    false
+}
+
 /// Reads a file bylaw was pointed at (policy, `extends`, exception list,
 /// config, test input, audit log): only a regular file (after symlinks) is
 /// opened, so a FIFO, socket or device (`extends: /dev/zero`) is a clear
 /// error instead of a hang or an endless read, and at most `limit` bytes.
 pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let meta = std::fs::metadata(path)?;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_symlink() => {
+            return Err(std::io::Error::new(e.kind(), not_regular(path)));
+        }
+        Err(_) if path.is_symlink() => return Err(std::io::Error::other(not_regular(path))),
+        Err(e) => return Err(e),
+    };
     if meta.is_dir() {
         return Err(std::io::Error::other("is a directory"));
     }
     if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file (a FIFO, socket or device): not read"));
+        return Err(std::io::Error::other(format!("{}: not read", why_not_read(path))));
     }
     if meta.len() > limit {
         return Err(std::io::Error::other(format!("{} bytes, over the limit of {limit} bytes", meta.len())));
@@ -270,6 +348,29 @@ mod tests {
         std::fs::write(&big, "x".repeat(100)).unwrap();
         assert!(read_regular(&big, 10).unwrap_err().to_string().contains("over the limit"));
         assert_eq!(read_regular(&big, 100).unwrap().len(), 100);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn what_is_not_a_regular_file_is_named_plainly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        assert!(std::process::Command::new("mkfifo").arg(d.join("fifo")).status().unwrap().success());
+        std::os::unix::fs::symlink("b.yaml", d.join("a.yaml")).unwrap();
+        std::os::unix::fs::symlink("a.yaml", d.join("b.yaml")).unwrap();
+        std::os::unix::fs::symlink("nowhere.yaml", d.join("dangling.yaml")).unwrap();
+        std::os::unix::fs::symlink("fifo", d.join("to-fifo")).unwrap();
+        assert_eq!(not_regular(&d.join("fifo")), "a FIFO");
+        assert_eq!(not_regular(&d.join("to-fifo")), "a FIFO");
+        assert_eq!(not_regular(Path::new("/dev/zero")), "a character device");
+        assert_eq!(not_regular(&d.join("a.yaml")), "a symlink loop (the link leads back to itself)");
+        assert_eq!(not_regular(&d.join("dangling.yaml")), "a broken symlink (its target nowhere.yaml does not exist)");
+        let e = read_text(&d.join("a.yaml")).unwrap_err().to_string();
+        assert!(e.contains("symlink loop"), "{e}");
+        let e = read_text(&d.join("dangling.yaml")).unwrap_err().to_string();
+        assert!(e.contains("broken symlink"), "{e}");
+        let e = read_text(&d.join("fifo")).unwrap_err().to_string();
+        assert_eq!(e, "not a regular file (a FIFO): not read");
     }
 
     #[test]
@@ -317,5 +418,15 @@ mod tests {
             assert_eq!(find_config(&[".bylaw.yaml"], &order).unwrap(), repo.join(".bylaw.yaml"));
         }
         assert_eq!(find_config(&[".bylaw.yaml"], &[repo.join("sub")]).unwrap(), repo.join("sub/.bylaw.yaml"));
+        // one that cannot be read is still the config: loading it says why
+        #[cfg(unix)]
+        {
+            std::fs::create_dir_all(repo.join("broken")).unwrap();
+            std::os::unix::fs::symlink("../shared/.bylaw.yaml", repo.join("broken/.bylaw.yaml")).unwrap();
+            let found = find_config(&[".bylaw.yaml"], &[repo.join("broken")]).unwrap();
+            assert_eq!(found, repo.join("broken/.bylaw.yaml"));
+            let e = read_text(&found).unwrap_err().to_string();
+            assert!(e.contains("a broken symlink (its target ../shared/.bylaw.yaml does not exist)"), "{e}");
+        }
     }
 }

@@ -31,7 +31,7 @@ use std::path::Path;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 const DIGEST_KEY: &str = ",\"digest\":\"";
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -120,12 +120,15 @@ pub fn verify_end(text: &[u8], anchor: Option<&Anchor>) -> Result<(), String> {
     let Some(a) = anchor else { return Ok(()) };
     match end_of(text) {
         Some(end) if &end == a => Ok(()),
-        Some(end) if end.seq < a.seq => Err(format!(
-            "truncated: the log ends at seq {}, its anchor records seq {} ({} entries deleted from the end)",
-            end.seq,
-            a.seq,
-            a.seq - end.seq
-        )),
+        Some(end) if end.seq < a.seq => {
+            let n = a.seq - end.seq;
+            Err(format!(
+                "truncated: the log ends at seq {}, its anchor records seq {} ({n} {} deleted from the end)",
+                end.seq,
+                a.seq,
+                if n == 1 { "entry" } else { "entries" }
+            ))
+        }
         Some(end) => Err(format!("the last line (seq {}) is not the one its anchor records (seq {})", end.seq, a.seq)),
         None => Err(format!("the log is empty, its anchor records seq {}", a.seq)),
     }
@@ -181,15 +184,25 @@ pub fn append_checked(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
+    // only a regular file is a log: a FIFO or device is refused before it is
+    // opened (opening one can wait for a reader, and it holds no chain)
+    let refuse = || std::io::Error::other(format!("{}: not appended", bylaw_engine::paths::why_not_read(path)));
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(refuse());
+    }
     let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(refuse());
+    }
     file.lock()?;
     // the anchor is read and written under the log's lock: appends by
     // concurrent runs see each other's anchors in order
     let result = (|| {
         let anchor = read_anchor(path)?;
         let end = append_locked(&mut file, events, time, anchor.as_ref().filter(|_| !force))?;
-        crate::write_atomic(&anchor_path(path), serde_json::to_string(&end).map_err(std::io::Error::other)?.as_bytes())
-            .map_err(std::io::Error::other)?;
+        let anchor = anchor_path(path);
+        crate::write_atomic(&anchor, serde_json::to_string(&end).map_err(std::io::Error::other)?.as_bytes())
+            .map_err(|e| std::io::Error::other(format!("its anchor {}: {e}", anchor.display())))?;
         Ok(end)
     })();
     let _ = file.unlock();
@@ -386,6 +399,19 @@ mod tests {
         append(&p, vec![ev("run", ""), ev("finding_excepted", "K-2"), ev("verdict", "")], "2026-06-02T00:00:00Z")
             .unwrap();
         p
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_device_is_never_a_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("log.jsonl");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        for p in [fifo.as_path(), Path::new("/dev/null")] {
+            let e = append(p, vec![ev("run", "")], "2026-06-01T00:00:00Z").unwrap_err().to_string();
+            assert!(e.starts_with("not a regular file (a ") && e.ends_with("): not appended"), "{e}");
+        }
+        assert!(!dir.path().join("log.jsonl.head").exists());
     }
 
     #[test]

@@ -81,33 +81,6 @@ pub(crate) fn write_codequality(out: &mut dyn std::io::Write, report: &Report) -
     crate::splice::write_spliced(out, &empty, crate::splice::At::Root, open.len(), |i| issue(report, open[i]))
 }
 
-/// The Code Quality entries of a run that stopped before evaluating (exit
-/// 2): one `blocker` issue per error (`check_name` `bylaw/` + the
-/// diagnostic's code), at its file and line, so the merge request widget
-/// shows why the gate failed instead of a clean report.
-pub fn failure_codequality(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Value {
-    use sha2::{Digest, Sha256};
-    let issues: Vec<Value> = diags
-        .iter()
-        .filter(|d| d.level == bylaw_engine::diagnostic::Level::Error)
-        .map(|d| {
-            let line = d.span.map_or(1, |s| s.start_line);
-            let digest = Sha256::digest(format!("{}\0{}\0{}", d.code, d.file, d.message));
-            let fingerprint: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-            json!({
-                "type": "issue",
-                "description": format!("bylaw could not run: {}", d.message.replace('\n', " ")),
-                "check_name": format!("bylaw/{}", d.code),
-                "fingerprint": fingerprint,
-                "severity": "blocker",
-                "categories": ["Bug Risk"],
-                "location": { "path": d.file, "lines": { "begin": line, "end": d.span.map_or(line, |s| s.end_line) } },
-            })
-        })
-        .collect();
-    Value::Array(issues)
-}
-
 /// The Code Climate category GitLab shows: `Bug Risk` for bylaw's own
 /// findings (unparseable files), `Security` for security policies, `Style`
 /// for compliance and operational conventions.
@@ -119,4 +92,33 @@ fn category(report: &Report, f: &Finding) -> &'static str {
         Some("security") => "Security",
         _ => "Style",
     }
+}
+
+/// Code Quality for a run that stopped before evaluating (exit 2): one
+/// `blocker` issue per located problem (a policy, config or exception-list
+/// error where it is written), so the merge request shows why the gate
+/// failed instead of a clean report. Problems without a file have no place
+/// in Code Quality (it needs `location.path`); the job log and the other
+/// artifacts carry them.
+pub fn failure_codequality(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Value {
+    use bylaw_engine::diagnostic::Level;
+    let issues: Vec<Value> = diags
+        .iter()
+        .filter(|d| !d.file.is_empty())
+        .map(|d| {
+            let line = d.span.map_or(1, |s| s.start_line.max(1));
+            let check = format!("bylaw/{}", d.code);
+            let fingerprint = crate::audit::sha256_hex(format!("{check}\0{}\0{}", d.file, d.message).as_bytes());
+            json!({
+                "type": "issue",
+                "description": format!("[{check}] {}", d.message.replace('\n', " ")),
+                "check_name": check,
+                "fingerprint": fingerprint,
+                "severity": if d.level == Level::Error { "blocker" } else { "minor" },
+                "categories": ["Bug Risk"],
+                "location": { "path": d.file, "lines": { "begin": line, "end": d.span.map_or(line, |s| s.end_line.max(line)) } },
+            })
+        })
+        .collect();
+    Value::Array(issues)
 }

@@ -160,7 +160,10 @@ pub fn failure_junit(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Result<S
     let mut junit = quick_junit::Report::new("bylaw");
     let mut suite = TestSuite::new("bylaw");
     let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-    let errors = diags.iter().filter(|d| d.level == bylaw_engine::diagnostic::Level::Error).count();
+    let errors = diags
+        .iter()
+        .filter(|d| d.level == bylaw_engine::diagnostic::Level::Error && d.code != crate::SUMMARY_CODE)
+        .count();
     status.set_message(format!("bylaw could not run: {errors} error{}", if errors == 1 { "" } else { "s" }));
     let text: Vec<String> = diags
         .iter()

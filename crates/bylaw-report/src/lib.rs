@@ -21,6 +21,11 @@ pub use escape::{display_safe, percent_encode_path};
 pub use junit::{failure_junit, tests_junit};
 pub use sarif::{diagnostics_to_sarif, failure_sarif, sarif_limits, to_sarif, SRCROOT};
 
+/// The diagnostic code of a line that counts the errors reported before it
+/// ("2 errors in policies; nothing was evaluated"): shown and kept in the
+/// failure artifacts, never counted as one more error.
+pub const SUMMARY_CODE: &str = "summary";
+
 /// JSON Schema of the JSON report (`bylaw schema report`).
 pub const REPORT_SCHEMA: &str = include_str!("../../../schemas/report.schema.json");
 
@@ -199,47 +204,63 @@ pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) 
 
 /// `format` for a run that stopped before evaluating (exit 2: policy,
 /// config or exception errors), describing why from the problems reported:
-/// SARIF ([`failure_sarif`]), JUnit ([`failure_junit`]), the JSON report
-/// ([`failure_report`]: verdict `error` and its `errors`), GitLab Code
-/// Quality (one `blocker` issue per error, so the merge request shows why)
-/// and Markdown (the list); `None` for text, which goes to stderr.
+/// every format a run can write, so no requested artifact is missing or left
+/// over from an earlier run (DESIGN §7). SARIF ([`failure_sarif`]), JUnit
+/// ([`failure_junit`]), the JSON report with verdict `error` and its
+/// located `errors` ([`failure_report`]), Code Quality (a `blocker` issue
+/// per located error, see [`codequality::failure_codequality`]), Markdown
+/// and text (the list).
 pub fn render_failure(
     format: Format,
     diags: &[bylaw_engine::diagnostic::Diagnostic],
+    fail_on: bylaw_engine::report::FailOn,
     opts: &RenderOptions,
-) -> Option<Result<String, Error>> {
-    Some(match format {
-        Format::Sarif => {
-            let mut out = Vec::new();
-            write_json(&mut out, &failure_sarif(diags, opts))
-                .map(|_| String::from_utf8_lossy(&out).into_owned())
-                .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
-        }
+) -> Result<String, Error> {
+    match format {
+        Format::Sarif => json(&failure_sarif(diags, opts)),
+        Format::Json => render(Format::Json, &failure_report(diags, fail_on), opts),
+        Format::Codequality => json(&codequality::failure_codequality(diags)),
         Format::Junit => failure_junit(diags),
-        Format::Json => render(Format::Json, &failure_report(diags), opts),
-        Format::Codequality => {
-            let mut out = Vec::new();
-            write_json(&mut out, &codequality::failure_codequality(diags))
-                .map(|_| String::from_utf8_lossy(&out).into_owned())
-                .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
-        }
         Format::Markdown => Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
             let at = if d.file.is_empty() { String::new() } else { format!("{} ", markdown::code(&d.location())) };
             md.push_str(&format!("- {at}{}\n", markdown::cell(&d.message)));
             md
         })),
-        _ => return None,
-    })
+        // as on stderr, without the snippets
+        Format::Text => Ok(diags.iter().fold(String::new(), |mut text, d| {
+            if d.file.is_empty() {
+                let level = if d.level == bylaw_engine::diagnostic::Level::Error { "error" } else { "warning" };
+                text.push_str(&format!("{level}: {}\n", display_safe(&d.message)));
+                if let Some(h) = &d.hint {
+                    text.push_str(&format!("  = hint: {}\n", display_safe(h)));
+                }
+            } else {
+                text.push_str(&d.render(None, false));
+                text.push('\n');
+            }
+            text
+        })),
+    }
+}
+
+/// `value` as [`write_json`] writes it.
+fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    let mut out = Vec::new();
+    write_json(&mut out, value)
+        .map(|_| String::from_utf8_lossy(&out).into_owned())
+        .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
 }
 
 /// The JSON report of a run that stopped before evaluating (exit 2):
 /// verdict `error`, nothing evaluated, and every problem in `errors` with
 /// its file, line and column.
-pub fn failure_report(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Report {
+pub fn failure_report(diags: &[bylaw_engine::diagnostic::Diagnostic], fail_on: bylaw_engine::report::FailOn) -> Report {
     use bylaw_engine::diagnostic::Level;
     use bylaw_engine::report::{RunError, Verdict, REPORT_VERSION};
     let errors: Vec<RunError> = diags
         .iter()
+        // the line that counts the others is not one more error
+        .filter(|d| d.code != SUMMARY_CODE)
         .map(|d| RunError {
             level: if d.level == Level::Error { "error" } else { "warning" }.into(),
             code: d.code.into(),
@@ -254,7 +275,7 @@ pub fn failure_report(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Report 
         version: REPORT_VERSION.into(),
         tool: Default::default(),
         environment: None,
-        fail_on: Default::default(),
+        fail_on,
         verdict: Verdict::Error,
         summary: bylaw_engine::report::Summary {
             errors: errors.iter().filter(|e| e.level == "error").count(),
@@ -387,8 +408,7 @@ fn write_through(
             return write_through(&target, write, links + 1);
         }
         if !kind.is_file() {
-            let what =
-                if kind.is_dir() { "a directory" } else { "not a regular file (a FIFO, socket or block device)" };
+            let what = bylaw_engine::paths::why_not_read(path);
             return Err(io(std::io::Error::other(format!("{what}: refusing to replace it"))));
         }
     }

@@ -480,47 +480,6 @@ fn json_round_trips_and_matches_the_published_schema() {
 }
 
 #[test]
-fn a_run_that_stopped_gets_a_json_report_and_code_quality_saying_why() {
-    use bylaw_engine::diagnostic::Diagnostic;
-    use bylaw_engine::node::Span;
-    let diags = vec![
-        Diagnostic::error("cel", "policies/p.yaml", Some(Span::point(12, 15)), "unknown variable `dok`")
-            .with_hint("did you mean `doc`?"),
-        Diagnostic::warning("io", "policies/empty.yaml", None, "no policy in this file"),
-    ];
-    let text = render_failure(Format::Json, &diags, &RenderOptions::default()).unwrap().unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(doc["verdict"], "error");
-    assert_eq!(doc["summary"]["errors"], 1);
-    assert_eq!(
-        doc["errors"][0],
-        serde_json::json!({"level": "error", "code": "cel", "path": "policies/p.yaml", "line": 12, "column": 15,
-            "message": "unknown variable `dok`", "hint": "did you mean `doc`?"})
-    );
-    assert_eq!(doc["errors"][1]["level"], "warning");
-    assert!(doc["errors"][1].get("line").is_none());
-    let schema: serde_json::Value = serde_json::from_str(REPORT_SCHEMA).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    let back: Report = serde_json::from_str(&text).unwrap();
-    assert_eq!(back.exit_code(), 2);
-
-    let cq: serde_json::Value =
-        serde_json::from_str(&render_failure(Format::Codequality, &diags, &RenderOptions::default()).unwrap().unwrap())
-            .unwrap();
-    let issues = cq.as_array().unwrap();
-    assert_eq!(issues.len(), 1, "warnings do not become issues: {cq:#}");
-    assert_eq!(issues[0]["severity"], "blocker");
-    assert_eq!(issues[0]["check_name"], "bylaw/cel");
-    assert_eq!(
-        issues[0]["location"],
-        serde_json::json!({"path": "policies/p.yaml", "lines": {"begin": 12, "end": 12}})
-    );
-    assert!(render_failure(Format::Text, &diags, &RenderOptions::default()).is_none());
-}
-
-#[test]
 fn formats_parse_by_name() {
     for name in Format::NAMES {
         assert_eq!(name.parse::<Format>().unwrap().name(), *name);
@@ -637,4 +596,69 @@ mod erased {
             crate::write_json(out, self).unwrap();
         }
     }
+}
+
+/// What a run stopped by a policy error reported: the located error, then
+/// the line counting it.
+fn failure_diags() -> Vec<bylaw_engine::diagnostic::Diagnostic> {
+    use bylaw_engine::diagnostic::Diagnostic;
+    let span = bylaw_engine::node::Span { start_line: 9, start_col: 23, end_line: 9, end_col: 24 };
+    vec![
+        Diagnostic::error("cel", "policies/p.yaml", Some(span), "invalid CEL expression: token recognition error")
+            .with_hint("in `doc.a == = 1`"),
+        Diagnostic::error(SUMMARY_CODE, "", None, "1 error in policies; nothing was evaluated"),
+    ]
+}
+
+#[test]
+fn a_failed_run_writes_every_format_and_counts_its_errors_once() {
+    let diags = failure_diags();
+    let opts = RenderOptions::default();
+    for format in Format::NAMES.iter().map(|n| n.parse::<Format>().unwrap()) {
+        let text = render_failure(format, &diags, FailOn::Blocking, &opts).unwrap();
+        assert!(text.contains("policies/p.yaml"), "{format:?}: {text}");
+    }
+    let junit = render_failure(Format::Junit, &diags, FailOn::Blocking, &opts).unwrap();
+    assert!(junit.contains("bylaw could not run: 1 error\""), "the summary line is not a second error: {junit}");
+    let text = render_failure(Format::Text, &diags, FailOn::Blocking, &opts).unwrap();
+    assert!(
+        text.starts_with("error[cel]: invalid CEL expression: token recognition error\n --> policies/p.yaml:9:23\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_failed_run_json_report_says_why_and_matches_the_published_schema() {
+    let report = failure_report(&failure_diags(), FailOn::Advisory);
+    assert_eq!(report.exit_code(), 2);
+    let doc = serde_json::to_value(&report).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(REPORT_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(doc["verdict"], "error");
+    assert_eq!(doc["fail_on"], "advisory");
+    assert_eq!(
+        doc["errors"][0],
+        serde_json::json!({
+            "level": "error", "code": "cel", "path": "policies/p.yaml", "line": 9, "column": 23,
+            "message": "invalid CEL expression: token recognition error", "hint": "in `doc.a == = 1`",
+        })
+    );
+    assert_eq!(doc["errors"].as_array().unwrap().len(), 1, "the summary line is not an error of its own");
+    assert_eq!(doc["summary"]["errors"], 1);
+}
+
+#[test]
+fn a_failed_run_code_quality_report_has_its_located_problems() {
+    let v = codequality::failure_codequality(&failure_diags());
+    let issues = v.as_array().unwrap();
+    assert_eq!(issues.len(), 1, "unlocated problems have no place in Code Quality: {v:#}");
+    assert_eq!(issues[0]["check_name"], "bylaw/cel");
+    assert_eq!(issues[0]["severity"], "blocker");
+    assert_eq!(
+        issues[0]["location"],
+        serde_json::json!({ "path": "policies/p.yaml", "lines": { "begin": 9, "end": 9 } })
+    );
+    assert_eq!(issues[0]["fingerprint"].as_str().unwrap().len(), 64);
 }

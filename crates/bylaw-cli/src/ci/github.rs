@@ -84,7 +84,7 @@ pub fn run(args: &GithubArgs, cli: &Cli) -> u8 {
         // comment events only matter for /bylaw commands on pull requests
         let command = gh.comment.as_ref().is_some_and(requests::is_command);
         if gh.pr.is_none() || !command || gh.payload["action"] == "deleted" {
-            println!("bylaw: nothing to do for this comment (not a /bylaw command on a pull request)");
+            crate::outln!("bylaw: nothing to do for this comment (not a /bylaw command on a pull request)");
             return 0;
         }
     }
@@ -179,7 +179,7 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
         let mut verifier = Verifier::new(report, &approvers, &authorize);
         if gh.event == "issue_comment" {
             match requests::handle_comment(&client, &gh, report, &comments, &mut verifier, today) {
-                Ok(line) => println!("bylaw: {line}"),
+                Ok(line) => crate::outln!("bylaw: {line}"),
                 Err(e) => degraded.borrow_mut().handle("answer the /bylaw command", &e),
             }
         }
@@ -214,10 +214,10 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
 
     // logs: the text report, then annotations
     let text = bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default();
-    print!("{text}");
+    crate::out!("{text}");
     let line_filter = if args.run.changed_only { changed_lines.as_ref() } else { None };
     if args.annotations && host.log == Log::Actions {
-        print!("{}", publish::workflow_commands(&report, line_filter));
+        crate::out!("{}", publish::workflow_commands(&report, line_filter));
     }
     let honoured = honoured_requests(&reqs, today, "pull request");
 

@@ -153,7 +153,7 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
         let thread = MrThread { client: &client, gl: &gl, iid: mr.iid, me };
         let mut notes = notes.borrow_mut();
         match handle_new_commands(&thread, &mut notes, report, &mut verifier, today) {
-            Ok(lines) => lines.iter().for_each(|l| println!("bylaw: {l}")),
+            Ok(lines) => lines.iter().for_each(|l| crate::outln!("bylaw: {l}")),
             Err(e) => degraded.borrow_mut().handle("answer /bylaw commands", &e),
         }
         let resolved = requests::resolve(requests::requests(&notes), &notes, &mut verifier);
@@ -181,7 +181,7 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
     let mut degraded = degraded.into_inner();
 
     let text = bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default();
-    print!("{text}");
+    crate::out!("{text}");
     let honoured = honoured_requests(&reqs, today, "merge request");
 
     // artifacts (always written, whatever the API does)

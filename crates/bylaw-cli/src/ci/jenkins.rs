@@ -173,7 +173,7 @@ fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
             return code;
         }
     };
-    print!("{}", bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default());
+    crate::out!("{}", bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default());
     let sarif_report = without_excepted(&report);
     let mut failed = write_artifacts(&[
         (args.sarif.as_path(), Format::Sarif, &sarif_report),

@@ -84,7 +84,7 @@ pub enum Log {
 impl Log {
     pub fn warn(self, message: &str) {
         match self {
-            Log::Actions => println!("::warning title=bylaw::{}", bylaw_github::publish::escape_data(message)),
+            Log::Actions => crate::outln!("::warning title=bylaw::{}", bylaw_github::publish::escape_data(message)),
             Log::Plain => eprintln!("bylaw: warning: {message}"),
         }
     }
@@ -132,7 +132,7 @@ pub fn write_artifacts(artifacts: &[(&Path, Format, &Report)]) -> usize {
             match bylaw_report::write_atomic_with(path, &mut |w| bylaw_report::render_to(*format, report, &opts, w)) {
                 Ok(()) => 0,
                 Err(e) => {
-                    eprintln!("error: cannot write {}: {e}", path.display());
+                    eprintln!("error: {}", crate::common::cannot_write(path, &e));
                     1
                 }
             };
@@ -147,7 +147,7 @@ pub fn write_failure_artifacts(files: &[(Format, &Path)]) {
     let diags = crate::common::reported();
     let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
     for &(format, path) in files {
-        if let Some(Ok(text)) = bylaw_report::render_failure(format, &diags, &opts) {
+        if let Ok(text) = bylaw_report::render_failure(format, &diags, Default::default(), &opts) {
             write_text(path, &text);
         }
     }
@@ -158,7 +158,7 @@ pub fn write_text(path: &Path, text: &str) -> usize {
     match bylaw_report::write_atomic(path, text.as_bytes()) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            eprintln!("error: {}", crate::common::cannot_write(path, &e));
             1
         }
     }
@@ -181,7 +181,7 @@ pub fn honoured_requests(reqs: &[Request], today: NaiveDate, change: &str) -> St
         return String::new();
     }
     let yaml = exception_list_yaml(reqs, today);
-    println!(
+    crate::outln!(
         "bylaw: approved exception requests honoured in this run ({}); to keep them beyond this {change}, add to your exception list:\n{yaml}",
         ids.join(", ")
     );
@@ -219,7 +219,7 @@ pub fn policies_from_base(
             let paths = common::policy_paths(&run.policies, config);
             match policies_at(base, &paths) {
                 Ok((dir, moved)) => {
-                    println!("bylaw: policies read from the base commit {}", &base[..base.len().min(12)]);
+                    crate::outln!("bylaw: policies read from the base commit {}", &base[..base.len().min(12)]);
                     run.policies = moved;
                     Ok(Some(dir))
                 }

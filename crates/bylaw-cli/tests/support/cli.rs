@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// What a run printed and its exit code.
 pub struct Out {
@@ -21,20 +22,62 @@ pub fn write(dir: &Path, rel: &str, text: &str) {
 /// Runs `bylaw ARGS` in `dir` with a clean environment (no CI variables), a
 /// fixed date and branch `main`, feeding `stdin` when given.
 pub fn bylaw_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
+    let mut c = command(dir, args);
+    c.stdout(Stdio::piped());
+    run_bounded(c, stdin.map(str::as_bytes), Duration::from_secs(600)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The binary in `dir` with a clean environment (no CI variables), a fixed
+/// date and branch `main`; stdout not yet chosen.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bylaw"));
     c.args(args).current_dir(dir).env_clear().env("BYLAW_NOW", "2026-06-01T00:00:00Z").env("BYLAW_REF", "main");
-    c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    if let Some(text) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    c
+}
+
+/// Runs `c` (its stdout already chosen: piped to be captured, or a file such
+/// as `/dev/full`), feeding `stdin` when given, and kills it after `limit`:
+/// `Err` says it hung, with what it had printed, so a hang fails a test
+/// instead of stalling CI.
+pub fn run_bounded(mut c: Command, stdin: Option<&[u8]>, limit: Duration) -> Result<Out, String> {
+    use std::io::{Read, Write};
+    c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stderr(Stdio::piped());
+    let mut child = c.spawn().map_err(|e| format!("cannot start bylaw: {e}"))?;
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // on its own thread: a child that never reads must not block us;
+        // bylaw may stop reading early, a closed pipe is its business
+        let text = text.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&text);
+        });
     }
-    let out = child.wait_with_output().unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    match status {
+        Some(status) => Ok(Out { code: status.code().unwrap_or(-1), stdout, stderr }),
+        None => Err(format!("hung: killed after {limit:?}\nstdout:\n{stdout}\nstderr:\n{stderr}")),
     }
 }
 

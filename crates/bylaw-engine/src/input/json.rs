@@ -23,7 +23,8 @@ pub fn parse(src: &str, jsonc: bool) -> ParsedFile {
         return ParsedFile { comments, ..ParsedFile::default() };
     }
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
-        let (line, col) = (e.line().max(1), e.column().max(1));
+        let line = e.line().max(1);
+        let col = char_column(&text, line, e.column().max(1));
         let mut message = strip_position(&e.to_string());
         if !jsonc && comment_at(&text, line, col) {
             message.push_str(" (JSON does not allow comments; name the file *.jsonc if its tool accepts JSONC)");
@@ -34,6 +35,17 @@ pub fn parse(src: &str, jsonc: bool) -> ParsedFile {
     let mut parsed = yaml::parse(&text);
     parsed.comments = comments;
     parsed
+}
+
+/// The 1-based character column (what an editor shows, and what YAML
+/// positions are in) of serde_json's 1-based byte column on `line`.
+fn char_column(text: &str, line: usize, byte_col: usize) -> usize {
+    let Some(l) = text.split('\n').nth(line - 1) else { return byte_col };
+    let mut end = (byte_col - 1).min(l.len());
+    while !l.is_char_boundary(end) {
+        end -= 1;
+    }
+    l[..end].chars().count() + 1
 }
 
 /// Whether a `//` or `/*` starts at (1-based) `line`, `col`, where serde_json
@@ -71,6 +83,19 @@ mod tests {
         let e = &p.errors[0];
         assert_eq!(e.line, 3);
         assert!(e.message.contains("key must be a string"), "{}", e.message);
+    }
+
+    #[test]
+    fn error_columns_count_characters_not_bytes() {
+        // serde_json counts bytes: `é` and `→` are 2 and 3 bytes, one column each
+        let p = parse("{\"é\": \"→\", x}\n", false);
+        assert_eq!((p.errors[0].line, p.errors[0].col), (1, 12), "{:?}", p.errors);
+        // a LINE SEPARATOR between tokens is not JSON whitespace
+        let p = parse("{\"a\": \"\u{2028}\",\u{2028}\"b\": 1}\n", false);
+        assert_eq!((p.errors[0].line, p.errors[0].col), (1, 11), "{:?}", p.errors);
+        let p = parse("{\n  \"ü\": 1, // c\n}\n", false);
+        assert_eq!((p.errors[0].line, p.errors[0].col), (2, 11));
+        assert!(p.errors[0].message.contains("*.jsonc"), "{:?}", p.errors);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub mod kube_list;
 pub mod yaml;
 mod yaml11;
 
-use crate::node::Node;
+use crate::node::{Node, NodeValue, Span};
 pub use jsonc::is_jsonc;
 
 /// A file format bylaw can evaluate.
@@ -92,32 +92,139 @@ pub struct ParsedFile {
 /// which JSON is a subset).
 pub fn parse_path(path: &str, src: &str) -> ParsedFile {
     let parsed = match Format::of_path(path).unwrap_or(Format::Yaml) {
-        Format::Yaml => yaml::parse(&libyaml_breaks(src)),
+        Format::Yaml => parse_yaml_input(src),
         Format::Json => json::parse(src, is_jsonc(path)),
     };
     expand(parsed)
 }
 
-/// NEL (U+0085), LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR (U+2029)
-/// end a line for YAML 1.1 readers — go-yaml (`is_break`, what Kubernetes
-/// and most CI tools read YAML with), libyaml, PyYAML — but not for YAML
-/// 1.2. A manifest could otherwise hide `privileged: true` after a comment
-/// that bylaw reads to the end of the physical line while the API server
-/// does not; they are read as line breaks here, as those tools do (and
-/// lines are counted as they count them).
-fn libyaml_breaks(src: &str) -> std::borrow::Cow<'_, str> {
-    if src.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
-        std::borrow::Cow::Owned(src.replace(['\u{85}', '\u{2028}', '\u{2029}'], "\n"))
-    } else {
-        std::borrow::Cow::Borrowed(src)
+/// The Unicode line breaks of YAML 1.1: NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR.
+const UNICODE_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
+
+/// An input YAML file. NEL (U+0085), LINE SEPARATOR (U+2028) and PARAGRAPH
+/// SEPARATOR (U+2029) end a line for YAML 1.1 readers — go-yaml
+/// (`is_break`, what Kubernetes and most CI tools read YAML with), libyaml,
+/// PyYAML — but not for YAML 1.2. A manifest could otherwise hide
+/// `privileged: true` after a comment that bylaw reads to the end of the
+/// physical line while the API server does not; they are read as line
+/// breaks here, as those tools do. Locations are still counted as editors
+/// and code hosts count lines (LF, CRLF, CR; DESIGN §3): every position is
+/// mapped back to its physical line and column ([`PhysicalLines`]).
+fn parse_yaml_input(src: &str) -> ParsedFile {
+    if !src.contains(UNICODE_BREAKS) {
+        return yaml::parse(src);
     }
+    let mut parsed = yaml::parse(&src.replace(UNICODE_BREAKS, "\n"));
+    PhysicalLines::of(src).apply(&mut parsed);
+    parsed
+}
+
+/// Where each line of a text read with Unicode line breaks starts in the
+/// physical file: one character replaces one, so a position moves only by
+/// the lines and columns the extra breaks added.
+struct PhysicalLines {
+    /// For each line as parsed (0-based): its physical line (1-based) and
+    /// the characters before it on that physical line.
+    starts: Vec<(u32, u32)>,
+}
+
+impl PhysicalLines {
+    fn of(src: &str) -> PhysicalLines {
+        let mut starts = vec![(1, 0)];
+        let (mut line, mut col) = (1u32, 0u32);
+        let mut chars = src.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\n' | '\r' => {
+                    if c == '\r' && chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                    line += 1;
+                    col = 0;
+                    starts.push((line, 0));
+                }
+                c if UNICODE_BREAKS.contains(&c) => {
+                    col += 1;
+                    starts.push((line, col));
+                }
+                _ => col += 1,
+            }
+        }
+        PhysicalLines { starts }
+    }
+
+    /// The physical (line, column) of a parsed (line, column), all 1-based.
+    fn map(&self, line: u32, col: u32) -> (u32, u32) {
+        match self.starts.get(line.saturating_sub(1) as usize) {
+            Some(&(l, before)) => (l, col + before),
+            None => (line, col),
+        }
+    }
+
+    fn span(&self, s: &mut Span) {
+        (s.start_line, s.start_col) = self.map(s.start_line, s.start_col);
+        (s.end_line, s.end_col) = self.map(s.end_line, s.end_col);
+    }
+
+    fn node(&self, n: &mut Node) {
+        self.span(&mut n.span);
+        match &mut n.value {
+            NodeValue::Seq(items) => items.iter_mut().for_each(|i| self.node(i)),
+            NodeValue::Map(entries) => entries.iter_mut().for_each(|e| {
+                self.span(&mut e.key_span);
+                self.node(&mut e.value);
+            }),
+            _ => {}
+        }
+    }
+
+    fn apply(&self, parsed: &mut ParsedFile) {
+        parsed.documents.iter_mut().for_each(|d| self.node(d));
+        for e in &mut parsed.errors {
+            (e.line, e.col) = self.map(e.line, e.col);
+        }
+        for c in &mut parsed.comments {
+            (c.line, c.col) = self.map(c.line, c.col);
+        }
+    }
+}
+
+/// Decodes a file's bytes: bylaw reads UTF-8 only. The error is located at
+/// the first byte that is not UTF-8 (line and character column, as an
+/// editor shows them), and says so when the file is UTF-16.
+pub fn decode(bytes: Vec<u8>) -> Result<String, SyntaxError> {
+    let e = match String::from_utf8(bytes) {
+        Ok(text) => return Ok(text),
+        Err(e) => e,
+    };
+    let bytes = e.as_bytes();
+    let valid = e.utf8_error().valid_up_to();
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err(SyntaxError {
+            line: 1,
+            col: 1,
+            message: "the file is UTF-16 (it starts with a UTF-16 byte order mark); bylaw reads UTF-8: re-encode it (`iconv -f UTF-16 -t UTF-8`)".into(),
+        });
+    }
+    // the bytes before the first invalid one are UTF-8
+    let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+    let line = before.matches('\n').count() as u32 + 1;
+    let col = before.rsplit('\n').next().unwrap_or_default().chars().count() as u32 + 1;
+    Err(SyntaxError {
+        line,
+        col,
+        message: format!(
+            "the file is not valid UTF-8: byte 0x{:02X} here is not part of a UTF-8 character (bylaw reads UTF-8: re-encode the file)",
+            bytes[valid]
+        ),
+    })
 }
 
 /// Parses file contents of a known format (JSON strictly: without a path,
 /// nothing says the file is JSONC).
 pub fn parse(format: Format, src: &str) -> ParsedFile {
     let parsed = match format {
-        Format::Yaml => yaml::parse(&libyaml_breaks(src)),
+        Format::Yaml => parse_yaml_input(src),
         Format::Json => json::parse(src, false),
     };
     expand(parsed)
@@ -139,6 +246,43 @@ mod tests {
             let d = &parse_path("p.yaml", &src).documents[0];
             assert_eq!(d.to_json()["spec"]["hostNetwork"], true, "{sep:?}");
         }
+    }
+
+    #[test]
+    fn positions_after_unicode_line_breaks_are_the_lines_an_editor_shows() {
+        // read as go-yaml reads it (NEL, LS and PS end a line), located as
+        // an editor counts lines (LF, CRLF, CR)
+        let src = "apiVersion: v1\r\nkind: Pod # a\u{85}metadata: { name: n }\u{2028}spec:\n  hostNetwork: true\n";
+        let p = parse_path("p.yaml", src);
+        let d = &p.documents[0];
+        assert_eq!(d.to_json()["spec"]["hostNetwork"], true);
+        let at = |ptr: &str| {
+            let s = d.value_span_of_pointer(ptr).0;
+            (s.start_line, s.start_col)
+        };
+        assert_eq!(at("/kind"), (2, 7));
+        assert_eq!(at("/metadata/name"), (2, 33));
+        assert_eq!(at("/spec/hostNetwork"), (3, 16));
+        assert_eq!(d.span_of_pointer("/spec").0.start_line, 2);
+        assert_eq!(d.span_of_pointer("/spec").0.start_col, 37);
+        assert_eq!(p.comments.iter().map(|c| (c.line, c.col)).collect::<Vec<_>>(), vec![(2, 11)]);
+        let p = parse_path("p.yaml", "a: 1\u{2028}b: [\n");
+        assert_eq!((p.errors[0].line, p.errors[0].col), (2, 1), "{:?}", p.errors);
+        let p = parse_path("p.yaml", "a: 1\u{2028}b: c: d\n");
+        assert_eq!((p.errors[0].line, p.errors[0].col), (1, 10), "{:?}", p.errors);
+    }
+
+    #[test]
+    fn invalid_utf8_is_located_at_its_first_bad_byte() {
+        let e = decode(b"apiVersion: v1\nmetadata: { name: \"caf\xe9\" }\n".to_vec()).unwrap_err();
+        assert_eq!((e.line, e.col), (2, 23), "{e:?}");
+        assert!(e.message.contains("byte 0xE9"), "{}", e.message);
+        // columns count characters
+        let e = decode("é: \"→".bytes().chain([0x80]).collect()).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 6), "{e:?}");
+        let e = decode(vec![0xff, 0xfe, b'a', 0]).unwrap_err();
+        assert!(e.message.contains("UTF-16"), "{}", e.message);
+        assert_eq!(decode(b"a: 1\n".to_vec()).unwrap(), "a: 1\n");
     }
 
     #[test]

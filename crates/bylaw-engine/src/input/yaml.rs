@@ -610,11 +610,35 @@ fn parse_run(
         match parser.next() {
             None => break None,
             Some(Err(e)) => {
-                break Some(SyntaxError {
-                    line: e.marker().line() as u32 + line_offset,
-                    col: e.marker().col() as u32 + 1,
-                    message: e.info().to_owned(),
-                })
+                let mut nul_at = None;
+                let message = match e.info() {
+                    // saphyr counts `[`/`{` levels in a u8: say what the limit is
+                    "recursion limit exceeded" => "flow collections (`[`, `{`) nested deeper than 255 levels".to_owned(),
+                    // say which character (a NUL, an escape, …)
+                    "found unprintable character" => match src.chars().nth(e.marker().index()) {
+                        Some(c) => format!(
+                            "found unprintable character U+{:04X} (YAML allows no control characters but tab and line breaks)",
+                            c as u32
+                        ),
+                        None => "found unprintable character".to_owned(),
+                    },
+                    // saphyr reads a NUL as the end of the text: inside a
+                    // quoted scalar that is "unexpected end of stream" where
+                    // the scalar starts; the NUL itself is the error
+                    info if info.contains("end of stream") && src.contains('\0') => {
+                        let at = src.find('\0').unwrap_or_default();
+                        let before = &src[..at];
+                        nul_at = Some((
+                            before.matches('\n').count() as u32 + 1,
+                            before.rsplit('\n').next().unwrap_or_default().chars().count() as u32 + 1,
+                        ));
+                        "found unprintable character U+0000 (YAML allows no control characters but tab and line breaks)"
+                            .to_owned()
+                    }
+                    info => info.to_owned(),
+                };
+                let (line, col) = nul_at.unwrap_or((e.marker().line() as u32, e.marker().col() as u32 + 1));
+                break Some(SyntaxError { line: line + line_offset, col, message });
             }
             Some(Ok((Event::DocumentEnd, _))) => {
                 if let Some(mut root) = b.root.take() {
@@ -810,10 +834,24 @@ again: *s
     }
 
     #[test]
+    fn a_control_character_is_named() {
+        for (src, at, code) in [("a: x\0y\n", (1, 5), "U+0000"), ("a: 1\nb: \"x\0y\"\n", (2, 6), "U+0000")] {
+            let e = parse(src).errors.remove(0);
+            assert_eq!((e.line, e.col), at, "{e:?}");
+            assert!(e.message.starts_with(&format!("found unprintable character {code} ")), "{e:?}");
+        }
+    }
+
+    #[test]
     fn deep_nesting_is_refused() {
         let src = "[".repeat(300) + &"]".repeat(300);
         let e = parse(&src).errors.remove(0);
-        assert!(e.message.contains("nesting") || e.message.contains("recursion"), "{e:?}");
+        assert_eq!((e.line, e.col), (1, 256), "{e:?}");
+        assert_eq!(e.message, "flow collections (`[`, `{`) nested deeper than 255 levels");
+        let src: String = (0..300).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
+        let e = parse(&src).errors.remove(0);
+        assert_eq!((e.line, e.col), (257, 513), "{e:?}");
+        assert_eq!(e.message, "nesting deeper than 256 levels");
     }
 
     #[test]
