@@ -33,8 +33,13 @@ fn walk(e: &IdedExpr, program: &Program, ctx: &Context<'_, '_>, found: &mut Opti
     if found.is_some() {
         return false;
     }
+    // every child is walked, even after a variable is seen
     let all = |es: &mut dyn Iterator<Item = &IdedExpr>, found: &mut Option<(String, usize)>| {
-        es.fold(true, |constant, e| walk(e, program, ctx, found) && constant)
+        let mut constant = true;
+        for e in es {
+            constant &= walk(e, program, ctx, found);
+        }
+        constant
     };
     let constant = match &e.expr {
         Expr::Literal(_) => return true,
