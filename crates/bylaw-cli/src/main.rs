@@ -114,7 +114,16 @@ fn restore_sigpipe() {
 /// wide margin in debug builds too.
 const STACK_SIZE: usize = 256 * 1024 * 1024;
 
+/// `mi_option_purge_delay` in mimalloc's `mi_option_e` (mimalloc.h, v2 and
+/// v3): how long freed memory is kept before it is returned to the system.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> ExitCode {
+    // Return freed pages at once (mimalloc waits 10 ms by default): a run
+    // frees each file's document tree and keeps its findings, so peak RSS
+    // stays what is live (DESIGN §10: under 150 MB for 10,000 files).
+    // SAFETY: sets a documented option of the allocator, before any thread starts.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     restore_sigpipe();
     let _ = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE).build_global();
     match std::thread::Builder::new().name("bylaw".into()).stack_size(STACK_SIZE).spawn(run) {

@@ -64,10 +64,45 @@ enum Frame {
         entries: Vec<Entry>,
         key: Option<(String, Span, bool)>,
         merges: Vec<Node>,
-        /// Key → entry index, built once a mapping has [`INDEX_FROM`] keys so
-        /// the duplicate-key check stays linear for huge mappings.
-        index: Option<HashMap<String, usize>>,
+        /// Key hash → index of the first entry with that hash, built once a
+        /// mapping has [`INDEX_FROM`] keys so the duplicate-key check stays
+        /// linear for huge mappings; hashes (randomly keyed, so no input can
+        /// aim for collisions), not copies of the keys, so a mapping with a
+        /// million keys does not hold them twice.
+        index: Option<KeyIndex>,
     },
+}
+
+/// See `Frame::Map::index`.
+struct KeyIndex {
+    hasher: std::collections::hash_map::RandomState,
+    first: HashMap<u64, usize>,
+}
+
+impl KeyIndex {
+    fn new(entries: &[Entry]) -> KeyIndex {
+        let mut ix = KeyIndex { hasher: Default::default(), first: HashMap::with_capacity(entries.len() * 2) };
+        for (i, e) in entries.iter().enumerate() {
+            ix.insert(&e.key, i);
+        }
+        ix
+    }
+
+    fn insert(&mut self, key: &str, i: usize) {
+        let h = std::hash::BuildHasher::hash_one(&self.hasher, key);
+        self.first.entry(h).or_insert(i);
+    }
+
+    /// The entry named `key`, if any.
+    fn find<'e>(&self, entries: &'e [Entry], key: &str) -> Option<&'e Entry> {
+        let h = std::hash::BuildHasher::hash_one(&self.hasher, key);
+        let i = *self.first.get(&h)?;
+        match entries.get(i) {
+            Some(e) if e.key == key => Some(e),
+            // a collision of 64-bit hashes: look for the key itself
+            _ => entries.iter().find(|e| e.key == key),
+        }
+    }
 }
 
 /// Mappings with this many keys get a key index (smaller ones scan).
@@ -378,7 +413,7 @@ impl<'a> Builder<'a> {
                         return Ok(());
                     }
                     let prev = match index {
-                        Some(ix) => ix.get(&k).map(|&i| &entries[i]),
+                        Some(ix) => ix.find(entries, &k),
                         None => entries.iter().find(|e| e.key == k),
                     };
                     if let Some(prev) = prev {
@@ -391,13 +426,10 @@ impl<'a> Builder<'a> {
                         ));
                     }
                     match index {
-                        Some(ix) => {
-                            ix.insert(k.clone(), entries.len());
-                        }
+                        Some(ix) => ix.insert(&k, entries.len()),
                         None if entries.len() + 1 >= INDEX_FROM => {
-                            let mut ix: HashMap<String, usize> =
-                                entries.iter().enumerate().map(|(i, e)| (e.key.clone(), i)).collect();
-                            ix.insert(k.clone(), entries.len());
+                            let mut ix = KeyIndex::new(entries);
+                            ix.insert(&k, entries.len());
                             *index = Some(ix);
                         }
                         None => {}
@@ -459,7 +491,9 @@ impl<'a> Builder<'a> {
                 });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { start, anchor, items }) = self.stack.pop() {
+                if let Some(Frame::Seq { start, anchor, mut items }) = self.stack.pop() {
+                    // a document is kept until evaluated: no growth slack
+                    items.shrink_to_fit();
                     let span = close_span(start, items.last().map(|n| n.span), s);
                     self.push(Node { span, value: NodeValue::Seq(items) }, anchor, false)?;
                 }
@@ -481,6 +515,7 @@ impl<'a> Builder<'a> {
                             }
                         }
                     }
+                    entries.shrink_to_fit();
                     let span = close_span(start, last, s);
                     self.push(Node { span, value: NodeValue::Map(entries) }, anchor, false)?;
                 }
