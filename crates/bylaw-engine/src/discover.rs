@@ -133,6 +133,33 @@ pub struct Filter<'a> {
     pub tracked: &'a dyn Fn() -> Vec<PathBuf>,
 }
 
+/// Every entry of a walk, in path order: the directory tree is read by
+/// several threads (the stats that following symlinks needs are most of a
+/// walk's time), and sorting makes the result the same on every run.
+fn walk_parallel(b: ignore::WalkBuilder) -> Vec<Result<ignore::DirEntry, ignore::Error>> {
+    let entries = Mutex::new(Vec::new());
+    b.build_parallel().run(|| {
+        let entries = &entries;
+        Box::new(move |entry| {
+            if let Ok(mut v) = entries.lock() {
+                v.push(entry);
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut entries = entries.into_inner().unwrap_or_else(|e| e.into_inner());
+    let key = |e: &Result<ignore::DirEntry, ignore::Error>| -> PathBuf {
+        match e {
+            Ok(d) => d.path().to_path_buf(),
+            Err(err) => {
+                loop_of(err).map(|(_, child)| child).or_else(|| path_of(err).map(Path::to_path_buf)).unwrap_or_default()
+            }
+        }
+    };
+    entries.sort_by_cached_key(key);
+    entries
+}
+
 /// Finds a symlink loop inside an `ignore` error.
 fn loop_of(err: &ignore::Error) -> Option<(PathBuf, PathBuf)> {
     match err {
@@ -161,7 +188,7 @@ fn walker(p: &Path, gitignore: bool) -> ignore::WalkBuilder {
 pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> Discovered {
     let mut out = Discovered::default();
     // canonical path -> (display, fs path, explicit)
-    let mut found: BTreeMap<PathBuf, (String, PathBuf, bool)> = BTreeMap::new();
+    let mut found: HashMap<PathBuf, (String, PathBuf, bool)> = HashMap::new();
     let mut skipped: BTreeMap<String, Skipped> = BTreeMap::new();
     let mut seen_loops: HashSet<PathBuf> = HashSet::new();
     let mut walked_files: Vec<PathBuf> = Vec::new();
@@ -174,10 +201,11 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
     // itself a symlink is its directory's canonical path plus its name, so
     // resolving costs one `realpath` per directory, not per file
     let mut canonical_dirs: HashMap<PathBuf, PathBuf> = HashMap::new();
-    let mut consider = |fs: PathBuf, explicit: bool, skip: &mut dyn FnMut(String, SkipReason, bool)| {
+    // `link`: whether the path itself is a symlink (the walker knows)
+    let mut consider = |fs: PathBuf, explicit: bool, link: bool, skip: &mut dyn FnMut(String, SkipReason, bool)| {
         let display = root.display(&fs);
         let canon = match (fs.parent(), fs.file_name()) {
-            (Some(dir), Some(name)) if !explicit && !fs.is_symlink() => {
+            (Some(dir), Some(name)) if !explicit && !link => {
                 canonical_dirs.entry(dir.to_path_buf()).or_insert_with(|| canonical(dir)).join(name)
             }
             _ => canonical(&fs),
@@ -199,10 +227,10 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         }
         // the name it is known by under the root wins over a symlink's,
         // else the shortest spelling
-        let real = root.display(&canon);
-        let rank = |d: &str| (d != real, d.len(), d.to_owned());
         match found.get_mut(&canon) {
             Some(old) => {
+                let real = root.display(&canon);
+                let rank = |d: &str| (d != real, d.len(), d.to_owned());
                 let was_explicit = old.2 || explicit;
                 if rank(&display) < rank(&old.0) {
                     *old = (display, fs, was_explicit);
@@ -222,7 +250,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         };
         if !meta.is_dir() {
             if meta.is_file() {
-                consider(p.clone(), true, &mut skip);
+                consider(p.clone(), true, true, &mut skip);
             } else {
                 skip(root.display(p), SkipReason::NotRegular, true);
             }
@@ -231,7 +259,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         let mut b = walker(p, true);
         b.filter_entry(|e| e.file_name() != ".git");
         let mut visited: HashSet<PathBuf> = HashSet::new();
-        for entry in b.build() {
+        for entry in walk_parallel(b) {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -265,7 +293,8 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
             match entry.file_type() {
                 Some(t) if t.is_file() => {
                     walked_files.push(entry.path().to_path_buf());
-                    consider(entry.into_path(), false, &mut skip);
+                    let link = entry.path_is_symlink();
+                    consider(entry.into_path(), false, link, &mut skip);
                 }
                 Some(t) if t.is_dir() => {}
                 Some(_) => skip(root.display(entry.path()), SkipReason::NotRegular, false),
@@ -313,7 +342,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
             let tracked = tracked.get_or_init(|| (filter.tracked)());
             for t in tracked.iter().filter(|t| paths::absolute(t).starts_with(&under) && t.is_file()) {
                 untrack.push(root.display(t));
-                consider(t.clone(), false, &mut skip);
+                consider(t.clone(), false, t.is_symlink(), &mut skip);
             }
         }
     }
