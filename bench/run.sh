@@ -11,7 +11,13 @@
 # timed on the same corpus when they are installed; they are never installed
 # by this script. See bench/README.md.
 #
-# Environment: BENCH_RUNS (3), BENCH_SEED (42), BENCH_PEERS (1; 0 skips peers).
+# bylaw is timed in every format of BENCH_FORMATS (default: text json sarif)
+# with the 30-rule policy, then with bench/policy-noisy.yaml added (five rules
+# firing on every document: over 100,000 findings on 10,000 files), so the
+# cost per finding shows too (BENCH_NOISY=0 skips those rows).
+#
+# Environment: BENCH_RUNS (3), BENCH_SEED (42), BENCH_PEERS (1; 0 skips peers),
+# BENCH_FORMATS, BENCH_NOISY (1). bench/peers.sh compares with the PyPI peers.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +31,8 @@ RUNS=${BENCH_RUNS:-3}
 SEED=${BENCH_SEED:-42}
 PEERS=${BENCH_PEERS:-1}
 POLICY=bench/policy.yaml
+NOISY=bench/policy-noisy.yaml
+read -r -a FORMATS <<<"${BENCH_FORMATS:-text json sarif}"
 BIN=target/release/bylaw
 TIME=/usr/bin/time
 
@@ -77,8 +85,8 @@ cpu_model=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed
 echo
 echo "bylaw $(git rev-parse --short HEAD 2>/dev/null || echo '(no git)') · $(nproc) CPUs${cpu_model:+ ($cpu_model)} · $(date -u +%Y-%m-%d) · policy $POLICY ($(grep -c '^ *- id:' "$POLICY") rules) · median of $RUNS runs after 1 warm-up"
 echo
-echo "| tool | files | documents | findings | wall s | CPU s | peak RSS MB |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| tool | format | files | documents | findings | wall s | CPU s | peak RSS MB |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 
 for n in "${SIZES[@]}"; do
   corpus=bench/corpus-$n
@@ -88,23 +96,31 @@ for n in "${SIZES[@]}"; do
   fi
   files=$(find "$corpus" -type f \( -name '*.yaml' -o -name '*.yml' \) | wc -l | tr -d ' ')
 
-  # Counts come from a JSON report of the same run the timings repeat.
-  "$BIN" check "$corpus" -p "$POLICY" --format json --fail-on never >"$TMP/report.json"
-  read -r documents findings < <(python3 -c '
+  policy_sets=("-p $POLICY")
+  [ "${BENCH_NOISY:-1}" = "0" ] || policy_sets+=("-p $POLICY -p $NOISY")
+  for set in "${policy_sets[@]}"; do
+    read -r -a pargs <<<"$set"
+    label="bylaw"
+    [[ "$set" == *"$NOISY"* ]] && label="bylaw + noisy rules"
+    # Counts come from a JSON report of the same run the timings repeat.
+    "$BIN" check "$corpus" "${pargs[@]}" --format json --fail-on never >"$TMP/report.json"
+    read -r documents findings < <(python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))["summary"]
 print(s["documents"], s["findings"])' "$TMP/report.json")
-
-  stats=$(measure "bylaw" "0" "$BIN" check "$corpus" -p "$POLICY" --format json --fail-on never)
-  read -r wall cpu rss <<<"$stats"
-  echo "| bylaw | $files | $documents | $findings | $wall | $cpu | $rss |"
+    for format in "${FORMATS[@]}"; do
+      stats=$(measure "bylaw" "0" "$BIN" check "$corpus" "${pargs[@]}" --format "$format" --fail-on never)
+      read -r wall cpu rss <<<"$stats"
+      echo "| $label | $format | $files | $documents | $findings | $wall | $cpu | $rss |"
+    done
+  done
 
   [ "$PEERS" = "0" ] && continue
 
   if command -v conftest >/dev/null 2>&1; then
     if stats=$(measure "conftest" "0 1" conftest test "$corpus" --policy bench/peers/conftest --all-namespaces --output json --no-color); then
       read -r wall cpu rss <<<"$stats"
-      echo "| conftest $(conftest --version 2>/dev/null | head -1 | awk '{print $2}') | $files | | | $wall | $cpu | $rss |"
+      echo "| conftest $(conftest --version 2>/dev/null | head -1 | awk '{print $2}') | json | $files | | | $wall | $cpu | $rss |"
     fi
   else
     echo "    (conftest not installed: skipped)" >&2
@@ -113,7 +129,7 @@ print(s["documents"], s["findings"])' "$TMP/report.json")
     # Checkov runs its own built-in Kubernetes checks: not the same rule set.
     if stats=$(measure "checkov" "0 1" checkov -d "$corpus" --framework kubernetes --quiet --compact --output json); then
       read -r wall cpu rss <<<"$stats"
-      echo "| checkov $(checkov --version 2>/dev/null) (built-in checks) | $files | | | $wall | $cpu | $rss |"
+      echo "| checkov $(checkov --version 2>/dev/null) (built-in checks) | json | $files | | | $wall | $cpu | $rss |"
     fi
   else
     echo "    (checkov not installed: skipped)" >&2
@@ -122,7 +138,7 @@ print(s["documents"], s["findings"])' "$TMP/report.json")
     # Trivy's misconfiguration scanner with its built-in checks; --skip-check-update keeps it offline.
     if stats=$(measure "trivy" "0 1" trivy config --quiet --format json --exit-code 0 --skip-check-update "$corpus"); then
       read -r wall cpu rss <<<"$stats"
-      echo "| trivy $(trivy --version 2>/dev/null | awk 'NR==1{print $2}') (built-in checks) | $files | | | $wall | $cpu | $rss |"
+      echo "| trivy $(trivy --version 2>/dev/null | awk 'NR==1{print $2}') (built-in checks) | json | $files | | | $wall | $cpu | $rss |"
     fi
   else
     echo "    (trivy not installed: skipped)" >&2
