@@ -470,7 +470,8 @@ impl<'a> Builder<'a> {
 
 /// The span of a closed collection: from its start to the end of its last
 /// child, or to the closing bracket when that is on the same line (flow style).
-fn close_span(start: Span, last_child: Option<Span>, end_event: Span) -> Span {
+/// JSON collections are located the same way (`json.rs`).
+pub(super) fn close_span(start: Span, last_child: Option<Span>, end_event: Span) -> Span {
     match last_child {
         Some(last) if end_event.start_line == last.end_line => start.to(end_event),
         Some(last) => start.to(last),
