@@ -50,6 +50,12 @@ if [[ ! -f $results ]]; then
 fi
 
 mkdir -p logs
+# the targets' scratch files (fuzz/src/lib.rs), removed when the script ends
+shm=/dev/shm
+[[ -d $shm && -w $shm ]] || shm=${TMPDIR:-/tmp}
+BYLAW_FUZZ_SCRATCH=$(mktemp -d "$shm/bylaw-fuzz.XXXXXX")
+export BYLAW_FUZZ_SCRATCH
+trap 'rm -rf "$BYLAW_FUZZ_SCRATCH"' EXIT
 status=0
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target" "seeds/$target"

@@ -139,17 +139,20 @@ pub fn input_policies() -> &'static PolicySet {
 }
 
 /// A directory of this process for the targets whose API reads or writes
-/// files; nothing is written anywhere else. In memory (`/dev/shm`) where
-/// there is one: the audit log syncs every append, which on a disk costs
-/// more than the code under test.
+/// files; nothing is written anywhere else. It is made in
+/// `$BYLAW_FUZZ_SCRATCH` (which `scripts/fuzz.sh` creates and removes around
+/// each run: libFuzzer ends the process without running destructors), else
+/// in memory (`/dev/shm`) where there is one, as the audit log syncs every
+/// append and on a disk that costs more than the code under test.
 pub fn scratch_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let shm = Path::new("/dev/shm");
-        let mut b = tempfile::Builder::new();
-        b.prefix("bylaw-fuzz-");
-        let dir = if shm.is_dir() { b.tempdir_in(shm) } else { b.tempdir() };
-        dir.expect("a temporary directory").keep()
+        let base = std::env::var_os("BYLAW_FUZZ_SCRATCH")
+            .map(PathBuf::from)
+            .filter(|d| d.is_dir())
+            .or_else(|| Some(PathBuf::from("/dev/shm")).filter(|d| d.is_dir()))
+            .unwrap_or_else(std::env::temp_dir);
+        tempfile::Builder::new().prefix("bylaw-fuzz-").tempdir_in(base).expect("a temporary directory").keep()
     })
 }
 
