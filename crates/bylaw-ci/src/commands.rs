@@ -38,6 +38,9 @@ fn parse_except(args: &str) -> Result<Command, String> {
     let mut words = target.split_whitespace();
     let Some(rule) = words.next() else { return Err("name the rule: `/bylaw except RULE …`".into()) };
     let path = words.next().map(str::to_owned);
+    if let Some(p) = &path {
+        check_path(p)?;
+    }
     let mut reason = reason.trim().to_owned();
     let mut days = 30;
     if let Some(i) = reason.rfind("expires=") {
@@ -55,6 +58,20 @@ fn parse_except(args: &str) -> Result<Command, String> {
         return Err(format!("exceptions requested by comment last at most {MAX_DAYS} days"));
     }
     Ok(Command::Except { rule: rule.to_owned(), path, reason, days })
+}
+
+/// A requested exception's path must name the files it excepts: a glob
+/// that does not compile, or a `!` pattern (which would except every
+/// *other* file), is refused here, where the requester can be told, rather
+/// than turned into an exception wider than the one approved.
+fn check_path(p: &str) -> Result<(), String> {
+    if p.starts_with('!') {
+        return Err(format!("`{p}`: name the files to except, not the ones to leave out (no leading `!`)"));
+    }
+    match bylaw_engine::compile::FileMatcher::new(&[p.to_owned()]) {
+        Ok(_) => Ok(()),
+        Err((_, why)) => Err(format!("`{p}` is not a path or glob bylaw can match: {why}")),
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +106,32 @@ mod tests {
             .unwrap_err()
             .contains("number of days"));
         assert!(parse_command("/bylaw frobnicate").unwrap().is_err());
+        assert_eq!(
+            parse_command("/bylaw except K8S-001 deploy/*.yaml -- legacy").unwrap(),
+            Ok(Command::Except {
+                rule: "K8S-001".into(),
+                path: Some("deploy/*.yaml".into()),
+                reason: "legacy".into(),
+                days: 30
+            })
+        );
         assert_eq!(parse_command("LGTM"), None);
+    }
+
+    /// Found by fuzzing (fuzz/seeds/ci_commands/invalid-glob-path.txt): a
+    /// path that is not a glob (`{`, `dep{aw`) was accepted, then dropped when
+    /// the approved request became an exception, which so excepted the rule
+    /// on every file; a `!` path would have excepted every other file.
+    #[test]
+    fn a_path_that_would_widen_the_exception_is_refused() {
+        for (path, says) in [
+            ("{", "not a path or glob"),
+            ("dep{aw", "not a path or glob"),
+            ("deploy/[ab", "not a path or glob"),
+            ("!deploy/x.yaml", "leading `!`"),
+        ] {
+            let e = parse_command(&format!("/bylaw except X-003 {path} -- legacy")).unwrap().unwrap_err();
+            assert!(e.contains(says) && e.contains(path), "{path}: {e}");
+        }
     }
 }

@@ -377,17 +377,23 @@ fn first_line(s: &str) -> String {
 }
 
 /// Requests in force as exceptions for the engine, with the approver and
-/// the link to the request.
+/// the link to the request. A request whose path does not compile as a
+/// glob (refused by [`parse_command`] since) is left out, never widened to
+/// every file.
 pub fn approved_exceptions(reqs: &[Request], today: NaiveDate) -> Vec<Exception> {
     reqs.iter()
         .filter(|r| r.in_force(today))
-        .map(|r| Exception {
+        .filter_map(|r| {
+            let targets = match &r.path {
+                Some(p) => Some(bylaw_engine::compile::FileMatcher::new(std::slice::from_ref(p)).ok().flatten()?),
+                None => None,
+            };
+            Some((r, targets))
+        })
+        .map(|(r, targets)| Exception {
             id: r.id.clone(),
             rules: vec![r.rule.clone()],
-            targets: r
-                .path
-                .as_ref()
-                .and_then(|p| bylaw_engine::compile::FileMatcher::new(std::slice::from_ref(p)).ok().flatten()),
+            targets,
             resources: Vec::new(),
             reason: r.reason.clone(),
             ticket: Some(r.url.clone()),
@@ -464,7 +470,13 @@ mod tests {
         assert!(yaml.contains("  - id: REQ-1\n    rules: [\"K-1\"]\n    targets: [\"a.yaml\"]"), "{yaml}");
         assert!(yaml.contains("approved_by: [\"alice\"]\n    expires: 2026-06-11"), "{yaml}");
         assert_eq!(approved_exceptions(std::slice::from_ref(&approved), today).len(), 1);
-        assert!(approved_exceptions(&[approved], NaiveDate::from_ymd_opt(2026, 6, 12).unwrap()).is_empty(), "expired");
+        assert!(
+            approved_exceptions(&[approved.clone()], NaiveDate::from_ymd_opt(2026, 6, 12).unwrap()).is_empty(),
+            "expired"
+        );
+        let mut unmatchable = approved;
+        unmatchable.path = Some("dep{aw".into());
+        assert!(approved_exceptions(&[unmatchable], today).is_empty(), "never widened to every file");
     }
 
     #[test]

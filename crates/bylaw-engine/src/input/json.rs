@@ -1,14 +1,21 @@
 //! JSON files. JSON is checked strictly with `serde_json` (so a trailing
 //! comma or a comment is a located syntax error, as JSON tools report it,
-//! with a hint when it is a comment), then read through the YAML reader, of
-//! which JSON is a subset, to get the same span-carrying tree.
+//! with a hint when it is a comment), then read into the same span-carrying
+//! tree as YAML by [`Reader`], written here because `serde_json` keeps no
+//! positions. It is not read through the YAML reader: JSON is not quite a
+//! subset of YAML as parsers read it (a tab after `:`, a surrogate pair
+//! `"\ud83d\ude00"`, a LINE SEPARATOR inside a string), and bylaw must read
+//! every file as JSON tools do. Collections are located as in YAML (see
+//! [`yaml::close_span`]); a duplicate key is the same error as in YAML.
 //!
 //! A UTF-8 byte order mark is skipped, and a file of only whitespace is
 //! empty: no document, no error. Files whose tools read JSONC are read
 //! through [`super::jsonc`] first.
 
 use super::{jsonc, yaml, ParsedFile, SyntaxError};
+use crate::node::{Entry, Node, NodeValue, Span};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Parses one JSON document; `jsonc` accepts comments and trailing commas.
 pub fn parse(src: &str, jsonc: bool) -> ParsedFile {
@@ -32,9 +39,214 @@ pub fn parse(src: &str, jsonc: bool) -> ParsedFile {
         let error = SyntaxError { line: line as u32, col: col as u32, message };
         return ParsedFile { errors: vec![error], comments, documents: Vec::new() };
     }
-    let mut parsed = yaml::parse(&text);
-    parsed.comments = comments;
-    parsed
+    match Reader::new(&text).document() {
+        Ok(doc) => ParsedFile { documents: vec![doc], errors: Vec::new(), comments },
+        Err(error) => ParsedFile { documents: Vec::new(), errors: vec![error], comments },
+    }
+}
+
+/// Reads one JSON value that `serde_json` accepted into a [`Node`] tree:
+/// 1-based lines and character columns, end exclusive; a line ends at
+/// `\n`, `\r\n` or a lone `\r` (whitespace in JSON), as the YAML reader
+/// counts them. Nesting is bounded by `serde_json`'s recursion limit (128),
+/// checked before; anything else unexpected is a located error, never a
+/// panic.
+struct Reader<'a> {
+    src: &'a str,
+    at: usize,
+    line: u32,
+    col: u32,
+}
+
+impl<'a> Reader<'a> {
+    fn new(src: &'a str) -> Self {
+        Reader { src, at: 0, line: 1, col: 1 }
+    }
+
+    fn document(&mut self) -> Result<Node, SyntaxError> {
+        let node = self.value(0)?;
+        self.blanks();
+        match self.peek() {
+            None => Ok(node),
+            Some(_) => Err(self.error("expected the end of the file after the JSON value")),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.as_bytes().get(self.at).copied()
+    }
+
+    fn error(&self, message: impl Into<String>) -> SyntaxError {
+        SyntaxError { line: self.line, col: self.col, message: message.into() }
+    }
+
+    fn point(&self) -> Span {
+        Span::point(self.line, self.col)
+    }
+
+    /// Moves past one ASCII character on the current line.
+    fn bump(&mut self) {
+        self.at += 1;
+        self.col += 1;
+    }
+
+    fn blanks(&mut self) {
+        while let Some(b) = self.peek() {
+            match b {
+                b' ' | b'\t' => self.bump(),
+                b'\n' => (self.at, self.line, self.col) = (self.at + 1, self.line + 1, 1),
+                b'\r' => {
+                    self.at += if self.src.as_bytes().get(self.at + 1) == Some(&b'\n') { 2 } else { 1 };
+                    (self.line, self.col) = (self.line + 1, 1);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// The one-character span of the bracket or comma at the cursor, and past it.
+    fn token(&mut self, want: u8) -> Result<Span, SyntaxError> {
+        self.blanks();
+        if self.peek() != Some(want) {
+            return Err(self.error(format!("expected `{}`", want as char)));
+        }
+        let start = self.point();
+        self.bump();
+        Ok(start.to(self.point()))
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node, SyntaxError> {
+        self.blanks();
+        if depth >= yaml::MAX_DEPTH {
+            return Err(self.error(format!("nesting deeper than {} levels", yaml::MAX_DEPTH)));
+        }
+        match self.peek() {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => {
+                let (span, value) = self.string()?;
+                Ok(Node { span, value: NodeValue::Str { value, plain: false } })
+            }
+            Some(_) => self.scalar(),
+            None => Err(self.error("expected a JSON value")),
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Node, SyntaxError> {
+        let start = self.token(b'{')?;
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut lines: HashMap<String, u32> = HashMap::new();
+        self.blanks();
+        if self.peek() != Some(b'}') {
+            loop {
+                self.blanks();
+                let (key_span, key) = self.string()?;
+                self.token(b':')?;
+                let value = self.value(depth + 1)?;
+                if let Some(first) = lines.insert(key.clone(), key_span.start_line) {
+                    return Err(SyntaxError {
+                        line: key_span.start_line,
+                        col: key_span.start_col,
+                        message: format!("duplicate key `{key}` in this mapping (first defined at line {first})"),
+                    });
+                }
+                entries.push(Entry { key, key_span, value });
+                self.blanks();
+                if self.peek() != Some(b',') {
+                    break;
+                }
+                self.bump();
+            }
+        }
+        let end = self.token(b'}')?;
+        let span = yaml::close_span(start, entries.last().map(|e| e.value.span), end);
+        Ok(Node { span, value: NodeValue::Map(entries) })
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Node, SyntaxError> {
+        let start = self.token(b'[')?;
+        let mut items = Vec::new();
+        self.blanks();
+        if self.peek() != Some(b']') {
+            loop {
+                items.push(self.value(depth + 1)?);
+                self.blanks();
+                if self.peek() != Some(b',') {
+                    break;
+                }
+                self.bump();
+            }
+        }
+        let end = self.token(b']')?;
+        let span = yaml::close_span(start, items.last().map(|n| n.span), end);
+        Ok(Node { span, value: NodeValue::Seq(items) })
+    }
+
+    /// A string token: its span (quotes included) and its value, decoded
+    /// by `serde_json` (escapes, surrogate pairs).
+    fn string(&mut self) -> Result<(Span, String), SyntaxError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.error("expected a string"));
+        }
+        let (from, start) = (self.at, self.point());
+        self.bump();
+        let mut escaped = false;
+        loop {
+            let Some(c) = self.src[self.at..].chars().next() else {
+                return Err(SyntaxError {
+                    line: start.start_line,
+                    col: start.start_col,
+                    message: "unclosed string".into(),
+                });
+            };
+            self.at += c.len_utf8();
+            self.col += 1;
+            match c {
+                '"' if !escaped => break,
+                '\\' if !escaped => escaped = true,
+                '\n' | '\r' => return Err(self.error("a line break inside a string")),
+                _ => escaped = false,
+            }
+        }
+        let value = serde_json::from_str::<String>(&self.src[from..self.at]).map_err(|e| SyntaxError {
+            line: start.start_line,
+            col: start.start_col,
+            message: strip_position(&e.to_string()),
+        })?;
+        Ok((start.to(self.point()), value))
+    }
+
+    /// `true`, `false`, `null` or a number, read as the YAML core schema
+    /// reads the same plain scalar (an integer that fits 64 bits, else a float).
+    fn scalar(&mut self) -> Result<Node, SyntaxError> {
+        let (from, start) = (self.at, self.point());
+        while let Some(b) = self.peek() {
+            if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')) {
+                break;
+            }
+            self.bump();
+        }
+        let text = &self.src[from..self.at];
+        let value = match text {
+            "true" => NodeValue::Bool(true),
+            "false" => NodeValue::Bool(false),
+            "null" => NodeValue::Null,
+            _ if !text.contains(['.', 'e', 'E']) && text.parse::<i64>().is_ok() => {
+                NodeValue::Int(text.parse().unwrap_or_default())
+            }
+            _ => match text.parse::<f64>() {
+                Ok(f) if !text.is_empty() => NodeValue::Float(f),
+                _ => {
+                    return Err(SyntaxError {
+                        line: start.start_line,
+                        col: start.start_col,
+                        message: format!("`{text}` is not a JSON value"),
+                    })
+                }
+            },
+        };
+        Ok(Node { span: start.to(self.point()), value })
+    }
 }
 
 /// The 1-based character column (what an editor shows, and what YAML
@@ -125,6 +337,54 @@ mod tests {
         assert_eq!((s.start_line, s.start_col), (5, 13));
         assert_eq!(p.comments.iter().map(|c| (c.line, c.col)).collect::<Vec<_>>(), vec![(2, 3), (4, 3)]);
         assert_eq!(p.comments[1].text, " strict");
+    }
+
+    /// Found while writing the `json_input` fuzz target's oracle (bylaw must
+    /// read what `serde_json` reads; reproducers in fuzz/seeds/json_input/):
+    /// read through the YAML reader, these valid JSON files were refused (a
+    /// tab after `:`, a surrogate pair escape) or read with another value (a
+    /// LINE SEPARATOR inside a string became a space).
+    #[test]
+    fn json_is_read_as_json_tools_read_it() {
+        for src in [
+            "{\"a\":\t1, \"b\"\t:\t[1,\t2]}",
+            "{\"smile\": \"\\ud83d\\ude00\", \"é\": \"\\u00e9\"}",
+            "[\"a\u{2028}b\u{2029}c\u{85}d\"]",
+            "{\"<<\": {\"a\": 1}, \"? k\": \"- v\", \"#\": \"&x *y !t\"}",
+            "[1E2, 1e-2, 0.5, true, null]",
+        ] {
+            let p = parse(src, false);
+            assert!(p.errors.is_empty(), "{src:?}: {:?}", p.errors);
+            let want: serde_json::Value = serde_json::from_str(src).unwrap();
+            assert_eq!(p.documents[0].to_json().to_string(), want.to_string(), "{src:?}");
+        }
+        // numbers as the YAML core schema reads them: 64-bit integers, else floats
+        let p = parse("[-0, 12345678901234567890]", false);
+        assert_eq!(p.documents[0].to_json(), serde_json::json!([0, 12345678901234567890.0]));
+        let p = parse("{\"a\": \"\\ud83d\\ude00\", \"b\":\t2}", false);
+        let (s, _) = p.documents[0].value_span_of_pointer("/b");
+        assert_eq!((s.start_col, s.end_col), (28, 29), "columns count characters as written");
+    }
+
+    #[test]
+    fn json_duplicate_keys_and_collection_spans() {
+        let p = parse("{\n  \"a\": 1,\n  \"a\": 2\n}\n", false);
+        assert!(p.documents.is_empty());
+        let e = &p.errors[0];
+        assert_eq!((e.line, e.col), (3, 3));
+        assert_eq!(
+            e.message,
+            "duplicate key `a` in this mapping (first defined at line 1)".replace("line 1", "line 2")
+        );
+        // a collection ends at its bracket (on its line) or its last child
+        let p = parse("{\"a\": [1, 2] , \"b\": {\n  \"c\": 3\n  }\t}", false);
+        let d = &p.documents[0];
+        let s = d.value_span_of_pointer("/a").0;
+        assert_eq!((s.start_line, s.start_col, s.end_line, s.end_col), (1, 7, 1, 13));
+        let s = d.value_span_of_pointer("/b").0;
+        assert_eq!((s.start_line, s.start_col, s.end_line, s.end_col), (1, 21, 2, 9));
+        let s = d.span;
+        assert_eq!((s.start_line, s.start_col, s.end_line, s.end_col), (1, 1, 2, 9));
     }
 
     #[test]

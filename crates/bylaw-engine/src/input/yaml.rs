@@ -262,11 +262,18 @@ fn resolve_tagged(s: &str, tag: &Tag) -> Result<NodeValue, String> {
 }
 
 fn key_string(node: &Node) -> Result<String, String> {
-    Ok(match &node.value {
-        // A number kept raw for the Kubernetes pass: keys are YAML 1.2.
+    // A plain scalar kept raw for the Kubernetes pass (`0_x`, `0644`) is
+    // read as YAML 1.2, once: keys are never converted. Its reading is final
+    // (a string stays this string), so nothing here recurses.
+    let resolved;
+    let value = match &node.value {
         NodeValue::Str { value, plain: true } if yaml11::is_int_candidate(value) => {
-            return key_string(&Node { span: node.span, value: resolve_plain(value) })
+            resolved = resolve_plain(value);
+            &resolved
         }
+        other => other,
+    };
+    Ok(match value {
         NodeValue::Null => "null".into(),
         NodeValue::Bool(b) => b.to_string(),
         NodeValue::Int(i) => i.to_string(),
@@ -562,7 +569,8 @@ impl<'a> Builder<'a> {
 
 /// The span of a closed collection: from its start to the end of its last
 /// child, or to the closing bracket when that is on the same line (flow style).
-fn close_span(start: Span, last_child: Option<Span>, end_event: Span) -> Span {
+/// JSON collections are located the same way (`json.rs`).
+pub(super) fn close_span(start: Span, last_child: Option<Span>, end_event: Span) -> Span {
     match last_child {
         Some(last) if end_event.start_line == last.end_line => start.to(end_event),
         Some(last) => start.to(last),
@@ -607,8 +615,33 @@ pub fn parse(src: &str) -> ParsedFile {
             }
         }
     }
+    // The parser reports some errors at the end of the input (an unclosed
+    // `[`, a key without `:`) one line past a last line that has no line
+    // break; only the last error can be there (nothing is parsed after it).
+    // Point at the end of the text instead, a place every output can show.
+    if let Some(e) = out.errors.last_mut() {
+        let end = end_position(src);
+        if (e.line, e.col) > end {
+            (e.line, e.col) = end;
+        }
+    }
     out.comments = comments::find(src, scalars, &unknown);
     out
+}
+
+/// The 1-based line and column just past the last character of `src`,
+/// counting line breaks as the YAML parser does (`\n`, `\r\n`, a lone `\r`).
+fn end_position(src: &str) -> (u32, u32) {
+    let (mut line, mut col) = (1u32, 1u32);
+    let mut chars = src.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' | '\n' => (line, col) = (line + 1, 1),
+            _ => col += 1,
+        }
+    }
+    (line, col)
 }
 
 /// The byte offset and line of the first line at or after `min_line` that
@@ -866,6 +899,40 @@ again: *s
         assert_eq!((e.line, e.col), (3, 1));
         assert!(e.message.contains("duplicate key `a`"));
         assert!(e.message.contains("line 1"));
+    }
+
+    /// Found by fuzzing (fuzz/seeds/exceptions/key-int-candidate.yaml): a
+    /// key that only looks like a YAML 1.1 integer (`0_x`, `02a`, `0b2`) is
+    /// kept raw for the Kubernetes pass, read as YAML 1.2 stays a string,
+    /// and used to recurse until the stack overflowed.
+    #[test]
+    fn keys_that_only_look_like_numbers_are_strings() {
+        for key in ["0_x", "02a", "0b2", "-0X", "+0o9", "1_000_000_z"] {
+            let d = one(&format!("{key}: 1\n"));
+            assert_eq!(d.to_json()[key], 1, "{key}");
+        }
+        // and those that are numbers in YAML 1.2 are keyed by their value
+        let d = one("0o17: a\n0x1F: b\n017: c\n");
+        assert_eq!(d.to_json(), serde_json::json!({"15": "a", "31": "b", "17": "c"}));
+    }
+
+    /// Found by fuzzing (fuzz/seeds/yaml_input/error-past-the-end.yaml):
+    /// an error at the end of a text whose last line has no line break was
+    /// reported one line past the end, where no output can point.
+    #[test]
+    fn errors_at_the_end_point_into_the_text() {
+        for (src, at) in [
+            (":\n0", (2, 2)),
+            ("a: [1", (1, 6)),
+            ("a: {b: 1", (1, 9)),
+            ("a:\r\n  - [x", (2, 7)),
+            ("a: 1\n---\nb: [\n", (4, 1)),
+            ("x\n---\n:\r0", (4, 2)),
+        ] {
+            let p = parse(src);
+            let e = p.errors.last().unwrap_or_else(|| panic!("{src:?} has an error"));
+            assert_eq!((e.line, e.col), at, "{src:?}: {}", e.message);
+        }
     }
 
     #[test]
