@@ -9,17 +9,15 @@
 #
 #   bash scripts/compare-checkov.sh [REPO_DIR…]   # default: ../shared/realworld/*
 #
-# Checkov is installed into target/tools/checkov-venv on first use.
+# Checkov (pinned in scripts/lib/venv.sh) is installed into
+# target/tools/peers-venv on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
-venv="$root/target/tools/checkov-venv"
-if [ ! -x "$venv/bin/checkov" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "checkov==3.3.30"
-fi
-cargo build --quiet -p bylaw-cli
-bylaw="$root/target/debug/bylaw"
+# shellcheck source=scripts/lib/venv.sh
+source scripts/lib/venv.sh
+peer_install checkov
+bylaw="$(bylaw_build debug)"
 repos=("$@")
 if [ ${#repos[@]} -eq 0 ]; then
   repos=("$root"/../shared/realworld/*/)
@@ -28,11 +26,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 for repo in "${repos[@]}"; do
   name="$(basename "$repo")"
-  # a copy outside any git work tree: the repository is the project root
-  mkdir -p "$work/src"
-  cp -r "$repo" "$work/src/$name"
-  repo="$work/src/$name"
-  (cd "$repo" && timeout 900 "$venv/bin/checkov" -d . --framework kubernetes -o json --quiet --compact 2>/dev/null || true) >"$work/$name.checkov.json"
+  repo="$(copy_outside_git "$repo" "$work")"
+  (cd "$repo" && timeout 900 "$PEERS_VENV/bin/checkov" -d . --framework kubernetes -o json --quiet --compact 2>/dev/null || true) >"$work/$name.checkov.json"
   (cd "$repo" && "$bylaw" check . --no-config --format json --fail-on never \
     -p pack:kubernetes-restricted -p pack:kubernetes-best-practices -p pack:kubernetes-rbac 2>/dev/null || true) >"$work/$name.bylaw.json"
 done

@@ -7,17 +7,15 @@
 #
 #   bash scripts/compare-zizmor.sh [REPO_DIR…]   # default: ../shared/realworld/*
 #
-# zizmor is installed into target/tools/zizmor-venv on first use.
+# zizmor (pinned in scripts/lib/venv.sh) is installed into
+# target/tools/peers-venv on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
-venv="$root/target/tools/zizmor-venv"
-if [ ! -x "$venv/bin/zizmor" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "zizmor==1.32.0"
-fi
-cargo build --quiet -p bylaw-cli
-bylaw="$root/target/debug/bylaw"
+# shellcheck source=scripts/lib/venv.sh
+source scripts/lib/venv.sh
+peer_install zizmor
+bylaw="$(bylaw_build debug)"
 repos=("$@")
 if [ ${#repos[@]} -eq 0 ]; then
   repos=("$root"/../shared/realworld/*/)
@@ -27,11 +25,8 @@ trap 'rm -rf "$work"' EXIT
 for repo in "${repos[@]}"; do
   name="$(basename "$repo")"
   [ -d "$repo/.github" ] || continue
-  # a copy outside any git work tree: the repository is the project root
-  mkdir -p "$work/src"
-  cp -r "$repo" "$work/src/$name"
-  repo="$work/src/$name"
-  (cd "$repo" && "$venv/bin/zizmor" --offline --format json .github 2>/dev/null || true) >"$work/$name.zizmor.json"
+  repo="$(copy_outside_git "$repo" "$work")"
+  (cd "$repo" && "$PEERS_VENV/bin/zizmor" --offline --format json .github 2>/dev/null || true) >"$work/$name.zizmor.json"
   (cd "$repo" && "$bylaw" check . -p pack:github-actions-hardening --no-config --format json --fail-on never 2>/dev/null || true) >"$work/$name.bylaw.json"
 done
 python3 - "$work" <<'PY'
