@@ -322,7 +322,7 @@ fn inputs() -> Vec<Case> {
             .code(1)
             .out(parse_error("flow.yaml:1:259", "invalid YAML: flow collections (`[`, `{`) nested deeper than 255 levels"))
             .out(parse_error("block.yaml:257:513", "invalid YAML: nesting deeper than 256 levels"))
-            .out(parse_error("deep.json:1:1531", "invalid JSON: flow collections (`[`, `{`) nested deeper than 255 levels"))
+            .out(parse_error("deep.json:1:1537", "invalid JSON: nesting deeper than 256 levels"))
             .out(GOOD),
         case("a mapping with 150,000 keys finishes")
             .file("many.yaml", (0..150_000).map(|i| format!("k{i}: {i}\n")).collect::<String>())
