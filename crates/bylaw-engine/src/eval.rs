@@ -453,6 +453,19 @@ impl Evaluator<'_> {
     }
 }
 
+/// The order of findings in a report: path, line, column, rule, message,
+/// fingerprint (deterministic output, DESIGN §7).
+fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (&a.location.path, a.location.start_line, a.location.start_column, &a.rule_id, &a.message, &a.fingerprint).cmp(&(
+        &b.location.path,
+        b.location.start_line,
+        b.location.start_column,
+        &b.rule_id,
+        &b.message,
+        &b.fingerprint,
+    ))
+}
+
 fn file_val<'a>(path: &'a str, format: &'a str) -> CelMap<'a> {
     let mut m: HashMap<CelMapKey<'a>, Box<dyn Val + 'a>> = HashMap::new();
     m.insert(CelMapKey::from("path"), Box::new(CelString::from(path)));
@@ -657,6 +670,7 @@ impl PolicySet {
             res.findings.extend(findings);
             evaluated.extend(pols);
         }
+        res.findings.sort_by(report_order);
         res.evaluated = evaluated.into_iter().collect();
         Some(res)
     }
@@ -763,17 +777,12 @@ impl PolicySet {
         documents: usize,
         opts: &RunOptions,
     ) -> Report {
-        findings.sort_by(|a, b| {
-            (&a.location.path, a.location.start_line, a.location.start_column, &a.rule_id, &a.message, &a.fingerprint)
-                .cmp(&(
-                    &b.location.path,
-                    b.location.start_line,
-                    b.location.start_column,
-                    &b.rule_id,
-                    &b.message,
-                    &b.fingerprint,
-                ))
-        });
+        // each file's findings are sorted where the file was evaluated (in
+        // parallel) and the files come in path order: one check here, a
+        // full sort only when pipeline findings sit elsewhere
+        if !findings.is_sorted_by(|a, b| report_order(a, b).is_le()) {
+            findings.sort_by(report_order);
+        }
         let mut rules: Vec<RuleInfo> = Vec::new();
         let mut policies = Vec::new();
         for (i, p) in self.policies.iter().enumerate() {
