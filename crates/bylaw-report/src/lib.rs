@@ -306,6 +306,9 @@ fn risky(c: char) -> bool {
 
 impl serde_json::ser::Formatter for SafeFormatter<'_> {
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> std::io::Result<()> {
+        if fragment.is_ascii() {
+            return w.write_all(fragment.as_bytes());
+        }
         let mut rest = fragment;
         while let Some((i, c)) = rest.char_indices().find(|&(_, c)| risky(c)) {
             w.write_all(&rest.as_bytes()[..i])?;
