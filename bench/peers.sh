@@ -32,6 +32,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 # shellcheck source=scripts/lib/venv.sh
 source scripts/lib/venv.sh
 
@@ -199,7 +201,7 @@ skipped() { # skipped TOOL WHAT FILES
   echo "bench/peers.sh: $1 skipped: ${BROKEN[$1]}" >&2
 }
 
-cpu_model=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
+cpu_model=$(bench_cpu_model)
 echo
 echo "bylaw $(git rev-parse --short HEAD 2>/dev/null || echo '(no git)') · $(nproc) CPUs${cpu_model:+ ($cpu_model)} · load average $(cut -d' ' -f1 /proc/loadavg) at start · $(date -u +%Y-%m-%d) · median of $RUNS runs after 1 warm-up$([ "$LONG" = 0 ] || echo " (one run when over ${LONG}s)") · $network"
 echo
@@ -207,12 +209,7 @@ echo "| tool | what it ran | files | findings | runs | wall s | CPU s | peak RSS
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 
 for n in "${SIZES[@]}"; do
-  corpus=bench/corpus-$n
-  if [ ! -d "$corpus" ]; then
-    echo "==> generating $corpus" >&2
-    python3 bench/gen_corpus.py --files "$n" --seed "$SEED" --out "$corpus" >&2
-  fi
-  files=$(find "$corpus" -type f \( -name '*.yaml' -o -name '*.yml' \) | wc -l | tr -d ' ')
+  bench_corpus "$n" "$SEED"
   BYLAW=""
 
   echo "==> bylaw on $corpus" >&2

@@ -22,6 +22,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 SIZES=("$@")
 if [ ${#SIZES[@]} -eq 0 ]; then
@@ -81,7 +83,7 @@ print(f"{statistics.median(walls):.2f} {statistics.median(cpus):.2f} {max(rss) /
 PY
 }
 
-cpu_model=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)
+cpu_model=$(bench_cpu_model)
 echo
 echo "bylaw $(git rev-parse --short HEAD 2>/dev/null || echo '(no git)') · $(nproc) CPUs${cpu_model:+ ($cpu_model)} · $(date -u +%Y-%m-%d) · policy $POLICY ($(grep -c '^ *- id:' "$POLICY") rules) · median of $RUNS runs after 1 warm-up"
 echo
@@ -89,12 +91,7 @@ echo "| tool | format | files | documents | findings | wall s | CPU s | peak RSS
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
 
 for n in "${SIZES[@]}"; do
-  corpus=bench/corpus-$n
-  if [ ! -d "$corpus" ]; then
-    echo "==> generating $corpus" >&2
-    python3 bench/gen_corpus.py --files "$n" --seed "$SEED" --out "$corpus" >&2
-  fi
-  files=$(find "$corpus" -type f \( -name '*.yaml' -o -name '*.yml' \) | wc -l | tr -d ' ')
+  bench_corpus "$n" "$SEED"
 
   policy_sets=("-p $POLICY")
   [ "${BENCH_NOISY:-1}" = "0" ] || policy_sets+=("-p $POLICY -p $NOISY")
