@@ -42,14 +42,15 @@ pub const MAX_DEPTH: usize = 256;
 pub const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// The span of a parser event, in a run of the parser that started at line
-/// `line_offset + 1` of the file.
-fn span(s: &YSpan, line_offset: u32) -> Span {
-    Span {
-        start_line: s.start.line() as u32 + line_offset,
-        start_col: s.start.col() as u32 + 1,
-        end_line: s.end.line() as u32 + line_offset,
-        end_col: s.end.col() as u32 + 1,
-    }
+/// `line_offset + 1` of the file, within the file's text: the parser puts
+/// some events and errors at the end of a text whose last line has no line
+/// break (an implicit null after `? key`, an unclosed `[`) one line past
+/// it, where no output can point, so positions are capped at `end`
+/// ([`end_position`]).
+fn span(s: &YSpan, line_offset: u32, end: (u32, u32)) -> Span {
+    let (start_line, start_col) = (s.start.line() as u32 + line_offset, s.start.col() as u32 + 1).min(end);
+    let (end_line, end_col) = (s.end.line() as u32 + line_offset, s.end.col() as u32 + 1).min(end);
+    Span { start_line, start_col, end_line, end_col }
 }
 
 enum Frame {
@@ -112,6 +113,8 @@ struct Builder<'a> {
     /// The text this run of the parser reads, from a line start of the file.
     src: &'a str,
     line_offset: u32,
+    /// Where the file ends ([`end_position`]): no position is past it.
+    end: (u32, u32),
     /// Character index and byte offset in `src` of a point already passed
     /// (to find closing quotes in linear time).
     cursor: (usize, usize),
@@ -284,10 +287,11 @@ fn key_string(node: &Node) -> Result<String, String> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(src: &'a str, line_offset: u32) -> Self {
+    fn new(src: &'a str, line_offset: u32, end: (u32, u32)) -> Self {
         Builder {
             src,
             line_offset,
+            end,
             cursor: (0, 0),
             stack: Vec::new(),
             anchors: HashMap::new(),
@@ -449,7 +453,7 @@ impl<'a> Builder<'a> {
     }
 
     fn event(&mut self, ev: Event<'_>, sp: &YSpan) -> Result<(), SyntaxError> {
-        let mut s = span(sp, self.line_offset);
+        let mut s = span(sp, self.line_offset, self.end);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let start = (s.start_line, s.start_col - 1);
@@ -595,8 +599,9 @@ pub fn parse(src: &str) -> ParsedFile {
     // Where parsing failed: from the error to the resumption point.
     let mut unknown: Vec<(Pos, Pos)> = Vec::new();
     let (mut offset, mut first_line) = (0usize, 1u32);
+    let end = end_position(src);
     loop {
-        let err = parse_run(&src[offset..], first_line - 1, &mut out.documents, &mut scalars);
+        let err = parse_run(&src[offset..], first_line - 1, end, &mut out.documents, &mut scalars);
         let Some(err) = err else { break };
         let from = (err.line, err.col.saturating_sub(1));
         out.errors.push(err);
@@ -615,22 +620,13 @@ pub fn parse(src: &str) -> ParsedFile {
             }
         }
     }
-    // The parser reports some errors at the end of the input (an unclosed
-    // `[`, a key without `:`) one line past a last line that has no line
-    // break; only the last error can be there (nothing is parsed after it).
-    // Point at the end of the text instead, a place every output can show.
-    if let Some(e) = out.errors.last_mut() {
-        let end = end_position(src);
-        if (e.line, e.col) > end {
-            (e.line, e.col) = end;
-        }
-    }
     out.comments = comments::find(src, scalars, &unknown);
     out
 }
 
 /// The 1-based line and column just past the last character of `src`,
-/// counting line breaks as the YAML parser does (`\n`, `\r\n`, a lone `\r`).
+/// counting line breaks as the YAML parser does (`\n`, `\r\n`, a lone `\r`):
+/// the last position a span or an error may have (see [`span`]).
 fn end_position(src: &str) -> (u32, u32) {
     let (mut line, mut col) = (1u32, 1u32);
     let mut chars = src.chars().peekable();
@@ -665,14 +661,16 @@ fn next_document_start(src: &str, mut offset: usize, mut line: u32, min_line: u3
 }
 
 /// Runs the parser on `src` (which starts at line `line_offset + 1` of the
-/// file) until the end or the first error, which is returned.
+/// file, and ends at `end` of it) until the end or the first error, which
+/// is returned.
 fn parse_run(
     src: &str,
     line_offset: u32,
+    end: (u32, u32),
     documents: &mut Vec<Node>,
     scalars: &mut Vec<(Pos, Pos)>,
 ) -> Option<SyntaxError> {
-    let mut b = Builder::new(src, line_offset);
+    let mut b = Builder::new(src, line_offset, end);
     let mut parser = Parser::new_from_str(src);
     let error = loop {
         match parser.next() {
@@ -706,7 +704,9 @@ fn parse_run(
                     info => info.to_owned(),
                 };
                 let (line, col) = nul_at.unwrap_or((e.marker().line() as u32, e.marker().col() as u32 + 1));
-                break Some(SyntaxError { line: line + line_offset, col, message });
+                // never past the end of the text (a marker at EOF without a line break)
+                let (line, col) = (line + line_offset, col).min(end);
+                break Some(SyntaxError { line, col, message });
             }
             Some(Ok((Event::DocumentEnd, _))) => {
                 if let Some(mut root) = b.root.take() {
@@ -916,11 +916,12 @@ again: *s
         assert_eq!(d.to_json(), serde_json::json!({"15": "a", "31": "b", "17": "c"}));
     }
 
-    /// Found by fuzzing (fuzz/seeds/yaml_input/error-past-the-end.yaml):
-    /// an error at the end of a text whose last line has no line break was
-    /// reported one line past the end, where no output can point.
+    /// Found by fuzzing (fuzz/seeds/yaml_input/error-past-the-end.yaml,
+    /// node-past-the-end.yaml): an error, or a node, at the end of a text
+    /// whose last line has no line break was placed one line past the end,
+    /// where no output can point.
     #[test]
-    fn errors_at_the_end_point_into_the_text() {
+    fn errors_and_nodes_at_the_end_point_into_the_text() {
         for (src, at) in [
             (":\n0", (2, 2)),
             ("a: [1", (1, 6)),
@@ -932,6 +933,22 @@ again: *s
             let p = parse(src);
             let e = p.errors.last().unwrap_or_else(|| panic!("{src:?} has an error"));
             assert_eq!((e.line, e.col), at, "{src:?}: {}", e.message);
+        }
+        for (src, end) in [("?  A", (1, 5)), ("a:", (1, 3)), ("- ? x\n- ", (2, 3)), ("x: [1, ?  A]", (1, 13))] {
+            let p = parse(src);
+            assert!(p.errors.is_empty(), "{src:?}: {:?}", p.errors);
+            fn check(n: &Node, end: (u32, u32), src: &str) {
+                assert!((n.span.end_line, n.span.end_col) <= end, "{src:?}: {:?}", n.span);
+                match &n.value {
+                    NodeValue::Seq(items) => items.iter().for_each(|i| check(i, end, src)),
+                    NodeValue::Map(entries) => entries.iter().for_each(|e| {
+                        assert!((e.key_span.end_line, e.key_span.end_col) <= end, "{src:?}: key {:?}", e.key_span);
+                        check(&e.value, end, src)
+                    }),
+                    _ => {}
+                }
+            }
+            check(&p.documents[0], end, src);
         }
     }
 
