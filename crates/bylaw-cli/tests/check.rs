@@ -73,7 +73,7 @@ fn several_formats_in_one_run_and_atomic_files() {
     let stdout: serde_json::Value = serde_json::from_str(&out).unwrap();
     let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(stdout, file, "stdout JSON and --json file are the same report");
-    assert_eq!(file["version"], "1.0");
+    assert_eq!(file["version"], "1.1");
     assert_eq!(file["verdict"], "fail");
     assert_eq!(file["summary"]["blocking"], 3);
     assert_eq!(file["summary"]["advisory"], 1);

@@ -9,8 +9,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Version of the JSON report format.
-pub const REPORT_VERSION: &str = "1.0";
+/// Version of the JSON report format (`schemas/report.schema.json`): the
+/// minor version grows with additions a 1.0 reader can ignore — 1.1 added
+/// verdict `error` and `errors` (a run stopped with exit 2).
+pub const REPORT_VERSION: &str = "1.1";
 
 /// How strongly a finding is enforced, from weakest to strongest.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
