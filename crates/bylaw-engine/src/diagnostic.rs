@@ -139,9 +139,12 @@ impl Diagnostic {
             let full_width = full.chars().count() as u32;
             // a very long line is shown as a window around the column
             let (text, shift) = if full_width > SNIPPET_WIDTH {
+                // (a column past the line's end, as some parsers report at
+                // its end, still shows the line's tail)
                 let from = s.start_col.max(1).saturating_sub(1).saturating_sub(SNIPPET_WIDTH / 3);
+                let from = from.min(full_width.saturating_sub(SNIPPET_WIDTH));
                 let to = (from + SNIPPET_WIDTH).min(full_width);
-                let body: String = full.chars().skip(from as usize).take((to - from) as usize).collect();
+                let body: String = full.chars().skip(from as usize).take(to.saturating_sub(from) as usize).collect();
                 let lead = if from > 0 { "…" } else { "" };
                 let tail = if to < full_width { "…" } else { "" };
                 (format!("{lead}{body}{tail}"), from as i64 - i64::from(from > 0))
@@ -217,6 +220,20 @@ mod tests {
             "BAD",
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_column_past_the_end_of_a_long_line_shows_its_tail() {
+        // found by the `exceptions` fuzz target: the window started past the
+        // line's end and its width underflowed
+        let line = "#".repeat(400);
+        for col in [400, 401, 900] {
+            let d = Diagnostic::error("yaml", "x.yaml", Some(Span::point(1, col)), "invalid YAML");
+            let out = d.render(Some(&line), false);
+            let snippet = out.lines().find(|l| l.starts_with("1 |")).unwrap();
+            assert!(snippet.starts_with("1 | …###") && snippet.chars().count() < 200, "{col}: {out}");
+            assert!(out.lines().any(|l| l.trim_end().ends_with('^')), "{col}: {out}");
+        }
     }
 
     #[test]
