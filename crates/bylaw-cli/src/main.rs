@@ -118,6 +118,30 @@ const STACK_SIZE: usize = 256 * 1024 * 1024;
 /// v3): how long freed memory is kept before it is returned to the system.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// Turns transparent huge pages off for this process (Linux `prctl(2)`,
+/// `PR_SET_THP_DISABLE`). mimalloc advises huge pages for its arenas, so
+/// with THP in `madvise` mode (the common default) every page it touches is
+/// a 2 MiB page zeroed in full: measured on 10,000 files with 122,000
+/// findings, peak RSS 114–117 MB with them and 85–86 MB without, at the
+/// same wall time. A failure leaves them on (a slower, bigger run, not a
+/// wrong one). `MIMALLOC_ALLOW_THP=1` in the environment keeps them.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none_or(|v| v != "1") {
+        // SAFETY: prctl with PR_SET_THP_DISABLE takes integer arguments only
+        // and changes no memory of this process.
+        unsafe {
+            libc::prctl(
+                libc::PR_SET_THP_DISABLE,
+                1 as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+            );
+        }
+    }
+}
+
 fn main() -> ExitCode {
     // Return freed pages after 1 ms (mimalloc waits 10 ms by default): a run
     // frees each file's document tree and keeps its findings, so peak RSS
@@ -126,6 +150,7 @@ fn main() -> ExitCode {
     // 1 ms 109–116 MB, 10 ms 117–124 MB.
     // SAFETY: sets a documented option of the allocator, before any thread starts.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1) };
+    disable_transparent_huge_pages();
     restore_sigpipe();
     let _ = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE).build_global();
     match std::thread::Builder::new().name("bylaw".into()).stack_size(STACK_SIZE).spawn(run) {

@@ -56,6 +56,54 @@ pub enum At {
 pub enum Part {
     Text(String),
     Expr(Cel),
+    /// A `{{ }}` that only selects fields of `doc` or `item`
+    /// (`doc.metadata.name`): read straight from the document when the
+    /// value there is a string, integer, bool or null, else evaluated as
+    /// the CEL it is (the result is the same either way).
+    Field(FieldPath, Cel),
+}
+
+/// The variable a [`FieldPath`] starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldRoot {
+    Doc,
+    Item,
+}
+
+/// `doc.a.b` or `item.a`: a CEL expression made only of field selections
+/// (no `has()`, no index, no call) on `doc` or `item`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldPath {
+    pub root: FieldRoot,
+    pub keys: Vec<String>,
+}
+
+impl FieldPath {
+    /// The field path `program` is, if it is one (cel-spec "Field
+    /// Selection": `e.f` on a map is the entry under key `"f"`).
+    pub fn of(program: &Program) -> Option<FieldPath> {
+        use cel::common::ast::Expr;
+        let mut keys = Vec::new();
+        let mut e = program.expression();
+        loop {
+            match &e.expr {
+                Expr::Select(s) if !s.test => {
+                    keys.push(s.field.clone());
+                    e = &s.operand;
+                }
+                Expr::Ident(name) => {
+                    let root = match name.as_str() {
+                        "doc" => FieldRoot::Doc,
+                        "item" => FieldRoot::Item,
+                        _ => return None,
+                    };
+                    keys.reverse();
+                    return (!keys.is_empty()).then_some(FieldPath { root, keys });
+                }
+                _ => return None,
+            }
+        }
+    }
 }
 
 /// Include and exclude globs of `match.files` (or `.bylaw.yaml` targets).
@@ -546,7 +594,10 @@ impl<'a> Compiler<'a> {
                 return None;
             };
             match self.cel(after[..end].trim(), pointer, has_item) {
-                Some(c) => parts.push(Part::Expr(c)),
+                Some(c) => parts.push(match FieldPath::of(&c.program) {
+                    Some(path) => Part::Field(path, c),
+                    None => Part::Expr(c),
+                }),
                 None => ok = false,
             }
             rest = &after[end + 2..];
@@ -640,7 +691,7 @@ pub fn parse_dotted(path: &str) -> Result<Vec<Segment>, String> {
                     return Err(format!("empty segment in `{path}`"));
                 }
                 if !cur.is_empty() {
-                    segs.push(Segment::Key(std::mem::take(&mut cur)));
+                    segs.push(Segment::Key(std::mem::take(&mut cur).into()));
                 }
                 after_dot = true;
             }
@@ -649,7 +700,7 @@ pub fn parse_dotted(path: &str) -> Result<Vec<Segment>, String> {
                     return Err(format!("`.[` in `{path}`: write `a[0]`, not `a.[0]`"));
                 }
                 if !cur.is_empty() {
-                    segs.push(Segment::Key(std::mem::take(&mut cur)));
+                    segs.push(Segment::Key(std::mem::take(&mut cur).into()));
                 }
                 let mut inner = String::new();
                 let mut closed = false;
@@ -669,7 +720,7 @@ pub fn parse_dotted(path: &str) -> Result<Vec<Segment>, String> {
                     .and_then(|s| s.strip_suffix('"'))
                     .or_else(|| inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
                 {
-                    segs.push(Segment::Key(q.to_owned()));
+                    segs.push(Segment::Key(q.into()));
                 } else {
                     let i = inner
                         .parse::<usize>()
@@ -687,7 +738,7 @@ pub fn parse_dotted(path: &str) -> Result<Vec<Segment>, String> {
         return Err(format!("`{path}` ends with `.`"));
     }
     if !cur.is_empty() {
-        segs.push(Segment::Key(cur));
+        segs.push(Segment::Key(cur.into()));
     }
     if segs.is_empty() {
         return Err("the path is empty".into());

@@ -31,7 +31,7 @@
 //! other error is a `bylaw/eval-error` finding at the rule's enforcement.
 
 use crate::builtin;
-use crate::compile::{At, Cel, CompiledPolicy, CompiledRule, Cond, Part, PolicySet};
+use crate::compile::{At, Cel, CompiledPolicy, CompiledRule, Cond, FieldPath, FieldRoot, Part, PolicySet};
 use crate::input::{self, Format};
 use crate::jsonpath::Query as JsonPath;
 use crate::node::{json_to_val, to_pointer, Node, NodeValue, Segment, Span};
@@ -218,19 +218,65 @@ fn value_json(v: &Value) -> serde_json::Value {
 /// The message of a finding. Missing data shows as `<missing>`; any other
 /// error (`{{ x / 0 }}`) is returned, to become a `bylaw/eval-error`
 /// finding rather than text inside the message.
-fn render_message(parts: &[Part], root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<String, String> {
+/// `item` is the `each` element's node, when there is one.
+fn render_message(
+    parts: &[Part],
+    root: &Context<'_, '_>,
+    vars: &Vars<'_>,
+    doc: &Node,
+    item: Option<&Node>,
+) -> Result<String, String> {
     let mut out = String::new();
     for p in parts {
-        match p {
-            Part::Text(t) => out.push_str(t),
-            Part::Expr(cel) => match run_cel(cel, root, vars) {
-                Ok(v) => out.push_str(&display_value(&v)),
-                Err(e) if is_missing(&e) => out.push_str("<missing>"),
-                Err(e) => return Err(format!("the message's `{{{{ {} }}}}`: {e}", cel.source)),
-            },
+        let cel = match p {
+            Part::Text(t) => {
+                out.push_str(t);
+                continue;
+            }
+            Part::Field(path, cel) => {
+                if field_display(path, doc, item, &mut out) {
+                    continue;
+                }
+                cel
+            }
+            Part::Expr(cel) => cel,
+        };
+        match run_cel(cel, root, vars) {
+            Ok(v) => out.push_str(&display_value(&v)),
+            Err(e) if is_missing(&e) => out.push_str("<missing>"),
+            Err(e) => return Err(format!("the message's `{{{{ {} }}}}`: {e}", cel.source)),
         }
     }
     Ok(out)
+}
+
+/// Appends what [`display_value`] would show for `path` when the value is
+/// there and a string, integer, bool or null, read from the document
+/// without running CEL; false (nothing appended) otherwise, for CEL to
+/// evaluate (floats, lists, maps, missing data and errors keep CEL's exact
+/// output).
+fn field_display(path: &FieldPath, doc: &Node, item: Option<&Node>, out: &mut String) -> bool {
+    let mut node = match path.root {
+        FieldRoot::Doc => doc,
+        FieldRoot::Item => match item {
+            Some(n) => n,
+            None => return false,
+        },
+    };
+    for key in &path.keys {
+        match node.get(key) {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    match &node.value {
+        NodeValue::Str { value, .. } => out.push_str(value),
+        NodeValue::Int(i) => out.push_str(&i.to_string()),
+        NodeValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        NodeValue::Null => out.push_str("null"),
+        NodeValue::Float(_) | NodeValue::Seq(_) | NodeValue::Map(_) => return false,
+    }
+    true
 }
 
 fn resource_of(doc: &Node) -> Option<Arc<Resource>> {
@@ -404,13 +450,15 @@ impl Evaluator<'_> {
         let root = &self.set.root;
         let base = Vars { doc: t.doc_val, item: None, params: &*p.params, ctx: self.ctx, file: t.file_val };
         let mut check = |vars: &Vars<'_>, item_path: &[Segment]| match eval_cond(&r.cond, root, vars) {
-            Ok(v) if v == r.deny => match render_message(&r.message, root, vars) {
-                Ok(msg) => out.push(self.finding(p, r, t, &self.at_segments(r, t, item_path), msg, false)),
-                Err(e) => {
-                    let msg = format!("rule {} fired, but {e}", r.id);
-                    out.push(self.finding(p, r, t, item_path, msg, true));
+            Ok(v) if v == r.deny => {
+                match render_message(&r.message, root, vars, t.doc, vars.item.and_then(|_| t.doc.at(item_path))) {
+                    Ok(msg) => out.push(self.finding(p, r, t, &self.at_segments(r, t, item_path), msg, false)),
+                    Err(e) => {
+                        let msg = format!("rule {} fired, but {e}", r.id);
+                        out.push(self.finding(p, r, t, item_path, msg, true));
+                    }
                 }
-            },
+            }
             Ok(_) => {}
             Err(e) => {
                 let msg = format!("rule {} could not be evaluated: {e}", r.id);
@@ -862,12 +910,12 @@ impl Node {
                 Some(i) => NodeValue::Int(i),
                 None => NodeValue::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
-            J::String(s) => NodeValue::Str { value: s.clone(), plain: false },
+            J::String(s) => NodeValue::Str { value: s.into(), plain: false },
             J::Array(items) => NodeValue::Seq(items.iter().map(Node::from_json).collect()),
             J::Object(map) => NodeValue::Map(
                 map.iter()
                     .map(|(k, v)| crate::node::Entry {
-                        key: k.clone(),
+                        key: k.into(),
                         key_span: Span::default(),
                         value: Node::from_json(v),
                     })

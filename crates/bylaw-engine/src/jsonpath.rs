@@ -202,7 +202,7 @@ impl Query {
                             .location()
                             .iter()
                             .map(|e| match e {
-                                serde_json_path::PathElement::Name(n) => Segment::Key((*n).to_owned()),
+                                serde_json_path::PathElement::Name(n) => Segment::Key((*n).into()),
                                 serde_json_path::PathElement::Index(i) => Segment::Index(*i),
                             })
                             .collect();
@@ -227,7 +227,7 @@ fn apply<'n>(node: &'n Node, path: &[Segment], selectors: &[Selector], out: &mut
     for sel in selectors {
         match (sel, &node.value) {
             (Selector::Name(name), NodeValue::Map(entries)) => {
-                if let Some(e) = entries.iter().find(|e| &e.key == name) {
+                if let Some(e) = entries.iter().find(|e| e.key == name) {
                     out.push((child(path, Segment::Key(e.key.clone())), &e.value));
                 }
             }

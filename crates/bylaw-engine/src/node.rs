@@ -12,6 +12,7 @@
 
 use cel::common::types::{CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString};
 use cel::common::value::Val;
+use compact_str::CompactString;
 use std::collections::HashMap;
 
 /// A source range: 1-based lines and 1-based character columns, end exclusive.
@@ -58,7 +59,7 @@ pub enum NodeValue {
     /// YAML 1.1 boolean and integer compatibility of Kubernetes documents,
     /// see `input/yaml11.rs`).
     Str {
-        value: String,
+        value: CompactString,
         plain: bool,
     },
     Seq(Vec<Node>),
@@ -68,7 +69,7 @@ pub enum NodeValue {
 /// One key/value pair of a mapping, in source order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
-    pub key: String,
+    pub key: CompactString,
     pub key_span: Span,
     pub value: Node,
 }
@@ -76,7 +77,7 @@ pub struct Entry {
 /// One step of a path into a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Segment {
-    Key(String),
+    Key(CompactString),
     Index(usize),
 }
 
@@ -119,7 +120,7 @@ impl Node {
         let mut span = self.span;
         for (depth, segment) in segments.iter().enumerate() {
             let next = match (&node.value, segment) {
-                (NodeValue::Map(entries), Segment::Key(key)) => entries.iter().find(|e| &e.key == key).map(|e| {
+                (NodeValue::Map(entries), Segment::Key(key)) => entries.iter().find(|e| e.key == key).map(|e| {
                     let span = if with_key { e.key_span.to(e.value.span) } else { e.value.span };
                     (span, &e.value)
                 }),
@@ -142,7 +143,7 @@ impl Node {
         let mut node = self;
         for segment in segments {
             node = match (&node.value, segment) {
-                (NodeValue::Map(entries), Segment::Key(key)) => &entries.iter().find(|e| &e.key == key)?.value,
+                (NodeValue::Map(entries), Segment::Key(key)) => &entries.iter().find(|e| e.key == key)?.value,
                 (NodeValue::Seq(items), Segment::Index(i)) => items.get(*i)?,
                 _ => return None,
             };
@@ -160,9 +161,11 @@ impl Node {
             NodeValue::Float(f) => {
                 serde_json::Number::from_f64(*f).map(J::Number).unwrap_or_else(|| J::String(f.to_string()))
             }
-            NodeValue::Str { value, .. } => J::String(value.clone()),
+            NodeValue::Str { value, .. } => J::String(value.to_string()),
             NodeValue::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            NodeValue::Map(entries) => J::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect()),
+            NodeValue::Map(entries) => {
+                J::Object(entries.iter().map(|e| (e.key.to_string(), e.value.to_json())).collect())
+            }
         }
     }
 
@@ -224,7 +227,7 @@ pub fn parse_pointer(pointer: &str) -> Vec<Segment> {
             let token = raw.replace("~1", "/").replace("~0", "~");
             match token.parse::<usize>() {
                 Ok(i) if !token.starts_with('+') => Segment::Index(i),
-                _ => Segment::Key(token),
+                _ => Segment::Key(token.into()),
             }
         })
         .collect()
@@ -236,8 +239,12 @@ pub fn to_pointer(segments: &[Segment]) -> String {
     for s in segments {
         out.push('/');
         match s {
+            Segment::Key(k) if !k.contains(['~', '/']) => out.push_str(k),
             Segment::Key(k) => out.push_str(&k.replace('~', "~0").replace('/', "~1")),
-            Segment::Index(i) => out.push_str(&i.to_string()),
+            Segment::Index(i) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{i}");
+            }
         }
     }
     out
@@ -264,7 +271,7 @@ impl Node {
         let mut node = Some(self);
         for s in segments {
             let s = match (node.map(|n| &n.value), s) {
-                (Some(NodeValue::Map(_)), Segment::Index(i)) => Segment::Key(i.to_string()),
+                (Some(NodeValue::Map(_)), Segment::Index(i)) => Segment::Key(compact_str::format_compact!("{i}")),
                 (_, s) => s,
             };
             node = node.and_then(|n| n.at(std::slice::from_ref(&s)));

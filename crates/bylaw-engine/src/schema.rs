@@ -137,7 +137,7 @@ fn schema_at<'a>(schema: &'a Value, root: &'a Value, pointer: &str) -> Option<&'
         let step = |node: &'a Value| match &seg {
             Segment::Key(k) => node
                 .get("properties")
-                .and_then(|p| p.get(k))
+                .and_then(|p| p.get(k.as_str()))
                 .or_else(|| node.get("additionalProperties").filter(|a| a.is_object())),
             Segment::Index(i) => {
                 node.get("items").or_else(|| node.get("properties").and_then(|p| p.get(i.to_string())))

@@ -336,3 +336,62 @@ fn constant_errors_are_located_load_errors() {
     assert!(got[0].1.starts_with("invalid regular expression `[a-z`"), "{got:#?}");
     assert!(got[1].1.contains("division by a constant zero"), "{got:#?}");
 }
+
+#[test]
+fn field_messages_read_from_the_document_show_what_cel_shows() {
+    // `{{ doc.a.b }}` is read straight from the document; `{{ [doc.a.b][0] }}`
+    // is the same value through CEL: both halves of each message must agree,
+    // for every kind of value, missing data and errors included
+    let c = Case::new();
+    c.file(
+        "doc.yaml",
+        "kind: Thing\ns: text\nq: \"quoted: yes\"\nn: 42\nneg: -7\nb: true\nz: null\nt: ~\nf: 1.5\n\
+         l: [1, two]\nm: {x: 1, a: [true]}\nnested: {inner: {name: deep}}\nempty:\n\
+         items:\n  - name: one\n    port: 80\n  - name: two\n",
+    );
+    let fields = [
+        "s",
+        "q",
+        "n",
+        "neg",
+        "b",
+        "z",
+        "t",
+        "f",
+        "l",
+        "m",
+        "nested.inner.name",
+        "nested.inner",
+        "missing",
+        "nested.nope.x",
+        "empty.x",
+    ];
+    let mut rules = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        rules.push_str(&format!(
+            "    - id: F{i}\n      deny: \"true\"\n      message: \"{{{{ doc.{f} }}}}|{{{{ [doc.{f}][0] }}}}\"\n"
+        ));
+    }
+    rules.push_str(
+        "    - id: ITEM\n      each: \"$.items[*]\"\n      deny: \"true\"\n      message: \"{{ item.name }}|{{ [item.name][0] }} {{ item.port }}|{{ [item.port][0] }}\"\n",
+    );
+    rules.push_str("    - id: ERR\n      deny: \"true\"\n      message: \"{{ doc.s.x }}\"\n");
+    let r = c.run(&policy(&rules), &["doc.yaml"]);
+    for (i, f) in fields.iter().enumerate() {
+        let found: Vec<&Finding> = r.findings.iter().filter(|x| x.rule_id == format!("F{i}")).collect();
+        assert_eq!(found.len(), 1, "doc.{f}: {:#?}", r.findings);
+        let (fast, cel) = found[0].message.split_once('|').unwrap();
+        assert_eq!(fast, cel, "doc.{f}");
+    }
+    let msg = |id: &str| r.findings.iter().find(|x| x.rule_id == id).map(|x| x.message.clone()).unwrap_or_default();
+    assert_eq!(msg("F0"), "text|text");
+    assert_eq!(msg("F2"), "42|42");
+    assert_eq!(msg("F5"), "null|null");
+    assert_eq!(msg("F12"), "<missing>|<missing>");
+    let items: Vec<&str> = r.findings.iter().filter(|x| x.rule_id == "ITEM").map(|x| x.message.as_str()).collect();
+    assert_eq!(items, ["one|one 80|80", "two|two <missing>|<missing>"]);
+    // a selection on a string is an error, not text in the message
+    let err: Vec<&Finding> = r.findings.iter().filter(|x| x.rule_id == "bylaw/eval-error").collect();
+    assert_eq!(err.len(), 1, "{:#?}", r.findings);
+    assert!(err[0].message.starts_with("rule ERR fired, but the message's `{{ doc.s.x }}`"), "{}", err[0].message);
+}

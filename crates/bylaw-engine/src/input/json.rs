@@ -125,7 +125,7 @@ impl<'a> Reader<'a> {
             Some(b'[') => self.array(depth),
             Some(b'"') => {
                 let (span, value) = self.string()?;
-                Ok(Node { span, value: NodeValue::Str { value, plain: false } })
+                Ok(Node { span, value: NodeValue::Str { value: value.into(), plain: false } })
             }
             Some(_) => self.scalar(),
             None => Err(self.error("expected a JSON value")),
@@ -150,7 +150,7 @@ impl<'a> Reader<'a> {
                         message: format!("duplicate key `{key}` in this mapping (first defined at line {first})"),
                     });
                 }
-                entries.push(Entry { key, key_span, value });
+                entries.push(Entry { key: key.into(), key_span, value });
                 self.blanks();
                 if self.peek() != Some(b',') {
                     break;

@@ -48,8 +48,8 @@ fn expand_at(documents: Vec<Node>, depth: usize) -> Vec<Node> {
                 for (i, (key, value)) in [("apiVersion", api_version.as_str()), ("kind", kind)].into_iter().enumerate()
                 {
                     if !fields.iter().any(|e| e.key == key) {
-                        let value = Node { span: at, value: NodeValue::Str { value: value.to_owned(), plain: false } };
-                        fields.insert(i.min(fields.len()), Entry { key: key.to_owned(), key_span: at, value });
+                        let value = Node { span: at, value: NodeValue::Str { value: value.into(), plain: false } };
+                        fields.insert(i.min(fields.len()), Entry { key: key.into(), key_span: at, value });
                     }
                 }
             }

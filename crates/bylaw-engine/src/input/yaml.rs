@@ -33,6 +33,7 @@
 use super::comments::{self, Pos};
 use super::{yaml11, ParsedFile, SyntaxError};
 use crate::node::{Entry, Node, NodeValue, Span};
+use compact_str::{CompactString, ToCompactString};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag};
 use std::collections::HashMap;
 
@@ -63,7 +64,7 @@ enum Frame {
         start: Span,
         anchor: usize,
         entries: Vec<Entry>,
-        key: Option<(String, Span, bool)>,
+        key: Option<(CompactString, Span, bool)>,
         merges: Vec<Node>,
         /// Key hash → index of the first entry with that hash, built once a
         /// mapping has [`INDEX_FROM`] keys so the duplicate-key check stays
@@ -178,7 +179,7 @@ fn resolve_plain(s: &str) -> NodeValue {
     }
     let first = s.as_bytes()[0];
     if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
-        return NodeValue::Str { value: s.to_owned(), plain: true };
+        return NodeValue::Str { value: s.into(), plain: true };
     }
     if let Some(hex) = s.strip_prefix("0x") {
         if let Ok(i) = i64::from_str_radix(hex, 16) {
@@ -200,7 +201,7 @@ fn resolve_plain(s: &str) -> NodeValue {
             return NodeValue::Float(f);
         }
     }
-    NodeValue::Str { value: s.to_owned(), plain: true }
+    NodeValue::Str { value: s.into(), plain: true }
 }
 
 fn is_decimal_int(s: &str) -> bool {
@@ -244,7 +245,7 @@ fn resolve_tagged(s: &str, tag: &Tag) -> Result<NodeValue, String> {
         return Ok(resolve_plain(s));
     }
     let value = match tag.suffix.as_str() {
-        "str" => NodeValue::Str { value: s.to_owned(), plain: false },
+        "str" => NodeValue::Str { value: s.into(), plain: false },
         "null" => NodeValue::Null,
         "bool" => match resolve_plain(s) {
             v @ NodeValue::Bool(_) => v,
@@ -264,7 +265,7 @@ fn resolve_tagged(s: &str, tag: &Tag) -> Result<NodeValue, String> {
     Ok(value)
 }
 
-fn key_string(node: &Node) -> Result<String, String> {
+fn key_string(node: &Node) -> Result<CompactString, String> {
     // A plain scalar kept raw for the Kubernetes pass (`0_x`, `0644`) is
     // read as YAML 1.2, once: keys are never converted. Its reading is final
     // (a string stays this string), so nothing here recurses.
@@ -278,9 +279,9 @@ fn key_string(node: &Node) -> Result<String, String> {
     };
     Ok(match value {
         NodeValue::Null => "null".into(),
-        NodeValue::Bool(b) => b.to_string(),
-        NodeValue::Int(i) => i.to_string(),
-        NodeValue::Float(f) => f.to_string(),
+        NodeValue::Bool(b) => b.to_compact_string(),
+        NodeValue::Int(i) => i.to_compact_string(),
+        NodeValue::Float(f) => f.to_compact_string(),
         NodeValue::Str { value, .. } => value.clone(),
         NodeValue::Seq(_) | NodeValue::Map(_) => return Err("a mapping key must be a scalar, not a collection".into()),
     })
@@ -476,13 +477,13 @@ impl<'a> Builder<'a> {
                         // Resolved at the document's end, once it is known
                         // whether Kubernetes (YAML 1.1) reads it.
                         self.has_yaml11_int = true;
-                        NodeValue::Str { value: text.into_owned(), plain: true }
+                        NodeValue::Str { value: text.into(), plain: true }
                     }
                     (None, true) => {
                         self.has_yaml11_bool |= yaml11::is_bool(&text).is_some();
                         resolve_plain(&text)
                     }
-                    (None, false) => NodeValue::Str { value: text.into_owned(), plain: false },
+                    (None, false) => NodeValue::Str { value: text.into(), plain: false },
                 };
                 self.push(Node { span: s, value }, anchor, plain)?;
             }
@@ -514,7 +515,7 @@ impl<'a> Builder<'a> {
                     let last = entries.last().map(|e| e.value.span);
                     if !merges.is_empty() {
                         // explicit keys win, then earlier merges: linear with a key set
-                        let mut keys: std::collections::HashSet<String> =
+                        let mut keys: std::collections::HashSet<CompactString> =
                             entries.iter().map(|e| e.key.clone()).collect();
                         for m in merges {
                             if let NodeValue::Map(merged) = m.value {
