@@ -25,6 +25,7 @@ use crate::input::Format;
 use crate::paths::{self, canonical, ProjectRoot, STDIN};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Why a file was not evaluated.
@@ -136,11 +137,18 @@ pub struct Filter<'a> {
 /// Every entry of a walk, in path order: the directory tree is read by
 /// several threads (the stats that following symlinks needs are most of a
 /// walk's time), and sorting makes the result the same on every run.
-fn walk_parallel(b: ignore::WalkBuilder) -> Vec<Result<ignore::DirEntry, ignore::Error>> {
+/// `each` sees every entry as it is found, on the walking threads.
+fn walk_parallel(
+    b: ignore::WalkBuilder,
+    each: &(dyn Fn(&ignore::DirEntry) + Sync),
+) -> Vec<Result<ignore::DirEntry, ignore::Error>> {
     let entries = Mutex::new(Vec::new());
     b.build_parallel().run(|| {
         let entries = &entries;
         Box::new(move |entry| {
+            if let Ok(e) = &entry {
+                each(e);
+            }
             if let Ok(mut v) = entries.lock() {
                 v.push(entry);
             }
@@ -158,6 +166,12 @@ fn walk_parallel(b: ignore::WalkBuilder) -> Vec<Result<ignore::DirEntry, ignore:
     };
     entries.sort_by_cached_key(key);
     entries
+}
+
+/// Whether `dir` holds a file the walk reads ignore rules from: `.gitignore`,
+/// `.ignore`, or git's `.git/info/exclude` (see [`walker`]).
+fn has_ignore_file(dir: &Path) -> bool {
+    [".gitignore", ".ignore", ".git/info/exclude"].iter().any(|name| dir.join(name).symlink_metadata().is_ok())
 }
 
 /// Finds a symlink loop inside an `ignore` error.
@@ -258,8 +272,21 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         }
         let mut b = walker(p, true);
         b.filter_entry(|e| e.file_name() != ".git");
-        let mut visited: HashSet<PathBuf> = HashSet::new();
-        for entry in walk_parallel(b) {
+        // by the bytes of the path (both walks spell paths alike), cheaper to
+        // hash than `Path`'s components
+        let mut visited: HashSet<std::ffi::OsString> = HashSet::new();
+        // whether a directory of the walk holds an ignore file, looked up by
+        // name (so one that ignores itself counts too)
+        let ignore_files = AtomicBool::new(false);
+        let look = |e: &ignore::DirEntry| {
+            if e.file_type().is_some_and(|t| t.is_dir())
+                && !ignore_files.load(Ordering::Relaxed)
+                && has_ignore_file(e.path())
+            {
+                ignore_files.store(true, Ordering::Relaxed);
+            }
+        };
+        for entry in walk_parallel(b, &look) {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -289,7 +316,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
                     continue;
                 }
             };
-            visited.insert(entry.path().to_path_buf());
+            visited.insert(entry.path().as_os_str().to_owned());
             match entry.file_type() {
                 Some(t) if t.is_file() => {
                     walked_files.push(entry.path().to_path_buf());
@@ -302,7 +329,12 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
             }
         }
         // What .gitignore hid: walk again without it, pruning at the first
-        // ignored directory (reported once, not descended).
+        // ignored directory (reported once, not descended). Without an
+        // ignore file in the tree or above it nothing was hidden.
+        let mut ignored = false;
+        if !ignore_files.into_inner() && !paths::absolute(p).ancestors().skip(1).any(has_ignore_file) {
+            continue;
+        }
         let visited = Arc::new(visited);
         let pruned: Arc<Mutex<Vec<PathBuf>>> = Arc::new(Mutex::new(Vec::new()));
         let mut b = walker(p, false);
@@ -314,7 +346,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
                     return false;
                 }
                 let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-                if is_dir && e.depth() > 0 && !visited.contains(e.path()) {
+                if is_dir && e.depth() > 0 && !visited.contains(e.path().as_os_str()) {
                     if let Ok(mut v) = pruned.lock() {
                         v.push(e.path().to_path_buf());
                     }
@@ -323,9 +355,8 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
                 true
             });
         }
-        let mut ignored = false;
-        for entry in b.build().flatten() {
-            if entry.file_type().is_some_and(|t| t.is_file()) && !visited.contains(entry.path()) {
+        for entry in walk_parallel(b, &|_| {}).into_iter().flatten() {
+            if entry.file_type().is_some_and(|t| t.is_file()) && !visited.contains(entry.path().as_os_str()) {
                 ignored = true;
                 skip(root.display(entry.path()), SkipReason::GitIgnore, false);
             }
@@ -681,6 +712,87 @@ mod tests {
                 ("secret.yaml".into(), ".gitignore"),
             ]
         );
+    }
+
+    #[test]
+    fn what_ignore_files_hide_is_reported_wherever_they_are() {
+        let run = |d: &Path, walk: &Path| {
+            let root = ProjectRoot::new(d);
+            let exclude = HashSet::new();
+            let found = discover(
+                &[walk.to_path_buf()],
+                &root,
+                &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new },
+            );
+            reasons(&found).into_iter().filter(|(_, r)| *r == ".gitignore").map(|(p, _)| p).collect::<Vec<String>>()
+        };
+        // a .gitignore that ignores itself is not listed by the walk, but
+        // still hides files: they are reported
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(
+            d,
+            "sub/.gitignore",
+            ".gitignore
+secret.yaml
+",
+        );
+        write(
+            d,
+            "sub/secret.yaml",
+            "a: 1
+",
+        );
+        write(
+            d,
+            "sub/ok.yaml",
+            "a: 1
+",
+        );
+        assert_eq!(run(d, d), vec!["sub/.gitignore".to_owned(), "sub/secret.yaml".to_owned()]);
+        // an ignore file above the walked directory, and git's info/exclude
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(
+            d, ".ignore", "*.json
+",
+        );
+        write(
+            d,
+            "deep/a.json",
+            "{}
+",
+        );
+        write(
+            d,
+            "deep/b.yaml",
+            "a: 1
+",
+        );
+        assert_eq!(run(d, &d.join("deep")), vec!["deep/a.json".to_owned()]);
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(
+            d,
+            ".git/info/exclude",
+            "local.yaml
+",
+        );
+        write(
+            d,
+            "local.yaml",
+            "a: 1
+",
+        );
+        assert_eq!(run(d, d), vec!["local.yaml".to_owned()]);
+        // no ignore file anywhere: nothing is hidden
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(
+            d, "x/a.yaml", "a: 1
+",
+        );
+        assert!(run(d, d).is_empty());
     }
 
     #[test]

@@ -507,6 +507,25 @@ impl Evaluator<'_> {
     }
 }
 
+/// A file larger than the size limit: its size in bytes.
+struct TooLarge(u64);
+
+/// The bytes of the regular file at `path` when it holds at most `max`
+/// bytes: one `open`, one `fstat` and reads into a buffer of the file's size.
+/// A file that grows past `max` while it is read is too large too.
+fn read_at_most(path: &std::path::Path, max: u64) -> std::io::Result<Result<Vec<u8>, TooLarge>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > max {
+        return Ok(Err(TooLarge(len)));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    let read = bytes.len() as u64;
+    Ok(if read > max { Err(TooLarge(read)) } else { Ok(bytes) })
+}
+
 /// The order of findings in a report: path, line, column, rule, message,
 /// fingerprint (deterministic output, DESIGN §7).
 fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
@@ -599,36 +618,35 @@ impl PolicySet {
         let stdin = f.fs_path.as_os_str() == "-";
         let format = Format::of_path(&f.path).or(stdin.then_some(Format::Yaml))?;
         let mut res = FileResult::default();
-        if f.content.is_none() {
-            if let Ok(meta) = std::fs::metadata(&f.fs_path) {
-                if meta.len() > opts.max_file_size {
+        let read = match &f.content {
+            Some(c) => Ok(Ok(c.clone())),
+            None => match read_at_most(&f.fs_path, opts.max_file_size) {
+                Ok(Err(TooLarge(len))) => {
                     let size = |b: u64| match b {
                         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)),
                         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
                         b => format!("{b} bytes"),
                     };
                     let mut finding = self.parse_error(
-                        &f.path,
-                        1,
-                        1,
-                        format!(
-                            "not evaluated: the file is {}, over the limit of {} (raise `max_file_size` in .bylaw.yaml or leave the file out with `targets`)",
-                            size(meta.len()),
-                            size(opts.max_file_size)
-                        ),
-                        opts,
-                    );
+                            &f.path,
+                            1,
+                            1,
+                            format!(
+                                "not evaluated: the file is {}, over the limit of {} (raise `max_file_size` in .bylaw.yaml or leave the file out with `targets`)",
+                                size(len),
+                                size(opts.max_file_size)
+                            ),
+                            opts,
+                        );
                     finding.rule_id = builtin::INPUT_TOO_LARGE.into();
                     finding.fingerprint = fingerprint(builtin::INPUT_TOO_LARGE, &f.path, None, None, "");
                     res.findings.push(finding);
                     res.skipped = Some(crate::discover::SkipReason::TooLarge);
                     return Some(res);
                 }
-            }
-        }
-        let read = match &f.content {
-            Some(c) => Ok(Ok(c.clone())),
-            None => std::fs::read(&f.fs_path).map(input::decode),
+                Ok(Ok(bytes)) => Ok(input::decode(bytes)),
+                Err(e) => Err(e),
+            },
         };
         let text = match read {
             Ok(Ok(t)) => t,

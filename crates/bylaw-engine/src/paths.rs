@@ -124,12 +124,16 @@ impl ProjectRoot {
 /// normalized: `.` and empty components dropped, `..` applied to the
 /// components before it (never above the filesystem root).
 pub fn absolute(p: &Path) -> PathBuf {
-    let joined = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(p)
-    };
+    let joined = if p.is_absolute() { p.to_path_buf() } else { current_dir().join(p) };
     normalize(&joined)
+}
+
+/// The current directory, read once: bylaw never changes it, and a walk
+/// displays every file it finds through [`absolute`] (one `getcwd` per
+/// file otherwise).
+fn current_dir() -> &'static Path {
+    static CWD: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CWD.get_or_init(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")))
 }
 
 /// The canonical path of `p` (symlinks resolved), or its absolute,
