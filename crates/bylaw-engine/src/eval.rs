@@ -844,7 +844,7 @@ impl PolicySet {
     fn report(
         &self,
         mut findings: Vec<Finding>,
-        targets: BTreeMap<usize, BTreeSet<String>>,
+        mut targets: BTreeMap<usize, BTreeSet<String>>,
         files: usize,
         documents: usize,
         opts: &RunOptions,
@@ -880,7 +880,7 @@ impl PolicySet {
                 source: p.file.clone(),
                 owners: p.owners.clone(),
                 rules: p.rules.iter().map(|r| r.id.clone()).collect(),
-                targets: targets.get(&i).map(|t| t.iter().cloned().collect()).unwrap_or_default(),
+                targets: targets.remove(&i).map(|t| t.into_iter().collect()).unwrap_or_default(),
             });
         }
         for id in [builtin::PARSE_ERROR, builtin::INPUT_TOO_LARGE, builtin::EVAL_ERROR] {

@@ -384,8 +384,14 @@ pub fn apply(
     // no lookup at all)
     let mut inline: BTreeMap<String, Vec<InlineUse>> = BTreeMap::new();
     let mut looked_at: HashSet<&str> = HashSet::new();
+    let mut last: Option<&str> = None;
     for f in &report.findings {
         let path = f.location.path.as_str();
+        // findings come sorted by path: most repeat the one before
+        if last == Some(path) {
+            continue;
+        }
+        last = Some(path);
         if !looked_at.insert(path) || pipeline_sources.iter().any(|p| p == path) {
             continue;
         }
