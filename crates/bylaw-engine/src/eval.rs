@@ -11,17 +11,20 @@
 //!   to JSON only when a rule needs a JSONPath outside the native subset,
 //!   and `each` selections shared by the rules of a document; CEL variables
 //!   are lent to a child scope of one shared root context through a
-//!   resolver, so no value is copied per rule. Findings are sorted once,
-//!   O(N log N); the JSON, SARIF and Code Quality writers serialize them in
+//!   resolver, so no value is copied per rule. A message's `{{ doc.a.b }}`
+//!   (field selections only) is read from the document, not run as CEL.
+//!   Each file's findings are sorted where it is evaluated, O(N log N) in
+//!   all; the JSON, SARIF and Code Quality writers serialize them in
 //!   parallel blocks. Files, and the documents of one file, are evaluated in
 //!   parallel (rayon).
 //! - Memory is the findings (about 200 bytes each plus their strings;
 //!   documents share one `Resource`) plus the documents being evaluated:
 //!   a file's text is freed once parsed, each document once evaluated, and
-//!   the tree is about 4–7× the YAML it came from (anchors are not copied;
-//!   alias expansion is capped at 1,000,000 nodes per document). A file
-//!   over `max_file_size` (128 MiB by default) is not read at all. Reports
-//!   are streamed to their files, never held as text.
+//!   the tree is about 4–6× the YAML it came from (keys and strings of up
+//!   to 24 bytes are stored inline, without an allocation; anchors are not
+//!   copied; alias expansion is capped at 1,000,000 nodes per document). A
+//!   file over `max_file_size` (128 MiB by default) is not read at all.
+//!   Reports are streamed to their files, never held as text.
 //!
 //! Measured figures are in bench/RESULTS.md; `BYLAW_LOG=bylaw::timing=debug`
 //! prints where a run's time goes, phase by phase.
