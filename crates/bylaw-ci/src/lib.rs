@@ -3,7 +3,8 @@
 //! behaviour: a retrying REST client ([`http::Client`]), the changed lines of
 //! a diff ([`diff`]), the summary comment and outputs ([`summary`]), the
 //! `/bylaw` comment commands ([`commands`]) and exception requests approved
-//! by comment ([`requests`], start with [`requests::handle_command`]).
+//! by comment ([`requests`], start with [`requests::handle_command`]), and the
+//! pipeline context from generic environment variables ([`env`]).
 //!
 //! It does not know any platform's endpoints or payloads: the adapters turn
 //! their comments into [`requests::Note`]s, implement
@@ -11,6 +12,7 @@
 
 pub mod commands;
 pub mod diff;
+pub mod env;
 pub mod http;
 pub mod requests;
 pub mod summary;

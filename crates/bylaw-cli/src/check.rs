@@ -3,8 +3,9 @@
 
 use crate::common::{self, safe, usage_error, EXIT_ERROR};
 use crate::Cli;
+use bylaw_ci::env as context;
 use bylaw_engine::compile::{CompileOptions, FileMatcher};
-use bylaw_engine::context;
+use bylaw_engine::context::PipelineContext;
 use bylaw_engine::discover::{self, SkipReason};
 use bylaw_engine::eval::RunOptions;
 use bylaw_engine::exceptions;
@@ -198,7 +199,7 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
 #[derive(Default)]
 pub struct Overrides<'a> {
     /// Builds `ctx` from the generic one (for the platform's facts).
-    pub ctx: Option<Box<dyn Fn(serde_json::Value) -> serde_json::Value + 'a>>,
+    pub ctx: Option<Box<dyn Fn(PipelineContext) -> PipelineContext + 'a>>,
     /// The branch environments are chosen by (e.g. a PR's base).
     pub branch: Option<String>,
     /// Exceptions beyond the exception files (approved requests), made from
@@ -362,10 +363,7 @@ pub fn evaluate_with(
     if args.changed_only {
         // changed files are named from the top of the git work tree
         let top = bylaw_engine::paths::git_top(root.dir()).unwrap_or_else(|| root.dir().to_path_buf());
-        let changed: HashSet<String> = ctx["changed_files"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str()).map(|c| root.display(&top.join(c))).collect())
-            .unwrap_or_default();
+        let changed: HashSet<String> = ctx.changed_files.iter().map(|c| root.display(&top.join(c))).collect();
         if changed.is_empty() {
             eprintln!("warning: --changed-only: no changed files known (set BYLAW_CHANGED_FILES); checking every file");
         } else {
@@ -373,7 +371,7 @@ pub fn evaluate_with(
         }
     }
     let run = RunOptions {
-        ctx,
+        ctx: ctx.to_json(),
         fail_on: args.fail_on.or(config.fail_on).unwrap_or_default(),
         parse_errors: config.parse_errors.unwrap_or(Enforcement::Blocking),
         max_file_size: config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE),

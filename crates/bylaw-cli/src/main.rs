@@ -64,7 +64,7 @@ pub enum Command {
     Rules(explain::RulesArgs),
     /// Show a rule's documentation, or with --effective a policy after `extends`.
     Explain(explain::ExplainArgs),
-    /// Print a JSON Schema: the policy language (default), the config file, exception lists or the JSON report.
+    /// Print a JSON Schema: the policy language (default), the config file, exception lists, policy tests, the JSON report or the pipeline context.
     Schema(SchemaArgs),
     /// List exceptions with their status; `check` exits 1 on expired, stale or rejected ones.
     Exceptions(exceptions_cmd::ExceptionsArgs),
@@ -93,6 +93,8 @@ pub enum SchemaKind {
     Exceptions,
     /// `kind: PolicyTest` files (*.test.yaml).
     Test,
+    /// The pipeline context: `ctx` in CEL, the target of pipeline policies.
+    Context,
 }
 
 /// A closed stdout (`bylaw rules | head`) ends the process quietly, as
@@ -213,6 +215,7 @@ fn run() -> ExitCode {
                 SchemaKind::Report => bylaw_report::REPORT_SCHEMA,
                 SchemaKind::Exceptions => bylaw_engine::schema::EXCEPTIONS_SCHEMA,
                 SchemaKind::Test => bylaw_engine::schema::POLICYTEST_SCHEMA,
+                SchemaKind::Context => bylaw_engine::context::CONTEXT_SCHEMA,
             };
             crate::outln!("{}", text.trim_end());
             0

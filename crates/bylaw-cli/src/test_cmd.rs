@@ -5,8 +5,8 @@
 
 use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
+use bylaw_ci::env as context;
 use bylaw_engine::compile::CompileOptions;
-use bylaw_engine::context;
 use bylaw_engine::loader::display_path;
 use bylaw_engine::testing::{self, is_test_file};
 use clap::Args;

@@ -252,6 +252,49 @@ fn schema_command_prints_the_language_schema() {
 }
 
 #[test]
+fn the_context_cel_sees_is_what_schema_context_describes() {
+    let (code, out, _) = run(&["schema", "context"]);
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(schema["properties"]["pr"]["$ref"], "#/$defs/changeRequest");
+    // a pipeline policy prints `ctx` as CEL sees it
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("show.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: bylaw/v1\nkind: Policy\nmetadata: {name: show}\nspec:\n  match: {target: pipeline}\n  rules:\n    - id: SHOW\n      deny: \"true\"\n      message: \"{{ ctx }}\"\n",
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    for (vars, keys) in [
+        (vec![], vec!["changed_files", "event", "platform", "ref", "time"]),
+        (
+            vec![("BYLAW_PR_NUMBER", "12"), ("BYLAW_PR_TITLE", "SEC-1"), ("BYLAW_SHA", "abc"), ("GITLAB_CI", "true")],
+            vec!["changed_files", "event", "platform", "pr", "ref", "sha", "time"],
+        ),
+    ] {
+        let mut c =
+            bylaw(&["check", "--no-config", "-p", p.to_str().unwrap(), "--format", "json", "--fail-on", "never"]);
+        c.arg("tests/fixtures/manifests/good.json");
+        for (k, val) in &vars {
+            c.env(k, val);
+        }
+        let out = c.output().unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ctx: serde_json::Value = serde_json::from_str(r["findings"][0]["message"].as_str().unwrap()).unwrap();
+        let errors: Vec<String> = v.iter_errors(&ctx).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{ctx}");
+        // `sha` comes from git when the tests run in a work tree
+        let mut got: Vec<&str> = ctx.as_object().unwrap().keys().map(String::as_str).collect();
+        if !keys.contains(&"sha") {
+            got.retain(|k| *k != "sha");
+        }
+        got.sort();
+        assert_eq!(got, keys, "{ctx}");
+    }
+}
+
+#[test]
 fn validate_accepts_good_policies() {
     let (code, _, err) = run(&["validate", POLICY]);
     assert_eq!(code, 0, "{err}");

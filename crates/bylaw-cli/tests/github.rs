@@ -907,7 +907,17 @@ fn context_of(event: &str, payload: &Value, git_ref: &str) -> bylaw_github::cont
 }
 
 fn assert_ctx_shape(gh: &bylaw_github::context::GitHub, changed: &[String]) -> Value {
-    let ctx = gh.ctx(json!({"time": "2026-11-23T00:00:00Z", "environment": "prod"}), changed);
+    let base = bylaw_engine::context::PipelineContext {
+        time: "2026-11-23T00:00:00Z".into(),
+        environment: Some("prod".into()),
+        ..Default::default()
+    };
+    let ctx = gh.ctx(base, changed).to_json();
+    // every real payload gives a context its published schema accepts
+    let schema: Value = serde_json::from_str(bylaw_engine::context::CONTEXT_SCHEMA).unwrap();
+    let errors: Vec<String> =
+        jsonschema::validator_for(&schema).unwrap().iter_errors(&ctx).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{}: {errors:?}\n{ctx}", gh.event);
     for key in ["platform", "repository", "ref", "sha", "event", "actor", "environment", "changed_files", "time"] {
         assert!(ctx.get(key).is_some(), "ctx.{key} missing for {}: {ctx}", gh.event);
     }

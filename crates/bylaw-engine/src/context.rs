@@ -1,163 +1,176 @@
-//! The pipeline context `ctx` (DESIGN §6), the same shape on every platform:
-//! `platform`, `repository`, `ref`, `sha`, `event`, `actor`, `environment`,
-//! `changed_files`, `pr` (only when there is one), `time`.
+//! The pipeline context `ctx` (DESIGN §6), typed: the same shape on every
+//! platform. CEL sees it as `ctx` (its JSON form, [`PipelineContext::to_json`]),
+//! pipeline policies evaluate against it, and `bylaw schema context` prints
+//! its JSON Schema ([`CONTEXT_SCHEMA`]).
 //!
-//! Here it is filled from generic environment variables, so that any CI
-//! (or a developer's shell) can provide it: `BYLAW_*` first, then the
-//! common variables of GitHub Actions, GitLab CI and Jenkins, then `git`.
-//! The platform adapters enrich it (event payloads, API look-ups).
+//! The engine reads no environment: the adapters build the context — the
+//! generic reader of `BYLAW_*` and common CI variables lives in
+//! `bylaw_ci::env`, and the GitHub, GitLab and Jenkins adapters put their
+//! platform's facts on top.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
 
-/// Reads environment variables (a closure, so tests need not touch the process env).
-pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// JSON Schema (draft 2020-12) of the serialized [`PipelineContext`].
+pub const CONTEXT_SCHEMA: &str = include_str!("../../../schemas/context.schema.json");
 
-fn first(env: Lookup<'_>, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
+/// What a run knows about the pipeline it runs in. Serialized keys, in
+/// order: `platform`, `repository`, `ref`, `sha`, `event`, `actor`,
+/// `environment`, `changed_files`, `pr`, `time`; an unknown value is left
+/// out rather than set to `null`, so `has(ctx.sha)` tells whether it is
+/// known.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineContext {
+    /// `github`, `gitlab`, `jenkins`, `local` (no CI), or what
+    /// `BYLAW_PLATFORM` says.
+    pub platform: String,
+    /// `owner/name` (GitHub) or the project path (GitLab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The branch or ref the run is for (a change request's head branch).
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    /// The commit checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha: Option<String>,
+    /// What started the pipeline: `pull_request`, `push`,
+    /// `merge_request_event`, … (`local` outside CI).
+    pub event: String,
+    /// Who started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The environment the run enforces (DESIGN §4), when one is chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Paths the change request touches, relative to the repository root
+    /// (empty when unknown).
+    #[serde(default)]
+    pub changed_files: Vec<String>,
+    /// The pull or merge request, only when the run is for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<ChangeRequest>,
+    /// When the run happened: RFC 3339, UTC, whole seconds.
+    pub time: String,
 }
 
-fn git(args: &[&str]) -> Option<String> {
-    let out = std::process::Command::new("git").args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .filter(|s| !s.is_empty() && s != "HEAD")
+/// A pull request (GitHub), merge request (GitLab) or change (Jenkins).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRequest {
+    /// Its number (`#42`, `!7`).
+    pub number: ChangeNumber,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Who opened it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The branch it merges into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_ref: Option<String>,
+    /// The branch it merges from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_ref: Option<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub draft: bool,
 }
 
-/// The current branch or ref name, from the environment or `git`.
-pub fn branch(env: Lookup<'_>) -> Option<String> {
-    first(
-        env,
-        &[
-            "BYLAW_REF",
-            "GITHUB_HEAD_REF",
-            "GITHUB_REF_NAME",
-            "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
-            "CI_COMMIT_REF_NAME",
-            "CHANGE_BRANCH",
-            "BRANCH_NAME",
-            "GIT_BRANCH",
-        ],
-    )
-    .or_else(|| git(&["rev-parse", "--abbrev-ref", "HEAD"]))
+/// A change request's number: an integer, or the text a CI variable held
+/// when it is not one (kept rather than dropped).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChangeNumber {
+    Number(i64),
+    Text(String),
 }
 
-/// The time of the run: `BYLAW_NOW` (RFC 3339 or YYYY-MM-DD) for
-/// reproducible runs, else now.
-pub fn now(env: Lookup<'_>) -> Result<DateTime<Utc>, String> {
-    match env("BYLAW_NOW") {
-        None => Ok(Utc::now()),
-        Some(s) => DateTime::parse_from_rfc3339(&s)
-            .map(|d| d.with_timezone(&Utc))
-            .or_else(|_| {
-                NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-            })
-            .map_err(|_| format!("BYLAW_NOW=`{s}` is neither RFC 3339 nor YYYY-MM-DD")),
+impl Default for ChangeNumber {
+    fn default() -> Self {
+        ChangeNumber::Number(0)
     }
 }
 
-fn list(v: &str) -> Vec<Value> {
-    v.split(['\n', ',']).map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_owned())).collect()
+impl From<&str> for ChangeNumber {
+    fn from(s: &str) -> Self {
+        s.parse::<i64>().map_or_else(|_| ChangeNumber::Text(s.to_owned()), ChangeNumber::Number)
+    }
 }
 
-/// Builds `ctx` from the environment.
-pub fn from_env(env: Lookup<'_>, environment: Option<&str>, time: DateTime<Utc>) -> Value {
-    let platform = first(env, &["BYLAW_PLATFORM"]).unwrap_or_else(|| {
-        if env("GITHUB_ACTIONS").as_deref() == Some("true") {
-            "github".into()
-        } else if env("GITLAB_CI").is_some() {
-            "gitlab".into()
-        } else if env("JENKINS_URL").is_some() {
-            "jenkins".into()
-        } else {
-            "local".into()
-        }
-    });
-    let mut ctx = Map::new();
-    ctx.insert("platform".into(), json!(platform));
-    let mut put = |key: &str, v: Option<String>| {
-        if let Some(v) = v {
-            ctx.insert(key.into(), Value::String(v));
-        }
-    };
-    put("repository", first(env, &["BYLAW_REPOSITORY", "GITHUB_REPOSITORY", "CI_PROJECT_PATH"]));
-    put("ref", branch(env));
-    put(
-        "sha",
-        first(env, &["BYLAW_SHA", "GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT"]).or_else(|| git(&["rev-parse", "HEAD"])),
-    );
-    put(
-        "event",
-        Some(first(env, &["BYLAW_EVENT", "GITHUB_EVENT_NAME", "CI_PIPELINE_SOURCE"]).unwrap_or_else(|| "local".into())),
-    );
-    put("actor", first(env, &["BYLAW_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "CHANGE_AUTHOR", "USER"]));
-    put("environment", environment.map(String::from));
-    ctx.insert(
-        "changed_files".into(),
-        Value::Array(first(env, &["BYLAW_CHANGED_FILES"]).map(|v| list(&v)).unwrap_or_default()),
-    );
-    if let Some(number) = first(env, &["BYLAW_PR_NUMBER", "CI_MERGE_REQUEST_IID", "CHANGE_ID"]) {
-        let mut pr = Map::new();
-        pr.insert("number".into(), number.parse::<i64>().map(Value::from).unwrap_or(Value::String(number)));
-        let fields: [(&str, &[&str]); 5] = [
-            ("title", &["BYLAW_PR_TITLE", "CI_MERGE_REQUEST_TITLE", "CHANGE_TITLE"]),
-            ("body", &["BYLAW_PR_BODY", "CI_MERGE_REQUEST_DESCRIPTION"]),
-            ("author", &["BYLAW_PR_AUTHOR", "GITLAB_USER_LOGIN", "CHANGE_AUTHOR"]),
-            ("base_ref", &["BYLAW_PR_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CHANGE_TARGET"]),
-            ("head_ref", &["BYLAW_PR_HEAD_REF", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CHANGE_BRANCH"]),
-        ];
-        for (key, names) in fields {
-            if let Some(v) = first(env, names) {
-                pr.insert(key.into(), Value::String(v));
-            }
-        }
-        let labels = first(env, &["BYLAW_PR_LABELS", "CI_MERGE_REQUEST_LABELS"]).map(|v| list(&v)).unwrap_or_default();
-        pr.insert("labels".into(), Value::Array(labels));
-        let draft = first(env, &["BYLAW_PR_DRAFT", "CI_MERGE_REQUEST_DRAFT"]).is_some_and(|v| v == "true");
-        pr.insert("draft".into(), Value::Bool(draft));
-        ctx.insert("pr".into(), Value::Object(pr));
+impl PipelineContext {
+    /// The JSON value CEL evaluates as `ctx`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
     }
-    ctx.insert("time".into(), json!(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
-    Value::Object(ctx)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use serde_json::json;
 
-    #[test]
-    fn generic_variables_fill_ctx() {
-        let vars: HashMap<&str, &str> = HashMap::from([
-            ("BYLAW_REF", "main"),
-            ("BYLAW_SHA", "abc"),
-            ("BYLAW_REPOSITORY", "acme/app"),
-            ("BYLAW_CHANGED_FILES", "a.yaml\nb/c.yaml"),
-            ("BYLAW_PR_NUMBER", "42"),
-            ("BYLAW_PR_TITLE", "SEC-1 fix"),
-            ("BYLAW_PR_LABELS", "security, prod"),
-            ("BYLAW_NOW", "2026-05-01"),
-        ]);
-        let env = |k: &str| vars.get(k).map(|v| v.to_string());
-        let t = now(&env).unwrap();
-        let ctx = from_env(&env, Some("prod"), t);
-        assert_eq!(ctx["ref"], "main");
-        assert_eq!(ctx["repository"], "acme/app");
-        assert_eq!(ctx["environment"], "prod");
-        assert_eq!(ctx["changed_files"], json!(["a.yaml", "b/c.yaml"]));
-        assert_eq!(ctx["pr"]["number"], 42);
-        assert_eq!(ctx["pr"]["labels"], json!(["security", "prod"]));
-        assert_eq!(ctx["pr"]["draft"], false);
-        assert_eq!(ctx["time"], "2026-05-01T00:00:00Z");
-        assert_eq!(ctx["platform"], "local");
+    fn full() -> PipelineContext {
+        PipelineContext {
+            platform: "github".into(),
+            repository: Some("acme/app".into()),
+            git_ref: Some("feature/x".into()),
+            sha: Some("abc".into()),
+            event: "pull_request".into(),
+            actor: Some("alice".into()),
+            environment: Some("prod".into()),
+            changed_files: vec!["a.yaml".into()],
+            pr: Some(ChangeRequest {
+                number: ChangeNumber::Number(42),
+                title: Some("SEC-1 fix".into()),
+                body: Some("why".into()),
+                author: Some("alice".into()),
+                base_ref: Some("main".into()),
+                head_ref: Some("feature/x".into()),
+                labels: vec!["security".into()],
+                draft: false,
+            }),
+            time: "2026-05-01T00:00:00Z".into(),
+        }
     }
 
     #[test]
-    fn no_pr_means_no_pr_key() {
-        let env = |k: &str| (k == "BYLAW_REF").then(|| "x".to_string());
-        let ctx = from_env(&env, None, Utc::now());
-        assert!(ctx.get("pr").is_none());
-        assert!(ctx.get("environment").is_none());
+    fn serializes_in_the_documented_order_and_round_trips() {
+        let ctx = full();
+        let v = ctx.to_json();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["platform", "repository", "ref", "sha", "event", "actor", "environment", "changed_files", "pr", "time"]
+        );
+        assert_eq!(v["pr"]["number"], 42);
+        let back: PipelineContext = serde_json::from_value(v).unwrap();
+        assert_eq!(back, ctx);
+        // unknown values are left out, not null
+        let bare = PipelineContext { platform: "local".into(), event: "local".into(), ..Default::default() };
+        assert_eq!(bare.to_json(), json!({"platform": "local", "event": "local", "changed_files": [], "time": ""}));
+        assert_eq!(ChangeNumber::from("7"), ChangeNumber::Number(7));
+        assert_eq!(ChangeNumber::from("I7a"), ChangeNumber::Text("I7a".into()));
+    }
+
+    #[test]
+    fn the_schema_describes_exactly_what_is_serialized() {
+        let schema: serde_json::Value = serde_json::from_str(CONTEXT_SCHEMA).unwrap();
+        let v = jsonschema::validator_for(&schema).unwrap();
+        let ctx = full().to_json();
+        assert!(v.is_valid(&ctx), "{:?}", v.iter_errors(&ctx).map(|e| e.to_string()).collect::<Vec<_>>());
+        let props: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        let keys: Vec<&String> = ctx.as_object().unwrap().keys().collect();
+        assert_eq!(props, keys, "one schema property per field, in order");
+        let pr_props: Vec<&String> =
+            schema["$defs"]["changeRequest"]["properties"].as_object().unwrap().keys().collect();
+        let pr_keys: Vec<&String> = ctx["pr"].as_object().unwrap().keys().collect();
+        assert_eq!(pr_props, pr_keys);
+        // a key the type does not have is refused by both
+        let mut extra = ctx.clone();
+        extra["colour"] = json!("blue");
+        assert!(!v.is_valid(&extra));
+        assert!(serde_json::from_value::<PipelineContext>(extra).is_err());
     }
 }

@@ -64,7 +64,9 @@ pub struct FileRef {
 /// Run-wide inputs besides the files.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// The pipeline context (`ctx`), same shape on every platform.
+    /// The pipeline context `ctx` as CEL sees it: the JSON form of a
+    /// [`crate::context::PipelineContext`] ([`crate::context::PipelineContext::to_json`]),
+    /// or the free-form `ctx` of a policy test.
     pub ctx: serde_json::Value,
     pub fail_on: FailOn,
     /// Enforcement of `bylaw/parse-error` findings.

@@ -3,8 +3,9 @@
 //! `issue_comment`, `workflow_dispatch` and `merge_group`, turned into the
 //! engine's `ctx` (DESIGN §6).
 
-use bylaw_engine::context::Lookup;
-use serde_json::{json, Value};
+use bylaw_ci::env::Lookup;
+use bylaw_engine::context::{ChangeNumber, ChangeRequest, PipelineContext};
+use serde_json::Value;
 
 /// A pull request the run is about.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -152,32 +153,29 @@ impl GitHub {
         self.git_ref.strip_prefix("refs/heads/").map(str::to_owned)
     }
 
-    /// The engine's `ctx`, from `base` (generic variables, time) with the
+    /// The pipeline context, from `base` (generic variables, time) with the
     /// GitHub facts on top.
-    pub fn ctx(&self, mut base: Value, changed_files: &[String]) -> Value {
-        let o = base.as_object_mut().expect("ctx is an object");
-        o.insert("platform".into(), json!("github"));
-        o.insert("repository".into(), json!(self.repository));
-        o.insert("sha".into(), json!(self.sha));
-        o.insert("ref".into(), json!(self.git_ref));
-        o.insert("event".into(), json!(self.event));
-        o.insert("actor".into(), json!(self.actor));
-        o.insert("changed_files".into(), json!(changed_files));
-        match &self.pr {
-            Some(p) => {
-                o.insert(
-                    "pr".into(),
-                    json!({
-                        "number": p.number, "title": p.title, "body": p.body, "author": p.author,
-                        "labels": p.labels, "base_ref": p.base_ref, "head_ref": p.head_ref, "draft": p.draft,
-                    }),
-                );
-            }
-            None => {
-                o.remove("pr");
-            }
+    pub fn ctx(&self, base: PipelineContext, changed_files: &[String]) -> PipelineContext {
+        PipelineContext {
+            platform: "github".into(),
+            repository: Some(self.repository.clone()),
+            sha: Some(self.sha.clone()),
+            git_ref: Some(self.git_ref.clone()),
+            event: self.event.clone(),
+            actor: Some(self.actor.clone()),
+            changed_files: changed_files.to_vec(),
+            pr: self.pr.as_ref().map(|p| ChangeRequest {
+                number: ChangeNumber::Number(i64::try_from(p.number).unwrap_or(i64::MAX)),
+                title: Some(p.title.clone()),
+                body: Some(p.body.clone()),
+                author: Some(p.author.clone()),
+                base_ref: Some(p.base_ref.clone()),
+                head_ref: Some(p.head_ref.clone()),
+                labels: p.labels.clone(),
+                draft: p.draft,
+            }),
+            ..base
         }
-        base
     }
 
     /// `owner/name` split.

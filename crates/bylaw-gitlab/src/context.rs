@@ -3,8 +3,8 @@
 //! `CI_MERGE_REQUEST_DIFF_BASE_SHA`, `CI_PIPELINE_SOURCE`,
 //! `GITLAB_USER_LOGIN`, …) turned into the engine's `ctx` (DESIGN §6).
 
-use bylaw_engine::context::Lookup;
-use serde_json::{json, Value};
+use bylaw_ci::env::Lookup;
+use bylaw_engine::context::{ChangeNumber, ChangeRequest, PipelineContext};
 
 /// The merge request of a merge request pipeline.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -91,33 +91,33 @@ impl GitLab {
         }
     }
 
-    /// The engine's `ctx`, from `base` (generic variables, time) with the
+    /// The pipeline context, from `base` (generic variables, time) with the
     /// GitLab facts on top.
-    pub fn ctx(&self, mut base: Value, changed_files: &[String]) -> Value {
-        let o = base.as_object_mut().expect("ctx is an object");
-        o.insert("platform".into(), json!("gitlab"));
-        o.insert("repository".into(), json!(self.project_path));
-        o.insert("sha".into(), json!(self.sha));
-        o.insert("event".into(), json!(self.pipeline_source));
-        o.insert("actor".into(), json!(self.user));
-        o.insert("changed_files".into(), json!(changed_files));
-        match &self.mr {
-            Some(mr) => {
-                o.insert("ref".into(), json!(mr.source_branch));
-                o.insert(
-                    "pr".into(),
-                    json!({
-                        "number": mr.iid, "title": mr.title, "body": mr.description, "author": self.user,
-                        "labels": mr.labels, "base_ref": mr.target_branch, "head_ref": mr.source_branch,
-                        "draft": mr.draft,
-                    }),
-                );
-            }
-            None => {
-                o.remove("pr");
-            }
+    pub fn ctx(&self, base: PipelineContext, changed_files: &[String]) -> PipelineContext {
+        let git_ref = match &self.mr {
+            Some(mr) => Some(mr.source_branch.clone()),
+            None => base.git_ref.clone(),
+        };
+        PipelineContext {
+            platform: "gitlab".into(),
+            repository: Some(self.project_path.clone()),
+            sha: Some(self.sha.clone()),
+            event: self.pipeline_source.clone(),
+            actor: Some(self.user.clone()),
+            changed_files: changed_files.to_vec(),
+            git_ref,
+            pr: self.mr.as_ref().map(|mr| ChangeRequest {
+                number: ChangeNumber::Number(i64::try_from(mr.iid).unwrap_or(i64::MAX)),
+                title: Some(mr.title.clone()),
+                body: Some(mr.description.clone()),
+                author: Some(self.user.clone()),
+                base_ref: Some(mr.target_branch.clone()),
+                head_ref: Some(mr.source_branch.clone()),
+                labels: mr.labels.clone(),
+                draft: mr.draft,
+            }),
+            ..base
         }
-        base
     }
 
     /// Whether the MR comes from a fork (its pipeline has no project secrets).
@@ -134,7 +134,12 @@ impl GitLab {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::collections::HashMap;
+
+    fn base() -> PipelineContext {
+        PipelineContext { time: "t".into(), ..Default::default() }
+    }
 
     fn vars() -> HashMap<&'static str, &'static str> {
         HashMap::from([
@@ -166,7 +171,7 @@ mod tests {
         assert_eq!(gl.branch().as_deref(), Some("main"), "environments follow the MR's target");
         assert!(!gl.is_fork_mr());
         assert_eq!(gl.project(), "/projects/4242");
-        let ctx = gl.ctx(json!({"time": "t"}), &["deploy/app.yaml".into()]);
+        let ctx = gl.ctx(base(), &["deploy/app.yaml".into()]).to_json();
         assert_eq!(ctx["platform"], "gitlab");
         assert_eq!(ctx["repository"], "acme/shop");
         assert_eq!(ctx["event"], "merge_request_event");
@@ -186,7 +191,8 @@ mod tests {
         let gl = GitLab::from_env(&env).unwrap();
         assert!(gl.mr.is_none());
         assert_eq!(gl.branch().as_deref(), Some("main"));
-        assert!(gl.ctx(json!({"pr": {}}), &[]).get("pr").is_none());
+        let with_pr = PipelineContext { pr: Some(ChangeRequest::default()), ..base() };
+        assert!(gl.ctx(with_pr, &[]).pr.is_none());
         let none = |_: &str| None;
         assert!(GitLab::from_env(&none).unwrap_err().contains("CI_PROJECT_ID"));
     }

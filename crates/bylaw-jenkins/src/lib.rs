@@ -8,10 +8,11 @@
 //! work as they do there. Start with [`Jenkins::from_env`] and
 //! [`Jenkins::scm`].
 
-use bylaw_engine::context::Lookup;
+use bylaw_ci::env::Lookup;
+use bylaw_engine::context::{ChangeNumber, ChangeRequest, PipelineContext};
 use bylaw_github::context::{GitHub, PullRequest};
 use bylaw_gitlab::context::{GitLab, MergeRequest};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Which SCM a build's repository lives on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,33 +107,28 @@ impl Jenkins {
         [&self.change_target, &self.branch_name].into_iter().find(|b| !b.is_empty()).cloned()
     }
 
-    /// The engine's `ctx` for a build not published anywhere.
-    pub fn ctx(&self, mut base: Value) -> Value {
-        let o = base.as_object_mut().expect("ctx is an object");
-        o.insert("platform".into(), json!("jenkins"));
-        if let Some((_, path)) = self.repo() {
-            o.insert("repository".into(), json!(path));
-        }
-        if !self.commit.is_empty() {
-            o.insert("sha".into(), json!(self.commit));
-        }
-        match self.change_id {
-            Some(n) => {
-                o.insert("event".into(), json!("pull_request"));
-                o.insert(
-                    "pr".into(),
-                    json!({
-                        "number": n, "title": self.change_title, "body": "", "author": self.change_author,
-                        "labels": [], "base_ref": self.change_target, "head_ref": self.change_branch, "draft": false,
-                    }),
-                );
-            }
-            None => {
-                o.insert("event".into(), json!("push"));
-                o.remove("pr");
-            }
-        }
-        base
+    /// The pipeline context for a build not published anywhere, from
+    /// `base` (generic variables, time) with the Jenkins facts on top.
+    pub fn ctx(&self, base: PipelineContext) -> PipelineContext {
+        let repository = self.repo().map(|(_, path)| path).or(base.repository.clone());
+        let sha = if self.commit.is_empty() { base.sha.clone() } else { Some(self.commit.clone()) };
+        let (event, pr) = match self.change_id {
+            Some(n) => (
+                "pull_request".to_owned(),
+                Some(ChangeRequest {
+                    number: ChangeNumber::Number(i64::try_from(n).unwrap_or(i64::MAX)),
+                    title: Some(self.change_title.clone()),
+                    body: Some(String::new()),
+                    author: Some(self.change_author.clone()),
+                    base_ref: Some(self.change_target.clone()),
+                    head_ref: Some(self.change_branch.clone()),
+                    labels: Vec::new(),
+                    draft: false,
+                }),
+            ),
+            None => ("push".to_owned(), None),
+        };
+        PipelineContext { platform: "jenkins".into(), repository, sha, event, pr, ..base }
     }
 
     /// The GitHub context of the build (API `api_url`, default derived from
@@ -257,7 +253,7 @@ mod tests {
             ("CHANGE_AUTHOR", "bob"),
             ("GIT_COMMIT", "abc"),
         ]);
-        let ctx = j.ctx(json!({"time": "t"}));
+        let ctx = j.ctx(PipelineContext { time: "t".into(), ..Default::default() }).to_json();
         assert_eq!(ctx["platform"], "jenkins");
         assert_eq!(ctx["repository"], "acme/shop");
         assert_eq!(ctx["pr"]["number"], 7);

@@ -12,9 +12,9 @@ use super::{
 use crate::check::{evaluate_with, Overrides, RunArgs};
 use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
+use bylaw_ci::env as context;
 use bylaw_ci::requests::{Note, Verifier};
 use bylaw_ci::summary;
-use bylaw_engine::context;
 use bylaw_engine::report::Report;
 use bylaw_github::api::{self, Client};
 use bylaw_github::context::{pr_from, GitHub};
