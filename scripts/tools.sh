@@ -8,12 +8,15 @@
 #        scripts/tools.sh check-jsonschema   -> path of the check-jsonschema executable
 #        scripts/tools.sh groovy             -> path of the groovy executable (Debian's groovy 2.4,
 #                                               for the Jenkins library's tests: jenkins/test/)
+#        scripts/tools.sh cargo-deny         -> path of the cargo-deny executable (crates.io, built
+#                                               once with `cargo install --locked`: a few minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OCTOKIT_OPENAPI=23.0.2
 OCTOKIT_WEBHOOKS_EXAMPLES=7.6.1
 CHECK_JSONSCHEMA=0.39.0
+CARGO_DENY=0.20.2
 
 tools=target/tools
 mkdir -p "$tools"
@@ -65,8 +68,16 @@ case "${1:-}" in
     fi
     command -v groovy
     ;;
+  cargo-deny)
+    root="$tools/cargo-deny"
+    if ! "$root/bin/cargo-deny" --version 2>/dev/null | grep -q "$CARGO_DENY"; then
+      echo "installing cargo-deny $CARGO_DENY into $root (cargo install --locked)" >&2
+      cargo install --locked --quiet --version "$CARGO_DENY" --root "$root" cargo-deny >&2
+    fi
+    echo "$PWD/$root/bin/cargo-deny"
+    ;;
   *)
-    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy" >&2
+    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy|cargo-deny" >&2
     exit 2
     ;;
 esac

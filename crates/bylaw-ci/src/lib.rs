@@ -10,6 +10,8 @@
 //! their comments into [`requests::Note`]s, implement
 //! [`requests::Thread`] and verify approvers through their own APIs.
 
+#![forbid(unsafe_code)]
+
 pub mod commands;
 pub mod diff;
 pub mod env;

@@ -8,6 +8,10 @@
 
 // Standard output goes through `out!`/`outln!`: a failed write is exit 2, never a panic.
 #![warn(clippy::print_stdout)]
+// The only unsafe code is the process set-up in `process.rs` (allocator
+// options, signal disposition, prctl), allowed there alone; every library
+// crate forbids it.
+#![deny(unsafe_code)]
 
 mod audit_cmd;
 mod check;
@@ -16,6 +20,7 @@ mod common;
 mod exceptions_cmd;
 mod explain;
 mod init;
+mod process;
 mod test_cmd;
 mod validate;
 
@@ -97,18 +102,6 @@ pub enum SchemaKind {
     Context,
 }
 
-/// A closed stdout (`bylaw rules | head`) ends the process quietly, as
-/// it does for other command-line tools, instead of panicking in `println!`:
-/// Rust ignores SIGPIPE by default, this restores the default action.
-fn restore_sigpipe() {
-    #[cfg(unix)]
-    // SAFETY: called first thing in main, before any thread is started;
-    // setting a signal's disposition to its default has no other effect.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 /// Stack of the thread that runs bylaw, and of the evaluation threads: the
 /// YAML, CEL and JSONPath parsers and CEL evaluation recurse with their
 /// input, and their inputs are capped (nesting 256 in YAML, 64 in CEL and
@@ -116,53 +109,8 @@ fn restore_sigpipe() {
 /// wide margin in debug builds too.
 const STACK_SIZE: usize = 256 * 1024 * 1024;
 
-/// `mi_option_purge_delay` in mimalloc's `mi_option_e` (mimalloc.h, v2 and
-/// v3): how long freed memory is kept before it is returned to the system.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-/// `mi_option_allow_thp` in mimalloc v3's `mi_option_e` (mimalloc.h).
-const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
-
-/// Turns transparent huge pages off for this process (Linux `prctl(2)`,
-/// `PR_SET_THP_DISABLE`). mimalloc advises huge pages for its arenas, so
-/// with THP in `madvise` mode (the common default) every page it touches is
-/// a 2 MiB page zeroed in full: measured on 10,000 files with 122,000
-/// findings, peak RSS 114–117 MB with them and 85–86 MB without, at the
-/// same wall time (about one run in ten still peaks near 115 MB: mimalloc
-/// advised its first arena before `main`). mimalloc is also told not to
-/// advise huge pages for arenas it maps later. A failure leaves them on (a
-/// slower, bigger run, not a wrong one). `MIMALLOC_ALLOW_THP=1` in the
-/// environment keeps them.
-fn disable_transparent_huge_pages() {
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none_or(|v| v != "1") {
-        // SAFETY: sets a documented option of the allocator (mimalloc v3,
-        // the version libmimalloc-sys builds by default), before any thread
-        // starts.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0) };
-        // SAFETY: prctl with PR_SET_THP_DISABLE takes integer arguments only
-        // and changes no memory of this process.
-        unsafe {
-            libc::prctl(
-                libc::PR_SET_THP_DISABLE,
-                1 as libc::c_ulong,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-            );
-        }
-    }
-}
-
 fn main() -> ExitCode {
-    // Return freed pages after 1 ms (mimalloc waits 10 ms by default): a run
-    // frees each file's document tree and keeps its findings, so peak RSS
-    // stays near what is live (DESIGN §10: under 150 MB for 10,000 files).
-    // Measured with 122,000 findings: 0 ms 106–115 MB but more page faults,
-    // 1 ms 109–116 MB, 10 ms 117–124 MB.
-    // SAFETY: sets a documented option of the allocator, before any thread starts.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1) };
-    disable_transparent_huge_pages();
-    restore_sigpipe();
+    process::set_up();
     let _ = rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE).build_global();
     match std::thread::Builder::new().name("bylaw".into()).stack_size(STACK_SIZE).spawn(run) {
         Ok(handle) => handle.join().unwrap_or(ExitCode::from(common::EXIT_ERROR)),

@@ -299,6 +299,36 @@ fn nothing_a_repository_author_controls_hides_a_manifest() {
 }
 
 #[test]
+fn ignore_files_git_cannot_see_and_submodules_do_not_hide_tracked_manifests() {
+    let tmp = repo();
+    let d = tmp.path().join("repo");
+    // a submodule that ignores (and tracks) its generated manifests
+    let sub = tmp.path().join("sub");
+    git(tmp.path(), &["init", "-q", "sub"]);
+    write(&sub, "generated/crd.yaml", &PRIVILEGED.replace("name: p", "name: s"));
+    write(&sub, ".gitignore", "generated/\n");
+    git(&sub, &["add", "-f", "-A"]);
+    git(&sub, &["commit", "-qm", "s"]);
+    git(&d, &["init", "-q"]);
+    git(&d, &["-c", "protocol.file.allow=always", "submodule", "add", "-q", "../sub", "charts"]);
+    // a committed `.ignore` (ripgrep's, unknown to git) holding `*`
+    write(&d, "deploy/prod/.ignore", "*\n");
+    git(&d, &["add", "-A"]);
+    git(&d, &["commit", "-qm", "x"]);
+    let out = bylaw_in(&d, &["check", "--format", "json"], None);
+    let mut got: Vec<String> = json_findings(&out.stdout).into_iter().filter(|f| f.0 == "P-001").map(|f| f.1).collect();
+    got.sort();
+    assert_eq!(got, vec!["charts/generated/crd.yaml", "deploy/prod/app.yaml"], "{}", out.stderr);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // without git, what .gitignore hid cannot be sorted into tracked and
+    // ignored: said loudly
+    let mut c = support::cli::command(&d, &["check", "--format", "json"]);
+    c.env("PATH", tmp.path().join("no-such-dir"));
+    let out = support::cli::run_bounded(c, None, std::time::Duration::from_secs(120)).unwrap();
+    assert!(out.stderr.contains("warning: cannot ask git which ignored files it tracks (git:"), "{}", out.stderr);
+}
+
+#[test]
 fn standard_input_that_is_empty_or_names_no_template_is_not_trusted() {
     let tmp = repo();
     let d = tmp.path().join("repo");

@@ -127,11 +127,13 @@ pub struct Filter<'a> {
     /// Canonical paths of the run's own artifacts (SARIF, JUnit, …): left
     /// out without a word, so that a second run reads what the first did.
     pub artifacts: &'a HashSet<PathBuf>,
-    /// Lists the files that git tracks although `.gitignore` matches them:
-    /// ignore rules do not apply to tracked files (they are committed and
-    /// deployed), so they are checked. Called at most once, and only when
-    /// ignore rules hid something.
-    pub tracked: &'a dyn Fn() -> Vec<PathBuf>,
+    /// Lists the files that git tracks although `.gitignore` matches them
+    /// (in submodules too): ignore rules do not apply to tracked files (they
+    /// are committed and deployed), so they are checked. Called at most
+    /// once, and only when ignore rules hid something. `Err` says why git
+    /// could not tell (the run then warns that hidden files may include
+    /// tracked ones).
+    pub tracked: &'a dyn Fn() -> Result<Vec<PathBuf>, String>,
 }
 
 /// Every entry of a walk, in path order: the directory tree is read by
@@ -168,10 +170,10 @@ fn walk_parallel(
     entries
 }
 
-/// Whether `dir` holds a file the walk reads ignore rules from: `.gitignore`,
-/// `.ignore`, or git's `.git/info/exclude` (see [`walker`]).
+/// Whether `dir` holds a file the walk reads ignore rules from:
+/// `.gitignore` or git's `.git/info/exclude` (see [`walker`]).
 fn has_ignore_file(dir: &Path) -> bool {
-    [".gitignore", ".ignore", ".git/info/exclude"].iter().any(|name| dir.join(name).symlink_metadata().is_ok())
+    [".gitignore", ".git/info/exclude"].iter().any(|name| dir.join(name).symlink_metadata().is_ok())
 }
 
 /// Finds a symlink loop inside an `ignore` error.
@@ -192,7 +194,10 @@ fn walker(p: &Path, gitignore: bool) -> ignore::WalkBuilder {
         .git_ignore(gitignore)
         .git_global(false)
         .git_exclude(gitignore)
-        .ignore(gitignore)
+        // `.ignore` (ripgrep's) is not read: git does not know it, so a file
+        // it hid could not be told apart from a tracked one (a committed
+        // `.ignore` holding `*` would pass every check)
+        .ignore(false)
         .parents(gitignore)
         .require_git(false);
     b
@@ -207,7 +212,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
     let mut seen_loops: HashSet<PathBuf> = HashSet::new();
     let mut walked_files: Vec<PathBuf> = Vec::new();
     let mut untrack: Vec<String> = Vec::new();
-    let tracked: std::cell::OnceCell<Vec<PathBuf>> = std::cell::OnceCell::new();
+    let tracked: std::cell::OnceCell<Result<Vec<PathBuf>, String>> = std::cell::OnceCell::new();
     let mut skip = |path: String, reason: SkipReason, explicit: bool| {
         skipped.entry(path.clone()).or_insert(Skipped { path, reason, explicit });
     };
@@ -370,10 +375,23 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         // tracked files are checked whatever .gitignore says
         if ignored {
             let under = paths::absolute(p);
-            let tracked = tracked.get_or_init(|| (filter.tracked)());
-            for t in tracked.iter().filter(|t| paths::absolute(t).starts_with(&under) && t.is_file()) {
-                untrack.push(root.display(t));
-                consider(t.clone(), false, t.is_symlink(), &mut skip);
+            let first = tracked.get().is_none();
+            match tracked.get_or_init(|| (filter.tracked)()) {
+                Ok(tracked) => {
+                    for t in tracked.iter().filter(|t| paths::absolute(t).starts_with(&under) && t.is_file()) {
+                        untrack.push(root.display(t));
+                        consider(t.clone(), false, t.is_symlink(), &mut skip);
+                    }
+                }
+                // said once: without git, a tracked file that .gitignore
+                // matches cannot be told from an ignored one
+                Err(why) if first => out.loops.push(format!(
+                    "cannot ask git which ignored files it tracks ({why}): the files .gitignore hid (see the \
+                     skipped files) were not checked, and a committed one among them would be missed; \
+                     name such files explicitly or make git work (e.g. `git config --global --add \
+                     safe.directory '*'` in a container)"
+                )),
+                Err(_) => {}
             }
         }
     }
@@ -686,7 +704,7 @@ mod tests {
         let found = discover(
             &[d.to_path_buf()],
             &root,
-            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new },
+            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) },
         );
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
@@ -722,7 +740,7 @@ mod tests {
             let found = discover(
                 &[walk.to_path_buf()],
                 &root,
-                &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new },
+                &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) },
             );
             reasons(&found).into_iter().filter(|(_, r)| *r == ".gitignore").map(|(p, _)| p).collect::<Vec<String>>()
         };
@@ -730,68 +748,30 @@ mod tests {
         // still hides files: they are reported
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
-        write(
-            d,
-            "sub/.gitignore",
-            ".gitignore
-secret.yaml
-",
-        );
-        write(
-            d,
-            "sub/secret.yaml",
-            "a: 1
-",
-        );
-        write(
-            d,
-            "sub/ok.yaml",
-            "a: 1
-",
-        );
+        write(d, "sub/.gitignore", ".gitignore\nsecret.yaml\n");
+        write(d, "sub/secret.yaml", "a: 1\n");
+        write(d, "sub/ok.yaml", "a: 1\n");
         assert_eq!(run(d, d), vec!["sub/.gitignore".to_owned(), "sub/secret.yaml".to_owned()]);
-        // an ignore file above the walked directory, and git's info/exclude
+        // an ignore file above the walked directory; ripgrep's `.ignore` is
+        // not read (git cannot say what it hid)
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
-        write(
-            d, ".ignore", "*.json
-",
-        );
-        write(
-            d,
-            "deep/a.json",
-            "{}
-",
-        );
-        write(
-            d,
-            "deep/b.yaml",
-            "a: 1
-",
-        );
+        write(d, ".gitignore", "*.json\n");
+        write(d, "deep/a.json", "{}\n");
+        write(d, "deep/b.yaml", "a: 1\n");
+        write(d, "deep/.ignore", "b.yaml\n");
         assert_eq!(run(d, &d.join("deep")), vec!["deep/a.json".to_owned()]);
+        // git's info/exclude
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
-        write(
-            d,
-            ".git/info/exclude",
-            "local.yaml
-",
-        );
-        write(
-            d,
-            "local.yaml",
-            "a: 1
-",
-        );
+        write(d, ".git/info/exclude", "local.yaml\n");
+        write(d, "local.yaml", "a: 1\n");
         assert_eq!(run(d, d), vec!["local.yaml".to_owned()]);
         // no ignore file anywhere: nothing is hidden
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
-        write(
-            d, "x/a.yaml", "a: 1
-",
-        );
+        write(d, "x/a.yaml", "a: 1\n");
+        write(d, "x/.ignore", "*\n");
         assert!(run(d, d).is_empty());
     }
 
@@ -802,7 +782,7 @@ secret.yaml
         write(d, "deploy/prod/a.yaml", "a: 1\n");
         let root = ProjectRoot::new(d);
         let exclude = HashSet::new();
-        let f = Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new };
+        let f = Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) };
         let given = vec![d.join("deploy//"), d.join("./deploy/prod/a.yaml"), d.join("deploy/prod/../prod/a.yaml")];
         let found = discover(&given, &root, &f);
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
@@ -822,7 +802,7 @@ secret.yaml
         let found = discover(
             &[d.to_path_buf()],
             &root,
-            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new },
+            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) },
         );
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(files, vec!["real/a.yaml"], "one file, under its real name");
@@ -843,7 +823,7 @@ secret.yaml
         let found = discover(
             &[d.to_path_buf()],
             &root,
-            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &Vec::new },
+            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) },
         );
         assert_eq!(
             found.loops,

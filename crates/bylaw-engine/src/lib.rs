@@ -9,6 +9,8 @@
 //! It deliberately knows nothing about output formats (see `bylaw-report`)
 //! or CI platforms (the adapters). Start reading at [`report::Report`].
 
+#![forbid(unsafe_code)]
+
 pub mod builtin;
 pub mod cel_check;
 pub mod cel_regex;

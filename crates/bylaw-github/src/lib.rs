@@ -3,6 +3,8 @@
 //! statuses, one upserted PR comment, job summary, step outputs, and
 //! exception requests approved by comment.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod context;
 pub mod publish;

@@ -10,6 +10,8 @@
 //! write notes or statuses, so without a token the CLI reports through
 //! artifacts and the exit code only.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod context;
 pub mod publish;

@@ -8,6 +8,8 @@
 //! work as they do there. Start with [`Jenkins::from_env`] and
 //! [`Jenkins::scm`].
 
+#![forbid(unsafe_code)]
+
 use bylaw_ci::env::Lookup;
 use bylaw_engine::context::{ChangeNumber, ChangeRequest, PipelineContext};
 use bylaw_github::context::{GitHub, PullRequest};

@@ -2,6 +2,8 @@
 //! JUnit XML, a Markdown summary and GitLab Code Quality JSON. Every emitter reads only the Report, so
 //! every CLI command and CI adapter produces the same outputs from one run.
 
+#![forbid(unsafe_code)]
+
 pub mod audit;
 mod codequality;
 pub mod escape;
