@@ -313,6 +313,21 @@ pub fn evaluate_with(
             ecolor,
         ));
     }
+    // a FIFO, socket or device named on the command line is an error (one
+    // met while walking a directory is skipped with a warning)
+    let special: Vec<String> = found
+        .skipped
+        .iter()
+        .filter(|s| s.explicit && s.reason == SkipReason::NotRegular)
+        .map(|s| format!("{} ({})", s.path, bylaw_engine::paths::not_regular(&root.resolve(&s.path))))
+        .collect();
+    if !special.is_empty() {
+        return Err(usage_error(
+            &format!("not a regular file: {}", safe(&special.join(", "))),
+            Some("bylaw reads regular files (and standard input, `-`): write the input to a file, or pipe it: `… | bylaw check -`"),
+            ecolor,
+        ));
+    }
     for l in &found.loops {
         eprintln!("warning: {}", safe(l));
     }

@@ -373,6 +373,18 @@ fn inputs() -> Vec<Case> {
             .err("warning: broken.yaml: a broken symlink (its target nowhere.yaml does not exist): not read")
             .err("warning: loop.yaml: a symlink loop (the link leads back to itself): not read")
             .out(GOOD),
+        #[cfg(unix)]
+        case("a FIFO named on the command line")
+            .fifo("fifo.yaml")
+            .args(&["check", "fifo.yaml", "good.yaml"])
+            .code(2)
+            .err("error: not a regular file: fifo.yaml (a FIFO)"),
+        #[cfg(unix)]
+        case("a device named on the command line, through a symlink")
+            .symlink("zero.yaml", "/dev/zero")
+            .args(&["check", "zero.yaml"])
+            .code(2)
+            .err("error: not a regular file: zero.yaml (a character device)"),
     ]
 }
 
