@@ -353,9 +353,20 @@ pub fn evaluate_with(
     }
     let mut files = std::mem::take(&mut found.files);
     if stdin {
+        // the same size limit as files: `cat /dev/zero | bylaw check -`
+        // stops at it instead of exhausting memory
+        let limit = config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE);
         let mut bytes = Vec::new();
-        if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes) {
+        let read = std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), limit + 1), &mut bytes);
+        if let Err(e) = read {
             return Err(usage_error(&format!("cannot read standard input: {e}"), None, ecolor));
+        }
+        if bytes.len() as u64 > limit {
+            return Err(usage_error(
+                &format!("standard input is over the size limit of {limit} bytes: not evaluated"),
+                Some("raise `max_file_size` in .bylaw.yaml, or check the files themselves"),
+                ecolor,
+            ));
         }
         let text = match bylaw_engine::input::decode(bytes) {
             Ok(t) => t,

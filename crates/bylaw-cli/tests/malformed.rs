@@ -310,10 +310,16 @@ fn inputs() -> Vec<Case> {
             .out("- big.yaml:1:1: error [bylaw/input-too-large] not evaluated: the file is 500 bytes, over the limit of 200 bytes")
             .out("1 too large")
             .out(GOOD),
+        case("standard input over max_file_size")
+            .file(".bylaw.yaml", "policies: [policies/]\nmax_file_size: 200\n")
+            .args(&["check", "-"])
+            .stdin("a: 1\n".repeat(100))
+            .code(2)
+            .err("error: standard input is over the size limit of 200 bytes: not evaluated"),
         case("a YAML bomb: alias expansion is capped")
             .file("bomb.yaml", yaml_bomb())
             .code(1)
-            .out(parse_error("bomb.yaml:7:10", "invalid YAML: alias expansion creates more than 1000000 nodes (possible \"billion laughs\" document)"))
+            .out(parse_error("bomb.yaml:7:10", "invalid YAML: alias expansion creates more than 1000000 nodes in this file (possible \"billion laughs\" document)"))
             .out(GOOD),
         case("deep nesting: flow collections, block mappings, JSON")
             .file("flow.yaml", format!("a: {}{}\n", "[".repeat(300), "]".repeat(300)))

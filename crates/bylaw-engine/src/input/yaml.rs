@@ -23,7 +23,8 @@
 //! - Duplicate keys in one mapping are an error, as in Kubernetes tooling.
 //! - A UTF-8 byte order mark is skipped.
 //! - Limits against hostile input: nesting depth 256 and at most 1,000,000
-//!   nodes created by alias expansion per document ("billion laughs").
+//!   nodes created by alias expansion per file, all documents together
+//!   ("billion laughs").
 //! - Comments: [`ParsedFile::comments`] lists every real comment, found from
 //!   the parser's token positions (see `comments.rs`): a `#` inside a quoted
 //!   or block scalar is data.
@@ -39,7 +40,8 @@ use std::collections::HashMap;
 
 /// Maximum nesting depth of collections.
 pub const MAX_DEPTH: usize = 256;
-/// Maximum number of nodes alias expansion may create in one document.
+/// Maximum number of nodes alias expansion may create in one file (all its
+/// documents together).
 pub const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// The span of a parser event, in a run of the parser that started at line
@@ -542,7 +544,7 @@ impl<'a> Builder<'a> {
                     return Err(Self::err(
                         s,
                         format!(
-                            "alias expansion creates more than {MAX_ALIAS_NODES} nodes (possible \"billion laughs\" document)"
+                            "alias expansion creates more than {MAX_ALIAS_NODES} nodes in this file (possible \"billion laughs\" document)"
                         ),
                     ));
                 }
@@ -554,7 +556,6 @@ impl<'a> Builder<'a> {
             Event::DocumentStart(_) => {
                 self.stack.clear();
                 self.anchors.clear();
-                self.alias_nodes = 0;
                 self.root = None;
                 self.has_yaml11_bool = false;
                 self.has_yaml11_int = false;
@@ -601,8 +602,11 @@ pub fn parse(src: &str) -> ParsedFile {
     let mut unknown: Vec<(Pos, Pos)> = Vec::new();
     let (mut offset, mut first_line) = (0usize, 1u32);
     let end = end_position(src);
+    // nodes copied by aliases, in the whole file: a stream of documents each
+    // just under the cap would otherwise multiply it
+    let mut alias_nodes = 0usize;
     loop {
-        let err = parse_run(&src[offset..], first_line - 1, end, &mut out.documents, &mut scalars);
+        let err = parse_run(&src[offset..], first_line - 1, end, &mut out.documents, &mut scalars, &mut alias_nodes);
         let Some(err) = err else { break };
         let from = (err.line, err.col.saturating_sub(1));
         out.errors.push(err);
@@ -670,8 +674,10 @@ fn parse_run(
     end: (u32, u32),
     documents: &mut Vec<Node>,
     scalars: &mut Vec<(Pos, Pos)>,
+    alias_nodes: &mut usize,
 ) -> Option<SyntaxError> {
     let mut b = Builder::new(src, line_offset, end);
+    b.alias_nodes = *alias_nodes;
     let mut parser = Parser::new_from_str(src);
     let error = loop {
         match parser.next() {
@@ -731,6 +737,7 @@ fn parse_run(
         }
     };
     scalars.append(&mut b.scalars);
+    *alias_nodes = b.alias_nodes;
     error
 }
 
@@ -879,6 +886,29 @@ again: *s
         let p = parse(&src);
         let e = &p.errors[0];
         assert!(e.message.contains("alias expansion"), "{e:?}");
+    }
+
+    #[test]
+    fn the_alias_budget_is_for_the_whole_file() {
+        // each document copies about 350,000 nodes: under the cap alone, over it
+        // from the third document on
+        let mut doc = String::from(
+            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]
+",
+        );
+        for i in 1..5 {
+            let prev = format!("*a{}", i - 1);
+            doc.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        doc.push_str("b: [*a4, *a4]\n");
+        let one = parse(&doc);
+        assert!(one.errors.is_empty(), "{:?}", one.errors);
+        let stream: String = (0..10).map(|_| format!("---\n{doc}")).collect();
+        let p = parse(&stream);
+        assert_eq!(p.documents.len(), 2, "the documents before the budget ran out are kept");
+        assert!(p.errors[0].message.contains("alias expansion creates more than 1000000 nodes in this file"));
+        // and every later document is refused too
+        assert_eq!(p.errors.len(), 8, "{:?}", p.errors);
     }
 
     #[test]
