@@ -163,6 +163,20 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
         Ok(o) => o,
         Err(m) => return usage_error(&m, Some("see `bylaw check --help`"), ecolor),
     };
+    // a report path that is an input or standard output is refused before
+    // anything is written
+    let conflicts: Vec<String> = outputs
+        .files
+        .iter()
+        .filter_map(|(_, p)| common::output_conflict(p).map(|why| format!("{}: {why}", p.display())))
+        .collect();
+    if !conflicts.is_empty() {
+        return usage_error(
+            &format!("refusing to write {}", safe(&conflicts.join("; "))),
+            Some("choose another path for the report (e.g. under a `reports/` directory); `--format F` prints F on standard output"),
+            ecolor,
+        );
+    }
     // the artifacts of this run (and of the last one) are not inputs
     let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).collect();
     let report = match evaluate_with(&args.run, &config, cli, Overrides { artifacts, ..Overrides::default() }) {
@@ -675,6 +689,9 @@ fn write_failure(outputs: &Outputs, args: &CheckArgs, ecolor: bool) {
     let opts = RenderOptions { automation_category: Some(args.sarif_category.clone()), ..RenderOptions::default() };
     let fail_on = args.run.fail_on.unwrap_or_default();
     for (format, path) in &outputs.files {
+        if common::output_conflict(path).is_some() {
+            continue;
+        }
         let text = bylaw_report::render_failure(*format, &diags, fail_on, &opts);
         if let Err(e) = text.and_then(|t| bylaw_report::write_atomic(path, t.as_bytes())) {
             usage_error(&common::cannot_write(path, &e), None, ecolor);

@@ -107,6 +107,43 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &HashMap<String, Arc<str
 /// "cannot write PATH: why" for an artifact that could not be written,
 /// naming PATH once (the writer's error starts with the path it failed on,
 /// which is another one only when PATH is a symlink).
+/// Why a report must not be written at `path`, if it must not: the path
+/// is standard output itself (a pipe or file that the stdout report also
+/// goes to: the two documents would be mixed), or an existing input file
+/// (YAML or JSON) that is not a report bylaw wrote earlier (writing it
+/// would replace what the run checks).
+pub fn output_conflict(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        if let Ok(out) = std::fs::metadata("/dev/stdout") {
+            let shared = meta.file_type().is_fifo() || meta.file_type().is_file();
+            if shared && (meta.dev(), meta.ino()) == (out.dev(), out.ino()) {
+                return Some("it is standard output, where the run prints its report".into());
+            }
+        }
+    }
+    let input = bylaw_engine::input::Format::of_path(&path.to_string_lossy()).is_some();
+    (meta.is_file() && input && !is_bylaw_output(path))
+        .then(|| "an input file bylaw would check, not an earlier report".into())
+}
+
+/// Whether the file at `path` holds a report bylaw wrote (the JSON report,
+/// SARIF or Code Quality, by their first bytes), which a new run replaces.
+fn is_bylaw_output(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    if std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head)).is_err() {
+        return false;
+    }
+    // without whitespace: pretty or compact JSON alike
+    let text: String = String::from_utf8_lossy(&head).chars().filter(|c| !c.is_whitespace()).collect();
+    let object = text.starts_with('{') && (text.contains("\"name\":\"bylaw\"") || text.contains("sarif-2.1.0"));
+    let array = text.starts_with("[]") || (text.starts_with('[') && text.contains("\"check_name\":"));
+    object || array
+}
+
 pub fn cannot_write(path: &Path, e: &dyn std::fmt::Display) -> String {
     let path = path.display().to_string();
     let why = e.to_string();

@@ -589,6 +589,19 @@ fn outputs() -> Vec<Case> {
             let t = std::fs::metadata("/dev/null").map_err(|e| e.to_string())?.file_type();
             ensure(t.is_char_device(), "/dev/null is no longer a device")
         }),
+        case("a report path that is an input: refused, the input kept")
+            .args(&["check", "--sarif", "good.yaml"])
+            .code(2)
+            .err("error: refusing to write good.yaml: an input file bylaw would check, not an earlier report")
+            .then(|dir, _| {
+                let kept = std::fs::read_to_string(dir.join("good.yaml")).map_err(|e| e.to_string())?;
+                ensure(kept == POD, "good.yaml was overwritten")
+            }),
+        #[cfg(unix)]
+        case("--sarif /dev/stdout beside the stdout report: refused")
+            .args(&["check", "--format", "json", "--sarif", "/dev/stdout"])
+            .code(2)
+            .err("error: refusing to write /dev/stdout: it is standard output, where the run prints its report"),
         #[cfg(unix)]
         case("--sarif naming a symlink: the target is written, the link kept")
             .symlink("out/link.sarif", "real.sarif")
@@ -654,7 +667,7 @@ fn outputs() -> Vec<Case> {
         case("a run stopped by a policy error still writes every artifact")
             .file("policies/pods.yaml", cel_error.clone())
             // an earlier run's report must not be left looking current
-            .file("out/report.json", "{\"verdict\": \"pass\"}\n")
+            .file("out/report.json", "{\"version\": \"1.1\", \"tool\": {\"name\": \"bylaw\"}, \"verdict\": \"pass\"}\n")
             .args(&[
                 "check",
                 "--sarif",

@@ -147,6 +147,9 @@ pub fn write_failure_artifacts(files: &[(Format, &Path)]) {
     let diags = crate::common::reported();
     let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
     for &(format, path) in files {
+        if crate::common::output_conflict(path).is_some() {
+            continue;
+        }
         if let Ok(text) = bylaw_report::render_failure(format, &diags, Default::default(), &opts) {
             write_text(path, &text);
         }
