@@ -328,6 +328,49 @@ fn ignore_files_git_cannot_see_and_submodules_do_not_hide_tracked_manifests() {
     assert!(out.stderr.contains("warning: cannot ask git which ignored files it tracks (git:"), "{}", out.stderr);
 }
 
+/// An unreadable directory fails the run like an unreadable file: what is
+/// in it was not checked. Needs a user the permissions apply to: the test
+/// runs as `nobody` through `setpriv` when it runs as root.
+#[cfg(unix)]
+#[test]
+fn an_unreadable_directory_is_a_blocking_error_not_a_pass() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let setpriv = std::path::Path::new("/usr/bin/setpriv");
+    if root && !setpriv.exists() {
+        eprintln!("skipped: running as root without setpriv to drop privileges");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write(d, "ok/app.yaml", "kind: ConfigMap\nmetadata: {name: c}\n");
+    write(d, "locked/hidden.yaml", PRIVILEGED);
+    write(d, "p.yaml", POLICY);
+    for dir in [d.to_path_buf(), d.join("ok")] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for f in ["ok/app.yaml", "p.yaml"] {
+        std::fs::set_permissions(d.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(d.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_bylaw");
+    let mut c = if root {
+        let mut c = std::process::Command::new(setpriv);
+        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", bin]);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    c.args(["check", "--no-config", "-p", "p.yaml", ".", "--format", "json"]).current_dir(d).env_clear();
+    c.stdout(std::process::Stdio::piped());
+    let out = support::cli::run_bounded(c, None, std::time::Duration::from_secs(120)).unwrap();
+    std::fs::set_permissions(d.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let found = json_findings(&out.stdout);
+    assert!(found.iter().any(|f| f.0 == "bylaw/parse-error" && f.1 == "locked"), "{found:?}\n{}", out.stderr);
+    assert!(out.stdout.contains("cannot read the directory: Permission denied"), "{}", out.stdout);
+}
+
 #[test]
 fn standard_input_that_is_empty_or_names_no_template_is_not_trusted() {
     let tmp = repo();

@@ -211,6 +211,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
     let mut skipped: BTreeMap<String, Skipped> = BTreeMap::new();
     let mut seen_loops: HashSet<PathBuf> = HashSet::new();
     let mut walked_files: Vec<PathBuf> = Vec::new();
+    let mut unreadable_dirs: Vec<FileRef> = Vec::new();
     let mut untrack: Vec<String> = Vec::new();
     let tracked: std::cell::OnceCell<Result<Vec<PathBuf>, String>> = std::cell::OnceCell::new();
     let mut skip = |path: String, reason: SkipReason, explicit: bool| {
@@ -307,14 +308,20 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
                         let display = root.display(path);
                         // a dangling or looping symlink is said plainly, not
                         // as the walker's "IO error for operation on PATH"
-                        let line = if path.is_symlink() {
-                            format!("{display}: {}: not read", paths::not_regular(path))
+                        if path.is_symlink() {
+                            out.loops.push(format!("{display}: {}: not read", paths::not_regular(path)));
+                            skip(display, SkipReason::Unreadable, false);
+                        } else if path.is_dir() {
+                            // a directory that cannot be listed hides what is
+                            // in it: evaluated as an input that fails to read
+                            // (a blocking `bylaw/parse-error`), like an
+                            // unreadable file, never a silent pass
+                            unreadable_dirs.push(FileRef { path: display, fs_path: path.to_path_buf(), content: None });
                         } else {
                             let why = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
-                            format!("{display}: cannot be read ({why})")
-                        };
-                        out.loops.push(line);
-                        skip(display, SkipReason::Unreadable, false);
+                            out.loops.push(format!("{display}: cannot be read ({why})"));
+                            skip(display, SkipReason::Unreadable, false);
+                        }
                     } else {
                         out.loops.push(e.to_string());
                     }
@@ -418,6 +425,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
             }
         }
     }
+    files.extend(unreadable_dirs);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     out.files = files;
     for d in untrack {

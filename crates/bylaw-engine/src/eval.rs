@@ -614,6 +614,17 @@ impl PolicySet {
     }
 
     fn eval_file(&self, f: &FileRef, ctx: &(dyn Val + '_), opts: &RunOptions) -> Option<FileResult> {
+        if f.content.is_none() && f.fs_path.is_dir() {
+            // discovery hands over a directory only when it cannot be listed
+            let why = match std::fs::read_dir(&f.fs_path) {
+                Err(e) => e.to_string(),
+                Ok(_) => "it could not be listed while the tree was walked".to_owned(),
+            };
+            let message = format!("cannot read the directory: {why}; nothing under it was checked");
+            let mut res = FileResult::default();
+            res.findings.push(self.parse_error(&f.path, 1, 1, message, opts));
+            return Some(res);
+        }
         let applicable: Vec<usize> =
             (0..self.policies.len()).filter(|&i| self.policies[i].applies_to_file(&f.path)).collect();
         if applicable.is_empty() {
