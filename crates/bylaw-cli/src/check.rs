@@ -131,7 +131,15 @@ fn outputs(args: &CheckArgs, config: &bylaw_engine::config::Config) -> Result<Ou
             None => Format::Text,
         },
     };
+    files.extend(flag_files(args, config));
+    Ok(Outputs { stdout, files })
+}
+
+/// The files of `--sarif`, `--junit`, `--json` and `--markdown`, each
+/// flag winning over its key in the config's `outputs`.
+fn flag_files(args: &CheckArgs, config: &bylaw_engine::config::Config) -> Vec<(Format, PathBuf)> {
     let cfg = &config.outputs;
+    let mut files = Vec::new();
     for (format, flag, conf) in [
         (Format::Sarif, &args.sarif, &cfg.sarif),
         (Format::Junit, &args.junit, &cfg.junit),
@@ -144,7 +152,77 @@ fn outputs(args: &CheckArgs, config: &bylaw_engine::config::Config) -> Result<Ou
             files.push((format, config.resolve(p)));
         }
     }
-    Ok(Outputs { stdout, files })
+    files
+}
+
+/// The report files of `args` whose format is known, when [`outputs`]
+/// refuses the set (an unknown format, two formats on stdout).
+fn salvaged_outputs(args: &CheckArgs, config: &bylaw_engine::config::Config) -> Outputs {
+    let mut files: Vec<(Format, PathBuf)> = args
+        .formats
+        .iter()
+        .filter_map(|f| f.split_once('='))
+        .filter_map(|(name, path)| Some((name.parse::<Format>().ok()?, PathBuf::from(path))))
+        .filter(|(_, p)| !p.as_os_str().is_empty())
+        .collect();
+    files.extend(flag_files(args, config));
+    Outputs { stdout: Format::Text, files }
+}
+
+/// After a usage error of `bylaw check` (clap refused the arguments, so
+/// there are no parsed options): writes a failure report to every report
+/// file `args` names with a known format (`--sarif F`, `--junit F`,
+/// `--json F`, `--markdown F`, `-f FORMAT=F`, also as `--flag=F`), so no
+/// report of an earlier run is left looking current. Anything else is
+/// left alone.
+pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    if args.get(1).map(String::as_str) != Some("check") {
+        return;
+    }
+    let mut files: Vec<(Format, PathBuf)> = Vec::new();
+    let mut i = 2;
+    while i < args.len() {
+        let (flag, inline) = match args[i].split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (args[i].as_str(), None),
+        };
+        let takes = matches!(flag, "--sarif" | "--junit" | "--json" | "--markdown" | "--format" | "-f");
+        let value = match (takes, inline) {
+            (false, _) => None,
+            (true, Some(v)) => Some(v),
+            (true, None) => {
+                i += 1;
+                args.get(i).cloned()
+            }
+        };
+        if let Some(v) = value {
+            let file = match flag {
+                "--sarif" => Some((Format::Sarif, v)),
+                "--junit" => Some((Format::Junit, v)),
+                "--json" => Some((Format::Json, v)),
+                "--markdown" => Some((Format::Markdown, v)),
+                _ => v.split_once('=').and_then(|(n, p)| Some((n.parse::<Format>().ok()?, p.to_owned()))),
+            };
+            if let Some((format, path)) = file.filter(|(_, p)| !p.is_empty()) {
+                files.push((format, PathBuf::from(path)));
+            }
+        }
+        i += 1;
+    }
+    let mut d = bylaw_engine::diagnostic::Diagnostic::error("usage", "", None, message);
+    d.hint = Some("see `bylaw check --help`".into());
+    let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
+    for (format, path) in files {
+        if common::output_conflict(&path).is_some() {
+            continue;
+        }
+        if let Ok(text) = bylaw_report::render_failure(format, std::slice::from_ref(&d), FailOn::default(), &opts) {
+            if let Err(e) = bylaw_report::write_atomic(&path, text.as_bytes()) {
+                eprintln!("error: {}", common::cannot_write(&path, &e));
+            }
+        }
+    }
 }
 
 pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
@@ -161,7 +239,12 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     };
     let outputs = match outputs(args, &config) {
         Ok(o) => o,
-        Err(m) => return usage_error(&m, Some("see `bylaw check --help`"), ecolor),
+        Err(m) => {
+            let code = usage_error(&m, Some("see `bylaw check --help`"), ecolor);
+            // the report files that are named well still say why
+            write_failure(&salvaged_outputs(args, &config), args, ecolor);
+            return code;
+        }
     };
     // a report path that is an input or standard output is refused before
     // anything is written

@@ -122,6 +122,13 @@ fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            if e.use_stderr() {
+                // a usage error of `check` still writes the reports it names
+                let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+                let first = e.to_string().lines().next().unwrap_or("invalid arguments").to_owned();
+                let message = first.strip_prefix("error: ").unwrap_or(&first).to_owned();
+                check::write_usage_failure(&args, &message);
+            }
             // `--help` and `--version` go to standard output: a failed write
             // there is an error too (clap's own `exit` would ignore it)
             let printed = e.print().and_then(|_| std::io::Write::flush(&mut std::io::stdout()));

@@ -589,6 +589,19 @@ fn outputs() -> Vec<Case> {
             let t = std::fs::metadata("/dev/null").map_err(|e| e.to_string())?.file_type();
             ensure(t.is_char_device(), "/dev/null is no longer a device")
         }),
+        case("a usage error still writes the reports it names")
+            .file("out/report.json", "{\"version\": \"1.1\", \"tool\": {\"name\": \"bylaw\"}, \"verdict\": \"pass\"}\n")
+            .args(&["check", "--json", "out/report.json", "--format=sarif=out/r.sarif", "--fail-on", "bogus"])
+            .code(2)
+            .err("error: invalid value 'bogus' for '--fail-on <LEVEL>'")
+            .then(|d, _| {
+                let report = json(d, "out/report.json")?;
+                ensure(report["verdict"] == "error", format!("{report:#}"))?;
+                let errors = report["errors"].to_string();
+                ensure(errors.contains("invalid value 'bogus' for '--fail-on <LEVEL>'"), errors)?;
+                let sarif = json(d, "out/r.sarif")?;
+                ensure(sarif["runs"][0]["invocations"][0]["executionSuccessful"] == false, format!("{sarif:#}"))
+            }),
         case("a report path that is an input: refused, the input kept")
             .args(&["check", "--sarif", "good.yaml"])
             .code(2)
