@@ -56,11 +56,13 @@ struct Reader<'a> {
     at: usize,
     line: u32,
     col: u32,
+    /// Values read so far (see [`yaml::MAX_DOCUMENT_NODES`]).
+    nodes: usize,
 }
 
 impl<'a> Reader<'a> {
     fn new(src: &'a str) -> Self {
-        Reader { src, at: 0, line: 1, col: 1 }
+        Reader { src, at: 0, line: 1, col: 1, nodes: 0 }
     }
 
     fn document(&mut self) -> Result<Node, SyntaxError> {
@@ -119,6 +121,10 @@ impl<'a> Reader<'a> {
         self.blanks();
         if depth >= yaml::MAX_DEPTH {
             return Err(self.error(format!("nesting deeper than {} levels", yaml::MAX_DEPTH)));
+        }
+        self.nodes += 1;
+        if self.nodes > yaml::MAX_DOCUMENT_NODES {
+            return Err(self.error(yaml::too_many_nodes()));
         }
         match self.peek() {
             Some(b'{') => self.object(depth),

@@ -40,6 +40,19 @@ use std::collections::HashMap;
 
 /// Maximum nesting depth of collections.
 pub const MAX_DEPTH: usize = 256;
+/// Maximum number of values (scalars and collections, aliases' copies
+/// included) in one document: memory stays bounded by design (a parsed
+/// value takes 50–150 bytes, and evaluation converts a document once more),
+/// while a 100 MB ConfigMap (about 3.2 million values) is still checked.
+pub const MAX_DOCUMENT_NODES: usize = 4_000_000;
+
+/// The error of a document over [`MAX_DOCUMENT_NODES`].
+pub fn too_many_nodes() -> String {
+    format!(
+        "the document holds more than {MAX_DOCUMENT_NODES} values: too large to check (split it into several documents, or leave the file out with `targets`)"
+    )
+}
+
 /// Maximum number of nodes alias expansion may create in one file (all its
 /// documents together).
 pub const MAX_ALIAS_NODES: usize = 1_000_000;
@@ -124,6 +137,8 @@ struct Builder<'a> {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
     alias_nodes: usize,
+    /// Values of the document being built (see [`MAX_DOCUMENT_NODES`]).
+    doc_nodes: usize,
     root: Option<Node>,
     /// Plain scalars kept raw whose Kubernetes (YAML 1.1) reading differs:
     /// booleans, and numbers.
@@ -299,6 +314,7 @@ impl<'a> Builder<'a> {
             stack: Vec::new(),
             anchors: HashMap::new(),
             alias_nodes: 0,
+            doc_nodes: 0,
             root: None,
             has_yaml11_bool: false,
             has_yaml11_int: false,
@@ -398,6 +414,10 @@ impl<'a> Builder<'a> {
 
     /// Adds a finished node to the innermost collection (or as the root).
     fn push(&mut self, node: Node, anchor: usize, plain: bool) -> Result<(), SyntaxError> {
+        self.doc_nodes += 1;
+        if self.doc_nodes > MAX_DOCUMENT_NODES {
+            return Err(Self::err(node.span, too_many_nodes()));
+        }
         if anchor != 0 {
             let at = self.anchored(&node);
             self.anchors.insert(anchor, at);
@@ -548,7 +568,13 @@ impl<'a> Builder<'a> {
                         ),
                     ));
                 }
+                let copied = count_nodes(target);
+                if self.doc_nodes + copied > MAX_DOCUMENT_NODES {
+                    return Err(Self::err(s, too_many_nodes()));
+                }
                 let mut node = target.clone();
+                // the copy's own nodes (its root is counted by `push`)
+                self.doc_nodes += copied - 1;
                 self.alias_nodes = nodes;
                 relocate(&mut node, s);
                 self.push(node, 0, false)?;
@@ -556,6 +582,7 @@ impl<'a> Builder<'a> {
             Event::DocumentStart(_) => {
                 self.stack.clear();
                 self.anchors.clear();
+                self.doc_nodes = 0;
                 self.root = None;
                 self.has_yaml11_bool = false;
                 self.has_yaml11_int = false;
@@ -886,6 +913,21 @@ again: *s
         let p = parse(&src);
         let e = &p.errors[0];
         assert!(e.message.contains("alias expansion"), "{e:?}");
+    }
+
+    #[test]
+    fn a_document_over_the_value_cap_is_an_error_and_the_next_is_read() {
+        let items = vec!["1"; MAX_DOCUMENT_NODES].join(",");
+        let src = format!("kind: X\nb: [{items}]\n---\nkind: Pod\n");
+        let p = parse(&src);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert!(p.errors[0].message.starts_with("the document holds more than 4000000 values"), "{:?}", p.errors);
+        assert_eq!(p.errors[0].line, 2);
+        assert_eq!(p.documents.len(), 1, "the document after it is read");
+        // JSON the same
+        let big = format!("[{}]", vec!["1"; MAX_DOCUMENT_NODES].join(","));
+        let p = crate::input::json::parse(&big, false);
+        assert!(p.errors[0].message.starts_with("the document holds more than 4000000 values"), "{:?}", p.errors);
     }
 
     #[test]
