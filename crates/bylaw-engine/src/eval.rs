@@ -512,6 +512,33 @@ impl Evaluator<'_> {
     }
 }
 
+/// The documents of a file parsed but not yet evaluated.
+#[derive(Default)]
+struct Batch {
+    docs: Vec<Node>,
+    /// Values in `docs`.
+    nodes: usize,
+    /// Index in the file of the next document to evaluate.
+    next: usize,
+}
+
+impl Batch {
+    /// A batch is evaluated once it holds this many values (a parsed value
+    /// takes 50–150 bytes: about 100 MB of documents) …
+    const FULL_NODES: usize = 1_000_000;
+    /// … or this many documents.
+    const FULL_DOCS: usize = 1024;
+
+    /// The index of the batch's first document, and its documents, leaving
+    /// the batch empty for the next ones.
+    fn take(&mut self) -> (usize, Vec<Node>) {
+        let start = self.next;
+        self.next += self.docs.len();
+        self.nodes = 0;
+        (start, std::mem::take(&mut self.docs))
+    }
+}
+
 /// A file larger than the size limit: its size in bytes.
 struct TooLarge(u64);
 
@@ -675,7 +702,85 @@ impl PolicySet {
                 return Some(res);
             }
         };
-        let mut parsed = input::parse_path(&f.path, &text);
+        let file_val = file_val(&f.path, format.name());
+        let ev = Evaluator { set: self, ctx };
+        let eval_doc = |di: usize, doc: Node| -> (Vec<Finding>, Vec<usize>) {
+            let mut findings = Vec::new();
+            let mut evaluated = Vec::new();
+            let kind = doc.str_at(&["kind"]);
+            let pols = applicable.iter().copied().filter(|&i| {
+                let k = &self.policies[i].kinds;
+                k.is_empty() || kind.is_some_and(|kind| k.iter().any(|x| x == kind))
+            });
+            let mut pols = pols.peekable();
+            if pols.peek().is_none() {
+                return (findings, evaluated);
+            }
+            let doc_val = doc.to_val();
+            let json = OnceLock::new();
+            let items = RefCell::new(HashMap::new());
+            let t = Subject {
+                path: &f.path,
+                doc: &doc,
+                doc_val: &*doc_val,
+                json: &json,
+                items: &items,
+                file_val: &file_val,
+                document: Some(di as u32),
+                resource: resource_of(&doc),
+                fixed_location: None,
+            };
+            for i in pols {
+                if ev.eval_policy(&self.policies[i], &t, &mut findings) {
+                    evaluated.push(i);
+                }
+            }
+            (findings, evaluated)
+        };
+        // Documents are evaluated while the file is parsed, a batch at a
+        // time (the documents of a batch in parallel: a 100 MB stream is one
+        // file), and dropped once evaluated: a long stream is never held
+        // whole, only a batch of it (see `Batch::FULL_NODES`).
+        let mut batch = Batch::default();
+        // what evaluated batches found, in any order (sorted at the end)
+        let done: std::sync::Mutex<(Vec<Finding>, BTreeSet<usize>)> = Default::default();
+        let in_flight = std::sync::atomic::AtomicUsize::new(0);
+        let eval_batch = |start: usize, docs: Vec<Node>| {
+            let per_doc: Vec<(Vec<Finding>, Vec<usize>)> =
+                docs.into_par_iter().with_min_len(16).enumerate().map(|(i, doc)| eval_doc(start + i, doc)).collect();
+            let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+            done.0.reserve(per_doc.iter().map(|(f, _)| f.len()).sum());
+            for (findings, pols) in per_doc {
+                done.0.extend(findings);
+                done.1.extend(pols);
+            }
+        };
+        let mut parsed = rayon::scope(|scope| {
+            let parsed = input::parse_path_each(&f.path, &text, &mut |doc| {
+                batch.nodes += crate::node::count_nodes(&doc);
+                batch.docs.push(doc);
+                if batch.nodes >= Batch::FULL_NODES || batch.docs.len() >= Batch::FULL_DOCS {
+                    // evaluated on other threads while parsing goes on; at
+                    // most two batches wait, so memory stays bounded
+                    while in_flight.load(std::sync::atomic::Ordering::Acquire) >= 2 {
+                        rayon::yield_now();
+                    }
+                    in_flight.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                    let (start, docs) = batch.take();
+                    let (eval_batch, in_flight) = (&eval_batch, &in_flight);
+                    scope.spawn(move |_| {
+                        eval_batch(start, docs);
+                        in_flight.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                    });
+                }
+            });
+            // the last batch (the only one of most files) here
+            let (start, docs) = batch.take();
+            eval_batch(start, docs);
+            parsed
+        });
+        let (mut found, evaluated) = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        let documents = batch.next;
         if !parsed.errors.is_empty() {
             // a broken document with `{{ … }}` placeholders is a template to
             // render, not a manifest: no parse error for it, and the file's
@@ -684,12 +789,12 @@ impl PolicySet {
             let before = parsed.errors.len();
             parsed.errors.retain(|e| !error_in_template(&lines, e.line));
             res.templated = before - parsed.errors.len();
-            if res.templated > 0 && parsed.errors.is_empty() && parsed.documents.is_empty() {
+            if res.templated > 0 && parsed.errors.is_empty() && documents == 0 {
                 res.skipped = Some(crate::discover::SkipReason::Template);
                 return Some(res);
             }
         }
-        if parsed.documents.is_empty() && parsed.errors.is_empty() && res.templated == 0 {
+        if documents == 0 && parsed.errors.is_empty() && res.templated == 0 {
             // nothing to evaluate: say so, not "matched no policy"
             res.skipped = Some(crate::discover::SkipReason::Empty);
             return Some(res);
@@ -707,57 +812,8 @@ impl PolicySet {
             }
             res.findings.push(finding);
         }
-        res.documents = parsed.documents.len();
-        // the documents own their text: the file's is not needed any more
-        drop(text);
-        let file_val = file_val(&f.path, format.name());
-        let ev = Evaluator { set: self, ctx };
-        // the documents of one file in parallel too (a 100 MB stream is one
-        // file); each is dropped once evaluated
-        let per_doc: Vec<(Vec<Finding>, Vec<usize>)> = std::mem::take(&mut parsed.documents)
-            .into_par_iter()
-            .with_min_len(16)
-            .enumerate()
-            .map(|(di, doc)| {
-                let mut findings = Vec::new();
-                let mut evaluated = Vec::new();
-                let kind = doc.str_at(&["kind"]);
-                let pols = applicable.iter().copied().filter(|&i| {
-                    let k = &self.policies[i].kinds;
-                    k.is_empty() || kind.is_some_and(|kind| k.iter().any(|x| x == kind))
-                });
-                let mut pols = pols.peekable();
-                if pols.peek().is_none() {
-                    return (findings, evaluated);
-                }
-                let doc_val = doc.to_val();
-                let json = OnceLock::new();
-                let items = RefCell::new(HashMap::new());
-                let t = Subject {
-                    path: &f.path,
-                    doc: &doc,
-                    doc_val: &*doc_val,
-                    json: &json,
-                    items: &items,
-                    file_val: &file_val,
-                    document: Some(di as u32),
-                    resource: resource_of(&doc),
-                    fixed_location: None,
-                };
-                for i in pols {
-                    if ev.eval_policy(&self.policies[i], &t, &mut findings) {
-                        evaluated.push(i);
-                    }
-                }
-                (findings, evaluated)
-            })
-            .collect();
-        let mut evaluated = BTreeSet::new();
-        res.findings.reserve(per_doc.iter().map(|(f, _)| f.len()).sum());
-        for (findings, pols) in per_doc {
-            res.findings.extend(findings);
-            evaluated.extend(pols);
-        }
+        res.documents = documents;
+        res.findings.append(&mut found);
         res.findings.sort_by(report_order);
         res.evaluated = evaluated.into_iter().collect();
         Some(res)

@@ -190,6 +190,16 @@ impl Node {
     }
 }
 
+/// The number of values in `n`: itself and every value inside it (keys
+/// are not counted apart from their values).
+pub fn count_nodes(n: &Node) -> usize {
+    match &n.value {
+        NodeValue::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        NodeValue::Map(entries) => 1 + entries.iter().map(|e| count_nodes(&e.value)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
 /// Converts JSON (params, the pipeline context) to CEL's value tree. Integers
 /// become `int` (not `uint`) so that `params.max + 1` works.
 pub fn json_to_val(v: &serde_json::Value) -> Box<dyn Val + 'static> {

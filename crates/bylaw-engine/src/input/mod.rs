@@ -91,11 +91,26 @@ pub struct ParsedFile {
 /// JSONC, `*.jsonc` as JSONC. A path of no known format is read as YAML (of
 /// which JSON is a subset).
 pub fn parse_path(path: &str, src: &str) -> ParsedFile {
-    let parsed = match Format::of_path(path).unwrap_or(Format::Yaml) {
-        Format::Yaml => parse_yaml_input(src),
-        Format::Json => json::parse(src, is_jsonc(path)),
-    };
-    expand(parsed)
+    let mut documents = Vec::new();
+    let mut parsed = parse_path_each(path, src, &mut |d| documents.push(d));
+    parsed.documents = documents;
+    parsed
+}
+
+/// [`parse_path`], handing each document to `each` as soon as it is parsed
+/// (Kubernetes lists already expanded into their items, in order), so a
+/// stream of many documents is never held whole. The returned
+/// [`ParsedFile`] holds the errors and comments, and no documents.
+pub fn parse_path_each(path: &str, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
+    let mut expanded = |doc: Node| kube_list::expand(vec![doc]).into_iter().for_each(&mut *each);
+    match Format::of_path(path).unwrap_or(Format::Yaml) {
+        Format::Yaml => parse_yaml_input(src, &mut expanded),
+        Format::Json => {
+            let mut parsed = json::parse(src, is_jsonc(path));
+            std::mem::take(&mut parsed.documents).into_iter().for_each(expanded);
+            parsed
+        }
+    }
 }
 
 /// The Unicode line breaks of YAML 1.1: NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR.
@@ -110,12 +125,16 @@ const UNICODE_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
 /// breaks here, as those tools do. Locations are still counted as editors
 /// and code hosts count lines (LF, CRLF, CR; DESIGN §3): every position is
 /// mapped back to its physical line and column ([`PhysicalLines`]).
-fn parse_yaml_input(src: &str) -> ParsedFile {
+fn parse_yaml_input(src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
     if !src.contains(UNICODE_BREAKS) {
-        return yaml::parse(src);
+        return yaml::parse_each(src, each);
     }
-    let mut parsed = yaml::parse(&src.replace(UNICODE_BREAKS, "\n"));
-    PhysicalLines::of(src).apply(&mut parsed);
+    let lines = PhysicalLines::of(src);
+    let mut parsed = yaml::parse_each(&src.replace(UNICODE_BREAKS, "\n"), &mut |mut doc| {
+        lines.node(&mut doc);
+        each(doc);
+    });
+    lines.apply(&mut parsed);
     parsed
 }
 
@@ -223,15 +242,16 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, SyntaxError> {
 /// Parses file contents of a known format (JSON strictly: without a path,
 /// nothing says the file is JSONC).
 pub fn parse(format: Format, src: &str) -> ParsedFile {
-    let parsed = match format {
-        Format::Yaml => parse_yaml_input(src),
-        Format::Json => json::parse(src, false),
+    let mut documents = Vec::new();
+    let mut parsed = match format {
+        Format::Yaml => parse_yaml_input(src, &mut |d| documents.push(d)),
+        Format::Json => {
+            let mut parsed = json::parse(src, false);
+            documents = std::mem::take(&mut parsed.documents);
+            parsed
+        }
     };
-    expand(parsed)
-}
-
-fn expand(mut parsed: ParsedFile) -> ParsedFile {
-    parsed.documents = kube_list::expand(parsed.documents);
+    parsed.documents = kube_list::expand(documents);
     parsed
 }
 

@@ -33,7 +33,7 @@
 
 use super::comments::{self, Pos};
 use super::{yaml11, ParsedFile, SyntaxError};
-use crate::node::{Entry, Node, NodeValue, Span};
+use crate::node::{count_nodes, Entry, Node, NodeValue, Span};
 use compact_str::{CompactString, ToCompactString};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan, Tag};
 use std::collections::HashMap;
@@ -160,14 +160,6 @@ enum Anchored {
     /// An anchored mapping key or merge-key value, which is not kept in the
     /// tree at a stable index: a copy (scalars, or what a merge key takes).
     Copy(Node),
-}
-
-fn count_nodes(n: &Node) -> usize {
-    match &n.value {
-        NodeValue::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        NodeValue::Map(entries) => 1 + entries.iter().map(|e| count_nodes(&e.value)).sum::<usize>(),
-        _ => 1,
-    }
 }
 
 /// Gives `node` and everything inside it (keys too) the span `at`.
@@ -622,6 +614,16 @@ pub fn is_kubernetes(doc: &Node) -> bool {
 /// are skipped. A syntax error is recorded with its position and parsing
 /// resumes at the next document start after it (see the module doc).
 pub fn parse(src: &str) -> ParsedFile {
+    let mut documents = Vec::new();
+    let mut parsed = parse_each(src, &mut |d| documents.push(d));
+    parsed.documents = documents;
+    parsed
+}
+
+/// [`parse`], handing each document to `each` as soon as it is complete
+/// (in order), so a long stream need not be held whole: the returned
+/// [`ParsedFile`] has the errors and comments, and no documents.
+pub fn parse_each(src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut out = ParsedFile::default();
     let mut scalars = Vec::new();
@@ -633,7 +635,7 @@ pub fn parse(src: &str) -> ParsedFile {
     // just under the cap would otherwise multiply it
     let mut alias_nodes = 0usize;
     loop {
-        let err = parse_run(&src[offset..], first_line - 1, end, &mut out.documents, &mut scalars, &mut alias_nodes);
+        let err = parse_run(&src[offset..], first_line - 1, end, each, &mut scalars, &mut alias_nodes);
         let Some(err) = err else { break };
         let from = (err.line, err.col.saturating_sub(1));
         out.errors.push(err);
@@ -699,7 +701,7 @@ fn parse_run(
     src: &str,
     line_offset: u32,
     end: (u32, u32),
-    documents: &mut Vec<Node>,
+    documents: &mut dyn FnMut(Node),
     scalars: &mut Vec<(Pos, Pos)>,
     alias_nodes: &mut usize,
 ) -> Option<SyntaxError> {
@@ -751,7 +753,7 @@ fn parse_run(
                                 yaml11::resolve_document(&mut root, kubernetes, &resolve_plain);
                             }
                         }
-                        documents.push(root);
+                        documents(root);
                     }
                 }
             }
