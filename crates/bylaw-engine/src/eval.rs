@@ -19,8 +19,11 @@
 //!   parallel (rayon).
 //! - Memory is the findings (about 200 bytes each plus their strings;
 //!   documents share one `Resource`) plus the documents being evaluated:
-//!   a file's text is freed once parsed, each document once evaluated, and
-//!   the tree is about 4–6× the YAML it came from (keys and strings of up
+//!   a file is evaluated while it is parsed, in batches of at most
+//!   1,000,000 values (two batches wait at most), each document dropped
+//!   once evaluated, so a 100 MB stream holds its text and a few batches;
+//!   one document holds at most 4,000,000 values; the tree is about 4–6×
+//!   the YAML it came from (keys and strings of up
 //!   to 24 bytes are stored inline, without an allocation; anchors are not
 //!   copied; alias expansion is capped at 1,000,000 nodes per document). A
 //!   file over `max_file_size` (128 MiB by default) is not read at all.
