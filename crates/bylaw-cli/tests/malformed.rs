@@ -511,7 +511,15 @@ fn readers() -> Vec<Case> {
         case("a malformed .bylaw.yaml")
             .file(".bylaw.yaml", "policies: [policies/]\nmax_file_size: lots\n")
             .code(2)
-            .err("error[schema]: `max_file_size` must be a number, found a string\n --> .bylaw.yaml:2:16\n"),
+            .err("error[schema]: `max_file_size` must be a whole number, found a string\n --> .bylaw.yaml:2:16\n"),
+        case("max_file_size that is not a whole number, or out of range")
+            .file(".bylaw.yaml", "policies: [policies/]\nmax_file_size: 1.5\n")
+            .code(2)
+            .err("error[schema]: `max_file_size` must be a whole number, found 1.5\n --> .bylaw.yaml:2:16\n"),
+        case("max_file_size below 1")
+            .file(".bylaw.yaml", "policies: [policies/]\nmax_file_size: -1\n")
+            .code(2)
+            .err("error[schema]: `max_file_size` must be at least 1, found -1\n --> .bylaw.yaml:2:16\n"),
         // found and refused, not skipped: the run would go on without its
         // exceptions, targets and limits
         #[cfg(unix)]

@@ -254,10 +254,16 @@ fn describe(
                 "array" => "a list".to_owned(),
                 "string" => "a string".to_owned(),
                 "boolean" => "a boolean".to_owned(),
-                "integer" | "number" => "a number".to_owned(),
+                "integer" => "a whole number".to_owned(),
+                "number" => "a number".to_owned(),
                 other => other.to_owned(),
             };
-            at(format!("{} must be {want}, found {}", dotted(pointer), type_name(here)))
+            let found = match here {
+                // `1.5` for an integer: say which number
+                Value::Number(n) => format!("{n}"),
+                other => type_name(other).to_owned(),
+            };
+            at(format!("{} must be {want}, found {found}", dotted(pointer)))
         }
         ValidationErrorKind::Pattern { pattern } => {
             let mut d = at(format!(
@@ -299,6 +305,23 @@ fn describe(
             at(format!("{} needs at least {limit} item{}", dotted(pointer), if *limit == 1 { "" } else { "s" }))
         }
         ValidationErrorKind::MinLength { .. } => at(format!("{} must not be empty", dotted(pointer))),
+        ValidationErrorKind::Minimum { limit } => {
+            at(format!("{} must be at least {limit}, found {here}", dotted(pointer)))
+        }
+        ValidationErrorKind::Maximum { limit } => {
+            at(format!("{} must be at most {limit}, found {here}", dotted(pointer)))
+        }
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            at(format!("{} must be more than {limit}, found {here}", dotted(pointer)))
+        }
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            at(format!("{} must be less than {limit}, found {here}", dotted(pointer)))
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            at(format!("{} must be at most {limit} characters long", dotted(pointer)))
+        }
+        ValidationErrorKind::MaxItems { limit } => at(format!("{} takes at most {limit} items", dotted(pointer))),
+        ValidationErrorKind::UniqueItems => at(format!("{} must not repeat an item", dotted(pointer))),
         other => at(format!("{} is invalid: {other:?}", dotted(pointer))),
     }
 }
