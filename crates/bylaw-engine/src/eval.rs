@@ -426,9 +426,15 @@ impl Evaluator<'_> {
         match &r.at {
             None => base.to_vec(),
             Some(At::Relative(rel)) => base.iter().chain(rel.iter()).cloned().collect(),
-            Some(At::Absolute(jp)) => {
-                jp.select(t.doc, t.json).into_iter().next().map(|(segs, _)| segs).unwrap_or_else(|| base.to_vec())
-            }
+            // nothing there: a singular path still names the place, and the
+            // finding points at its deepest part that exists
+            Some(At::Absolute(jp)) => jp
+                .select(t.doc, t.json)
+                .into_iter()
+                .next()
+                .map(|(segs, _)| segs)
+                .or_else(|| jp.singular())
+                .unwrap_or_else(|| base.to_vec()),
         }
     }
 

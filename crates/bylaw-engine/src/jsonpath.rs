@@ -172,6 +172,22 @@ impl Query {
         &self.text
     }
 
+    /// The segments of a singular path (only names and non-negative
+    /// indexes, one per step: `$.spec.containers[0].image`, RFC 9535
+    /// §2.3.5.1 "singular query"), which names one place whether or not it
+    /// exists; `None` for any other path.
+    pub fn singular(&self) -> Option<Vec<Segment>> {
+        self.fast
+            .as_ref()?
+            .iter()
+            .map(|step| match (step.descendant, step.selectors.as_slice()) {
+                (false, [Selector::Name(n)]) => Some(Segment::Key(n.as_str().into())),
+                (false, [Selector::Index(i)]) => usize::try_from(*i).ok().map(Segment::Index),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The nodes the path selects in `doc`, in RFC 9535 order, each with its
     /// segments from the root. `json` caches the document's JSON form for
     /// paths outside the fast subset.

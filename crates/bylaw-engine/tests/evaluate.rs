@@ -395,3 +395,23 @@ fn field_messages_read_from_the_document_show_what_cel_shows() {
     assert_eq!(err.len(), 1, "{:#?}", r.findings);
     assert!(err[0].message.starts_with("rule ERR fired, but the message's `{{ doc.s.x }}`"), "{}", err[0].message);
 }
+
+#[test]
+fn an_at_path_to_nothing_points_at_its_deepest_part_that_exists() {
+    let c = Case::new();
+    c.file("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n");
+    let r = c.run(
+        &policy(
+            "    - id: JP\n      deny: \"true\"\n      at: \"$.data.nonexistent.deeper\"\n    - id: DOTTED\n      deny: \"true\"\n      at: \"data.nonexistent\"\n    - id: WILD\n      deny: \"true\"\n      at: \"$.data.*.x\"\n",
+        ),
+        &["cm.yaml"],
+    );
+    let at = |id: &str| {
+        let f = r.findings.iter().find(|f| f.rule_id == id).unwrap();
+        (f.pointer.clone(), f.location.start_line)
+    };
+    assert_eq!(at("JP"), ("/data".to_owned(), 5));
+    assert_eq!(at("DOTTED"), ("/data".to_owned(), 5));
+    // a path that is not singular names no one place: the document
+    assert_eq!(at("WILD"), (String::new(), 1));
+}
