@@ -188,6 +188,7 @@ fn eval_cond(c: &Cond, root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<bool, 
 pub fn display_value(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
+        Value::Float(f) if !f.is_finite() => f.to_string(),
         other => value_json(other).to_string(),
     }
 }
@@ -199,7 +200,8 @@ fn value_json(v: &Value) -> serde_json::Value {
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
         Value::UInt(u) => J::from(*u),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        // JSON has no infinity or NaN: written as CEL's `string()` writes them
+        Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or_else(|| J::String(f.to_string())),
         Value::String(s) => J::String(s.to_string()),
         Value::List(l) => J::Array(l.iter().map(value_json).collect()),
         Value::Map(m) => {

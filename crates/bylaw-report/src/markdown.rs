@@ -146,7 +146,7 @@ pub(crate) fn render(report: &Report, opts: &RenderOptions) -> String {
         out.push_str(&rows);
     }
     if findings.len() > listed {
-        let _ = writeln!(out, "\n… and {} more findings (see the SARIF or JSON report).", findings.len() - listed);
+        let _ = writeln!(out, "\n… and {} more findings (see the JSON report).", findings.len() - listed);
     }
     out.push_str(&tail);
     out
