@@ -766,8 +766,11 @@ impl PolicySet {
                 done.1.extend(pols);
             }
         };
-        let mut parsed = rayon::scope(|scope| {
-            let parsed = input::parse_path_each(&f.path, &text, &mut |doc| {
+        // owned by the scope below, which frees it once parsed
+        let mut text = Some(text);
+        let (parsed, templated) = rayon::scope(|scope| {
+            let Some(text) = text.take() else { return (input::ParsedFile::default(), 0) };
+            let mut parsed = input::parse_path_each(&f.path, &text, &mut |doc| {
                 batch.nodes += crate::node::count_nodes(&doc);
                 batch.docs.push(doc);
                 if batch.nodes >= Batch::FULL_NODES || batch.docs.len() >= Batch::FULL_DOCS {
@@ -785,25 +788,29 @@ impl PolicySet {
                     });
                 }
             });
-            // the last batch (the only one of most files) here
-            let (start, docs) = batch.take();
-            eval_batch(start, docs);
-            parsed
-        });
-        let (mut found, evaluated) = done.into_inner().unwrap_or_else(|e| e.into_inner());
-        let documents = batch.next;
-        if !parsed.errors.is_empty() {
             // a broken document with `{{ … }}` placeholders is a template to
             // render, not a manifest: no parse error for it, and the file's
             // other documents are still evaluated
-            let lines: Vec<&str> = text.lines().collect();
-            let before = parsed.errors.len();
-            parsed.errors.retain(|e| !error_in_template(&lines, e.line));
-            res.templated = before - parsed.errors.len();
-            if res.templated > 0 && parsed.errors.is_empty() && documents == 0 {
-                res.skipped = Some(crate::discover::SkipReason::Template);
-                return Some(res);
+            let mut templated = 0;
+            if !parsed.errors.is_empty() {
+                let lines: Vec<&str> = text.lines().collect();
+                let before = parsed.errors.len();
+                parsed.errors.retain(|e| !error_in_template(&lines, e.line));
+                templated = before - parsed.errors.len();
             }
+            // the documents own their text: the file's is not needed any more
+            drop(text);
+            // the last batch (the only one of most files) here
+            let (start, docs) = batch.take();
+            eval_batch(start, docs);
+            (parsed, templated)
+        });
+        let (mut found, evaluated) = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        let documents = batch.next;
+        res.templated = templated;
+        if templated > 0 && parsed.errors.is_empty() && documents == 0 {
+            res.skipped = Some(crate::discover::SkipReason::Template);
+            return Some(res);
         }
         if documents == 0 && parsed.errors.is_empty() && res.templated == 0 {
             // nothing to evaluate: say so, not "matched no policy"
