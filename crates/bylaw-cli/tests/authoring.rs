@@ -1,22 +1,14 @@
 //! End-to-end tests of policy composition (`extends` of files and packs,
 //! templates), the built-in packs, `bylaw rules` and `bylaw explain`.
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use support::cli::{in_workspace, output, workspace as root};
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bylaw"))
-        .args(args)
-        .current_dir(root())
-        .env_clear()
-        .env("BYLAW_NOW", "2026-06-01T00:00:00Z")
-        .output()
-        .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    output(in_workspace(args))
 }
 
 #[test]

@@ -3,24 +3,22 @@
 //! root so paths in outputs are stable), asserting findings, lines, exit
 //! codes and artifacts.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use std::process::Command;
+
+use support::cli::{in_workspace, output, workspace as root};
 
 /// The binary with a clean environment (no CI variables, no git), a fixed
 /// date, run from the workspace root.
 fn bylaw(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bylaw"));
-    c.args(args).current_dir(root()).env_clear().env("BYLAW_NOW", "2026-06-01T00:00:00Z").env("BYLAW_REF", "feature/x");
+    let mut c = in_workspace(args);
+    c.env("BYLAW_REF", "feature/x");
     c
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out: Output = bylaw(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    output(bylaw(args))
 }
 
 const POLICY: &str = "tests/fixtures/policies/workloads.yaml";

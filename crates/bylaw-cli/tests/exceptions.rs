@@ -2,22 +2,18 @@
 //! policy requirements), `bylaw exceptions list|check` and the audit log,
 //! on the fixtures of `tests/fixtures/exceptions/`.
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use support::cli::{in_workspace, output, workspace as root};
 
 fn bylaw(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bylaw"));
-    c.args(args).current_dir(root()).env_clear().env("BYLAW_NOW", "2026-06-01T00:00:00Z");
-    c
+    in_workspace(args)
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = bylaw(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    output(bylaw(args))
 }
 
 const DEPLOY: &str = "tests/fixtures/exceptions/deploy";

@@ -6,12 +6,12 @@
 //! install script is where Jenkins can read it, and the copy the step writes
 //! into a workspace takes nothing from the workspace.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use support::cli::workspace as root;
 
 fn groovy() -> PathBuf {
     let out = Command::new("bash").arg(root().join("scripts/tools.sh")).arg("groovy").output().unwrap();

@@ -7,12 +7,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use support::cli::bylaw_in;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use support::cli::workspace as root;
 
 const FORMATS: &[&str] = &["text", "json", "sarif", "junit", "markdown", "codequality"];
 

@@ -1,22 +1,12 @@
 //! End-to-end tests of `bylaw test`: passing and failing cases, the diff
 //! of a failure, JUnit, coverage and `--min-coverage`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use support::cli::{in_workspace, output};
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bylaw"))
-        .args(args)
-        .current_dir(root())
-        .env_clear()
-        .env("BYLAW_NOW", "2026-06-01T00:00:00Z")
-        .output()
-        .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    output(in_workspace(args))
 }
 
 const POLICY: &str = "tests/fixtures/policytests/policy.yaml";

@@ -1,15 +1,15 @@
 //! `bylaw validate` catches each authoring mistake with a located message.
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use support::cli::{output, workspace as root};
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bylaw")).args(args).current_dir(root()).env_clear().output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bylaw"));
+    c.args(args).current_dir(root()).env_clear();
+    output(c)
 }
 
 const ARGS: &[&str] =

@@ -1,7 +1,7 @@
 //! Running the binary on a repository built in a temporary directory, for
 //! the end-to-end tests of `check` and `test`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,25 @@ pub struct Out {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+/// The workspace root, where the tests' fixtures and the examples are.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The binary run from the workspace root with a clean environment (no CI
+/// variables, no git configuration) and a fixed date (`BYLAW_NOW`).
+pub fn in_workspace(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bylaw"));
+    c.args(args).current_dir(workspace()).env_clear().env("BYLAW_NOW", "2026-06-01T00:00:00Z");
+    c
+}
+
+/// Runs `c` to its end: (exit code, stdout, stderr).
+pub fn output(mut c: Command) -> (i32, String, String) {
+    let out = c.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
 /// Writes `text` at `rel` under `dir`, creating directories.
