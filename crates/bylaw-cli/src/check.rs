@@ -6,6 +6,7 @@ use crate::Cli;
 use bylaw_ci::env as context;
 use bylaw_engine::compile::{CompileOptions, FileMatcher};
 use bylaw_engine::context::PipelineContext;
+use bylaw_engine::diagnostic::Code;
 use bylaw_engine::discover::{self, SkipReason};
 use bylaw_engine::eval::RunOptions;
 use bylaw_engine::exceptions;
@@ -210,7 +211,7 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
         }
         i += 1;
     }
-    let mut d = bylaw_engine::diagnostic::Diagnostic::error("usage", "", None, message);
+    let mut d = bylaw_engine::diagnostic::Diagnostic::error(Code::Usage, "", None, message);
     d.hint = Some("see `bylaw check --help`".into());
     let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
     for (format, path) in files {

@@ -152,7 +152,7 @@ pub fn cannot_write(path: &Path, e: &dyn std::fmt::Display) -> String {
 
 /// Prints a one-line error with a hint, for usage problems.
 pub fn usage_error(message: &str, hint: Option<&str>, color: bool) -> u8 {
-    one_line_error("usage", message, hint, color)
+    one_line_error(bylaw_engine::diagnostic::Code::Usage, message, hint, color)
 }
 
 /// [`usage_error`] for the line that counts the errors printed above it
@@ -162,7 +162,7 @@ pub fn summary_error(message: &str, hint: Option<&str>, color: bool) -> u8 {
     one_line_error(bylaw_report::SUMMARY_CODE, message, hint, color)
 }
 
-fn one_line_error(code: &'static str, message: &str, hint: Option<&str>, color: bool) -> u8 {
+fn one_line_error(code: bylaw_engine::diagnostic::Code, message: &str, hint: Option<&str>, color: bool) -> u8 {
     let mut d = Diagnostic::error(code, "", None, message);
     d.hint = hint.map(str::to_owned);
     record([d]);

@@ -7,6 +7,7 @@ use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
 use bylaw_ci::env as context;
 use bylaw_engine::compile::CompileOptions;
+use bylaw_engine::diagnostic::Code;
 use bylaw_engine::loader::display_path;
 use bylaw_engine::testing::{self, is_test_file};
 use clap::Args;
@@ -124,7 +125,7 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
                 }
                 sources.insert(file, Arc::from(text));
             }
-            Err(e) => errors.push(bylaw_engine::diagnostic::Diagnostic::error("io", &file, None, e.to_string())),
+            Err(e) => errors.push(bylaw_engine::diagnostic::Diagnostic::error(Code::Io, &file, None, e.to_string())),
         }
     }
     // a test of a policy that is not loaded would pass or fail for nothing
@@ -135,7 +136,7 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
             continue;
         }
         let mut d = bylaw_engine::diagnostic::Diagnostic::error(
-            "unknown-policy",
+            Code::UnknownPolicy,
             &t.file,
             t.policy_span,
             format!("the tests are for policy `{policy}`, which is not loaded"),

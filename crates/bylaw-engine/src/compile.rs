@@ -5,7 +5,7 @@
 //!
 //! Every CEL, JSONPath and glob problem becomes a located diagnostic.
 
-use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::enforcement::{self, Inputs};
 use crate::jsonpath::Query as JsonPath;
 use crate::loader::LoadedPolicy;
@@ -437,7 +437,7 @@ impl<'a> Compiler<'a> {
             let node = self.span(pointer);
             let span = self.expr_span(node, (1, offset as isize + 1));
             self.diagnostics.push(
-                Diagnostic::error("cel", self.file(), Some(span), format!("CEL expression too complex: {message}"))
+                Diagnostic::error(Code::Cel, self.file(), Some(span), format!("CEL expression too complex: {message}"))
                     .with_hint("split the condition into an `all`/`any` tree, or move list literals into `params`"),
             );
             return None;
@@ -475,7 +475,7 @@ impl<'a> Compiler<'a> {
                 for v in &vars {
                     if !known.contains(&v.as_str()) {
                         let mut d = Diagnostic::error(
-                            "cel",
+                            Code::Cel,
                             self.file(),
                             Some(self.span(pointer)),
                             format!("unknown variable `{v}` in `{source}`"),
@@ -492,7 +492,7 @@ impl<'a> Compiler<'a> {
                 for name in params_fields(&code) {
                     if !declared.contains_key(&name) {
                         let mut d = Diagnostic::error(
-                            "params",
+                            Code::Params,
                             self.file(),
                             Some(self.span(pointer)),
                             format!("`params.{name}` is not declared in the policy's `spec.params`"),
@@ -509,7 +509,7 @@ impl<'a> Compiler<'a> {
                     if v == "item" && !has_item {
                         self.diagnostics.push(
                             Diagnostic::error(
-                                "cel",
+                                Code::Cel,
                                 self.file(),
                                 Some(self.span(pointer)),
                                 "`item` is only bound in rules with `each`",
@@ -524,7 +524,7 @@ impl<'a> Compiler<'a> {
                 if let Some((message, offset)) = constant {
                     let node = self.span(pointer);
                     let span = self.expr_span(node, (1, offset as isize + 1));
-                    let mut d = Diagnostic::error("cel", self.file(), Some(span), message);
+                    let mut d = Diagnostic::error(Code::Cel, self.file(), Some(span), message);
                     d.hint = Some(format!("in `{source}`: this would fail on every document at run time"));
                     self.diagnostics.push(d);
                     return None;
@@ -537,7 +537,7 @@ impl<'a> Compiler<'a> {
                     let span = self.expr_span(node_span, e.pos);
                     let msg = e.msg.trim_start_matches("Syntax error: ").to_owned();
                     let mut d =
-                        Diagnostic::error("cel", self.file(), Some(span), format!("invalid CEL expression: {msg}"));
+                        Diagnostic::error(Code::Cel, self.file(), Some(span), format!("invalid CEL expression: {msg}"));
                     d.hint = Some(format!("in `{source}`"));
                     self.diagnostics.push(d);
                 }
@@ -588,7 +588,7 @@ impl<'a> Compiler<'a> {
             let after = &rest[start + 2..];
             let Some(end) = after.find("}}") else {
                 self.diagnostics.push(
-                    Diagnostic::error("message", self.file(), Some(self.span(pointer)), "unclosed `{{` in message")
+                    Diagnostic::error(Code::Message, self.file(), Some(self.span(pointer)), "unclosed `{{` in message")
                         .with_hint("write `{{ <CEL> }}`, e.g. `{{ item.name }}`"),
                 );
                 return None;
@@ -613,7 +613,7 @@ impl<'a> Compiler<'a> {
             let node = self.span(pointer);
             let span = self.expr_span(node, (1, offset as isize + 1));
             self.diagnostics.push(Diagnostic::error(
-                "jsonpath",
+                Code::JsonPath,
                 self.file(),
                 Some(span),
                 format!("JSONPath too complex: {message}"),
@@ -625,9 +625,11 @@ impl<'a> Compiler<'a> {
                 if let Some((message, offset)) = crate::jsonpath::constant_regex_error(path) {
                     let node = self.span(pointer);
                     let span = self.expr_span(node, (1, offset as isize + 1));
-                    self.diagnostics.push(Diagnostic::error("jsonpath", self.file(), Some(span), message).with_hint(
-                        format!("in `{path}`: the filter would select nothing, so the rule could never fire"),
-                    ));
+                    self.diagnostics.push(
+                        Diagnostic::error(Code::JsonPath, self.file(), Some(span), message).with_hint(format!(
+                            "in `{path}`: the filter would select nothing, so the rule could never fire"
+                        )),
+                    );
                     return None;
                 }
                 Some(p)
@@ -636,7 +638,7 @@ impl<'a> Compiler<'a> {
                 let node = self.span(pointer);
                 let span = self.expr_span(node, (1, e.position() as isize));
                 self.diagnostics.push(
-                    Diagnostic::error("jsonpath", self.file(), Some(span), format!("invalid JSONPath: {}", e.message()))
+                    Diagnostic::error(Code::JsonPath, self.file(), Some(span), format!("invalid JSONPath: {}", e.message()))
                         .with_hint("JSONPath (RFC 9535) starts at `$`, e.g. `$.spec.template.spec.containers[*]` or `$..containers[*]`"),
                 );
                 None
@@ -652,7 +654,7 @@ impl<'a> Compiler<'a> {
             Err(m) => {
                 let span = self.span(pointer);
                 self.diagnostics.push(
-                    Diagnostic::error("jsonpath", self.file(), Some(span), m)
+                    Diagnostic::error(Code::JsonPath, self.file(), Some(span), m)
                         .with_hint("`each` is a JSONPath from `$`, or a selector such as `@containers`"),
                 );
                 None
@@ -668,7 +670,7 @@ impl<'a> Compiler<'a> {
             Ok(segs) => Some(At::Relative(segs)),
             Err(m) => {
                 self.diagnostics.push(
-                    Diagnostic::error("at", self.file(), Some(self.span(pointer)), format!("invalid `at` path: {m}"))
+                    Diagnostic::error(Code::At, self.file(), Some(self.span(pointer)), format!("invalid `at` path: {m}"))
                         .with_hint("a dotted path from the `each` element, e.g. `securityContext.privileged` or `ports[0].hostPort`, or a JSONPath from `$`"),
                 );
                 None
@@ -787,7 +789,7 @@ fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<
         Ok(m) => m,
         Err((i, msg)) => {
             c.diagnostics.push(Diagnostic::error(
-                "glob",
+                Code::Glob,
                 c.file(),
                 Some(c.span(&format!("/spec/match/files/{i}"))),
                 format!("invalid glob: {msg}"),
@@ -928,7 +930,7 @@ fn date_or_diag(c: &mut Compiler<'_>, d: &str, pointer: &str) -> Option<NaiveDat
     match enforcement::parse_date(d) {
         Ok(date) => Some(date),
         Err(m) => {
-            c.diagnostics.push(Diagnostic::error("schema", c.file(), Some(c.span(pointer)), m));
+            c.diagnostics.push(Diagnostic::error(Code::Schema, c.file(), Some(c.span(pointer)), m));
             None
         }
     }

@@ -5,7 +5,7 @@
 //!
 //! Relative paths in the file are relative to the directory holding it.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::input::yaml;
 use crate::report::{Enforcement, FailOn};
 use crate::schema::Schema;
@@ -99,7 +99,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, (Vec<Diagnostic>, Option<String>)> {
         let file = crate::loader::display_path(path);
         let text = crate::paths::read_text(path).map_err(|e| {
-            (vec![Diagnostic::error("io", &file, None, format!("cannot read the config file: {e}"))], None)
+            (vec![Diagnostic::error(Code::Io, &file, None, format!("cannot read the config file: {e}"))], None)
         })?;
         let mut cfg = Self::parse(&file, &text).map_err(|d| (d, Some(text.clone())))?;
         cfg.base_dir = path
@@ -116,7 +116,7 @@ impl Config {
         let parsed = yaml::parse(text);
         if let Some(e) = parsed.errors.into_iter().next() {
             return Err(vec![Diagnostic::error(
-                "yaml",
+                Code::Yaml,
                 file,
                 Some(crate::node::Span::point(e.line, e.col)),
                 format!("invalid YAML: {}", e.message),
@@ -131,7 +131,7 @@ impl Config {
             return Err(errors);
         }
         serde_json::from_value(json).map_err(|e| {
-            errors.push(Diagnostic::error("schema", file, Some(root.span), format!("invalid config: {e}")));
+            errors.push(Diagnostic::error(Code::Schema, file, Some(root.span), format!("invalid config: {e}")));
             errors
         })
     }

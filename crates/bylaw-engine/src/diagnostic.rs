@@ -77,12 +77,149 @@ pub enum Level {
     Error,
 }
 
+/// The category of a [`Diagnostic`]: shown as `error[CODE]`, the SARIF
+/// notification's `bylaw/validate/CODE`, Code Quality's `bylaw/CODE` and the
+/// JSON report's `errors[].code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Code {
+    /// `yaml`: A file is not valid YAML (or JSON): a syntax error, a duplicate key, a limit of the reader.
+    Yaml,
+    /// `schema`: A policy, config, exception list or policy test does not have the shape its JSON Schema requires (`bylaw schema …`).
+    Schema,
+    /// `cel`: A CEL expression does not parse, uses an unknown variable or function, or has a constant part that fails whatever the input.
+    Cel,
+    /// `jsonpath`: A JSONPath (`each`, `at`) does not parse (RFC 9535), nests too deep, or holds an invalid constant regular expression.
+    JsonPath,
+    /// `glob`: A file glob (`match.files`, `targets`, an exception's `paths`) is invalid.
+    Glob,
+    /// `duplicate-id`: Two policies, rules or exceptions share an id.
+    DuplicateId,
+    /// `io`: A file cannot be read: missing, not a regular file, too large, not UTF-8.
+    Io,
+    /// `extends`: A policy's `extends` names nothing, loops, or cannot be merged.
+    Extends,
+    /// `rule`: A rule is incomplete or contradictory (no `deny`/`require`, both, an unknown field).
+    Rule,
+    /// `lint`: A policy is valid but likely wrong (a rule that can never fire, an unused parameter).
+    Lint,
+    /// `params`: A policy's parameters do not match what its rules use, or a value has the wrong type.
+    Params,
+    /// `exception`: An exception is invalid: no expiry or approval where the policy requires one, an unknown rule.
+    Exception,
+    /// `constant`: A condition is constant: it is always or never true whatever the input.
+    Constant,
+    /// `unknown-policy`: A policy test names a policy that is not loaded.
+    UnknownPolicy,
+    /// `unknown-rule`: A reference names a rule that no loaded policy has.
+    UnknownRule,
+    /// `usage`: The command line is invalid (flags, values, paths, report files).
+    Usage,
+    /// `summary`: The closing line of a failed run (how many errors, nothing evaluated); not a problem of its own.
+    Summary,
+    /// `message`: A rule's message template is invalid (`{{ }}` unclosed or not CEL).
+    Message,
+    /// `at`: A rule's `at` path is invalid.
+    At,
+    /// `conflict`: Two policies or settings contradict each other.
+    Conflict,
+}
+
+impl Code {
+    /// Every code, in the order above.
+    pub const ALL: &'static [Code] = &[
+        Code::Yaml,
+        Code::Schema,
+        Code::Cel,
+        Code::JsonPath,
+        Code::Glob,
+        Code::DuplicateId,
+        Code::Io,
+        Code::Extends,
+        Code::Rule,
+        Code::Lint,
+        Code::Params,
+        Code::Exception,
+        Code::Constant,
+        Code::UnknownPolicy,
+        Code::UnknownRule,
+        Code::Usage,
+        Code::Summary,
+        Code::Message,
+        Code::At,
+        Code::Conflict,
+    ];
+
+    /// The code as written in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Yaml => "yaml",
+            Code::Schema => "schema",
+            Code::Cel => "cel",
+            Code::JsonPath => "jsonpath",
+            Code::Glob => "glob",
+            Code::DuplicateId => "duplicate-id",
+            Code::Io => "io",
+            Code::Extends => "extends",
+            Code::Rule => "rule",
+            Code::Lint => "lint",
+            Code::Params => "params",
+            Code::Exception => "exception",
+            Code::Constant => "constant",
+            Code::UnknownPolicy => "unknown-policy",
+            Code::UnknownRule => "unknown-rule",
+            Code::Usage => "usage",
+            Code::Summary => "summary",
+            Code::Message => "message",
+            Code::At => "at",
+            Code::Conflict => "conflict",
+        }
+    }
+
+    /// What the code means (for documentation and `--help`-like listings).
+    pub fn description(self) -> &'static str {
+        match self {
+            Code::Yaml => "A file is not valid YAML (or JSON): a syntax error, a duplicate key, a limit of the reader.",
+            Code::Schema => "A policy, config, exception list or policy test does not have the shape its JSON Schema requires (`bylaw schema …`).",
+            Code::Cel => "A CEL expression does not parse, uses an unknown variable or function, or has a constant part that fails whatever the input.",
+            Code::JsonPath => "A JSONPath (`each`, `at`) does not parse (RFC 9535), nests too deep, or holds an invalid constant regular expression.",
+            Code::Glob => "A file glob (`match.files`, `targets`, an exception's `paths`) is invalid.",
+            Code::DuplicateId => "Two policies, rules or exceptions share an id.",
+            Code::Io => "A file cannot be read: missing, not a regular file, too large, not UTF-8.",
+            Code::Extends => "A policy's `extends` names nothing, loops, or cannot be merged.",
+            Code::Rule => "A rule is incomplete or contradictory (no `deny`/`require`, both, an unknown field).",
+            Code::Lint => "A policy is valid but likely wrong (a rule that can never fire, an unused parameter).",
+            Code::Params => "A policy's parameters do not match what its rules use, or a value has the wrong type.",
+            Code::Exception => "An exception is invalid: no expiry or approval where the policy requires one, an unknown rule.",
+            Code::Constant => "A condition is constant: it is always or never true whatever the input.",
+            Code::UnknownPolicy => "A policy test names a policy that is not loaded.",
+            Code::UnknownRule => "A reference names a rule that no loaded policy has.",
+            Code::Usage => "The command line is invalid (flags, values, paths, report files).",
+            Code::Summary => "The closing line of a failed run (how many errors, nothing evaluated); not a problem of its own.",
+            Code::Message => "A rule's message template is invalid (`{{ }}` unclosed or not CEL).",
+            Code::At => "A rule's `at` path is invalid.",
+            Code::Conflict => "Two policies or settings contradict each other.",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One problem found while loading or validating.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Diagnostic {
     pub level: Level,
-    /// Short machine-readable category: `yaml`, `schema`, `cel`, `jsonpath`, `glob`, `duplicate-id`, `io`, …
-    pub code: &'static str,
+    /// Its category ([`Code`]).
+    pub code: Code,
     pub file: String,
     pub span: Option<Span>,
     pub message: String,
@@ -90,16 +227,11 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, file: impl Into<String>, span: Option<Span>, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, file: impl Into<String>, span: Option<Span>, message: impl Into<String>) -> Self {
         Diagnostic { level: Level::Error, code, file: file.into(), span, message: message.into(), hint: None }
     }
 
-    pub fn warning(
-        code: &'static str,
-        file: impl Into<String>,
-        span: Option<Span>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn warning(code: Code, file: impl Into<String>, span: Option<Span>, message: impl Into<String>) -> Self {
         Diagnostic { level: Level::Warning, ..Diagnostic::error(code, file, span, message) }
     }
 
@@ -199,11 +331,60 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_code_is_listed_once_unique_and_described() {
+        // a match with no wildcard: a new variant must be listed here, and so in ALL
+        let position = |c: Code| Code::ALL.iter().position(|x| *x == c);
+        for c in Code::ALL {
+            assert_eq!(Code::ALL.iter().filter(|x| *x == c).count(), 1, "{c} twice in ALL");
+            assert!(position(*c).is_some());
+            assert!(!c.description().is_empty() && c.description().ends_with('.'), "{c}");
+            assert!(c.as_str().chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'), "{c}");
+        }
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Code::ALL.len(), "codes are unique");
+        let every = |c: Code| match c {
+            Code::Yaml
+            | Code::Schema
+            | Code::Cel
+            | Code::JsonPath
+            | Code::Glob
+            | Code::DuplicateId
+            | Code::Io
+            | Code::Extends
+            | Code::Rule
+            | Code::Lint
+            | Code::Params
+            | Code::Exception
+            | Code::Constant
+            | Code::UnknownPolicy
+            | Code::UnknownRule
+            | Code::Usage
+            | Code::Summary
+            | Code::Message
+            | Code::At
+            | Code::Conflict => position(c).is_some(),
+        };
+        assert!(Code::ALL.iter().all(|c| every(*c)));
+        assert_eq!(Code::ALL.len(), 20, "a code added to the enum is added to ALL");
+    }
+
+    #[test]
+    fn the_readme_documents_every_code() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+        for c in Code::ALL {
+            let row = format!("| `{}` | {} |", c.as_str(), c.description());
+            assert!(readme.contains(&row), "README.md lacks the row {row}");
+        }
+    }
+
+    #[test]
     fn long_lines_are_shown_as_a_window_around_the_column() {
         let line = format!("deny: \"{}BAD{}\"", "a ".repeat(300), " b".repeat(300));
         let col = line.find("BAD").unwrap() as u32 + 1;
         let d = Diagnostic::error(
-            "cel",
+            Code::Cel,
             "p.yaml",
             Some(Span { start_line: 1, start_col: col, end_line: 1, end_col: col + 3 }),
             "x",
@@ -228,7 +409,7 @@ mod tests {
         // line's end and its width underflowed
         let line = "#".repeat(400);
         for col in [400, 401, 900] {
-            let d = Diagnostic::error("yaml", "x.yaml", Some(Span::point(1, col)), "invalid YAML");
+            let d = Diagnostic::error(Code::Yaml, "x.yaml", Some(Span::point(1, col)), "invalid YAML");
             let out = d.render(Some(&line), false);
             let snippet = out.lines().find(|l| l.starts_with("1 |")).unwrap();
             assert!(snippet.starts_with("1 | …###") && snippet.chars().count() < 200, "{col}: {out}");
@@ -239,7 +420,7 @@ mod tests {
     #[test]
     fn renders_snippet_with_carets_and_hint() {
         let d = Diagnostic::error(
-            "schema",
+            Code::Schema,
             "p.yaml",
             Some(Span { start_line: 2, start_col: 5, end_line: 2, end_col: 10 }),
             "unknown key `denny`",
@@ -266,7 +447,7 @@ mod tests {
     #[test]
     fn render_escapes_input_text_and_keeps_carets_under_the_span() {
         let d = Diagnostic::error(
-            "schema",
+            Code::Schema,
             "x\n::warning::p.yaml",
             Some(Span { start_line: 1, start_col: 3, end_line: 1, end_col: 5 }),
             "bad\n##[error]forged",

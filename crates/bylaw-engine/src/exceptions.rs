@@ -7,7 +7,7 @@
 //! suppressions or require their reason.
 
 use crate::compile::FileMatcher;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::input::yaml;
 use crate::node::Span;
 use crate::policy::{ExceptionRules, InlineMode};
@@ -127,7 +127,9 @@ pub fn load(paths: &[impl AsRef<Path>]) -> Result<Vec<Exception>, LoadErrors> {
                 parse_into(&file, &text, &mut out, &mut errors);
                 sources.insert(file, text);
             }
-            Err(e) => errors.push(Diagnostic::error("io", &file, None, format!("cannot read the exception list: {e}"))),
+            Err(e) => {
+                errors.push(Diagnostic::error(Code::Io, &file, None, format!("cannot read the exception list: {e}")))
+            }
         }
     }
     let mut seen: HashMap<String, String> = HashMap::new();
@@ -135,7 +137,7 @@ pub fn load(paths: &[impl AsRef<Path>]) -> Result<Vec<Exception>, LoadErrors> {
         if let Some(first) = seen.insert(e.id.clone(), e.source()) {
             errors.push(
                 Diagnostic::error(
-                    "duplicate-id",
+                    Code::DuplicateId,
                     &e.file,
                     Some(e.span),
                     format!("exception id `{}` is used twice", e.id),
@@ -156,7 +158,7 @@ pub fn parse_into(file: &str, text: &str, out: &mut Vec<Exception>, errors: &mut
     let parsed = yaml::parse(text);
     if let Some(e) = parsed.errors.into_iter().next() {
         errors.push(Diagnostic::error(
-            "yaml",
+            Code::Yaml,
             file,
             Some(Span::point(e.line, e.col)),
             format!("invalid YAML: {}", e.message),
@@ -164,7 +166,12 @@ pub fn parse_into(file: &str, text: &str, out: &mut Vec<Exception>, errors: &mut
         return;
     }
     let Some(root) = parsed.documents.into_iter().next() else {
-        errors.push(Diagnostic::error("schema", file, None, "empty exception list: expected `kind: ExceptionList`"));
+        errors.push(Diagnostic::error(
+            Code::Schema,
+            file,
+            None,
+            "empty exception list: expected `kind: ExceptionList`",
+        ));
         return;
     };
     let json = root.to_json();
@@ -176,7 +183,7 @@ pub fn parse_into(file: &str, text: &str, out: &mut Vec<Exception>, errors: &mut
     let list: RawList = match serde_json::from_value(json) {
         Ok(l) => l,
         Err(e) => {
-            errors.push(Diagnostic::error("schema", file, Some(root.span), format!("invalid exception list: {e}")));
+            errors.push(Diagnostic::error(Code::Schema, file, Some(root.span), format!("invalid exception list: {e}")));
             return;
         }
     };
@@ -189,8 +196,13 @@ pub fn parse_into(file: &str, text: &str, out: &mut Vec<Exception>, errors: &mut
                 Ok(date) => Some(date),
                 Err(e) => {
                     errors.push(
-                        Diagnostic::error("schema", file, expires_span, format!("`expires` `{d}` is not a date: {e}"))
-                            .with_hint("write the last day the exception applies as YYYY-MM-DD"),
+                        Diagnostic::error(
+                            Code::Schema,
+                            file,
+                            expires_span,
+                            format!("`expires` `{d}` is not a date: {e}"),
+                        )
+                        .with_hint("write the last day the exception applies as YYYY-MM-DD"),
                     );
                     continue;
                 }
@@ -202,7 +214,7 @@ pub fn parse_into(file: &str, text: &str, out: &mut Vec<Exception>, errors: &mut
             Err((t, m)) => {
                 let s = root.value_span_of_pointer(&format!("{base}/targets/{t}")).0;
                 errors.push(Diagnostic::error(
-                    "glob",
+                    Code::Glob,
                     file,
                     Some(s),
                     format!("invalid glob `{}`: {m}", raw.targets[t]),
@@ -251,7 +263,7 @@ fn requirements(e: &Exception, report: &Report, policies: &PolicyRules, today: N
         let Some(req) = policies.get(policy) else { continue };
         let reject = |span: Option<Span>, msg: String, hint: &str| {
             Diagnostic::error(
-                "exception",
+                Code::Exception,
                 &e.file,
                 span.or(Some(e.span)),
                 format!("exception `{}` is rejected: {msg}", e.id),

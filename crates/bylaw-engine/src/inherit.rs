@@ -19,7 +19,7 @@
 //! A policy file extended by another loaded policy is a base: it is not
 //! evaluated on its own (that would report its rules twice).
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::loader::{display_path, load_text, Loaded, LoadedPolicy};
 use crate::node::{Node, Span};
 use crate::packs;
@@ -97,7 +97,7 @@ impl Resolver<'_> {
                 chain.push(&parent.id);
                 self.diagnostics.push(
                     Diagnostic::error(
-                        "extends",
+                        Code::Extends,
                         &p.file,
                         Some(span),
                         format!("`extends` cycle: {}", chain.join(" → ")),
@@ -139,7 +139,8 @@ impl Resolver<'_> {
             };
             let Some(text) = packs::source(name) else {
                 let known = packs::names();
-                let mut d = Diagnostic::error("extends", child_file, Some(span), format!("no built-in pack `{name}`"));
+                let mut d =
+                    Diagnostic::error(Code::Extends, child_file, Some(span), format!("no built-in pack `{name}`"));
                 d.hint = Some(match crate::diagnostic::did_you_mean(name, known.iter().copied()) {
                     Some(m) => format!("did you mean `pack:{m}`?"),
                     None => format!("built-in packs: {}", known.join(", ")),
@@ -152,7 +153,7 @@ impl Resolver<'_> {
                 if have.split('.').next() != Some(m.trim_start_matches('v')) {
                     self.diagnostics.push(
                         Diagnostic::error(
-                            "extends",
+                            Code::Extends,
                             child_file,
                             Some(span),
                             format!("pack `{name}` is at version {have}, not major version {m}"),
@@ -175,7 +176,7 @@ impl Resolver<'_> {
                 Err(e) => {
                     self.diagnostics.push(
                         Diagnostic::error(
-                            "extends",
+                            Code::Extends,
                             child_file,
                             Some(span),
                             format!("cannot read `{reference}` ({id}): {e}"),
@@ -197,7 +198,7 @@ impl Resolver<'_> {
             1 => Some(Parent { id, policy: sub.policies.remove(0) }),
             n => {
                 self.diagnostics.push(Diagnostic::error(
-                    "extends",
+                    Code::Extends,
                     child_file,
                     Some(span),
                     format!("`{reference}` holds {n} policies; `extends` needs a file with exactly one"),
@@ -242,7 +243,7 @@ impl Resolver<'_> {
             Ok(d) => d,
             Err(e) => {
                 self.diagnostics.push(Diagnostic::error(
-                    "extends",
+                    Code::Extends,
                     &child.file,
                     Some(child.root.span),
                     format!("the effective policy is invalid: {e}"),
@@ -274,7 +275,7 @@ impl Resolver<'_> {
                 Ok(v) => v,
                 Err(e) => {
                     self.diagnostics.push(Diagnostic::error(
-                        "schema",
+                        Code::Schema,
                         file,
                         None,
                         format!("`spec.params_schema` is not a valid JSON Schema: {e}"),
@@ -287,7 +288,7 @@ impl Resolver<'_> {
                 let span = p.root.value_span_of_pointer(&pointer).0;
                 self.diagnostics.push(
                     Diagnostic::error(
-                        "params",
+                        Code::Params,
                         &p.file,
                         Some(span),
                         format!("`params{}`: {e}", e.instance_path().as_str().replace('/', ".")),

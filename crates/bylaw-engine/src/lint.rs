@@ -4,7 +4,7 @@
 //! remediation, a rule without tests, a compliance rule without controls.
 
 use crate::compile::{cel_env, root_context, strip_strings};
-use crate::diagnostic::{Diagnostic, Level};
+use crate::diagnostic::{Code, Diagnostic, Level};
 use crate::exceptions::Exception;
 use crate::loader::LoadedPolicy;
 use crate::policy::{Condition, PolicyType};
@@ -34,20 +34,20 @@ pub fn lint(policies: &[LoadedPolicy], exceptions: &[Exception], tested: &Tested
             let at_id = Some(p.rule_span(i, "/id"));
             if r.remediation.is_none() {
                 out.push(
-                    Diagnostic::warning("lint", &file, at_id, format!("rule `{}` has no `remediation`", r.id))
+                    Diagnostic::warning(Code::Lint, &file, at_id, format!("rule `{}` has no `remediation`", r.id))
                         .with_hint("say how to fix a violation: it is shown in every output and in SARIF help"),
                 );
             }
             if r.examples.is_none() && !tested.contains(&r.id) {
                 out.push(
-                    Diagnostic::warning("lint", &file, at_id, format!("rule `{}` has no tests", r.id))
+                    Diagnostic::warning(Code::Lint, &file, at_id, format!("rule `{}` has no tests", r.id))
                         .with_hint("add `examples: { fail: …, pass: … }` to the rule, or a case in a *.test.yaml file"),
                 );
             }
             if p.def.metadata.kind == PolicyType::Compliance && r.controls.is_empty() {
                 out.push(
                     Diagnostic::warning(
-                        "lint",
+                        Code::Lint,
                         &file,
                         at_id,
                         format!("rule `{}` of compliance policy `{}` maps to no `controls`", r.id, p.def.metadata.name),
@@ -65,7 +65,7 @@ pub fn lint(policies: &[LoadedPolicy], exceptions: &[Exception], tested: &Tested
                 continue;
             }
             let mut d = Diagnostic::error(
-                "exception",
+                Code::Exception,
                 &e.file,
                 Some(e.span),
                 format!("exception `{}` names unknown rule `{rule}`", e.id),
@@ -113,8 +113,8 @@ fn constant_leaves(
             let span = Some(p.rule_span(i, pointer));
             let msg = format!("condition `{src}` reads no data: it is always {b}{effect}");
             let d = match level {
-                Level::Error => Diagnostic::error("constant", p.rule_file(i), span, msg),
-                _ => Diagnostic::warning("constant", p.rule_file(i), span, msg),
+                Level::Error => Diagnostic::error(Code::Constant, p.rule_file(i), span, msg),
+                _ => Diagnostic::warning(Code::Constant, p.rule_file(i), span, msg),
             };
             out.push(d.with_hint("conditions should read `doc`, `item`, `params`, `ctx` or `file`"));
         }
@@ -168,7 +168,7 @@ fn conflicts(policies: &[LoadedPolicy], out: &mut Vec<Diagnostic>) {
             match seen.get(&key) {
                 Some((other, other_kind, other_policy)) if *other_kind != kind => out.push(
                     Diagnostic::error(
-                        "conflict",
+                        Code::Conflict,
                         p.rule_file(i),
                         Some(p.rule_span(i, &format!("/{kind}"))),
                         format!(

@@ -7,7 +7,7 @@
 //! stops at the first one. CEL, JSONPath and globs are checked when the
 //! policies are compiled ([`crate::compile`]).
 
-use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::input::yaml;
 use crate::node::{Node, NodeValue, Span};
 use crate::policy::PolicyDef;
@@ -108,7 +108,7 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
             let (files, loops) = walk(p);
             for l in loops {
                 diagnostics.push(Diagnostic::warning(
-                    "io",
+                    Code::Io,
                     display_path(&l),
                     None,
                     "a symlink loop: this directory was already read, it is not read again",
@@ -118,12 +118,12 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
                 files.into_iter().filter(|f| is_policy_file(f)).partition(|f| f.is_file());
             for f in special {
                 let why = crate::paths::why_not_read(&f);
-                diagnostics.push(Diagnostic::warning("io", display_path(&f), None, format!("{why}: skipped")));
+                diagnostics.push(Diagnostic::warning(Code::Io, display_path(&f), None, format!("{why}: skipped")));
             }
             found.sort();
             if found.is_empty() {
                 diagnostics.push(Diagnostic::error(
-                    "io",
+                    Code::Io,
                     display_path(p),
                     None,
                     "no policy files (*.yaml, *.yml) in this directory",
@@ -133,7 +133,7 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
         } else if p.exists() {
             out.push((p.clone(), true));
         } else {
-            diagnostics.push(Diagnostic::error("io", display_path(p), None, "policy file or directory not found"));
+            diagnostics.push(Diagnostic::error(Code::Io, display_path(p), None, "policy file or directory not found"));
         }
     }
     out
@@ -185,7 +185,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
                 loaded.sources.insert(id, Arc::from(text));
             }
             None => loaded.diagnostics.push(
-                Diagnostic::error("io", &id, None, format!("no built-in pack `{name}`"))
+                Diagnostic::error(Code::Io, &id, None, format!("no built-in pack `{name}`"))
                     .with_hint(format!("built-in packs: {}", crate::packs::names().join(", "))),
             ),
         }
@@ -197,7 +197,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
         let text = match crate::paths::read_text(&path) {
             Ok(t) => t,
             Err(e) => {
-                loaded.diagnostics.push(Diagnostic::error("io", &file, None, format!("cannot read: {e}")));
+                loaded.diagnostics.push(Diagnostic::error(Code::Io, &file, None, format!("cannot read: {e}")));
                 continue;
             }
         };
@@ -237,17 +237,22 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
     }
     for e in &parsed.errors {
         loaded.diagnostics.push(
-            Diagnostic::error("yaml", file, Some(Span::point(e.line, e.col)), format!("invalid YAML: {}", e.message))
-                .with_hint("check the indentation and quoting around this position"),
+            Diagnostic::error(
+                Code::Yaml,
+                file,
+                Some(Span::point(e.line, e.col)),
+                format!("invalid YAML: {}", e.message),
+            )
+            .with_hint("check the indentation and quoting around this position"),
         );
     }
     if parsed.documents.is_empty() && parsed.errors.is_empty() {
         if explicit {
-            loaded.diagnostics.push(Diagnostic::error("schema", file, None, "the file holds no policy"));
+            loaded.diagnostics.push(Diagnostic::error(Code::Schema, file, None, "the file holds no policy"));
         } else {
             // an empty file among the policies is worth a word: a policy may be missing
             loaded.diagnostics.push(Diagnostic::warning(
-                "schema",
+                Code::Schema,
                 file,
                 None,
                 "empty (or only comments): no policy in it, skipped",
@@ -268,7 +273,7 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
                 let found = kind.map(|k| format!("`kind: {k}`")).unwrap_or_else(|| "no `kind`".into());
                 loaded.diagnostics.push(
                     Diagnostic::error(
-                        "schema",
+                        Code::Schema,
                         file,
                         Some(span),
                         format!("expected a policy (`kind: Policy`), found {found}"),
@@ -290,7 +295,7 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
                 loaded.policies.push(LoadedPolicy::new(def, file.to_owned(), root));
             }
             Err(e) => loaded.diagnostics.push(Diagnostic::error(
-                "schema",
+                Code::Schema,
                 file,
                 Some(root.span),
                 format!("invalid policy: {e}"),
@@ -317,7 +322,7 @@ fn check_policy(def: &PolicyDef, root: &Node, file: &str, out: &mut Vec<Diagnost
         match (&rule.deny, &rule.require) {
             (Some(_), Some(_)) => out.push(
                 Diagnostic::error(
-                    "rule",
+                    Code::Rule,
                     file,
                     Some(key_span_at(root, &format!("/spec/rules/{i}"), "require")),
                     format!("rule `{}` has both `deny` and `require`", rule.id),
@@ -326,7 +331,7 @@ fn check_policy(def: &PolicyDef, root: &Node, file: &str, out: &mut Vec<Diagnost
             ),
             (None, None) => out.push(
                 Diagnostic::error(
-                    "rule",
+                    Code::Rule,
                     file,
                     Some(rule_span(root, i, "/id")),
                     format!("rule `{}` has neither `deny` nor `require`", rule.id),
@@ -340,7 +345,7 @@ fn check_policy(def: &PolicyDef, root: &Node, file: &str, out: &mut Vec<Diagnost
         if let Some(prev) = seen.insert(rule.id.as_str(), i) {
             out.push(
                 Diagnostic::error(
-                    "duplicate-id",
+                    Code::DuplicateId,
                     file,
                     Some(rule_span(root, i, "/id")),
                     format!("duplicate rule id `{}`", rule.id),
@@ -354,7 +359,7 @@ fn check_policy(def: &PolicyDef, root: &Node, file: &str, out: &mut Vec<Diagnost
     }
     if def.spec.rules.is_empty() && def.spec.extends.is_empty() {
         out.push(
-            Diagnostic::error("rule", file, Some(key_span_at(root, "", "spec")), "the policy has no rules")
+            Diagnostic::error(Code::Rule, file, Some(key_span_at(root, "", "spec")), "the policy has no rules")
                 .with_hint("add `rules:` under `spec:`"),
         );
     }
@@ -368,7 +373,7 @@ pub fn check_rule_references(p: &LoadedPolicy, out: &mut Vec<Diagnostic>) {
     let (def, root, file) = (&p.def, &p.root, p.file.as_str());
     let ids: Vec<&str> = def.spec.rules.iter().map(|r| r.id.as_str()).collect();
     let unknown = |id: &str, span: Span, what: &str| {
-        let mut d = Diagnostic::error("unknown-rule", file, Some(span), format!("{what} names unknown rule `{id}`"));
+        let mut d = Diagnostic::error(Code::UnknownRule, file, Some(span), format!("{what} names unknown rule `{id}`"));
         if let Some(m) = did_you_mean(id, ids.iter().copied()) {
             d.hint = Some(format!("did you mean `{m}`?"));
         }
@@ -395,7 +400,7 @@ fn check_across(loaded: &mut Loaded) {
         if let Some(prev) = names.insert(p.def.metadata.name.as_str(), p) {
             out.push(
                 Diagnostic::error(
-                    "duplicate-id",
+                    Code::DuplicateId,
                     &p.file,
                     Some(p.root.value_span_of_pointer("/metadata/name").0),
                     format!("duplicate policy name `{}`", p.def.metadata.name),
@@ -411,7 +416,7 @@ fn check_across(loaded: &mut Loaded) {
             match rules.get(r.id.as_str()) {
                 Some((prev, j)) if !std::ptr::eq(*prev, p) => out.push(
                     Diagnostic::error(
-                        "duplicate-id",
+                        Code::DuplicateId,
                         p.rule_file(i),
                         Some(p.rule_span(i, "/id")),
                         format!("rule id `{}` is also used by policy `{}`", r.id, prev.def.metadata.name),
@@ -498,7 +503,7 @@ mod tests {
     fn yaml_syntax_errors_are_located() {
         let l = load_str("apiVersion: bylaw/v1\nkind: Policy\nmetadata: [\n");
         assert_eq!(l.diagnostics.len(), 1);
-        assert_eq!(l.diagnostics[0].code, "yaml");
+        assert_eq!(l.diagnostics[0].code, Code::Yaml);
         assert!(l.diagnostics[0].span.unwrap().start_line >= 3);
     }
 

@@ -4,7 +4,7 @@
 //! unknown key points at the key itself with a "did you mean", an enum or
 //! pattern mismatch says what was expected.
 
-use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::node::{parse_pointer, Node, NodeValue, Segment, Span};
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::Validator;
@@ -198,7 +198,7 @@ fn describe(
 ) -> Diagnostic {
     let here = instance.pointer(pointer).unwrap_or(&Value::Null);
     let (span, _) = root.value_span_of_pointer(pointer);
-    let at = |m: String| Diagnostic::error("schema", file, Some(span), m);
+    let at = |m: String| Diagnostic::error(Code::Schema, file, Some(span), m);
     match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let key = unexpected.first().cloned().unwrap_or_default();
@@ -208,7 +208,7 @@ fn describe(
                 .map(|p| p.keys().map(String::as_str).collect())
                 .unwrap_or_default();
             let mut d = Diagnostic::error(
-                "schema",
+                Code::Schema,
                 file,
                 key_span(root, pointer, &key).or(Some(span)),
                 format!("unknown key `{key}` in {}", dotted(pointer)),

@@ -5,7 +5,7 @@
 //! it fire and some case makes it pass.
 
 use crate::compile::{self, CompileOptions, PolicySet};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::{FileRef, RunOptions};
 use crate::input::{yaml, Format};
 use crate::loader::LoadedPolicy;
@@ -104,14 +104,14 @@ pub fn parse(file: &str, dir: &Path, text: &str) -> Result<TestFile, Vec<Diagnos
     let parsed = yaml::parse(text);
     if let Some(e) = parsed.errors.into_iter().next() {
         return Err(vec![Diagnostic::error(
-            "yaml",
+            Code::Yaml,
             file,
             Some(Span::point(e.line, e.col)),
             format!("invalid YAML: {}", e.message),
         )]);
     }
     let Some(root) = parsed.documents.into_iter().next() else {
-        return Err(vec![Diagnostic::error("schema", file, None, "empty test file: expected `kind: PolicyTest`")]);
+        return Err(vec![Diagnostic::error(Code::Schema, file, None, "empty test file: expected `kind: PolicyTest`")]);
     };
     let json = root.to_json();
     let errors = Schema::PolicyTest.validate(&json, &root, file);
@@ -119,14 +119,14 @@ pub fn parse(file: &str, dir: &Path, text: &str) -> Result<TestFile, Vec<Diagnos
         return Err(errors);
     }
     let raw: RawTestFile = serde_json::from_value(json)
-        .map_err(|e| vec![Diagnostic::error("schema", file, Some(root.span), format!("invalid test file: {e}"))])?;
+        .map_err(|e| vec![Diagnostic::error(Code::Schema, file, Some(root.span), format!("invalid test file: {e}"))])?;
     let mut problems = Vec::new();
     let spans: Vec<Span> = (0..raw.cases.len()).map(|i| root.value_span_of_pointer(&format!("/cases/{i}")).0).collect();
     for (i, c) in raw.cases.iter().enumerate() {
         if let Expect::None(s) = &c.expect {
             if s != "none" {
                 problems.push(Diagnostic::error(
-                    "schema",
+                    Code::Schema,
                     file,
                     Some(root.value_span_of_pointer(&format!("/cases/{i}/expect")).0),
                     format!("`expect` must be `none` or a list of findings, not `{s}`"),
@@ -136,7 +136,7 @@ pub fn parse(file: &str, dir: &Path, text: &str) -> Result<TestFile, Vec<Diagnos
         if let Some(f) = &c.input.file {
             if !dir.join(f).is_file() {
                 problems.push(Diagnostic::error(
-                    "io",
+                    Code::Io,
                     file,
                     Some(root.value_span_of_pointer(&format!("/cases/{i}/input/file")).0),
                     format!("input file `{f}` not found (relative to the test file)"),

@@ -26,7 +26,7 @@ pub use sarif::{diagnostics_to_sarif, failure_sarif, sarif_limits, to_sarif, SRC
 /// The diagnostic code of a line that counts the errors reported before it
 /// ("2 errors in policies; nothing was evaluated"): shown and kept in the
 /// failure artifacts, never counted as one more error.
-pub const SUMMARY_CODE: &str = "summary";
+pub const SUMMARY_CODE: bylaw_engine::diagnostic::Code = bylaw_engine::diagnostic::Code::Summary;
 
 /// JSON Schema of the JSON report (`bylaw schema report`).
 pub const REPORT_SCHEMA: &str = include_str!("../../../schemas/report.schema.json");
@@ -265,7 +265,7 @@ pub fn failure_report(diags: &[bylaw_engine::diagnostic::Diagnostic], fail_on: b
         .filter(|d| d.code != SUMMARY_CODE)
         .map(|d| RunError {
             level: if d.level == Level::Error { "error" } else { "warning" }.into(),
-            code: d.code.into(),
+            code: d.code.as_str().into(),
             path: d.file.clone(),
             line: d.span.map(|s| s.start_line),
             column: d.span.map(|s| s.start_col),

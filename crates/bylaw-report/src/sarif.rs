@@ -375,7 +375,7 @@ fn frame<'a>(report: &'a Report, opts: &RenderOptions) -> Frame<'a> {
 /// `bylaw/validate/CODE`, levels error or warning.
 pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts: &RenderOptions) -> sarif::Sarif {
     use bylaw_engine::diagnostic::Level;
-    let mut codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    let mut codes: Vec<&str> = diags.iter().map(|d| d.code.as_str()).collect();
     codes.sort_unstable();
     codes.dedup();
     let rules: Vec<sarif::ReportingDescriptor> = codes
@@ -428,7 +428,7 @@ pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts
                 .locations(vec![sarif::Location::builder().physical_location(physical).build()])
                 .build();
 
-            r.rule_index = codes.iter().position(|c| *c == d.code).map(|i| i as i64);
+            r.rule_index = codes.iter().position(|c| *c == d.code.as_str()).map(|i| i as i64);
             r
         })
         .collect();

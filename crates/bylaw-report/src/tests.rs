@@ -2,6 +2,7 @@
 //! blocking, advisory, audit, excepted, a parse error and a pipeline policy.
 
 use super::*;
+use bylaw_engine::diagnostic::Code;
 use bylaw_engine::report::*;
 
 fn finding(rule: &str, policy: &str, path: &str, line: u32, enforcement: Enforcement, message: &str) -> Finding {
@@ -604,7 +605,7 @@ fn failure_diags() -> Vec<bylaw_engine::diagnostic::Diagnostic> {
     use bylaw_engine::diagnostic::Diagnostic;
     let span = bylaw_engine::node::Span { start_line: 9, start_col: 23, end_line: 9, end_col: 24 };
     vec![
-        Diagnostic::error("cel", "policies/p.yaml", Some(span), "invalid CEL expression: token recognition error")
+        Diagnostic::error(Code::Cel, "policies/p.yaml", Some(span), "invalid CEL expression: token recognition error")
             .with_hint("in `doc.a == = 1`"),
         Diagnostic::error(SUMMARY_CODE, "", None, "1 error in policies; nothing was evaluated"),
     ]
