@@ -255,11 +255,14 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
         .filter_map(|(_, p)| common::output_conflict(p).map(|why| format!("{}: {why}", p.display())))
         .collect();
     if !conflicts.is_empty() {
-        return usage_error(
+        let code = usage_error(
             &format!("refusing to write {}", safe(&conflicts.join("; "))),
             Some("choose another path for the report (e.g. under a `reports/` directory); `--format F` prints F on standard output"),
             ecolor,
         );
+        // the other report files still say why (the refused ones are left alone)
+        write_failure(&outputs, args, ecolor);
+        return code;
     }
     // the artifacts of this run (and of the last one) are not inputs
     let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).collect();
@@ -397,6 +400,19 @@ pub fn evaluate_with(
     let mut artifacts: HashSet<PathBuf> =
         configured_outputs.into_iter().flatten().map(|p| canonical(&config.resolve(p))).collect();
     artifacts.extend(overrides.artifacts.iter().map(|p| canonical(p)));
+    // a report path over an input is refused (for `bylaw ci` too; `check`
+    // has refused it before getting here)
+    let written =
+        configured_outputs.into_iter().flatten().map(|p| config.resolve(p)).chain(overrides.artifacts.iter().cloned());
+    let conflicts: Vec<String> =
+        written.filter_map(|p| common::output_conflict(&p).map(|why| format!("{}: {why}", p.display()))).collect();
+    if !conflicts.is_empty() {
+        return Err(usage_error(
+            &format!("refusing to write {}", safe(&conflicts.join("; "))),
+            Some("choose another path for the report (e.g. under a `reports/` directory)"),
+            ecolor,
+        ));
+    }
     let stdin = paths.iter().any(|p| p.as_os_str() == "-");
     let on_disk: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
     let tracked = || tracked_but_ignored(&root);

@@ -109,9 +109,10 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &HashMap<String, Arc<str
 /// which is another one only when PATH is a symlink).
 /// Why a report must not be written at `path`, if it must not: the path
 /// is standard output itself (a pipe or file that the stdout report also
-/// goes to: the two documents would be mixed), or an existing input file
-/// (YAML or JSON) that is not a report bylaw wrote earlier (writing it
-/// would replace what the run checks).
+/// goes to: the two documents would be mixed), or an existing YAML or JSON
+/// file — through symlinks: what a write would replace — that is not a
+/// report bylaw wrote earlier (an input the run would check, or another
+/// tool's file).
 pub fn output_conflict(path: &Path) -> Option<String> {
     let meta = std::fs::metadata(path).ok()?;
     #[cfg(unix)]
@@ -124,24 +125,86 @@ pub fn output_conflict(path: &Path) -> Option<String> {
             }
         }
     }
-    let input = bylaw_engine::input::Format::of_path(&path.to_string_lossy()).is_some();
-    (meta.is_file() && input && !is_bylaw_output(path))
-        .then(|| "an input file bylaw would check, not an earlier report".into())
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let format = |p: &Path| bylaw_engine::input::Format::of_path(&p.to_string_lossy()).is_some();
+    let data = format(path) || format(&target);
+    (meta.is_file() && data && !is_bylaw_output(&target)).then(|| {
+        let via =
+            if path.is_symlink() { format!(" (the symlink leads to {})", target.display()) } else { String::new() };
+        format!(
+            "an existing YAML or JSON file{via} that is not an earlier bylaw report: an input, or another tool's file"
+        )
+    })
 }
 
-/// Whether the file at `path` holds a report bylaw wrote (the JSON report,
-/// SARIF or Code Quality, by their first bytes), which a new run replaces.
+/// Whether the file at `path` is, in full, a report bylaw wrote: the JSON
+/// report (`tool.name` bylaw, `verdict`, `findings`), SARIF (every run's
+/// driver bylaw) or Code Quality (every item with `check_name` and
+/// `fingerprint`), with no `apiVersion` or `kind` anywhere at its top: a
+/// Kubernetes manifest dressed up as a report is not one. Read as a stream,
+/// values skipped, so a big report costs little.
 fn is_bylaw_output(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = Vec::new();
-    if std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head)).is_err() {
-        return false;
+    use serde::de::IgnoredAny;
+    #[derive(serde::Deserialize)]
+    struct Name {
+        name: String,
     }
-    // without whitespace: pretty or compact JSON alike
-    let text: String = String::from_utf8_lossy(&head).chars().filter(|c| !c.is_whitespace()).collect();
-    let object = text.starts_with('{') && (text.contains("\"name\":\"bylaw\"") || text.contains("sarif-2.1.0"));
-    let array = text.starts_with("[]") || (text.starts_with('[') && text.contains("\"check_name\":"));
-    object || array
+    #[derive(serde::Deserialize)]
+    struct Tool {
+        driver: Name,
+    }
+    #[derive(serde::Deserialize)]
+    struct Run {
+        tool: Tool,
+    }
+    #[derive(serde::Deserialize)]
+    struct Object {
+        tool: Option<Name>,
+        verdict: Option<IgnoredAny>,
+        findings: Option<IgnoredAny>,
+        runs: Option<Vec<Run>>,
+        kind: Option<IgnoredAny>,
+        #[serde(rename = "apiVersion")]
+        api_version: Option<IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Issue {
+        #[allow(dead_code)]
+        check_name: IgnoredAny,
+        #[allow(dead_code)]
+        fingerprint: IgnoredAny,
+        kind: Option<IgnoredAny>,
+        #[serde(rename = "apiVersion")]
+        api_version: Option<IgnoredAny>,
+    }
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    let mut reader = std::io::BufReader::new(file);
+    // an object or an array, by the first character (no buffering of the whole)
+    let first = loop {
+        let Ok(buf) = reader.fill_buf() else { return false };
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => break buf[i],
+            None if buf.is_empty() => return false,
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    };
+    match first {
+        b'{' => match serde_json::from_reader::<_, Object>(reader) {
+            Ok(o) if o.kind.is_some() || o.api_version.is_some() => false,
+            Ok(Object { tool: Some(t), verdict: Some(_), findings: Some(_), .. }) => t.name == "bylaw",
+            Ok(Object { runs: Some(runs), .. }) => {
+                !runs.is_empty() && runs.iter().all(|r| r.tool.driver.name == "bylaw")
+            }
+            _ => false,
+        },
+        b'[' => serde_json::from_reader::<_, Vec<Issue>>(reader)
+            .is_ok_and(|items| items.iter().all(|i| i.kind.is_none() && i.api_version.is_none())),
+        _ => false,
+    }
 }
 
 pub fn cannot_write(path: &Path, e: &dyn std::fmt::Display) -> String {

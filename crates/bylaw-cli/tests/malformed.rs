@@ -598,7 +598,7 @@ fn outputs() -> Vec<Case> {
             ensure(t.is_char_device(), "/dev/null is no longer a device")
         }),
         case("a usage error still writes the reports it names")
-            .file("out/report.json", "{\"version\": \"1.1\", \"tool\": {\"name\": \"bylaw\"}, \"verdict\": \"pass\"}\n")
+            .file("out/report.json", "{\"version\": \"1.1\", \"tool\": {\"name\": \"bylaw\"}, \"verdict\": \"pass\", \"findings\": []}\n")
             .args(&["check", "--json", "out/report.json", "--format=sarif=out/r.sarif", "--fail-on", "bogus"])
             .code(2)
             .err("error: invalid value 'bogus' for '--fail-on <LEVEL>'")
@@ -613,11 +613,31 @@ fn outputs() -> Vec<Case> {
         case("a report path that is an input: refused, the input kept")
             .args(&["check", "--sarif", "good.yaml"])
             .code(2)
-            .err("error: refusing to write good.yaml: an input file bylaw would check, not an earlier report")
+            .err("error: refusing to write good.yaml: an existing YAML or JSON file that is not an earlier bylaw report: an input, or another tool's file")
             .then(|dir, _| {
                 let kept = std::fs::read_to_string(dir.join("good.yaml")).map_err(|e| e.to_string())?;
                 ensure(kept == POD, "good.yaml was overwritten")
             }),
+        #[cfg(unix)]
+        case("a report path that is a symlink to an input: refused, the input checked and kept")
+            .symlink("reports/x.sarif", "../good.yaml")
+            .args(&["check", "--sarif", "reports/x.sarif", "--json", "reports/r.json"])
+            .code(2)
+            .err("error: refusing to write reports/x.sarif: an existing YAML or JSON file (the symlink leads to ")
+            .then(|dir, _| {
+                let kept = std::fs::read_to_string(dir.join("good.yaml")).map_err(|e| e.to_string())?;
+                ensure(kept == POD, "good.yaml was overwritten")?;
+                // the other report says why
+                ensure(json(dir, "reports/r.json")?["verdict"] == "error", "reports/r.json")
+            }),
+        case("a manifest dressed up as a report at the report path: refused")
+            .file(
+                "bylaw-report.json",
+                "{\"version\": \"1.1\", \"tool\": {\"name\": \"bylaw\"}, \"verdict\": \"pass\", \"findings\": [], \"apiVersion\": \"v1\", \"kind\": \"Pod\"}\n",
+            )
+            .args(&["check", "--json", "bylaw-report.json"])
+            .code(2)
+            .err("error: refusing to write bylaw-report.json: an existing YAML or JSON file that is not an earlier bylaw report"),
         #[cfg(unix)]
         case("--sarif /dev/stdout beside the stdout report: refused")
             .args(&["check", "--format", "json", "--sarif", "/dev/stdout"])
@@ -688,7 +708,7 @@ fn outputs() -> Vec<Case> {
         case("a run stopped by a policy error still writes every artifact")
             .file("policies/pods.yaml", cel_error.clone())
             // an earlier run's report must not be left looking current
-            .file("out/report.json", "{\"version\": \"1.1\", \"tool\": {\"name\": \"bylaw\"}, \"verdict\": \"pass\"}\n")
+            .file("out/report.json", "{\"version\": \"1.1\", \"tool\": {\"name\": \"bylaw\"}, \"verdict\": \"pass\", \"findings\": []}\n")
             .args(&[
                 "check",
                 "--sarif",

@@ -198,7 +198,8 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
         ctx: Some(Box::new(|base| gh.ctx(base, &changed_files))),
         branch: gh.branch(),
         exceptions: Some(Box::new(exceptions_from)),
-        artifacts: Vec::new(),
+        // its reports are not inputs, and may not replace one
+        artifacts: std::iter::once(args.sarif.clone()).chain(args.junit.clone()).collect(),
     };
     let report = match evaluate_with(&run_args, &config, cli, overrides) {
         Ok(r) => r,

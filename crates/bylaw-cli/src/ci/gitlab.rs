@@ -165,7 +165,8 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
         ctx: Some(Box::new(|base| gl.ctx(base, &changed_files))),
         branch: gl.branch(),
         exceptions: Some(Box::new(exceptions_from)),
-        artifacts: Vec::new(),
+        // its reports are not inputs, and may not replace one
+        artifacts: [args.sarif.clone(), args.junit.clone()].into_iter().chain(args.codequality.clone()).collect(),
     };
     let report = match evaluate_with(&run_args, &config, cli, overrides) {
         Ok(r) => r,

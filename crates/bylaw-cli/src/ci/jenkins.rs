@@ -161,7 +161,8 @@ fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
         ctx: Some(Box::new(|base| j.ctx(base))),
         branch: j.branch(),
         exceptions: None,
-        artifacts: Vec::new(),
+        // its reports and outputs file are not inputs, and may not replace one
+        artifacts: vec![args.sarif.clone(), args.junit.clone(), args.outputs.clone()],
     };
     let report = match evaluate_with(&run, &config, cli, overrides) {
         Ok(r) => r,
