@@ -20,12 +20,12 @@
 //! - Memory is the findings (about 200 bytes each plus their strings;
 //!   documents share one `Resource`) plus the documents being evaluated:
 //!   a file is evaluated while it is parsed, in batches of at most
-//!   1,000,000 values (two batches wait at most), each document dropped
+//!   1,000,000 values (one evaluated while the next is filled), each document dropped
 //!   once evaluated, so a 100 MB stream holds its text and a few batches;
-//!   one document holds at most 4,000,000 values; the tree is about 4–6×
+//!   one document holds at most 1,500,000 values; the tree is about 4–6×
 //!   the YAML it came from (keys and strings of up
 //!   to 24 bytes are stored inline, without an allocation; anchors are not
-//!   copied; alias expansion is capped at 1,000,000 nodes per document). A
+//!   copied; alias expansion is capped at 100,000 nodes per file). A
 //!   file over `max_file_size` (128 MiB by default) is not read at all.
 //!   Reports are streamed to their files, never held as text.
 //!
@@ -534,8 +534,10 @@ struct Batch {
 }
 
 impl Batch {
-    /// A batch is evaluated once it holds this many values (a parsed value
-    /// takes 50–150 bytes: about 100 MB of documents) …
+    /// A batch is evaluated before it would hold more than this many values
+    /// (a parsed value takes 50–150 bytes: at most about 100 MB of
+    /// documents; a single bigger document is a batch of its own, within
+    /// [`input::yaml::MAX_DOCUMENT_NODES`]) …
     const FULL_NODES: usize = 1_000_000;
     /// … or this many documents.
     const FULL_DOCS: usize = 1024;
@@ -771,12 +773,14 @@ impl PolicySet {
         let (parsed, templated) = rayon::scope(|scope| {
             let Some(text) = text.take() else { return (input::ParsedFile::default(), 0) };
             let mut parsed = input::parse_path_each(&f.path, &text, &mut |doc| {
-                batch.nodes += crate::node::count_nodes(&doc);
-                batch.docs.push(doc);
-                if batch.nodes >= Batch::FULL_NODES || batch.docs.len() >= Batch::FULL_DOCS {
-                    // evaluated on other threads while parsing goes on; at
-                    // most two batches wait, so memory stays bounded
-                    while in_flight.load(std::sync::atomic::Ordering::Acquire) >= 2 {
+                let nodes = crate::node::count_nodes(&doc);
+                let full = batch.nodes + nodes > Batch::FULL_NODES || batch.docs.len() >= Batch::FULL_DOCS;
+                if full && !batch.docs.is_empty() {
+                    // evaluated on another thread while parsing goes on; one
+                    // batch at a time, so memory stays bounded: the batch
+                    // being evaluated, the one being filled, the document
+                    // being parsed
+                    while in_flight.load(std::sync::atomic::Ordering::Acquire) >= 1 {
                         rayon::yield_now();
                     }
                     in_flight.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
@@ -787,6 +791,8 @@ impl PolicySet {
                         in_flight.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
                     });
                 }
+                batch.nodes += nodes;
+                batch.docs.push(doc);
             });
             // a broken document with `{{ … }}` placeholders is a template to
             // render, not a manifest: no parse error for it, and the file's

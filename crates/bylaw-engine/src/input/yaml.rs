@@ -22,7 +22,7 @@
 //! - Merge keys (`<<: *base`) are applied; explicit keys win.
 //! - Duplicate keys in one mapping are an error, as in Kubernetes tooling.
 //! - A UTF-8 byte order mark is skipped.
-//! - Limits against hostile input: nesting depth 256 and at most 1,000,000
+//! - Limits against hostile input: nesting depth 256 and at most 100,000
 //!   nodes created by alias expansion per file, all documents together
 //!   ("billion laughs").
 //! - Comments: [`ParsedFile::comments`] lists every real comment, found from
@@ -42,9 +42,11 @@ use std::collections::HashMap;
 pub const MAX_DEPTH: usize = 256;
 /// Maximum number of values (scalars and collections, aliases' copies
 /// included) in one document: memory stays bounded by design (a parsed
-/// value takes 50–150 bytes, and evaluation converts a document once more),
-/// while a 100 MB ConfigMap (about 3.2 million values) is still checked.
-pub const MAX_DOCUMENT_NODES: usize = 4_000_000;
+/// value takes 50–150 bytes, and evaluation converts a document once more:
+/// up to about 270 bytes a value in all, so two such documents at once stay
+/// within 1 GB). Kubernetes stores an object in at most about 1.5 MB, far
+/// fewer values than this.
+pub const MAX_DOCUMENT_NODES: usize = 1_500_000;
 
 /// The error of a document over [`MAX_DOCUMENT_NODES`].
 pub fn too_many_nodes() -> String {
@@ -55,7 +57,7 @@ pub fn too_many_nodes() -> String {
 
 /// Maximum number of nodes alias expansion may create in one file (all its
 /// documents together).
-pub const MAX_ALIAS_NODES: usize = 1_000_000;
+pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// The span of a parser event, in a run of the parser that started at line
 /// `line_offset + 1` of the file, within the file's text: the parser puts
@@ -923,34 +925,31 @@ again: *s
         let src = format!("kind: X\nb: [{items}]\n---\nkind: Pod\n");
         let p = parse(&src);
         assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
-        assert!(p.errors[0].message.starts_with("the document holds more than 4000000 values"), "{:?}", p.errors);
+        assert!(p.errors[0].message.starts_with("the document holds more than 1500000 values"), "{:?}", p.errors);
         assert_eq!(p.errors[0].line, 2);
         assert_eq!(p.documents.len(), 1, "the document after it is read");
         // JSON the same
         let big = format!("[{}]", vec!["1"; MAX_DOCUMENT_NODES].join(","));
         let p = crate::input::json::parse(&big, false);
-        assert!(p.errors[0].message.starts_with("the document holds more than 4000000 values"), "{:?}", p.errors);
+        assert!(p.errors[0].message.starts_with("the document holds more than 1500000 values"), "{:?}", p.errors);
     }
 
     #[test]
     fn the_alias_budget_is_for_the_whole_file() {
-        // each document copies about 350,000 nodes: under the cap alone, over it
+        // each document copies about 35,000 nodes: under the cap alone, over it
         // from the third document on
-        let mut doc = String::from(
-            "a0: &a0 [x, x, x, x, x, x, x, x, x, x]
-",
-        );
-        for i in 1..5 {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..4 {
             let prev = format!("*a{}", i - 1);
             doc.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
         }
-        doc.push_str("b: [*a4, *a4]\n");
+        doc.push_str("b: [*a3, *a3]\n");
         let one = parse(&doc);
         assert!(one.errors.is_empty(), "{:?}", one.errors);
         let stream: String = (0..10).map(|_| format!("---\n{doc}")).collect();
         let p = parse(&stream);
         assert_eq!(p.documents.len(), 2, "the documents before the budget ran out are kept");
-        assert!(p.errors[0].message.contains("alias expansion creates more than 1000000 nodes in this file"));
+        assert!(p.errors[0].message.contains("alias expansion creates more than 100000 nodes in this file"));
         // and every later document is refused too
         assert_eq!(p.errors.len(), 8, "{:?}", p.errors);
     }
