@@ -32,13 +32,13 @@ pub struct TestArgs {
 
 /// Test files under `dir` (symlink loops are not followed twice).
 fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    let (mut files, _) = bylaw_engine::loader::walk(dir);
+    let mut files = bylaw_engine::loader::walk(dir).files;
     files.sort();
     out.extend(files.into_iter().filter(|p| is_test_file(p)));
 }
 
 fn has_policy_files(dir: &std::path::Path) -> bool {
-    let (files, _) = bylaw_engine::loader::walk(dir);
+    let files = bylaw_engine::loader::walk(dir).files;
     files.iter().any(|p| {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
         (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_test_file(p)

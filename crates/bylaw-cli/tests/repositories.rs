@@ -364,7 +364,34 @@ fn an_unreadable_directory_is_a_blocking_error_not_a_pass() {
     c.args(["check", "--no-config", "-p", "p.yaml", ".", "--format", "json"]).current_dir(d).env_clear();
     c.stdout(std::process::Stdio::piped());
     let out = support::cli::run_bounded(c, None, std::time::Duration::from_secs(120)).unwrap();
+    // an unreadable directory of policies: its policies would be missing
+    write(d, "policies/locked/p.yaml", POLICY);
+    write(d, "policies/q.yaml", &POLICY.replace("name: pods", "name: q"));
+    for dir in ["policies"] {
+        std::fs::set_permissions(d.join(dir), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(d.join("policies/q.yaml"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(d.join("policies/locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let mut c = if root {
+        let mut c = std::process::Command::new(setpriv);
+        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", bin]);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    c.args(["check", "--no-config", "-p", "policies", "ok"]).current_dir(d).env_clear();
+    c.stdout(std::process::Stdio::piped());
+    let policies = support::cli::run_bounded(c, None, std::time::Duration::from_secs(120)).unwrap();
+    std::fs::set_permissions(d.join("policies/locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(d.join("locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(policies.code, 2, "{}", policies.stderr);
+    assert!(
+        policies.stderr.contains(
+            "cannot read the directory (Permission denied (os error 13)): the policies in it were not loaded"
+        ),
+        "{}",
+        policies.stderr
+    );
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let found = json_findings(&out.stdout);
     assert!(found.iter().any(|f| f.0 == "bylaw/parse-error" && f.1 == "locked"), "{found:?}\n{}", out.stderr);

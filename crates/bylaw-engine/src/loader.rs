@@ -105,7 +105,16 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let (files, loops) = walk(p);
+            let Walked { files, loops, unreadable } = walk(p);
+            for (d, why) in unreadable {
+                // its policies would be missing from the run without a word
+                diagnostics.push(Diagnostic::error(
+                    Code::Io,
+                    display_path(&d),
+                    None,
+                    format!("cannot read the directory ({why}): the policies in it were not loaded"),
+                ));
+            }
             for l in loops {
                 diagnostics.push(Diagnostic::warning(
                     Code::Io,
@@ -139,12 +148,23 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
     out
 }
 
+/// What [`walk`] found under a directory.
+pub struct Walked {
+    /// Every file, in path order.
+    pub files: Vec<PathBuf>,
+    /// Directories reached a second time through a symlink (not read again).
+    pub loops: Vec<PathBuf>,
+    /// Directories that could not be listed, with why.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
 /// The files under `dir`, following symlinks; a directory reached again
 /// (a symlink loop) is not descended twice, and each loop is returned once
 /// as the path that closes it.
-pub fn walk(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+pub fn walk(dir: &Path) -> Walked {
     let mut out = Vec::new();
     let mut loops = Vec::new();
+    let mut unreadable = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -153,7 +173,13 @@ pub fn walk(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
             loops.push(d);
             continue;
         }
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let entries = match std::fs::read_dir(&d) {
+            Ok(entries) => entries,
+            Err(e) => {
+                unreadable.push((d, e.to_string()));
+                continue;
+            }
+        };
         let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         entries.sort();
         for path in entries.into_iter().rev() {
@@ -164,7 +190,7 @@ pub fn walk(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
             }
         }
     }
-    (out, loops)
+    Walked { files: out, loops, unreadable }
 }
 
 /// Loads every policy in `paths` (files or directories). In a directory,
