@@ -103,6 +103,8 @@ fn the_same_findings_from_any_directory_and_any_spelling() {
 fn verbose_says_what_was_read_and_skipped_and_why() {
     let tmp = repo();
     let d = tmp.path().join("repo");
+    // ignore rules apply in a git work tree only
+    git(&d, &["init", "-q"]);
     write(&d, "README.md", "# repo\n");
     write(&d, ".gitignore", "build/\n");
     write(&d, "build/out.yaml", PRIVILEGED);

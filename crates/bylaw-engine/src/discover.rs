@@ -276,7 +276,11 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
             }
             continue;
         }
-        let mut b = walker(p, true);
+        // ignore rules apply in a git work tree only, where git can say which
+        // ignored files are tracked anyway; elsewhere (a tarball, an API
+        // download) a committed `.gitignore` could hide committed manifests
+        let in_git = paths::git_top(p).is_some();
+        let mut b = walker(p, in_git);
         b.filter_entry(|e| e.file_name() != ".git");
         // by the bytes of the path (both walks spell paths alike), cheaper to
         // hash than `Path`'s components
@@ -344,7 +348,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         // ignored directory (reported once, not descended). Without an
         // ignore file in the tree or above it nothing was hidden.
         let mut ignored = false;
-        if !ignore_files.into_inner() && !paths::absolute(p).ancestors().skip(1).any(has_ignore_file) {
+        if !in_git || (!ignore_files.into_inner() && !paths::absolute(p).ancestors().skip(1).any(has_ignore_file)) {
             continue;
         }
         let visited = Arc::new(visited);
@@ -705,6 +709,7 @@ mod tests {
         );
         write(d, "README.md", "# hi\n");
         write(d, ".gitignore", "build/\nsecret.yaml\n");
+        std::fs::create_dir_all(d.join(".git")).unwrap();
         write(d, "build/out.yaml", "a: 1\n");
         write(d, "secret.yaml", "a: 1\n");
         let root = ProjectRoot::new(d);
@@ -756,6 +761,7 @@ mod tests {
         // still hides files: they are reported
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
+        std::fs::create_dir_all(d.join(".git")).unwrap();
         write(d, "sub/.gitignore", ".gitignore\nsecret.yaml\n");
         write(d, "sub/secret.yaml", "a: 1\n");
         write(d, "sub/ok.yaml", "a: 1\n");
@@ -764,6 +770,7 @@ mod tests {
         // not read (git cannot say what it hid)
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
+        std::fs::create_dir_all(d.join(".git")).unwrap();
         write(d, ".gitignore", "*.json\n");
         write(d, "deep/a.json", "{}\n");
         write(d, "deep/b.yaml", "a: 1\n");
@@ -775,6 +782,13 @@ mod tests {
         write(d, ".git/info/exclude", "local.yaml\n");
         write(d, "local.yaml", "a: 1\n");
         assert_eq!(run(d, d), vec!["local.yaml".to_owned()]);
+        // outside a git work tree ignore rules do not apply: git could not say
+        // which ignored files are committed
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(d, ".gitignore", "secret.yaml\n");
+        write(d, "secret.yaml", "a: 1\n");
+        assert!(run(d, d).is_empty());
         // no ignore file anywhere: nothing is hidden
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
