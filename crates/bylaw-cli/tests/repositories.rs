@@ -369,9 +369,7 @@ fn an_unreadable_directory_is_a_blocking_error_not_a_pass() {
     // an unreadable directory of policies: its policies would be missing
     write(d, "policies/locked/p.yaml", POLICY);
     write(d, "policies/q.yaml", &POLICY.replace("name: pods", "name: q"));
-    for dir in ["policies"] {
-        std::fs::set_permissions(d.join(dir), std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    std::fs::set_permissions(d.join("policies"), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(d.join("policies/q.yaml"), std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::set_permissions(d.join("policies/locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
     let mut c = if root {
