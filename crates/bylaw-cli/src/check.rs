@@ -182,10 +182,15 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
         return;
     }
     let mut files: Vec<(Format, PathBuf)> = Vec::new();
+    let mut stdout: Option<Format> = None;
     let mut i = 2;
     while i < args.len() {
         let (flag, inline) = match args[i].split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            // `-fjson=F`, `-f=json=F`
+            _ if args[i].starts_with("-f") && args[i].len() > 2 => {
+                ("-f", Some(args[i][2..].strip_prefix('=').unwrap_or(&args[i][2..]).to_owned()))
+            }
             _ => (args[i].as_str(), None),
         };
         let takes = matches!(flag, "--sarif" | "--junit" | "--json" | "--markdown" | "--format" | "-f");
@@ -203,7 +208,13 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
                 "--junit" => Some((Format::Junit, v)),
                 "--json" => Some((Format::Json, v)),
                 "--markdown" => Some((Format::Markdown, v)),
-                _ => v.split_once('=').and_then(|(n, p)| Some((n.parse::<Format>().ok()?, p.to_owned()))),
+                _ => match v.split_once('=') {
+                    Some((n, p)) => n.parse::<Format>().ok().map(|f| (f, p.to_owned())),
+                    None => {
+                        stdout = v.parse::<Format>().ok().or(stdout);
+                        None
+                    }
+                },
             };
             if let Some((format, path)) = file.filter(|(_, p)| !p.is_empty()) {
                 files.push((format, PathBuf::from(path)));
@@ -222,6 +233,13 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
             if let Err(e) = bylaw_report::write_atomic(&path, text.as_bytes()) {
                 eprintln!("error: {}", common::cannot_write(&path, &e));
             }
+        }
+    }
+    // a machine-readable format asked on standard output gets the same
+    // document (text is the error on stderr already)
+    if let Some(format) = stdout.filter(|f| *f != Format::Text) {
+        if let Ok(text) = bylaw_report::render_failure(format, std::slice::from_ref(&d), FailOn::default(), &opts) {
+            crate::out!("{text}");
         }
     }
 }
@@ -444,6 +462,10 @@ pub fn evaluate_with(
     }
     for l in &found.loops {
         eprintln!("warning: {}", safe(l));
+    }
+    for s in found.skipped.iter().filter(|s| !s.explicit && s.reason == SkipReason::NotRegular) {
+        let what = bylaw_engine::paths::not_regular(&root.resolve(&s.path));
+        eprintln!("warning: {}: {what}: not read", safe(&s.path));
     }
     for s in found.skipped.iter().filter(|s| s.explicit) {
         let why = match s.reason {

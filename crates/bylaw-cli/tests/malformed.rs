@@ -378,6 +378,7 @@ fn inputs() -> Vec<Case> {
             .out("skipped 5 files: 2 bylaw's own file, 2 unreadable, 1 not a regular file")
             .err("warning: broken.yaml: a broken symlink (its target nowhere.yaml does not exist): not read")
             .err("warning: loop.yaml: a symlink loop (the link leads back to itself): not read")
+            .err("warning: fifo.yaml: a FIFO: not read")
             .out(GOOD),
         #[cfg(unix)]
         case("a FIFO named on the command line")
@@ -607,6 +608,15 @@ fn outputs() -> Vec<Case> {
                 ensure(report["verdict"] == "error", format!("{report:#}"))?;
                 let errors = report["errors"].to_string();
                 ensure(errors.contains("invalid value 'bogus' for '--fail-on <LEVEL>'"), errors)?;
+                let sarif = json(d, "out/r.sarif")?;
+                ensure(sarif["runs"][0]["invocations"][0]["executionSuccessful"] == false, format!("{sarif:#}"))
+            }),
+        case("a usage error: -fFORMAT=FILE spellings and a machine format on stdout say why too")
+            .file("out/r.sarif", "{\"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\", \"runs\": [{\"tool\": {\"driver\": {\"name\": \"bylaw\"}}}]}\n")
+            .args(&["check", "-fsarif=out/r.sarif", "-f", "json", "--max-findings", "x"])
+            .code(2)
+            .out("\"verdict\": \"error\"")
+            .then(|d, _| {
                 let sarif = json(d, "out/r.sarif")?;
                 ensure(sarif["runs"][0]["invocations"][0]["executionSuccessful"] == false, format!("{sarif:#}"))
             }),

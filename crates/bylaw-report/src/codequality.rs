@@ -97,14 +97,17 @@ fn category(report: &Report, f: &Finding) -> &'static str {
 /// Code Quality for a run that stopped before evaluating (exit 2): one
 /// `blocker` issue per located problem (a policy, config or exception-list
 /// error where it is written), so the merge request shows why the gate
-/// failed instead of a clean report. Problems without a file have no place
-/// in Code Quality (it needs `location.path`); the job log and the other
-/// artifacts carry them.
+/// failed instead of a clean report. When no problem has a file (a usage
+/// error), they are placed on the repository root (`.`, line 1: Code
+/// Quality needs `location.path`), never an empty report.
 pub fn failure_codequality(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Value {
     use bylaw_engine::diagnostic::Level;
+    // an error of no file (a usage error) still shows, on the repository
+    // root, or the failed run would read as a clean one (`[]`)
+    let any_located = diags.iter().any(|d| !d.file.is_empty());
     let issues: Vec<Value> = diags
         .iter()
-        .filter(|d| !d.file.is_empty())
+        .filter(|d| !d.file.is_empty() || (!any_located && d.code != crate::SUMMARY_CODE))
         .map(|d| {
             let line = d.span.map_or(1, |s| s.start_line.max(1));
             let check = format!("bylaw/{}", d.code);
@@ -116,7 +119,7 @@ pub fn failure_codequality(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Va
                 "fingerprint": fingerprint,
                 "severity": if d.level == Level::Error { "blocker" } else { "minor" },
                 "categories": ["Bug Risk"],
-                "location": { "path": d.file, "lines": { "begin": line, "end": d.span.map_or(line, |s| s.end_line.max(line)) } },
+                "location": { "path": if d.file.is_empty() { "." } else { d.file.as_str() }, "lines": { "begin": line, "end": d.span.map_or(line, |s| s.end_line.max(line)) } },
             })
         })
         .collect();
