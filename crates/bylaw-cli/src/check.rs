@@ -178,12 +178,30 @@ fn salvaged_outputs(args: &CheckArgs, config: &bylaw_engine::config::Config) -> 
 /// left alone.
 pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
     let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    if args.get(1).map(String::as_str) != Some("check") {
-        return;
-    }
     let mut files: Vec<(Format, PathBuf)> = Vec::new();
     let mut stdout: Option<Format> = None;
-    let mut i = 2;
+    let mut i = match (args.get(1).map(String::as_str), args.get(2).map(String::as_str)) {
+        (Some("check"), _) => 2,
+        // `bylaw ci PLATFORM`: its report files by default too (`--sarif`,
+        // `--junit`, `--codequality`), as clap declares them
+        (Some("ci"), Some(platform)) => {
+            use clap::CommandFactory;
+            let cli = crate::Cli::command();
+            let Some(cmd) = cli.find_subcommand("ci").and_then(|c| c.find_subcommand(platform)) else { return };
+            for (id, format) in
+                [("sarif", Format::Sarif), ("junit", Format::Junit), ("codequality", Format::Codequality)]
+            {
+                let default =
+                    cmd.get_arguments().find(|a| a.get_id() == id).and_then(|a| a.get_default_values().first());
+                let named = args.iter().any(|a| a == &format!("--{id}") || a.starts_with(&format!("--{id}=")));
+                if let (Some(d), false) = (default, named) {
+                    files.push((format, PathBuf::from(d)));
+                }
+            }
+            3
+        }
+        _ => return,
+    };
     while i < args.len() {
         let (flag, inline) = match args[i].split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
@@ -193,7 +211,8 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
             }
             _ => (args[i].as_str(), None),
         };
-        let takes = matches!(flag, "--sarif" | "--junit" | "--json" | "--markdown" | "--format" | "-f");
+        let takes =
+            matches!(flag, "--sarif" | "--junit" | "--json" | "--markdown" | "--codequality" | "--format" | "-f");
         let value = match (takes, inline) {
             (false, _) => None,
             (true, Some(v)) => Some(v),
@@ -208,6 +227,7 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
                 "--junit" => Some((Format::Junit, v)),
                 "--json" => Some((Format::Json, v)),
                 "--markdown" => Some((Format::Markdown, v)),
+                "--codequality" => Some((Format::Codequality, v)),
                 _ => match v.split_once('=') {
                     Some((n, p)) => n.parse::<Format>().ok().map(|f| (f, p.to_owned())),
                     None => {

@@ -620,6 +620,17 @@ fn outputs() -> Vec<Case> {
                 let sarif = json(d, "out/r.sarif")?;
                 ensure(sarif["runs"][0]["invocations"][0]["executionSuccessful"] == false, format!("{sarif:#}"))
             }),
+        case("a usage error of bylaw ci rewrites its default reports")
+            .file("bylaw.sarif", "{\"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\", \"runs\": [{\"tool\": {\"driver\": {\"name\": \"bylaw\"}}}]}\n")
+            .file("gl-code-quality-report.json", "[]\n")
+            .args(&["ci", "gitlab", "--fail-on", "bogus"])
+            .code(2)
+            .then(|d, _| {
+                let sarif = json(d, "bylaw.sarif")?;
+                ensure(sarif["runs"][0]["invocations"][0]["executionSuccessful"] == false, format!("{sarif:#}"))?;
+                let cq = json(d, "gl-code-quality-report.json")?;
+                ensure(cq[0]["check_name"] == "bylaw/usage", format!("{cq:#}"))
+            }),
         case("a report path that is an input: refused, the input kept")
             .args(&["check", "--sarif", "good.yaml"])
             .code(2)
