@@ -181,7 +181,34 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
     let mut files: Vec<(Format, PathBuf)> = Vec::new();
     let mut stdout: Option<Format> = None;
     let mut i = match (args.get(1).map(String::as_str), args.get(2).map(String::as_str)) {
-        (Some("check"), _) => 2,
+        (Some("check"), _) => {
+            // the config's `outputs:` too, read quietly (its own errors are
+            // not this run's to report): those a flag does not replace
+            let named = |flag: &str| args.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+            let config = if named("--no-config") {
+                None
+            } else {
+                let explicit =
+                    args.iter().position(|a| a == "--config").and_then(|i| args.get(i + 1)).map(PathBuf::from);
+                explicit
+                    .or_else(|| bylaw_engine::paths::find_config(bylaw_engine::config::CONFIG_NAMES, &[]))
+                    .and_then(|p| bylaw_engine::config::Config::load(&p).ok())
+            };
+            if let Some(config) = config {
+                let o = &config.outputs;
+                for (flag, format, path) in [
+                    ("--sarif", Format::Sarif, &o.sarif),
+                    ("--junit", Format::Junit, &o.junit),
+                    ("--json", Format::Json, &o.json),
+                    ("--markdown", Format::Markdown, &o.markdown),
+                ] {
+                    if let (Some(p), false) = (path, named(flag)) {
+                        files.push((format, config.resolve(p)));
+                    }
+                }
+            }
+            2
+        }
         // `bylaw ci PLATFORM`: its report files by default too (`--sarif`,
         // `--junit`, `--codequality`), as clap declares them
         (Some("ci"), Some(platform)) => {

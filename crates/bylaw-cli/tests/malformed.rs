@@ -620,6 +620,12 @@ fn outputs() -> Vec<Case> {
                 let sarif = json(d, "out/r.sarif")?;
                 ensure(sarif["runs"][0]["invocations"][0]["executionSuccessful"] == false, format!("{sarif:#}"))
             }),
+        case("a usage error rewrites the config's report files too")
+            .file(".bylaw.yaml", "policies: [policies/]\noutputs:\n  json: out/r.json\n")
+            .file("out/r.json", "{\"version\": \"1.1\", \"tool\": {\"name\": \"bylaw\"}, \"verdict\": \"pass\", \"findings\": []}\n")
+            .args(&["check", "--fail-on", "bogus"])
+            .code(2)
+            .then(|d, _| ensure(json(d, "out/r.json")?["verdict"] == "error", "out/r.json")),
         case("a usage error of bylaw ci rewrites its default reports")
             .file("bylaw.sarif", "{\"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\", \"runs\": [{\"tool\": {\"driver\": {\"name\": \"bylaw\"}}}]}\n")
             .file("gl-code-quality-report.json", "[]\n")
