@@ -314,11 +314,16 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     };
     // a report path that is an input or standard output is refused before
     // anything is written
-    let conflicts: Vec<String> = outputs
+    let mut conflicts: Vec<String> = outputs
         .files
         .iter()
         .filter_map(|(_, p)| common::output_conflict(p).map(|why| format!("{}: {why}", p.display())))
         .collect();
+    // nor is an audit log appended to an input (YAML or JSON that is not a log)
+    let audit = args.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
+    if let Some(p) = audit.as_ref().filter(|p| common::is_input_not_audit_log(p)) {
+        conflicts.push(format!("{}: an existing YAML or JSON file that is not an audit log", p.display()));
+    }
     if !conflicts.is_empty() {
         let code = usage_error(
             &format!("refusing to write {}", safe(&conflicts.join("; "))),
@@ -331,7 +336,8 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     }
     // the artifacts of this run (and of the last one) are not inputs
     let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).collect();
-    let report = match evaluate_with(&args.run, &config, cli, Overrides { artifacts, ..Overrides::default() }) {
+    let overrides = Overrides { artifacts, audit_log: args.audit_log.clone(), ..Overrides::default() };
+    let report = match evaluate_with(&args.run, &config, cli, overrides) {
         Ok(r) => r,
         Err(code) => {
             write_failure(&outputs, args, ecolor);
@@ -374,6 +380,8 @@ pub struct Overrides<'a> {
     pub exceptions: Option<Box<dyn FnOnce(&Report) -> Vec<bylaw_engine::exceptions::Exception> + 'a>>,
     /// Files the run writes (SARIF, JSON, …): never evaluated as inputs.
     pub artifacts: Vec<PathBuf>,
+    /// The audit log the run appends to: bylaw's own file, not an input.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Loads policies and exceptions, discovers the files, evaluates them and
@@ -460,6 +468,9 @@ pub fn evaluate_with(
         .map(|k| canonical(Path::new(k)))
         .collect();
     exclude.extend(exception_paths.iter().map(|p| canonical(p)));
+    // the audit log (a JSON-lines file) is bylaw's own, not an input
+    let audit = overrides.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
+    exclude.extend(audit.iter().map(|p| canonical(p)));
     let configured_outputs =
         [&config.outputs.sarif, &config.outputs.junit, &config.outputs.json, &config.outputs.markdown];
     let mut artifacts: HashSet<PathBuf> =

@@ -137,6 +137,26 @@ pub fn output_conflict(path: &Path) -> Option<String> {
     })
 }
 
+/// Whether `path` (through symlinks) is an existing YAML or JSON file whose
+/// first line is not an audit-log entry (a JSON object with `seq` and
+/// `prev`, see `bylaw_report::audit`): appending to it would change an input.
+pub fn is_input_not_audit_log(path: &Path) -> bool {
+    use std::io::BufRead;
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let format = |p: &Path| bylaw_engine::input::Format::of_path(&p.to_string_lossy()).is_some();
+    if !target.is_file() || !(format(path) || format(&target)) {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(&target) else { return false };
+    let mut first = String::new();
+    let _ = std::io::BufReader::new(std::io::Read::take(file, 1 << 20)).read_line(&mut first);
+    if first.trim().is_empty() {
+        return false;
+    }
+    let entry: Option<serde_json::Value> = serde_json::from_str(first.trim()).ok();
+    !entry.is_some_and(|v| v.get("seq").is_some() && v.get("prev").is_some())
+}
+
 /// Whether the file at `path` is, in full, a report bylaw wrote: the JSON
 /// report (`tool.name` bylaw, `verdict`, `findings`), SARIF (every run's
 /// driver bylaw) or Code Quality (every item with `check_name` and

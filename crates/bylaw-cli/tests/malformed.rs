@@ -637,6 +637,18 @@ fn outputs() -> Vec<Case> {
                 let cq = json(d, "gl-code-quality-report.json")?;
                 ensure(cq[0]["check_name"] == "bylaw/usage", format!("{cq:#}"))
             }),
+        case("--audit-log naming an input: refused, the input kept")
+            .args(&["check", "--audit-log", "good.yaml"])
+            .code(2)
+            .err("error: refusing to write good.yaml: an existing YAML or JSON file that is not an audit log")
+            .then(|dir, _| {
+                let kept = std::fs::read_to_string(dir.join("good.yaml")).map_err(|e| e.to_string())?;
+                ensure(kept == POD, "good.yaml was appended to")
+            }),
+        case("an audit log named *.json is bylaw's own file, not an input")
+            .prepare(|d| bylaw(d, &["check", "--audit-log", "audit.json"], 0))
+            .args(&["check", "--audit-log", "audit.json"])
+            .out(GOOD),
         case("a report path that is an input: refused, the input kept")
             .args(&["check", "--sarif", "good.yaml"])
             .code(2)

@@ -200,6 +200,7 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
         exceptions: Some(Box::new(exceptions_from)),
         // its reports are not inputs, and may not replace one
         artifacts: std::iter::once(args.sarif.clone()).chain(args.junit.clone()).collect(),
+        audit_log: None,
     };
     let report = match evaluate_with(&run_args, &config, cli, overrides) {
         Ok(r) => r,

@@ -167,6 +167,7 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
         exceptions: Some(Box::new(exceptions_from)),
         // its reports are not inputs, and may not replace one
         artifacts: [args.sarif.clone(), args.junit.clone()].into_iter().chain(args.codequality.clone()).collect(),
+        audit_log: None,
     };
     let report = match evaluate_with(&run_args, &config, cli, overrides) {
         Ok(r) => r,

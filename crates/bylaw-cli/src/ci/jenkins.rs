@@ -163,6 +163,7 @@ fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
         exceptions: None,
         // its reports and outputs file are not inputs, and may not replace one
         artifacts: vec![args.sarif.clone(), args.junit.clone(), args.outputs.clone()],
+        audit_log: None,
     };
     let report = match evaluate_with(&run, &config, cli, overrides) {
         Ok(r) => r,
