@@ -376,21 +376,86 @@ pub fn strip_strings(source: &str) -> String {
     out
 }
 
-/// Variables bound by comprehension macros (`exists(c, …)`, `all(k, v, …)`, …).
-fn comprehension_vars(code: &str) -> Vec<String> {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::Regex::new(r"\b(?:all|exists|exists_one|existsOne|map|filter|transformList|transformMap)\(\s*([A-Za-z_]\w*)\s*,(?:\s*([A-Za-z_]\w*)\s*,)?")
-            .expect("valid regex")
-    });
-    re.captures_iter(code).flat_map(|c| [c.get(1), c.get(2)]).flatten().map(|m| m.as_str().to_owned()).collect()
-}
-
-/// Fields of `params` read by `code` (`params.x`, `params['x']`, `params.?x`).
-fn params_fields(code: &str) -> Vec<String> {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| regex::Regex::new(r"(?:^|[^\w.])params\s*\.\??\s*([A-Za-z_]\w*)").expect("valid regex"));
-    re.captures_iter(code).map(|c| c[1].to_owned()).collect()
+/// What a compiled CEL program binds and reads, from its AST (cel-spec,
+/// "Macros": comprehensions bind their iteration variables and an
+/// accumulator): the names comprehensions bind (`exists(c, …)`,
+/// `all(k, v, …)`), and the fields of `params` it selects (`params.x`,
+/// `params.?x`, `params['x']`).
+fn cel_names(program: &Program) -> (Vec<String>, Vec<String>) {
+    use cel::common::ast::{EntryExpr, Expr};
+    fn walk(e: &cel::IdedExpr, bound: &mut Vec<String>, params: &mut Vec<String>) {
+        let is_params = |e: &cel::IdedExpr| matches!(&e.expr, Expr::Ident(n) if n == "params");
+        let literal_string = |e: &cel::IdedExpr| match &e.expr {
+            Expr::Literal(cel::common::ast::LiteralValue::String(s)) => Some(s.to_string()),
+            _ => None,
+        };
+        match &e.expr {
+            Expr::Comprehension(c) => {
+                bound.push(c.iter_var.clone());
+                bound.extend(c.iter_var2.clone());
+                bound.push(c.accu_var.clone());
+                for part in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                    walk(part, bound, params);
+                }
+            }
+            Expr::Select(sel) => {
+                if is_params(&sel.operand) {
+                    params.push(sel.field.clone());
+                }
+                walk(&sel.operand, bound, params);
+            }
+            Expr::Call(call) => {
+                // macros the parser leaves as calls (`all(k, v, …)` on a map,
+                // `transformList(i, v, …)`): their leading identifiers are bound
+                let macros =
+                    ["all", "exists", "exists_one", "existsOne", "map", "filter", "transformList", "transformMap"];
+                if call.target.is_some() && macros.contains(&call.func_name.as_str()) && call.args.len() >= 2 {
+                    for a in &call.args[..call.args.len() - 1] {
+                        if let Expr::Ident(n) = &a.expr {
+                            bound.push(n.clone());
+                        }
+                    }
+                }
+                // `params['x']` and `params.?x` are calls of `_[_]` and `_?._`
+                if matches!(call.func_name.as_str(), "_[_]" | "_?._" | "_[?_]")
+                    && call.args.len() == 2
+                    && is_params(&call.args[0])
+                {
+                    params.extend(literal_string(&call.args[1]));
+                }
+                for a in call.target.iter().map(|t| &**t).chain(call.args.iter()) {
+                    walk(a, bound, params);
+                }
+            }
+            Expr::List(l) => l.elements.iter().for_each(|x| walk(x, bound, params)),
+            Expr::Map(m) => {
+                for entry in &m.entries {
+                    match &entry.expr {
+                        EntryExpr::MapEntry(me) => {
+                            walk(&me.key, bound, params);
+                            walk(&me.value, bound, params);
+                        }
+                        EntryExpr::StructField(sf) => walk(&sf.value, bound, params),
+                    }
+                }
+            }
+            Expr::Struct(st) => {
+                for entry in &st.entries {
+                    match &entry.expr {
+                        EntryExpr::MapEntry(me) => {
+                            walk(&me.key, bound, params);
+                            walk(&me.value, bound, params);
+                        }
+                        EntryExpr::StructField(sf) => walk(&sf.value, bound, params),
+                    }
+                }
+            }
+            Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+        }
+    }
+    let (mut bound, mut params) = (Vec::new(), Vec::new());
+    walk(program.expression(), &mut bound, &mut params);
+    (bound, params)
 }
 
 /// Builds the shared root context (functions are declared on the env);
@@ -445,8 +510,7 @@ impl<'a> Compiler<'a> {
         match self.env.compile(source) {
             Ok(program) => {
                 let vars: Vec<String> = program.references().variables().into_iter().map(str::to_owned).collect();
-                let code = strip_strings(source);
-                let bound = comprehension_vars(&code);
+                let (bound, params_read) = cel_names(&program);
                 // variables, type identifiers and function namespaces
                 let mut known = vec![
                     "doc",
@@ -489,7 +553,7 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 let declared = &self.policy.def.spec.params;
-                for name in params_fields(&code) {
+                for name in params_read {
                     if !declared.contains_key(&name) {
                         let mut d = Diagnostic::error(
                             Code::Params,

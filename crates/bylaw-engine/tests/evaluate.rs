@@ -415,3 +415,29 @@ fn an_at_path_to_nothing_points_at_its_deepest_part_that_exists() {
     // a path that is not singular names no one place: the document
     assert_eq!(at("WILD"), (String::new(), 1));
 }
+
+#[test]
+fn variables_and_params_are_read_from_the_cel_syntax_tree() {
+    let policy = |rules: &str| {
+        format!(
+            "apiVersion: bylaw/v1\nkind: Policy\nmetadata:\n  name: t\nspec:\n  params:\n    max: 3\n  rules:\n{rules}"
+        )
+    };
+    // names bound by comprehensions (one and two variables) are known; a
+    // `params.x` inside a string literal is text, not a read
+    let ok = common::compile_errors(
+        "p.yaml",
+        &policy(
+            "    - id: A\n      deny: \"doc.spec.containers.all(c, c.image != 'params.nope') && doc.metadata.labels.all(k, v, k != v) && size(doc.x) > params.max\"\n",
+        ),
+    );
+    assert!(ok.is_empty(), "{ok:#?}");
+    // every spelling of an undeclared parameter is found
+    for read in ["params.nope", "params['nope']", "params.?nope.orValue(1)"] {
+        let errs = common::compile_errors("p.yaml", &policy(&format!("    - id: A\n      deny: \"{read} == 1\"\n")));
+        assert!(errs.iter().any(|d| d.message.contains("`params.nope` is not declared")), "{read}: {errs:#?}");
+    }
+    // an unknown variable, with a suggestion
+    let errs = common::compile_errors("p.yaml", &policy("    - id: A\n      deny: \"docs.kind == 'Pod'\"\n"));
+    assert!(errs.iter().any(|d| d.message.contains("unknown variable `docs`")), "{errs:#?}");
+}
