@@ -428,19 +428,9 @@ fn cel_names(program: &Program) -> (Vec<String>, Vec<String>) {
                 }
             }
             Expr::List(l) => l.elements.iter().for_each(|x| walk(x, bound, params)),
-            Expr::Map(m) => {
-                for entry in &m.entries {
-                    match &entry.expr {
-                        EntryExpr::MapEntry(me) => {
-                            walk(&me.key, bound, params);
-                            walk(&me.value, bound, params);
-                        }
-                        EntryExpr::StructField(sf) => walk(&sf.value, bound, params),
-                    }
-                }
-            }
-            Expr::Struct(st) => {
-                for entry in &st.entries {
+            Expr::Map(cel::common::ast::MapExpr { entries })
+            | Expr::Struct(cel::common::ast::StructExpr { entries, .. }) => {
+                for entry in entries {
                     match &entry.expr {
                         EntryExpr::MapEntry(me) => {
                             walk(&me.key, bound, params);
