@@ -29,7 +29,8 @@ pub struct CompileOptions {
     pub include_drafts: bool,
 }
 
-/// The CEL variables bylaw binds.
+/// The CEL variables bylaw binds (DESIGN §3), the one list: the compiler
+/// knows them by it; `eval.rs`'s resolver binds each.
 pub const CEL_VARIABLES: &[&str] = &["doc", "item", "params", "ctx", "file"];
 
 /// A compiled CEL expression with its source text, for error messages.
@@ -502,12 +503,8 @@ impl<'a> Compiler<'a> {
                 let vars: Vec<String> = program.references().variables().into_iter().map(str::to_owned).collect();
                 let (bound, params_read) = cel_names(&program);
                 // variables, type identifiers and function namespaces
-                let mut known = vec![
-                    "doc",
-                    "item",
-                    "params",
-                    "ctx",
-                    "file",
+                let mut known = CEL_VARIABLES.to_vec();
+                known.extend([
                     "int",
                     "uint",
                     "double",
@@ -524,7 +521,7 @@ impl<'a> Compiler<'a> {
                     "math",
                     "strings",
                     "optional",
-                ];
+                ]);
                 known.extend(bound.iter().map(String::as_str));
                 for v in &vars {
                     if !known.contains(&v.as_str()) {
@@ -534,7 +531,7 @@ impl<'a> Compiler<'a> {
                             Some(self.span(pointer)),
                             format!("unknown variable `{v}` in `{source}`"),
                         );
-                        d.hint = Some(match did_you_mean(v, ["doc", "item", "params", "ctx", "file"]) {
+                        d.hint = Some(match did_you_mean(v, CEL_VARIABLES.iter().copied()) {
                             Some(m) => format!("did you mean `{m}`?"),
                             None => "the variables are doc, item (with `each`), params, ctx and file".into(),
                         });

@@ -1045,6 +1045,16 @@ mod template_tests {
     use super::*;
 
     #[test]
+    fn the_resolver_binds_every_cel_variable_the_compiler_knows() {
+        let null = cel::common::types::CelNull;
+        let vars = Vars { doc: &null, item: Some(&null), params: &null, ctx: &null, file: &null };
+        for name in crate::compile::CEL_VARIABLES {
+            assert!(vars.resolve(name).is_some(), "`{name}` is not bound");
+        }
+        assert!(vars.resolve("docs").is_none());
+    }
+
+    #[test]
     fn only_the_broken_document_with_placeholders_is_a_template() {
         let text = "a: 1\n---\nx: {{ .Values.x }}\n---\nb: [\n---\n# {{ not this }}\nc: [\n";
         let lines: Vec<&str> = text.lines().collect();
