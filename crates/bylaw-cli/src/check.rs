@@ -314,11 +314,7 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     };
     // a report path that is an input or standard output is refused before
     // anything is written
-    let mut conflicts: Vec<String> = outputs
-        .files
-        .iter()
-        .filter_map(|(_, p)| common::output_conflict(p).map(|why| format!("{}: {why}", p.display())))
-        .collect();
+    let mut conflicts = common::refused_outputs(outputs.files.iter().map(|(_, p)| p.as_path()));
     // nor is an audit log appended to an input (YAML or JSON that is not a log)
     let audit = args.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
     if let Some(p) = audit.as_ref().filter(|p| common::is_input_not_audit_log(p)) {
@@ -478,10 +474,13 @@ pub fn evaluate_with(
     artifacts.extend(overrides.artifacts.iter().map(|p| canonical(p)));
     // a report path over an input is refused (for `bylaw ci` too; `check`
     // has refused it before getting here)
-    let written =
-        configured_outputs.into_iter().flatten().map(|p| config.resolve(p)).chain(overrides.artifacts.iter().cloned());
-    let conflicts: Vec<String> =
-        written.filter_map(|p| common::output_conflict(&p).map(|why| format!("{}: {why}", p.display()))).collect();
+    let written: Vec<PathBuf> = configured_outputs
+        .into_iter()
+        .flatten()
+        .map(|p| config.resolve(p))
+        .chain(overrides.artifacts.iter().cloned())
+        .collect();
+    let conflicts = common::refused_outputs(written.iter().map(PathBuf::as_path));
     if !conflicts.is_empty() {
         return Err(usage_error(
             &format!("refusing to write {}", safe(&conflicts.join("; "))),

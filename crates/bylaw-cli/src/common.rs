@@ -125,10 +125,8 @@ pub fn output_conflict(path: &Path) -> Option<String> {
             }
         }
     }
-    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let format = |p: &Path| bylaw_engine::input::Format::of_path(&p.to_string_lossy()).is_some();
-    let data = format(path) || format(&target);
-    (meta.is_file() && data && !is_bylaw_output(&target)).then(|| {
+    let target = existing_data_file(path)?;
+    (!is_bylaw_output(&target)).then(|| {
         let via =
             if path.is_symlink() { format!(" (the symlink leads to {})", target.display()) } else { String::new() };
         format!(
@@ -137,16 +135,26 @@ pub fn output_conflict(path: &Path) -> Option<String> {
     })
 }
 
+/// What `path` leads to (through symlinks) when that is an existing regular
+/// file named as YAML or JSON (by the path or by its target): a file a
+/// write or an append would change an input of.
+fn existing_data_file(path: &Path) -> Option<PathBuf> {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let format = |p: &Path| bylaw_engine::input::Format::of_path(&p.to_string_lossy()).is_some();
+    (target.is_file() && (format(path) || format(&target))).then_some(target)
+}
+
+/// `PATH: WHY` for each of `paths` that [`output_conflict`] refuses.
+pub fn refused_outputs<'p>(paths: impl IntoIterator<Item = &'p Path>) -> Vec<String> {
+    paths.into_iter().filter_map(|p| output_conflict(p).map(|why| format!("{}: {why}", p.display()))).collect()
+}
+
 /// Whether `path` (through symlinks) is an existing YAML or JSON file whose
 /// first line is not an audit-log entry (a JSON object with `seq` and
 /// `prev`, see `bylaw_report::audit`): appending to it would change an input.
 pub fn is_input_not_audit_log(path: &Path) -> bool {
     use std::io::BufRead;
-    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let format = |p: &Path| bylaw_engine::input::Format::of_path(&p.to_string_lossy()).is_some();
-    if !target.is_file() || !(format(path) || format(&target)) {
-        return false;
-    }
+    let Some(target) = existing_data_file(path) else { return false };
     let Ok(file) = std::fs::File::open(&target) else { return false };
     let mut first = String::new();
     let _ = std::io::BufReader::new(std::io::Read::take(file, 1 << 20)).read_line(&mut first);
