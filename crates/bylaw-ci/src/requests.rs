@@ -16,7 +16,7 @@ use crate::commands::{parse_command, Command};
 use crate::http::ApiError;
 use bylaw_engine::chrono::{Days, NaiveDate};
 use bylaw_engine::exceptions::Exception;
-use bylaw_engine::report::{Enforcement, Report};
+use bylaw_engine::report::{Catalog, Enforcement};
 use std::collections::BTreeMap;
 
 /// Marker of bylaw's comment about a request: `<!-- bylaw:request REQ-… -->`.
@@ -161,10 +161,10 @@ pub struct Approvers {
 }
 
 impl Approvers {
-    /// The owners of `policy` in `report` and the configured approvers.
-    pub fn of(report: &Report, policy: &str, configured: &[String]) -> Approvers {
+    /// The owners of `policy` in `catalog` and the configured approvers.
+    pub fn of(catalog: &Catalog, policy: &str, configured: &[String]) -> Approvers {
         Approvers {
-            entries: report
+            entries: catalog
                 .policies
                 .iter()
                 .filter(|p| p.name == policy)
@@ -191,25 +191,25 @@ pub type Authorize<'a> = dyn Fn(&Approvers, &Note) -> Result<String, String> + '
 
 /// Verifies approvers through the platform, once per user and policy.
 pub struct Verifier<'a> {
-    report: &'a Report,
+    catalog: &'a Catalog,
     configured: &'a [String],
     authorize: &'a Authorize<'a>,
     cache: BTreeMap<(String, String), Result<String, String>>,
 }
 
 impl<'a> Verifier<'a> {
-    pub fn new(report: &'a Report, configured: &'a [String], authorize: &'a Authorize<'a>) -> Verifier<'a> {
-        Verifier { report, configured, authorize, cache: BTreeMap::new() }
+    pub fn new(catalog: &'a Catalog, configured: &'a [String], authorize: &'a Authorize<'a>) -> Verifier<'a> {
+        Verifier { catalog, configured, authorize, cache: BTreeMap::new() }
     }
 
     /// Whether the author of `note` may answer requests on `rule`.
     pub fn check(&mut self, rule: &str, note: &Note) -> Result<String, String> {
-        let policy = self.report.rule(rule).map(|r| r.policy.clone()).unwrap_or_default();
+        let policy = self.catalog.rule(rule).map(|r| r.policy.clone()).unwrap_or_default();
         let key = (policy.clone(), note.author.to_ascii_lowercase());
         if let Some(r) = self.cache.get(&key) {
             return r.clone();
         }
-        let r = (self.authorize)(&Approvers::of(self.report, &policy, self.configured), note);
+        let r = (self.authorize)(&Approvers::of(self.catalog, &policy, self.configured), note);
         self.cache.insert(key, r.clone());
         r
     }
@@ -289,7 +289,7 @@ pub fn handle_command(
     thread: &dyn Thread,
     note: &Note,
     notes: &[Note],
-    report: &Report,
+    catalog: &Catalog,
     verifier: &mut Verifier<'_>,
     today: NaiveDate,
 ) -> Result<Handled, ApiError> {
@@ -322,7 +322,7 @@ pub fn handle_command(
     };
     match cmd {
         Command::Except { rule, .. } => {
-            let Some(info) = report.rule(&rule) else {
+            let Some(info) = catalog.rule(&rule) else {
                 return reply(format!("there is no rule `{rule}` in this repository's policies"));
             };
             if info.enforcement == Enforcement::Mandatory {

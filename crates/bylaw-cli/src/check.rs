@@ -370,10 +370,6 @@ pub struct Overrides<'a> {
     pub ctx: Option<Box<dyn Fn(PipelineContext) -> PipelineContext + 'a>>,
     /// The branch environments are chosen by (e.g. a PR's base).
     pub branch: Option<String>,
-    /// Exceptions beyond the exception files (approved requests), made from
-    /// the report before exceptions are applied (its rules and policies).
-    #[allow(clippy::type_complexity)]
-    pub exceptions: Option<Box<dyn FnOnce(&Report) -> Vec<bylaw_engine::exceptions::Exception> + 'a>>,
     /// Files the run writes (SARIF, JSON, …): never evaluated as inputs.
     pub artifacts: Vec<PathBuf>,
     /// The audit log the run appends to: bylaw's own file, not an input.
@@ -393,6 +389,34 @@ pub fn evaluate_with(
     cli: &Cli,
     overrides: Overrides<'_>,
 ) -> Result<Report, u8> {
+    prepare(args, config, cli, overrides)?.evaluate(Vec::new())
+}
+
+/// A run with its policies compiled and exception lists loaded, not yet
+/// evaluated: what exception requests are resolved against
+/// ([`Prepared::catalog`]) before [`Prepared::evaluate`].
+pub struct Prepared<'a> {
+    args: &'a RunArgs,
+    config: &'a bylaw_engine::config::Config,
+    cli: &'a Cli,
+    overrides: Overrides<'a>,
+    now: bylaw_engine::chrono::DateTime<bylaw_engine::chrono::Utc>,
+    environment: Option<String>,
+    set: bylaw_engine::compile::PolicySet,
+    loaded: bylaw_engine::loader::Loaded,
+    exception_paths: Vec<PathBuf>,
+    exception_list: Vec<bylaw_engine::exceptions::Exception>,
+    clock: std::time::Instant,
+}
+
+/// Loads the config's policies and exception lists (the first half of
+/// [`evaluate_with`]). Problems are printed; `Err` carries the exit code (2).
+pub fn prepare<'a>(
+    args: &'a RunArgs,
+    config: &'a bylaw_engine::config::Config,
+    cli: &'a Cli,
+    overrides: Overrides<'a>,
+) -> Result<Prepared<'a>, u8> {
     let ecolor = common::stderr_color(cli);
     let mut clock = std::time::Instant::now();
     let policy_paths = common::policy_paths(&args.policies, config);
@@ -428,7 +452,7 @@ pub fn evaluate_with(
     } else {
         config.exceptions.iter().map(|p| config.resolve(p)).collect()
     };
-    let mut exception_list = match exceptions::load(&exception_paths) {
+    let exception_list = match exceptions::load(&exception_paths) {
         Ok(list) => list,
         Err((diags, sources)) => {
             let sources = sources.into_iter().map(|(k, v)| (k, std::sync::Arc::from(v))).collect();
@@ -442,208 +466,237 @@ pub fn evaluate_with(
         }
     };
 
-    let targets = FileMatcher::new(&config.targets).map_err(|(i, m)| {
-        usage_error(&format!("invalid glob `{}` in `targets` of the config: {m}", config.targets[i]), None, ecolor)
-    })?;
-    let paths: Vec<PathBuf> = if !args.paths.is_empty() {
-        args.paths.clone()
-    } else if !config.paths.is_empty() {
-        config.paths.iter().map(|p| config.resolve(p)).collect()
-    } else {
-        vec![config.base_dir.clone()]
-    };
-    let root = project_root(config, &paths);
-    // bylaw's own files are never inputs
-    // only files that hold policies (or their bases) stop being inputs: a
-    // manifest in a policy directory is still checked
-    let policy_files =
-        loaded.policies.iter().flat_map(|p| std::iter::once(&p.file).chain(p.origins.iter().map(|o| &o.file)));
-    let mut exclude: HashSet<PathBuf> = policy_files
-        .filter(|k| !k.starts_with("pack:"))
-        .chain(config.file.iter())
-        .map(|k| canonical(Path::new(k)))
-        .collect();
-    exclude.extend(exception_paths.iter().map(|p| canonical(p)));
-    // the audit log (a JSON-lines file) is bylaw's own, not an input
-    let audit = overrides.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
-    exclude.extend(audit.iter().map(|p| canonical(p)));
-    let configured_outputs =
-        [&config.outputs.sarif, &config.outputs.junit, &config.outputs.json, &config.outputs.markdown];
-    let mut artifacts: HashSet<PathBuf> =
-        configured_outputs.into_iter().flatten().map(|p| canonical(&config.resolve(p))).collect();
-    artifacts.extend(overrides.artifacts.iter().map(|p| canonical(p)));
-    // a report path over an input is refused (for `bylaw ci` too; `check`
-    // has refused it before getting here)
-    let written: Vec<PathBuf> = configured_outputs
-        .into_iter()
-        .flatten()
-        .map(|p| config.resolve(p))
-        .chain(overrides.artifacts.iter().cloned())
-        .collect();
-    let conflicts = common::refused_outputs(written.iter().map(PathBuf::as_path));
-    if !conflicts.is_empty() {
-        return Err(usage_error(
-            &format!("refusing to write {}", safe(&conflicts.join("; "))),
-            Some("choose another path for the report (e.g. under a `reports/` directory)"),
-            ecolor,
-        ));
+    Ok(Prepared { args, config, cli, overrides, now, environment, set, loaded, exception_paths, exception_list, clock })
+}
+
+impl Prepared<'_> {
+    /// The policies and rules of the run (exception requests name them).
+    pub fn catalog(&self) -> bylaw_engine::report::Catalog {
+        self.set.catalog()
     }
-    let stdin = paths.iter().any(|p| p.as_os_str() == "-");
-    let on_disk: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
-    let tracked = || tracked_but_ignored(&root);
-    let filter =
-        discover::Filter { targets: targets.as_ref(), exclude: &exclude, artifacts: &artifacts, tracked: &tracked };
-    let mut found = discover::discover(&on_disk, &root, &filter);
-    common::phase_done("discover files", &mut clock);
-    if !found.missing.is_empty() {
-        return Err(usage_error(
-            &format!("no such file or directory: {}", safe(&found.missing.join(", "))),
-            Some("bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"),
-            ecolor,
-        ));
-    }
-    // a FIFO, socket or device named on the command line is an error (one
-    // met while walking a directory is skipped with a warning)
-    let special: Vec<String> = found
-        .skipped
-        .iter()
-        .filter(|s| s.explicit && s.reason == SkipReason::NotRegular)
-        .map(|s| format!("{} ({})", s.path, bylaw_engine::paths::not_regular(&root.resolve(&s.path))))
-        .collect();
-    if !special.is_empty() {
-        return Err(usage_error(
+
+    /// Discovers the files, evaluates them and applies the exception lists
+    /// and `approved` (exceptions from approved requests). Problems are
+    /// printed; `Err` carries the exit code (2).
+    pub fn evaluate(self, approved: Vec<bylaw_engine::exceptions::Exception>) -> Result<Report, u8> {
+        let Prepared {
+            args,
+            config,
+            cli,
+            overrides,
+            now,
+            environment,
+            set,
+            loaded,
+            exception_paths,
+            mut exception_list,
+            mut clock,
+        } = self;
+        exception_list.extend(approved);
+        let ecolor = common::stderr_color(cli);
+        let env_lookup = |k: &str| std::env::var(k).ok();
+        let targets = FileMatcher::new(&config.targets).map_err(|(i, m)| {
+            usage_error(&format!("invalid glob `{}` in `targets` of the config: {m}", config.targets[i]), None, ecolor)
+        })?;
+        let paths: Vec<PathBuf> = if !args.paths.is_empty() {
+            args.paths.clone()
+        } else if !config.paths.is_empty() {
+            config.paths.iter().map(|p| config.resolve(p)).collect()
+        } else {
+            vec![config.base_dir.clone()]
+        };
+        let root = project_root(config, &paths);
+        // bylaw's own files are never inputs
+        // only files that hold policies (or their bases) stop being inputs: a
+        // manifest in a policy directory is still checked
+        let policy_files =
+            loaded.policies.iter().flat_map(|p| std::iter::once(&p.file).chain(p.origins.iter().map(|o| &o.file)));
+        let mut exclude: HashSet<PathBuf> = policy_files
+            .filter(|k| !k.starts_with("pack:"))
+            .chain(config.file.iter())
+            .map(|k| canonical(Path::new(k)))
+            .collect();
+        exclude.extend(exception_paths.iter().map(|p| canonical(p)));
+        // the audit log (a JSON-lines file) is bylaw's own, not an input
+        let audit = overrides.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
+        exclude.extend(audit.iter().map(|p| canonical(p)));
+        let configured_outputs =
+            [&config.outputs.sarif, &config.outputs.junit, &config.outputs.json, &config.outputs.markdown];
+        let mut artifacts: HashSet<PathBuf> =
+            configured_outputs.into_iter().flatten().map(|p| canonical(&config.resolve(p))).collect();
+        artifacts.extend(overrides.artifacts.iter().map(|p| canonical(p)));
+        // a report path over an input is refused (for `bylaw ci` too; `check`
+        // has refused it before getting here)
+        let written: Vec<PathBuf> = configured_outputs
+            .into_iter()
+            .flatten()
+            .map(|p| config.resolve(p))
+            .chain(overrides.artifacts.iter().cloned())
+            .collect();
+        let conflicts = common::refused_outputs(written.iter().map(PathBuf::as_path));
+        if !conflicts.is_empty() {
+            return Err(usage_error(
+                &format!("refusing to write {}", safe(&conflicts.join("; "))),
+                Some("choose another path for the report (e.g. under a `reports/` directory)"),
+                ecolor,
+            ));
+        }
+        let stdin = paths.iter().any(|p| p.as_os_str() == "-");
+        let on_disk: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
+        let tracked = || tracked_but_ignored(&root);
+        let filter =
+            discover::Filter { targets: targets.as_ref(), exclude: &exclude, artifacts: &artifacts, tracked: &tracked };
+        let mut found = discover::discover(&on_disk, &root, &filter);
+        common::phase_done("discover files", &mut clock);
+        if !found.missing.is_empty() {
+            return Err(usage_error(
+                &format!("no such file or directory: {}", safe(&found.missing.join(", "))),
+                Some("bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"),
+                ecolor,
+            ));
+        }
+        // a FIFO, socket or device named on the command line is an error (one
+        // met while walking a directory is skipped with a warning)
+        let special: Vec<String> = found
+            .skipped
+            .iter()
+            .filter(|s| s.explicit && s.reason == SkipReason::NotRegular)
+            .map(|s| format!("{} ({})", s.path, bylaw_engine::paths::not_regular(&root.resolve(&s.path))))
+            .collect();
+        if !special.is_empty() {
+            return Err(usage_error(
             &format!("not a regular file: {}", safe(&special.join(", "))),
             Some("bylaw reads regular files (and standard input, `-`): write the input to a file, or pipe it: `… | bylaw check -`"),
             ecolor,
         ));
-    }
-    for l in &found.loops {
-        eprintln!("warning: {}", safe(l));
-    }
-    for s in found.skipped.iter().filter(|s| !s.explicit && s.reason == SkipReason::NotRegular) {
-        let what = bylaw_engine::paths::not_regular(&root.resolve(&s.path));
-        eprintln!("warning: {}: {what}: not read", safe(&s.path));
-    }
-    for s in found.skipped.iter().filter(|s| s.explicit) {
-        let why = match s.reason {
-            SkipReason::UnknownFormat => "not a format bylaw reads (YAML, JSON)",
-            SkipReason::HelmTemplate => {
-                "a Helm chart template: render it and pipe the output, `helm template … | bylaw check -`"
-            }
-            SkipReason::KustomizePatch => {
-                "a kustomize patch: check the built output, `kustomize build … | bylaw check -`"
-            }
-            SkipReason::Targets => "excluded by `targets` of the config",
-            SkipReason::NotRegular => "not a regular file",
-            SkipReason::BylawFile => "a policy, exception list or config of this run",
-            _ => s.reason.as_str(),
-        };
-        eprintln!("warning: {}: skipped: {why}", safe(&s.path));
-    }
-    let mut ctx = context::from_env(&env_lookup, environment.as_deref(), now);
-    if let Some(f) = &overrides.ctx {
-        ctx = f(ctx);
-    }
-    let mut files = std::mem::take(&mut found.files);
-    if stdin {
-        // the same size limit as files: `cat /dev/zero | bylaw check -`
-        // stops at it instead of exhausting memory
-        let limit = config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE);
-        let mut bytes = Vec::new();
-        let read = std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), limit + 1), &mut bytes);
-        if let Err(e) = read {
-            return Err(usage_error(&format!("cannot read standard input: {e}"), None, ecolor));
         }
-        if bytes.len() as u64 > limit {
-            return Err(usage_error(
-                &format!("standard input is over the size limit of {limit} bytes: not evaluated"),
-                Some("raise `max_file_size` in .bylaw.yaml, or check the files themselves"),
-                ecolor,
-            ));
+        for l in &found.loops {
+            eprintln!("warning: {}", safe(l));
         }
-        let text = match bylaw_engine::input::decode(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let what = e.message.replace("the file is", "it is").replace("re-encode the file", "re-encode it");
-                let m = format!("cannot read standard input: at line {}, column {}: {what}", e.line, e.col);
-                return Err(usage_error(&m, None, ecolor));
+        for s in found.skipped.iter().filter(|s| !s.explicit && s.reason == SkipReason::NotRegular) {
+            let what = bylaw_engine::paths::not_regular(&root.resolve(&s.path));
+            eprintln!("warning: {}: {what}: not read", safe(&s.path));
+        }
+        for s in found.skipped.iter().filter(|s| s.explicit) {
+            let why = match s.reason {
+                SkipReason::UnknownFormat => "not a format bylaw reads (YAML, JSON)",
+                SkipReason::HelmTemplate => {
+                    "a Helm chart template: render it and pipe the output, `helm template … | bylaw check -`"
+                }
+                SkipReason::KustomizePatch => {
+                    "a kustomize patch: check the built output, `kustomize build … | bylaw check -`"
+                }
+                SkipReason::Targets => "excluded by `targets` of the config",
+                SkipReason::NotRegular => "not a regular file",
+                SkipReason::BylawFile => "a policy, exception list or config of this run",
+                _ => s.reason.as_str(),
+            };
+            eprintln!("warning: {}: skipped: {why}", safe(&s.path));
+        }
+        let mut ctx = context::from_env(&env_lookup, environment.as_deref(), now);
+        if let Some(f) = &overrides.ctx {
+            ctx = f(ctx);
+        }
+        let mut files = std::mem::take(&mut found.files);
+        if stdin {
+            // the same size limit as files: `cat /dev/zero | bylaw check -`
+            // stops at it instead of exhausting memory
+            let limit = config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE);
+            let mut bytes = Vec::new();
+            let read = std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), limit + 1), &mut bytes);
+            if let Err(e) = read {
+                return Err(usage_error(&format!("cannot read standard input: {e}"), None, ecolor));
             }
-        };
-        if text.trim().is_empty() {
-            // `helm template … | bylaw check -` after a failed render
-            return Err(usage_error(
+            if bytes.len() as u64 > limit {
+                return Err(usage_error(
+                    &format!("standard input is over the size limit of {limit} bytes: not evaluated"),
+                    Some("raise `max_file_size` in .bylaw.yaml, or check the files themselves"),
+                    ecolor,
+                ));
+            }
+            let text = match bylaw_engine::input::decode(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    let what = e.message.replace("the file is", "it is").replace("re-encode the file", "re-encode it");
+                    let m = format!("cannot read standard input: at line {}, column {}: {what}", e.line, e.col);
+                    return Err(usage_error(&m, None, ecolor));
+                }
+            };
+            if text.trim().is_empty() {
+                // `helm template … | bylaw check -` after a failed render
+                return Err(usage_error(
                 "standard input is empty: nothing to check",
                 Some("did the command piped into `bylaw check -` fail? (`set -o pipefail` makes the pipeline say so)"),
                 ecolor,
             ));
+            }
+            files.extend(discover::split_stream(&text, &root));
         }
-        files.extend(discover::split_stream(&text, &root));
-    }
-    if args.changed_only {
-        // changed files are named from the top of the git work tree
-        let top = bylaw_engine::paths::git_top(root.dir()).unwrap_or_else(|| root.dir().to_path_buf());
-        let changed: HashSet<String> = ctx.changed_files.iter().map(|c| root.display(&top.join(c))).collect();
-        if changed.is_empty() {
-            eprintln!("warning: --changed-only: no changed files known (set BYLAW_CHANGED_FILES); checking every file");
-        } else {
-            files.retain(|f| changed.contains(&f.path));
+        if args.changed_only {
+            // changed files are named from the top of the git work tree
+            let top = bylaw_engine::paths::git_top(root.dir()).unwrap_or_else(|| root.dir().to_path_buf());
+            let changed: HashSet<String> = ctx.changed_files.iter().map(|c| root.display(&top.join(c))).collect();
+            if changed.is_empty() {
+                eprintln!(
+                    "warning: --changed-only: no changed files known (set BYLAW_CHANGED_FILES); checking every file"
+                );
+            } else {
+                files.retain(|f| changed.contains(&f.path));
+            }
         }
-    }
-    let run = RunOptions {
-        ctx: ctx.to_json(),
-        fail_on: args.fail_on.or(config.fail_on).unwrap_or_default(),
-        parse_errors: config.parse_errors.unwrap_or(Enforcement::Blocking),
-        max_file_size: config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE),
-    };
-    // policies are shown by their path under the root in every output
-    let mut set = set;
-    for p in set.policies.iter_mut().filter(|p| !p.file.starts_with("pack:")) {
-        p.file = root.display(Path::new(&p.file));
-    }
-    let (mut report, details) = set.run_detailed(&files, &run);
-    common::phase_done("parse and evaluate", &mut clock);
-    for s in &found.skipped {
-        *report.summary.skipped.entry(s.reason.as_str().to_owned()).or_default() += 1;
-    }
-    say_what_was_read(&found, &details, &report, cli);
-    if let Some(more) = overrides.exceptions {
-        exception_list.extend(more(&report));
-    }
-    let rules: exceptions::PolicyRules =
-        set.policies.iter().map(|p| (p.name.clone(), p.exception_rules.clone())).collect();
-    let settings = exceptions::Settings {
-        today: now.date_naive(),
-        warn_days: args.expiring_days.or(config.exceptions_warn_days).unwrap_or(exceptions::DEFAULT_WARN_DAYS),
-        inline: config.inline_suppressions.unwrap_or_default(),
-    };
-    let rejected = exceptions::apply(&mut report, &exception_list, &rules, &settings, &|p| {
-        details.inline.get(p).cloned().unwrap_or_default()
-    });
-    common::phase_done("apply exceptions", &mut clock);
-    if !rejected.is_empty() {
-        let sources = exception_paths
-            .iter()
-            .filter_map(|p| {
-                std::fs::read_to_string(p)
-                    .ok()
-                    .map(|t| (bylaw_engine::loader::display_path(p), std::sync::Arc::from(t)))
-            })
-            .collect();
-        common::print_diagnostics(&rejected, &sources, ecolor);
-    }
-    for e in &report.exceptions {
-        use bylaw_engine::report::ExceptionState::*;
-        if matches!(e.status, Expiring | Expired | Stale) {
-            eprintln!(
-                "warning: exception {} ({}) is {}: {}",
-                safe(&e.id),
-                safe(&e.source),
-                e.status,
-                safe(e.detail.as_deref().unwrap_or(""))
-            );
+        let run = RunOptions {
+            ctx: ctx.to_json(),
+            fail_on: args.fail_on.or(config.fail_on).unwrap_or_default(),
+            parse_errors: config.parse_errors.unwrap_or(Enforcement::Blocking),
+            max_file_size: config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE),
+        };
+        // policies are shown by their path under the root in every output
+        let mut set = set;
+        for p in set.policies.iter_mut().filter(|p| !p.file.starts_with("pack:")) {
+            p.file = root.display(Path::new(&p.file));
         }
+        let (mut report, details) = set.run_detailed(&files, &run);
+        common::phase_done("parse and evaluate", &mut clock);
+        for s in &found.skipped {
+            *report.summary.skipped.entry(s.reason.as_str().to_owned()).or_default() += 1;
+        }
+        say_what_was_read(&found, &details, &report, cli);
+        let rules: exceptions::PolicyRules =
+            set.policies.iter().map(|p| (p.name.clone(), p.exception_rules.clone())).collect();
+        let settings = exceptions::Settings {
+            today: now.date_naive(),
+            warn_days: args.expiring_days.or(config.exceptions_warn_days).unwrap_or(exceptions::DEFAULT_WARN_DAYS),
+            inline: config.inline_suppressions.unwrap_or_default(),
+        };
+        let rejected = exceptions::apply(&mut report, &exception_list, &rules, &settings, &|p| {
+            details.inline.get(p).cloned().unwrap_or_default()
+        });
+        common::phase_done("apply exceptions", &mut clock);
+        if !rejected.is_empty() {
+            let sources = exception_paths
+                .iter()
+                .filter_map(|p| {
+                    std::fs::read_to_string(p)
+                        .ok()
+                        .map(|t| (bylaw_engine::loader::display_path(p), std::sync::Arc::from(t)))
+                })
+                .collect();
+            common::print_diagnostics(&rejected, &sources, ecolor);
+        }
+        for e in &report.exceptions {
+            use bylaw_engine::report::ExceptionState::*;
+            if matches!(e.status, Expiring | Expired | Stale) {
+                eprintln!(
+                    "warning: exception {} ({}) is {}: {}",
+                    safe(&e.id),
+                    safe(&e.source),
+                    e.status,
+                    safe(e.detail.as_deref().unwrap_or(""))
+                );
+            }
+        }
+        Ok(report)
     }
-    Ok(report)
 }
 
 /// Where Markdown links to a finding's line point: the commit's file view

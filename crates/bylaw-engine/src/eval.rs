@@ -937,23 +937,20 @@ impl PolicySet {
         (report, details)
     }
 
-    fn report(
-        &self,
-        mut findings: Vec<Finding>,
-        mut targets: BTreeMap<usize, BTreeSet<String>>,
-        files: usize,
-        documents: usize,
-        opts: &RunOptions,
-    ) -> Report {
-        // each file's findings are sorted where the file was evaluated (in
-        // parallel) and the files come in path order: one check here, a
-        // full sort only when pipeline findings sit elsewhere
-        if !findings.is_sorted_by(|a, b| report_order(a, b).is_le()) {
-            findings.sort_by(report_order);
-        }
+    /// The set's policies and rules, before any evaluation (see [`Catalog`]).
+    pub fn catalog(&self) -> Catalog {
+        let mut c = self.catalog_unsorted();
+        c.rules.sort_by(|a, b| a.id.cmp(&b.id));
+        c.rules.dedup_by(|a, b| a.id == b.id);
+        c.policies.sort_by(|a, b| a.name.cmp(&b.name));
+        c
+    }
+
+    /// [`PolicySet::catalog`] in the set's order (policy `i` at index `i`).
+    fn catalog_unsorted(&self) -> Catalog {
         let mut rules: Vec<RuleInfo> = Vec::new();
         let mut policies = Vec::new();
-        for (i, p) in self.policies.iter().enumerate() {
+        for p in &self.policies {
             for r in &p.rules {
                 rules.push(RuleInfo {
                     id: r.id.clone(),
@@ -976,8 +973,29 @@ impl PolicySet {
                 source: p.file.clone(),
                 owners: p.owners.clone(),
                 rules: p.rules.iter().map(|r| r.id.clone()).collect(),
-                targets: targets.remove(&i).map(|t| t.into_iter().collect()).unwrap_or_default(),
+                targets: Vec::new(),
             });
+        }
+        Catalog { policies, rules }
+    }
+
+    fn report(
+        &self,
+        mut findings: Vec<Finding>,
+        mut targets: BTreeMap<usize, BTreeSet<String>>,
+        files: usize,
+        documents: usize,
+        opts: &RunOptions,
+    ) -> Report {
+        // each file's findings are sorted where the file was evaluated (in
+        // parallel) and the files come in path order: one check here, a
+        // full sort only when pipeline findings sit elsewhere
+        if !findings.is_sorted_by(|a, b| report_order(a, b).is_le()) {
+            findings.sort_by(report_order);
+        }
+        let Catalog { mut policies, mut rules } = self.catalog_unsorted();
+        for (i, p) in policies.iter_mut().enumerate() {
+            p.targets = targets.remove(&i).map(|t| t.into_iter().collect()).unwrap_or_default();
         }
         for id in [builtin::PARSE_ERROR, builtin::INPUT_TOO_LARGE, builtin::EVAL_ERROR] {
             if let Some(f) = findings.iter().find(|f| f.rule_id == id) {

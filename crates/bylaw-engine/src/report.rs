@@ -272,6 +272,29 @@ pub struct PolicyInfo {
     pub targets: Vec<String>,
 }
 
+/// The policies and rules of a compiled set, known before any file is
+/// evaluated: what exception requests are checked against (a rule's policy,
+/// the policy's owners) and what every report lists. `targets` is empty.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Catalog {
+    /// Sorted by name.
+    pub policies: Vec<PolicyInfo>,
+    /// Sorted by id, one entry per id (built-in rules not included).
+    pub rules: Vec<RuleInfo>,
+}
+
+impl Catalog {
+    /// The documentation of `rule_id`, if a policy of the set has it.
+    pub fn rule(&self, rule_id: &str) -> Option<&RuleInfo> {
+        self.rules.iter().find(|r| r.id == rule_id)
+    }
+
+    /// The policy named `name`.
+    pub fn policy(&self, name: &str) -> Option<&PolicyInfo> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
 /// Counts for summaries. `blocking` counts unexcepted findings at blocking or
 /// mandatory level; `excepted` counts findings covered by an exception, whatever their level.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]

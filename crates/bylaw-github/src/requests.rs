@@ -8,7 +8,7 @@ use crate::context::{Comment, GitHub};
 use bylaw_ci::commands::parse_command;
 use bylaw_ci::requests::{handle_command, Handled, Note, Thread, Verifier};
 use bylaw_engine::chrono::NaiveDate;
-use bylaw_engine::report::Report;
+use bylaw_engine::report::Catalog;
 use serde_json::{json, Value};
 
 pub use bylaw_ci::requests::Approvers;
@@ -99,7 +99,7 @@ impl Thread for IssueThread<'_> {
 pub fn handle_comment(
     client: &Client,
     gh: &GitHub,
-    report: &Report,
+    catalog: &Catalog,
     comments: &[Value],
     verifier: &mut Verifier<'_>,
     today: NaiveDate,
@@ -109,7 +109,7 @@ pub fn handle_comment(
     event.edited |= gh.payload["action"] == "edited";
     let notes: Vec<Note> = comments.iter().map(note).collect();
     let thread = IssueThread { client, gh, number: pr.number };
-    let Handled { outcome, .. } = handle_command(&thread, &event, &notes, report, verifier, today)?;
+    let Handled { outcome, .. } = handle_command(&thread, &event, &notes, catalog, verifier, today)?;
     Ok(outcome)
 }
 

@@ -11,7 +11,7 @@ use crate::context::GitLab;
 use bylaw_ci::commands::parse_command;
 use bylaw_ci::requests::{answered, handle_command, Approvers, Note, Thread, Verifier};
 use bylaw_engine::chrono::{DateTime, NaiveDate};
-use bylaw_engine::report::Report;
+use bylaw_engine::report::Catalog;
 use serde_json::{json, Value};
 
 /// GitLab's access level of a Maintainer.
@@ -128,7 +128,7 @@ impl Thread for MrThread<'_> {
 pub fn handle_new_commands(
     thread: &MrThread<'_>,
     notes: &mut Vec<Note>,
-    report: &Report,
+    catalog: &Catalog,
     verifier: &mut Verifier<'_>,
     today: NaiveDate,
 ) -> Result<Vec<String>, ApiError> {
@@ -142,7 +142,7 @@ pub fn handle_new_commands(
         if answered(notes, n.id) {
             continue; // e.g. an approval already written into the request note it follows
         }
-        let handled = handle_command(thread, &n, notes, report, verifier, today)?;
+        let handled = handle_command(thread, &n, notes, catalog, verifier, today)?;
         if let Some(w) = handled.written {
             match notes.iter_mut().find(|x| x.id == w.id) {
                 Some(existing) => *existing = w,

@@ -9,13 +9,12 @@ use super::{
     append, honoured_requests, policies_from_base, without_excepted, write_artifacts, write_text, CommentMode,
     Degraded, Log, PolicyRef,
 };
-use crate::check::{evaluate_with, Overrides, RunArgs};
+use crate::check::{prepare, Overrides, RunArgs};
 use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
 use bylaw_ci::env as context;
 use bylaw_ci::requests::{Note, Verifier};
 use bylaw_ci::summary;
-use bylaw_engine::report::Report;
 use bylaw_github::api::{self, Client};
 use bylaw_github::context::{pr_from, GitHub};
 use bylaw_github::publish::{self, ChangedLines};
@@ -105,7 +104,7 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
     if let Some(ms) = env("BYLAW_GITHUB_BACKOFF_MS").and_then(|v| v.parse::<u64>().ok()) {
         client.backoff = std::time::Duration::from_millis(ms);
     }
-    let degraded = std::cell::RefCell::new(Degraded::new(host.log));
+    let mut degraded = Degraded::new(host.log);
     let (owner, repo) = {
         let (o, r) = gh.owner_repo();
         (o.to_owned(), r.to_owned())
@@ -126,7 +125,7 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
                     gh.pr = Some(p);
                 }
             }
-            Err(e) => degraded.borrow_mut().handle("read the pull request", &e),
+            Err(e) => degraded.handle("read the pull request", &e),
         }
     }
     // changed files and lines, and the comments, of a PR
@@ -144,11 +143,11 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
                 }
                 changed_lines = Some(lines);
             }
-            Err(e) => degraded.borrow_mut().handle("list the pull request's files", &e),
+            Err(e) => degraded.handle("list the pull request's files", &e),
         }
         match client.get_all(&format!("/repos/{owner}/{repo}/issues/{}/comments", pr.number)) {
             Ok(cs) => comments = cs,
-            Err(e) => degraded.borrow_mut().handle("read the pull request's comments", &e),
+            Err(e) => degraded.handle("read the pull request's comments", &e),
         }
     }
 
@@ -168,19 +167,36 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
         Err(code) => return code,
     };
 
-    // exception requests: answer a command, then honour approved requests
-    let reqs = std::cell::RefCell::new(Vec::new());
-    let approvers = config.approvers.clone();
-    let exceptions_from = |report: &Report| -> Vec<bylaw_engine::exceptions::Exception> {
-        if gh.pr.is_none() || !api {
-            return Vec::new();
+    let overrides = Overrides {
+        ctx: Some(Box::new(|base| gh.ctx(base, &changed_files))),
+        branch: gh.branch(),
+        // its reports are not inputs, and may not replace one
+        artifacts: std::iter::once(args.sarif.clone()).chain(args.junit.clone()).collect(),
+        audit_log: None,
+    };
+    let failure_artifacts = || {
+        let mut files = vec![(Format::Sarif, args.sarif.as_path())];
+        files.extend(args.junit.as_deref().map(|j| (Format::Junit, j)));
+        super::write_failure_artifacts(&files);
+    };
+    let prepared = match prepare(&run_args, &config, cli, overrides) {
+        Ok(p) => p,
+        Err(code) => {
+            failure_artifacts();
+            return code;
         }
+    };
+    // exception requests, before evaluation: answer a command, then honour
+    // approved requests
+    let catalog = prepared.catalog();
+    let mut reqs = Vec::new();
+    if gh.pr.is_some() && api {
         let authorize = |a: &requests::Approvers, n: &Note| requests::authorize(&client, &gh, a, n);
-        let mut verifier = Verifier::new(report, &approvers, &authorize);
+        let mut verifier = Verifier::new(&catalog, &config.approvers, &authorize);
         if gh.event == "issue_comment" {
-            match requests::handle_comment(&client, &gh, report, &comments, &mut verifier, today) {
+            match requests::handle_comment(&client, &gh, &catalog, &comments, &mut verifier, today) {
                 Ok(line) => crate::outln!("bylaw: {line}"),
-                Err(e) => degraded.borrow_mut().handle("answer the /bylaw command", &e),
+                Err(e) => degraded.handle("answer the /bylaw command", &e),
             }
         }
         let mut all: Vec<Note> = comments.iter().map(requests::note).collect();
@@ -189,30 +205,15 @@ pub fn publish(mut gh: GitHub, args: &GithubArgs, cli: &Cli, host: &Host) -> u8 
                 all.push(requests::note(&gh.payload["comment"]));
             }
         }
-        let resolved = requests::resolve(requests::requests(&all), &all, &mut verifier);
-        let exceptions = requests::approved_exceptions(&resolved, today);
-        *reqs.borrow_mut() = resolved;
-        exceptions
-    };
-    let overrides = Overrides {
-        ctx: Some(Box::new(|base| gh.ctx(base, &changed_files))),
-        branch: gh.branch(),
-        exceptions: Some(Box::new(exceptions_from)),
-        // its reports are not inputs, and may not replace one
-        artifacts: std::iter::once(args.sarif.clone()).chain(args.junit.clone()).collect(),
-        audit_log: None,
-    };
-    let report = match evaluate_with(&run_args, &config, cli, overrides) {
+        reqs = requests::resolve(requests::requests(&all), &all, &mut verifier);
+    }
+    let report = match prepared.evaluate(requests::approved_exceptions(&reqs, today)) {
         Ok(r) => r,
         Err(code) => {
-            let mut files = vec![(Format::Sarif, args.sarif.as_path())];
-            files.extend(args.junit.as_deref().map(|j| (Format::Junit, j)));
-            super::write_failure_artifacts(&files);
+            failure_artifacts();
             return code;
         }
     };
-    let reqs = reqs.into_inner();
-    let mut degraded = degraded.into_inner();
 
     // logs: the text report, then annotations
     let text = bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default();

@@ -8,14 +8,13 @@
 use super::{
     honoured_requests, policies_from_base, write_artifacts, write_text, CommentMode, Degraded, Log, PolicyRef,
 };
-use crate::check::{evaluate_with, Overrides, RunArgs};
+use crate::check::{prepare, Overrides, RunArgs};
 use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
 use bylaw_ci::diff::ChangedLines;
 use bylaw_ci::env as context;
 use bylaw_ci::requests::{self, Approvers, Note, Request, Verifier};
 use bylaw_ci::summary;
-use bylaw_engine::report::Report;
 use bylaw_gitlab::api::{self, Client};
 use bylaw_gitlab::context::GitLab;
 use bylaw_gitlab::publish;
@@ -86,7 +85,7 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
     }
     let api = client.has_token();
     let log = Log::Plain;
-    let degraded = std::cell::RefCell::new(Degraded::new(log));
+    let mut degraded = Degraded::new(log);
     if !api {
         let job =
             if env("CI_JOB_TOKEN").is_some() { " (CI_JOB_TOKEN cannot write notes or commit statuses)" } else { "" };
@@ -109,7 +108,7 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
                     mr.diff_base_sha = base;
                 }
             }
-            Err(e) => degraded.borrow_mut().handle("read the merge request", &e),
+            Err(e) => degraded.handle("read the merge request", &e),
         }
     }
     if let Some(mr) = gl.mr.as_ref().filter(|_| api) {
@@ -118,18 +117,18 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
                 me = id;
                 tracing::info!("GitLab token of @{name}");
             }
-            Err(e) => degraded.borrow_mut().handle("read its own user", &e),
+            Err(e) => degraded.handle("read its own user", &e),
         }
         match publish::changes(&client, &gl, mr.iid) {
             Ok((files, lines)) => {
                 changed_files = files;
                 changed_lines = Some(lines);
             }
-            Err(e) => degraded.borrow_mut().handle("list the merge request's changes", &e),
+            Err(e) => degraded.handle("list the merge request's changes", &e),
         }
         match publish::notes(&client, &gl, mr.iid, me) {
             Ok(n) => notes = n,
-            Err(e) => degraded.borrow_mut().handle("read the merge request's notes", &e),
+            Err(e) => degraded.handle("read the merge request's notes", &e),
         }
     }
 
@@ -142,45 +141,46 @@ pub fn publish_run(mut gl: GitLab, args: &GitlabArgs, cli: &Cli, run_link: Optio
             Err(code) => return code,
         };
 
-    // exception requests: answer new commands, then honour approved requests
-    let reqs = std::cell::RefCell::new(Vec::new());
-    let notes = std::cell::RefCell::new(notes);
-    let approvers = config.approvers.clone();
-    let exceptions_from = |report: &Report| -> Vec<bylaw_engine::exceptions::Exception> {
-        let Some(mr) = gl.mr.as_ref().filter(|_| api) else { return Vec::new() };
-        let check = |a: &Approvers, n: &Note| authorize(&client, &gl, a, n);
-        let mut verifier = Verifier::new(report, &approvers, &check);
-        let thread = MrThread { client: &client, gl: &gl, iid: mr.iid, me };
-        let mut notes = notes.borrow_mut();
-        match handle_new_commands(&thread, &mut notes, report, &mut verifier, today) {
-            Ok(lines) => lines.iter().for_each(|l| crate::outln!("bylaw: {l}")),
-            Err(e) => degraded.borrow_mut().handle("answer /bylaw commands", &e),
-        }
-        let resolved = requests::resolve(requests::requests(&notes), &notes, &mut verifier);
-        let exceptions = requests::approved_exceptions(&resolved, today);
-        *reqs.borrow_mut() = resolved;
-        exceptions
-    };
     let overrides = Overrides {
         ctx: Some(Box::new(|base| gl.ctx(base, &changed_files))),
         branch: gl.branch(),
-        exceptions: Some(Box::new(exceptions_from)),
         // its reports are not inputs, and may not replace one
         artifacts: [args.sarif.clone(), args.junit.clone()].into_iter().chain(args.codequality.clone()).collect(),
         audit_log: None,
     };
-    let report = match evaluate_with(&run_args, &config, cli, overrides) {
-        Ok(r) => r,
+    let failure_artifacts = || {
+        let mut files = vec![(Format::Sarif, args.sarif.as_path()), (Format::Junit, args.junit.as_path())];
+        files.extend(args.codequality.as_deref().map(|cq| (Format::Codequality, cq)));
+        super::write_failure_artifacts(&files);
+    };
+    let prepared = match prepare(&run_args, &config, cli, overrides) {
+        Ok(p) => p,
         Err(code) => {
-            let mut files = vec![(Format::Sarif, args.sarif.as_path()), (Format::Junit, args.junit.as_path())];
-            files.extend(args.codequality.as_deref().map(|cq| (Format::Codequality, cq)));
-            super::write_failure_artifacts(&files);
+            failure_artifacts();
             return code;
         }
     };
-    let reqs: Vec<Request> = reqs.into_inner();
-    let notes = notes.into_inner();
-    let mut degraded = degraded.into_inner();
+    // exception requests, before evaluation: answer new commands, then
+    // honour approved requests
+    let catalog = prepared.catalog();
+    let mut reqs: Vec<Request> = Vec::new();
+    if let Some(mr) = gl.mr.as_ref().filter(|_| api) {
+        let check = |a: &Approvers, n: &Note| authorize(&client, &gl, a, n);
+        let mut verifier = Verifier::new(&catalog, &config.approvers, &check);
+        let thread = MrThread { client: &client, gl: &gl, iid: mr.iid, me };
+        match handle_new_commands(&thread, &mut notes, &catalog, &mut verifier, today) {
+            Ok(lines) => lines.iter().for_each(|l| crate::outln!("bylaw: {l}")),
+            Err(e) => degraded.handle("answer /bylaw commands", &e),
+        }
+        reqs = requests::resolve(requests::requests(&notes), &notes, &mut verifier);
+    }
+    let report = match prepared.evaluate(requests::approved_exceptions(&reqs, today)) {
+        Ok(r) => r,
+        Err(code) => {
+            failure_artifacts();
+            return code;
+        }
+    };
 
     let text = bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default();
     crate::out!("{text}");

@@ -160,7 +160,6 @@ fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
     let overrides = Overrides {
         ctx: Some(Box::new(|base| j.ctx(base))),
         branch: j.branch(),
-        exceptions: None,
         // its reports and outputs file are not inputs, and may not replace one
         artifacts: vec![args.sarif.clone(), args.junit.clone(), args.outputs.clone()],
         audit_log: None,
