@@ -4,17 +4,11 @@
 use crate::common::{self, safe, usage_error, EXIT_ERROR};
 use crate::Cli;
 use bylaw_ci::env as context;
-use bylaw_engine::compile::{CompileOptions, FileMatcher};
 use bylaw_engine::context::PipelineContext;
 use bylaw_engine::diagnostic::Code;
-use bylaw_engine::discover::{self, SkipReason};
-use bylaw_engine::eval::RunOptions;
-use bylaw_engine::exceptions;
-use bylaw_engine::paths::{canonical, ProjectRoot};
-use bylaw_engine::report::{Enforcement, FailOn, Report};
+use bylaw_engine::report::{FailOn, Report};
 use bylaw_report::{Format, RenderOptions};
 use clap::Args;
-use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -190,9 +184,8 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
             } else {
                 let explicit =
                     args.iter().position(|a| a == "--config").and_then(|i| args.get(i + 1)).map(PathBuf::from);
-                explicit
-                    .or_else(|| bylaw_engine::paths::find_config(bylaw_engine::config::CONFIG_NAMES, &[]))
-                    .and_then(|p| bylaw_engine::config::Config::load(&p).ok())
+                let explicit = explicit.map(bylaw_run::ConfigChoice::File).unwrap_or(bylaw_run::ConfigChoice::Find);
+                bylaw_run::load_config(&explicit, &[], common::working_dir()).ok()
             };
             if let Some(config) = config {
                 let o = &config.outputs;
@@ -333,6 +326,7 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     // the artifacts of this run (and of the last one) are not inputs
     let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).collect();
     let overrides = Overrides { artifacts, audit_log: args.audit_log.clone(), ..Overrides::default() };
+    let audit_config = config.audit_log.as_ref().map(|p| config.resolve(p));
     let report = match evaluate_with(&args.run, &config, cli, overrides) {
         Ok(r) => r,
         Err(code) => {
@@ -343,9 +337,8 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     let mut clock = std::time::Instant::now();
     let mut code = emit(&report, &outputs, args, cli);
     common::phase_done("write outputs", &mut clock);
-    let audit = args.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
-    if let Some(path) = audit {
-        let now = context::now(&|k: &str| std::env::var(k).ok()).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
+    if let Some(path) = args.audit_log.clone().or(audit_config) {
+        let now = context::now(&context::process_env).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
         let time = now.to_rfc3339_opts(bylaw_engine::chrono::SecondsFormat::Secs, true);
         let events = bylaw_report::audit::run_events(&report);
         match bylaw_report::audit::append_checked(&path, events, &time, args.audit_force) {
@@ -367,6 +360,7 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
 #[derive(Default)]
 pub struct Overrides<'a> {
     /// Builds `ctx` from the generic one (for the platform's facts).
+    #[allow(clippy::type_complexity)]
     pub ctx: Option<Box<dyn Fn(PipelineContext) -> PipelineContext + 'a>>,
     /// The branch environments are chosen by (e.g. a PR's base).
     pub branch: Option<String>,
@@ -395,307 +389,81 @@ pub fn evaluate_with(
 /// A run with its policies compiled and exception lists loaded, not yet
 /// evaluated: what exception requests are resolved against
 /// ([`Prepared::catalog`]) before [`Prepared::evaluate`].
-pub struct Prepared<'a> {
-    args: &'a RunArgs,
-    config: &'a bylaw_engine::config::Config,
-    cli: &'a Cli,
-    overrides: Overrides<'a>,
-    now: bylaw_engine::chrono::DateTime<bylaw_engine::chrono::Utc>,
-    environment: Option<String>,
-    set: bylaw_engine::compile::PolicySet,
-    loaded: bylaw_engine::loader::Loaded,
-    exception_paths: Vec<PathBuf>,
-    exception_list: Vec<bylaw_engine::exceptions::Exception>,
-    clock: std::time::Instant,
+pub struct Prepared {
+    prepared: bylaw_run::Prepared,
+    color: bool,
+}
+
+/// The [`bylaw_run::Request`] of `args`, with the generic pipeline context
+/// of the process environment (`bylaw_ci::env`) and a CI adapter's overrides.
+/// `Err` carries the exit code (2) of a printed usage error.
+pub fn request(
+    args: &RunArgs,
+    config: bylaw_engine::config::Config,
+    cli: &Cli,
+    overrides: Overrides<'_>,
+) -> Result<bylaw_run::Request, u8> {
+    let env = &context::process_env;
+    let now = context::now(env).map_err(|m| usage_error(&m, None, common::stderr_color(cli)))?;
+    let mut request = bylaw_run::Request::new(common::working_dir().to_path_buf(), config, now);
+    request.paths = args.paths.clone();
+    if request.paths.iter().any(|p| p.as_os_str() == "-") {
+        request.stdin = Some(Box::new(std::io::stdin()));
+    }
+    request.policies = args.policies.clone();
+    request.exceptions = args.exceptions.clone();
+    request.environment = args.env.clone();
+    if request.environment.is_none() {
+        request.branch = overrides.branch.or_else(|| context::branch(env));
+    }
+    request.context = context::from_env(env, None, now);
+    if let Some(f) = &overrides.ctx {
+        request.context = f(request.context);
+    }
+    request.expiring_days = args.expiring_days;
+    request.changed_only = args.changed_only;
+    request.include_drafts = args.include_drafts;
+    request.fail_on = args.fail_on;
+    request.artifacts = overrides.artifacts;
+    request.audit_log = overrides.audit_log;
+    request.list_files = cli.verbose > 0;
+    Ok(request)
 }
 
 /// Loads the config's policies and exception lists (the first half of
 /// [`evaluate_with`]). Problems are printed; `Err` carries the exit code (2).
-pub fn prepare<'a>(
-    args: &'a RunArgs,
-    config: &'a bylaw_engine::config::Config,
-    cli: &'a Cli,
-    overrides: Overrides<'a>,
-) -> Result<Prepared<'a>, u8> {
-    let ecolor = common::stderr_color(cli);
-    let mut clock = std::time::Instant::now();
-    let policy_paths = common::policy_paths(&args.policies, config);
-    if policy_paths.is_empty() {
-        return Err(usage_error(
-            "no policies to evaluate",
-            Some("pass `-p POLICY` (a file or directory), or list `policies:` in .bylaw.yaml"),
-            ecolor,
-        ));
+pub fn prepare(
+    args: &RunArgs,
+    config: &bylaw_engine::config::Config,
+    cli: &Cli,
+    overrides: Overrides<'_>,
+) -> Result<Prepared, u8> {
+    let color = common::stderr_color(cli);
+    let request = request(args, config.clone(), cli, overrides)?;
+    match bylaw_run::prepare(request) {
+        Ok(prepared) => Ok(Prepared { prepared, color }),
+        Err(failure) => Err(common::show_failure(&failure, color)),
     }
-    let env_lookup = |k: &str| std::env::var(k).ok();
-    let now = context::now(&env_lookup).map_err(|m| usage_error(&m, None, ecolor))?;
-    let environment = args
-        .env
-        .clone()
-        .or_else(|| {
-            overrides
-                .branch
-                .clone()
-                .or_else(|| context::branch(&env_lookup))
-                .and_then(|b| config.environment_for_branch(&b))
-        })
-        .or_else(|| config.env.clone());
-    let options = CompileOptions {
-        environment: environment.clone(),
-        today: now.date_naive(),
-        include_drafts: args.include_drafts || config.include_drafts.unwrap_or(false),
-    };
-    let (set, loaded) = common::load_and_compile(&policy_paths, options, ecolor)?;
-    common::phase_done("load and compile policies", &mut clock);
-    let exception_paths: Vec<PathBuf> = if !args.exceptions.is_empty() {
-        args.exceptions.clone()
-    } else {
-        config.exceptions.iter().map(|p| config.resolve(p)).collect()
-    };
-    let exception_list = match exceptions::load(&exception_paths) {
-        Ok(list) => list,
-        Err((diags, sources)) => {
-            let sources = sources.into_iter().map(|(k, v)| (k, std::sync::Arc::from(v))).collect();
-            common::print_diagnostics(&diags, &sources, ecolor);
-            let n = diags.len();
-            return Err(common::summary_error(
-                &format!("{n} error{} in exception lists; nothing was evaluated", if n == 1 { "" } else { "s" }),
-                Some("`bylaw schema exceptions` prints the format"),
-                ecolor,
-            ));
-        }
-    };
-
-    Ok(Prepared { args, config, cli, overrides, now, environment, set, loaded, exception_paths, exception_list, clock })
 }
 
-impl Prepared<'_> {
+impl Prepared {
     /// The policies and rules of the run (exception requests name them).
     pub fn catalog(&self) -> bylaw_engine::report::Catalog {
-        self.set.catalog()
+        self.prepared.catalog()
     }
 
     /// Discovers the files, evaluates them and applies the exception lists
-    /// and `approved` (exceptions from approved requests). Problems are
-    /// printed; `Err` carries the exit code (2).
+    /// and `approved` (exceptions from approved requests). What the run
+    /// says is printed; `Err` carries the exit code (2).
     pub fn evaluate(self, approved: Vec<bylaw_engine::exceptions::Exception>) -> Result<Report, u8> {
-        let Prepared {
-            args,
-            config,
-            cli,
-            overrides,
-            now,
-            environment,
-            set,
-            loaded,
-            exception_paths,
-            mut exception_list,
-            mut clock,
-        } = self;
-        exception_list.extend(approved);
-        let ecolor = common::stderr_color(cli);
-        let env_lookup = |k: &str| std::env::var(k).ok();
-        let targets = FileMatcher::new(&config.targets).map_err(|(i, m)| {
-            usage_error(&format!("invalid glob `{}` in `targets` of the config: {m}", config.targets[i]), None, ecolor)
-        })?;
-        let paths: Vec<PathBuf> = if !args.paths.is_empty() {
-            args.paths.clone()
-        } else if !config.paths.is_empty() {
-            config.paths.iter().map(|p| config.resolve(p)).collect()
-        } else {
-            vec![config.base_dir.clone()]
-        };
-        let root = project_root(config, &paths);
-        // bylaw's own files are never inputs
-        // only files that hold policies (or their bases) stop being inputs: a
-        // manifest in a policy directory is still checked
-        let policy_files =
-            loaded.policies.iter().flat_map(|p| std::iter::once(&p.file).chain(p.origins.iter().map(|o| &o.file)));
-        let mut exclude: HashSet<PathBuf> = policy_files
-            .filter(|k| !k.starts_with("pack:"))
-            .chain(config.file.iter())
-            .map(|k| canonical(Path::new(k)))
-            .collect();
-        exclude.extend(exception_paths.iter().map(|p| canonical(p)));
-        // the audit log (a JSON-lines file) is bylaw's own, not an input
-        let audit = overrides.audit_log.clone().or_else(|| config.audit_log.as_ref().map(|p| config.resolve(p)));
-        exclude.extend(audit.iter().map(|p| canonical(p)));
-        let configured_outputs =
-            [&config.outputs.sarif, &config.outputs.junit, &config.outputs.json, &config.outputs.markdown];
-        let mut artifacts: HashSet<PathBuf> =
-            configured_outputs.into_iter().flatten().map(|p| canonical(&config.resolve(p))).collect();
-        artifacts.extend(overrides.artifacts.iter().map(|p| canonical(p)));
-        // a report path over an input is refused (for `bylaw ci` too; `check`
-        // has refused it before getting here)
-        let written: Vec<PathBuf> = configured_outputs
-            .into_iter()
-            .flatten()
-            .map(|p| config.resolve(p))
-            .chain(overrides.artifacts.iter().cloned())
-            .collect();
-        let conflicts = common::refused_outputs(written.iter().map(PathBuf::as_path));
-        if !conflicts.is_empty() {
-            return Err(usage_error(
-                &format!("refusing to write {}", safe(&conflicts.join("; "))),
-                Some("choose another path for the report (e.g. under a `reports/` directory)"),
-                ecolor,
-            ));
-        }
-        let stdin = paths.iter().any(|p| p.as_os_str() == "-");
-        let on_disk: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
-        let tracked = || tracked_but_ignored(&root);
-        let filter =
-            discover::Filter { targets: targets.as_ref(), exclude: &exclude, artifacts: &artifacts, tracked: &tracked };
-        let mut found = discover::discover(&on_disk, &root, &filter);
-        common::phase_done("discover files", &mut clock);
-        if !found.missing.is_empty() {
-            return Err(usage_error(
-                &format!("no such file or directory: {}", safe(&found.missing.join(", "))),
-                Some("bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"),
-                ecolor,
-            ));
-        }
-        // a FIFO, socket or device named on the command line is an error (one
-        // met while walking a directory is skipped with a warning)
-        let special: Vec<String> = found
-            .skipped
-            .iter()
-            .filter(|s| s.explicit && s.reason == SkipReason::NotRegular)
-            .map(|s| format!("{} ({})", s.path, bylaw_engine::paths::not_regular(&root.resolve(&s.path))))
-            .collect();
-        if !special.is_empty() {
-            return Err(usage_error(
-            &format!("not a regular file: {}", safe(&special.join(", "))),
-            Some("bylaw reads regular files (and standard input, `-`): write the input to a file, or pipe it: `… | bylaw check -`"),
-            ecolor,
-        ));
-        }
-        for l in &found.loops {
-            eprintln!("warning: {}", safe(l));
-        }
-        for s in found.skipped.iter().filter(|s| !s.explicit && s.reason == SkipReason::NotRegular) {
-            let what = bylaw_engine::paths::not_regular(&root.resolve(&s.path));
-            eprintln!("warning: {}: {what}: not read", safe(&s.path));
-        }
-        for s in found.skipped.iter().filter(|s| s.explicit) {
-            let why = match s.reason {
-                SkipReason::UnknownFormat => "not a format bylaw reads (YAML, JSON)",
-                SkipReason::HelmTemplate => {
-                    "a Helm chart template: render it and pipe the output, `helm template … | bylaw check -`"
-                }
-                SkipReason::KustomizePatch => {
-                    "a kustomize patch: check the built output, `kustomize build … | bylaw check -`"
-                }
-                SkipReason::Targets => "excluded by `targets` of the config",
-                SkipReason::NotRegular => "not a regular file",
-                SkipReason::BylawFile => "a policy, exception list or config of this run",
-                _ => s.reason.as_str(),
-            };
-            eprintln!("warning: {}: skipped: {why}", safe(&s.path));
-        }
-        let mut ctx = context::from_env(&env_lookup, environment.as_deref(), now);
-        if let Some(f) = &overrides.ctx {
-            ctx = f(ctx);
-        }
-        let mut files = std::mem::take(&mut found.files);
-        if stdin {
-            // the same size limit as files: `cat /dev/zero | bylaw check -`
-            // stops at it instead of exhausting memory
-            let limit = config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE);
-            let mut bytes = Vec::new();
-            let read = std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), limit + 1), &mut bytes);
-            if let Err(e) = read {
-                return Err(usage_error(&format!("cannot read standard input: {e}"), None, ecolor));
+        let color = self.color;
+        match self.prepared.evaluate(approved) {
+            Ok(outcome) => {
+                common::show(&outcome.messages, color);
+                Ok(outcome.report)
             }
-            if bytes.len() as u64 > limit {
-                return Err(usage_error(
-                    &format!("standard input is over the size limit of {limit} bytes: not evaluated"),
-                    Some("raise `max_file_size` in .bylaw.yaml, or check the files themselves"),
-                    ecolor,
-                ));
-            }
-            let text = match bylaw_engine::input::decode(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    let what = e.message.replace("the file is", "it is").replace("re-encode the file", "re-encode it");
-                    let m = format!("cannot read standard input: at line {}, column {}: {what}", e.line, e.col);
-                    return Err(usage_error(&m, None, ecolor));
-                }
-            };
-            if text.trim().is_empty() {
-                // `helm template … | bylaw check -` after a failed render
-                return Err(usage_error(
-                "standard input is empty: nothing to check",
-                Some("did the command piped into `bylaw check -` fail? (`set -o pipefail` makes the pipeline say so)"),
-                ecolor,
-            ));
-            }
-            files.extend(discover::split_stream(&text, &root));
+            Err(failure) => Err(common::show_failure(&failure, color)),
         }
-        if args.changed_only {
-            // changed files are named from the top of the git work tree
-            let top = bylaw_engine::paths::git_top(root.dir()).unwrap_or_else(|| root.dir().to_path_buf());
-            let changed: HashSet<String> = ctx.changed_files.iter().map(|c| root.display(&top.join(c))).collect();
-            if changed.is_empty() {
-                eprintln!(
-                    "warning: --changed-only: no changed files known (set BYLAW_CHANGED_FILES); checking every file"
-                );
-            } else {
-                files.retain(|f| changed.contains(&f.path));
-            }
-        }
-        let run = RunOptions {
-            ctx: ctx.to_json(),
-            fail_on: args.fail_on.or(config.fail_on).unwrap_or_default(),
-            parse_errors: config.parse_errors.unwrap_or(Enforcement::Blocking),
-            max_file_size: config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE),
-        };
-        // policies are shown by their path under the root in every output
-        let mut set = set;
-        for p in set.policies.iter_mut().filter(|p| !p.file.starts_with("pack:")) {
-            p.file = root.display(Path::new(&p.file));
-        }
-        let (mut report, details) = set.run_detailed(&files, &run);
-        common::phase_done("parse and evaluate", &mut clock);
-        for s in &found.skipped {
-            *report.summary.skipped.entry(s.reason.as_str().to_owned()).or_default() += 1;
-        }
-        say_what_was_read(&found, &details, &report, cli);
-        let rules: exceptions::PolicyRules =
-            set.policies.iter().map(|p| (p.name.clone(), p.exception_rules.clone())).collect();
-        let settings = exceptions::Settings {
-            today: now.date_naive(),
-            warn_days: args.expiring_days.or(config.exceptions_warn_days).unwrap_or(exceptions::DEFAULT_WARN_DAYS),
-            inline: config.inline_suppressions.unwrap_or_default(),
-        };
-        let rejected = exceptions::apply(&mut report, &exception_list, &rules, &settings, &|p| {
-            details.inline.get(p).cloned().unwrap_or_default()
-        });
-        common::phase_done("apply exceptions", &mut clock);
-        if !rejected.is_empty() {
-            let sources = exception_paths
-                .iter()
-                .filter_map(|p| {
-                    std::fs::read_to_string(p)
-                        .ok()
-                        .map(|t| (bylaw_engine::loader::display_path(p), std::sync::Arc::from(t)))
-                })
-                .collect();
-            common::print_diagnostics(&rejected, &sources, ecolor);
-        }
-        for e in &report.exceptions {
-            use bylaw_engine::report::ExceptionState::*;
-            if matches!(e.status, Expiring | Expired | Stale) {
-                eprintln!(
-                    "warning: exception {} ({}) is {}: {}",
-                    safe(&e.id),
-                    safe(&e.source),
-                    e.status,
-                    safe(e.detail.as_deref().unwrap_or(""))
-                );
-            }
-        }
-        Ok(report)
     }
 }
 
@@ -759,152 +527,6 @@ fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
         return EXIT_ERROR;
     }
     report.exit_code() as u8
-}
-
-/// The project root of a run: the config's directory, else the git work
-/// tree of the checked paths, else the current directory (DESIGN §6).
-pub fn project_root(config: &bylaw_engine::config::Config, paths: &[PathBuf]) -> ProjectRoot {
-    ProjectRoot::find(config.file.as_ref().map(|_| config.base_dir.as_path()), paths)
-}
-
-/// `-v` lists every file read or skipped with the reason; a file named on
-/// the command line that no policy applies to gets a warning, and a policy
-/// that matched no file a note.
-fn say_what_was_read(
-    found: &discover::Discovered,
-    details: &bylaw_engine::eval::RunDetails,
-    report: &Report,
-    cli: &Cli,
-) {
-    if cli.verbose > 0 {
-        let mut lines: Vec<(String, String)> = Vec::new();
-        for f in &details.files {
-            let line = match &f.skipped {
-                None => format!(
-                    "read     {} ({} document{}, {} polic{})",
-                    safe(&f.path),
-                    f.documents,
-                    if f.documents == 1 { "" } else { "s" },
-                    f.policies,
-                    if f.policies == 1 { "y" } else { "ies" }
-                ),
-                Some(r) => format!("skipped  {} ({r})", safe(&f.path)),
-            };
-            lines.push((f.path.clone(), line));
-        }
-        for s in &found.skipped {
-            lines.push((s.path.clone(), format!("skipped  {} ({})", safe(&s.path), s.reason)));
-        }
-        lines.sort();
-        let mut err = std::io::stderr().lock();
-        for (_, l) in lines {
-            let _ = writeln!(err, "  {l}");
-        }
-    }
-    for f in details.files.iter().filter(|f| found.explicit.contains(&f.path)) {
-        if f.skipped == Some(SkipReason::NoPolicy) {
-            eprintln!(
-                "warning: {}: no policy applies to this file (check `match.files` and `match.kinds`)",
-                safe(&f.path)
-            );
-        } else if f.skipped == Some(SkipReason::Empty) {
-            eprintln!(
-                "warning: {}: empty (no document, only blank lines or comments): nothing to check",
-                safe(&f.path)
-            );
-        }
-    }
-    for p in &report.policies {
-        if p.targets.is_empty() {
-            eprintln!("note: policy {} matched no file", safe(&p.name));
-        }
-    }
-    if !details.templated.is_empty() {
-        let docs: usize = details.templated.iter().map(|(_, n)| n).sum();
-        let mut names: Vec<String> = details.templated.iter().take(5).map(|(p, _)| safe(p)).collect();
-        if details.templated.len() > 5 {
-            names.push(format!("… {} more", details.templated.len() - 5));
-        }
-        eprintln!(
-            "warning: {docs} document{} with unrendered `{{{{ }}}}` templates not evaluated ({}): render them and pipe the output to `bylaw check -`",
-            if docs == 1 { "" } else { "s" },
-            names.join(", ")
-        );
-    }
-    let count = |r: SkipReason| found.skipped.iter().filter(|s| s.reason == r).count();
-    let helm = count(SkipReason::HelmTemplate);
-    if helm > 0 {
-        eprintln!(
-            "note: {helm} Helm chart template{} skipped: check the rendered chart with `helm template CHART | bylaw check -`",
-            if helm == 1 { " was" } else { "s were" }
-        );
-    }
-    let patches = count(SkipReason::KustomizePatch);
-    if patches > 0 {
-        eprintln!(
-            "note: {patches} kustomize patch{} skipped: check the built output with `kustomize build DIR | bylaw check -`",
-            if patches == 1 { " was" } else { "es were" }
-        );
-    }
-    // a gate that read nothing must not look like a pass
-    let document_policies =
-        report.policies.iter().any(|p| !p.targets.iter().any(|t| t == bylaw_engine::builtin::PIPELINE_TARGET));
-    if report.summary.files == 0 && document_policies {
-        let skipped: usize = report.summary.skipped.values().sum();
-        eprintln!(
-            "warning: no file was checked ({skipped} skipped{}); see `bylaw check -v`",
-            if skipped == 0 { ": nothing found under the given paths".to_owned() } else { String::new() }
-        );
-    }
-}
-
-/// Files git tracks although an ignore rule matches them (`git ls-files
-/// --cached --ignored --exclude-standard`), in the work tree and in every
-/// initialized submodule (found from the index's gitlinks, recursively):
-/// committed, so checked. Empty outside a git work tree; `Err` when git
-/// cannot say (not installed, or refusing a repository owned by another
-/// user).
-fn tracked_but_ignored(root: &ProjectRoot) -> Result<Vec<PathBuf>, String> {
-    let Some(top) = bylaw_engine::paths::git_top(root.dir()) else { return Ok(Vec::new()) };
-    let mut found = Vec::new();
-    tracked_but_ignored_in(&top, &mut found, 0)?;
-    Ok(found)
-}
-
-fn tracked_but_ignored_in(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) -> Result<(), String> {
-    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| format!("git: {e}"))?;
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            let err = String::from_utf8_lossy(&out.stderr);
-            Err(format!("git {}: {}", args[0], err.lines().next().unwrap_or("failed").trim()))
-        }
-    };
-    let records = |bytes: Vec<u8>| -> Vec<String> {
-        bytes.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect()
-    };
-    for rel in records(git(&["ls-files", "--cached", "--ignored", "--exclude-standard", "-z"])?) {
-        found.push(dir.join(rel));
-    }
-    if depth < 8 && dir.join(".gitmodules").is_file() {
-        // gitlinks: `160000 SHA STAGE\tPATH`
-        for record in records(git(&["ls-files", "--stage", "-z"])?) {
-            if let Some((meta, rel)) = record.split_once('\t') {
-                let sub = dir.join(rel);
-                if meta.starts_with("160000 ") && sub.join(".git").exists() {
-                    tracked_but_ignored_in(&sub, found, depth + 1)?;
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A run that stops before evaluating (exit 2) still writes every file it

@@ -2,12 +2,14 @@
 //! loading and compiling policies, printing diagnostics with snippets.
 
 use crate::{Cli, ColorChoice};
-use bylaw_engine::compile::{self, CompileOptions, PolicySet};
-use bylaw_engine::config::{Config, CONFIG_NAMES};
-use bylaw_engine::diagnostic::{Diagnostic, Level};
-use bylaw_engine::loader::{self, Loaded};
+use bylaw_engine::compile::{CompileOptions, PolicySet};
+use bylaw_engine::config::Config;
+use bylaw_engine::diagnostic::Diagnostic;
+use bylaw_engine::loader::Loaded;
+pub use bylaw_run::outputs::{is_input_not_audit_log, output_conflict, refused_outputs};
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -107,134 +109,6 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &HashMap<String, Arc<str
 /// "cannot write PATH: why" for an artifact that could not be written,
 /// naming PATH once (the writer's error starts with the path it failed on,
 /// which is another one only when PATH is a symlink).
-/// Why a report must not be written at `path`, if it must not: the path
-/// is standard output itself (a pipe or file that the stdout report also
-/// goes to: the two documents would be mixed), or an existing YAML or JSON
-/// file — through symlinks: what a write would replace — that is not a
-/// report bylaw wrote earlier (an input the run would check, or another
-/// tool's file).
-pub fn output_conflict(path: &Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{FileTypeExt, MetadataExt};
-        if let Ok(out) = std::fs::metadata("/dev/stdout") {
-            let shared = meta.file_type().is_fifo() || meta.file_type().is_file();
-            if shared && (meta.dev(), meta.ino()) == (out.dev(), out.ino()) {
-                return Some("it is standard output, where the run prints its report".into());
-            }
-        }
-    }
-    let target = existing_data_file(path)?;
-    (!is_bylaw_output(&target)).then(|| {
-        let via =
-            if path.is_symlink() { format!(" (the symlink leads to {})", target.display()) } else { String::new() };
-        format!(
-            "an existing YAML or JSON file{via} that is not an earlier bylaw report: an input, or another tool's file"
-        )
-    })
-}
-
-/// What `path` leads to (through symlinks) when that is an existing regular
-/// file named as YAML or JSON (by the path or by its target): a file a
-/// write or an append would change an input of.
-fn existing_data_file(path: &Path) -> Option<PathBuf> {
-    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let format = |p: &Path| bylaw_engine::input::Format::of_path(&p.to_string_lossy()).is_some();
-    (target.is_file() && (format(path) || format(&target))).then_some(target)
-}
-
-/// `PATH: WHY` for each of `paths` that [`output_conflict`] refuses.
-pub fn refused_outputs<'p>(paths: impl IntoIterator<Item = &'p Path>) -> Vec<String> {
-    paths.into_iter().filter_map(|p| output_conflict(p).map(|why| format!("{}: {why}", p.display()))).collect()
-}
-
-/// Whether `path` (through symlinks) is an existing YAML or JSON file whose
-/// first line is not an audit-log entry (a JSON object with `seq` and
-/// `prev`, see `bylaw_report::audit`): appending to it would change an input.
-pub fn is_input_not_audit_log(path: &Path) -> bool {
-    use std::io::BufRead;
-    let Some(target) = existing_data_file(path) else { return false };
-    let Ok(file) = std::fs::File::open(&target) else { return false };
-    let mut first = String::new();
-    let _ = std::io::BufReader::new(std::io::Read::take(file, 1 << 20)).read_line(&mut first);
-    if first.trim().is_empty() {
-        return false;
-    }
-    let entry: Option<serde_json::Value> = serde_json::from_str(first.trim()).ok();
-    !entry.is_some_and(|v| v.get("seq").is_some() && v.get("prev").is_some())
-}
-
-/// Whether the file at `path` is, in full, a report bylaw wrote: the JSON
-/// report (`tool.name` bylaw, `verdict`, `findings`), SARIF (every run's
-/// driver bylaw) or Code Quality (every item with `check_name` and
-/// `fingerprint`), with no `apiVersion` or `kind` anywhere at its top: a
-/// Kubernetes manifest dressed up as a report is not one. Read as a stream,
-/// values skipped, so a big report costs little.
-fn is_bylaw_output(path: &Path) -> bool {
-    use serde::de::IgnoredAny;
-    #[derive(serde::Deserialize)]
-    struct Name {
-        name: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct Tool {
-        driver: Name,
-    }
-    #[derive(serde::Deserialize)]
-    struct Run {
-        tool: Tool,
-    }
-    #[derive(serde::Deserialize)]
-    struct Object {
-        tool: Option<Name>,
-        verdict: Option<IgnoredAny>,
-        findings: Option<IgnoredAny>,
-        runs: Option<Vec<Run>>,
-        kind: Option<IgnoredAny>,
-        #[serde(rename = "apiVersion")]
-        api_version: Option<IgnoredAny>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Issue {
-        #[allow(dead_code)]
-        check_name: IgnoredAny,
-        #[allow(dead_code)]
-        fingerprint: IgnoredAny,
-        kind: Option<IgnoredAny>,
-        #[serde(rename = "apiVersion")]
-        api_version: Option<IgnoredAny>,
-    }
-    use std::io::BufRead;
-    let Ok(file) = std::fs::File::open(path) else { return false };
-    let mut reader = std::io::BufReader::new(file);
-    // an object or an array, by the first character (no buffering of the whole)
-    let first = loop {
-        let Ok(buf) = reader.fill_buf() else { return false };
-        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
-            Some(i) => break buf[i],
-            None if buf.is_empty() => return false,
-            None => {
-                let n = buf.len();
-                reader.consume(n);
-            }
-        }
-    };
-    match first {
-        b'{' => match serde_json::from_reader::<_, Object>(reader) {
-            Ok(o) if o.kind.is_some() || o.api_version.is_some() => false,
-            Ok(Object { tool: Some(t), verdict: Some(_), findings: Some(_), .. }) => t.name == "bylaw",
-            Ok(Object { runs: Some(runs), .. }) => {
-                !runs.is_empty() && runs.iter().all(|r| r.tool.driver.name == "bylaw")
-            }
-            _ => false,
-        },
-        b'[' => serde_json::from_reader::<_, Vec<Issue>>(reader)
-            .is_ok_and(|items| items.iter().all(|i| i.kind.is_none() && i.api_version.is_none())),
-        _ => false,
-    }
-}
-
 pub fn cannot_write(path: &Path, e: &dyn std::fmt::Display) -> String {
     let path = path.display().to_string();
     let why = e.to_string();
@@ -265,61 +139,82 @@ fn one_line_error(code: bylaw_engine::diagnostic::Code, message: &str, hint: Opt
     EXIT_ERROR
 }
 
+/// The directory the process was started in, read once: the working
+/// directory of every library call (relative paths are taken from it and
+/// shown relative to it).
+pub fn working_dir() -> &'static Path {
+    static CWD: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CWD.get_or_init(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")))
+}
+
 /// Finds and loads the config: `--config FILE`, else `.bylaw.yaml` in the
 /// directory of the first checked path or an ancestor up to its git work
 /// tree's top (so `bylaw check repo` from the parent uses the repository's
 /// config), else in the working directory or an ancestor, else defaults.
 /// Errors are printed; `Err` carries the exit code.
 pub fn load_config(explicit: Option<&Path>, no_config: bool, checked: &[PathBuf], color: bool) -> Result<Config, u8> {
-    let path = match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None if no_config => None,
-        None => bylaw_engine::paths::find_config(CONFIG_NAMES, checked),
+    let choice = match explicit {
+        Some(p) => bylaw_run::ConfigChoice::File(p.to_path_buf()),
+        None if no_config => bylaw_run::ConfigChoice::None,
+        None => bylaw_run::ConfigChoice::Find,
     };
-    let Some(path) = path else {
-        return Ok(Config { base_dir: PathBuf::from("."), ..Config::default() });
-    };
-    Config::load(&path).map_err(|(diags, text)| {
-        let mut sources = HashMap::new();
-        if let (Some(d), Some(t)) = (diags.first(), text) {
-            sources.insert(d.file.clone(), Arc::from(t));
-        }
-        print_diagnostics(&diags, &sources, color);
-        EXIT_ERROR
-    })
+    bylaw_run::load_config(&choice, checked, working_dir()).map_err(|e| show_error(&e, color))
 }
 
 /// Policy paths: the flags', else the config's (relative to it).
 pub fn policy_paths(flags: &[PathBuf], config: &Config) -> Vec<PathBuf> {
-    if !flags.is_empty() {
-        return flags.to_vec();
-    }
-    // `pack:NAME` entries name built-in packs, not paths
-    config.policies.iter().map(|p| if p.starts_with("pack:") { PathBuf::from(p) } else { config.resolve(p) }).collect()
+    bylaw_run::policy_paths(flags, config)
 }
 
 /// Loads and compiles policies, printing every diagnostic. `Err` carries the exit code.
 pub fn load_and_compile(paths: &[PathBuf], options: CompileOptions, color: bool) -> Result<(PolicySet, Loaded), u8> {
-    let loaded = loader::load(paths);
-    for (file, why) in &loaded.not_policies {
-        eprintln!("note: {}: {}", safe(file), safe(why));
+    let mut messages = Vec::new();
+    let loaded = bylaw_run::load_and_compile(paths, options, working_dir(), &mut messages);
+    show(&messages, color);
+    loaded.map_err(|e| show_error(&e, color))
+}
+
+/// Prints what a run said, in order, on stderr: located diagnostics with
+/// snippets, `note:` and `warning:` lines, and the list of files (`-v`).
+/// Input-derived text is made [`safe`].
+pub fn show(messages: &[bylaw_run::Message], color: bool) {
+    for m in messages {
+        match m {
+            bylaw_run::Message::Diagnostics { diagnostics, sources } => print_diagnostics(diagnostics, sources, color),
+            bylaw_run::Message::Note(t) => eprintln!("note: {}", safe(t)),
+            bylaw_run::Message::Warning(t) => eprintln!("warning: {}", safe(t)),
+            bylaw_run::Message::Files(lines) => {
+                let mut err = std::io::stderr().lock();
+                for l in lines {
+                    let _ = writeln!(err, "  {}", safe(l));
+                }
+            }
+        }
     }
-    let (set, compile_diags) = compile::compile(&loaded.policies, &loaded.sources, options);
-    let mut diags = loaded.diagnostics.clone();
-    diags.extend(compile_diags);
-    if !diags.is_empty() {
-        print_diagnostics(&diags, &loaded.sources, color);
+}
+
+/// Prints a stopped run: what it said, then why it stopped. Returns the
+/// exit code (2).
+pub fn show_failure(failure: &bylaw_run::Failure, color: bool) -> u8 {
+    show(&failure.messages, color);
+    show_error(&failure.error, color)
+}
+
+/// Prints why a run stopped: the located diagnostics behind it and the
+/// line that counts them, or one line with a hint. Returns the exit code (2).
+pub fn show_error(error: &bylaw_run::RunError, color: bool) -> u8 {
+    match error.diagnostics() {
+        // a config's problems are the diagnostics alone
+        Some((diags, sources)) if matches!(error, bylaw_run::RunError::Config { .. }) => {
+            print_diagnostics(diags, sources, color);
+            EXIT_ERROR
+        }
+        Some((diags, sources)) => {
+            print_diagnostics(diags, sources, color);
+            summary_error(&error.to_string(), error.hint(), color)
+        }
+        None => usage_error(&safe(&error.to_string()), error.hint(), color),
     }
-    let errors = diags.iter().filter(|d| d.level == Level::Error).count();
-    if errors > 0 {
-        summary_error(
-            &format!("{errors} error{} in policies; nothing was evaluated", if errors == 1 { "" } else { "s" }),
-            Some("run `bylaw validate` while editing policies"),
-            color,
-        );
-        return Err(EXIT_ERROR);
-    }
-    Ok((set, loaded))
 }
 
 /// Input-derived text made safe for a terminal or a CI log: control

@@ -45,7 +45,7 @@ fn load(paths: &[PathBuf], color: bool) -> Result<Vec<LoadedPolicy>, u8> {
     }
     let mut out = Vec::new();
     for g in groups {
-        let loaded = loader::load(&g);
+        let loaded = loader::load(&g, crate::common::working_dir());
         if loaded.has_errors() {
             common::print_diagnostics(&loaded.diagnostics, &loaded.sources, color);
             return Err(usage_error("the policies do not load", Some("run `bylaw validate`"), color));

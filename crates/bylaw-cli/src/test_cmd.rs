@@ -92,8 +92,8 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     }
     // the policy beside each test file is loaded with it
     let loaded_already = |candidate: &Path, policy_paths: &[PathBuf]| {
-        let c = bylaw_engine::paths::absolute(candidate);
-        policy_paths.iter().any(|p| c.starts_with(bylaw_engine::paths::absolute(p)))
+        let c = bylaw_engine::paths::absolute(crate::common::working_dir(), candidate);
+        policy_paths.iter().any(|p| c.starts_with(bylaw_engine::paths::absolute(crate::common::working_dir(), p)))
     };
     for t in &test_files {
         if let Some(sib) = sibling_policy(t) {
@@ -115,7 +115,7 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     let mut errors = Vec::new();
     let mut sources: HashMap<String, Arc<str>> = HashMap::new();
     for f in &test_files {
-        let file = display_path(f);
+        let file = display_path(f, crate::common::working_dir());
         let dir = f.parent().map(PathBuf::from).unwrap_or_default();
         match bylaw_engine::paths::read_text(f) {
             Ok(text) => {

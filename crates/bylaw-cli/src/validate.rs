@@ -79,7 +79,7 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
         );
     }
     let today = bylaw_engine::chrono::Utc::now().date_naive();
-    let mut loaded = loader::load(&paths);
+    let mut loaded = loader::load(&paths, crate::common::working_dir());
     for (file, why) in &loaded.not_policies {
         eprintln!("note: {}: {}", common::safe(file), common::safe(why));
     }
@@ -93,7 +93,7 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
     for f in
         test_files(&paths.iter().filter(|p| !p.to_string_lossy().starts_with("pack:")).cloned().collect::<Vec<_>>())
     {
-        let file = loader::display_path(&f);
+        let file = loader::display_path(&f, crate::common::working_dir());
         let Ok(text) = std::fs::read_to_string(&f) else { continue };
         match testing::parse(&file, f.parent().unwrap_or(Path::new(".")), &text) {
             Ok(t) => {
@@ -113,7 +113,7 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
     } else {
         config.exceptions.iter().map(|p| config.resolve(p)).collect()
     };
-    let exception_list = match exceptions::load(&exception_paths) {
+    let exception_list = match exceptions::load(&exception_paths, crate::common::working_dir()) {
         Ok(list) => list,
         Err((d, sources)) => {
             diags.extend(d);
@@ -123,7 +123,13 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
     };
     for p in &exception_paths {
         if let Ok(t) = std::fs::read_to_string(p) {
-            loaded.sources.insert(loader::display_path(p), Arc::from(t));
+            loaded.sources.insert(
+                loader::display_path(
+                    &bylaw_engine::paths::absolute(crate::common::working_dir(), p),
+                    crate::common::working_dir(),
+                ),
+                Arc::from(t),
+            );
         }
     }
     diags.extend(lint::lint(&loaded.policies, &exception_list, &tested));

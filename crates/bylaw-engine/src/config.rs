@@ -95,9 +95,13 @@ impl Config {
         None
     }
 
-    /// Loads and validates a config file. Errors are located diagnostics.
-    pub fn load(path: &Path) -> Result<Config, (Vec<Diagnostic>, Option<String>)> {
-        let file = crate::loader::display_path(path);
+    /// Loads and validates a config file (`path` relative to `working_dir`,
+    /// the caller's current directory, unless absolute; the config's own
+    /// relative paths are then taken from the config's absolute directory).
+    /// Errors are located diagnostics.
+    pub fn load(path: &Path, working_dir: &Path) -> Result<Config, (Vec<Diagnostic>, Option<String>)> {
+        let file = crate::loader::display_path(path, working_dir);
+        let path = &crate::paths::absolute(working_dir, path);
         let text = crate::paths::read_text(path).map_err(|e| {
             (vec![Diagnostic::error(Code::Io, &file, None, format!("cannot read the config file: {e}"))], None)
         })?;

@@ -203,7 +203,8 @@ fn walker(p: &Path, gitignore: bool) -> ignore::WalkBuilder {
     b
 }
 
-/// Discovers files under `paths` (files or directories; `-` is left to the caller).
+/// Discovers files under `paths` (absolute files or directories; `-` is
+/// left to the caller).
 pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> Discovered {
     let mut out = Discovered::default();
     // canonical path -> (display, fs path, explicit)
@@ -348,7 +349,7 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         // ignored directory (reported once, not descended). Without an
         // ignore file in the tree or above it nothing was hidden.
         let mut ignored = false;
-        if !in_git || (!ignore_files.into_inner() && !paths::absolute(p).ancestors().skip(1).any(has_ignore_file)) {
+        if !in_git || (!ignore_files.into_inner() && !paths::normalize(p).ancestors().skip(1).any(has_ignore_file)) {
             continue;
         }
         let visited = Arc::new(visited);
@@ -385,11 +386,11 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
         }
         // tracked files are checked whatever .gitignore says
         if ignored {
-            let under = paths::absolute(p);
+            let under = paths::normalize(p);
             let first = tracked.get().is_none();
             match tracked.get_or_init(|| (filter.tracked)()) {
                 Ok(tracked) => {
-                    for t in tracked.iter().filter(|t| paths::absolute(t).starts_with(&under) && t.is_file()) {
+                    for t in tracked.iter().filter(|t| paths::normalize(t).starts_with(&under) && t.is_file()) {
                         untrack.push(root.display(t));
                         consider(t.clone(), false, t.is_symlink(), &mut skip);
                     }
@@ -452,7 +453,7 @@ fn has_template_syntax(file: &Path) -> bool {
 /// Whether `file` lies under `templates/` of a Helm chart (a directory
 /// holding `Chart.yaml`). `charts` caches the directories already looked at.
 fn is_helm_template(file: &Path, charts: &mut HashMap<PathBuf, bool>) -> bool {
-    let abs = paths::absolute(file);
+    let abs = paths::normalize(file);
     let mut dir = abs.parent();
     while let Some(d) = dir {
         if d.file_name().is_some_and(|n| n == "templates") {
@@ -481,7 +482,7 @@ fn kustomize_patches(walked: &[PathBuf], given: &[PathBuf]) -> HashSet<PathBuf> 
         .collect();
     // a patch named on its own: its kustomization sits beside it or above
     for p in given.iter().filter(|p| p.is_file()) {
-        let mut dir = paths::absolute(p).parent().map(Path::to_path_buf);
+        let mut dir = paths::normalize(p).parent().map(Path::to_path_buf);
         for _ in 0..4 {
             let Some(d) = dir else { break };
             kustomizations.extend(KUSTOMIZATION_NAMES.iter().map(|n| d.join(n)).filter(|k| k.is_file()));
@@ -647,7 +648,7 @@ impl OnceCharts {
                 let parsed = crate::input::yaml::parse(&text);
                 let name = parsed.documents.first().and_then(|d| d.str_at(&["name"])).map(str::to_owned);
                 if let (Some(name), Some(dir)) = (name, e.path().parent()) {
-                    found.push((name, paths::absolute(dir)));
+                    found.push((name, paths::normalize(dir)));
                 }
             }
             found.sort();

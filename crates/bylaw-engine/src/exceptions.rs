@@ -114,14 +114,15 @@ pub type LoadErrors = (Vec<Diagnostic>, BTreeMap<String, String>);
 
 /// Loads exception list files. Every problem (YAML, schema, dates, globs,
 /// duplicate ids across files) is a located diagnostic; nothing is returned
-/// when there is any.
-pub fn load(paths: &[impl AsRef<Path>]) -> Result<Vec<Exception>, LoadErrors> {
+/// when there is any. Relative paths are taken from `working_dir` (the
+/// caller's current directory), and files are shown relative to it.
+pub fn load(paths: &[impl AsRef<Path>], working_dir: &Path) -> Result<Vec<Exception>, LoadErrors> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     let mut sources = BTreeMap::new();
     for path in paths {
-        let path = path.as_ref();
-        let file = crate::loader::display_path(path);
+        let path = &crate::paths::absolute(working_dir, path.as_ref());
+        let file = crate::loader::display_path(path, working_dir);
         match crate::paths::read_text(path) {
             Ok(text) => {
                 parse_into(&file, &text, &mut out, &mut errors);

@@ -47,6 +47,8 @@ struct Parent {
 struct Resolver<'a> {
     sources: &'a mut HashMap<String, Arc<str>>,
     diagnostics: &'a mut Vec<Diagnostic>,
+    /// Display paths are relative to it (see [`Loaded::working_dir`]).
+    working_dir: &'a Path,
     /// Effective policies by identity (file path or `pack:NAME`).
     done: HashMap<String, Option<LoadedPolicy>>,
     /// Identities of files extended by some policy.
@@ -63,6 +65,7 @@ pub fn resolve(loaded: &mut Loaded) {
     let mut r = Resolver {
         sources: &mut loaded.sources,
         diagnostics: &mut loaded.diagnostics,
+        working_dir: &loaded.working_dir,
         done: HashMap::new(),
         bases: Vec::new(),
     };
@@ -169,8 +172,8 @@ impl Resolver<'_> {
             (format!("pack:{name}"), text.to_owned())
         } else {
             let base = Path::new(child_file).parent().unwrap_or(Path::new(""));
-            let path = normalize(&base.join(reference));
-            let id = display_path(&path);
+            let path = crate::paths::absolute(self.working_dir, &base.join(reference));
+            let id = display_path(&path, self.working_dir);
             match crate::paths::read_text(&path) {
                 Ok(t) => (id, t),
                 Err(e) => {
@@ -363,23 +366,4 @@ fn merge_spec(
             }
         }
     }
-}
-
-/// `a/./b/../c` → `a/c`, lexically (the same file gets one identity).
-fn normalize(p: &Path) -> std::path::PathBuf {
-    use std::path::Component;
-    let mut out = std::path::PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => match out.components().next_back() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                _ => out.push(".."),
-            },
-            other => out.push(other),
-        }
-    }
-    out
 }

@@ -76,6 +76,9 @@ pub struct Loaded {
     /// tool's YAML, or YAML that does not parse. Shown as notes, so a
     /// policy file that went unread is never silent.
     pub not_policies: Vec<(String, String)>,
+    /// The directory file names are shown relative to (the caller's working
+    /// directory); relative display names are read from it.
+    pub working_dir: PathBuf,
 }
 
 impl Loaded {
@@ -84,13 +87,10 @@ impl Loaded {
     }
 }
 
-/// How a path is shown to users: relative to the working directory when it
-/// is under it, with `/` separators.
-pub fn display_path(path: &Path) -> String {
-    let rel = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
+/// How a path is shown to users: relative to `base` (the caller's working
+/// directory) when it is under it, else as given; `/` separators.
+pub fn display_path(path: &Path, base: &Path) -> String {
+    let rel = path.strip_prefix(base).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf());
     let s = rel.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
 }
@@ -101,7 +101,7 @@ fn is_policy_file(p: &Path) -> bool {
 }
 
 /// Expands directories to the policy files inside them (sorted, recursive).
-fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf, bool)> {
+fn expand(paths: &[PathBuf], working_dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf, bool)> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -110,7 +110,7 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
                 // its policies would be missing from the run without a word
                 diagnostics.push(Diagnostic::error(
                     Code::Io,
-                    display_path(&d),
+                    display_path(&d, working_dir),
                     None,
                     format!("cannot read the directory ({why}): the policies in it were not loaded"),
                 ));
@@ -118,7 +118,7 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
             for l in loops {
                 diagnostics.push(Diagnostic::warning(
                     Code::Io,
-                    display_path(&l),
+                    display_path(&l, working_dir),
                     None,
                     "a symlink loop: this directory was already read, it is not read again",
                 ));
@@ -127,13 +127,18 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
                 files.into_iter().filter(|f| is_policy_file(f)).partition(|f| f.is_file());
             for f in special {
                 let why = crate::paths::why_not_read(&f);
-                diagnostics.push(Diagnostic::warning(Code::Io, display_path(&f), None, format!("{why}: skipped")));
+                diagnostics.push(Diagnostic::warning(
+                    Code::Io,
+                    display_path(&f, working_dir),
+                    None,
+                    format!("{why}: skipped"),
+                ));
             }
             found.sort();
             if found.is_empty() {
                 diagnostics.push(Diagnostic::error(
                     Code::Io,
-                    display_path(p),
+                    display_path(p, working_dir),
                     None,
                     "no policy files (*.yaml, *.yml) in this directory",
                 ));
@@ -142,7 +147,12 @@ fn expand(paths: &[PathBuf], diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf,
         } else if p.exists() {
             out.push((p.clone(), true));
         } else {
-            diagnostics.push(Diagnostic::error(Code::Io, display_path(p), None, "policy file or directory not found"));
+            diagnostics.push(Diagnostic::error(
+                Code::Io,
+                display_path(p, working_dir),
+                None,
+                "policy file or directory not found",
+            ));
         }
     }
     out
@@ -193,11 +203,13 @@ pub fn walk(dir: &Path) -> Walked {
     Walked { files: out, loops, unreadable }
 }
 
-/// Loads every policy in `paths` (files or directories). In a directory,
-/// YAML documents of another `kind` (tests, exception lists) are skipped; in
-/// a file named explicitly they are an error.
-pub fn load(paths: &[PathBuf]) -> Loaded {
-    let mut loaded = Loaded::default();
+/// Loads every policy in `paths` (files or directories; relative ones are
+/// taken from `working_dir`, the caller's current directory, and files are
+/// shown relative to it). In a directory, YAML documents of another `kind`
+/// (tests, exception lists) are skipped; in a file named explicitly they are
+/// an error.
+pub fn load(paths: &[PathBuf], working_dir: &Path) -> Loaded {
+    let mut loaded = Loaded { working_dir: working_dir.to_path_buf(), ..Loaded::default() };
     // `pack:NAME` loads a built-in pack as it is.
     let (packs, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.to_str().is_some_and(|s| s.starts_with("pack:")));
@@ -216,10 +228,10 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             ),
         }
     }
-    let paths: Vec<PathBuf> = paths.into_iter().cloned().collect();
-    let files = expand(&paths, &mut loaded.diagnostics);
+    let paths: Vec<PathBuf> = paths.into_iter().map(|p| crate::paths::absolute(working_dir, p)).collect();
+    let files = expand(&paths, working_dir, &mut loaded.diagnostics);
     for (path, explicit) in files {
-        let file = display_path(&path);
+        let file = display_path(&path, working_dir);
         let text = match crate::paths::read_text(&path) {
             Ok(t) => t,
             Err(e) => {

@@ -14,6 +14,12 @@
 //! found by); the root itself is also known by its canonical path so that a
 //! path through a symlinked ancestor (`/tmp` → `/private/tmp`) still lands
 //! inside it.
+//!
+//! The engine never reads the process's current directory: its callers
+//! hand it absolute paths ([`absolute`] against their own working
+//! directory, which [`find_config`] and [`ProjectRoot::find`] take as a
+//! parameter); a relative path given to [`ProjectRoot::display`] is taken
+//! from the root.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -33,25 +39,25 @@ pub struct ProjectRoot {
 }
 
 impl ProjectRoot {
-    /// A root at `dir` (relative paths are taken from the current directory).
+    /// A root at `dir`, an absolute directory (normalized lexically here).
     pub fn new(dir: &Path) -> ProjectRoot {
-        let dir = absolute(dir);
+        let dir = normalize(dir);
         let canonical = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
         ProjectRoot { dir, canonical, canonical_dirs: Default::default() }
     }
 
     /// The root as DESIGN §6 defines it: the config's directory when a
-    /// config is in use, else the top of the git work tree holding the first
-    /// checked path, else the current directory.
-    pub fn find(config_dir: Option<&Path>, checked: &[PathBuf]) -> ProjectRoot {
+    /// config is in use, else the top of the git work tree holding the
+    /// checked paths, else `working_dir` (the caller's current directory).
+    /// Relative paths are taken from `working_dir` (absolute).
+    pub fn find(config_dir: Option<&Path>, checked: &[PathBuf], working_dir: &Path) -> ProjectRoot {
         if let Some(dir) = config_dir {
-            return ProjectRoot::new(dir);
+            return ProjectRoot::new(&absolute(working_dir, dir));
         }
-        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let start = common_ancestor(checked).unwrap_or_else(|| cwd.clone());
+        let start = common_ancestor(checked, working_dir).unwrap_or_else(|| working_dir.to_path_buf());
         match git_top(&start) {
             Some(top) => ProjectRoot::new(&top),
-            None => ProjectRoot::new(&cwd),
+            None => ProjectRoot::new(working_dir),
         }
     }
 
@@ -66,7 +72,7 @@ impl ProjectRoot {
         if p.as_os_str() == "-" {
             return STDIN.to_owned();
         }
-        let abs = absolute(p);
+        let abs = absolute(&self.dir, p);
         if let Some(rel) = self.relative(&abs) {
             return rel;
         }
@@ -120,26 +126,22 @@ impl ProjectRoot {
     }
 }
 
-/// `p` made absolute against the current directory and lexically
-/// normalized: `.` and empty components dropped, `..` applied to the
-/// components before it (never above the filesystem root).
-pub fn absolute(p: &Path) -> PathBuf {
-    let joined = if p.is_absolute() { p.to_path_buf() } else { current_dir().join(p) };
-    normalize(&joined)
+/// `p` made absolute against `base` (an absolute directory: the caller's
+/// working directory) and lexically normalized: `.` and empty components
+/// dropped, `..` applied to the components before it (never above the
+/// filesystem root). An absolute `p` is only normalized.
+pub fn absolute(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        normalize(p)
+    } else {
+        normalize(&base.join(p))
+    }
 }
 
-/// The current directory, read once: bylaw never changes it, and a walk
-/// displays every file it finds through [`absolute`] (one `getcwd` per
-/// file otherwise).
-fn current_dir() -> &'static Path {
-    static CWD: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    CWD.get_or_init(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")))
-}
-
-/// The canonical path of `p` (symlinks resolved), or its absolute,
+/// The canonical path of `p` (absolute; symlinks resolved), or its
 /// normalized form when it does not exist: the identity of a file.
 pub fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| absolute(p))
+    std::fs::canonicalize(p).unwrap_or_else(|_| normalize(p))
 }
 
 /// Lexical normalization of a path (no filesystem access).
@@ -172,10 +174,11 @@ fn slash(p: &Path) -> String {
     }
 }
 
-/// The top of the git work tree holding `start` (a directory or file): the
-/// nearest ancestor with a `.git` directory or file (worktrees, submodules).
+/// The top of the git work tree holding `start` (an absolute directory or
+/// file): the nearest ancestor with a `.git` directory or file (worktrees,
+/// submodules).
 pub fn git_top(start: &Path) -> Option<PathBuf> {
-    let start = absolute(start);
+    let start = normalize(start);
     let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
     while let Some(d) = dir {
         if d.join(".git").exists() {
@@ -186,10 +189,11 @@ pub fn git_top(start: &Path) -> Option<PathBuf> {
     None
 }
 
-/// The deepest directory holding every checked path (`-` left out), so
-/// that the order of the paths changes nothing.
-pub fn common_ancestor(checked: &[PathBuf]) -> Option<PathBuf> {
-    let mut paths = checked.iter().filter(|p| p.as_os_str() != "-").map(|p| absolute(p));
+/// The deepest directory holding every checked path (`-` left out;
+/// relative ones taken from `working_dir`), so that the order of the paths
+/// changes nothing.
+pub fn common_ancestor(checked: &[PathBuf], working_dir: &Path) -> Option<PathBuf> {
+    let mut paths = checked.iter().filter(|p| p.as_os_str() != "-").map(|p| absolute(working_dir, p));
     let first = paths.next()?;
     let mut common = if first.is_dir() { first } else { first.parent().map(Path::to_path_buf)? };
     for p in paths {
@@ -204,10 +208,11 @@ pub fn common_ancestor(checked: &[PathBuf]) -> Option<PathBuf> {
 /// the directory holding every checked path or one of its ancestors, up to
 /// the top of its git work tree (inclusive) — so `bylaw check repo` from the
 /// parent uses `repo/.bylaw.yaml` — else in the current directory and its
-/// ancestors up to its git work tree's top.
-pub fn find_config(names: &[&str], checked: &[PathBuf]) -> Option<PathBuf> {
-    let mut starts: Vec<PathBuf> = common_ancestor(checked).into_iter().collect();
-    starts.push(absolute(Path::new(".")));
+/// ancestors up to its git work tree's top. `working_dir` is the caller's
+/// current directory (absolute); relative checked paths are taken from it.
+pub fn find_config(names: &[&str], checked: &[PathBuf], working_dir: &Path) -> Option<PathBuf> {
+    let mut starts: Vec<PathBuf> = common_ancestor(checked, working_dir).into_iter().collect();
+    starts.push(normalize(working_dir));
     for start in starts {
         let mut dir = if start.is_dir() { Some(start.as_path()) } else { start.parent() };
         while let Some(d) = dir {
@@ -288,7 +293,7 @@ pub fn not_regular(path: &Path) -> String {
 /// Whether following the symlink at `path` comes back to a link already seen.
 fn symlink_loops(path: &Path) -> bool {
     let mut seen = std::collections::HashSet::new();
-    let mut at = absolute(path);
+    let mut at = normalize(path);
     while let Ok(target) = std::fs::read_link(&at) {
         if !seen.insert(at.clone()) {
             return true;
@@ -410,24 +415,27 @@ mod tests {
         std::fs::create_dir_all(repo.join("deploy/prod")).unwrap();
         std::fs::create_dir_all(repo.join(".git")).unwrap();
         std::fs::write(repo.join(".bylaw.yaml"), "policies: []\n").unwrap();
-        let found = find_config(&[".bylaw.yaml"], &[repo.join("deploy/prod")]).unwrap();
+        let found = find_config(&[".bylaw.yaml"], &[repo.join("deploy/prod")], tmp.path()).unwrap();
         assert_eq!(found, repo.join(".bylaw.yaml"));
         assert_eq!(git_top(&repo.join("deploy/prod")).unwrap(), repo);
-        let root = ProjectRoot::find(None, &[repo.join("deploy")]);
+        let root = ProjectRoot::find(None, &[repo.join("deploy")], tmp.path());
         assert_eq!(root.dir(), repo.as_path());
         // the order of the checked paths changes nothing
         std::fs::create_dir_all(repo.join("sub")).unwrap();
         std::fs::write(repo.join("sub/.bylaw.yaml"), "policies: []\n").unwrap();
         for order in [[repo.join("deploy"), repo.join("sub")], [repo.join("sub"), repo.join("deploy")]] {
-            assert_eq!(find_config(&[".bylaw.yaml"], &order).unwrap(), repo.join(".bylaw.yaml"));
+            assert_eq!(find_config(&[".bylaw.yaml"], &order, tmp.path()).unwrap(), repo.join(".bylaw.yaml"));
         }
-        assert_eq!(find_config(&[".bylaw.yaml"], &[repo.join("sub")]).unwrap(), repo.join("sub/.bylaw.yaml"));
+        assert_eq!(
+            find_config(&[".bylaw.yaml"], &[repo.join("sub")], tmp.path()).unwrap(),
+            repo.join("sub/.bylaw.yaml")
+        );
         // one that cannot be read is still the config: loading it says why
         #[cfg(unix)]
         {
             std::fs::create_dir_all(repo.join("broken")).unwrap();
             std::os::unix::fs::symlink("../shared/.bylaw.yaml", repo.join("broken/.bylaw.yaml")).unwrap();
-            let found = find_config(&[".bylaw.yaml"], &[repo.join("broken")]).unwrap();
+            let found = find_config(&[".bylaw.yaml"], &[repo.join("broken")], tmp.path()).unwrap();
             assert_eq!(found, repo.join("broken/.bylaw.yaml"));
             let e = read_text(&found).unwrap_err().to_string();
             assert!(e.contains("a broken symlink (its target ../shared/.bylaw.yaml does not exist)"), "{e}");

@@ -375,7 +375,11 @@ fn input_file(t: &TestFile, case: &Case) -> FileRef {
     match (&i.file, &i.inline) {
         (Some(f), _) => {
             let fs_path = t.dir.join(f);
-            let path = i.path.clone().unwrap_or_else(|| crate::loader::display_path(&fs_path));
+            // shown as the test file is, with the input's name under its directory
+            let path = i.path.clone().unwrap_or_else(|| {
+                let shown = Path::new(&t.file).parent().unwrap_or(Path::new("")).join(f);
+                crate::paths::normalize(&shown).to_string_lossy().replace('\\', "/")
+            });
             FileRef { path, content: crate::paths::read_text(&fs_path).ok(), fs_path }
         }
         (None, inline) => {

@@ -28,7 +28,7 @@ impl Case {
     fn run_with(&self, policy: &str, files: &[&str], env: Option<&str>, today: &str, ctx: serde_json::Value) -> Report {
         let ppath = self.dir.path().join("policy.yaml");
         std::fs::write(&ppath, policy).unwrap();
-        let loaded = loader::load(&[ppath]);
+        let loaded = loader::load(&[ppath], self.dir.path());
         assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
         let (set, diags) = compile(
             &loaded.policies,
@@ -314,7 +314,7 @@ fn an_error_in_a_message_is_an_eval_error_finding_not_message_text() {
 fn an_empty_file_in_a_policy_directory_gets_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("empty.yaml"), "# nothing here yet\n").unwrap();
-    let loaded = loader::load(&[dir.path().to_path_buf()]);
+    let loaded = loader::load(&[dir.path().to_path_buf()], dir.path());
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
     assert!(
         loaded

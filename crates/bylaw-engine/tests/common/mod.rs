@@ -25,7 +25,7 @@ pub fn compile_loaded(loaded: &Loaded) -> (PolicySet, Vec<Diagnostic>) {
 /// The built-in packs `names` (without `pack:`), loaded and compiled without a problem.
 pub fn packs(names: &[&str]) -> PolicySet {
     let paths: Vec<PathBuf> = names.iter().map(|n| PathBuf::from(format!("pack:{n}"))).collect();
-    let loaded = loader::load(&paths);
+    let loaded = loader::load(&paths, std::path::Path::new("/"));
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
     let (set, diags) = compile_loaded(&loaded);
     assert!(diags.is_empty(), "{diags:#?}");
