@@ -60,6 +60,23 @@ pub fn now(env: Lookup<'_>) -> Result<DateTime<Utc>, String> {
     }
 }
 
+/// Where Markdown links to a finding's line point: the commit's file view
+/// on GitHub (`GITHUB_SERVER_URL/GITHUB_REPOSITORY/blob/GITHUB_SHA/`) or
+/// GitLab (`CI_PROJECT_URL/-/blob/CI_COMMIT_SHA/`), else relative to the
+/// project root (right for a Markdown file kept in the repository).
+pub fn link_base(env: Lookup<'_>) -> String {
+    let var = |k: &str| env(k).filter(|v| !v.is_empty());
+    if let (Some(server), Some(repo), Some(sha)) =
+        (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_SHA"))
+    {
+        return format!("{}/{repo}/blob/{sha}/", server.trim_end_matches('/'));
+    }
+    if let (Some(project), Some(sha)) = (var("CI_PROJECT_URL"), var("CI_COMMIT_SHA")) {
+        return format!("{}/-/blob/{sha}/", project.trim_end_matches('/'));
+    }
+    String::new()
+}
+
 /// `a, b` or one per line.
 fn list(v: &str) -> Vec<String> {
     v.split(['\n', ',']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()

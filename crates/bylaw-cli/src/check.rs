@@ -467,27 +467,10 @@ impl Prepared {
     }
 }
 
-/// Where Markdown links to a finding's line point: the commit's file view
-/// on GitHub (`GITHUB_SERVER_URL/GITHUB_REPOSITORY/blob/GITHUB_SHA/`) or
-/// GitLab (`CI_PROJECT_URL/-/blob/CI_COMMIT_SHA/`), else relative to the
-/// project root (right for a Markdown file kept in the repository).
-fn markdown_link_base() -> String {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let (Some(server), Some(repo), Some(sha)) =
-        (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_SHA"))
-    {
-        return format!("{}/{repo}/blob/{sha}/", server.trim_end_matches('/'));
-    }
-    if let (Some(project), Some(sha)) = (var("CI_PROJECT_URL"), var("CI_COMMIT_SHA")) {
-        return format!("{}/-/blob/{sha}/", project.trim_end_matches('/'));
-    }
-    String::new()
-}
-
 fn emit(report: &Report, outputs: &Outputs, args: &CheckArgs, cli: &Cli) -> u8 {
     let ecolor = common::stderr_color(cli);
     let mut failed_writes = 0;
-    let link_base = Some(markdown_link_base());
+    let link_base = Some(context::link_base(&context::process_env));
     for (format, path) in &outputs.files {
         let opts = RenderOptions {
             color: false,
