@@ -6,13 +6,9 @@
 
 use crate::common::{self, usage_error, EXIT_ERROR};
 use crate::Cli;
-use bylaw_engine::compile::{self, CompileOptions};
 use bylaw_engine::diagnostic::Level;
-use bylaw_engine::{exceptions, lint, loader, testing};
 use clap::{Args, ValueEnum};
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
@@ -35,35 +31,6 @@ pub enum ValidateFormat {
     Sarif,
 }
 
-/// Test files next to (or under) the policies.
-fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for p in entries.flatten().map(|e| e.path()) {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if testing::is_test_file(&p) {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut dirs = BTreeSet::new();
-    for p in paths {
-        if p.is_dir() {
-            dirs.insert(p.clone());
-        } else if let Some(parent) = p.parent() {
-            dirs.insert(if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() });
-        }
-    }
-    for d in dirs {
-        walk(&d, &mut out);
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
 pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
     let color = common::stderr_color(cli);
     let config = match common::load_config(args.config.as_deref(), false, &[], color) {
@@ -79,71 +46,25 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
         );
     }
     let today = bylaw_engine::chrono::Utc::now().date_naive();
-    let mut loaded = loader::load(&paths, crate::common::working_dir());
-    for (file, why) in &loaded.not_policies {
-        eprintln!("note: {}: {}", common::safe(file), common::safe(why));
-    }
-    let options = CompileOptions { environment: None, today, include_drafts: true };
-    let (set, compile_diags) = compile::compile(&loaded.policies, &loaded.sources, options);
-    let mut diags = loaded.diagnostics.clone();
-    diags.extend(compile_diags);
-
-    // tests: which rules are exercised, and test files that do not load
-    let mut tested: lint::Tested = BTreeSet::new();
-    for f in
-        test_files(&paths.iter().filter(|p| !p.to_string_lossy().starts_with("pack:")).cloned().collect::<Vec<_>>())
-    {
-        let file = loader::display_path(&f, crate::common::working_dir());
-        let Ok(text) = std::fs::read_to_string(&f) else { continue };
-        match testing::parse(&file, f.parent().unwrap_or(Path::new(".")), &text) {
-            Ok(t) => {
-                for c in &t.cases {
-                    tested.extend(c.rules.iter().cloned());
-                    if let testing::Expect::Findings(list) = &c.expect {
-                        tested.extend(list.iter().map(|e| e.rule.clone()));
-                    }
-                }
-            }
-            Err(d) => diags.extend(d),
-        }
-        loaded.sources.insert(file, Arc::from(text));
-    }
     let exception_paths: Vec<PathBuf> = if !args.exceptions.is_empty() {
         args.exceptions.clone()
     } else {
         config.exceptions.iter().map(|p| config.resolve(p)).collect()
     };
-    let exception_list = match exceptions::load(&exception_paths, crate::common::working_dir()) {
-        Ok(list) => list,
-        Err((d, sources)) => {
-            diags.extend(d);
-            loaded.sources.extend(sources.into_iter().map(|(k, v)| (k, Arc::from(v))));
-            Vec::new()
-        }
-    };
-    for p in &exception_paths {
-        if let Ok(t) = std::fs::read_to_string(p) {
-            loaded.sources.insert(
-                loader::display_path(
-                    &bylaw_engine::paths::absolute(crate::common::working_dir(), p),
-                    crate::common::working_dir(),
-                ),
-                Arc::from(t),
-            );
-        }
-    }
-    diags.extend(lint::lint(&loaded.policies, &exception_list, &tested));
+    let v = bylaw_run::validate::validate(&paths, &exception_paths, common::working_dir(), today);
+    common::show(&v.messages, color);
+    let diags = &v.diagnostics;
     let errors = diags.iter().filter(|d| d.level == Level::Error).count();
     let warnings = diags.len() - errors;
     match args.format {
         ValidateFormat::Sarif => {
-            let sarif = bylaw_report::diagnostics_to_sarif(&diags, &bylaw_report::RenderOptions::default());
+            let sarif = bylaw_report::diagnostics_to_sarif(diags, &bylaw_report::RenderOptions::default());
             match serde_json::to_string_pretty(&sarif) {
                 Ok(s) => crate::outln!("{s}"),
                 Err(e) => return usage_error(&format!("cannot render SARIF: {e}"), None, color),
             }
         }
-        ValidateFormat::Text => common::print_diagnostics(&diags, &loaded.sources, color),
+        ValidateFormat::Text => common::print_diagnostics(diags, &v.sources, color),
     }
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     if errors > 0 {
@@ -156,12 +77,11 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
         }
         return EXIT_ERROR;
     }
-    let rules: usize = set.policies.iter().map(|p| p.rules.len()).sum();
     eprintln!(
         "ok: {} polic{}, {}: no errors{}",
-        set.policies.len(),
-        if set.policies.len() == 1 { "y" } else { "ies" },
-        plural(rules, "rule"),
+        v.policies,
+        if v.policies == 1 { "y" } else { "ies" },
+        plural(v.rules, "rule"),
         if warnings > 0 { format!(", {}", plural(warnings, "warning")) } else { String::new() }
     );
     0

@@ -38,6 +38,7 @@
 
 pub mod git;
 pub mod outputs;
+pub mod validate;
 
 use bylaw_engine::chrono::{DateTime, Utc};
 use bylaw_engine::compile::{self, CompileOptions, FileMatcher, PolicySet};

@@ -1,0 +1,126 @@
+//! `bylaw validate` as a library call: load, schema-check and compile
+//! policies without evaluating anything, read their test files (which rules
+//! are exercised), load the exception lists, then lint: constant
+//! conditions, conflicting rules, exceptions naming unknown rules (errors);
+//! rules without remediation, tests or (in compliance policies) controls
+//! (warnings). Nothing is printed.
+
+use crate::{Message, Sources};
+use bylaw_engine::chrono::NaiveDate;
+use bylaw_engine::compile::{self, CompileOptions};
+use bylaw_engine::diagnostic::{Diagnostic, Level};
+use bylaw_engine::{exceptions, lint, loader, testing};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What validation found.
+pub struct Validation {
+    /// Every problem (errors and warnings), in the order found.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The text of the files they point into.
+    pub sources: Sources,
+    /// Notes (files of policy directories that hold no policy).
+    pub messages: Vec<Message>,
+    /// Policies compiled.
+    pub policies: usize,
+    /// Rules in them.
+    pub rules: usize,
+}
+
+impl Validation {
+    /// How many diagnostics are errors.
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.level == Level::Error).count()
+    }
+}
+
+/// Validates the policies at `paths` (files, directories or `pack:NAME`)
+/// with the exception lists at `exception_paths`, as of `today`; relative
+/// paths are taken from `working_dir`.
+pub fn validate(paths: &[PathBuf], exception_paths: &[PathBuf], working_dir: &Path, today: NaiveDate) -> Validation {
+    let mut messages = Vec::new();
+    let mut loaded = loader::load(paths, working_dir);
+    for (file, why) in &loaded.not_policies {
+        messages.push(Message::Note(format!("{file}: {why}")));
+    }
+    let options = CompileOptions { environment: None, today, include_drafts: true };
+    let (set, compile_diags) = compile::compile(&loaded.policies, &loaded.sources, options);
+    let mut diags = loaded.diagnostics.clone();
+    diags.extend(compile_diags);
+
+    // tests: which rules are exercised, and test files that do not load
+    let mut tested: lint::Tested = BTreeSet::new();
+    let on_disk: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| !p.to_string_lossy().starts_with("pack:"))
+        .map(|p| bylaw_engine::paths::absolute(working_dir, p))
+        .collect();
+    for f in test_files(&on_disk) {
+        let file = loader::display_path(&f, working_dir);
+        let Ok(text) = std::fs::read_to_string(&f) else { continue };
+        match testing::parse(&file, f.parent().unwrap_or(Path::new(".")), &text) {
+            Ok(t) => {
+                for c in &t.cases {
+                    tested.extend(c.rules.iter().cloned());
+                    if let testing::Expect::Findings(list) = &c.expect {
+                        tested.extend(list.iter().map(|e| e.rule.clone()));
+                    }
+                }
+            }
+            Err(d) => diags.extend(d),
+        }
+        loaded.sources.insert(file, Arc::from(text));
+    }
+    let exception_list = match exceptions::load(exception_paths, working_dir) {
+        Ok(list) => list,
+        Err((d, sources)) => {
+            diags.extend(d);
+            loaded.sources.extend(sources.into_iter().map(|(k, v)| (k, Arc::from(v))));
+            Vec::new()
+        }
+    };
+    for p in exception_paths {
+        let p = bylaw_engine::paths::absolute(working_dir, p);
+        if let Ok(t) = std::fs::read_to_string(&p) {
+            loaded.sources.insert(loader::display_path(&p, working_dir), Arc::from(t));
+        }
+    }
+    diags.extend(lint::lint(&loaded.policies, &exception_list, &tested));
+    Validation {
+        diagnostics: diags,
+        sources: loaded.sources,
+        messages,
+        policies: set.policies.len(),
+        rules: set.policies.iter().map(|p| p.rules.len()).sum(),
+    }
+}
+
+/// Test files next to (or under) the policies.
+fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for p in entries.flatten().map(|e| e.path()) {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if testing::is_test_file(&p) {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut dirs = BTreeSet::new();
+    for p in paths {
+        if p.is_dir() {
+            dirs.insert(p.clone());
+        } else if let Some(parent) = p.parent() {
+            dirs.insert(if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() });
+        }
+    }
+    for d in dirs {
+        walk(&d, &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
