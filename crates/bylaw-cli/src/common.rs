@@ -2,10 +2,8 @@
 //! loading and compiling policies, printing diagnostics with snippets.
 
 use crate::{Cli, ColorChoice};
-use bylaw_engine::compile::{CompileOptions, PolicySet};
 use bylaw_engine::config::Config;
 use bylaw_engine::diagnostic::Diagnostic;
-use bylaw_engine::loader::Loaded;
 pub use bylaw_run::outputs::{is_input_not_audit_log, output_conflict, refused_outputs};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -164,14 +162,6 @@ pub fn load_config(explicit: Option<&Path>, no_config: bool, checked: &[PathBuf]
 /// Policy paths: the flags', else the config's (relative to it).
 pub fn policy_paths(flags: &[PathBuf], config: &Config) -> Vec<PathBuf> {
     bylaw_run::policy_paths(flags, config)
-}
-
-/// Loads and compiles policies, printing every diagnostic. `Err` carries the exit code.
-pub fn load_and_compile(paths: &[PathBuf], options: CompileOptions, color: bool) -> Result<(PolicySet, Loaded), u8> {
-    let mut messages = Vec::new();
-    let loaded = bylaw_run::load_and_compile(paths, options, working_dir(), &mut messages);
-    show(&messages, color);
-    loaded.map_err(|e| show_error(&e, color))
 }
 
 /// Prints what a run said, in order, on stderr: located diagnostics with

@@ -38,6 +38,7 @@
 
 pub mod git;
 pub mod outputs;
+pub mod test;
 pub mod validate;
 
 use bylaw_engine::chrono::{DateTime, Utc};
@@ -239,6 +240,12 @@ pub enum RunError {
     /// Standard input could not be read, is too large, not text, or empty.
     #[error("{0}")]
     Stdin(StdinError),
+    /// Policy test files do not parse or name a policy that is not loaded.
+    #[error("{} error{} in test files; no test was run", diagnostics.len(), plural(diagnostics.len()))]
+    TestFiles { diagnostics: Vec<Diagnostic>, sources: Sources },
+    /// No test file and no policy example to run.
+    #[error("no policy tests found")]
+    NoTests,
 }
 
 /// Why the stream named `-` was not evaluated.
@@ -292,6 +299,8 @@ impl RunError {
                 "did the command piped into `bylaw check -` fail? (`set -o pipefail` makes the pipeline say so)"
             }
             RunError::Stdin(_) => return None,
+            RunError::TestFiles { .. } => return None,
+            RunError::NoTests => "tests are `kind: PolicyTest` files named *.test.yaml next to the policies",
         })
     }
 
@@ -300,7 +309,8 @@ impl RunError {
         match self {
             RunError::Config { diagnostics, sources }
             | RunError::Policies { diagnostics, sources, .. }
-            | RunError::ExceptionLists { diagnostics, sources } => Some((diagnostics, sources)),
+            | RunError::ExceptionLists { diagnostics, sources }
+            | RunError::TestFiles { diagnostics, sources } => Some((diagnostics, sources)),
             _ => None,
         }
     }

@@ -1,0 +1,142 @@
+//! `bylaw test` as a library call: find the `*.test.yaml` files and the
+//! policies in the given paths (a test file brings the policy beside it),
+//! load and compile the policies, parse the tests, and check that each
+//! test names a loaded policy. Running the cases is
+//! [`bylaw_engine::testing::run`]. Nothing is printed.
+
+use crate::{Message, RunError, Sources};
+use bylaw_engine::chrono::NaiveDate;
+use bylaw_engine::compile::CompileOptions;
+use bylaw_engine::diagnostic::{did_you_mean, Code, Diagnostic};
+use bylaw_engine::loader::{display_path, Loaded};
+use bylaw_engine::paths::absolute;
+use bylaw_engine::testing::{self, is_test_file, TestFile};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Policies and their tests, ready to run.
+pub struct Suite {
+    /// The policies loaded (their sources for snippets).
+    pub loaded: Loaded,
+    /// The test files' tests, then the examples embedded in policies.
+    pub tests: Vec<TestFile>,
+}
+
+/// Test files under `dir` (symlink loops are not followed twice).
+fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let mut files = bylaw_engine::loader::walk(dir).files;
+    files.sort();
+    out.extend(files.into_iter().filter(|p| is_test_file(p)));
+}
+
+fn has_policy_files(dir: &std::path::Path) -> bool {
+    let files = bylaw_engine::loader::walk(dir).files;
+    files.iter().any(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        (name.ends_with(".yaml") || name.ends_with(".yml")) && !is_test_file(p)
+    })
+}
+
+/// The policy file beside a test file: `x.test.yaml` → `x.yaml` / `x.yml`.
+fn sibling_policy(test: &Path) -> Option<PathBuf> {
+    let name = test.file_name()?.to_str()?;
+    let stem = name.strip_suffix(".test.yaml").or_else(|| name.strip_suffix(".test.yml"))?;
+    ["yaml", "yml"].iter().map(|ext| test.with_file_name(format!("{stem}.{ext}"))).find(|p| p.is_file())
+}
+
+/// Loads the policies and tests in `paths` (policy files, test files,
+/// directories holding them, `pack:NAME`; relative ones from
+/// `working_dir`) as of `today`. Notes and policy warnings go to
+/// `messages`.
+///
+/// # Errors
+/// [`RunError::Policies`], [`RunError::TestFiles`] (a test file that does
+/// not parse or names a policy that is not loaded), [`RunError::NoTests`].
+pub fn load(
+    paths: &[PathBuf],
+    working_dir: &Path,
+    today: NaiveDate,
+    messages: &mut Vec<Message>,
+) -> Result<Suite, RunError> {
+    let mut test_files = Vec::new();
+    let mut policy_paths = Vec::new();
+    for p in paths {
+        let p = &if p.to_str().is_some_and(|s| s.starts_with("pack:")) { p.clone() } else { absolute(working_dir, p) };
+        if p.to_str().is_some_and(|s| s.starts_with("pack:")) {
+            policy_paths.push(p.clone());
+        } else if p.is_dir() {
+            let before = test_files.len();
+            walk(p, &mut test_files);
+            // a directory of tests only holds no policies: do not ask the loader for any
+            if has_policy_files(p) || test_files.len() == before {
+                policy_paths.push(p.clone());
+            }
+        } else if is_test_file(p) {
+            test_files.push(p.clone());
+        } else {
+            policy_paths.push(p.clone());
+        }
+    }
+    // the policy beside each test file is loaded with it
+    let loaded_already =
+        |candidate: &Path, policy_paths: &[PathBuf]| policy_paths.iter().any(|p| candidate.starts_with(p));
+    for t in &test_files {
+        if let Some(sib) = sibling_policy(t) {
+            if !loaded_already(&sib, &policy_paths) {
+                policy_paths.push(sib);
+            }
+        }
+    }
+    let options = CompileOptions { environment: None, today, include_drafts: true };
+    let (_, loaded) = crate::load_and_compile(&policy_paths, options, working_dir, messages)?;
+    let mut tests = Vec::new();
+    let mut errors = Vec::new();
+    let mut sources = Sources::new();
+    for f in &test_files {
+        let file = display_path(f, working_dir);
+        let dir = f.parent().map(PathBuf::from).unwrap_or_default();
+        match bylaw_engine::paths::read_text(f) {
+            Ok(text) => {
+                match testing::parse(&file, &dir, &text) {
+                    Ok(t) => tests.push(t),
+                    Err(d) => errors.extend(d),
+                }
+                sources.insert(file, Arc::from(text));
+            }
+            Err(e) => errors.push(Diagnostic::error(Code::Io, &file, None, e.to_string())),
+        }
+    }
+    // a test of a policy that is not loaded would pass or fail for nothing
+    let names: Vec<&str> = loaded.policies.iter().map(|p| p.def.metadata.name.as_str()).collect();
+    for t in &tests {
+        let Some(policy) = &t.policy else { continue };
+        if names.contains(&policy.as_str()) {
+            continue;
+        }
+        let mut d = Diagnostic::error(
+            Code::UnknownPolicy,
+            &t.file,
+            t.policy_span,
+            format!("the tests are for policy `{policy}`, which is not loaded"),
+        );
+        d.hint = Some(match did_you_mean(policy, names.iter().copied()) {
+            Some(m) => format!("did you mean `{m}`?"),
+            None if names.is_empty() => {
+                "no policy was loaded: pass the policy file or its directory (`bylaw test policies/`)".into()
+            }
+            None => format!(
+                "loaded policies: {}; pass the policy file or its directory, or put it beside the test file",
+                names.join(", ")
+            ),
+        });
+        errors.push(d);
+    }
+    if !errors.is_empty() {
+        return Err(RunError::TestFiles { diagnostics: errors, sources });
+    }
+    tests.extend(testing::example_tests(&loaded.policies));
+    if tests.is_empty() {
+        return Err(RunError::NoTests);
+    }
+    Ok(Suite { loaded, tests })
+}
