@@ -14,6 +14,10 @@ use std::sync::Arc;
 /// Exit code for usage, config and policy errors.
 pub const EXIT_ERROR: u8 = 2;
 
+/// Exit status when standard output is a closed pipe: what a shell reports
+/// for a process killed by SIGPIPE (128 + 13).
+const EXIT_BROKEN_PIPE: i32 = 141;
+
 /// The first error writing to standard output in this run (`> /dev/full`, a
 /// closed pipe on a system without SIGPIPE): every subcommand prints through
 /// [`out!`](crate::out) / [`outln!`](crate::outln), which never panic, and
@@ -30,7 +34,14 @@ pub fn write_out(w: &mut dyn std::io::Write, args: std::fmt::Arguments<'_>) {
 }
 
 /// Records a failed write to standard output (made by a caller's own writer).
+/// A closed pipe (`bylaw rules | head`) ends the process quietly with the
+/// status a shell reports for SIGPIPE (141 = 128 + 13), as other
+/// command-line tools end: Rust ignores SIGPIPE, so the write fails instead.
+/// Report files are written before standard output, so they are complete.
 pub fn remember_stdout_error(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(EXIT_BROKEN_PIPE);
+    }
     if let Ok(mut first) = STDOUT_ERROR.lock() {
         first.get_or_insert_with(|| e.to_string());
     }

@@ -8,10 +8,7 @@
 
 // Standard output goes through `out!`/`outln!`: a failed write is exit 2, never a panic.
 #![warn(clippy::print_stdout)]
-// The only unsafe code is the process set-up in `process.rs` (allocator
-// options, signal disposition, prctl), allowed there alone; every library
-// crate forbids it.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod audit_cmd;
 mod check;
