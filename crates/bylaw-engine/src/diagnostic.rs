@@ -50,6 +50,7 @@
 //! diagnostics need it and the engine cannot depend on `bylaw-report`
 //! (which re-exports it as `bylaw_report::display_safe`).
 
+use crate::input::SyntaxError;
 use crate::node::Span;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -314,6 +315,22 @@ impl Diagnostic {
     pub fn with_label(mut self, file: impl Into<String>, span: Span, message: impl Into<String>) -> Self {
         self.labels.push(Label { file: file.into(), span, message: message.into() });
         self
+    }
+
+    /// The `yaml` diagnostic for syntax error `e` of `file` ("invalid YAML:
+    /// …" at its position), with a "first defined here" label where `e` is
+    /// a duplicate key.
+    pub fn invalid_yaml(file: &str, e: &SyntaxError) -> Self {
+        let d = Diagnostic::error(
+            Code::Yaml,
+            file,
+            Some(Span::point(e.line, e.col)),
+            format!("invalid YAML: {}", e.message),
+        );
+        match e.first {
+            Some(first) => d.with_label(file, first, "first defined here"),
+            None => d,
+        }
     }
 
     /// `file:line:col` (or just `file`).
