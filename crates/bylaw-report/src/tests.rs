@@ -705,7 +705,7 @@ fn a_failed_run_json_report_names_the_places_of_the_labels_in_the_hint() {
     let d = Diagnostic::error(Code::DuplicateId, "p.yaml", Some(Span::point(15, 11)), "duplicate rule id `R-1`")
         .with_label("p.yaml", Span { start_line: 9, start_col: 11, end_line: 9, end_col: 14 }, "first defined here")
         .with_hint("rule ids must be unique");
-    let report = failure_report(&[d.clone()], FailOn::Blocking);
+    let report = failure_report(std::slice::from_ref(&d), FailOn::Blocking);
     assert_eq!(report.errors[0].hint.as_deref(), Some("rule ids must be unique (p.yaml:9:11: first defined here)"));
     let bare = Diagnostic { hint: None, ..d };
     let report = failure_report(&[bare], FailOn::Blocking);
