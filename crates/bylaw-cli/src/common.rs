@@ -111,7 +111,7 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &HashMap<String, Arc<str
             .cmp(&(&b.file, b.span.map(|s| (s.start_line, s.start_col))))
     });
     for d in sorted {
-        eprintln!("{}", d.render(sources.get(&d.file).map(|s| &**s), color));
+        eprintln!("{}", d.render_with(|file| sources.get(file).map(|s| &**s), color));
     }
 }
 

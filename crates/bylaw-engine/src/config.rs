@@ -119,12 +119,7 @@ impl Config {
     pub fn parse(file: &str, text: &str) -> Result<Config, Vec<Diagnostic>> {
         let parsed = yaml::parse(text);
         if let Some(e) = parsed.errors.into_iter().next() {
-            return Err(vec![Diagnostic::error(
-                Code::Yaml,
-                file,
-                Some(crate::node::Span::point(e.line, e.col)),
-                format!("invalid YAML: {}", e.message),
-            )]);
+            return Err(vec![Diagnostic::invalid_yaml(file, &e)]);
         }
         let Some(root) = parsed.documents.into_iter().next() else {
             return Ok(Config::default());

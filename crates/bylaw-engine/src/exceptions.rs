@@ -133,9 +133,9 @@ pub fn load(paths: &[impl AsRef<Path>], working_dir: &Path) -> Result<Vec<Except
             }
         }
     }
-    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut seen: HashMap<&str, &Exception> = HashMap::new();
     for e in &out {
-        if let Some(first) = seen.insert(e.id.clone(), e.source()) {
+        if let Some(first) = seen.insert(&e.id, e) {
             errors.push(
                 Diagnostic::error(
                     Code::DuplicateId,
@@ -143,7 +143,8 @@ pub fn load(paths: &[impl AsRef<Path>], working_dir: &Path) -> Result<Vec<Except
                     Some(e.span),
                     format!("exception id `{}` is used twice", e.id),
                 )
-                .with_hint(format!("first used at {first}; give each exception its own id")),
+                .with_label(&first.file, first.span, "first used here")
+                .with_hint("give each exception its own id"),
             );
         }
     }
@@ -158,12 +159,7 @@ pub fn load(paths: &[impl AsRef<Path>], working_dir: &Path) -> Result<Vec<Except
 pub fn parse_into(file: &str, text: &str, out: &mut Vec<Exception>, errors: &mut Vec<Diagnostic>) {
     let parsed = yaml::parse(text);
     if let Some(e) = parsed.errors.into_iter().next() {
-        errors.push(Diagnostic::error(
-            Code::Yaml,
-            file,
-            Some(Span::point(e.line, e.col)),
-            format!("invalid YAML: {}", e.message),
-        ));
+        errors.push(Diagnostic::invalid_yaml(file, &e));
         return;
     }
     let Some(root) = parsed.documents.into_iter().next() else {

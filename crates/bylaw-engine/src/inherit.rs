@@ -53,6 +53,9 @@ struct Resolver<'a> {
     done: HashMap<String, Option<LoadedPolicy>>,
     /// Identities of files extended by some policy.
     bases: Vec<String>,
+    /// For each policy being resolved but the innermost: its file and the
+    /// `extends` entry being followed (to show where a cycle starts).
+    via: Vec<(String, Span)>,
 }
 
 /// Resolves `extends` of every loaded policy in place; drops policies that
@@ -68,6 +71,7 @@ pub fn resolve(loaded: &mut Loaded) {
         working_dir: &loaded.working_dir,
         done: HashMap::new(),
         bases: Vec::new(),
+        via: Vec::new(),
     };
     let mut out = Vec::new();
     for p in policies {
@@ -98,15 +102,21 @@ impl Resolver<'_> {
             if let Some(at) = stack.iter().position(|s| s == &parent.id) {
                 let mut chain: Vec<&str> = stack[at..].iter().map(String::as_str).collect();
                 chain.push(&parent.id);
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        Code::Extends,
-                        &p.file,
-                        Some(span),
-                        format!("`extends` cycle: {}", chain.join(" → ")),
-                    )
-                    .with_hint("a policy cannot extend itself, directly or through its parents"),
-                );
+                let mut d = Diagnostic::error(
+                    Code::Extends,
+                    &p.file,
+                    Some(span),
+                    format!("`extends` cycle: {}", chain.join(" → ")),
+                )
+                .with_hint("a policy cannot extend itself, directly or through its parents");
+                if let (Some((file, at_span)), Some(next)) = (self.via.get(at), stack.get(at + 1)) {
+                    d = d.with_label(
+                        file,
+                        *at_span,
+                        format!("the cycle starts here: `{}` extends `{next}`", stack[at]),
+                    );
+                }
+                self.diagnostics.push(d);
                 ok = false;
                 continue;
             }
@@ -117,7 +127,9 @@ impl Resolver<'_> {
                 Some(done) => done.clone(),
                 None => {
                     stack.push(parent.id.clone());
+                    self.via.push((p.file.clone(), span));
                     let e = self.effective(parent.policy, stack);
+                    self.via.pop();
                     stack.pop();
                     self.done.insert(parent.id.clone(), e.clone());
                     e

@@ -7,6 +7,7 @@ use crate::compile::{cel_env, root_context, strip_strings};
 use crate::diagnostic::{Code, Diagnostic, Level};
 use crate::exceptions::Exception;
 use crate::loader::LoadedPolicy;
+use crate::node::Span;
 use crate::policy::{Condition, PolicyType};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -155,7 +156,14 @@ fn normalized(c: &Condition) -> String {
 /// Rules with the same match and `each` where one denies and the other
 /// requires the same condition: together they fire on every target.
 fn conflicts(policies: &[LoadedPolicy], out: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<(String, String, String), (String, &'static str, String)> = HashMap::new();
+    /// The first rule of a (match, each, condition): id, kind, policy, and where its condition is.
+    struct First<'p> {
+        id: String,
+        kind: &'static str,
+        policy: String,
+        at: (&'p str, Span),
+    }
+    let mut seen: HashMap<(String, String, String), First<'_>> = HashMap::new();
     for p in policies {
         let scope = serde_json::to_string(&p.root.to_json()["spec"]["match"]).unwrap_or_default();
         for (i, r) in p.def.spec.rules.iter().enumerate() {
@@ -166,7 +174,10 @@ fn conflicts(policies: &[LoadedPolicy], out: &mut Vec<Diagnostic>) {
             };
             let key = (scope.clone(), r.each.clone().unwrap_or_default(), normalized(cond));
             match seen.get(&key) {
-                Some((other, other_kind, other_policy)) if *other_kind != kind => out.push(
+                Some(First { id: other, kind: other_kind, policy: other_policy, at: (other_file, other_span) })
+                    if *other_kind != kind =>
+                {
+                    out.push(
                     Diagnostic::error(
                         Code::Conflict,
                         p.rule_file(i),
@@ -178,11 +189,14 @@ fn conflicts(policies: &[LoadedPolicy], out: &mut Vec<Diagnostic>) {
                             verb(other_kind)
                         ),
                     )
+                    .with_label(*other_file, *other_span, format!("rule `{other}` {} it here", verb(other_kind)))
                     .with_hint("keep one of the two rules"),
-                ),
+                    )
+                }
                 Some(_) => {}
                 None => {
-                    seen.insert(key, (r.id.clone(), kind, p.def.metadata.name.clone()));
+                    let at = (p.rule_file(i), p.rule_span(i, &format!("/{kind}")));
+                    seen.insert(key, First { id: r.id.clone(), kind, policy: p.def.metadata.name.clone(), at });
                 }
             }
         }

@@ -275,13 +275,7 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
     }
     for e in &parsed.errors {
         loaded.diagnostics.push(
-            Diagnostic::error(
-                Code::Yaml,
-                file,
-                Some(Span::point(e.line, e.col)),
-                format!("invalid YAML: {}", e.message),
-            )
-            .with_hint("check the indentation and quoting around this position"),
+            Diagnostic::invalid_yaml(file, e).with_hint("check the indentation and quoting around this position"),
         );
     }
     if parsed.documents.is_empty() && parsed.errors.is_empty() {
@@ -388,10 +382,8 @@ fn check_policy(def: &PolicyDef, root: &Node, file: &str, out: &mut Vec<Diagnost
                     Some(rule_span(root, i, "/id")),
                     format!("duplicate rule id `{}`", rule.id),
                 )
-                .with_hint(format!(
-                    "first defined at line {}; rule ids must be unique",
-                    rule_span(root, prev, "/id").start_line
-                )),
+                .with_label(file, rule_span(root, prev, "/id"), "first defined here")
+                .with_hint("rule ids must be unique"),
             );
         }
     }
@@ -443,11 +435,8 @@ fn check_across(loaded: &mut Loaded) {
                     Some(p.root.value_span_of_pointer("/metadata/name").0),
                     format!("duplicate policy name `{}`", p.def.metadata.name),
                 )
-                .with_hint(format!(
-                    "also defined in {}:{}",
-                    prev.file,
-                    prev.root.span_of_pointer("/metadata/name").0.start_line
-                )),
+                .with_label(&prev.file, prev.root.value_span_of_pointer("/metadata/name").0, "first defined here")
+                .with_hint("policy names must be unique: rename one of the two"),
             );
         }
         for (i, r) in p.def.spec.rules.iter().enumerate() {
@@ -459,11 +448,12 @@ fn check_across(loaded: &mut Loaded) {
                         Some(p.rule_span(i, "/id")),
                         format!("rule id `{}` is also used by policy `{}`", r.id, prev.def.metadata.name),
                     )
-                    .with_hint(format!(
-                        "defined at {}:{}; rule ids must be unique across policies",
+                    .with_label(
                         prev.rule_file(*j),
-                        prev.rule_span(*j, "/id").start_line
-                    )),
+                        prev.rule_span(*j, "/id"),
+                        format!("first defined here, in policy `{}`", prev.def.metadata.name),
+                    )
+                    .with_hint("rule ids must be unique across policies"),
                 ),
                 Some(_) => {}
                 None => {
@@ -523,6 +513,9 @@ mod tests {
         let msgs: Vec<String> = l.diagnostics.iter().map(|d| format!("{} {}", d.location(), d.message)).collect();
         assert!(msgs.contains(&"p.yaml:12:7 rule `R-1` has both `deny` and `require`".to_owned()), "{msgs:#?}");
         assert!(msgs.contains(&"p.yaml:13:11 duplicate rule id `R-1`".to_owned()), "{msgs:#?}");
+        let dup = l.diagnostics.iter().find(|d| d.message == "duplicate rule id `R-1`").unwrap();
+        let labels: Vec<String> = dup.labels.iter().map(|l| format!("{} {}", l.location(), l.message)).collect();
+        assert_eq!(labels, ["p.yaml:8:11 first defined here"]);
         assert!(msgs.contains(&"p.yaml:15:11 rule `R-2` has neither `deny` nor `require`".to_owned()), "{msgs:#?}");
     }
 

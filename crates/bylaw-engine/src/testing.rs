@@ -103,12 +103,7 @@ pub fn is_test_file(path: &Path) -> bool {
 pub fn parse(file: &str, dir: &Path, text: &str) -> Result<TestFile, Vec<Diagnostic>> {
     let parsed = yaml::parse(text);
     if let Some(e) = parsed.errors.into_iter().next() {
-        return Err(vec![Diagnostic::error(
-            Code::Yaml,
-            file,
-            Some(Span::point(e.line, e.col)),
-            format!("invalid YAML: {}", e.message),
-        )]);
+        return Err(vec![Diagnostic::invalid_yaml(file, &e)]);
     }
     let Some(root) = parsed.documents.into_iter().next() else {
         return Err(vec![Diagnostic::error(Code::Schema, file, None, "empty test file: expected `kind: PolicyTest`")]);

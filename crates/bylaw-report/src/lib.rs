@@ -253,6 +253,21 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
         .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
 }
 
+/// A diagnostic's hint for the JSON report, followed by its secondary
+/// labels as `file:line:col: message` (the report format has no field of
+/// its own for them): `rule ids must be unique (p.yaml:8:11: first defined here)`.
+fn hint_with_labels(d: &bylaw_engine::diagnostic::Diagnostic) -> Option<String> {
+    if d.labels.is_empty() {
+        return d.hint.clone();
+    }
+    let labels: Vec<String> = d.labels.iter().map(|l| format!("{}: {}", l.location(), l.message)).collect();
+    let labels = labels.join("; ");
+    Some(match &d.hint {
+        Some(h) => format!("{h} ({labels})"),
+        None => labels,
+    })
+}
+
 /// The JSON report of a run that stopped before evaluating (exit 2):
 /// verdict `error`, nothing evaluated, and every problem in `errors` with
 /// its file, line and column.
@@ -270,7 +285,7 @@ pub fn failure_report(diags: &[bylaw_engine::diagnostic::Diagnostic], fail_on: b
             line: d.span.map(|s| s.start_line),
             column: d.span.map(|s| s.start_col),
             message: d.message.clone(),
-            hint: d.hint.clone(),
+            hint: hint_with_labels(d),
         })
         .collect();
     Report {

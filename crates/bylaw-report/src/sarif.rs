@@ -412,14 +412,7 @@ pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts
             let artifact = artifact_location(&d.file, opts);
             let mut physical = sarif::PhysicalLocation::builder().artifact_location(artifact).build();
             if let Some(s) = d.span {
-                physical.region = Some(
-                    sarif::Region::builder()
-                        .start_line(s.start_line.max(1) as i64)
-                        .start_column(s.start_col.max(1) as i64)
-                        .end_line(s.end_line.max(s.start_line).max(1) as i64)
-                        .end_column(s.end_col.max(1) as i64)
-                        .build(),
-                );
+                physical.region = Some(region(s));
             }
             let mut r = sarif::Result::builder()
                 .rule_id(format!("bylaw/validate/{}", d.code))
@@ -427,6 +420,26 @@ pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts
                 .message(sarif::Message::builder().text(text).build())
                 .locations(vec![sarif::Location::builder().physical_location(physical).build()])
                 .build();
+            // the diagnostic's secondary labels ("first defined here")
+            if !d.labels.is_empty() {
+                r.related_locations = Some(
+                    d.labels
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| {
+                            let mut physical = sarif::PhysicalLocation::builder()
+                                .artifact_location(artifact_location(&l.file, opts))
+                                .build();
+                            physical.region = Some(region(l.span));
+                            sarif::Location::builder()
+                                .id(i as i64)
+                                .physical_location(physical)
+                                .message(sarif::Message::builder().text(l.message.clone()).build())
+                                .build()
+                        })
+                        .collect(),
+                );
+            }
 
             r.rule_index = codes.iter().position(|c| *c == d.code.as_str()).map(|i| i as i64);
             r
@@ -445,6 +458,17 @@ pub fn diagnostics_to_sarif(diags: &[bylaw_engine::diagnostic::Diagnostic], opts
         .results(results)
         .build();
     sarif::Sarif::builder().schema(SCHEMA_URI.to_string()).version(json!("2.1.0")).runs(vec![run]).build()
+}
+
+/// The region of a diagnostic's span (lines and columns at least 1, the
+/// end not before the start line).
+fn region(s: bylaw_engine::node::Span) -> sarif::Region {
+    sarif::Region::builder()
+        .start_line(s.start_line.max(1) as i64)
+        .start_column(s.start_col.max(1) as i64)
+        .end_line(s.end_line.max(s.start_line).max(1) as i64)
+        .end_column(s.end_col.max(1) as i64)
+        .build()
 }
 
 /// SARIF for a run that stopped before evaluating (exit 2): the problems as

@@ -663,3 +663,51 @@ fn a_failed_run_code_quality_report_has_its_located_problems() {
     );
     assert_eq!(issues[0]["fingerprint"].as_str().unwrap().len(), 64);
 }
+
+#[test]
+fn a_diagnostics_secondary_labels_are_sarif_related_locations() {
+    use bylaw_engine::diagnostic::Diagnostic;
+    use bylaw_engine::node::Span;
+    let d = Diagnostic::error(
+        Code::DuplicateId,
+        "policies/b.yaml",
+        Some(Span { start_line: 4, start_col: 9, end_line: 4, end_col: 13 }),
+        "duplicate policy name `demo`",
+    )
+    .with_label(
+        "policies/a.yaml",
+        Span { start_line: 3, start_col: 9, end_line: 3, end_col: 13 },
+        "first defined here",
+    );
+    let doc = serde_json::to_value(diagnostics_to_sarif(&[d], &RenderOptions::default())).unwrap();
+    let result = &doc["runs"][0]["results"][0];
+    assert_eq!(
+        result["relatedLocations"],
+        serde_json::json!([{
+            "id": 0,
+            "message": { "text": "first defined here" },
+            "physicalLocation": {
+                "artifactLocation": { "uri": "policies/a.yaml", "uriBaseId": "%SRCROOT%" },
+                "region": { "startLine": 3, "startColumn": 9, "endLine": 3, "endColumn": 13 }
+            }
+        }]),
+        "{result:#}"
+    );
+    let validator = jsonschema::validator_for(&sarif_schema()).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn a_failed_run_json_report_names_the_places_of_the_labels_in_the_hint() {
+    use bylaw_engine::diagnostic::Diagnostic;
+    use bylaw_engine::node::Span;
+    let d = Diagnostic::error(Code::DuplicateId, "p.yaml", Some(Span::point(15, 11)), "duplicate rule id `R-1`")
+        .with_label("p.yaml", Span { start_line: 9, start_col: 11, end_line: 9, end_col: 14 }, "first defined here")
+        .with_hint("rule ids must be unique");
+    let report = failure_report(std::slice::from_ref(&d), FailOn::Blocking);
+    assert_eq!(report.errors[0].hint.as_deref(), Some("rule ids must be unique (p.yaml:9:11: first defined here)"));
+    let bare = Diagnostic { hint: None, ..d };
+    let report = failure_report(&[bare], FailOn::Blocking);
+    assert_eq!(report.errors[0].hint.as_deref(), Some("p.yaml:9:11: first defined here"));
+}

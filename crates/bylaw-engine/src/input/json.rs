@@ -36,7 +36,7 @@ pub fn parse(src: &str, jsonc: bool) -> ParsedFile {
         if !jsonc && comment_at(&text, line, col) {
             message.push_str(" (JSON does not allow comments; name the file *.jsonc if its tool accepts JSONC)");
         }
-        let error = SyntaxError { line: line as u32, col: col as u32, message };
+        let error = SyntaxError { line: line as u32, col: col as u32, message, first: None };
         return ParsedFile { errors: vec![error], comments, documents: Vec::new() };
     }
     match Reader::new(&text).document() {
@@ -79,7 +79,7 @@ impl<'a> Reader<'a> {
     }
 
     fn error(&self, message: impl Into<String>) -> SyntaxError {
-        SyntaxError { line: self.line, col: self.col, message: message.into() }
+        SyntaxError { line: self.line, col: self.col, message: message.into(), first: None }
     }
 
     fn point(&self) -> Span {
@@ -141,7 +141,7 @@ impl<'a> Reader<'a> {
     fn object(&mut self, depth: usize) -> Result<Node, SyntaxError> {
         let start = self.token(b'{')?;
         let mut entries: Vec<Entry> = Vec::new();
-        let mut lines: HashMap<String, u32> = HashMap::new();
+        let mut lines: HashMap<String, Span> = HashMap::new();
         self.blanks();
         if self.peek() != Some(b'}') {
             loop {
@@ -149,11 +149,15 @@ impl<'a> Reader<'a> {
                 let (key_span, key) = self.string()?;
                 self.token(b':')?;
                 let value = self.value(depth + 1)?;
-                if let Some(first) = lines.insert(key.clone(), key_span.start_line) {
+                if let Some(first) = lines.insert(key.clone(), key_span) {
                     return Err(SyntaxError {
                         line: key_span.start_line,
                         col: key_span.start_col,
-                        message: format!("duplicate key `{key}` in this mapping (first defined at line {first})"),
+                        first: Some(first),
+                        message: format!(
+                            "duplicate key `{key}` in this mapping (first defined at line {})",
+                            first.start_line
+                        ),
                     });
                 }
                 entries.push(Entry { key: key.into(), key_span, value });
@@ -202,6 +206,7 @@ impl<'a> Reader<'a> {
                 return Err(SyntaxError {
                     line: start.start_line,
                     col: start.start_col,
+                    first: None,
                     message: "unclosed string".into(),
                 });
             };
@@ -217,6 +222,7 @@ impl<'a> Reader<'a> {
         let value = serde_json::from_str::<String>(&self.src[from..self.at]).map_err(|e| SyntaxError {
             line: start.start_line,
             col: start.start_col,
+            first: None,
             message: strip_position(&e.to_string()),
         })?;
         Ok((start.to(self.point()), value))
@@ -246,6 +252,7 @@ impl<'a> Reader<'a> {
                     return Err(SyntaxError {
                         line: start.start_line,
                         col: start.start_col,
+                        first: None,
                         message: format!("`{text}` is not a JSON value"),
                     })
                 }
@@ -382,6 +389,7 @@ mod tests {
             e.message,
             "duplicate key `a` in this mapping (first defined at line 1)".replace("line 1", "line 2")
         );
+        assert_eq!(e.first.map(|s| (s.start_line, s.start_col, s.end_col)), Some((2, 3, 6)));
         // a collection ends at its bracket (on its line) or its last child
         let p = parse("{\"a\": [1, 2] , \"b\": {\n  \"c\": 3\n  }\t}", false);
         let d = &p.documents[0];

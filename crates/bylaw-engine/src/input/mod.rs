@@ -61,6 +61,9 @@ pub struct SyntaxError {
     pub line: u32,
     pub col: u32,
     pub message: String,
+    /// A second place the error is about: for a duplicate key, where the
+    /// key was first written (shown as a "first defined here" label).
+    pub first: Option<Span>,
 }
 
 /// A comment as written in the file: YAML `# …`, JSONC `// …` and `/* … */`.
@@ -201,6 +204,7 @@ impl PhysicalLines {
         parsed.documents.iter_mut().for_each(|d| self.node(d));
         for e in &mut parsed.errors {
             (e.line, e.col) = self.map(e.line, e.col);
+            e.first.iter_mut().for_each(|f| self.span(f));
         }
         for c in &mut parsed.comments {
             (c.line, c.col) = self.map(c.line, c.col);
@@ -222,6 +226,7 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, SyntaxError> {
         return Err(SyntaxError {
             line: 1,
             col: 1,
+            first: None,
             message: "the file is UTF-16 (it starts with a UTF-16 byte order mark); bylaw reads UTF-8: re-encode it (`iconv -f UTF-16 -t UTF-8`)".into(),
         });
     }
@@ -232,6 +237,7 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, SyntaxError> {
     Err(SyntaxError {
         line,
         col,
+        first: None,
         message: format!(
             "the file is not valid UTF-8: byte 0x{:02X} here is not part of a UTF-8 character (bylaw reads UTF-8: re-encode the file)",
             bytes[valid]

@@ -358,7 +358,7 @@ impl<'a> Builder<'a> {
     }
 
     fn err(span: Span, message: impl Into<String>) -> SyntaxError {
-        SyntaxError { line: span.start_line, col: span.start_col, message: message.into() }
+        SyntaxError { line: span.start_line, col: span.start_col, message: message.into(), first: None }
     }
 
     /// Where a node pushed now will be kept ([`Anchored`]).
@@ -445,13 +445,16 @@ impl<'a> Builder<'a> {
                         None => entries.iter().find(|e| e.key == k),
                     };
                     if let Some(prev) = prev {
-                        return Err(Self::err(
-                            key_span,
-                            format!(
-                                "duplicate key `{k}` in this mapping (first defined at line {})",
-                                prev.key_span.start_line
-                            ),
-                        ));
+                        return Err(SyntaxError {
+                            first: Some(prev.key_span),
+                            ..Self::err(
+                                key_span,
+                                format!(
+                                    "duplicate key `{k}` in this mapping (first defined at line {})",
+                                    prev.key_span.start_line
+                                ),
+                            )
+                        });
                     }
                     match index {
                         Some(ix) => ix.insert(&k, entries.len()),
@@ -744,7 +747,7 @@ fn parse_run(
                 let (line, col) = nul_at.unwrap_or((e.marker().line() as u32, e.marker().col() as u32 + 1));
                 // never past the end of the text (a marker at EOF without a line break)
                 let (line, col) = (line + line_offset, col).min(end);
-                break Some(SyntaxError { line, col, message });
+                break Some(SyntaxError { line, col, message, first: None });
             }
             Some(Ok((Event::DocumentEnd, _))) => {
                 if let Some(mut root) = b.root.take() {
@@ -973,6 +976,8 @@ again: *s
         assert_eq!((e.line, e.col), (3, 1));
         assert!(e.message.contains("duplicate key `a`"));
         assert!(e.message.contains("line 1"));
+        // the first `a`, for the diagnostic's "first defined here" label
+        assert_eq!(e.first, Some(Span { start_line: 1, start_col: 1, end_line: 1, end_col: 2 }));
     }
 
     /// Found by fuzzing (fuzz/seeds/exceptions/key-int-candidate.yaml): a
