@@ -289,16 +289,6 @@ fn field_display(path: &FieldPath, doc: &Node, item: Option<&Node>, out: &mut St
     true
 }
 
-fn resource_of(doc: &Node) -> Option<Arc<Resource>> {
-    let r = Resource {
-        api_version: doc.str_at(&["apiVersion"]).map(String::from),
-        kind: doc.str_at(&["kind"]).map(String::from),
-        namespace: doc.str_at(&["metadata", "namespace"]).map(String::from),
-        name: doc.str_at(&["metadata", "name"]).map(String::from),
-    };
-    (r.kind.is_some() || r.name.is_some()).then(|| Arc::new(r))
-}
-
 /// Stable identity of a finding: rule, file, resource (or document index)
 /// and JSON pointer; no line numbers, so unrelated edits keep it.
 pub fn fingerprint(
@@ -672,7 +662,7 @@ impl PolicySet {
         }
         // standard input is a YAML stream whatever it is reported as
         let stdin = f.fs_path.as_os_str() == "-";
-        let format = Format::of_path(&f.path).or(stdin.then_some(Format::Yaml))?;
+        let format = Format::of_path(&f.path).or(stdin.then_some(Format::YAML))?;
         let mut res = FileResult::default();
         let read = match &f.content {
             Some(c) => Ok(Ok(c.clone())),
@@ -720,7 +710,9 @@ impl PolicySet {
         let eval_doc = |di: usize, doc: Node| -> (Vec<Finding>, Vec<usize>) {
             let mut findings = Vec::new();
             let mut evaluated = Vec::new();
-            let kind = doc.str_at(&["kind"]);
+            // the resource's kind (Kubernetes' `kind`) selects by `match.kinds`
+            let resource = format.resource(&doc).map(Arc::new);
+            let kind = resource.as_ref().and_then(|r| r.kind.as_deref());
             let pols = applicable.iter().copied().filter(|&i| {
                 let k = &self.policies[i].kinds;
                 k.is_empty() || kind.is_some_and(|kind| k.iter().any(|x| x == kind))
@@ -740,7 +732,7 @@ impl PolicySet {
                 items: &items,
                 file_val: &file_val,
                 document: Some(di as u32),
-                resource: resource_of(&doc),
+                resource: resource.clone(),
                 fixed_location: None,
             };
             for i in pols {
@@ -772,7 +764,7 @@ impl PolicySet {
         let mut text = Some(text);
         let (parsed, templated) = rayon::scope(|scope| {
             let Some(text) = text.take() else { return (input::ParsedFile::default(), 0) };
-            let mut parsed = input::parse_path_each(&f.path, &text, &mut |doc| {
+            let mut parsed = input::parse_each(format, &text, &mut |doc| {
                 let nodes = crate::node::count_nodes(&doc);
                 let full = batch.nodes + nodes > Batch::FULL_NODES || batch.docs.len() >= Batch::FULL_DOCS;
                 if full && !batch.docs.is_empty() {
@@ -825,11 +817,8 @@ impl PolicySet {
         }
         res.inline = crate::exceptions::inline_from_comments(&parsed.comments);
         for (i, e) in parsed.errors.iter().enumerate() {
-            let what = match format {
-                Format::Yaml => "invalid YAML",
-                Format::Json => "invalid JSON",
-            };
-            let mut finding = self.parse_error(&f.path, e.line, e.col, format!("{what}: {}", e.message), opts);
+            let message = format!("invalid {}: {}", format.label(), e.message);
+            let mut finding = self.parse_error(&f.path, e.line, e.col, message, opts);
             if i > 0 {
                 // one identity per broken document of a stream
                 finding.fingerprint = fingerprint(builtin::PARSE_ERROR, &f.path, None, Some(i as u32), "");

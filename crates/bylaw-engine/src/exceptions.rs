@@ -430,7 +430,11 @@ pub fn apply(
                 let refused = if mode == InlineMode::Forbid {
                     Some(format!("policy {} forbids inline suppressions", f.policy))
                 } else if mode == InlineMode::RequireReason && u.s.reason.is_none() {
-                    Some(format!("policy {} requires a reason (`# bylaw:ignore {} -- why`)", f.policy, f.rule_id))
+                    let marker = crate::input::comment_marker(&f.location.path);
+                    Some(format!(
+                        "policy {} requires a reason (`{marker} bylaw:ignore {} -- why`)",
+                        f.policy, f.rule_id
+                    ))
                 } else if f.enforcement == Enforcement::Mandatory {
                     Some(format!("rule {} is mandatory", f.rule_id))
                 } else {
