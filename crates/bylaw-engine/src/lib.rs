@@ -12,8 +12,6 @@
 #![forbid(unsafe_code)]
 
 pub mod builtin;
-pub mod cel_check;
-pub mod cel_regex;
 pub mod compile;
 pub mod config;
 pub mod context;
@@ -25,7 +23,7 @@ pub mod exceptions;
 pub mod inherit;
 pub mod input;
 pub mod jsonpath;
-pub mod library;
+pub mod language;
 pub mod lint;
 pub mod loader;
 pub mod node;

@@ -1,7 +1,7 @@
 //! Input files: which formats bylaw reads, and parsing each into
-//! [`Node`](crate::node::Node) documents with source spans.
+//! [`Node`] documents with source spans.
 //!
-//! The formats are one list, [`FORMATS`] ([`format`] says what a format
+//! The formats are one list, [`FORMATS`] ([`mod@format`] says what a format
 //! implements and what adding one takes): YAML, JSONC (for the files whose
 //! tools accept comments, see [`is_jsonc`]) and strict JSON. Start from
 //! [`parse_path`]: it picks the format from the path and returns a
