@@ -857,3 +857,156 @@ mod template_tests {
         assert!(!has_placeholder("run: echo ${{ github.sha }}"));
     }
 }
+
+/// The shared step, driven by a language other than CEL: a second language
+/// implements only compile and evaluate, and gets located, interpolated and
+/// enforced findings.
+#[cfg(test)]
+mod language_seam_tests {
+    use super::*;
+    use crate::compile::{CompileOptions, Part};
+    use crate::language::Expression;
+
+    /// A language whose program says which rules fire, on which element.
+    struct Toy;
+
+    /// Rule index → what it reports.
+    struct ToyProgram(Vec<ToyOutcome>);
+
+    enum ToyOutcome {
+        Fire(Vec<Segment>),
+        Fail,
+    }
+
+    /// Message expression 0 is `v1`; expression 1 is missing data.
+    struct ToyBindings;
+
+    impl Bindings for ToyBindings {
+        fn write(&self, expr: usize, out: &mut String) -> Result<bool, String> {
+            match expr {
+                0 => {
+                    out.push_str("v1");
+                    Ok(true)
+                }
+                1 => Ok(false),
+                _ => Err("no such expression".into()),
+            }
+        }
+    }
+
+    impl LanguageRun for Toy {
+        fn evaluate<'p>(
+            &self,
+            _: &Document<'_>,
+            policies: &mut dyn Iterator<Item = (usize, &'p CompiledPolicy)>,
+            sink: &mut dyn FnMut(Event<'_>),
+        ) {
+            for (i, p) in policies {
+                let Some(program) = p.program.downcast_ref::<ToyProgram>() else { continue };
+                for (rule, outcome) in program.0.iter().enumerate() {
+                    let (item, outcome) = match outcome {
+                        ToyOutcome::Fire(segs) => (Some(segs.as_slice()), Outcome::Violation(&ToyBindings)),
+                        ToyOutcome::Fail => (None, Outcome::Error("`x` is not a number".into())),
+                    };
+                    sink(Event::Finding(RawFinding { policy: i, rule, item, outcome }));
+                }
+                sink(Event::Applied(i));
+            }
+        }
+    }
+
+    fn rule(id: &str, at: Option<At>, message: Vec<Part>) -> CompiledRule {
+        CompiledRule {
+            id: id.into(),
+            title: id.into(),
+            description: None,
+            severity: Severity::High,
+            remediation: None,
+            controls: Vec::new(),
+            enforcement: Enforcement::Advisory,
+            notes: vec!["advisory in dev".into()],
+            each: None,
+            condition: 0,
+            at,
+            message,
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn raw_findings_of_any_language_are_located_interpolated_and_enforced() {
+        let text = "kind: Pod\nspec:\n  containers:\n    - name: a\n      securityContext:\n        privileged: true\n";
+        let doc = input::parse(Format::YAML, text).documents.remove(0);
+        let field = |root, keys: &[&str]| crate::compile::FieldPath {
+            root,
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+        };
+        let expr =
+            |source: &str, index, field| Part::Expr { source: source.into(), expression: Expression { index, field } };
+        let message = vec![
+            Part::Text("container ".into()),
+            expr("item.name", 9, Some(field(FieldRoot::Item, &["name"]))),
+            Part::Text(" of a ".into()),
+            expr("doc.kind", 9, Some(field(FieldRoot::Doc, &["kind"]))),
+            Part::Text(": ".into()),
+            expr("v", 0, None),
+            Part::Text(", ".into()),
+            expr("gone", 1, None),
+        ];
+        let container = vec![Segment::Key("spec".into()), Segment::Key("containers".into()), Segment::Index(0)];
+        let policy = CompiledPolicy {
+            name: "toy".into(),
+            version: None,
+            kind: Default::default(),
+            lifecycle: Default::default(),
+            description: None,
+            file: "toy.policy".into(),
+            target: PolicyTarget::Documents,
+            files: None,
+            kinds: Vec::new(),
+            language: "toy",
+            program: Box::new(ToyProgram(vec![ToyOutcome::Fire(container), ToyOutcome::Fail])),
+            rules: vec![
+                rule("T-1", Some(At::Relative(vec![Segment::Key("securityContext".into())])), message),
+                rule("T-2", None, vec![Part::Text("unused".into())]),
+            ],
+            needs_json: false,
+            owners: Vec::new(),
+            exception_rules: Default::default(),
+        };
+        let set = PolicySet {
+            policies: vec![policy],
+            options: CompileOptions {
+                environment: None,
+                today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+                include_drafts: false,
+            },
+        };
+        let runs: Vec<(&'static str, Box<dyn LanguageRun>)> = vec![("toy", Box::new(Toy))];
+        let json = OnceLock::new();
+        let t = Subject {
+            doc: Document { path: "pod.yaml", format: "yaml", node: &doc, json: &json },
+            document: Some(0),
+            resource: None,
+            pipeline: false,
+        };
+        let (mut out, mut applied) = (Vec::new(), Vec::new());
+        Evaluator { set: &set, runs: &runs }.evaluate(&t, &[0], &|_| true, &mut out, &mut applied);
+        assert_eq!(applied, [0]);
+        assert_eq!(out.len(), 2);
+        let fired = &out[0];
+        assert_eq!(fired.rule_id, "T-1");
+        assert_eq!(fired.message, "container a of a Pod: v1, <missing>");
+        assert_eq!(fired.pointer, "/spec/containers/0/securityContext", "`at` from the element");
+        assert_eq!((fired.location.start_line, fired.location.path.as_str()), (5, "pod.yaml"));
+        assert_eq!(
+            (fired.enforcement, fired.notes.as_slice()),
+            (Enforcement::Advisory, &["advisory in dev".to_owned()][..])
+        );
+        let failed = &out[1];
+        assert_eq!(failed.rule_id, builtin::EVAL_ERROR);
+        assert_eq!(failed.message, "rule T-2 could not be evaluated: `x` is not a number");
+        assert_eq!(failed.notes[0], "rule T-2 of policy toy");
+        assert_eq!(failed.location.start_line, 1, "no element: the document");
+    }
+}

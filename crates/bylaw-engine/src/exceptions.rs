@@ -570,6 +570,53 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_inline_suppression_is_hinted_in_the_files_comment_syntax() {
+        let finding = |path: &str| crate::report::Finding {
+            rule_id: "K-1".into(),
+            policy: "p".into(),
+            severity: crate::report::Severity::High,
+            enforcement: Enforcement::Blocking,
+            message: "m".into(),
+            location: crate::report::Location {
+                path: path.into(),
+                start_line: 2,
+                start_column: 1,
+                end_line: 2,
+                end_column: 2,
+            },
+            document: None,
+            pointer: String::new(),
+            resource: None,
+            fingerprint: path.into(),
+            notes: Vec::new(),
+            exception: None,
+        };
+        let mut report = Report {
+            version: crate::report::REPORT_VERSION.into(),
+            tool: Default::default(),
+            environment: None,
+            fail_on: Default::default(),
+            verdict: crate::report::Verdict::Fail,
+            summary: Default::default(),
+            policies: Vec::new(),
+            rules: Vec::new(),
+            findings: vec![finding("deploy/a.yaml"), finding("tsconfig.json")],
+            exceptions: Vec::new(),
+            errors: Vec::new(),
+        };
+        let settings = Settings {
+            today: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            warn_days: DEFAULT_WARN_DAYS,
+            inline: InlineMode::RequireReason,
+        };
+        let no_reason = |_: &str| vec![Inline { line: 2, rules: vec!["K-1".into()], reason: None }];
+        apply(&mut report, &[], &PolicyRules::new(), &settings, &no_reason);
+        let note = |i: usize| report.findings[i].notes.join("\n");
+        assert!(note(0).contains("(`# bylaw:ignore K-1 -- why`)"), "{}", note(0));
+        assert!(note(1).contains("(`// bylaw:ignore K-1 -- why`)"), "{}", note(1));
+    }
+
+    #[test]
     fn exception_lists_are_schema_checked_with_locations() {
         let mut out = Vec::new();
         let mut errors = Vec::new();

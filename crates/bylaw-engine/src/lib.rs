@@ -6,8 +6,14 @@
 //! (environments, lifecycle, dates) and produces a platform-neutral
 //! [`report::Report`].
 //!
+//! Two seams keep it open: policy languages ([`language::PolicyLanguage`],
+//! listed in [`language::LANGUAGES`]; CEL today) and input formats
+//! ([`input::InputFormat`], listed in [`input::FORMATS`]; YAML, JSONC,
+//! JSON). Their module docs say what adding one takes.
+//!
 //! It deliberately knows nothing about output formats (see `bylaw-report`)
-//! or CI platforms (the adapters). Start reading at [`report::Report`].
+//! or CI platforms (the adapters). Start reading at [`report::Report`],
+//! then [`eval`].
 
 #![forbid(unsafe_code)]
 
