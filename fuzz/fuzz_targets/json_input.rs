@@ -1,4 +1,4 @@
-//! A JSON input file: `input::parse(Format::Json, …)` (strict) and
+//! A JSON input file: `input::parse(Format::JSON, …)` (strict) and
 //! `parse_path` for a JSONC file (`tsconfig.json`), with every span a real
 //! place in the file; and, as an oracle, what JSON tools read: when
 //! `serde_json` accepts the text, bylaw must read the same value (it parses
@@ -52,7 +52,7 @@ fn check_as_json_tools_read(src: &str, parsed: &input::ParsedFile, dialect: &str
 fuzz_target!(|data: &[u8]| {
     let Some(src) = bylaw_fuzz::text(data) else { return };
     bylaw_fuzz::on_cli_stack(move || {
-        let strict = input::parse(Format::Json, &src);
+        let strict = input::parse(Format::JSON, &src);
         bylaw_fuzz::check_parsed(&strict, &src);
         check_as_json_tools_read(&src, &strict, "json");
         let jsonc = input::parse_path("tsconfig.json", &src);

@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Some(src) = bylaw_fuzz::text(data) else { return };
     bylaw_fuzz::on_cli_stack(move || {
-        let parsed = input::parse(Format::Yaml, &src);
+        let parsed = input::parse(Format::YAML, &src);
         bylaw_fuzz::check_parsed(&parsed, &src);
         for d in &parsed.documents {
             let _ = d.to_json();

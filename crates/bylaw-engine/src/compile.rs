@@ -1,19 +1,22 @@
-//! Compiling loaded policies once per run: CEL programs (conditions, `when`,
-//! `{{ }}` in messages) against one shared environment, JSONPath for
-//! `each`, `at` paths, file globs, params, and each rule's resolved
-//! enforcement. Nothing here is redone per document.
+//! Compiling loaded policies once per run. What every policy language
+//! shares is compiled here: metadata, file globs, `each` and `at` paths
+//! (JSONPath), message templates (`{{ }}` split from the text) and each
+//! rule's resolved enforcement; the conditions, the `match.when` filter
+//! and the expressions of messages are compiled by the policy's language
+//! ([`crate::language`], CEL for YAML policies), which keeps them in the
+//! policy's [`CompiledPolicy::program`]. Nothing here is redone per
+//! document.
 //!
 //! Every CEL, JSONPath and glob problem becomes a located diagnostic.
 
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::enforcement::{self, Inputs};
 use crate::jsonpath::Query as JsonPath;
+use crate::language::{self, ConditionCompiler};
 use crate::loader::LoadedPolicy;
-use crate::node::{json_to_val, Node, Segment, Span};
-use crate::policy::{Condition, Lifecycle, PolicyType, Target};
+use crate::node::{Node, Segment, Span};
+use crate::policy::{Lifecycle, PolicyType, Target};
 use crate::report::{Enforcement, Severity};
-use cel::common::value::Val;
-use cel::{Context, Env, Program};
 use chrono::NaiveDate;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use std::sync::Arc;
@@ -29,39 +32,26 @@ pub struct CompileOptions {
     pub include_drafts: bool,
 }
 
-/// The CEL variables bylaw binds (DESIGN §3), the one list: the compiler
-/// knows them by it; `eval.rs`'s resolver binds each.
-pub const CEL_VARIABLES: &[&str] = &["doc", "item", "params", "ctx", "file"];
-
-/// A compiled CEL expression with its source text, for error messages.
-pub struct Cel {
-    pub program: Program,
-    pub source: String,
-}
-
-/// A compiled `deny` / `require` tree.
-pub enum Cond {
-    Leaf(Cel),
-    All(Vec<Cond>),
-    Any(Vec<Cond>),
-    Not(Box<Cond>),
-}
-
 /// Where `at` points, from the `each` element (or the document).
 pub enum At {
     Relative(Vec<Segment>),
     Absolute(JsonPath),
 }
 
-/// A message with `{{ CEL }}` parts.
+/// A part of a message: text, or a `{{ }}` expression of the policy's
+/// language. Messages are interpolated by one shared step
+/// ([`crate::eval`]) for every language.
 pub enum Part {
     Text(String),
-    Expr(Cel),
-    /// A `{{ }}` that only selects fields of `doc` or `item`
-    /// (`doc.metadata.name`): read straight from the document when the
-    /// value there is a string, integer, bool or null, else evaluated as
-    /// the CEL it is (the result is the same either way).
-    Field(FieldPath, Cel),
+    /// A `{{ }}`: `source` is its text (for error messages), `expression`
+    /// what its language compiled. When it only selects fields of `doc` or
+    /// `item` (`doc.metadata.name`), a string, integer, bool or null there
+    /// is read straight from the document, anything else is asked of the
+    /// language (the result is the same either way).
+    Expr {
+        source: String,
+        expression: language::Expression,
+    },
 }
 
 /// The variable a [`FieldPath`] starts from.
@@ -71,40 +61,12 @@ pub enum FieldRoot {
     Item,
 }
 
-/// `doc.a.b` or `item.a`: a CEL expression made only of field selections
+/// `doc.a.b` or `item.a`: an expression made only of field selections
 /// (no `has()`, no index, no call) on `doc` or `item`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldPath {
     pub root: FieldRoot,
     pub keys: Vec<String>,
-}
-
-impl FieldPath {
-    /// The field path `program` is, if it is one (cel-spec "Field
-    /// Selection": `e.f` on a map is the entry under key `"f"`).
-    pub fn of(program: &Program) -> Option<FieldPath> {
-        use cel::common::ast::Expr;
-        let mut keys = Vec::new();
-        let mut e = program.expression();
-        loop {
-            match &e.expr {
-                Expr::Select(s) if !s.test => {
-                    keys.push(s.field.clone());
-                    e = &s.operand;
-                }
-                Expr::Ident(name) => {
-                    let root = match name.as_str() {
-                        "doc" => FieldRoot::Doc,
-                        "item" => FieldRoot::Item,
-                        _ => return None,
-                    };
-                    keys.reverse();
-                    return (!keys.is_empty()).then_some(FieldPath { root, keys });
-                }
-                _ => return None,
-            }
-        }
-    }
 }
 
 /// Include and exclude globs of `match.files` (or `.bylaw.yaml` targets).
@@ -169,9 +131,9 @@ pub struct CompiledRule {
     /// Why the enforcement is what it is (environment, lifecycle, date).
     pub notes: Vec<String>,
     pub each: Option<JsonPath>,
-    pub cond: Cond,
-    /// `deny` (violation when true) rather than `require`.
-    pub deny: bool,
+    /// The rule's condition (`deny` or `require`), by the handle the
+    /// policy's [`CompiledPolicy::program`] knows it by.
+    pub condition: usize,
     pub at: Option<At>,
     pub message: Vec<Part>,
     /// Line of the rule's `id` in the policy file (for pipeline findings).
@@ -189,8 +151,11 @@ pub struct CompiledPolicy {
     pub target: Target,
     pub files: Option<FileMatcher>,
     pub kinds: Vec<String>,
-    pub when: Option<Cel>,
-    pub params: Box<dyn Val + 'static>,
+    /// The language of its conditions ([`language::PolicyLanguage::name`]).
+    pub language: &'static str,
+    /// Its filter and conditions as its language compiled them: the
+    /// language's own type, which only that language reads.
+    pub program: Box<dyn std::any::Any + Send + Sync>,
     pub rules: Vec<CompiledRule>,
     /// Whether some rule needs the document as JSON (`each`, `at: $…`).
     pub needs_json: bool,
@@ -207,109 +172,10 @@ impl CompiledPolicy {
     }
 }
 
-/// All compiled policies of a run and the CEL root context they share.
+/// All compiled policies of a run.
 pub struct PolicySet {
     pub policies: Vec<CompiledPolicy>,
-    pub root: Context<'static, 'static>,
     pub options: CompileOptions,
-}
-
-/// The CEL environment: the standard library and its string, list and math
-/// extensions. bylaw's own functions are added to the root context.
-pub fn cel_env() -> Env {
-    let mut env = Env::stdlib();
-    for ext in [
-        cel::extensions::strings as fn(&mut Env) -> Result<(), cel::DeclarationError>,
-        cel::extensions::lists,
-        cel::extensions::math,
-        crate::cel_regex::extension,
-        crate::library::extension,
-    ] {
-        if let Err(e) = env.add_extension(ext) {
-            tracing::warn!("CEL extension not registered: {e}");
-        }
-    }
-    env
-}
-
-/// `source` with the contents of its string literals blanked out, so that
-/// text inside strings is never read as code.
-/// Errors a CEL expression would raise on every evaluation, found at load
-/// time: a constant regular expression in `matches` that does not compile,
-/// and a division or remainder by a constant zero. Returns the message and
-/// the byte offset it points at.
-pub fn constant_errors(source: &str) -> Option<(String, usize)> {
-    let code = strip_strings(source);
-    // division or remainder by a literal zero
-    let bytes = code.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'/' || b == b'%' {
-            let mut j = i + 1;
-            while j < bytes.len() && bytes[j] == b' ' {
-                j += 1;
-            }
-            let mut k = j;
-            while k < bytes.len() && (bytes[k] == b'0' || bytes[k] == b'.') {
-                k += 1;
-            }
-            let zero = k > j && bytes[j] == b'0' && (k == bytes.len() || !bytes[k].is_ascii_alphanumeric());
-            if zero {
-                return Some((format!("{} by a constant zero", if b == b'/' { "division" } else { "remainder" }), i));
-            }
-        }
-    }
-    // constant regexes in `x.matches('re')` and `matches(x, 're')`
-    for (at, _) in code.match_indices("matches(") {
-        let open = at + "matches(".len();
-        let rest = &code[open..];
-        // the literal is the first argument (method form) or follows the first top-level comma
-        let lit_at = match rest.trim_start().chars().next() {
-            Some('\'' | '"' | 'r' | 'R') => open + (rest.len() - rest.trim_start().len()),
-            _ => match rest.find([',', '(', ')']) {
-                Some(c) if rest.as_bytes()[c] == b',' => {
-                    let after = &rest[c + 1..];
-                    open + c + 1 + (after.len() - after.trim_start().len())
-                }
-                _ => continue,
-            },
-        };
-        if let Some(pattern) = string_literal(&source[lit_at..]) {
-            if let Err(e) = regex::Regex::new(&pattern) {
-                let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                return Some((format!("invalid regular expression `{pattern}`: {first}"), lit_at));
-            }
-        }
-    }
-    None
-}
-
-/// The value of the CEL string literal at the start of `s` (`'…'`, `"…"`,
-/// raw `r'…'`), if there is one.
-fn string_literal(s: &str) -> Option<String> {
-    let (raw, s) = match s.strip_prefix(['r', 'R']) {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let quote = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-    let mut out = String::new();
-    let mut chars = s[1..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c == quote => return Some(out),
-            '\\' if !raw => match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                'r' => out.push('\r'),
-                c @ ('\\' | '\'' | '"' | '`' | '?') => out.push(c),
-                c => {
-                    out.push('\\');
-                    out.push(c);
-                }
-            },
-            c => out.push(c),
-        }
-    }
-    None
 }
 
 /// Deepest nesting of `(`, `[` and `{` in a CEL expression or JSONPath
@@ -346,6 +212,8 @@ pub fn expression_limits(source: &str, max_len: usize) -> Result<(), (String, us
     Ok(())
 }
 
+/// `source` with the contents of its string literals blanked out, so that
+/// text inside strings is never read as code.
 pub fn strip_strings(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
     let mut quote: Option<char> = None;
@@ -377,86 +245,10 @@ pub fn strip_strings(source: &str) -> String {
     out
 }
 
-/// What a compiled CEL program binds and reads, from its AST (cel-spec,
-/// "Macros": comprehensions bind their iteration variables and an
-/// accumulator): the names comprehensions bind (`exists(c, …)`,
-/// `all(k, v, …)`), and the fields of `params` it selects (`params.x`,
-/// `params.?x`, `params['x']`).
-fn cel_names(program: &Program) -> (Vec<String>, Vec<String>) {
-    use cel::common::ast::{EntryExpr, Expr};
-    fn walk(e: &cel::IdedExpr, bound: &mut Vec<String>, params: &mut Vec<String>) {
-        let is_params = |e: &cel::IdedExpr| matches!(&e.expr, Expr::Ident(n) if n == "params");
-        let literal_string = |e: &cel::IdedExpr| match &e.expr {
-            Expr::Literal(cel::common::ast::LiteralValue::String(s)) => Some(s.to_string()),
-            _ => None,
-        };
-        match &e.expr {
-            Expr::Comprehension(c) => {
-                bound.push(c.iter_var.clone());
-                bound.extend(c.iter_var2.clone());
-                bound.push(c.accu_var.clone());
-                for part in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
-                    walk(part, bound, params);
-                }
-            }
-            Expr::Select(sel) => {
-                if is_params(&sel.operand) {
-                    params.push(sel.field.clone());
-                }
-                walk(&sel.operand, bound, params);
-            }
-            Expr::Call(call) => {
-                // macros the parser leaves as calls (`all(k, v, …)` on a map,
-                // `transformList(i, v, …)`): their leading identifiers are bound
-                let macros =
-                    ["all", "exists", "exists_one", "existsOne", "map", "filter", "transformList", "transformMap"];
-                if call.target.is_some() && macros.contains(&call.func_name.as_str()) && call.args.len() >= 2 {
-                    for a in &call.args[..call.args.len() - 1] {
-                        if let Expr::Ident(n) = &a.expr {
-                            bound.push(n.clone());
-                        }
-                    }
-                }
-                // `params['x']` and `params.?x` are calls of `_[_]` and `_?._`
-                if matches!(call.func_name.as_str(), "_[_]" | "_?._" | "_[?_]")
-                    && call.args.len() == 2
-                    && is_params(&call.args[0])
-                {
-                    params.extend(literal_string(&call.args[1]));
-                }
-                for a in call.target.iter().map(|t| &**t).chain(call.args.iter()) {
-                    walk(a, bound, params);
-                }
-            }
-            Expr::List(l) => l.elements.iter().for_each(|x| walk(x, bound, params)),
-            Expr::Map(cel::common::ast::MapExpr { entries })
-            | Expr::Struct(cel::common::ast::StructExpr { entries, .. }) => {
-                for entry in entries {
-                    match &entry.expr {
-                        EntryExpr::MapEntry(me) => {
-                            walk(&me.key, bound, params);
-                            walk(&me.value, bound, params);
-                        }
-                        EntryExpr::StructField(sf) => walk(&sf.value, bound, params),
-                    }
-                }
-            }
-            Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
-        }
-    }
-    let (mut bound, mut params) = (Vec::new(), Vec::new());
-    walk(program.expression(), &mut bound, &mut params);
-    (bound, params)
-}
-
-/// Builds the shared root context (functions are declared on the env);
-/// variables are bound per evaluation through a resolver.
-pub fn root_context(env: Arc<Env>) -> Context<'static, 'static> {
-    Context::with_env(env)
-}
-
-struct Compiler<'a> {
-    env: &'a Env,
+/// Where the diagnostics of one policy's compilation go, and how pointers
+/// into its file are located: what a policy language's
+/// [`ConditionCompiler`] is given to report errors at the expression.
+pub struct Compiler<'a> {
     policy: &'a LoadedPolicy,
     /// File, tree and text diagnostics point into: the policy's, or for an
     /// inherited rule the file it was written in.
@@ -466,17 +258,23 @@ struct Compiler<'a> {
     source: Option<&'a str>,
     sources: &'a std::collections::HashMap<String, Arc<str>>,
     diagnostics: &'a mut Vec<Diagnostic>,
-    /// The run's root context, to evaluate constant subexpressions (`cel_check`).
-    consts: &'a Context<'static, 'static>,
 }
 
 impl<'a> Compiler<'a> {
-    fn file(&self) -> &str {
+    /// The file diagnostics point into: the policy's, or for an inherited
+    /// rule the file it was written in.
+    pub fn file(&self) -> &str {
         self.file
     }
 
-    fn span(&self, pointer: &str) -> Span {
+    /// The span of the value at JSON pointer `pointer` in that file.
+    pub fn span(&self, pointer: &str) -> Span {
         self.root.value_span_of_pointer(pointer).0
+    }
+
+    /// Adds a diagnostic.
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
     }
 
     /// Points diagnostics at `file` / `root` (an inherited rule's origin).
@@ -486,120 +284,9 @@ impl<'a> Compiler<'a> {
         self.source = self.sources.get(file).map(|s| &**s);
     }
 
-    /// Compiles one CEL string found at `pointer`; `has_item` says whether
-    /// `item` is bound there.
-    fn cel(&mut self, source: &str, pointer: &str, has_item: bool) -> Option<Cel> {
-        if let Err((message, offset)) = expression_limits(source, MAX_CEL_LEN) {
-            let node = self.span(pointer);
-            let span = self.expr_span(node, (1, offset as isize + 1));
-            self.diagnostics.push(
-                Diagnostic::error(Code::Cel, self.file(), Some(span), format!("CEL expression too complex: {message}"))
-                    .with_hint("split the condition into an `all`/`any` tree, or move list literals into `params`"),
-            );
-            return None;
-        }
-        match self.env.compile(source) {
-            Ok(program) => {
-                let vars: Vec<String> = program.references().variables().into_iter().map(str::to_owned).collect();
-                let (bound, params_read) = cel_names(&program);
-                // variables, type identifiers and function namespaces
-                let mut known = CEL_VARIABLES.to_vec();
-                known.extend([
-                    "int",
-                    "uint",
-                    "double",
-                    "bool",
-                    "string",
-                    "bytes",
-                    "list",
-                    "map",
-                    "null_type",
-                    "type",
-                    "dyn",
-                    "timestamp",
-                    "duration",
-                    "math",
-                    "strings",
-                    "optional",
-                ]);
-                known.extend(bound.iter().map(String::as_str));
-                for v in &vars {
-                    if !known.contains(&v.as_str()) {
-                        let mut d = Diagnostic::error(
-                            Code::Cel,
-                            self.file(),
-                            Some(self.span(pointer)),
-                            format!("unknown variable `{v}` in `{source}`"),
-                        );
-                        d.hint = Some(match did_you_mean(v, CEL_VARIABLES.iter().copied()) {
-                            Some(m) => format!("did you mean `{m}`?"),
-                            None => "the variables are doc, item (with `each`), params, ctx and file".into(),
-                        });
-                        self.diagnostics.push(d);
-                        return None;
-                    }
-                }
-                let declared = &self.policy.def.spec.params;
-                for name in params_read {
-                    if !declared.contains_key(&name) {
-                        let mut d = Diagnostic::error(
-                            Code::Params,
-                            self.file(),
-                            Some(self.span(pointer)),
-                            format!("`params.{name}` is not declared in the policy's `spec.params`"),
-                        );
-                        d.hint = Some(match did_you_mean(&name, declared.keys().map(String::as_str)) {
-                            Some(m) => format!("did you mean `params.{m}`?"),
-                            None => format!("declare it: `spec.params: {{ {name}: ... }}`"),
-                        });
-                        self.diagnostics.push(d);
-                        return None;
-                    }
-                }
-                for v in vars {
-                    if v == "item" && !has_item {
-                        self.diagnostics.push(
-                            Diagnostic::error(
-                                Code::Cel,
-                                self.file(),
-                                Some(self.span(pointer)),
-                                "`item` is only bound in rules with `each`",
-                            )
-                            .with_hint("add `each: \"$.path.to.list[*]\"` to the rule, or use `doc`"),
-                        );
-                        return None;
-                    }
-                }
-                let constant =
-                    constant_errors(source).or_else(|| crate::cel_check::constant_error(&program, self.consts));
-                if let Some((message, offset)) = constant {
-                    let node = self.span(pointer);
-                    let span = self.expr_span(node, (1, offset as isize + 1));
-                    let mut d = Diagnostic::error(Code::Cel, self.file(), Some(span), message);
-                    d.hint = Some(format!("in `{source}`: this would fail on every document at run time"));
-                    self.diagnostics.push(d);
-                    return None;
-                }
-                Some(Cel { program, source: source.to_owned() })
-            }
-            Err(errors) => {
-                let node_span = self.span(pointer);
-                for e in errors.errors.iter() {
-                    let span = self.expr_span(node_span, e.pos);
-                    let msg = e.msg.trim_start_matches("Syntax error: ").to_owned();
-                    let mut d =
-                        Diagnostic::error(Code::Cel, self.file(), Some(span), format!("invalid CEL expression: {msg}"));
-                    d.hint = Some(format!("in `{source}`"));
-                    self.diagnostics.push(d);
-                }
-                None
-            }
-        }
-    }
-
     /// Maps a (line, column) inside an expression to the file, when the
     /// expression is written on one line; else the whole scalar.
-    fn expr_span(&self, node: Span, pos: (isize, isize)) -> Span {
+    pub fn expr_span(&self, node: Span, pos: (isize, isize)) -> Span {
         if node.start_line != node.end_line || pos.0 != 1 {
             return node;
         }
@@ -613,22 +300,14 @@ impl<'a> Compiler<'a> {
         self.source?.lines().nth(span.start_line as usize - 1)?.chars().nth(span.start_col as usize - 1)
     }
 
-    fn cond(&mut self, c: &Condition, pointer: &str, has_item: bool) -> Option<Cond> {
-        Some(match c {
-            Condition::Cel(s) => Cond::Leaf(self.cel(s, pointer, has_item)?),
-            Condition::All { all } => Cond::All(self.conds(all, &format!("{pointer}/all"), has_item)?),
-            Condition::Any { any } => Cond::Any(self.conds(any, &format!("{pointer}/any"), has_item)?),
-            Condition::Not { not } => Cond::Not(Box::new(self.cond(not, &format!("{pointer}/not"), has_item)?)),
-        })
-    }
-
-    fn conds(&mut self, cs: &[Condition], pointer: &str, has_item: bool) -> Option<Vec<Cond>> {
-        let compiled: Vec<Option<Cond>> =
-            cs.iter().enumerate().map(|(i, c)| self.cond(c, &format!("{pointer}/{i}"), has_item)).collect();
-        compiled.into_iter().collect()
-    }
-
-    fn template(&mut self, text: &str, pointer: &str, has_item: bool) -> Option<Vec<Part>> {
+    /// A message: its text, and its `{{ }}` compiled by `conditions`.
+    fn template(
+        &mut self,
+        text: &str,
+        pointer: &str,
+        has_item: bool,
+        conditions: &mut dyn ConditionCompiler,
+    ) -> Option<Vec<Part>> {
         let mut parts = Vec::new();
         let mut rest = text;
         let mut ok = true;
@@ -644,11 +323,9 @@ impl<'a> Compiler<'a> {
                 );
                 return None;
             };
-            match self.cel(after[..end].trim(), pointer, has_item) {
-                Some(c) => parts.push(match FieldPath::of(&c.program) {
-                    Some(path) => Part::Field(path, c),
-                    None => Part::Expr(c),
-                }),
+            let source = after[..end].trim();
+            match conditions.expression(self, source, pointer, has_item) {
+                Some(expression) => parts.push(Part::Expr { source: source.to_owned(), expression }),
                 None => ok = false,
             }
             rest = &after[end + 2..];
@@ -807,35 +484,39 @@ pub fn compile(
     sources: &std::collections::HashMap<String, Arc<str>>,
     options: CompileOptions,
 ) -> (PolicySet, Vec<Diagnostic>) {
-    let env = Arc::new(cel_env());
-    let root = root_context(env.clone());
     let mut diagnostics = Vec::new();
     let mut policies = Vec::new();
     for lp in loaded {
         if lp.def.metadata.lifecycle == Lifecycle::Draft && !options.include_drafts {
             continue;
         }
+        let language = language::language_of(lp);
         let mut c = Compiler {
-            env: &env,
             policy: lp,
             file: &lp.file,
             root: &lp.root,
             source: sources.get(&lp.file).map(|s| &**s),
             sources,
             diagnostics: &mut diagnostics,
-            consts: &root,
         };
-        if let Some(p) = compile_policy(&mut c, &options) {
+        if let Some(p) = compile_policy(&mut c, language, &options) {
             policies.push(p);
         }
     }
-    (PolicySet { policies, root, options }, diagnostics)
+    (PolicySet { policies, options }, diagnostics)
 }
 
-fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<CompiledPolicy> {
+/// Compiles one policy: the language-neutral parts here, its conditions by
+/// `language`, in the order they are written (so are the diagnostics).
+fn compile_policy<'a>(
+    c: &mut Compiler<'a>,
+    language: &'static dyn language::PolicyLanguage,
+    options: &CompileOptions,
+) -> Option<CompiledPolicy> {
     let def = &c.policy.def;
     let spec = &def.spec;
     let mut ok = true;
+    let mut conditions = language.compiler(c.policy);
     let files = match FileMatcher::new(&spec.matcher.files) {
         Ok(m) => m,
         Err((i, msg)) => {
@@ -849,14 +530,9 @@ fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<
             None
         }
     };
-    let when = match &spec.matcher.when {
-        Some(w) => {
-            let compiled = c.cel(w, "/spec/match/when", false);
-            ok &= compiled.is_some();
-            compiled
-        }
-        None => None,
-    };
+    if let Some(w) = &spec.matcher.when {
+        ok &= conditions.filter(c, w, "/spec/match/when");
+    }
     let env_known: Vec<&str> = spec.environments.keys().map(String::as_str).collect();
     let environment = options.environment.as_ref().and_then(|e| spec.environments.get(e).map(|lvl| (e.clone(), *lvl)));
     let policy_from = spec.enforce_from.as_deref().and_then(|d| date_or_diag(c, d, "/spec/enforce_from"));
@@ -893,7 +569,7 @@ fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<
             (None, Some(q)) => (q, false, "require"),
             (None, None) => continue, // reported by the loader
         };
-        let cond = c.cond(cond_def, &format!("{base}/{key}"), has_item);
+        let condition = conditions.condition(c, cond_def, deny, &format!("{base}/{key}"), has_item);
         let at = match &r.at {
             Some(a) => {
                 let parsed = c.at(a, &format!("{base}/at"));
@@ -907,7 +583,7 @@ fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<
         };
         let title = r.title.clone().unwrap_or_else(|| r.id.clone());
         let message = match &r.message {
-            Some(m) => c.template(m, &format!("{base}/message"), has_item),
+            Some(m) => c.template(m, &format!("{base}/message"), has_item, &mut *conditions),
             None => Some(vec![Part::Text(title.clone())]),
         };
         let over = spec.overrides.get(&r.id);
@@ -923,7 +599,7 @@ fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<
             },
             options.today,
         );
-        let (Some(cond), Some(message)) = (cond, message) else {
+        let (Some(condition), Some(message)) = (condition, message) else {
             ok = false;
             continue;
         };
@@ -937,8 +613,7 @@ fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<
             enforcement: resolved.level,
             notes: resolved.notes,
             each,
-            cond,
-            deny,
+            condition,
             at,
             message,
             span: c.span(&format!("{base}/id")),
@@ -968,8 +643,8 @@ fn compile_policy<'a>(c: &mut Compiler<'a>, options: &CompileOptions) -> Option<
         target: spec.matcher.target,
         files,
         kinds: spec.matcher.kinds.clone(),
-        when,
-        params: json_to_val(&serde_json::Value::Object(spec.params.clone())),
+        language: language.name(),
+        program: conditions.finish(),
         rules,
         needs_json,
         exception_rules: spec.exceptions.clone(),
@@ -994,20 +669,6 @@ pub fn node_at<'a>(root: &'a Node, segments: &[Segment]) -> Option<&'a Node> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn constant_errors_are_found_at_load_time() {
-        assert_eq!(constant_errors("doc.n / 0 > 1").map(|e| e.1), Some(6));
-        assert!(constant_errors("doc.n % 0").unwrap().0.contains("remainder"));
-        assert_eq!(constant_errors("doc.n / 0.5 > 1 && doc.m / 10 > 0"), None);
-        assert_eq!(constant_errors("doc.path == 'a/0'"), None);
-        let (m, at) = constant_errors("doc.image.matches('[a-z')").unwrap();
-        assert!(m.starts_with("invalid regular expression `[a-z`"), "{m}");
-        assert_eq!(at, 18);
-        assert!(constant_errors("matches(doc.x, r'(unclosed')").is_some());
-        assert_eq!(constant_errors(r#"doc.x.matches(r"\$\{\{[^}]*\}\}") && doc.y.matches('@[0-9a-f]{40}$')"#), None);
-        assert_eq!(constant_errors("doc.x.matches(params.re)"), None);
-    }
-
     use super::*;
 
     #[test]

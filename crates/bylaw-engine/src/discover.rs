@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 /// Why a file was not evaluated.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SkipReason {
-    /// Not a format bylaw reads (by extension).
+    /// No format of [`crate::input::FORMATS`] claims it (by file name or extension).
     UnknownFormat,
     /// Ignored by `.gitignore` (or `.ignore`, `.git/info/exclude`).
     GitIgnore,

@@ -6,13 +6,14 @@
 //!
 //! - Time is linear in each: discovery O(F) (one `realpath` per directory,
 //!   not per file); parsing O(K) per file (the duplicate-key check uses a
-//!   hash index beyond 16 keys); evaluation O(D × R) with each document
-//!   converted to CEL values once (strings borrowed from the parsed tree),
-//!   to JSON only when a rule needs a JSONPath outside the native subset,
-//!   and `each` selections shared by the rules of a document; CEL variables
-//!   are lent to a child scope of one shared root context through a
-//!   resolver, so no value is copied per rule. A message's `{{ doc.a.b }}`
-//!   (field selections only) is read from the document, not run as CEL.
+//!   hash index beyond 16 keys); evaluation O(D × R), each policy language
+//!   called once per document for all its policies there (CEL converts the
+//!   document to its values once, strings borrowed from the parsed tree,
+//!   and shares `each` selections between rules: see
+//!   [`crate::language::cel`]), the document converted to JSON only when a
+//!   rule needs a JSONPath outside the native subset. A message's
+//!   `{{ doc.a.b }}` (field selections only) is read from the document, not
+//!   asked of the language.
 //!   Each file's findings are sorted where it is evaluated, O(N log N) in
 //!   all; the JSON, SARIF and Code Quality writers serialize them in
 //!   parallel blocks. Files, and the documents of one file, are evaluated in
@@ -32,27 +33,27 @@
 //! Measured figures are in bench/RESULTS.md; `BYLAW_LOG=bylaw::timing=debug`
 //! prints where a run's time goes, phase by phase.
 //!
+//! The policy languages report raw findings ([`crate::language::RawFinding`]);
+//! one step here, the same for every language, locates them (`at`, else
+//! the `each` element, else the document, through the document's
+//! path→span lookup), interpolates their messages and gives them the rule's
+//! enforcement, severity and notes (`Evaluator::locate`).
+//!
 //! Missing data (DESIGN §3): a CEL "no such key" — also a field selected on
 //! `null` and a list index out of range — makes that CEL string false. Any
 //! other error is a `bylaw/eval-error` finding at the rule's enforcement.
 
 use crate::builtin;
-use crate::compile::{At, Cel, CompiledPolicy, CompiledRule, Cond, FieldPath, FieldRoot, Part, PolicySet};
+use crate::compile::{At, CompiledPolicy, CompiledRule, FieldPath, FieldRoot, Part, PolicySet};
 use crate::input::{self, Format};
-use crate::jsonpath::Query as JsonPath;
-use crate::node::{json_to_val, to_pointer, Node, NodeValue, Segment, Span};
+use crate::language::{self, Bindings, Document, Event, LanguageRun, Outcome, RawFinding};
+use crate::node::{to_pointer, Node, NodeValue, Segment, Span};
 use crate::policy::Target as PolicyTarget;
 use crate::report::*;
-use cel::common::types::{CelMap, CelMapKey, CelString};
-use cel::common::value::{CowVal, Val};
-use cel::context::VariableResolver;
-use cel::{Context, ExecutionError, Value};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
 /// A file to evaluate: how it is shown (relative, `/`) and where it is read from.
@@ -111,160 +112,37 @@ pub struct RunDetails {
     pub templated: Vec<(String, usize)>,
 }
 
-/// The variables of one evaluation, lent to CEL without copying.
-struct Vars<'a> {
-    doc: &'a (dyn Val + 'a),
-    item: Option<&'a (dyn Val + 'a)>,
-    params: &'a (dyn Val + 'a),
-    ctx: &'a (dyn Val + 'a),
-    file: &'a (dyn Val + 'a),
-}
-
-impl VariableResolver for Vars<'_> {
-    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
-        let v: &'b (dyn Val + 'b) = match variable {
-            "doc" => self.doc,
-            "item" => self.item?,
-            "params" => self.params,
-            "ctx" => self.ctx,
-            "file" => self.file,
-            _ => return None,
-        };
-        Some(CowVal::Borrowed(v))
-    }
-}
-
-/// Whether an execution error means "the data is not there".
-fn is_missing(e: &ExecutionError) -> bool {
-    match e {
-        ExecutionError::NoSuchKey(_) | ExecutionError::IndexOutOfBounds(_) => true,
-        ExecutionError::NoSuchOverload(o) => {
-            o.function() == "_._" && o.argument_types().first().is_some_and(|t| t == "null_type")
-        }
-        _ => false,
-    }
-}
-
-fn run_cel(cel: &Cel, root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<Value, ExecutionError> {
-    let mut scope = root.new_inner_scope();
-    scope.set_variable_resolver(vars);
-    cel.program.execute(&scope)
-}
-
-/// Evaluates one CEL string as a condition, with the missing-data rule.
-fn eval_leaf(cel: &Cel, root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<bool, String> {
-    match run_cel(cel, root, vars) {
-        Ok(Value::Bool(b)) => Ok(b),
-        Ok(other) => Err(format!("`{}` must evaluate to a bool, got {}", cel.source, other.type_of())),
-        Err(e) if is_missing(&e) => Ok(false),
-        Err(e) => Err(format!("`{}`: {e}", cel.source)),
-    }
-}
-
-fn eval_cond(c: &Cond, root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<bool, String> {
-    match c {
-        Cond::Leaf(cel) => eval_leaf(cel, root, vars),
-        Cond::All(cs) => {
-            for c in cs {
-                if !eval_cond(c, root, vars)? {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        }
-        Cond::Any(cs) => {
-            for c in cs {
-                if eval_cond(c, root, vars)? {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        }
-        Cond::Not(c) => Ok(!eval_cond(c, root, vars)?),
-    }
-}
-
-/// Renders a CEL value for a message: strings as-is, the rest as in JSON.
-pub fn display_value(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.to_string(),
-        Value::Float(f) if !f.is_finite() => f.to_string(),
-        other => value_json(other).to_string(),
-    }
-}
-
-fn value_json(v: &Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        Value::Null => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::from(*i),
-        Value::UInt(u) => J::from(*u),
-        // JSON has no infinity or NaN: written as CEL's `string()` writes them
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or_else(|| J::String(f.to_string())),
-        Value::String(s) => J::String(s.to_string()),
-        Value::List(l) => J::Array(l.iter().map(value_json).collect()),
-        Value::Map(m) => {
-            let mut entries: Vec<(String, J)> = m
-                .map
-                .iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        cel::objects::Key::String(s) => s.to_string(),
-                        cel::objects::Key::Int(i) => i.to_string(),
-                        cel::objects::Key::Uint(u) => u.to_string(),
-                        cel::objects::Key::Bool(b) => b.to_string(),
-                    };
-                    (key, value_json(v))
-                })
-                .collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            J::Object(entries.into_iter().collect())
-        }
-        other => J::String(format!("{other:?}")),
-    }
-}
-
-/// The message of a finding. Missing data shows as `<missing>`; any other
-/// error (`{{ x / 0 }}`) is returned, to become a `bylaw/eval-error`
-/// finding rather than text inside the message.
-/// `item` is the `each` element's node, when there is one.
-fn render_message(
-    parts: &[Part],
-    root: &Context<'_, '_>,
-    vars: &Vars<'_>,
-    doc: &Node,
-    item: Option<&Node>,
-) -> Result<String, String> {
+/// The message of a finding, its expressions asked of `bindings`. Missing
+/// data shows as `<missing>`; any other error (`{{ x / 0 }}`) is returned,
+/// to become a `bylaw/eval-error` finding rather than text inside the
+/// message. `item` is the `each` element's node, when there is one.
+fn render_message(parts: &[Part], bindings: &dyn Bindings, doc: &Node, item: Option<&Node>) -> Result<String, String> {
     let mut out = String::new();
     for p in parts {
-        let cel = match p {
+        let (source, expression) = match p {
             Part::Text(t) => {
                 out.push_str(t);
                 continue;
             }
-            Part::Field(path, cel) => {
-                if field_display(path, doc, item, &mut out) {
-                    continue;
-                }
-                cel
-            }
-            Part::Expr(cel) => cel,
+            Part::Expr { source, expression } => (source, expression),
         };
-        match run_cel(cel, root, vars) {
-            Ok(v) => out.push_str(&display_value(&v)),
-            Err(e) if is_missing(&e) => out.push_str("<missing>"),
-            Err(e) => return Err(format!("the message's `{{{{ {} }}}}`: {e}", cel.source)),
+        if expression.field.as_ref().is_some_and(|path| field_display(path, doc, item, &mut out)) {
+            continue;
+        }
+        match bindings.write(expression.index, &mut out) {
+            Ok(true) => {}
+            Ok(false) => out.push_str("<missing>"),
+            Err(e) => return Err(format!("the message's `{{{{ {source} }}}}`: {e}")),
         }
     }
     Ok(out)
 }
 
-/// Appends what [`display_value`] would show for `path` when the value is
+/// Appends what the language would show for `path` when the value is
 /// there and a string, integer, bool or null, read from the document
-/// without running CEL; false (nothing appended) otherwise, for CEL to
-/// evaluate (floats, lists, maps, missing data and errors keep CEL's exact
-/// output).
+/// without evaluating anything; false (nothing appended) otherwise, for the
+/// language to evaluate (floats, lists, maps, missing data and errors keep
+/// its exact output).
 fn field_display(path: &FieldPath, doc: &Node, item: Option<&Node>, out: &mut String) -> bool {
     let mut node = match path.root {
         FieldRoot::Doc => doc,
@@ -287,16 +165,6 @@ fn field_display(path: &FieldPath, doc: &Node, item: Option<&Node>, out: &mut St
         NodeValue::Float(_) | NodeValue::Seq(_) | NodeValue::Map(_) => return false,
     }
     true
-}
-
-fn resource_of(doc: &Node) -> Option<Arc<Resource>> {
-    let r = Resource {
-        api_version: doc.str_at(&["apiVersion"]).map(String::from),
-        kind: doc.str_at(&["kind"]).map(String::from),
-        namespace: doc.str_at(&["metadata", "namespace"]).map(String::from),
-        name: doc.str_at(&["metadata", "name"]).map(String::from),
-    };
-    (r.kind.is_some() || r.name.is_some()).then(|| Arc::new(r))
 }
 
 /// Stable identity of a finding: rule, file, resource (or document index)
@@ -343,65 +211,90 @@ fn location(path: &str, span: Span) -> Location {
     }
 }
 
-/// The elements an `each` JSONPath selects in a document: their segments
-/// from the document root and their CEL values.
-type Items<'a> = Rc<Vec<(Vec<Segment>, &'a (dyn Val + 'a))>>;
-/// Per-document cache of [`Items`] by the JSONPath's text.
-type ItemCache<'a> = RefCell<HashMap<String, Items<'a>>>;
-
-/// The part of a CEL value (built by [`Node::to_val`]) at `segs`.
-fn val_at<'a>(mut v: &'a (dyn Val + 'a), segs: &[Segment]) -> Option<&'a (dyn Val + 'a)> {
-    use cel::common::traits::Indexer;
-    for seg in segs {
-        v = match seg {
-            Segment::Key(k) => match v.downcast_ref::<CelMap>()?.get(&CelString::from(k.as_str())).ok()? {
-                CowVal::Borrowed(x) => x,
-                CowVal::Owned(_) => return None,
-            },
-            Segment::Index(i) => v.downcast_ref::<cel::common::types::CelList>()?.inner().get(*i)?.as_ref(),
-        };
-    }
-    Some(v)
-}
-
-/// What evaluating one document (or the pipeline) against one policy needs.
-/// `'d` is the document's lifetime, `'a` that of the per-document locals.
-struct Subject<'a, 'd> {
-    path: &'a str,
-    doc: &'d Node,
-    doc_val: &'a (dyn Val + 'a),
-    json: &'a OnceLock<serde_json::Value>,
-    /// `each` results of this document by JSONPath, shared by the rules
-    /// that use the same path: queried and converted to CEL values once.
-    items: &'a ItemCache<'a>,
-    file_val: &'a (dyn Val + 'a),
+/// A document (or the pipeline context) being evaluated: what the
+/// languages read of it, and what its findings carry.
+struct Subject<'a> {
+    doc: Document<'a>,
+    /// Index of the document in its file.
     document: Option<u32>,
     resource: Option<Arc<Resource>>,
-    /// For pipeline policies: findings point at the rule in the policy file.
-    fixed_location: Option<&'a str>,
+    /// Pipeline policies: findings point at the rule in the policy file.
+    pipeline: bool,
 }
 
+/// The policy set of a run with its languages started.
 struct Evaluator<'a> {
     set: &'a PolicySet,
-    ctx: &'a (dyn Val + 'a),
+    /// The languages the set's policies use, by name, each started once.
+    runs: &'a [(&'static str, Box<dyn LanguageRun>)],
 }
 
 impl Evaluator<'_> {
+    /// Evaluates the policies of `candidates` (indexes in the set) that
+    /// `keep` accepts on `t`, each language once for all of its own: the
+    /// findings into `out`, the policies that applied into `evaluated`.
+    fn evaluate(
+        &self,
+        t: &Subject<'_>,
+        candidates: &[usize],
+        keep: &dyn Fn(&CompiledPolicy) -> bool,
+        out: &mut Vec<Finding>,
+        evaluated: &mut Vec<usize>,
+    ) {
+        for (name, run) in self.runs {
+            let mut policies =
+                candidates.iter().map(|&i| (i, &self.set.policies[i])).filter(|(_, p)| p.language == *name && keep(p));
+            run.evaluate(&t.doc, &mut policies, &mut |event| match event {
+                Event::Applied(i) => evaluated.push(i),
+                Event::FilterFailed { policy, message } => {
+                    let p = &self.set.policies[policy];
+                    if let Some(r) = p.rules.first() {
+                        let message = format!("`match.when` of policy {} could not be evaluated: {message}", p.name);
+                        let mut f = self.finding(p, r, t, &[], message, true);
+                        f.notes[0] = format!("policy {}", p.name);
+                        out.push(f);
+                    }
+                }
+                Event::Finding(raw) => out.push(self.locate(t, raw)),
+            });
+        }
+    }
+
+    /// The finding of a raw finding, the same for every language: located
+    /// at `at` (from the `each` element, or absolute), else at the element,
+    /// else at the document; its message interpolated; the rule's
+    /// enforcement, severity and notes. An error, or a message that cannot
+    /// be rendered, is a `bylaw/eval-error` at the element.
+    fn locate(&self, t: &Subject<'_>, raw: RawFinding<'_>) -> Finding {
+        let p = &self.set.policies[raw.policy];
+        let r = &p.rules[raw.rule];
+        let base = raw.item.unwrap_or(&[]);
+        match raw.outcome {
+            Outcome::Violation(bindings) => {
+                let item = raw.item.and_then(|segs| t.doc.node.at(segs));
+                match render_message(&r.message, bindings, t.doc.node, item) {
+                    Ok(msg) => self.finding(p, r, t, &self.at_segments(r, t, base), msg, false),
+                    Err(e) => self.finding(p, r, t, base, format!("rule {} fired, but {e}", r.id), true),
+                }
+            }
+            Outcome::Error(e) => {
+                self.finding(p, r, t, base, format!("rule {} could not be evaluated: {e}", r.id), true)
+            }
+        }
+    }
+
     fn finding(
         &self,
         p: &CompiledPolicy,
         r: &CompiledRule,
-        t: &Subject<'_, '_>,
+        t: &Subject<'_>,
         segs: &[Segment],
         message: String,
         eval_error: bool,
     ) -> Finding {
-        let (span, depth) = t.doc.span_of(segs);
+        let (span, depth) = t.doc.node.span_of(segs);
         let pointer = to_pointer(&segs[..depth]);
-        let (path, span) = match t.fixed_location {
-            Some(policy_file) => (policy_file, r.span),
-            None => (t.path, span),
-        };
+        let (path, span) = if t.pipeline { (p.file.as_str(), r.span) } else { (t.doc.path, span) };
         let rule_id = if eval_error { builtin::EVAL_ERROR } else { r.id.as_str() };
         let mut notes = r.notes.clone();
         if eval_error {
@@ -424,102 +317,20 @@ impl Evaluator<'_> {
     }
 
     /// Where `at` points from `base`.
-    fn at_segments(&self, r: &CompiledRule, t: &Subject<'_, '_>, base: &[Segment]) -> Vec<Segment> {
+    fn at_segments(&self, r: &CompiledRule, t: &Subject<'_>, base: &[Segment]) -> Vec<Segment> {
         match &r.at {
             None => base.to_vec(),
             Some(At::Relative(rel)) => base.iter().chain(rel.iter()).cloned().collect(),
             // nothing there: a singular path still names the place, and the
             // finding points at its deepest part that exists
             Some(At::Absolute(jp)) => jp
-                .select(t.doc, t.json)
+                .select(t.doc.node, t.doc.json)
                 .into_iter()
                 .next()
                 .map(|(segs, _)| segs)
                 .or_else(|| jp.singular())
                 .unwrap_or_else(|| base.to_vec()),
         }
-    }
-
-    /// The elements `jp` selects in the document, from the cache when
-    /// another rule already asked.
-    fn items<'a>(&self, jp: &JsonPath, t: &Subject<'a, '_>) -> Items<'a> {
-        if let Some(found) = t.items.borrow().get(jp.as_str()) {
-            return found.clone();
-        }
-        // The elements are parts of the document's CEL value, converted once
-        // per document: borrowed from it, not converted again.
-        let items: Vec<(Vec<Segment>, &'a (dyn Val + 'a))> = jp
-            .select(t.doc, t.json)
-            .into_iter()
-            .filter_map(|(segs, _)| {
-                let v = val_at(t.doc_val, &segs);
-                debug_assert!(v.is_some(), "the CEL value mirrors the document");
-                Some((segs, v?))
-            })
-            .collect();
-        let items = Rc::new(items);
-        t.items.borrow_mut().insert(jp.as_str().to_owned(), items.clone());
-        items
-    }
-
-    fn eval_rule(&self, p: &CompiledPolicy, r: &CompiledRule, t: &Subject<'_, '_>, out: &mut Vec<Finding>) {
-        let root = &self.set.root;
-        let base = Vars { doc: t.doc_val, item: None, params: &*p.params, ctx: self.ctx, file: t.file_val };
-        let mut check = |vars: &Vars<'_>, item_path: &[Segment]| match eval_cond(&r.cond, root, vars) {
-            Ok(v) if v == r.deny => {
-                match render_message(&r.message, root, vars, t.doc, vars.item.and_then(|_| t.doc.at(item_path))) {
-                    Ok(msg) => out.push(self.finding(p, r, t, &self.at_segments(r, t, item_path), msg, false)),
-                    Err(e) => {
-                        let msg = format!("rule {} fired, but {e}", r.id);
-                        out.push(self.finding(p, r, t, item_path, msg, true));
-                    }
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let msg = format!("rule {} could not be evaluated: {e}", r.id);
-                out.push(self.finding(p, r, t, item_path, msg, true));
-            }
-        };
-        match &r.each {
-            None => check(&base, &[]),
-            Some(jp) => {
-                for (segs, item) in self.items(jp, t).iter() {
-                    let vars = Vars { item: Some(*item), ..base };
-                    check(&vars, segs);
-                }
-            }
-        }
-    }
-
-    /// Evaluates one policy on one target; returns whether it applied (`when`).
-    fn eval_policy(&self, p: &CompiledPolicy, t: &Subject<'_, '_>, out: &mut Vec<Finding>) -> bool {
-        if let Some(when) = &p.when {
-            let vars = Vars { doc: t.doc_val, item: None, params: &*p.params, ctx: self.ctx, file: t.file_val };
-            match eval_leaf(when, &self.set.root, &vars) {
-                Ok(true) => {}
-                Ok(false) => return false,
-                Err(e) => {
-                    if let Some(r) = p.rules.first() {
-                        let mut f = self.finding(
-                            p,
-                            r,
-                            t,
-                            &[],
-                            format!("`match.when` of policy {} could not be evaluated: {e}", p.name),
-                            true,
-                        );
-                        f.notes[0] = format!("policy {}", p.name);
-                        out.push(f);
-                    }
-                    return false;
-                }
-            }
-        }
-        for r in &p.rules {
-            self.eval_rule(p, r, t, out);
-        }
-        true
     }
 }
 
@@ -584,13 +395,6 @@ fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
     ))
 }
 
-fn file_val<'a>(path: &'a str, format: &'a str) -> CelMap<'a> {
-    let mut m: HashMap<CelMapKey<'a>, Box<dyn Val + 'a>> = HashMap::new();
-    m.insert(CelMapKey::from("path"), Box::new(CelString::from(path)));
-    m.insert(CelMapKey::from("format"), Box::new(CelString::from(format)));
-    CelMap::from(m)
-}
-
 /// What one file contributed.
 #[derive(Default)]
 struct FileResult {
@@ -653,7 +457,12 @@ impl PolicySet {
         }
     }
 
-    fn eval_file(&self, f: &FileRef, ctx: &(dyn Val + '_), opts: &RunOptions) -> Option<FileResult> {
+    fn eval_file(
+        &self,
+        f: &FileRef,
+        runs: &[(&'static str, Box<dyn LanguageRun>)],
+        opts: &RunOptions,
+    ) -> Option<FileResult> {
         if f.content.is_none() && f.fs_path.is_dir() {
             // discovery hands over a directory only when it cannot be listed
             let why = match std::fs::read_dir(&f.fs_path) {
@@ -672,7 +481,7 @@ impl PolicySet {
         }
         // standard input is a YAML stream whatever it is reported as
         let stdin = f.fs_path.as_os_str() == "-";
-        let format = Format::of_path(&f.path).or(stdin.then_some(Format::Yaml))?;
+        let format = Format::of_path(&f.path).or(stdin.then_some(Format::YAML))?;
         let mut res = FileResult::default();
         let read = match &f.content {
             Some(c) => Ok(Ok(c.clone())),
@@ -715,39 +524,21 @@ impl PolicySet {
                 return Some(res);
             }
         };
-        let file_val = file_val(&f.path, format.name());
-        let ev = Evaluator { set: self, ctx };
+        let ev = Evaluator { set: self, runs };
         let eval_doc = |di: usize, doc: Node| -> (Vec<Finding>, Vec<usize>) {
             let mut findings = Vec::new();
             let mut evaluated = Vec::new();
-            let kind = doc.str_at(&["kind"]);
-            let pols = applicable.iter().copied().filter(|&i| {
-                let k = &self.policies[i].kinds;
-                k.is_empty() || kind.is_some_and(|kind| k.iter().any(|x| x == kind))
-            });
-            let mut pols = pols.peekable();
-            if pols.peek().is_none() {
-                return (findings, evaluated);
-            }
-            let doc_val = doc.to_val();
             let json = OnceLock::new();
-            let items = RefCell::new(HashMap::new());
             let t = Subject {
-                path: &f.path,
-                doc: &doc,
-                doc_val: &*doc_val,
-                json: &json,
-                items: &items,
-                file_val: &file_val,
+                doc: Document { path: &f.path, format: format.name(), node: &doc, json: &json },
                 document: Some(di as u32),
-                resource: resource_of(&doc),
-                fixed_location: None,
+                resource: format.resource(&doc).map(Arc::new),
+                pipeline: false,
             };
-            for i in pols {
-                if ev.eval_policy(&self.policies[i], &t, &mut findings) {
-                    evaluated.push(i);
-                }
-            }
+            // the resource's kind (Kubernetes' `kind`) selects by `match.kinds`
+            let kind = t.resource.as_deref().and_then(|r| r.kind.as_deref());
+            let keep = |p: &CompiledPolicy| p.kinds.is_empty() || kind.is_some_and(|k| p.kinds.iter().any(|x| x == k));
+            ev.evaluate(&t, &applicable, &keep, &mut findings, &mut evaluated);
             (findings, evaluated)
         };
         // Documents are evaluated while the file is parsed, a batch at a
@@ -772,7 +563,7 @@ impl PolicySet {
         let mut text = Some(text);
         let (parsed, templated) = rayon::scope(|scope| {
             let Some(text) = text.take() else { return (input::ParsedFile::default(), 0) };
-            let mut parsed = input::parse_path_each(&f.path, &text, &mut |doc| {
+            let mut parsed = input::parse_each(format, &text, &mut |doc| {
                 let nodes = crate::node::count_nodes(&doc);
                 let full = batch.nodes + nodes > Batch::FULL_NODES || batch.docs.len() >= Batch::FULL_DOCS;
                 if full && !batch.docs.is_empty() {
@@ -825,11 +616,8 @@ impl PolicySet {
         }
         res.inline = crate::exceptions::inline_from_comments(&parsed.comments);
         for (i, e) in parsed.errors.iter().enumerate() {
-            let what = match format {
-                Format::Yaml => "invalid YAML",
-                Format::Json => "invalid JSON",
-            };
-            let mut finding = self.parse_error(&f.path, e.line, e.col, format!("{what}: {}", e.message), opts);
+            let message = format!("invalid {}: {}", format.label(), e.message);
+            let mut finding = self.parse_error(&f.path, e.line, e.col, message, opts);
             if i > 0 {
                 // one identity per broken document of a stream
                 finding.fingerprint = fingerprint(builtin::PARSE_ERROR, &f.path, None, Some(i as u32), "");
@@ -852,10 +640,15 @@ impl PolicySet {
     /// [`PolicySet::run`], with what happened to each file and the inline
     /// suppressions read from them (for exceptions).
     pub fn run_detailed(&self, files: &[FileRef], opts: &RunOptions) -> (Report, RunDetails) {
-        let ctx_val = json_to_val(&opts.ctx);
-        let ctx: &(dyn Val + 'static) = &*ctx_val;
+        // each language the policies use, started once (the pipeline
+        // context converted to its values)
+        let runs: Vec<(&'static str, Box<dyn LanguageRun>)> = language::LANGUAGES
+            .iter()
+            .filter(|l| self.policies.iter().any(|p| p.language == l.name()))
+            .map(|l| (l.name(), l.start(&opts.ctx)))
+            .collect();
         let results: Vec<(usize, FileResult)> =
-            files.par_iter().enumerate().filter_map(|(i, f)| self.eval_file(f, ctx, opts).map(|r| (i, r))).collect();
+            files.par_iter().enumerate().filter_map(|(i, f)| self.eval_file(f, &runs, opts).map(|r| (i, r))).collect();
 
         // one allocation of the exact size: growing by doubling would hold
         // up to twice the findings' inline size at the last reallocation
@@ -905,28 +698,19 @@ impl PolicySet {
 
         // Pipeline policies: once, with doc = ctx.
         let ctx_node = Node::from_json(&opts.ctx);
-        let pipeline_file = file_val(builtin::PIPELINE_TARGET, "pipeline");
-        let ev = Evaluator { set: self, ctx };
-        for (i, p) in self.policies.iter().enumerate() {
-            if p.target != PolicyTarget::Pipeline {
-                continue;
-            }
-            let json = OnceLock::new();
-            let items = RefCell::new(HashMap::new());
-            let t = Subject {
-                path: builtin::PIPELINE_TARGET,
-                doc: &ctx_node,
-                doc_val: ctx,
-                json: &json,
-                items: &items,
-                file_val: &pipeline_file,
-                document: None,
-                resource: None,
-                fixed_location: Some(&p.file),
-            };
-            if ev.eval_policy(p, &t, &mut findings) {
-                targets.entry(i).or_default().insert(builtin::PIPELINE_TARGET.to_owned());
-            }
+        let json = OnceLock::new();
+        let t = Subject {
+            doc: Document { path: builtin::PIPELINE_TARGET, format: "pipeline", node: &ctx_node, json: &json },
+            document: None,
+            resource: None,
+            pipeline: true,
+        };
+        let pipeline: Vec<usize> =
+            (0..self.policies.len()).filter(|&i| self.policies[i].target == PolicyTarget::Pipeline).collect();
+        let mut applied = Vec::new();
+        Evaluator { set: self, runs: &runs }.evaluate(&t, &pipeline, &|_| true, &mut findings, &mut applied);
+        for i in applied {
+            targets.entry(i).or_default().insert(builtin::PIPELINE_TARGET.to_owned());
         }
         let mut report = self.report(findings, targets, files_evaluated, documents, opts);
         for f in &details.files {
@@ -1063,16 +847,6 @@ mod template_tests {
     use super::*;
 
     #[test]
-    fn the_resolver_binds_every_cel_variable_the_compiler_knows() {
-        let null = cel::common::types::CelNull;
-        let vars = Vars { doc: &null, item: Some(&null), params: &null, ctx: &null, file: &null };
-        for name in crate::compile::CEL_VARIABLES {
-            assert!(vars.resolve(name).is_some(), "`{name}` is not bound");
-        }
-        assert!(vars.resolve("docs").is_none());
-    }
-
-    #[test]
     fn only_the_broken_document_with_placeholders_is_a_template() {
         let text = "a: 1\n---\nx: {{ .Values.x }}\n---\nb: [\n---\n# {{ not this }}\nc: [\n";
         let lines: Vec<&str> = text.lines().collect();
@@ -1081,5 +855,158 @@ mod template_tests {
         assert!(!error_in_template(&lines, 8), "a placeholder in a comment does not count");
         assert!(error_in_template(&lines, 4), "an error found at the next marker belongs to the document before");
         assert!(!has_placeholder("run: echo ${{ github.sha }}"));
+    }
+}
+
+/// The shared step, driven by a language other than CEL: a second language
+/// implements only compile and evaluate, and gets located, interpolated and
+/// enforced findings.
+#[cfg(test)]
+mod language_seam_tests {
+    use super::*;
+    use crate::compile::{CompileOptions, Part};
+    use crate::language::Expression;
+
+    /// A language whose program says which rules fire, on which element.
+    struct Toy;
+
+    /// Rule index → what it reports.
+    struct ToyProgram(Vec<ToyOutcome>);
+
+    enum ToyOutcome {
+        Fire(Vec<Segment>),
+        Fail,
+    }
+
+    /// Message expression 0 is `v1`; expression 1 is missing data.
+    struct ToyBindings;
+
+    impl Bindings for ToyBindings {
+        fn write(&self, expr: usize, out: &mut String) -> Result<bool, String> {
+            match expr {
+                0 => {
+                    out.push_str("v1");
+                    Ok(true)
+                }
+                1 => Ok(false),
+                _ => Err("no such expression".into()),
+            }
+        }
+    }
+
+    impl LanguageRun for Toy {
+        fn evaluate<'p>(
+            &self,
+            _: &Document<'_>,
+            policies: &mut dyn Iterator<Item = (usize, &'p CompiledPolicy)>,
+            sink: &mut dyn FnMut(Event<'_>),
+        ) {
+            for (i, p) in policies {
+                let Some(program) = p.program.downcast_ref::<ToyProgram>() else { continue };
+                for (rule, outcome) in program.0.iter().enumerate() {
+                    let (item, outcome) = match outcome {
+                        ToyOutcome::Fire(segs) => (Some(segs.as_slice()), Outcome::Violation(&ToyBindings)),
+                        ToyOutcome::Fail => (None, Outcome::Error("`x` is not a number".into())),
+                    };
+                    sink(Event::Finding(RawFinding { policy: i, rule, item, outcome }));
+                }
+                sink(Event::Applied(i));
+            }
+        }
+    }
+
+    fn rule(id: &str, at: Option<At>, message: Vec<Part>) -> CompiledRule {
+        CompiledRule {
+            id: id.into(),
+            title: id.into(),
+            description: None,
+            severity: Severity::High,
+            remediation: None,
+            controls: Vec::new(),
+            enforcement: Enforcement::Advisory,
+            notes: vec!["advisory in dev".into()],
+            each: None,
+            condition: 0,
+            at,
+            message,
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn raw_findings_of_any_language_are_located_interpolated_and_enforced() {
+        let text = "kind: Pod\nspec:\n  containers:\n    - name: a\n      securityContext:\n        privileged: true\n";
+        let doc = input::parse(Format::YAML, text).documents.remove(0);
+        let field = |root, keys: &[&str]| crate::compile::FieldPath {
+            root,
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+        };
+        let expr =
+            |source: &str, index, field| Part::Expr { source: source.into(), expression: Expression { index, field } };
+        let message = vec![
+            Part::Text("container ".into()),
+            expr("item.name", 9, Some(field(FieldRoot::Item, &["name"]))),
+            Part::Text(" of a ".into()),
+            expr("doc.kind", 9, Some(field(FieldRoot::Doc, &["kind"]))),
+            Part::Text(": ".into()),
+            expr("v", 0, None),
+            Part::Text(", ".into()),
+            expr("gone", 1, None),
+        ];
+        let container = vec![Segment::Key("spec".into()), Segment::Key("containers".into()), Segment::Index(0)];
+        let policy = CompiledPolicy {
+            name: "toy".into(),
+            version: None,
+            kind: Default::default(),
+            lifecycle: Default::default(),
+            description: None,
+            file: "toy.policy".into(),
+            target: PolicyTarget::Documents,
+            files: None,
+            kinds: Vec::new(),
+            language: "toy",
+            program: Box::new(ToyProgram(vec![ToyOutcome::Fire(container), ToyOutcome::Fail])),
+            rules: vec![
+                rule("T-1", Some(At::Relative(vec![Segment::Key("securityContext".into())])), message),
+                rule("T-2", None, vec![Part::Text("unused".into())]),
+            ],
+            needs_json: false,
+            owners: Vec::new(),
+            exception_rules: Default::default(),
+        };
+        let set = PolicySet {
+            policies: vec![policy],
+            options: CompileOptions {
+                environment: None,
+                today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+                include_drafts: false,
+            },
+        };
+        let runs: Vec<(&'static str, Box<dyn LanguageRun>)> = vec![("toy", Box::new(Toy))];
+        let json = OnceLock::new();
+        let t = Subject {
+            doc: Document { path: "pod.yaml", format: "yaml", node: &doc, json: &json },
+            document: Some(0),
+            resource: None,
+            pipeline: false,
+        };
+        let (mut out, mut applied) = (Vec::new(), Vec::new());
+        Evaluator { set: &set, runs: &runs }.evaluate(&t, &[0], &|_| true, &mut out, &mut applied);
+        assert_eq!(applied, [0]);
+        assert_eq!(out.len(), 2);
+        let fired = &out[0];
+        assert_eq!(fired.rule_id, "T-1");
+        assert_eq!(fired.message, "container a of a Pod: v1, <missing>");
+        assert_eq!(fired.pointer, "/spec/containers/0/securityContext", "`at` from the element");
+        assert_eq!((fired.location.start_line, fired.location.path.as_str()), (5, "pod.yaml"));
+        assert_eq!(
+            (fired.enforcement, fired.notes.as_slice()),
+            (Enforcement::Advisory, &["advisory in dev".to_owned()][..])
+        );
+        let failed = &out[1];
+        assert_eq!(failed.rule_id, builtin::EVAL_ERROR);
+        assert_eq!(failed.message, "rule T-2 could not be evaluated: `x` is not a number");
+        assert_eq!(failed.notes[0], "rule T-2 of policy toy");
+        assert_eq!(failed.location.start_line, 1, "no element: the document");
     }
 }

@@ -427,7 +427,11 @@ pub fn apply(
                 let refused = if mode == InlineMode::Forbid {
                     Some(format!("policy {} forbids inline suppressions", f.policy))
                 } else if mode == InlineMode::RequireReason && u.s.reason.is_none() {
-                    Some(format!("policy {} requires a reason (`# bylaw:ignore {} -- why`)", f.policy, f.rule_id))
+                    let marker = crate::input::comment_marker(&f.location.path);
+                    Some(format!(
+                        "policy {} requires a reason (`{marker} bylaw:ignore {} -- why`)",
+                        f.policy, f.rule_id
+                    ))
                 } else if f.enforcement == Enforcement::Mandatory {
                     Some(format!("rule {} is mandatory", f.rule_id))
                 } else {
@@ -560,6 +564,53 @@ mod tests {
                 Inline { line: 2, rules: vec!["K-3".into()], reason: None },
             ]
         );
+    }
+
+    #[test]
+    fn a_refused_inline_suppression_is_hinted_in_the_files_comment_syntax() {
+        let finding = |path: &str| crate::report::Finding {
+            rule_id: "K-1".into(),
+            policy: "p".into(),
+            severity: crate::report::Severity::High,
+            enforcement: Enforcement::Blocking,
+            message: "m".into(),
+            location: crate::report::Location {
+                path: path.into(),
+                start_line: 2,
+                start_column: 1,
+                end_line: 2,
+                end_column: 2,
+            },
+            document: None,
+            pointer: String::new(),
+            resource: None,
+            fingerprint: path.into(),
+            notes: Vec::new(),
+            exception: None,
+        };
+        let mut report = Report {
+            version: crate::report::REPORT_VERSION.into(),
+            tool: Default::default(),
+            environment: None,
+            fail_on: Default::default(),
+            verdict: crate::report::Verdict::Fail,
+            summary: Default::default(),
+            policies: Vec::new(),
+            rules: Vec::new(),
+            findings: vec![finding("deploy/a.yaml"), finding("tsconfig.json")],
+            exceptions: Vec::new(),
+            errors: Vec::new(),
+        };
+        let settings = Settings {
+            today: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            warn_days: DEFAULT_WARN_DAYS,
+            inline: InlineMode::RequireReason,
+        };
+        let no_reason = |_: &str| vec![Inline { line: 2, rules: vec!["K-1".into()], reason: None }];
+        apply(&mut report, &[], &PolicyRules::new(), &settings, &no_reason);
+        let note = |i: usize| report.findings[i].notes.join("\n");
+        assert!(note(0).contains("(`# bylaw:ignore K-1 -- why`)"), "{}", note(0));
+        assert!(note(1).contains("(`// bylaw:ignore K-1 -- why`)"), "{}", note(1));
     }
 
     #[test]

@@ -467,7 +467,7 @@ spec:
 "#;
 
     fn doc() -> Node {
-        parse(Format::Yaml, DOC).documents.into_iter().next().unwrap()
+        parse(Format::YAML, DOC).documents.into_iter().next().unwrap()
     }
 
     /// Both evaluators give the same nodes in the same order.

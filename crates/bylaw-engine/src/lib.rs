@@ -6,14 +6,18 @@
 //! (environments, lifecycle, dates) and produces a platform-neutral
 //! [`report::Report`].
 //!
+//! Two seams keep it open: policy languages ([`language::PolicyLanguage`],
+//! listed in [`language::LANGUAGES`]; CEL today) and input formats
+//! ([`input::InputFormat`], listed in [`input::FORMATS`]; YAML, JSONC,
+//! JSON). Their module docs say what adding one takes.
+//!
 //! It deliberately knows nothing about output formats (see `bylaw-report`)
-//! or CI platforms (the adapters). Start reading at [`report::Report`].
+//! or CI platforms (the adapters). Start reading at [`report::Report`],
+//! then [`eval`].
 
 #![forbid(unsafe_code)]
 
 pub mod builtin;
-pub mod cel_check;
-pub mod cel_regex;
 pub mod compile;
 pub mod config;
 pub mod context;
@@ -25,7 +29,7 @@ pub mod exceptions;
 pub mod inherit;
 pub mod input;
 pub mod jsonpath;
-pub mod library;
+pub mod language;
 pub mod lint;
 pub mod loader;
 pub mod node;

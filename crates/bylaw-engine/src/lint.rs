@@ -3,9 +3,10 @@
 //! entries naming unknown rules, and lints (warnings): a rule without
 //! remediation, a rule without tests, a compliance rule without controls.
 
-use crate::compile::{cel_env, root_context, strip_strings};
+use crate::compile::strip_strings;
 use crate::diagnostic::{Code, Diagnostic, Level};
 use crate::exceptions::Exception;
+use crate::language::cel::{cel_env, root_context};
 use crate::loader::LoadedPolicy;
 use crate::node::Span;
 use crate::policy::{Condition, PolicyType};

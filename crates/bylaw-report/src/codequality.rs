@@ -7,6 +7,10 @@
 //! Excepted findings are left out: GitLab has no notion of a suppressed
 //! issue and would show them as open.
 
+use crate::emitter::Emitter;
+use crate::{Error, Format, RenderOptions};
+use bylaw_engine::diagnostic::Diagnostic;
+use bylaw_engine::report::FailOn;
 use bylaw_engine::report::{Enforcement, Finding, Report, Severity};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -67,6 +71,31 @@ fn issue<'a>(report: &'a Report, f: &'a Finding) -> Issue<'a> {
     }
 }
 
+/// The GitLab Code Quality emitter (`--format codequality`, alias `code-quality`).
+pub(crate) struct Codequality;
+
+impl Emitter for Codequality {
+    fn format(&self) -> Format {
+        Format::Codequality
+    }
+
+    fn name(&self) -> &'static str {
+        "codequality"
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["code-quality"]
+    }
+
+    fn render(&self, report: &Report, _: &RenderOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write_codequality(out, report)
+    }
+
+    fn render_failure(&self, diags: &[Diagnostic], _: FailOn, _: &RenderOptions) -> Result<String, Error> {
+        crate::json(&failure_codequality(diags))
+    }
+}
+
 /// The Code Quality entries of `report`, in the report's order.
 pub fn to_codequality(report: &Report) -> Value {
     let issues = report.findings.iter().filter(|f| f.exception.is_none()).map(|f| issue(report, f));
@@ -75,7 +104,7 @@ pub fn to_codequality(report: &Report) -> Value {
 
 /// Writes [`to_codequality`]'s array into `out`, entries serialized in
 /// parallel blocks (`splice`).
-pub(crate) fn write_codequality(out: &mut dyn std::io::Write, report: &Report) -> std::io::Result<()> {
+fn write_codequality(out: &mut dyn std::io::Write, report: &Report) -> std::io::Result<()> {
     let open: Vec<&Finding> = report.findings.iter().filter(|f| f.exception.is_none()).collect();
     let empty: [(); 0] = [];
     crate::splice::write_spliced(out, &empty, crate::splice::At::Root, open.len(), |i| issue(report, open[i]))

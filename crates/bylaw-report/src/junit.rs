@@ -8,9 +8,12 @@
 //! characters XML 1.0 forbids (`Char` production, §2.2) dropped, so the
 //! file always parses.
 
+use crate::emitter::{write_text, Emitter};
 use crate::escape::display_safe;
-use crate::{position, Error};
+use crate::{position, Error, Format, RenderOptions};
 use bylaw_engine::builtin;
+use bylaw_engine::diagnostic::Diagnostic;
+use bylaw_engine::report::FailOn;
 use bylaw_engine::report::{Finding, Report};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use std::borrow::Cow;
@@ -78,6 +81,27 @@ fn case(name: String, classname: &str, findings: &[&Finding], fail_on: bylaw_eng
         tc.set_system_out(describe(findings));
     }
     tc
+}
+
+/// The JUnit XML emitter (`--format junit`).
+pub(crate) struct Junit;
+
+impl Emitter for Junit {
+    fn format(&self) -> Format {
+        Format::Junit
+    }
+
+    fn name(&self) -> &'static str {
+        "junit"
+    }
+
+    fn render(&self, report: &Report, _: &RenderOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write_text(out, &render(report).map_err(std::io::Error::other)?)
+    }
+
+    fn render_failure(&self, diags: &[Diagnostic], _: FailOn, _: &RenderOptions) -> Result<String, Error> {
+        failure_junit(diags)
+    }
 }
 
 pub(crate) fn render(report: &Report) -> Result<String, Error> {

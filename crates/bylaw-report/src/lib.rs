@@ -1,12 +1,20 @@
 //! Emitters of bylaw's [`Report`]: human text, the JSON report, SARIF 2.1.0,
 //! JUnit XML, a Markdown summary and GitLab Code Quality JSON. Every emitter reads only the Report, so
 //! every CLI command and CI adapter produces the same outputs from one run.
+//!
+//! Each format is one file implementing [`Emitter`]; [`EMITTERS`] is the one
+//! list of them, which [`render_to`], [`render_failure`] and the name
+//! parsing of [`Format`] go through. The [`emitter`] module says what adding
+//! a format takes. It deliberately does not publish anything (the CI
+//! adapters do) nor decide which formats a run writes (the CLI does).
 
 #![forbid(unsafe_code)]
 
 pub mod audit;
 mod codequality;
+pub mod emitter;
 pub mod escape;
+mod json;
 mod junit;
 pub mod markdown;
 mod sarif;
@@ -19,7 +27,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 pub use codequality::to_codequality;
+pub use emitter::{Emitter, EMITTERS};
 pub use escape::{display_safe, percent_encode_path};
+pub use json::failure_report;
 pub use junit::{failure_junit, tests_junit};
 pub use sarif::{diagnostics_to_sarif, failure_sarif, sarif_limits, to_sarif, SRCROOT};
 
@@ -43,7 +53,9 @@ pub fn sarif_schema() -> serde_json::Value {
     serde_json::from_str(&text).expect("the bundled SARIF schema is JSON")
 }
 
-/// An output format of `bylaw check`.
+/// An output format of `bylaw check`: the public name of an [`Emitter`]
+/// ([`Format::emitter`]). Each variant's emitter stands at the variant's
+/// position in [`EMITTERS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
@@ -56,38 +68,31 @@ pub enum Format {
 }
 
 impl Format {
-    /// The names accepted by `--format`, in help order.
+    /// The names accepted by `--format`, in help order: the
+    /// [`Emitter::name`] of each of [`EMITTERS`] (a constant for clap and
+    /// messages; a test checks it follows the registry).
     pub const NAMES: &'static [&'static str] = &["text", "json", "sarif", "junit", "markdown", "codequality"];
 
+    /// The name `--format` takes ([`Emitter::name`]).
     pub fn name(self) -> &'static str {
-        match self {
-            Format::Text => "text",
-            Format::Json => "json",
-            Format::Sarif => "sarif",
-            Format::Junit => "junit",
-            Format::Markdown => "markdown",
-            Format::Codequality => "codequality",
-        }
+        self.emitter().name()
     }
 }
 
-/// `FromStr` error: the name is not one of [`Format::NAMES`].
+/// `FromStr` error: the name is not one of [`Format::NAMES`] (nor an alias).
 #[derive(Debug, thiserror::Error)]
-#[error("unknown format `{0}`: expected one of text, json, sarif, junit, markdown, codequality")]
+#[error("unknown format `{0}`: expected one of {names}", names = Format::NAMES.join(", "))]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
     type Err = UnknownFormat;
+    /// A name or alias of one of [`EMITTERS`] (`markdown` or `md`), exactly.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "text" => Format::Text,
-            "json" => Format::Json,
-            "sarif" => Format::Sarif,
-            "junit" => Format::Junit,
-            "markdown" | "md" => Format::Markdown,
-            "codequality" | "code-quality" => Format::Codequality,
-            _ => return Err(UnknownFormat(s.to_string())),
-        })
+        EMITTERS
+            .iter()
+            .find(|e| e.name() == s || e.aliases().contains(&s))
+            .map(|e| e.format())
+            .ok_or_else(|| UnknownFormat(s.to_string()))
     }
 }
 
@@ -159,41 +164,7 @@ pub fn render(format: Format, report: &Report, opts: &RenderOptions) -> Result<S
 /// findings already held plus a write buffer (DESIGN §10). Errors: the
 /// writer's, or serialisation errors as `io::Error`.
 pub fn render_to(format: Format, report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> std::io::Result<()> {
-    let text = match format {
-        Format::Text => text::render(report, opts),
-        Format::Json => return write_report(out, report),
-        Format::Sarif => return sarif::write_sarif(out, report, opts),
-        Format::Junit => junit::render(report).map_err(std::io::Error::other)?,
-        Format::Markdown => markdown::render(report, opts),
-        Format::Codequality => return codequality::write_codequality(out, report),
-    };
-    out.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        out.write_all(b"\n")?;
-    }
-    Ok(())
-}
-
-/// The JSON report: `serde_json`'s pretty form of `report`, the findings
-/// serialized in parallel blocks and never held as text (`splice`).
-fn write_report(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
-    // every field but the findings (a field added to Report must be added
-    // here: the struct literal does not compile without it)
-    let frame = Report {
-        version: report.version.clone(),
-        tool: report.tool.clone(),
-        environment: report.environment.clone(),
-        fail_on: report.fail_on,
-        verdict: report.verdict,
-        summary: report.summary.clone(),
-        policies: report.policies.clone(),
-        rules: report.rules.clone(),
-        findings: Vec::new(),
-        exceptions: report.exceptions.clone(),
-        errors: report.errors.clone(),
-    };
-    let at = splice::At::Key { key: "findings", indent: 2 };
-    splice::write_spliced(out, &frame, at, report.findings.len(), |i| &report.findings[i])
+    format.emitter().render(report, opts, out)
 }
 
 /// Pretty JSON of `value` into `out` with a final newline, through
@@ -218,92 +189,15 @@ pub fn render_failure(
     fail_on: bylaw_engine::report::FailOn,
     opts: &RenderOptions,
 ) -> Result<String, Error> {
-    match format {
-        Format::Sarif => json(&failure_sarif(diags, opts)),
-        Format::Json => render(Format::Json, &failure_report(diags, fail_on), opts),
-        Format::Codequality => json(&codequality::failure_codequality(diags)),
-        Format::Junit => failure_junit(diags),
-        Format::Markdown => Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
-            let at = if d.file.is_empty() { String::new() } else { format!("{} ", markdown::code(&d.location())) };
-            md.push_str(&format!("- {at}{}\n", markdown::cell(&d.message)));
-            md
-        })),
-        // as on stderr, without the snippets
-        Format::Text => Ok(diags.iter().fold(String::new(), |mut text, d| {
-            if d.file.is_empty() {
-                let level = if d.level == bylaw_engine::diagnostic::Level::Error { "error" } else { "warning" };
-                text.push_str(&format!("{level}: {}\n", display_safe(&d.message)));
-                if let Some(h) = &d.hint {
-                    text.push_str(&format!("  = hint: {}\n", display_safe(h)));
-                }
-            } else {
-                text.push_str(&d.render(None, false));
-                text.push('\n');
-            }
-            text
-        })),
-    }
+    format.emitter().render_failure(diags, fail_on, opts)
 }
 
 /// `value` as [`write_json`] writes it.
-fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     let mut out = Vec::new();
     write_json(&mut out, value)
         .map(|_| String::from_utf8_lossy(&out).into_owned())
         .map_err(|e| Error::Io { path: "<memory>".into(), source: e })
-}
-
-/// A diagnostic's hint for the JSON report, followed by its secondary
-/// labels as `file:line:col: message` (the report format has no field of
-/// its own for them): `rule ids must be unique (p.yaml:8:11: first defined here)`.
-fn hint_with_labels(d: &bylaw_engine::diagnostic::Diagnostic) -> Option<String> {
-    if d.labels.is_empty() {
-        return d.hint.clone();
-    }
-    let labels: Vec<String> = d.labels.iter().map(|l| format!("{}: {}", l.location(), l.message)).collect();
-    let labels = labels.join("; ");
-    Some(match &d.hint {
-        Some(h) => format!("{h} ({labels})"),
-        None => labels,
-    })
-}
-
-/// The JSON report of a run that stopped before evaluating (exit 2):
-/// verdict `error`, nothing evaluated, and every problem in `errors` with
-/// its file, line and column.
-pub fn failure_report(diags: &[bylaw_engine::diagnostic::Diagnostic], fail_on: bylaw_engine::report::FailOn) -> Report {
-    use bylaw_engine::diagnostic::Level;
-    use bylaw_engine::report::{RunError, Verdict, REPORT_VERSION};
-    let errors: Vec<RunError> = diags
-        .iter()
-        // the line that counts the others is not one more error
-        .filter(|d| d.code != SUMMARY_CODE)
-        .map(|d| RunError {
-            level: if d.level == Level::Error { "error" } else { "warning" }.into(),
-            code: d.code.as_str().into(),
-            path: d.file.clone(),
-            line: d.span.map(|s| s.start_line),
-            column: d.span.map(|s| s.start_col),
-            message: d.message.clone(),
-            hint: hint_with_labels(d),
-        })
-        .collect();
-    Report {
-        version: REPORT_VERSION.into(),
-        tool: Default::default(),
-        environment: None,
-        fail_on,
-        verdict: Verdict::Error,
-        summary: bylaw_engine::report::Summary {
-            errors: errors.iter().filter(|e| e.level == "error").count(),
-            ..Default::default()
-        },
-        policies: Vec::new(),
-        rules: Vec::new(),
-        findings: Vec::new(),
-        exceptions: Vec::new(),
-        errors,
-    }
 }
 
 /// serde_json's pretty printer, except for string contents: serde_json

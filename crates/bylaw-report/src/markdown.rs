@@ -8,8 +8,11 @@
 //! code spans and emphasis stay, so remediation text keeps its `code`), and
 //! ids and paths as code spans fenced with more backticks than they hold.
 
+use crate::emitter::{write_text, Emitter};
 use crate::escape::{display_safe, percent_encode_path};
-use crate::RenderOptions;
+use crate::{Error, Format, RenderOptions};
+use bylaw_engine::diagnostic::Diagnostic;
+use bylaw_engine::report::FailOn;
 use bylaw_engine::report::{Enforcement, Finding, Report, Verdict};
 use std::fmt::Write;
 
@@ -94,6 +97,36 @@ fn rank(f: &Finding) -> u8 {
         (false, Enforcement::Advisory) => 2,
         (false, Enforcement::Audit) => 3,
         (true, _) => 4,
+    }
+}
+
+/// The Markdown emitter (`--format markdown`, alias `md`).
+pub(crate) struct Markdown;
+
+impl Emitter for Markdown {
+    fn format(&self) -> Format {
+        Format::Markdown
+    }
+
+    fn name(&self) -> &'static str {
+        "markdown"
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["md"]
+    }
+
+    fn render(&self, report: &Report, opts: &RenderOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write_text(out, &render(report, opts))
+    }
+
+    /// A heading and the list of problems.
+    fn render_failure(&self, diags: &[Diagnostic], _: FailOn, _: &RenderOptions) -> Result<String, Error> {
+        Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
+            let at = if d.file.is_empty() { String::new() } else { format!("{} ", code(&d.location())) };
+            md.push_str(&format!("- {at}{}\n", cell(&d.message)));
+            md
+        }))
     }
 }
 

@@ -13,8 +13,11 @@
 //! kept and the run's `properties."bylaw/truncated"` says what was cut;
 //! [`sarif_limits`] words it for the user.
 
+use crate::emitter::Emitter;
 use crate::escape::percent_encode_path as uri;
-use crate::RenderOptions;
+use crate::{Error, Format, RenderOptions};
+use bylaw_engine::diagnostic::Diagnostic;
+use bylaw_engine::report::FailOn;
 use bylaw_engine::report::{Enforcement, Finding, Report, RuleInfo, Severity};
 use serde_json::json;
 use serde_sarif::sarif;
@@ -287,6 +290,27 @@ fn result(f: &Finding, rule_index: Option<usize>, opts: &RenderOptions) -> sarif
     r
 }
 
+/// The SARIF 2.1.0 emitter (`--format sarif`).
+pub(crate) struct Sarif;
+
+impl Emitter for Sarif {
+    fn format(&self) -> Format {
+        Format::Sarif
+    }
+
+    fn name(&self) -> &'static str {
+        "sarif"
+    }
+
+    fn render(&self, report: &Report, opts: &RenderOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write_sarif(out, report, opts)
+    }
+
+    fn render_failure(&self, diags: &[Diagnostic], _: FailOn, opts: &RenderOptions) -> Result<String, Error> {
+        crate::json(&failure_sarif(diags, opts))
+    }
+}
+
 /// Builds the SARIF log of a report, cut to GitHub's limits (module doc).
 pub fn to_sarif(report: &Report, opts: &RenderOptions) -> sarif::Sarif {
     let frame = frame(report, opts);
@@ -298,7 +322,7 @@ pub fn to_sarif(report: &Report, opts: &RenderOptions) -> sarif::Sarif {
 
 /// Writes the SARIF log of a report (as [`to_sarif`]) into `out`, its
 /// results serialized in parallel blocks, never all held (`splice`).
-pub(crate) fn write_sarif(out: &mut dyn std::io::Write, report: &Report, opts: &RenderOptions) -> std::io::Result<()> {
+fn write_sarif(out: &mut dyn std::io::Write, report: &Report, opts: &RenderOptions) -> std::io::Result<()> {
     let frame = frame(report, opts);
     // `results` of the one run: root object → `runs` array → run object
     let at = crate::splice::At::Key { key: "results", indent: 6 };

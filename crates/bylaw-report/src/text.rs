@@ -26,8 +26,11 @@
 //! policy schema limits to `[A-Za-z0-9][A-Za-z0-9_.-]*` (and built-ins to
 //! `bylaw/…`).
 
+use crate::emitter::{write_text, Emitter};
 use crate::escape::display_safe;
-use crate::RenderOptions;
+use crate::{Error, Format, RenderOptions};
+use bylaw_engine::diagnostic::{Diagnostic, Level};
+use bylaw_engine::report::FailOn;
 use bylaw_engine::report::{Enforcement, ExceptionState, Finding, Report, RuleInfo, Severity, Verdict};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -86,6 +89,44 @@ fn level_color(word: &str) -> &'static str {
         "warning" => "1;33",
         "note" => "1;36",
         _ => "1;32",
+    }
+}
+
+/// The text emitter (`--format text`, the default on a terminal).
+pub(crate) struct Text;
+
+impl Emitter for Text {
+    fn format(&self) -> Format {
+        Format::Text
+    }
+
+    fn name(&self) -> &'static str {
+        "text"
+    }
+
+    fn machine_readable(&self) -> bool {
+        false
+    }
+
+    fn render(&self, report: &Report, opts: &RenderOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write_text(out, &render(report, opts))
+    }
+
+    /// As on stderr, without the snippets.
+    fn render_failure(&self, diags: &[Diagnostic], _: FailOn, _: &RenderOptions) -> Result<String, Error> {
+        Ok(diags.iter().fold(String::new(), |mut text, d| {
+            if d.file.is_empty() {
+                let level = if d.level == Level::Error { "error" } else { "warning" };
+                text.push_str(&format!("{level}: {}\n", display_safe(&d.message)));
+                if let Some(h) = &d.hint {
+                    text.push_str(&format!("  = hint: {}\n", display_safe(h)));
+                }
+            } else {
+                text.push_str(&d.render(None, false));
+                text.push('\n');
+            }
+            text
+        }))
     }
 }
 

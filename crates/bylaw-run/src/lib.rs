@@ -533,9 +533,10 @@ fn evaluate(
         let what = bylaw_engine::paths::not_regular(&root.resolve(&s.path));
         messages.push(Message::Warning(format!("{}: {what}: not read", s.path)));
     }
+    let formats = format!("not a format bylaw reads ({})", bylaw_engine::input::format_names().join(", "));
     for s in found.skipped.iter().filter(|s| s.explicit) {
         let why = match s.reason {
-            SkipReason::UnknownFormat => "not a format bylaw reads (YAML, JSON)",
+            SkipReason::UnknownFormat => formats.as_str(),
             SkipReason::HelmTemplate => {
                 "a Helm chart template: render it and pipe the output, `helm template … | bylaw check -`"
             }

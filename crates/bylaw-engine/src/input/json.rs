@@ -12,10 +12,44 @@
 //! empty: no document, no error. Files whose tools read JSONC are read
 //! through [`super::jsonc`] first.
 
+use super::format::{has_extension, InputFormat};
 use super::{jsonc, yaml, ParsedFile, SyntaxError};
 use crate::node::{Entry, Node, NodeValue, Span};
 use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// The strict JSON input format (`*.json` but the JSONC files, see
+/// [`super::jsonc::Jsonc`]): no comments, so no inline suppressions.
+pub struct Json;
+
+impl InputFormat for Json {
+    fn id(&self) -> &'static str {
+        "json"
+    }
+
+    fn label(&self) -> &'static str {
+        "JSON"
+    }
+
+    fn claims(&self, path: &str) -> bool {
+        has_extension(path, &["json"])
+    }
+
+    fn comment_markers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
+        parse_each(src, false, each)
+    }
+}
+
+/// [`parse`], handing the document (if any) to `each`.
+pub(super) fn parse_each(src: &str, jsonc: bool, each: &mut dyn FnMut(Node)) -> ParsedFile {
+    let mut parsed = parse(src, jsonc);
+    std::mem::take(&mut parsed.documents).into_iter().for_each(each);
+    parsed
+}
 
 /// Parses one JSON document; `jsonc` accepts comments and trailing commas.
 pub fn parse(src: &str, jsonc: bool) -> ParsedFile {

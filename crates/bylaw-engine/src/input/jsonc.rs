@@ -8,7 +8,40 @@
 //! comma with spaces (line breaks kept, one space per character), then
 //! parsing the result as JSON: every line and column stays exact.
 
-use super::Comment;
+use super::format::InputFormat;
+use super::{Comment, ParsedFile};
+use crate::node::Node;
+
+/// The JSONC input format: the files [`is_jsonc`] names, read as JSON with
+/// `//` and `/* */` comments and trailing commas. Policies see it as
+/// `file.format == 'json'`, and its syntax errors are `invalid JSON`.
+pub struct Jsonc;
+
+impl InputFormat for Jsonc {
+    fn id(&self) -> &'static str {
+        "jsonc"
+    }
+
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
+    fn label(&self) -> &'static str {
+        "JSON"
+    }
+
+    fn claims(&self, path: &str) -> bool {
+        is_jsonc(path)
+    }
+
+    fn comment_markers(&self) -> &'static [&'static str] {
+        &["//", "/*"]
+    }
+
+    fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
+        super::json::parse_each(src, true, each)
+    }
+}
 
 /// Whether the tool that reads `path` accepts JSONC, so comments and
 /// trailing commas in it are not errors: `*.jsonc`;

@@ -1,11 +1,12 @@
 //! Input files: which formats bylaw reads, and parsing each into
-//! [`Node`](crate::node::Node) documents with source spans.
+//! [`Node`] documents with source spans.
 //!
-//! Start from [`parse_path`]: it picks the dialect from the path (YAML,
-//! strict JSON, or JSONC for the files whose tools accept comments, see
-//! [`is_jsonc`]) and returns a [`ParsedFile`]: the documents that parsed,
-//! every syntax error in order, and the file's comments (for inline
-//! suppressions).
+//! The formats are one list, [`FORMATS`] ([`mod@format`] says what a format
+//! implements and what adding one takes): YAML, JSONC (for the files whose
+//! tools accept comments, see [`is_jsonc`]) and strict JSON. Start from
+//! [`parse_path`]: it picks the format from the path and returns a
+//! [`ParsedFile`]: the documents that parsed, every syntax error in order,
+//! and the file's comments (for inline suppressions).
 //!
 //! Choices every caller sees (README, "YAML dialect"):
 //! - A UTF-8 byte order mark is skipped; an empty or whitespace-only file has
@@ -13,12 +14,13 @@
 //! - A syntax error spoils only its own document: parsing resumes at the next
 //!   `---` line, so no manifest hides behind a broken one ([`yaml`]).
 //! - Kubernetes lists (`kind: List`, `PodList`, … with `items`) are expanded
-//!   into their items, each a document at its own lines ([`kube_list`]).
+//!   into their items, each a document at its own lines ([`kube_list`]), in
+//!   every format.
 //!
-//! The list of formats is [`Format::ALL`]; a new format is one file here
-//! plus one entry there. Files of unknown format are skipped by discovery.
+//! Files no format claims are skipped by discovery (`unknown format`).
 
 mod comments;
+pub mod format;
 pub mod json;
 pub mod jsonc;
 pub mod kube_list;
@@ -26,34 +28,8 @@ pub mod yaml;
 mod yaml11;
 
 use crate::node::{Node, NodeValue, Span};
+pub use format::{comment_marker, format_names, kubernetes_resource, Format, InputFormat, FORMATS};
 pub use jsonc::is_jsonc;
-
-/// A file format bylaw can evaluate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Format {
-    Yaml,
-    Json,
-}
-
-impl Format {
-    /// Every supported format, with the file extensions that select it.
-    pub const ALL: &'static [(Format, &'static [&'static str])] =
-        &[(Format::Yaml, &["yaml", "yml"]), (Format::Json, &["json", "jsonc"])];
-
-    /// The format of a path, by its extension; `None` for formats bylaw does not read.
-    pub fn of_path(path: &str) -> Option<Format> {
-        let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
-        Format::ALL.iter().find(|(_, exts)| exts.contains(&ext.as_str())).map(|(f, _)| *f)
-    }
-
-    /// The name policies see as `file.format`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Yaml => "yaml",
-            Format::Json => "json",
-        }
-    }
-}
 
 /// A syntax error with its position (1-based line and column).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,10 +65,10 @@ pub struct ParsedFile {
     pub comments: Vec<Comment>,
 }
 
-/// Parses a file, choosing the dialect from its path: `*.yaml`/`*.yml` as
-/// YAML, `*.json` as strict JSON unless [`is_jsonc`] says its tool reads
-/// JSONC, `*.jsonc` as JSONC. A path of no known format is read as YAML (of
-/// which JSON is a subset).
+/// Parses a file, choosing the format from its path ([`Format::of_path`]):
+/// `*.yaml`/`*.yml` as YAML, `*.json` as strict JSON unless [`is_jsonc`] says
+/// its tool reads JSONC, `*.jsonc` as JSONC. A path of no known format is
+/// read as YAML (of which JSON is a subset).
 pub fn parse_path(path: &str, src: &str) -> ParsedFile {
     let mut documents = Vec::new();
     let mut parsed = parse_path_each(path, src, &mut |d| documents.push(d));
@@ -105,15 +81,15 @@ pub fn parse_path(path: &str, src: &str) -> ParsedFile {
 /// stream of many documents is never held whole. The returned
 /// [`ParsedFile`] holds the errors and comments, and no documents.
 pub fn parse_path_each(path: &str, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
-    let mut expanded = |doc: Node| kube_list::expand(vec![doc]).into_iter().for_each(&mut *each);
-    match Format::of_path(path).unwrap_or(Format::Yaml) {
-        Format::Yaml => parse_yaml_input(src, &mut expanded),
-        Format::Json => {
-            let mut parsed = json::parse(src, is_jsonc(path));
-            std::mem::take(&mut parsed.documents).into_iter().for_each(expanded);
-            parsed
-        }
-    }
+    parse_each(Format::of_path(path).unwrap_or(Format::YAML), src, each)
+}
+
+/// Parses `src` as `format`, handing each document to `each` as soon as it
+/// is parsed, Kubernetes lists expanded into their items ([`kube_list`]).
+/// The returned [`ParsedFile`] holds the errors and comments, and no
+/// documents.
+pub fn parse_each(format: Format, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
+    format.parse(src, &mut |doc: Node| kube_list::expand(vec![doc]).into_iter().for_each(&mut *each))
 }
 
 /// The Unicode line breaks of YAML 1.1: NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR.
@@ -245,19 +221,12 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, SyntaxError> {
     })
 }
 
-/// Parses file contents of a known format (JSON strictly: without a path,
-/// nothing says the file is JSONC).
+/// Parses file contents of a known format (all documents at once; see
+/// [`parse_each`]).
 pub fn parse(format: Format, src: &str) -> ParsedFile {
     let mut documents = Vec::new();
-    let mut parsed = match format {
-        Format::Yaml => parse_yaml_input(src, &mut |d| documents.push(d)),
-        Format::Json => {
-            let mut parsed = json::parse(src, false);
-            documents = std::mem::take(&mut parsed.documents);
-            parsed
-        }
-    };
-    parsed.documents = kube_list::expand(documents);
+    let mut parsed = parse_each(format, src, &mut |d| documents.push(d));
+    parsed.documents = documents;
     parsed
 }
 
@@ -323,13 +292,13 @@ mod tests {
         assert_eq!(p.errors[0].line, 2);
         let p = parse_path("deploy/app.yml", "a: 0644\n");
         assert_eq!(p.documents[0].to_json()["a"], 644);
-        assert_eq!(Format::of_path("x/tsconfig.base.jsonc"), Some(Format::Json));
+        assert_eq!(Format::of_path("x/tsconfig.base.jsonc"), Some(Format::JSONC));
     }
 
     #[test]
     fn every_caller_sees_list_items() {
         let src = "{\"apiVersion\": \"v1\", \"kind\": \"PodList\", \"items\": [\n  {\"metadata\": {\"name\": \"a\"}},\n  {\"metadata\": {\"name\": \"b\"}}\n]}\n";
-        let p = parse(Format::Json, src);
+        let p = parse(Format::JSON, src);
         assert_eq!(p.documents.len(), 2);
         assert_eq!(p.documents[1].str_at(&["kind"]), Some("Pod"));
         assert_eq!(p.documents[1].span.start_line, 3);

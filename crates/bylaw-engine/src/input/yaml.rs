@@ -32,6 +32,7 @@
 //!   marker runs on over trailing blanks and comments).
 
 use super::comments::{self, Pos};
+use super::format::{has_extension, InputFormat};
 use super::{yaml11, ParsedFile, SyntaxError};
 use crate::node::{count_nodes, Entry, Node, NodeValue, Span};
 use compact_str::{CompactString, ToCompactString};
@@ -606,6 +607,33 @@ pub(super) fn close_span(start: Span, last_child: Option<Span>, end_event: Span)
         Some(last) => start.to(last),
         None if end_event.start_line == start.start_line => start.to(end_event),
         None => start,
+    }
+}
+
+/// The YAML input format (`*.yaml`, `*.yml`; `#` comments), read as the
+/// module doc says, with YAML 1.1's Unicode line breaks ending a line as in
+/// go-yaml (see `parse_yaml_input` in [`super`]).
+pub struct Yaml;
+
+impl InputFormat for Yaml {
+    fn id(&self) -> &'static str {
+        "yaml"
+    }
+
+    fn label(&self) -> &'static str {
+        "YAML"
+    }
+
+    fn claims(&self, path: &str) -> bool {
+        has_extension(path, &["yaml", "yml"])
+    }
+
+    fn comment_markers(&self) -> &'static [&'static str] {
+        &["#"]
+    }
+
+    fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
+        super::parse_yaml_input(src, each)
     }
 }
 

@@ -85,9 +85,9 @@ mod tests {
     use std::sync::Arc;
 
     fn check(src: &str) -> Option<(String, usize)> {
-        let env = Arc::new(crate::compile::cel_env());
+        let env = Arc::new(crate::language::cel::cel_env());
         let program = env.compile(src).expect("parses");
-        let ctx = crate::compile::root_context(env);
+        let ctx = crate::language::cel::root_context(env);
         constant_error(&program, &ctx)
     }
 

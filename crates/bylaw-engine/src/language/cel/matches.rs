@@ -54,9 +54,9 @@ mod tests {
     use std::sync::Arc;
 
     fn eval(src: &str) -> Result<cel::Value, cel::ExecutionError> {
-        let env = Arc::new(crate::compile::cel_env());
+        let env = Arc::new(crate::language::cel::cel_env());
         let program = env.compile(src).unwrap();
-        program.execute(&crate::compile::root_context(env))
+        program.execute(&crate::language::cel::root_context(env))
     }
 
     #[test]

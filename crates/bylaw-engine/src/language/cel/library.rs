@@ -400,9 +400,9 @@ mod tests {
     use std::sync::Arc;
 
     fn eval(src: &str) -> Result<Value, String> {
-        let env = Arc::new(crate::compile::cel_env());
+        let env = Arc::new(crate::language::cel::cel_env());
         let program = env.compile(src).map_err(|e| e.to_string())?;
-        program.execute(&crate::compile::root_context(env)).map_err(|e| e.to_string())
+        program.execute(&crate::language::cel::root_context(env)).map_err(|e| e.to_string())
     }
 
     fn t(src: &str) {
