@@ -2,7 +2,7 @@
 //! for (`Accept: application/vnd.github+json`, the API version, a bearer
 //! token) on every request.
 
-pub use bylaw_ci::http::{ApiError, Client, Response};
+pub use bylaw_ci::http::Client;
 
 /// The REST API version bylaw is written against.
 pub const API_VERSION: &str = "2022-11-28";

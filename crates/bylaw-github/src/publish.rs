@@ -2,15 +2,14 @@
 //! (annotations in batches of 50) or a commit status, one upserted PR
 //! comment, the job summary and the step outputs.
 
-use crate::api::{ApiError, Client};
+use crate::api::Client;
 use crate::context::GitHub;
-use bylaw_ci::summary;
+use bylaw_ci::diff::{on_changed_line, ChangedLines};
+use bylaw_ci::{summary, ApiError};
 use bylaw_engine::report::{Enforcement, Finding, Report, Verdict};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-pub use bylaw_ci::diff::{added_lines, on_changed_line, ChangedLines};
-pub use bylaw_ci::summary::COMMENT_MARKER;
 /// Name of the check run and context of the commit status.
 pub const CHECK_NAME: &str = "bylaw";
 /// GitHub shows at most this many workflow-command annotations per level and step.
@@ -110,20 +109,6 @@ pub fn line_link(gh: &GitHub, f: &Finding) -> String {
         bylaw_report::percent_encode_path(&f.location.path),
         f.location.start_line
     )
-}
-
-/// The PR comment / job summary body (see [`bylaw_ci::summary::comment_body`]).
-pub fn comment_body(gh: &GitHub, report: &Report, extra: &str) -> String {
-    summary::comment_body(report, &|f| line_link(gh, f), extra, gh.run_url.as_deref().map(|u| ("Workflow run", u)))
-}
-
-/// bylaw's report comment among a PR's comments: written by a bot and
-/// carrying [`COMMENT_MARKER`].
-pub fn report_comment(comments: &[Value]) -> Option<u64> {
-    comments
-        .iter()
-        .find(|c| c["user"]["type"] == "Bot" && c["body"].as_str().is_some_and(|b| b.contains(COMMENT_MARKER)))?["id"]
-        .as_u64()
 }
 
 /// Updates bylaw's comment `existing` on PR `number`, or creates it.

@@ -3,23 +3,21 @@
 //! through GitHub's API (listed login, active member of a listed team, or
 //! repository permission of at least `maintain`).
 
-use crate::api::{ApiError, Client};
+use crate::api::Client;
 use crate::context::{Comment, GitHub};
 use bylaw_ci::commands::parse_command;
-use bylaw_ci::requests::{handle_command, Handled, Note, Thread, Verifier};
+use bylaw_ci::requests::{handle_command, Approvers, Handled, Thread, ThreadComment, Verifier};
+use bylaw_ci::ApiError;
 use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::report::Catalog;
 use serde_json::{json, Value};
 
-pub use bylaw_ci::requests::Approvers;
-pub use bylaw_ci::requests::{approved_exceptions, exception_list_yaml, requests, resolve, Request, State};
-
-/// An issue comment (REST or webhook payload) as a [`Note`]. Bots (bylaw's
-/// comments are the `github-actions[bot]`'s or an app's) never make or
-/// answer requests.
-pub fn note(c: &Value) -> Note {
+/// An issue comment (REST or webhook payload) as a [`ThreadComment`]. Bots
+/// (bylaw's comments are the `github-actions[bot]`'s or an app's) never
+/// make or answer requests.
+pub fn thread_comment(c: &Value) -> ThreadComment {
     let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    Note {
+    ThreadComment {
         id: c["id"].as_u64().unwrap_or(0),
         body: s(&c["body"]),
         author: s(&c["user"]["login"]),
@@ -31,11 +29,16 @@ pub fn note(c: &Value) -> Note {
     }
 }
 
-/// Whether the author of `note` may approve, verified through the API:
+/// Whether the author of `comment` may approve, verified through the API:
 /// listed by login, an active member of a listed team, or holding at least
 /// `maintain` permission on the repository. `Err` explains a refusal.
-pub fn authorize(client: &Client, gh: &GitHub, approvers: &Approvers, note: &Note) -> Result<String, String> {
-    let user = note.author.as_str();
+pub fn authorize(
+    client: &Client,
+    gh: &GitHub,
+    approvers: &Approvers,
+    comment: &ThreadComment,
+) -> Result<String, String> {
+    let user = comment.author.as_str();
     let (owner, repo) = gh.owner_repo();
     if approvers.lists_user(user) {
         return Ok(format!("@{user} is a listed approver"));
@@ -72,45 +75,50 @@ pub fn authorize(client: &Client, gh: &GitHub, approvers: &Approvers, note: &Not
 }
 
 /// A PR's conversation.
-pub struct IssueThread<'a> {
-    pub client: &'a Client,
-    pub gh: &'a GitHub,
-    pub number: u64,
+struct IssueThread<'a> {
+    client: &'a Client,
+    gh: &'a GitHub,
+    number: u64,
 }
 
 impl Thread for IssueThread<'_> {
-    fn post(&self, body: &str) -> Result<Note, ApiError> {
+    fn post(&self, body: &str) -> Result<ThreadComment, ApiError> {
         let (owner, repo) = self.gh.owner_repo();
         let r = self
             .client
             .post(&format!("/repos/{owner}/{repo}/issues/{}/comments", self.number), &json!({ "body": body }))?;
-        Ok(note(&r.json))
+        Ok(thread_comment(&r.json))
     }
 
-    fn edit(&self, id: u64, body: &str) -> Result<Note, ApiError> {
+    fn edit(&self, id: u64, body: &str) -> Result<ThreadComment, ApiError> {
         let (owner, repo) = self.gh.owner_repo();
         let r = self.client.patch(&format!("/repos/{owner}/{repo}/issues/comments/{id}"), &json!({ "body": body }))?;
-        Ok(note(&r.json))
+        Ok(thread_comment(&r.json))
     }
 }
 
 /// Handles the `/bylaw` command of an `issue_comment` event on a PR, given
-/// the PR's comments. An `edited` event counts as an edited comment.
+/// the PR's comments, and adds the event's comment to them when the
+/// listing did not have it yet. An `edited` event counts as an edited
+/// comment. Returns the line for the log, if there was a command to handle.
 pub fn handle_comment(
     client: &Client,
     gh: &GitHub,
+    thread: &mut Vec<ThreadComment>,
     catalog: &Catalog,
-    comments: &[Value],
     verifier: &mut Verifier<'_>,
     today: NaiveDate,
-) -> Result<String, ApiError> {
-    let (Some(_), Some(pr)) = (&gh.comment, &gh.pr) else { return Ok("no PR comment to handle".into()) };
-    let mut event = note(&gh.payload["comment"]);
+) -> Result<Option<String>, ApiError> {
+    let (Some(_), Some(pr), "issue_comment") = (&gh.comment, &gh.pr, gh.event.as_str()) else { return Ok(None) };
+    let listed = thread_comment(&gh.payload["comment"]);
+    let mut event = listed.clone();
     event.edited |= gh.payload["action"] == "edited";
-    let notes: Vec<Note> = comments.iter().map(note).collect();
-    let thread = IssueThread { client, gh, number: pr.number };
-    let Handled { outcome, .. } = handle_command(&thread, &event, &notes, catalog, verifier, today)?;
-    Ok(outcome)
+    if !thread.iter().any(|c| c.id == listed.id) {
+        thread.push(listed);
+    }
+    let issue = IssueThread { client, gh, number: pr.number };
+    let Handled { outcome, .. } = handle_command(&issue, &event, thread, catalog, verifier, today)?;
+    Ok(Some(outcome))
 }
 
 /// Whether a comment is a `/bylaw` command.
