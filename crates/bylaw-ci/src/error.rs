@@ -11,6 +11,10 @@ pub enum ApiError {
     /// No answer at all.
     #[error("{service} API {method} {path}: {message}")]
     Transport { service: &'static str, method: String, path: String, message: String },
+    /// A success answer that is not what the API documents (a typed
+    /// model could not read it).
+    #[error("{service} API {method} {path}: unexpected answer: {message}")]
+    Decode { service: &'static str, method: String, path: String, message: String },
 }
 
 impl ApiError {
@@ -18,14 +22,16 @@ impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(*status),
-            ApiError::Transport { .. } => None,
+            ApiError::Transport { .. } | ApiError::Decode { .. } => None,
         }
     }
 
     /// `GitHub` or `GitLab`.
     pub fn service(&self) -> &'static str {
         match self {
-            ApiError::Status { service, .. } | ApiError::Transport { service, .. } => service,
+            ApiError::Status { service, .. }
+            | ApiError::Transport { service, .. }
+            | ApiError::Decode { service, .. } => service,
         }
     }
 

@@ -3,11 +3,11 @@
 //! write`), one upserted PR comment, and exception requests by PR comment
 //! answered in the `issue_comment` run of the command.
 
-use crate::api::{self, Client};
-use crate::context::{pr_from, GitHub};
-use crate::publish;
-use crate::requests::{authorize, handle_comment, thread_comment};
-use bylaw_ci::diff::{added_lines, ChangedLines};
+use crate::api::Api;
+use crate::context::GitHub;
+use crate::requests::{authorize, handle_comment};
+use crate::{checks, comments, publish, pulls};
+use bylaw_ci::diff::ChangedLines;
 use bylaw_ci::forge::{ApiFailure, Forge};
 use bylaw_ci::host::Subject;
 use bylaw_ci::requests::{Approvers, ThreadComment, Verifier};
@@ -28,7 +28,7 @@ pub struct Verdicts {
 /// A repository on GitHub, through its REST API with a token.
 pub struct GitHubForge {
     gh: GitHub,
-    client: Client,
+    api: Api,
     verdicts: Verdicts,
 }
 
@@ -36,16 +36,15 @@ impl GitHubForge {
     /// The forge of context `gh` (its `api_url`), with `token`; `backoff`
     /// is the first wait before a retry (tests shorten it).
     pub fn new(gh: GitHub, token: String, verdicts: Verdicts, backoff: Option<Duration>) -> GitHubForge {
-        let mut client = api::client(&gh.api_url, Some(token));
+        let mut api = Api::new(&gh.api_url, &token);
         if let Some(b) = backoff {
-            client.backoff = b;
+            api.retry.backoff = b;
         }
-        GitHubForge { gh, client, verdicts }
+        GitHubForge { gh, api, verdicts }
     }
 
-    fn repo_path(&self) -> String {
-        let (owner, repo) = self.gh.owner_repo();
-        format!("/repos/{owner}/{repo}")
+    fn number(&self) -> u64 {
+        self.gh.pr.as_ref().map_or(0, |p| p.number)
     }
 }
 
@@ -59,12 +58,10 @@ impl Forge for GitHubForge {
         let Some(number) = self.gh.pr.as_ref().filter(|p| p.head_sha.is_empty()).map(|p| p.number) else {
             return Vec::new();
         };
-        match self.client.get(&format!("{}/pulls/{number}", self.repo_path())) {
-            Ok(r) => {
-                if let Some(p) = pr_from(&r.json) {
-                    self.gh.sha = p.head_sha.clone();
-                    self.gh.pr = Some(p);
-                }
+        match pulls::get(&self.api, &self.gh, number) {
+            Ok(p) => {
+                self.gh.sha = p.head_sha.clone();
+                self.gh.pr = Some(p);
                 Vec::new()
             }
             Err(e) => vec![ApiFailure::new("read the pull request", e)],
@@ -80,28 +77,13 @@ impl Forge for GitHubForge {
     }
 
     fn changes(&self) -> Result<(Vec<String>, ChangedLines), ApiFailure> {
-        let number = self.gh.pr.as_ref().map_or(0, |p| p.number);
-        let files = self
-            .client
-            .get_all(&format!("{}/pulls/{number}/files", self.repo_path()))
-            .map_err(|e| ApiFailure::new("list the pull request's files", e))?;
-        let mut names = Vec::new();
-        let mut lines = ChangedLines::new();
-        for f in &files {
-            let Some(name) = f["filename"].as_str() else { continue };
-            names.push(name.to_owned());
-            lines.insert(name.to_owned(), added_lines(f["patch"].as_str().unwrap_or("")));
-        }
-        Ok((names, lines))
+        pulls::files(&self.api, &self.gh, self.number())
+            .map_err(|e| ApiFailure::new("list the pull request's files", e))
     }
 
     fn thread(&self) -> Result<Vec<ThreadComment>, ApiFailure> {
-        let number = self.gh.pr.as_ref().map_or(0, |p| p.number);
-        let comments = self
-            .client
-            .get_all(&format!("{}/issues/{number}/comments", self.repo_path()))
-            .map_err(|e| ApiFailure::new("read the pull request's comments", e))?;
-        Ok(comments.iter().map(thread_comment).collect())
+        comments::list(&self.api, &self.gh, self.number())
+            .map_err(|e| ApiFailure::new("read the pull request's comments", e))
     }
 
     fn answer_commands(
@@ -111,13 +93,13 @@ impl Forge for GitHubForge {
         verifier: &mut Verifier<'_>,
         today: NaiveDate,
     ) -> Result<Vec<String>, ApiFailure> {
-        handle_comment(&self.client, &self.gh, thread, catalog, verifier, today)
+        handle_comment(&self.api, &self.gh, thread, catalog, verifier, today)
             .map(|line| line.into_iter().collect())
             .map_err(|e| ApiFailure::new("answer the /bylaw command", e))
     }
 
     fn authorize(&self, approvers: &Approvers, comment: &ThreadComment) -> Result<String, String> {
-        authorize(&self.client, &self.gh, approvers, comment)
+        authorize(&self.api, &self.gh, approvers, comment)
     }
 
     fn line_link(&self, finding: &Finding) -> String {
@@ -127,12 +109,12 @@ impl Forge for GitHubForge {
     fn publish_verdict(&self, report: &Report, changed: Option<&ChangedLines>) -> Vec<ApiFailure> {
         let mut failures = Vec::new();
         if self.verdicts.check_run {
-            if let Err(e) = publish::check_run(&self.client, &self.gh, report, changed) {
+            if let Err(e) = checks::check_run(&self.api, &self.gh, report, changed) {
                 failures.push(ApiFailure::new("create a check run", e));
             }
         }
         if self.verdicts.status {
-            if let Err(e) = publish::commit_status(&self.client, &self.gh, report) {
+            if let Err(e) = checks::commit_status(&self.api, &self.gh, report) {
                 failures.push(ApiFailure::new("set a commit status", e));
             }
         }
@@ -141,7 +123,7 @@ impl Forge for GitHubForge {
 
     fn upsert_summary(&self, existing: Option<u64>, body: &str) -> Result<(), ApiFailure> {
         let Some(pr) = &self.gh.pr else { return Ok(()) };
-        publish::upsert_comment(&self.client, &self.gh, pr.number, existing, body)
+        comments::upsert(&self.api, &self.gh, pr.number, existing, body)
             .map(|_| ())
             .map_err(|e| ApiFailure::new("comment on the pull request", e))
     }

@@ -33,7 +33,7 @@ impl GitLabForge {
     pub fn new(gl: GitLab, token: String, status: bool, backoff: Option<Duration>) -> GitLabForge {
         let mut client = api::client(&gl.api_url, Some(token));
         if let Some(b) = backoff {
-            client.backoff = b;
+            client.retry.backoff = b;
         }
         GitLabForge { gl, client, me: 0, status }
     }
