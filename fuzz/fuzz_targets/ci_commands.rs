@@ -13,8 +13,8 @@
 #![no_main]
 
 use bylaw_ci::commands::{parse_command, Command, MAX_DAYS};
+use bylaw_ci::requests::{self, Decision, State, Thread, ThreadComment, Verifier};
 use bylaw_ci::ApiError;
-use bylaw_ci::requests::{self, Decision, ThreadComment, State, Thread, Verifier};
 use libfuzzer_sys::fuzz_target;
 use std::cell::RefCell;
 
@@ -27,7 +27,13 @@ struct Recorder {
 impl Thread for Recorder {
     fn post(&self, body: &str) -> Result<ThreadComment, ApiError> {
         self.written.borrow_mut().push(body.to_owned());
-        Ok(ThreadComment { id: 1000, body: body.into(), author: "bylaw[bot]".into(), bot: true, ..ThreadComment::default() })
+        Ok(ThreadComment {
+            id: 1000,
+            body: body.into(),
+            author: "bylaw[bot]".into(),
+            bot: true,
+            ..ThreadComment::default()
+        })
     }
     fn edit(&self, id: u64, body: &str) -> Result<ThreadComment, ApiError> {
         self.written.borrow_mut().push(body.to_owned());
@@ -83,7 +89,8 @@ fuzz_target!(|data: &[u8]| {
         .cloned()
         .map(|mut r| {
             let _ = requests::request_body(&r);
-            let d = Decision { by: "alice".into(), comment_id: 99, url: "https://example.com/a".into(), why: "w".into() };
+            let d =
+                Decision { by: "alice".into(), comment_id: 99, url: "https://example.com/a".into(), why: "w".into() };
             r.state = State::Approved(d);
             let _ = requests::request_body(&r);
             r
