@@ -13,8 +13,8 @@
 #![no_main]
 
 use bylaw_ci::commands::{parse_command, Command, MAX_DAYS};
-use bylaw_ci::http::ApiError;
-use bylaw_ci::requests::{self, Decision, Note, State, Thread, Verifier};
+use bylaw_ci::requests::{self, Decision, State, Thread, ThreadComment, Verifier};
+use bylaw_ci::ApiError;
 use libfuzzer_sys::fuzz_target;
 use std::cell::RefCell;
 
@@ -25,18 +25,24 @@ struct Recorder {
 }
 
 impl Thread for Recorder {
-    fn post(&self, body: &str) -> Result<Note, ApiError> {
+    fn post(&self, body: &str) -> Result<ThreadComment, ApiError> {
         self.written.borrow_mut().push(body.to_owned());
-        Ok(Note { id: 1000, body: body.into(), author: "bylaw[bot]".into(), bot: true, ..Note::default() })
+        Ok(ThreadComment {
+            id: 1000,
+            body: body.into(),
+            author: "bylaw[bot]".into(),
+            bot: true,
+            ..ThreadComment::default()
+        })
     }
-    fn edit(&self, id: u64, body: &str) -> Result<Note, ApiError> {
+    fn edit(&self, id: u64, body: &str) -> Result<ThreadComment, ApiError> {
         self.written.borrow_mut().push(body.to_owned());
-        Ok(Note { id, body: body.into(), author: "bylaw[bot]".into(), bot: true, ..Note::default() })
+        Ok(ThreadComment { id, body: body.into(), author: "bylaw[bot]".into(), bot: true, ..ThreadComment::default() })
     }
 }
 
-fn note(i: usize, body: &str) -> Note {
-    Note {
+fn note(i: usize, body: &str) -> ThreadComment {
+    ThreadComment {
         id: i as u64 + 1,
         body: body.into(),
         author: if i % 2 == 0 { "bob" } else { "alice" }.into(),
@@ -51,7 +57,7 @@ fn note(i: usize, body: &str) -> Note {
 fuzz_target!(|data: &[u8]| {
     let Some(src) = bylaw_fuzz::text(data) else { return };
     let _ = bylaw_ci::diff::added_lines(&src);
-    let notes: Vec<Note> = src.split('\0').take(8).enumerate().map(|(i, b)| note(i, b)).collect();
+    let notes: Vec<ThreadComment> = src.split('\0').take(8).enumerate().map(|(i, b)| note(i, b)).collect();
     for n in &notes {
         if let Some(Ok(Command::Except { rule, reason, days, path })) = parse_command(&n.body) {
             assert!(!rule.is_empty() && !rule.contains(char::is_whitespace), "rule {rule:?}");
@@ -61,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let world = bylaw_fuzz::exception_world();
-    let authorize = |_: &requests::Approvers, n: &Note| {
+    let authorize = |_: &requests::Approvers, n: &ThreadComment| {
         if n.author == "alice" {
             Ok("listed approver".to_owned())
         } else {
@@ -83,7 +89,8 @@ fuzz_target!(|data: &[u8]| {
         .cloned()
         .map(|mut r| {
             let _ = requests::request_body(&r);
-            let d = Decision { by: "alice".into(), note_id: 99, url: "https://example.com/a".into(), why: "w".into() };
+            let d =
+                Decision { by: "alice".into(), comment_id: 99, url: "https://example.com/a".into(), why: "w".into() };
             r.state = State::Approved(d);
             let _ = requests::request_body(&r);
             r

@@ -1,45 +1,16 @@
-//! A small REST client for GitHub's and GitLab's APIs: fixed headers per
-//! service (auth, accept, API version, user agent), JSON bodies, `Link`
-//! pagination (both services send it), and retries with exponential backoff
-//! on 5xx and on rate limits (GitHub's primary and secondary, GitLab's 429),
-//! honouring `Retry-After` and `x-ratelimit-reset`. The token is never
-//! logged or put in an error message.
+//! What bylaw's REST calls share whatever the HTTP client: retries with
+//! exponential backoff on 5xx, on transport errors and on rate limits
+//! (GitHub's primary and secondary, GitLab's 429), honouring `Retry-After`
+//! and `x-ratelimit-reset` ([`send_with_retries`]); the error message of
+//! an error answer; `Link` pagination ([`get_all`], both services send it).
+//! And a small blocking client over ureq ([`Client`], GitLab's): fixed
+//! headers per service (auth, accept, user agent), JSON bodies. The token
+//! is never logged or put in an error message: errors name the method and
+//! the path below the base URL only.
 
+use crate::error::ApiError;
 use serde_json::Value;
 use std::time::Duration;
-
-/// An API failure.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// The service answered with an error status (after retries).
-    #[error("{service} API {method} {path}: HTTP {status}: {message}")]
-    Status { service: &'static str, method: String, path: String, status: u16, message: String },
-    /// No answer at all.
-    #[error("{service} API {method} {path}: {message}")]
-    Transport { service: &'static str, method: String, path: String, message: String },
-}
-
-impl ApiError {
-    /// HTTP status, when the service answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ApiError::Status { status, .. } => Some(*status),
-            ApiError::Transport { .. } => None,
-        }
-    }
-
-    /// `GitHub` or `GitLab`.
-    pub fn service(&self) -> &'static str {
-        match self {
-            ApiError::Status { service, .. } | ApiError::Transport { service, .. } => service,
-        }
-    }
-
-    /// A read-only or insufficient token (fork PRs, missing permissions).
-    pub fn is_forbidden(&self) -> bool {
-        matches!(self.status(), Some(403) | Some(404))
-    }
-}
 
 /// A decoded response.
 #[derive(Debug, Clone)]
@@ -61,12 +32,124 @@ pub struct Client {
     /// `PRIVATE-TOKEN: …`); never printed.
     auth: Option<(&'static str, String)>,
     agent: ureq::Agent,
+    /// How failed calls are retried.
+    pub retry: Retry,
+}
+
+/// How failed calls are retried.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
     /// Retries after the first attempt.
     pub max_retries: u32,
     /// First backoff; doubled at each retry (without `Retry-After`).
     pub backoff: Duration,
     /// Upper bound of one wait, whatever the server asks.
     pub max_wait: Duration,
+}
+
+impl Default for Retry {
+    /// Four retries from one second, waiting a minute at most.
+    fn default() -> Retry {
+        Retry { max_retries: 4, backoff: Duration::from_secs(1), max_wait: Duration::from_secs(60) }
+    }
+}
+
+/// One answer as the transport got it: status, headers (names lower-case)
+/// and body; `Err` is a transport failure's message (no answer).
+pub type RawReply = Result<(u16, Vec<(String, String)>, String), String>;
+
+/// Makes one call through `once` (called again for each retry), and turns
+/// its answer into a [`Response`] or an [`ApiError`] naming `service`,
+/// `method` and `shown` (the path, never the token).
+pub fn send_with_retries(
+    service: &'static str,
+    method: &str,
+    shown: &str,
+    retry: &Retry,
+    mut once: impl FnMut() -> RawReply,
+) -> Result<Response, ApiError> {
+    let mut attempt = 0;
+    loop {
+        let result = once();
+        let backoff = retry.backoff * 2u32.pow(attempt);
+        let (again, wait) = match &result {
+            Ok((status, headers, _)) => retry_after(*status, headers, backoff),
+            Err(_) => (true, backoff),
+        };
+        if again && attempt < retry.max_retries {
+            let wait = wait.min(retry.max_wait);
+            tracing::warn!("{service} API {method} {shown}: retrying in {wait:?} (attempt {})", attempt + 2);
+            std::thread::sleep(wait);
+            attempt += 1;
+            continue;
+        }
+        let (status, headers, text) = result.map_err(|message| ApiError::Transport {
+            service,
+            method: method.into(),
+            path: shown.into(),
+            message,
+        })?;
+        let json: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text.clone()))
+        };
+        if status >= 400 {
+            // GitHub: {"message": "…"}; GitLab: {"message": "…" or {field: […]}} or {"error": "…"}
+            let message = match (&json["message"], &json["error"]) {
+                (Value::String(m), _) | (_, Value::String(m)) => m.clone(),
+                (m, _) if !m.is_null() => m.to_string(),
+                _ => text.chars().take(200).collect(),
+            };
+            return Err(ApiError::Status { service, method: method.into(), path: shown.into(), status, message });
+        }
+        let next = headers.iter().find(|(k, _)| k == "link").and_then(|(_, v)| next_link(v));
+        return Ok(Response { status, json, next });
+    }
+}
+
+/// The headers of an answer as [`RawReply`] has them (names lower-case,
+/// values that are not text empty).
+pub fn header_pairs(headers: &ureq::http::HeaderMap) -> Vec<(String, String)> {
+    headers.iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_owned())).collect()
+}
+
+/// The URL of `path` below `base` (a full URL, from a `Link` header, as it
+/// is), and the path to show in messages (below `base`: never a host's
+/// credentials).
+pub fn target(base: &str, path: &str) -> (String, String) {
+    let url = if path.starts_with("http://") || path.starts_with("https://") {
+        path.to_owned()
+    } else {
+        format!("{base}{path}")
+    };
+    let shown = url.strip_prefix(base).unwrap_or(&url).to_owned();
+    (url, shown)
+}
+
+/// GETs every page of a list endpoint through `get` (`per_page=100`,
+/// following `Link: rel="next"`, at most 1000 pages). A page that is an
+/// object (`{"total_count": …, "files": […]}`) gives its first array.
+pub fn get_all(path: &str, mut get: impl FnMut(&str) -> Result<Response, ApiError>) -> Result<Vec<Value>, ApiError> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut url = format!("{path}{sep}per_page=100");
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        let r = get(&url)?;
+        match r.json {
+            Value::Array(items) => out.extend(items),
+            other => {
+                if let Some(items) = other.as_object().and_then(|o| o.values().find_map(|v| v.as_array())) {
+                    out.extend(items.iter().cloned());
+                }
+            }
+        }
+        match r.next {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    Ok(out)
 }
 
 impl Client {
@@ -90,9 +173,7 @@ impl Client {
             headers,
             auth: auth.filter(|(_, t)| !t.is_empty()),
             agent: config.new_agent(),
-            max_retries: 4,
-            backoff: Duration::from_secs(1),
-            max_wait: Duration::from_secs(60),
+            retry: Retry::default(),
         }
     }
 
@@ -116,97 +197,19 @@ impl Client {
         self.request("PUT", path, Some(body))
     }
 
-    /// GETs every page of a list endpoint (`per_page=100`, following `Link: rel="next"`).
+    /// GETs every page of a list endpoint (see [`get_all`]).
     pub fn get_all(&self, path: &str) -> Result<Vec<Value>, ApiError> {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let mut url = format!("{path}{sep}per_page=100");
-        let mut out = Vec::new();
-        for _ in 0..1000 {
-            let r = self.request("GET", &url, None)?;
-            match r.json {
-                Value::Array(items) => out.extend(items),
-                other => {
-                    // e.g. {"total_count": …, "files": [...]}: take the first array
-                    if let Some(items) = other.as_object().and_then(|o| o.values().find_map(|v| v.as_array())) {
-                        out.extend(items.iter().cloned());
-                    }
-                }
-            }
-            match r.next {
-                Some(next) => url = next,
-                None => break,
-            }
-        }
-        Ok(out)
+        get_all(path, |url| self.get(url))
     }
 
     /// One call with retries. `path` is relative to the base URL, or a full
     /// URL from a `Link` header.
     pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Response, ApiError> {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_owned()
-        } else {
-            format!("{}{}", self.base, path)
-        };
-        let shown = url.strip_prefix(&self.base).unwrap_or(&url).to_owned();
-        let mut attempt = 0;
-        loop {
-            let result = self.once(method, &url, body);
-            let (retry, wait) = match &result {
-                Ok((status, headers, _)) => retry_after(*status, headers, self.backoff * 2u32.pow(attempt)),
-                Err(_) => (true, self.backoff * 2u32.pow(attempt)),
-            };
-            if retry && attempt < self.max_retries {
-                let wait = wait.min(self.max_wait);
-                tracing::warn!(
-                    "{} API {method} {shown}: retrying in {:?} (attempt {})",
-                    self.service,
-                    wait,
-                    attempt + 2
-                );
-                std::thread::sleep(wait);
-                attempt += 1;
-                continue;
-            }
-            return match result {
-                Err(message) => {
-                    Err(ApiError::Transport { service: self.service, method: method.into(), path: shown, message })
-                }
-                Ok((status, headers, text)) => {
-                    let json: Value = if text.trim().is_empty() {
-                        Value::Null
-                    } else {
-                        serde_json::from_str(&text).unwrap_or(Value::String(text.clone()))
-                    };
-                    if status >= 400 {
-                        // GitHub: {"message": "…"}; GitLab: {"message": "…" or {field: […]}} or {"error": "…"}
-                        let message = match (&json["message"], &json["error"]) {
-                            (Value::String(m), _) | (_, Value::String(m)) => m.clone(),
-                            (m, _) if !m.is_null() => m.to_string(),
-                            _ => text.chars().take(200).collect(),
-                        };
-                        return Err(ApiError::Status {
-                            service: self.service,
-                            method: method.into(),
-                            path: shown,
-                            status,
-                            message,
-                        });
-                    }
-                    let next = headers.iter().find(|(k, _)| k == "link").and_then(|(_, v)| next_link(v));
-                    Ok(Response { status, json, next })
-                }
-            };
-        }
+        let (url, shown) = target(&self.base, path);
+        send_with_retries(self.service, method, &shown, &self.retry, || self.once(method, &url, body))
     }
 
-    #[allow(clippy::type_complexity)]
-    fn once(
-        &self,
-        method: &str,
-        url: &str,
-        body: Option<&Value>,
-    ) -> Result<(u16, Vec<(String, String)>, String), String> {
+    fn once(&self, method: &str, url: &str, body: Option<&Value>) -> RawReply {
         let mut headers = self.headers.clone();
         if let Some(auth) = &self.auth {
             headers.push(auth.clone());
@@ -230,11 +233,7 @@ impl Client {
         };
         let mut resp = result.map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
-        let hs = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
+        let hs = header_pairs(resp.headers());
         let text = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
         Ok((status, hs, text))
     }

@@ -10,10 +10,10 @@
 //! approve|deny` comment whose author the platform names, and every
 //! answer's author is verified through the platform's API on every run (the
 //! adapter's [`Verifier`] check). The platform adapters turn their comments
-//! into [`Note`]s and implement [`Thread`] to write.
+//! into [`ThreadComment`]s and implement [`Thread`] to write.
 
 use crate::commands::{parse_command, Command};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use bylaw_engine::chrono::{Days, NaiveDate};
 use bylaw_engine::exceptions::Exception;
 use bylaw_engine::report::{Catalog, Enforcement};
@@ -24,7 +24,7 @@ const REQUEST_MARKER: &str = "<!-- bylaw:request ";
 
 /// A comment of a PR/MR thread, as every platform has them.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Note {
+pub struct ThreadComment {
     pub id: u64,
     pub body: String,
     /// Login / username of the author.
@@ -48,9 +48,9 @@ pub fn answered_marker(id: u64) -> String {
 }
 
 /// Whether bylaw already answered comment `id` (in one of its own comments).
-pub fn answered(notes: &[Note], id: u64) -> bool {
+pub fn answered(comments: &[ThreadComment], id: u64) -> bool {
     let m = answered_marker(id);
-    notes.iter().any(|n| n.bot && n.body.contains(&m))
+    comments.iter().any(|n| n.bot && n.body.contains(&m))
 }
 
 /// An exception request and what became of it.
@@ -59,7 +59,7 @@ pub struct Request {
     /// `REQ-<id of the requesting comment>`.
     pub id: String,
     /// The requesting comment.
-    pub note_id: u64,
+    pub comment_id: u64,
     pub url: String,
     pub rule: String,
     pub path: Option<String>,
@@ -74,7 +74,7 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub by: String,
-    pub note_id: u64,
+    pub comment_id: u64,
     pub url: String,
     pub why: String,
 }
@@ -107,8 +107,8 @@ impl Request {
 
 /// The requests made in a thread: unedited `/bylaw except` comments by
 /// people (not bots), all pending.
-pub fn requests(notes: &[Note]) -> Vec<Request> {
-    notes
+pub fn requests(comments: &[ThreadComment]) -> Vec<Request> {
+    comments
         .iter()
         .filter(|n| !n.edited && !n.bot)
         .filter_map(|n| {
@@ -118,7 +118,7 @@ pub fn requests(notes: &[Note]) -> Vec<Request> {
             let day = NaiveDate::parse_from_str(n.created_at.get(..10)?, "%Y-%m-%d").ok()?;
             Some(Request {
                 id: format!("REQ-{}", n.id),
-                note_id: n.id,
+                comment_id: n.id,
                 url: n.url.clone(),
                 rule,
                 path,
@@ -135,11 +135,11 @@ pub fn requests(notes: &[Note]) -> Vec<Request> {
 struct Answer<'a> {
     id: String,
     approve: bool,
-    note: &'a Note,
+    comment: &'a ThreadComment,
 }
 
-fn answers(notes: &[Note]) -> Vec<Answer<'_>> {
-    notes
+fn answers(comments: &[ThreadComment]) -> Vec<Answer<'_>> {
+    comments
         .iter()
         .filter(|n| !n.edited && !n.bot)
         .filter_map(|n| {
@@ -148,7 +148,7 @@ fn answers(notes: &[Note]) -> Vec<Answer<'_>> {
                 Ok(Command::Deny(id)) => (id, false),
                 _ => return None,
             };
-            Some(Answer { id, approve, note: n })
+            Some(Answer { id, approve, comment: n })
         })
         .collect()
 }
@@ -187,7 +187,7 @@ impl Approvers {
 
 /// The platform's check of an approver: `Ok(how they were verified)` or
 /// `Err(why not)`.
-pub type Authorize<'a> = dyn Fn(&Approvers, &Note) -> Result<String, String> + 'a;
+pub type Authorize<'a> = dyn Fn(&Approvers, &ThreadComment) -> Result<String, String> + 'a;
 
 /// Verifies approvers through the platform, once per user and policy.
 pub struct Verifier<'a> {
@@ -202,30 +202,31 @@ impl<'a> Verifier<'a> {
         Verifier { catalog, configured, authorize, cache: BTreeMap::new() }
     }
 
-    /// Whether the author of `note` may answer requests on `rule`.
-    pub fn check(&mut self, rule: &str, note: &Note) -> Result<String, String> {
+    /// Whether the author of `comment` may answer requests on `rule`.
+    pub fn check(&mut self, rule: &str, comment: &ThreadComment) -> Result<String, String> {
         let policy = self.catalog.rule(rule).map(|r| r.policy.clone()).unwrap_or_default();
-        let key = (policy.clone(), note.author.to_ascii_lowercase());
+        let key = (policy.clone(), comment.author.to_ascii_lowercase());
         if let Some(r) = self.cache.get(&key) {
             return r.clone();
         }
-        let r = (self.authorize)(&Approvers::of(self.catalog, &policy, self.configured), note);
+        let r = (self.authorize)(&Approvers::of(self.catalog, &policy, self.configured), comment);
         self.cache.insert(key, r.clone());
         r
     }
 }
 
-/// Decides each request from the answers in `notes`, in order: the first
+/// Decides each request from the answers in `comments`, in order: the first
 /// answer by someone other than the requester who is verified as an
 /// approver decides. Other answers change nothing.
-pub fn resolve(mut reqs: Vec<Request>, notes: &[Note], verifier: &mut Verifier<'_>) -> Vec<Request> {
-    for a in answers(notes) {
+pub fn resolve(mut reqs: Vec<Request>, comments: &[ThreadComment], verifier: &mut Verifier<'_>) -> Vec<Request> {
+    for a in answers(comments) {
         let Some(req) = reqs.iter_mut().find(|r| r.id == a.id && r.state == State::Pending) else { continue };
-        if req.requester.eq_ignore_ascii_case(&a.note.author) {
+        if req.requester.eq_ignore_ascii_case(&a.comment.author) {
             continue;
         }
-        if let Ok(why) = verifier.check(&req.rule, a.note) {
-            let d = Decision { by: a.note.author.clone(), note_id: a.note.id, url: a.note.url.clone(), why };
+        if let Ok(why) = verifier.check(&req.rule, a.comment) {
+            let d =
+                Decision { by: a.comment.author.clone(), comment_id: a.comment.id, url: a.comment.url.clone(), why };
             req.state = if a.approve { State::Approved(d) } else { State::Denied(d) };
         }
     }
@@ -235,10 +236,10 @@ pub fn resolve(mut reqs: Vec<Request>, notes: &[Note], verifier: &mut Verifier<'
 /// The body of bylaw's comment about a request.
 pub fn request_body(r: &Request) -> String {
     let target = r.path.as_deref().map(|p| format!(" on `{p}`")).unwrap_or_default();
-    let mut markers = answered_marker(r.note_id);
+    let mut markers = answered_marker(r.comment_id);
     let state = match &r.state {
         State::Approved(d) | State::Denied(d) => {
-            markers.push_str(&answered_marker(d.note_id));
+            markers.push_str(&answered_marker(d.comment_id));
             let verb = if r.is_approved() { "✅ **approved**" } else { "❌ **denied**" };
             format!("{verb} by @{} in {} ({})", d.by, d.url, d.why)
         }
@@ -260,17 +261,17 @@ pub fn request_body(r: &Request) -> String {
 }
 
 /// bylaw's comment about request `id`, if it wrote one.
-pub fn request_note(notes: &[Note], id: &str) -> Option<u64> {
+pub fn request_comment(comments: &[ThreadComment], id: &str) -> Option<u64> {
     let marker = format!("{REQUEST_MARKER}{id} -->");
-    notes.iter().find(|n| n.bot && n.body.contains(&marker)).map(|n| n.id)
+    comments.iter().find(|n| n.bot && n.body.contains(&marker)).map(|n| n.id)
 }
 
 /// Writing to a PR/MR thread.
 pub trait Thread {
     /// Posts a new comment; returns it.
-    fn post(&self, body: &str) -> Result<Note, ApiError>;
+    fn post(&self, body: &str) -> Result<ThreadComment, ApiError>;
     /// Replaces the body of comment `id`; returns it.
-    fn edit(&self, id: u64, body: &str) -> Result<Note, ApiError>;
+    fn edit(&self, id: u64, body: &str) -> Result<ThreadComment, ApiError>;
 }
 
 /// What handling a command did.
@@ -279,29 +280,30 @@ pub struct Handled {
     /// A line for the log.
     pub outcome: String,
     /// The comment bylaw wrote or updated, if any.
-    pub written: Option<Note>,
+    pub written: Option<ThreadComment>,
 }
 
-/// Handles the `/bylaw` command of comment `note`, given the thread's
-/// comments (`notes`, with or without `note`). Refusals are answered with a
+/// Handles the `/bylaw` command of comment `comment`, given the thread's
+/// comments (`comments`, with or without `comment`). Refusals are answered with a
 /// reply saying why; nothing else changes.
 pub fn handle_command(
     thread: &dyn Thread,
-    note: &Note,
-    notes: &[Note],
+    comment: &ThreadComment,
+    comments: &[ThreadComment],
     catalog: &Catalog,
     verifier: &mut Verifier<'_>,
     today: NaiveDate,
 ) -> Result<Handled, ApiError> {
-    let Some(cmd) = parse_command(&note.body) else {
+    let Some(cmd) = parse_command(&comment.body) else {
         return Ok(Handled { outcome: "the comment holds no /bylaw command".into(), written: None });
     };
     let reply = |text: String| -> Result<Handled, ApiError> {
-        let body = format!("{}\n> {}\n\n@{} {text}", answered_marker(note.id), first_line(&note.body), note.author);
+        let body =
+            format!("{}\n> {}\n\n@{} {text}", answered_marker(comment.id), first_line(&comment.body), comment.author);
         let written = thread.post(&body)?;
         Ok(Handled { outcome: format!("refused: {text}"), written: Some(written) })
     };
-    if note.edited {
+    if comment.edited {
         return reply("this comment was edited: bylaw acts only on new, unedited comments; write a new one".into());
     }
     let cmd = match cmd {
@@ -309,13 +311,13 @@ pub fn handle_command(
         Err(why) => return reply(why),
     };
     // every request and its state before this comment
-    let mut all: Vec<Note> = notes.iter().filter(|n| n.id != note.id).cloned().collect();
+    let mut all: Vec<ThreadComment> = comments.iter().filter(|n| n.id != comment.id).cloned().collect();
     let before = all.clone();
-    all.push(note.clone());
+    all.push(comment.clone());
     let reqs = resolve(requests(&all), &before, verifier);
-    let upsert = |req: &Request| -> Result<Note, ApiError> {
+    let upsert = |req: &Request| -> Result<ThreadComment, ApiError> {
         let body = request_body(req);
-        match request_note(notes, &req.id) {
+        match request_comment(comments, &req.id) {
             Some(id) => thread.edit(id, &body),
             None => thread.post(&body),
         }
@@ -330,7 +332,7 @@ pub fn handle_command(
                     "rule `{rule}` is mandatory: exceptions to it are never honoured, so none can be requested"
                 ));
             }
-            let id = format!("REQ-{}", note.id);
+            let id = format!("REQ-{}", comment.id);
             let Some(req) = reqs.iter().find(|r| r.id == id) else {
                 return reply("the request's date cannot be read".into());
             };
@@ -344,7 +346,7 @@ pub fn handle_command(
             })
         }
         Command::Approve(id) | Command::Deny(id) => {
-            let approve = matches!(parse_command(&note.body), Some(Ok(Command::Approve(_))));
+            let approve = matches!(parse_command(&comment.body), Some(Ok(Command::Approve(_))));
             let Some(req) = reqs.iter().find(|r| r.id == id) else {
                 return reply(format!("there is no exception request `{id}` here"));
             };
@@ -353,19 +355,19 @@ pub fn handle_command(
                 State::Approved(d) => return reply(format!("request `{id}` was already approved by @{}", d.by)),
                 State::Denied(d) => return reply(format!("request `{id}` was already denied by @{}", d.by)),
             }
-            if req.requester.eq_ignore_ascii_case(&note.author) {
+            if req.requester.eq_ignore_ascii_case(&comment.author) {
                 return reply(format!("you cannot approve or deny your own exception request `{id}`"));
             }
-            let why = match verifier.check(&req.rule, note) {
+            let why = match verifier.check(&req.rule, comment) {
                 Ok(why) => why,
                 Err(why) => return reply(format!("not authorized to answer `{id}`: {why}")),
             };
             let mut req = req.clone();
-            let d = Decision { by: note.author.clone(), note_id: note.id, url: note.url.clone(), why };
+            let d = Decision { by: comment.author.clone(), comment_id: comment.id, url: comment.url.clone(), why };
             req.state = if approve { State::Approved(d) } else { State::Denied(d) };
             let written = upsert(&req)?;
             Ok(Handled {
-                outcome: format!("request {id} {} by @{}", if approve { "approved" } else { "denied" }, note.author),
+                outcome: format!("request {id} {} by @{}", if approve { "approved" } else { "denied" }, comment.author),
                 written: Some(written),
             })
         }
@@ -432,8 +434,8 @@ pub fn exception_list_yaml(reqs: &[Request], today: NaiveDate) -> String {
 mod tests {
     use super::*;
 
-    fn note(id: u64, user: &str, body: &str, edited: bool) -> Note {
-        Note {
+    fn comment(id: u64, user: &str, body: &str, edited: bool) -> ThreadComment {
+        ThreadComment {
             id,
             body: body.into(),
             author: user.into(),
@@ -448,10 +450,10 @@ mod tests {
     #[test]
     fn requests_come_only_from_unedited_comments_of_people() {
         let ns = vec![
-            note(1, "bob", "/bylaw except K-1 a.yaml -- vendor agent expires=10d", false),
-            note(2, "bob", "/bylaw except K-2 -- edited later", true),
-            note(3, "bylaw[bot]", "/bylaw except K-3 -- a bot", false),
-            note(4, "mallory", "<!-- bylaw:request REQ-9 --> approved <!-- bylaw:re 1 -->", false),
+            comment(1, "bob", "/bylaw except K-1 a.yaml -- vendor agent expires=10d", false),
+            comment(2, "bob", "/bylaw except K-2 -- edited later", true),
+            comment(3, "bylaw[bot]", "/bylaw except K-3 -- a bot", false),
+            comment(4, "mallory", "<!-- bylaw:request REQ-9 --> approved <!-- bylaw:re 1 -->", false),
         ];
         let reqs = requests(&ns);
         assert_eq!(reqs.len(), 1);
@@ -459,10 +461,11 @@ mod tests {
         assert_eq!((r.id.as_str(), r.rule.as_str(), r.path.as_deref()), ("REQ-1", "K-1", Some("a.yaml")));
         assert_eq!(r.expires, NaiveDate::from_ymd_opt(2026, 6, 11).unwrap());
         assert_eq!(r.state, State::Pending);
-        assert_eq!(request_note(&ns, "REQ-9"), None, "markers count only in bylaw's own comments");
+        assert_eq!(request_comment(&ns, "REQ-9"), None, "markers count only in bylaw's own comments");
         assert!(!answered(&ns, 1), "nor do answer markers");
         let mut approved = r.clone();
-        approved.state = State::Approved(Decision { by: "alice".into(), note_id: 5, url: "u".into(), why: "w".into() });
+        approved.state =
+            State::Approved(Decision { by: "alice".into(), comment_id: 5, url: "u".into(), why: "w".into() });
         let body = request_body(&approved);
         assert!(body.contains("<!-- bylaw:re 1 --><!-- bylaw:re 5 -->"), "{body}");
         let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();

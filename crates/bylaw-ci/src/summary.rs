@@ -4,10 +4,17 @@
 //! to request an exception. Also the `key=value` outputs of a run.
 
 use crate::diff::{on_changed_line, ChangedLines};
+use crate::requests::ThreadComment;
 use bylaw_engine::report::{Finding, Report, Verdict};
 
 /// Hidden marker of bylaw's PR/MR comment (found again and updated in place).
 pub const COMMENT_MARKER: &str = "<!-- bylaw:report -->";
+
+/// bylaw's summary comment among a change request's comments: written by a
+/// bot (bylaw's comments are; people's never count) and carrying [`COMMENT_MARKER`].
+pub fn report_comment(thread: &[ThreadComment]) -> Option<u64> {
+    thread.iter().find(|c| c.bot && c.body.contains(COMMENT_MARKER)).map(|c| c.id)
+}
 
 /// Links a finding to its file line on the platform.
 pub type LineLink<'a> = dyn Fn(&Finding) -> String + 'a;

@@ -4,6 +4,7 @@
 //! engine's `ctx` (DESIGN §6).
 
 use bylaw_ci::env::Lookup;
+use bylaw_ci::host::Subject;
 use bylaw_engine::context::{ChangeNumber, ChangeRequest, PipelineContext};
 use serde_json::Value;
 
@@ -48,9 +49,8 @@ pub struct GitHub {
     pub event: String,
     pub actor: String,
     pub run_url: Option<String>,
-    pub workspace: Option<String>,
     /// The pull request (for `issue_comment`: only the number and URL are in
-    /// the payload; [`crate::Adapter`] fetches the rest).
+    /// the payload; [`crate::forge::GitHubForge`] fetches the rest).
     pub pr: Option<PullRequest>,
     pub comment: Option<Comment>,
     pub payload: Value,
@@ -132,7 +132,6 @@ impl GitHub {
             event,
             actor: env("GITHUB_ACTOR").unwrap_or_default(),
             run_url,
-            workspace: env("GITHUB_WORKSPACE"),
             pr,
             comment,
             payload,
@@ -175,6 +174,16 @@ impl GitHub {
                 draft: p.draft,
             }),
             ..base
+        }
+    }
+
+    /// What the run is about: the branch environments follow, whether it
+    /// is a pull request, and the PR's base commit.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            branch: self.branch(),
+            in_change: self.pr.is_some(),
+            base: self.pr.as_ref().map(|p| p.base_sha.clone()),
         }
     }
 

@@ -1,22 +1,15 @@
-//! What a run shows on GitHub: workflow-command annotations, a check run
-//! (annotations in batches of 50) or a commit status, one upserted PR
-//! comment, the job summary and the step outputs.
+//! What a run shows in a GitHub Actions log: workflow-command annotations
+//! (escaped per the runner's rules), links to file lines, and the step
+//! outputs. The API's side is in [`crate::checks`] and [`crate::comments`].
 
-use crate::api::{ApiError, Client};
 use crate::context::GitHub;
+use bylaw_ci::diff::{on_changed_line, ChangedLines};
 use bylaw_ci::summary;
-use bylaw_engine::report::{Enforcement, Finding, Report, Verdict};
-use serde_json::{json, Value};
+use bylaw_engine::report::{Enforcement, Finding, Report};
 use std::collections::BTreeMap;
 
-pub use bylaw_ci::diff::{added_lines, on_changed_line, ChangedLines};
-pub use bylaw_ci::summary::COMMENT_MARKER;
-/// Name of the check run and context of the commit status.
-pub const CHECK_NAME: &str = "bylaw";
 /// GitHub shows at most this many workflow-command annotations per level and step.
 pub const STEP_ANNOTATION_LIMIT: usize = 10;
-/// Annotations per check-run update (GitHub's limit).
-pub const CHECK_BATCH: usize = 50;
 
 /// Escapes a workflow command's message: `%`, CR and LF as the runner
 /// decodes them (`%25`, `%0D`, `%0A`; actions/toolkit `command.ts`), and
@@ -110,162 +103,6 @@ pub fn line_link(gh: &GitHub, f: &Finding) -> String {
         bylaw_report::percent_encode_path(&f.location.path),
         f.location.start_line
     )
-}
-
-/// The PR comment / job summary body (see [`bylaw_ci::summary::comment_body`]).
-pub fn comment_body(gh: &GitHub, report: &Report, extra: &str) -> String {
-    summary::comment_body(report, &|f| line_link(gh, f), extra, gh.run_url.as_deref().map(|u| ("Workflow run", u)))
-}
-
-/// bylaw's report comment among a PR's comments: written by a bot and
-/// carrying [`COMMENT_MARKER`].
-pub fn report_comment(comments: &[Value]) -> Option<u64> {
-    comments
-        .iter()
-        .find(|c| c["user"]["type"] == "Bot" && c["body"].as_str().is_some_and(|b| b.contains(COMMENT_MARKER)))?["id"]
-        .as_u64()
-}
-
-/// Updates bylaw's comment `existing` on PR `number`, or creates it.
-/// Returns the comment id.
-pub fn upsert_comment(
-    client: &Client,
-    gh: &GitHub,
-    number: u64,
-    existing: Option<u64>,
-    body: &str,
-) -> Result<u64, ApiError> {
-    let (owner, repo) = gh.owner_repo();
-    let r = match existing {
-        Some(id) => client.patch(&format!("/repos/{owner}/{repo}/issues/comments/{id}"), &json!({ "body": body }))?,
-        None => client.post(&format!("/repos/{owner}/{repo}/issues/{number}/comments"), &json!({ "body": body }))?,
-    };
-    Ok(r.json["id"].as_u64().unwrap_or(0))
-}
-
-/// The check-run conclusion of a report: failure when it fails, neutral
-/// when only advisory findings remain, success otherwise.
-pub fn conclusion(report: &Report) -> &'static str {
-    if report.verdict == Verdict::Fail {
-        "failure"
-    } else if report.findings.iter().any(|f| f.exception.is_none() && f.enforcement == Enforcement::Advisory) {
-        "neutral"
-    } else {
-        "success"
-    }
-}
-
-fn check_annotation(f: &Finding) -> Value {
-    let l = &f.location;
-    let level = match f.enforcement {
-        Enforcement::Mandatory | Enforcement::Blocking => "failure",
-        Enforcement::Advisory => "warning",
-        Enforcement::Audit => "notice",
-    };
-    let mut a = json!({
-        "path": l.path,
-        "start_line": l.start_line,
-        "end_line": l.end_line,
-        "annotation_level": level,
-        "message": f.message,
-        "title": format!("{} ({})", f.rule_id, f.enforcement),
-    });
-    if l.start_line == l.end_line {
-        a["start_column"] = json!(l.start_column);
-        a["end_column"] = json!(l.end_column.max(l.start_column));
-    }
-    a
-}
-
-/// Publishes the check run: annotations in batches of [`CHECK_BATCH`]
-/// (GitHub's limit per request) and the conclusion. With one batch or none
-/// that is a single request creating a completed check run; otherwise the
-/// run is created in progress with the first batch, updated with the next
-/// ones, and completed with the last. Returns the check run id.
-pub fn check_run(
-    client: &Client,
-    gh: &GitHub,
-    report: &Report,
-    changed: Option<&ChangedLines>,
-) -> Result<u64, ApiError> {
-    let (owner, repo) = gh.owner_repo();
-    let s = &report.summary;
-    let title = format!("{} blocking, {} advisory, {} excepted", s.blocking, s.advisory, s.excepted);
-    // the output summary is limited to 65,535 characters
-    let mut summary =
-        bylaw_report::render(bylaw_report::Format::Markdown, report, &Default::default()).unwrap_or_default();
-    if summary.chars().count() > 65_000 {
-        summary = summary.chars().take(65_000).collect::<String>()
-            + "\n\n… (truncated: see the job summary and the SARIF report)";
-    }
-    // errors first, as in the workflow commands
-    let mut annotations: Vec<Value> = report
-        .findings
-        .iter()
-        .filter(|f| f.exception.is_none() && on_changed_line(f, changed))
-        .map(check_annotation)
-        .collect();
-    let rank = |a: &Value| match a["annotation_level"].as_str() {
-        Some("failure") => 0,
-        Some("warning") => 1,
-        _ => 2,
-    };
-    annotations.sort_by_key(rank);
-    let batches: Vec<&[Value]> = annotations.chunks(CHECK_BATCH).collect();
-    let output = |batch: Option<&&[Value]>| {
-        let mut o = json!({ "title": title, "summary": summary });
-        if let Some(b) = batch {
-            o["annotations"] = json!(b);
-        }
-        o
-    };
-    let mut done = json!({ "status": "completed", "conclusion": conclusion(report) });
-    if let Some(url) = &gh.run_url {
-        done["details_url"] = json!(url);
-    }
-    if batches.len() <= 1 {
-        let mut body = done;
-        body["name"] = json!(CHECK_NAME);
-        body["head_sha"] = json!(gh.sha);
-        body["output"] = output(batches.first());
-        let created = client.post(&format!("/repos/{owner}/{repo}/check-runs"), &body)?;
-        return Ok(created.json["id"].as_u64().unwrap_or(0));
-    }
-    let mut first =
-        json!({ "name": CHECK_NAME, "head_sha": gh.sha, "status": "in_progress", "output": output(batches.first()) });
-    if let Some(url) = &gh.run_url {
-        first["details_url"] = json!(url);
-    }
-    let created = client.post(&format!("/repos/{owner}/{repo}/check-runs"), &first)?;
-    let id = created.json["id"].as_u64().unwrap_or(0);
-    let path = format!("/repos/{owner}/{repo}/check-runs/{id}");
-    for (i, batch) in batches.iter().enumerate().skip(1) {
-        if i + 1 == batches.len() {
-            let mut last = done.clone();
-            last["output"] = output(Some(batch));
-            client.patch(&path, &last)?;
-        } else {
-            client.patch(&path, &json!({ "output": output(Some(batch)) }))?;
-        }
-    }
-    Ok(id)
-}
-
-/// Sets the `bylaw` commit status of the run's commit.
-pub fn commit_status(client: &Client, gh: &GitHub, report: &Report) -> Result<(), ApiError> {
-    let (owner, repo) = gh.owner_repo();
-    let s = &report.summary;
-    let state = if report.verdict == Verdict::Fail { "failure" } else { "success" };
-    let mut body = json!({
-        "state": state,
-        "context": CHECK_NAME,
-        "description": format!("{} blocking, {} advisory, {} excepted", s.blocking, s.advisory, s.excepted),
-    });
-    if let Some(url) = &gh.run_url {
-        body["target_url"] = json!(url);
-    }
-    client.post(&format!("/repos/{owner}/{repo}/statuses/{}", gh.sha), &body)?;
-    Ok(())
 }
 
 /// `key=value` lines for `GITHUB_OUTPUT`.

@@ -1,41 +1,40 @@
 //! Exception requests by PR comment on GitHub: the shared logic of
-//! [`bylaw_ci::requests`] over issue comments, with approvers verified
-//! through GitHub's API (listed login, active member of a listed team, or
-//! repository permission of at least `maintain`).
+//! [`bylaw_ci::requests`] over issue comments, answered in the
+//! `issue_comment` run of each command, with approvers verified through
+//! GitHub's API (REST docs, "Teams > Members": get team membership for a
+//! user; "Collaborators": get repository permissions for a user): a listed
+//! login, an active member of a listed team, or a repository permission of
+//! at least `maintain`.
 
-use crate::api::{ApiError, Client};
+use crate::api::Api;
+use crate::comments::{payload_comment, IssueThread};
 use crate::context::{Comment, GitHub};
 use bylaw_ci::commands::parse_command;
-use bylaw_ci::requests::{handle_command, Handled, Note, Thread, Verifier};
+use bylaw_ci::requests::{handle_command, Approvers, Handled, ThreadComment, Verifier};
+use bylaw_ci::ApiError;
 use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::report::Catalog;
-use serde_json::{json, Value};
+use octocrab::models::memberships::{State, TeamMembership};
+use serde::Deserialize;
 
-pub use bylaw_ci::requests::Approvers;
-pub use bylaw_ci::requests::{approved_exceptions, exception_list_yaml, requests, resolve, Request, State};
-
-/// An issue comment (REST or webhook payload) as a [`Note`]. Bots (bylaw's
-/// comments are the `github-actions[bot]`'s or an app's) never make or
-/// answer requests.
-pub fn note(c: &Value) -> Note {
-    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    Note {
-        id: c["id"].as_u64().unwrap_or(0),
-        body: s(&c["body"]),
-        author: s(&c["user"]["login"]),
-        author_id: c["user"]["id"].as_u64().unwrap_or(0),
-        created_at: s(&c["created_at"]),
-        edited: c["created_at"] != c["updated_at"],
-        bot: c["user"]["type"] == "Bot",
-        url: s(&c["html_url"]),
-    }
+/// The answer of "get repository permissions for a user" (GitHub REST
+/// docs, "Collaborators"). Octocrab's `RepoPermission` reads `permission`
+/// as the role names of other endpoints (`push`, `pull`) and fails on this
+/// one's (`admin`, `write`, `read`, `none`): hence this model.
+#[derive(Debug, Clone, Deserialize)]
+struct CollaboratorPermission {
+    /// `admin`, `write`, `read` or `none` (maintain maps to write, triage to read).
+    permission: String,
+    /// The role by name, including `maintain`, `triage` and custom roles.
+    #[serde(default)]
+    role_name: Option<String>,
 }
 
-/// Whether the author of `note` may approve, verified through the API:
+/// Whether the author of `comment` may approve, verified through the API:
 /// listed by login, an active member of a listed team, or holding at least
 /// `maintain` permission on the repository. `Err` explains a refusal.
-pub fn authorize(client: &Client, gh: &GitHub, approvers: &Approvers, note: &Note) -> Result<String, String> {
-    let user = note.author.as_str();
+pub fn authorize(api: &Api, gh: &GitHub, approvers: &Approvers, comment: &ThreadComment) -> Result<String, String> {
+    let user = comment.author.as_str();
     let (owner, repo) = gh.owner_repo();
     if approvers.lists_user(user) {
         return Ok(format!("@{user} is a listed approver"));
@@ -43,8 +42,8 @@ pub fn authorize(client: &Client, gh: &GitHub, approvers: &Approvers, note: &Not
     let mut team_problems = Vec::new();
     for team in approvers.groups() {
         let (org, slug) = team.split_once('/').unwrap_or(("", ""));
-        match client.get(&format!("/orgs/{org}/teams/{slug}/memberships/{user}")) {
-            Ok(r) if r.json["state"] == "active" => return Ok(format!("@{user} is a member of @{team}")),
+        match api.get::<TeamMembership>(&format!("/orgs/{org}/teams/{slug}/memberships/{user}")) {
+            Ok(m) if m.state == State::Active => return Ok(format!("@{user} is a member of @{team}")),
             Ok(_) => team_problems.push(format!("@{user}'s membership of @{team} is not active")),
             Err(e) if e.status() == Some(404) => team_problems.push(format!("@{user} is not a member of @{team}")),
             Err(e) if e.status() == Some(403) => team_problems.push(format!(
@@ -53,11 +52,12 @@ pub fn authorize(client: &Client, gh: &GitHub, approvers: &Approvers, note: &Not
             Err(e) => team_problems.push(format!("membership of @{team} could not be read: {e}")),
         }
     }
-    let role = match client.get(&format!("/repos/{owner}/{repo}/collaborators/{user}/permission")) {
-        Ok(r) => r.json["role_name"].as_str().or(r.json["permission"].as_str()).unwrap_or("none").to_owned(),
-        Err(e) if e.status() == Some(404) => "no".to_owned(),
-        Err(e) => return Err(format!("cannot verify @{user}'s permission: {e}")),
-    };
+    let role =
+        match api.get::<CollaboratorPermission>(&format!("/repos/{owner}/{repo}/collaborators/{user}/permission")) {
+            Ok(p) => p.role_name.unwrap_or(p.permission),
+            Err(e) if e.status() == Some(404) => "no".to_owned(),
+            Err(e) => return Err(format!("cannot verify @{user}'s permission: {e}")),
+        };
     if role == "admin" || role == "maintain" {
         return Ok(format!("@{user} has {role} permission on {owner}/{repo}"));
     }
@@ -71,46 +71,28 @@ pub fn authorize(client: &Client, gh: &GitHub, approvers: &Approvers, note: &Not
     Err(why)
 }
 
-/// A PR's conversation.
-pub struct IssueThread<'a> {
-    pub client: &'a Client,
-    pub gh: &'a GitHub,
-    pub number: u64,
-}
-
-impl Thread for IssueThread<'_> {
-    fn post(&self, body: &str) -> Result<Note, ApiError> {
-        let (owner, repo) = self.gh.owner_repo();
-        let r = self
-            .client
-            .post(&format!("/repos/{owner}/{repo}/issues/{}/comments", self.number), &json!({ "body": body }))?;
-        Ok(note(&r.json))
-    }
-
-    fn edit(&self, id: u64, body: &str) -> Result<Note, ApiError> {
-        let (owner, repo) = self.gh.owner_repo();
-        let r = self.client.patch(&format!("/repos/{owner}/{repo}/issues/comments/{id}"), &json!({ "body": body }))?;
-        Ok(note(&r.json))
-    }
-}
-
 /// Handles the `/bylaw` command of an `issue_comment` event on a PR, given
-/// the PR's comments. An `edited` event counts as an edited comment.
+/// the PR's comments, and adds the event's comment to them when the
+/// listing did not have it yet. An `edited` event counts as an edited
+/// comment. Returns the line for the log, if there was a command to handle.
 pub fn handle_comment(
-    client: &Client,
+    api: &Api,
     gh: &GitHub,
+    thread: &mut Vec<ThreadComment>,
     catalog: &Catalog,
-    comments: &[Value],
     verifier: &mut Verifier<'_>,
     today: NaiveDate,
-) -> Result<String, ApiError> {
-    let (Some(_), Some(pr)) = (&gh.comment, &gh.pr) else { return Ok("no PR comment to handle".into()) };
-    let mut event = note(&gh.payload["comment"]);
+) -> Result<Option<String>, ApiError> {
+    let (Some(_), Some(pr), "issue_comment") = (&gh.comment, &gh.pr, gh.event.as_str()) else { return Ok(None) };
+    let listed = payload_comment(&gh.payload["comment"]);
+    let mut event = listed.clone();
     event.edited |= gh.payload["action"] == "edited";
-    let notes: Vec<Note> = comments.iter().map(note).collect();
-    let thread = IssueThread { client, gh, number: pr.number };
-    let Handled { outcome, .. } = handle_command(&thread, &event, &notes, catalog, verifier, today)?;
-    Ok(outcome)
+    if !thread.iter().any(|c| c.id == listed.id) {
+        thread.push(listed);
+    }
+    let issue = IssueThread { api, gh, number: pr.number };
+    let Handled { outcome, .. } = handle_command(&issue, &event, thread, catalog, verifier, today)?;
+    Ok(Some(outcome))
 }
 
 /// Whether a comment is a `/bylaw` command.

@@ -2,7 +2,7 @@
 //! `PRIVATE-TOKEN` header (personal, project and group access tokens), and
 //! project paths URL-encoded where an id is expected.
 
-pub use bylaw_ci::http::{ApiError, Client, Response};
+pub use bylaw_ci::http::Client;
 
 /// A client of the GitLab API at `base` (`CI_API_V4_URL`, e.g.
 /// `https://gitlab.com/api/v4`).

@@ -4,6 +4,7 @@
 //! `GITLAB_USER_LOGIN`, …) turned into the engine's `ctx` (DESIGN §6).
 
 use bylaw_ci::env::Lookup;
+use bylaw_ci::host::Subject;
 use bylaw_engine::context::{ChangeNumber, ChangeRequest, PipelineContext};
 
 /// The merge request of a merge request pipeline.
@@ -88,6 +89,16 @@ impl GitLab {
         match &self.mr {
             Some(mr) if !mr.target_branch.is_empty() => Some(mr.target_branch.clone()),
             _ => Some(self.branch.clone()).filter(|b| !b.is_empty()),
+        }
+    }
+
+    /// What the pipeline is about: the branch environments follow, whether
+    /// it is a merge request, and where the MR's diff starts.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            branch: self.branch(),
+            in_change: self.mr.is_some(),
+            base: self.mr.as_ref().map(|m| m.diff_base_sha.clone()),
         }
     }
 

@@ -1,8 +1,10 @@
-//! GitLab adapter of bylaw (`bylaw ci gitlab`): context from GitLab CI's
-//! predefined variables ([`context::GitLab`]), the merge request's changed
-//! files, one upserted MR note, a `bylaw` commit status ([`publish`]), and
-//! exception requests by MR note with approvers verified through the
-//! members API ([`requests`]). The Code Quality report is an emitter of
+//! GitLab adapter of bylaw (`bylaw ci gitlab`): GitLab CI as the CI host
+//! ([`host::GitLabCi`]: context from its predefined variables,
+//! [`context::GitLab`], and the report artifacts) and GitLab as the forge
+//! ([`forge::GitLabForge`]: the merge request's changed files, one upserted
+//! MR note, a `bylaw` commit status ([`publish`]), and exception requests
+//! by MR note with approvers verified through the members API
+//! ([`requests`])), both driven by `bylaw_ci::flow`. The Code Quality report is an emitter of
 //! `bylaw-report`; the request logic is shared with GitHub in `bylaw-ci`.
 //!
 //! It talks to the REST API v4 at `CI_API_V4_URL` (gitlab.com or
@@ -14,5 +16,7 @@
 
 pub mod api;
 pub mod context;
+pub mod forge;
+pub mod host;
 pub mod publish;
 pub mod requests;

@@ -3,12 +3,12 @@
 //! and a `bylaw` commit status; and what it reads: the MR's changed files
 //! and lines, its notes, and who the token is.
 
-use crate::api::{ApiError, Client};
+use crate::api::Client;
 use crate::context::GitLab;
-use crate::requests::note;
+use crate::requests::thread_comment;
 use bylaw_ci::diff::{added_lines, ChangedLines};
-use bylaw_ci::requests::Note;
-use bylaw_ci::summary::COMMENT_MARKER;
+use bylaw_ci::requests::ThreadComment;
+use bylaw_ci::ApiError;
 use bylaw_engine::report::{Finding, Report, Verdict};
 use serde_json::json;
 
@@ -46,14 +46,9 @@ pub fn changes(client: &Client, gl: &GitLab, iid: u64) -> Result<(Vec<String>, C
 }
 
 /// The MR's notes, oldest first, with bylaw's own marked as bot notes.
-pub fn notes(client: &Client, gl: &GitLab, iid: u64, me: u64) -> Result<Vec<Note>, ApiError> {
+pub fn notes(client: &Client, gl: &GitLab, iid: u64, me: u64) -> Result<Vec<ThreadComment>, ApiError> {
     let raw = client.get_all(&format!("{}/merge_requests/{iid}/notes?sort=asc&order_by=created_at", gl.project()))?;
-    Ok(raw.iter().filter(|n| n["system"] != true).map(|n| note(n, me, &gl.project_url, iid)).collect())
-}
-
-/// bylaw's summary note among the MR's notes.
-pub fn report_note(notes: &[Note]) -> Option<u64> {
-    notes.iter().find(|n| n.bot && n.body.contains(COMMENT_MARKER)).map(|n| n.id)
+    Ok(raw.iter().filter(|n| n["system"] != true).map(|n| thread_comment(n, me, &gl.project_url, iid)).collect())
 }
 
 /// Updates bylaw's note `existing` on MR `iid`, or creates it.

@@ -6,10 +6,11 @@
 //! a listed username, a member of a listed group, or Maintainer (40) or
 //! above on the project, inherited memberships included.
 
-use crate::api::{encode_id, ApiError, Client};
+use crate::api::{encode_id, Client};
 use crate::context::GitLab;
 use bylaw_ci::commands::parse_command;
-use bylaw_ci::requests::{answered, handle_command, Approvers, Note, Thread, Verifier};
+use bylaw_ci::requests::{answered, handle_command, Approvers, Thread, ThreadComment, Verifier};
+use bylaw_ci::ApiError;
 use bylaw_engine::chrono::{DateTime, NaiveDate};
 use bylaw_engine::report::Catalog;
 use serde_json::{json, Value};
@@ -33,12 +34,12 @@ fn is_bot_name(username: &str) -> bool {
     (username.starts_with("project_") || username.starts_with("group_")) && username.contains("_bot")
 }
 
-/// An MR note as a [`Note`]; `me` is the token's user id (bylaw's notes).
-pub fn note(n: &Value, me: u64, project_url: &str, iid: u64) -> Note {
+/// An MR note as a [`ThreadComment`]; `me` is the token's user id (bylaw's notes).
+pub fn thread_comment(n: &Value, me: u64, project_url: &str, iid: u64) -> ThreadComment {
     let id = n["id"].as_u64().unwrap_or(0);
     let author_id = n["author"]["id"].as_u64().unwrap_or(0);
     let author = n["author"]["username"].as_str().unwrap_or_default().to_owned();
-    Note {
+    ThreadComment {
         id,
         body: n["body"].as_str().unwrap_or_default().to_owned(),
         bot: (me != 0 && author_id == me) || n["author"]["bot"] == true || is_bot_name(&author),
@@ -63,7 +64,7 @@ fn role(level: u64) -> &'static str {
 
 /// Whether the author of `note` may approve, verified through the members
 /// API. `Err` explains a refusal.
-pub fn authorize(client: &Client, gl: &GitLab, approvers: &Approvers, note: &Note) -> Result<String, String> {
+pub fn authorize(client: &Client, gl: &GitLab, approvers: &Approvers, note: &ThreadComment) -> Result<String, String> {
     let user = note.author.as_str();
     if approvers.lists_user(user) {
         return Ok(format!("@{user} is a listed approver"));
@@ -108,17 +109,17 @@ pub struct MrThread<'a> {
 }
 
 impl Thread for MrThread<'_> {
-    fn post(&self, body: &str) -> Result<Note, ApiError> {
+    fn post(&self, body: &str) -> Result<ThreadComment, ApiError> {
         let r = self
             .client
             .post(&format!("{}/merge_requests/{}/notes", self.gl.project(), self.iid), &json!({ "body": body }))?;
-        Ok(note(&r.json, self.me, &self.gl.project_url, self.iid))
+        Ok(thread_comment(&r.json, self.me, &self.gl.project_url, self.iid))
     }
 
-    fn edit(&self, id: u64, body: &str) -> Result<Note, ApiError> {
+    fn edit(&self, id: u64, body: &str) -> Result<ThreadComment, ApiError> {
         let path = format!("{}/merge_requests/{}/notes/{id}", self.gl.project(), self.iid);
         let r = self.client.put(&path, &json!({ "body": body }))?;
-        Ok(note(&r.json, self.me, &self.gl.project_url, self.iid))
+        Ok(thread_comment(&r.json, self.me, &self.gl.project_url, self.iid))
     }
 }
 
@@ -127,12 +128,12 @@ impl Thread for MrThread<'_> {
 /// line per handled note.
 pub fn handle_new_commands(
     thread: &MrThread<'_>,
-    notes: &mut Vec<Note>,
+    notes: &mut Vec<ThreadComment>,
     catalog: &Catalog,
     verifier: &mut Verifier<'_>,
     today: NaiveDate,
 ) -> Result<Vec<String>, ApiError> {
-    let pending: Vec<Note> = notes
+    let pending: Vec<ThreadComment> = notes
         .iter()
         .filter(|n| !n.bot && parse_command(&n.body).is_some() && !answered(notes, n.id))
         .cloned()
@@ -165,16 +166,16 @@ mod tests {
             "author": { "id": 9, "username": "alice" },
             "created_at": "2026-06-01T10:00:00.886Z", "updated_at": "2026-06-01T10:00:00.889Z",
         });
-        let a = note(&n, 1, "https://gitlab.example.com/acme/shop", 7);
+        let a = thread_comment(&n, 1, "https://gitlab.example.com/acme/shop", 7);
         assert!(!a.edited && !a.bot, "a few milliseconds apart is a new note");
         assert_eq!(a.url, "https://gitlab.example.com/acme/shop/-/merge_requests/7#note_5");
         let mut e = n.clone();
         e["updated_at"] = json!("2026-06-01T10:05:00.000Z");
-        assert!(note(&e, 1, "", 7).edited);
-        assert!(note(&n, 9, "", 7).bot, "the token's own notes are bylaw's");
+        assert!(thread_comment(&e, 1, "", 7).edited);
+        assert!(thread_comment(&n, 9, "", 7).bot, "the token's own notes are bylaw's");
         let mut b = n.clone();
         b["author"] = json!({ "id": 3, "username": "project_4242_bot_0d5a" });
-        assert!(note(&b, 0, "", 7).bot);
+        assert!(thread_comment(&b, 0, "", 7).bot);
         assert_eq!(role(40), "Maintainer");
         assert_eq!(role(30), "Developer");
     }

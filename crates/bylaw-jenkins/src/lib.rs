@@ -2,15 +2,19 @@
 //! multibranch build (`CHANGE_ID`, `CHANGE_TARGET`, `CHANGE_BRANCH`,
 //! `CHANGE_AUTHOR`, `CHANGE_URL`, `GIT_COMMIT`, `BRANCH_NAME`, `BUILD_URL`,
 //! `JENKINS_URL`, `GIT_URL`) and the SCM it came from. Jenkins itself shows
-//! JUnit and SARIF (the shared library in `jenkins/` records them); when the
-//! SCM is GitHub or GitLab and a token is given, the CLI publishes through
-//! that platform's adapter, so comments, statuses and exception requests
-//! work as they do there. Start with [`Jenkins::from_env`] and
-//! [`Jenkins::scm`].
+//! JUnit and SARIF (the shared library in `jenkins/` records them): Jenkins
+//! is a CI host ([`host::JenkinsHost`]) and no forge. When the SCM is
+//! GitHub or GitLab and a token is given, the CLI publishes through that
+//! platform's forge ([`Jenkins::github`], [`Jenkins::gitlab`] give its
+//! context), so comments, statuses and exception requests work as they do
+//! there. Start with [`Jenkins::from_env`] and [`Jenkins::scm`].
 
 #![forbid(unsafe_code)]
 
+pub mod host;
+
 use bylaw_ci::env::Lookup;
+use bylaw_ci::host::Subject;
 use bylaw_engine::context::{ChangeNumber, ChangeRequest, PipelineContext};
 use bylaw_github::context::{GitHub, PullRequest};
 use bylaw_gitlab::context::{GitLab, MergeRequest};
@@ -109,7 +113,17 @@ impl Jenkins {
         [&self.change_target, &self.branch_name].into_iter().find(|b| !b.is_empty()).cloned()
     }
 
-    /// The pipeline context for a build not published anywhere, from
+    /// What the build is about. Jenkins does not say where a change
+    /// starts: the target branch's tip (`origin/<target>`) is the base.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            branch: self.branch(),
+            in_change: self.change_id.is_some(),
+            base: (!self.change_target.is_empty()).then(|| format!("origin/{}", self.change_target)),
+        }
+    }
+
+    /// The pipeline context of the build, from
     /// `base` (generic variables, time) with the Jenkins facts on top.
     pub fn ctx(&self, base: PipelineContext) -> PipelineContext {
         let repository = self.repo().map(|(_, path)| path).or(base.repository.clone());
@@ -165,7 +179,6 @@ impl Jenkins {
             event: if pr.is_some() { "pull_request".into() } else { "push".into() },
             actor: self.change_author.clone(),
             run_url: self.build_url.clone(),
-            workspace: None,
             pr,
             comment: None,
             payload: Value::Null,

@@ -1,18 +1,19 @@
 //! `bylaw ci jenkins`: `bylaw check` for a Jenkins build, writing the
 //! JUnit, SARIF and outputs files the shared library (`jenkins/`) records;
 //! when the SCM is GitHub or GitLab and a token is given, it publishes
-//! through that platform's flow (commit status, PR/MR comment, exception
+//! through that platform's forge (commit status, PR/MR comment, exception
 //! requests), so a change gets the same verdict and findings on every CI.
 
-use super::github::{self, GithubArgs, Host};
-use super::gitlab::{self, GitlabArgs};
-use super::{without_excepted, write_artifacts, write_text, CommentMode, Log, PolicyRef};
-use crate::check::{evaluate_with, Overrides, RunArgs};
-use crate::common::{self, usage_error, EXIT_ERROR};
+use super::{backoff, now, run_flow, CommentMode, Common, PolicyRef, Runner, Terminal};
+use crate::check::RunArgs;
+use crate::common::{self, usage_error};
 use crate::Cli;
-use bylaw_ci::summary;
+use bylaw_ci::forge::Forge;
+use bylaw_ci::host::Console;
+use bylaw_github::forge::{GitHubForge, Verdicts};
+use bylaw_gitlab::forge::GitLabForge;
+use bylaw_jenkins::host::{Files, JenkinsHost};
 use bylaw_jenkins::{Jenkins, Scm};
-use bylaw_report::{Format, RenderOptions};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -82,107 +83,37 @@ pub fn run(args: &JenkinsArgs, cli: &Cli) -> u8 {
         Scm::GitLab => env("BYLAW_GITLAB_TOKEN"),
         Scm::None => None,
     });
-    let run_link = j.build_url.clone().map(|u| ("Jenkins build".to_owned(), u));
+    // the SCM's context: where the forge publishes
+    let mut forge: Option<Box<dyn Forge>> = None;
     match (scm, token) {
         (Scm::GitHub, Some(token)) => match j.github(args.api_url.as_deref()) {
+            // a commit status works with any token; check runs need a GitHub App
             Ok(gh) => {
-                let a = GithubArgs {
-                    run: args.run.clone(),
-                    github_token: Some(token),
-                    comment: args.comment,
-                    // a commit status works with any token; check runs need a GitHub App
-                    check_run: false,
-                    status: true,
-                    annotations: false,
-                    sarif: args.sarif.clone(),
-                    sarif_include_excepted: false,
-                    junit: Some(args.junit.clone()),
-                    policy_ref: args.policy_ref,
-                };
-                github::publish(gh, &a, cli, &Host { log: Log::Plain, outputs: Some(args.outputs.clone()), run_link })
+                let verdicts = Verdicts { check_run: false, status: true };
+                forge = Some(Box::new(GitHubForge::new(gh, token, verdicts, backoff("BYLAW_GITHUB_BACKOFF_MS"))));
             }
-            Err(m) => usage_error(&m, Some("pass --scm none, or set GIT_URL"), color),
+            Err(m) => return usage_error(&m, Some("pass --scm none, or set GIT_URL"), color),
         },
         (Scm::GitLab, Some(token)) => match j.gitlab(args.api_url.as_deref()) {
-            Ok(gl) => {
-                let a = GitlabArgs {
-                    run: args.run.clone(),
-                    gitlab_token: Some(token),
-                    note: args.comment,
-                    status: true,
-                    sarif: args.sarif.clone(),
-                    junit: args.junit.clone(),
-                    codequality: None,
-                    policy_ref: args.policy_ref,
-                    outputs: Some(args.outputs.clone()),
-                };
-                gitlab::publish_run(gl, &a, cli, run_link)
-            }
-            Err(m) => usage_error(&m, Some("pass --scm none, or set GIT_URL"), color),
+            Ok(gl) => forge = Some(Box::new(GitLabForge::new(gl, token, true, backoff("BYLAW_GITLAB_BACKOFF_MS")))),
+            Err(m) => return usage_error(&m, Some("pass --scm none, or set GIT_URL"), color),
         },
-        (scm, _) => {
-            if scm != Scm::None {
-                Log::Plain.warn(
-                    "no SCM token (tokenCredentialsId / BYLAW_SCM_TOKEN): no PR/MR comment, commit status or exception requests; bylaw reports in the build only",
-                );
-            }
-            build_only(&j, args, cli)
-        }
+        (Scm::None, _) => {}
+        (_, None) => Terminal.err(
+            "bylaw: warning: no SCM token (tokenCredentialsId / BYLAW_SCM_TOKEN): no PR/MR comment, commit status or exception requests; bylaw reports in the build only",
+        ),
     }
-}
-
-/// Evaluates and writes the build's files, publishing nowhere.
-fn build_only(j: &Jenkins, args: &JenkinsArgs, cli: &Cli) -> u8 {
-    let color = common::stderr_color(cli);
-    let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, &args.run.paths, color) {
-        Ok(c) => c,
+    let mut runner = match Runner::new(&args.run, cli) {
+        Ok(r) => r,
         Err(code) => return code,
     };
-    let mut run = args.run.clone();
-    let _base_dir = if args.policy_ref == PolicyRef::Base {
-        // Jenkins does not say where a change starts; the target branch's tip is the base
-        let base = (!j.change_target.is_empty()).then(|| format!("origin/{}", j.change_target));
-        match super::policies_from_base(
-            args.policy_ref,
-            base.as_deref(),
-            j.change_id.is_some(),
-            &mut run,
-            &config,
-            Log::Plain,
-            color,
-        ) {
-            Ok(d) => d,
-            Err(code) => return code,
-        }
-    } else {
-        None
+    let now = match now(color) {
+        Ok(n) => n,
+        Err(code) => return code,
     };
-    let overrides = Overrides {
-        ctx: Some(Box::new(|base| j.ctx(base))),
-        branch: j.branch(),
-        // its reports and outputs file are not inputs, and may not replace one
-        artifacts: vec![args.sarif.clone(), args.junit.clone(), args.outputs.clone()],
-        audit_log: None,
-    };
-    let report = match evaluate_with(&run, &config, cli, overrides) {
-        Ok(r) => r,
-        Err(code) => {
-            super::write_failure_artifacts(&[
-                (Format::Sarif, args.sarif.as_path()),
-                (Format::Junit, args.junit.as_path()),
-            ]);
-            return code;
-        }
-    };
-    crate::out!("{}", bylaw_report::render(Format::Text, &report, &RenderOptions::default()).unwrap_or_default());
-    let sarif_report = without_excepted(&report);
-    let mut failed = write_artifacts(&[
-        (args.sarif.as_path(), Format::Sarif, &sarif_report),
-        (args.junit.as_path(), Format::Junit, &report),
-    ]);
-    failed += write_text(&args.outputs, &summary::outputs(&report));
-    if failed > 0 {
-        return EXIT_ERROR;
-    }
-    report.exit_code() as u8
+    let files = Files { sarif: args.sarif.clone(), junit: args.junit.clone(), outputs: args.outputs.clone() };
+    let github = forge.is_some() && scm == Scm::GitHub;
+    let host = JenkinsHost::new(j, files, github);
+    let common = Common { run: &args.run, policy_ref: args.policy_ref, comment: args.comment };
+    run_flow(&host, forge.as_mut().map(|f| f.as_mut() as &mut dyn Forge), &mut runner, common, now, None)
 }

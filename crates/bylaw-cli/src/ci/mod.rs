@@ -1,26 +1,28 @@
 //! `bylaw ci github|gitlab|jenkins`: `bylaw check` plus what each platform
-//! shows. The platforms share one flow — context, changed files, exception
-//! requests, evaluation, artifacts, then the API — and this module holds the
-//! parts that are the same everywhere: artifacts, reading policies from the
-//! base revision, and the one warning of a token that cannot publish. API
-//! problems never change the verdict.
+//! shows. The flow is `bylaw_ci::flow`, written once over a CI host and a
+//! forge; each submodule parses its platform's arguments, builds the host
+//! and the forge, and calls it. This module holds the binary's side of the
+//! flow in one place: the evaluator ([`Runner`]: `check::prepare`, then
+//! `Prepared::evaluate`, with policies read from the base revision when
+//! asked) and the console. API problems never change the verdict.
 
 mod github;
 mod gitlab;
 mod jenkins;
 
-use crate::check::RunArgs;
+use crate::check::{prepare, Overrides, Prepared, RunArgs};
 use crate::common::{self, usage_error};
 use crate::Cli;
-use bylaw_ci::http::ApiError;
-use bylaw_ci::requests::{exception_list_yaml, Request};
-use bylaw_ci::summary;
-use bylaw_engine::chrono::NaiveDate;
-use bylaw_engine::report::Report;
+use bylaw_ci::flow::{self, Evaluator, PreparedRun, RunRequest, Stop};
+use bylaw_ci::host::{CiHost, Console};
+use bylaw_engine::chrono::{DateTime, Utc};
+use bylaw_engine::config::Config;
+use bylaw_engine::context::PipelineContext;
+use bylaw_engine::exceptions::Exception;
+use bylaw_engine::report::{Catalog, Report};
 use bylaw_report::{Format, RenderOptions};
 use clap::{Args, Subcommand, ValueEnum};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct CiArgs {
@@ -53,14 +55,12 @@ pub enum CommentMode {
     Never,
 }
 
-impl CommentMode {
-    /// Whether to write (or update) the summary comment: an earlier comment
-    /// is kept up to date when the change turns green.
-    pub fn wanted(self, report: &Report, existing: bool) -> bool {
-        match self {
-            CommentMode::Always => true,
-            CommentMode::OnFailure => report.verdict == bylaw_engine::report::Verdict::Fail || existing,
-            CommentMode::Never => false,
+impl From<CommentMode> for flow::CommentMode {
+    fn from(m: CommentMode) -> flow::CommentMode {
+        match m {
+            CommentMode::Always => flow::CommentMode::Always,
+            CommentMode::OnFailure => flow::CommentMode::OnFailure,
+            CommentMode::Never => flow::CommentMode::Never,
         }
     }
 }
@@ -73,171 +73,171 @@ pub enum PolicyRef {
     Base,
 }
 
-/// How a run reports warnings: GitHub Actions workflow commands, or plain
-/// lines on stderr elsewhere.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Log {
-    Actions,
-    Plain,
-}
+/// stdout through `out!` (which records write errors for `main`), stderr as it is.
+pub struct Terminal;
 
-impl Log {
-    pub fn warn(self, message: &str) {
-        match self {
-            Log::Actions => crate::outln!("::warning title=bylaw::{}", bylaw_github::publish::escape_data(message)),
-            Log::Plain => eprintln!("bylaw: warning: {message}"),
-        }
+impl Console for Terminal {
+    fn out(&self, text: &str) {
+        crate::out!("{text}");
+    }
+
+    fn err(&self, line: &str) {
+        eprintln!("{line}");
     }
 }
 
-/// Warns once about a token that cannot do what was asked (fork PRs,
-/// read-only or job tokens); other API failures are warned about each.
-pub struct Degraded {
-    pub log: Log,
-    warned: bool,
+/// The process environment.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
-impl Degraded {
-    pub fn new(log: Log) -> Degraded {
-        Degraded { log, warned: false }
-    }
+/// The time of the run (`BYLAW_NOW` or now); `Err` is the exit code.
+pub fn now(color: bool) -> Result<DateTime<Utc>, u8> {
+    bylaw_ci::env::now(&env).map_err(|m| usage_error(&m, None, color))
+}
 
-    pub fn handle(&mut self, what: &str, e: &ApiError) {
-        if e.is_forbidden() {
-            if !self.warned {
-                self.log.warn(&format!(
-                    "the {} token cannot {what} ({e}); this is expected for pull/merge requests from forks and read-only tokens. bylaw reports through annotations, artifacts and the exit code only.",
-                    e.service()
-                ));
-                self.warned = true;
-            }
-        } else {
-            self.log.warn(&format!("could not {what}: {e}"));
-        }
+/// A retry backoff in milliseconds from variable `name` (tests shorten it).
+pub fn backoff(name: &str) -> Option<std::time::Duration> {
+    env(name).and_then(|v| v.parse::<u64>().ok()).map(std::time::Duration::from_millis)
+}
+
+/// What a CI run shares whatever the platform: the flow's options.
+pub struct Common<'a> {
+    pub run: &'a RunArgs,
+    pub policy_ref: PolicyRef,
+    pub comment: CommentMode,
+}
+
+/// Runs the CI flow on `host`, publishing through `forge`, evaluating with
+/// `runner`. `unpublished` is warned at the end when there is no forge.
+pub fn run_flow(
+    host: &dyn CiHost,
+    forge: Option<&mut dyn bylaw_ci::forge::Forge>,
+    runner: &mut Runner<'_>,
+    common: Common<'_>,
+    now: DateTime<Utc>,
+    unpublished: Option<String>,
+) -> u8 {
+    let opts = flow::Options {
+        env: &env,
+        now,
+        changed_only: common.run.changed_only,
+        policies_from_base: common.policy_ref == PolicyRef::Base,
+        comment: common.comment.into(),
+        unpublished,
+    };
+    flow::run(host, forge, runner, &Terminal, &opts)
+}
+
+/// The binary's evaluation for the CI flow: `bylaw check`'s run
+/// (`check::prepare`, `Prepared::catalog`, `Prepared::evaluate`) with the
+/// platform's context, the branch environments follow, the approved
+/// requests, and the run's own files kept out of the inputs. The one place
+/// to re-point when the run becomes a library call.
+pub struct Runner<'c> {
+    args: RunArgs,
+    config: Config,
+    cli: &'c Cli,
+    color: bool,
+    /// The base revision's policies, alive during the run.
+    base_dir: Option<tempfile::TempDir>,
+}
+
+impl<'c> Runner<'c> {
+    /// Loads the config of `args`; `Err` is the exit code (problems printed).
+    pub fn new(args: &RunArgs, cli: &'c Cli) -> Result<Runner<'c>, u8> {
+        let color = common::stderr_color(cli);
+        let config = common::load_config(args.config.as_deref(), args.no_config, &args.paths, color)?;
+        Ok(Runner { args: args.clone(), config, cli, color, base_dir: None })
     }
 }
 
-/// Renders and writes the artifacts; every one is attempted. Returns how
-/// many could not be written (each is reported on stderr).
-pub fn write_artifacts(artifacts: &[(&Path, Format, &Report)]) -> usize {
-    let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
-    let mut failed = 0;
-    for (path, format, report) in artifacts {
-        if *format == Format::Sarif {
-            if let Some(w) = bylaw_report::sarif_limits(report) {
-                eprintln!("warning: {}: {w}", path.display());
-            }
-        }
-        failed +=
-            match bylaw_report::write_atomic_with(path, &mut |w| bylaw_report::render_to(*format, report, &opts, w)) {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("error: {}", crate::common::cannot_write(path, &e));
-                    1
+/// A prepared run, and the files to write describing the problems if it stops.
+pub struct Ready<'a> {
+    prepared: Prepared,
+    approvers: &'a [String],
+    failure: Vec<(Format, PathBuf)>,
+}
+
+impl Evaluator for Runner<'_> {
+    type Prepared<'a>
+        = Ready<'a>
+    where
+        Self: 'a;
+
+    fn prepare(&mut self, run: RunRequest) -> Result<Ready<'_>, Stop> {
+        let failure: Vec<(Format, PathBuf)> = run.artifacts.iter().map(|a| (a.format, a.path.clone())).collect();
+        if let Some(base) = &run.policies_at {
+            let paths = common::policy_paths(&self.args.policies, &self.config);
+            match policies_at(base, &paths) {
+                Ok((dir, moved)) => {
+                    crate::outln!("bylaw: policies read from the base commit {}", base.chars().take(12).collect::<String>());
+                    self.args.policies = moved;
+                    self.base_dir = Some(dir);
                 }
-            };
+                Err(m) => return Err(Stop(usage_error(
+                    &format!("--policy-ref base: {m}"),
+                    Some("fetch the whole history (actions/checkout `fetch-depth: 0`, GitLab `GIT_DEPTH: 0`) so that the base commit is available"),
+                    self.color,
+                ))),
+            }
+        }
+        let this: &Runner<'_> = self;
+        // the platform's facts; environment and time are the run's own
+        let platform = run.context;
+        let overrides = Overrides {
+            ctx: Some(Box::new(move |base: PipelineContext| PipelineContext {
+                environment: base.environment,
+                time: base.time,
+                ..platform.clone()
+            })),
+            branch: run.branch,
+            artifacts: run.written,
+            audit_log: None,
+        };
+        match prepare(&this.args, &this.config, this.cli, overrides) {
+            Ok(prepared) => Ok(Ready { prepared, approvers: &this.config.approvers, failure }),
+            Err(code) => {
+                write_failure_artifacts(&failure);
+                Err(Stop(code))
+            }
+        }
     }
-    failed
+}
+
+impl PreparedRun for Ready<'_> {
+    fn catalog(&self) -> Catalog {
+        self.prepared.catalog()
+    }
+
+    fn approvers(&self) -> Vec<String> {
+        self.approvers.to_vec()
+    }
+
+    fn evaluate(self, approved: Vec<Exception>) -> Result<Report, Stop> {
+        let Ready { prepared, failure, .. } = self;
+        prepared.evaluate(approved).map_err(|code| {
+            write_failure_artifacts(&failure);
+            Stop(code)
+        })
+    }
 }
 
 /// A CI run stopped before evaluating (exit 2): writes its artifacts (SARIF,
 /// JUnit, Code Quality) describing the problems (see `check`), so code
 /// scanning, test reports and the merge request widget show why the gate failed.
-pub fn write_failure_artifacts(files: &[(Format, &Path)]) {
-    let diags = crate::common::reported();
+fn write_failure_artifacts(files: &[(Format, PathBuf)]) {
+    let diags = common::reported();
     let opts = RenderOptions { automation_category: Some("bylaw".into()), ..RenderOptions::default() };
-    for &(format, path) in files {
-        if crate::common::output_conflict(path).is_some() {
+    for (format, path) in files {
+        if common::output_conflict(path).is_some() {
             continue;
         }
-        if let Ok(text) = bylaw_report::render_failure(format, &diags, Default::default(), &opts) {
-            write_text(path, &text);
-        }
-    }
-}
-
-/// Writes `text` to `path` atomically: 0, or 1 when it cannot (reported on stderr).
-pub fn write_text(path: &Path, text: &str) -> usize {
-    match bylaw_report::write_atomic(path, text.as_bytes()) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {}", crate::common::cannot_write(path, &e));
-            1
-        }
-    }
-}
-
-/// The report without excepted findings, for SARIF consumers that ignore
-/// `suppressions` (GitHub code scanning, Warnings NG) and would show them as open.
-pub fn without_excepted(report: &Report) -> Report {
-    let mut r = report.clone();
-    r.findings.retain(|f| f.exception.is_none());
-    r
-}
-
-/// Prints the approved exception requests honoured in this run with the
-/// ExceptionList YAML to commit, and returns the summary section listing
-/// them (empty when none). `change` is `pull request` or `merge request`.
-pub fn honoured_requests(reqs: &[Request], today: NaiveDate, change: &str) -> String {
-    let ids: Vec<&str> = reqs.iter().filter(|r| r.in_force(today)).map(|r| r.id.as_str()).collect();
-    if ids.is_empty() {
-        return String::new();
-    }
-    let yaml = exception_list_yaml(reqs, today);
-    crate::outln!(
-        "bylaw: approved exception requests honoured in this run ({}); to keep them beyond this {change}, add to your exception list:\n{yaml}",
-        ids.join(", ")
-    );
-    summary::approved_details(&yaml)
-}
-
-/// Appends `text` and a newline to the file at `path` (job summaries,
-/// output files), warning when it cannot.
-pub fn append(path: &str, text: &str) {
-    let written =
-        std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| writeln!(f, "{text}"));
-    if let Err(e) = written {
-        eprintln!("warning: cannot append to {path}: {e}");
-    }
-}
-
-/// With `--policy-ref base`, points `run.policies` at the policies as they
-/// are at `base` (a temporary directory the caller keeps alive). `in_change`
-/// says whether the run is about a PR/MR at all; without a known base there
-/// it warns and keeps the checked-out policies. `Err` is the exit code.
-pub fn policies_from_base(
-    policy_ref: PolicyRef,
-    base: Option<&str>,
-    in_change: bool,
-    run: &mut RunArgs,
-    config: &bylaw_engine::config::Config,
-    log: Log,
-    color: bool,
-) -> Result<Option<tempfile::TempDir>, u8> {
-    if policy_ref != PolicyRef::Base {
-        return Ok(None);
-    }
-    match base.filter(|s| !s.is_empty()) {
-        Some(base) => {
-            let paths = common::policy_paths(&run.policies, config);
-            match policies_at(base, &paths) {
-                Ok((dir, moved)) => {
-                    crate::outln!("bylaw: policies read from the base commit {}", &base[..base.len().min(12)]);
-                    run.policies = moved;
-                    Ok(Some(dir))
-                }
-                Err(m) => Err(usage_error(
-                    &format!("--policy-ref base: {m}"),
-                    Some("fetch the whole history (actions/checkout `fetch-depth: 0`, GitLab `GIT_DEPTH: 0`) so that the base commit is available"),
-                    color,
-                )),
+        if let Ok(text) = bylaw_report::render_failure(*format, &diags, Default::default(), &opts) {
+            if let Err(e) = bylaw_report::write_atomic(path, text.as_bytes()) {
+                eprintln!("error: {}", common::cannot_write(path, &e));
             }
         }
-        None if in_change => {
-            log.warn("--policy-ref base: the base commit is unknown; policies are read from the checked-out commit");
-            Ok(None)
-        }
-        None => Ok(None),
     }
 }
 
