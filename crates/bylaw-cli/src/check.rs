@@ -325,9 +325,9 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     }
     // the artifacts of this run (and of the last one) are not inputs
     let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).collect();
-    let overrides = Overrides { artifacts, audit_log: args.audit_log.clone(), ..Overrides::default() };
+    let additions = RunAdditions { artifacts, audit_log: args.audit_log.clone(), ..RunAdditions::default() };
     let audit_config = config.audit_log.as_ref().map(|p| config.resolve(p));
-    let report = match evaluate_with(&args.run, &config, cli, overrides) {
+    let report = match evaluate_with(&args.run, &config, cli, additions) {
         Ok(r) => r,
         Err(code) => {
             write_failure(&outputs, args, ecolor);
@@ -356,12 +356,14 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     code
 }
 
-/// What a CI adapter adds to a run.
+/// What a front end adds to a run of [`RunArgs`] beyond the arguments: a CI
+/// adapter's platform context and branch, and the files the run writes.
 #[derive(Default)]
-pub struct Overrides<'a> {
-    /// Builds `ctx` from the generic one (for the platform's facts).
-    #[allow(clippy::type_complexity)]
-    pub ctx: Option<Box<dyn Fn(PipelineContext) -> PipelineContext + 'a>>,
+pub struct RunAdditions {
+    /// The platform's pipeline context (the CI adapter's), used instead of
+    /// the one read from generic environment variables; its environment and
+    /// time are the run's own.
+    pub context: Option<PipelineContext>,
     /// The branch environments are chosen by (e.g. a PR's base).
     pub branch: Option<String>,
     /// Files the run writes (SARIF, JSON, …): never evaluated as inputs.
@@ -373,17 +375,17 @@ pub struct Overrides<'a> {
 /// Loads policies and exceptions, discovers the files, evaluates them and
 /// applies exceptions. Problems are printed; `Err` carries the exit code (2).
 pub fn evaluate(args: &RunArgs, config: &bylaw_engine::config::Config, cli: &Cli) -> Result<Report, u8> {
-    evaluate_with(args, config, cli, Overrides::default())
+    evaluate_with(args, config, cli, RunAdditions::default())
 }
 
-/// [`evaluate`] with a CI adapter's overrides.
+/// [`evaluate`] with a front end's [`RunAdditions`].
 pub fn evaluate_with(
     args: &RunArgs,
     config: &bylaw_engine::config::Config,
     cli: &Cli,
-    overrides: Overrides<'_>,
+    additions: RunAdditions,
 ) -> Result<Report, u8> {
-    prepare(args, config, cli, overrides)?.evaluate(Vec::new())
+    prepare(args, config, cli, additions)?.evaluate(Vec::new())
 }
 
 /// A run with its policies compiled and exception lists loaded, not yet
@@ -395,13 +397,14 @@ pub struct Prepared {
 }
 
 /// The [`bylaw_run::Request`] of `args`, with the generic pipeline context
-/// of the process environment (`bylaw_ci::env`) and a CI adapter's overrides.
+/// of the process environment (`bylaw_ci::env`) or a CI adapter's, and the
+/// front end's [`RunAdditions`].
 /// `Err` carries the exit code (2) of a printed usage error.
 pub fn request(
     args: &RunArgs,
     config: bylaw_engine::config::Config,
     cli: &Cli,
-    overrides: Overrides<'_>,
+    additions: RunAdditions,
 ) -> Result<bylaw_run::Request, u8> {
     let env = &context::process_env;
     let now = context::now(env).map_err(|m| usage_error(&m, None, common::stderr_color(cli)))?;
@@ -414,18 +417,22 @@ pub fn request(
     request.exceptions = args.exceptions.clone();
     request.environment = args.env.clone();
     if request.environment.is_none() {
-        request.branch = overrides.branch.or_else(|| context::branch(env));
+        request.branch = additions.branch.or_else(|| context::branch(env));
     }
-    request.context = context::from_env(env, None, now);
-    if let Some(f) = &overrides.ctx {
-        request.context = f(request.context);
-    }
+    request.context = match additions.context {
+        Some(platform) => PipelineContext {
+            environment: None,
+            time: now.to_rfc3339_opts(bylaw_engine::chrono::SecondsFormat::Secs, true),
+            ..platform
+        },
+        None => context::from_env(env, None, now),
+    };
     request.expiring_days = args.expiring_days;
     request.changed_only = args.changed_only;
     request.include_drafts = args.include_drafts;
     request.fail_on = args.fail_on;
-    request.artifacts = overrides.artifacts;
-    request.audit_log = overrides.audit_log;
+    request.artifacts = additions.artifacts;
+    request.audit_log = additions.audit_log;
     request.list_files = cli.verbose > 0;
     Ok(request)
 }
@@ -436,10 +443,10 @@ pub fn prepare(
     args: &RunArgs,
     config: &bylaw_engine::config::Config,
     cli: &Cli,
-    overrides: Overrides<'_>,
+    additions: RunAdditions,
 ) -> Result<Prepared, u8> {
     let color = common::stderr_color(cli);
-    let request = request(args, config.clone(), cli, overrides)?;
+    let request = request(args, config.clone(), cli, additions)?;
     match bylaw_run::prepare(request) {
         Ok(prepared) => Ok(Prepared { prepared, color }),
         Err(failure) => Err(common::show_failure(&failure, color)),

@@ -10,14 +10,13 @@ mod github;
 mod gitlab;
 mod jenkins;
 
-use crate::check::{prepare, Overrides, Prepared, RunArgs};
+use crate::check::{prepare, Prepared, RunAdditions, RunArgs};
 use crate::common::{self, usage_error};
 use crate::Cli;
 use bylaw_ci::flow::{self, Evaluator, PreparedRun, RunRequest, Stop};
 use bylaw_ci::host::{CiHost, Console};
 use bylaw_engine::chrono::{DateTime, Utc};
 use bylaw_engine::config::Config;
-use bylaw_engine::context::PipelineContext;
 use bylaw_engine::exceptions::Exception;
 use bylaw_engine::report::{Catalog, Report};
 use bylaw_report::{Format, RenderOptions};
@@ -183,19 +182,15 @@ impl Evaluator for Runner<'_> {
             }
         }
         let this: &Runner<'_> = self;
-        // the platform's facts; environment and time are the run's own
+        // the platform's facts (environment and time are the run's own)
         let platform = run.context;
-        let overrides = Overrides {
-            ctx: Some(Box::new(move |base: PipelineContext| PipelineContext {
-                environment: base.environment,
-                time: base.time,
-                ..platform.clone()
-            })),
+        let additions = RunAdditions {
+            context: Some(platform),
             branch: run.branch,
             artifacts: run.written,
             audit_log: None,
         };
-        match prepare(&this.args, &this.config, this.cli, overrides) {
+        match prepare(&this.args, &this.config, this.cli, additions) {
             Ok(prepared) => Ok(Ready { prepared, approvers: &this.config.approvers, failure }),
             Err(code) => {
                 write_failure_artifacts(&failure);
