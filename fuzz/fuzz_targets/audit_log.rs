@@ -7,7 +7,7 @@
 //! returns the anchor the log now ends at.
 #![no_main]
 
-use bylaw_report::audit::{self, Verdict};
+use bylaw_report::audit_log::{self as audit, Verdict};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Map, Value};
 

@@ -340,8 +340,8 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     if let Some(path) = args.audit_log.clone().or(audit_config) {
         let now = context::now(&context::process_env).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
         let time = now.to_rfc3339_opts(bylaw_engine::chrono::SecondsFormat::Secs, true);
-        let events = bylaw_report::audit::run_events(&report);
-        match bylaw_report::audit::append_checked(&path, events, &time, args.audit_force) {
+        let events = bylaw_report::audit_log::run_events(&report);
+        match bylaw_report::audit_log::append_checked(&path, events, &time, args.audit_force) {
             // where the log now ends, for the CI output (deleting entries later shows)
             Ok(end) => eprintln!("audit log {}: seq {} head {}", safe(&path.display().to_string()), end.seq, end.head),
             Err(e) => {

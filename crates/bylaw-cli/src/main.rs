@@ -10,7 +10,7 @@
 #![warn(clippy::print_stdout)]
 #![forbid(unsafe_code)]
 
-mod audit_cmd;
+mod audit_log_cmd;
 mod check;
 mod ci;
 mod common;
@@ -71,7 +71,7 @@ pub enum Command {
     /// List exceptions with their status; `check` exits 1 on expired, stale or rejected ones.
     Exceptions(exceptions_cmd::ExceptionsArgs),
     /// Verify or read a hash-chained audit log.
-    Audit(audit_cmd::AuditArgs),
+    Audit(audit_log_cmd::AuditArgs),
     /// Check and publish on a CI platform (GitHub: annotations, check run, PR comment, exception requests).
     Ci(ci::CiArgs),
 }
@@ -158,7 +158,7 @@ fn run() -> ExitCode {
         Command::Init(args) => init::run(args, &cli),
         Command::Explain(args) => explain::explain(args, &cli),
         Command::Exceptions(args) => exceptions_cmd::run(args, &cli),
-        Command::Audit(args) => audit_cmd::run(args, &cli),
+        Command::Audit(args) => audit_log_cmd::run(args, &cli),
         Command::Ci(args) => ci::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {

@@ -140,7 +140,7 @@ pub fn failure_codequality(diags: &[bylaw_engine::diagnostic::Diagnostic]) -> Va
         .map(|d| {
             let line = d.span.map_or(1, |s| s.start_line.max(1));
             let check = format!("bylaw/{}", d.code);
-            let fingerprint = crate::audit::sha256_hex(format!("{check}\0{}\0{}", d.file, d.message).as_bytes());
+            let fingerprint = crate::audit_log::sha256_hex(format!("{check}\0{}\0{}", d.file, d.message).as_bytes());
             json!({
                 "type": "issue",
                 "description": format!("[{check}] {}", d.message.replace('\n', " ")),

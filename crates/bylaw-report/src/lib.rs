@@ -10,7 +10,7 @@
 
 #![forbid(unsafe_code)]
 
-pub mod audit;
+pub mod audit_log;
 mod codequality;
 pub mod emitter;
 pub mod escape;

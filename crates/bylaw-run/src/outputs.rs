@@ -49,7 +49,7 @@ pub fn refused_outputs<'p>(paths: impl IntoIterator<Item = &'p Path>) -> Vec<Str
 
 /// Whether `path` (through symlinks) is an existing YAML or JSON file whose
 /// first line is not an audit-log entry (a JSON object with `seq` and
-/// `prev`, see `bylaw_report::audit`): appending to it would change an input.
+/// `prev`, see `bylaw_report::audit_log`): appending to it would change an input.
 pub fn is_input_not_audit_log(path: &Path) -> bool {
     use std::io::BufRead;
     let Some(target) = existing_data_file(path) else { return false };

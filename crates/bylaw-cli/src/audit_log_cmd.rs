@@ -3,7 +3,7 @@
 
 use crate::common::{self, usage_error};
 use crate::Cli;
-use bylaw_report::audit::{verify, Verdict};
+use bylaw_report::audit_log::{verify, Verdict};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -61,17 +61,17 @@ pub fn run(args: &AuditArgs, cli: &Cli) -> u8 {
     match &args.command {
         AuditCommand::Verify { .. } => match verify(&bytes) {
             Verdict::Intact(n) => {
-                let anchor = match bylaw_report::audit::read_anchor(file) {
+                let anchor = match bylaw_report::audit_log::read_anchor(file) {
                     Ok(a) => a,
                     Err(e) => {
                         return usage_error(&format!("cannot read the anchor of {}: {e}", file.display()), None, color)
                     }
                 };
-                if let Err(why) = bylaw_report::audit::verify_end(&bytes, anchor.as_ref()) {
+                if let Err(why) = bylaw_report::audit_log::verify_end(&bytes, anchor.as_ref()) {
                     crate::outln!("{}:{}: broken: {why}", file.display(), n);
                     return 1;
                 }
-                let end = bylaw_report::audit::end_of(&bytes)
+                let end = bylaw_report::audit_log::end_of(&bytes)
                     .map(|e| format!(", ends at seq {} head {}", e.seq, e.head))
                     .unwrap_or_default();
                 let anchored = if anchor.is_some() { " and matches its anchor" } else { " (no anchor file)" };
