@@ -74,12 +74,13 @@ fuzz_target!(|data: &[u8]| {
             Err("not an approver".to_owned())
         }
     };
-    let mut verifier = Verifier::new(&world.report, &[], &authorize);
+    let catalog = world.set.catalog();
+    let mut verifier = Verifier::new(&catalog, &[], &authorize);
     let reqs = requests::resolve(requests::requests(&notes), &notes, &mut verifier);
     let today = bylaw_fuzz::today();
     if let Some(last) = notes.last() {
         let thread = Recorder::default();
-        let handled = requests::handle_command(&thread, last, &notes, &world.report, &mut verifier, today)
+        let handled = requests::handle_command(&thread, last, &notes, &catalog, &mut verifier, today)
             .expect("the recording thread does not fail");
         let _ = handled.outcome;
     }

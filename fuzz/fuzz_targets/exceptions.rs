@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     bylaw_fuzz::on_cli_stack(move || {
         let path = bylaw_fuzz::scratch_dir().join("exceptions.yaml");
         std::fs::write(&path, &src).expect("write the list into the scratch directory");
-        let list = match exceptions::load(std::slice::from_ref(&path)) {
+        let list = match exceptions::load(std::slice::from_ref(&path), bylaw_fuzz::scratch_dir()) {
             Ok(list) => list,
             Err((diags, sources)) => {
                 bylaw_fuzz::render_diagnostics(&diags, &|f: &str| sources.get(f).cloned());

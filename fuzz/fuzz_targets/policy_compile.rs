@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     bylaw_fuzz::on_cli_stack(move || {
         let path = bylaw_fuzz::scratch_dir().join("policy.yaml");
         std::fs::write(&path, &src).expect("write the policy into the scratch directory");
-        let loaded = loader::load(std::slice::from_ref(&path));
+        let loaded = loader::load(std::slice::from_ref(&path), bylaw_fuzz::scratch_dir());
         let source = |f: &str| loaded.sources.get(f).map(|s| s.to_string());
         bylaw_fuzz::render_diagnostics(&loaded.diagnostics, &source);
         if loaded.has_errors() {

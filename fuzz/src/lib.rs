@@ -127,8 +127,10 @@ pub fn input_policies() -> &'static PolicySet {
     static SET: OnceLock<PolicySet> = OnceLock::new();
     SET.get_or_init(|| {
         let mut loaded = load_known(&[EXCEPTION_POLICY, EXAMPLE_POLICY]);
-        let packs =
-            loader::load(&[PathBuf::from("pack:kubernetes-baseline"), PathBuf::from("pack:github-actions-hardening")]);
+        let packs = loader::load(
+            &[PathBuf::from("pack:kubernetes-baseline"), PathBuf::from("pack:github-actions-hardening")],
+            std::path::Path::new("/"),
+        );
         assert!(packs.diagnostics.is_empty(), "{:#?}", packs.diagnostics);
         loaded.policies.extend(packs.policies);
         loaded.sources.extend(packs.sources);

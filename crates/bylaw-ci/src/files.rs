@@ -20,7 +20,7 @@ fn cannot_write(path: &Path, e: &dyn std::fmt::Display) -> String {
 
 /// The report without excepted findings, for SARIF consumers that ignore
 /// `suppressions` (GitHub code scanning, Warnings NG) and would show them as open.
-pub fn without_excepted(report: &Report) -> Report {
+fn without_excepted(report: &Report) -> Report {
     let mut r = report.clone();
     r.findings.retain(|f| f.exception.is_none());
     r

@@ -85,7 +85,7 @@ pub enum CommentMode {
 
 impl CommentMode {
     /// Whether to write the comment (`existing`: bylaw's earlier one is there).
-    pub fn wanted(self, report: &Report, existing: bool) -> bool {
+    fn wanted(self, report: &Report, existing: bool) -> bool {
         match self {
             CommentMode::Always => true,
             CommentMode::OnFailure => report.verdict == Verdict::Fail || existing,

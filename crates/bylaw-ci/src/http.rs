@@ -177,10 +177,6 @@ impl Client {
         }
     }
 
-    pub fn has_token(&self) -> bool {
-        self.auth.is_some()
-    }
-
     pub fn get(&self, path: &str) -> Result<Response, ApiError> {
         self.request("GET", path, None)
     }

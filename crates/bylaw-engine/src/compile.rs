@@ -14,7 +14,7 @@ use crate::enforcement::{self, Inputs};
 use crate::jsonpath::Query as JsonPath;
 use crate::language::{self, ConditionCompiler};
 use crate::loader::LoadedPolicy;
-use crate::node::{Node, Segment, Span};
+use crate::node::{Segment, Span};
 use crate::policy::{Lifecycle, PolicyType, Target};
 use crate::report::{Enforcement, Severity};
 use chrono::NaiveDate;
@@ -660,11 +660,6 @@ fn date_or_diag(c: &mut Compiler<'_>, d: &str, pointer: &str) -> Option<NaiveDat
             None
         }
     }
-}
-
-/// The node a document-relative pointer names, for `each` results.
-pub fn node_at<'a>(root: &'a Node, segments: &[Segment]) -> Option<&'a Node> {
-    root.at(segments)
 }
 
 #[cfg(test)]

@@ -550,7 +550,7 @@ pub struct KustomizationFiles {
 }
 
 /// Reads a kustomization's patch and resource paths (one parse).
-pub fn kustomization_files(kustomization: &str) -> KustomizationFiles {
+fn kustomization_files(kustomization: &str) -> KustomizationFiles {
     let parsed = crate::input::yaml::parse(kustomization);
     let mut out = KustomizationFiles::default();
     fn seq<'a>(doc: &'a crate::node::Node, key: &str) -> &'a [crate::node::Node] {

@@ -150,11 +150,6 @@ impl Api {
         Api::decode("POST", path, self.send("POST", path, Some(body))?)
     }
 
-    /// `POST path` with JSON `body`, whatever the answer's body.
-    pub fn post_only<B: Serialize + Sync>(&self, path: &str, body: &B) -> Result<(), ApiError> {
-        self.send("POST", path, Some(body)).map(|_| ())
-    }
-
     /// `PATCH path` with JSON `body`, the answer as model `T`.
     pub fn patch<B: Serialize + Sync, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ApiError> {
         Api::decode("PATCH", path, self.send("PATCH", path, Some(body))?)

@@ -203,7 +203,7 @@ fn labels(v: &Value) -> Vec<String> {
 }
 
 /// A pull request from a `pull_request` object (REST or webhook payload).
-pub fn pr_from(p: &Value) -> Option<PullRequest> {
+fn pr_from(p: &Value) -> Option<PullRequest> {
     let number = p["number"].as_u64()?;
     Some(PullRequest {
         number,

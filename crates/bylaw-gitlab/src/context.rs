@@ -131,11 +131,6 @@ impl GitLab {
         }
     }
 
-    /// Whether the MR comes from a fork (its pipeline has no project secrets).
-    pub fn is_fork_mr(&self) -> bool {
-        self.mr.as_ref().is_some_and(|m| !m.source_project_id.is_empty() && m.source_project_id != m.project_id)
-    }
-
     /// The project's URL path segment (`/projects/{id}`).
     pub fn project(&self) -> String {
         format!("/projects/{}", crate::api::encode_id(&self.project_id))
@@ -180,7 +175,6 @@ mod tests {
         let env = |k: &str| v.get(k).map(|s| s.to_string());
         let gl = GitLab::from_env(&env).unwrap();
         assert_eq!(gl.branch().as_deref(), Some("main"), "environments follow the MR's target");
-        assert!(!gl.is_fork_mr());
         assert_eq!(gl.project(), "/projects/4242");
         let ctx = gl.ctx(base(), &["deploy/app.yaml".into()]).to_json();
         assert_eq!(ctx["platform"], "gitlab");

@@ -109,11 +109,6 @@ pub fn run_events(report: &Report) -> Vec<Map<String, Value>> {
     out
 }
 
-/// Appends a run's events to the log at `path` (created if missing) at `time`.
-pub fn record_run(path: &Path, report: &Report, time: &str) -> std::io::Result<Anchor> {
-    append(path, run_events(report), time)
-}
-
 /// Checks a log against its anchor after [`verify`]: `Err` when the log ends
 /// before (or elsewhere than) where the anchor says.
 pub fn verify_end(text: &[u8], anchor: Option<&Anchor>) -> Result<(), String> {

@@ -184,12 +184,8 @@ impl Evaluator for Runner<'_> {
         let this: &Runner<'_> = self;
         // the platform's facts (environment and time are the run's own)
         let platform = run.context;
-        let additions = RunAdditions {
-            context: Some(platform),
-            branch: run.branch,
-            artifacts: run.written,
-            audit_log: None,
-        };
+        let additions =
+            RunAdditions { context: Some(platform), branch: run.branch, artifacts: run.written, audit_log: None };
         match prepare(&this.args, &this.config, this.cli, additions) {
             Ok(prepared) => Ok(Ready { prepared, approvers: &this.config.approvers, failure }),
             Err(code) => {

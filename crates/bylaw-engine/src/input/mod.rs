@@ -80,7 +80,7 @@ pub fn parse_path(path: &str, src: &str) -> ParsedFile {
 /// (Kubernetes lists already expanded into their items, in order), so a
 /// stream of many documents is never held whole. The returned
 /// [`ParsedFile`] holds the errors and comments, and no documents.
-pub fn parse_path_each(path: &str, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
+fn parse_path_each(path: &str, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
     parse_each(Format::of_path(path).unwrap_or(Format::YAML), src, each)
 }
 

@@ -310,7 +310,7 @@ impl CelCompiler<'_> {
 
 /// The field path `program` is, if it is one (cel-spec "Field
 /// Selection": `e.f` on a map is the entry under key `"f"`).
-pub fn field_path(program: &Program) -> Option<FieldPath> {
+fn field_path(program: &Program) -> Option<FieldPath> {
     use cel::common::ast::Expr;
     let mut keys = Vec::new();
     let mut e = program.expression();
@@ -724,7 +724,7 @@ fn eval_cond(c: &Cond, root: &Context<'_, '_>, vars: &Vars<'_>) -> Result<bool, 
 }
 
 /// Renders a CEL value for a message: strings as-is, the rest as in JSON.
-pub fn display_value(v: &Value) -> String {
+fn display_value(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
         Value::Float(f) if !f.is_finite() => f.to_string(),
