@@ -1,5 +1,7 @@
 //! What the run asks git: the files it tracks although an ignore rule
-//! matches them (committed, so checked).
+//! matches them (committed, so checked), and the policies of another
+//! revision (a pull request's base, so a change cannot weaken the policies
+//! that judge it).
 
 use std::path::{Path, PathBuf};
 
@@ -50,4 +52,69 @@ fn tracked_but_ignored_in(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) ->
         }
     }
     Ok(())
+}
+
+/// Materialises the policy files of `paths` (relative ones taken from
+/// `working_dir`; `pack:NAME` kept as is) as they are at commit `rev` (`git
+/// ls-tree` and `git show` in the work tree holding `working_dir`) in a
+/// temporary directory; returns it (the files live as long as it does) and
+/// the paths to load instead.
+///
+/// # Errors
+/// Why not, for a person: git cannot run, a path is outside the repository,
+/// or does not exist at `rev` (a shallow clone lacks the base commit).
+pub fn policies_at(
+    rev: &str,
+    paths: &[PathBuf],
+    working_dir: &Path,
+) -> Result<(tempfile::TempDir, Vec<PathBuf>), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(working_dir)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        }
+    };
+    let top = PathBuf::from(String::from_utf8_lossy(&git(&["rev-parse", "--show-toplevel"])?).trim());
+    let top = top.canonicalize().unwrap_or(top);
+    let mut out = Vec::new();
+    for p in paths {
+        let s = p.to_string_lossy();
+        if s.starts_with("pack:") {
+            out.push(p.clone());
+            continue;
+        }
+        // the path inside the repository (the policy may be gone from the work tree)
+        let abs = bylaw_engine::paths::absolute(working_dir, p);
+        let abs = abs.canonicalize().unwrap_or(abs);
+        let rel = abs
+            .strip_prefix(&top)
+            .map_err(|_| format!("{} is outside the git repository {}", p.display(), top.display()))?
+            .to_string_lossy()
+            .into_owned();
+        let top_s = top.to_string_lossy();
+        let listed = git(&["-C", &top_s, "ls-tree", "-r", "--name-only", rev, "--", &rel])?;
+        let files: Vec<String> = String::from_utf8_lossy(&listed).lines().map(str::to_owned).collect();
+        if files.is_empty() {
+            return Err(format!("`{rel}` does not exist at {rev}"));
+        }
+        for f in &files {
+            let content = git(&["-C", &top_s, "show", &format!("{rev}:{f}")])?;
+            let target = dir.path().join(f);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&target, content).map_err(|e| e.to_string())?;
+        }
+        out.push(dir.path().join(&rel));
+    }
+    Ok((dir, out))
 }

@@ -168,7 +168,7 @@ impl Evaluator for Runner<'_> {
         let failure: Vec<(Format, PathBuf)> = run.artifacts.iter().map(|a| (a.format, a.path.clone())).collect();
         if let Some(base) = &run.policies_at {
             let paths = common::policy_paths(&self.args.policies, &self.config);
-            match policies_at(base, &paths) {
+            match bylaw_run::git::policies_at(base, &paths, common::working_dir()) {
                 Ok((dir, moved)) => {
                     crate::outln!("bylaw: policies read from the base commit {}", base.chars().take(12).collect::<String>());
                     self.args.policies = moved;
@@ -230,53 +230,4 @@ fn write_failure_artifacts(files: &[(Format, PathBuf)]) {
             }
         }
     }
-}
-
-/// Materialises the policy files of `paths` as they are at commit `rev`
-/// (`git show`) in a temporary directory; returns it and the new paths.
-fn policies_at(rev: &str, paths: &[PathBuf]) -> Result<(tempfile::TempDir, Vec<PathBuf>), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
-        let out = std::process::Command::new("git").args(args).output().map_err(|e| format!("cannot run git: {e}"))?;
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-        }
-    };
-    let top = PathBuf::from(String::from_utf8_lossy(&git(&["rev-parse", "--show-toplevel"])?).trim());
-    let top = top.canonicalize().unwrap_or(top);
-    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for p in paths {
-        let s = p.to_string_lossy();
-        if s.starts_with("pack:") {
-            out.push(p.clone());
-            continue;
-        }
-        // the path inside the repository (the policy may be gone from the work tree)
-        let abs = if p.is_absolute() { p.clone() } else { cwd.join(p) };
-        let abs = abs.canonicalize().unwrap_or(abs);
-        let rel = abs
-            .strip_prefix(&top)
-            .map_err(|_| format!("{} is outside the git repository {}", p.display(), top.display()))?
-            .to_string_lossy()
-            .into_owned();
-        let top_s = top.to_string_lossy();
-        let listed = git(&["-C", &top_s, "ls-tree", "-r", "--name-only", rev, "--", &rel])?;
-        let files: Vec<String> = String::from_utf8_lossy(&listed).lines().map(str::to_owned).collect();
-        if files.is_empty() {
-            return Err(format!("`{rel}` does not exist at {rev}"));
-        }
-        for f in &files {
-            let content = git(&["-C", &top_s, "show", &format!("{rev}:{f}")])?;
-            let target = dir.path().join(f);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-            }
-            std::fs::write(&target, content).map_err(|e| e.to_string())?;
-        }
-        out.push(dir.path().join(&rel));
-    }
-    Ok((dir, out))
 }
