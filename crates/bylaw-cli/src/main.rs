@@ -130,6 +130,10 @@ fn run() -> ExitCode {
             // there is an error too (clap's own `exit` would ignore it)
             let printed = e.print().and_then(|_| std::io::Write::flush(&mut std::io::stdout()));
             if let Err(w) = printed {
+                // `bylaw --help | head -1`: quiet, as SIGPIPE would be
+                if w.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::from(141);
+                }
                 eprintln!("error: cannot write to standard output: {w}");
                 return ExitCode::from(common::EXIT_ERROR);
             }
