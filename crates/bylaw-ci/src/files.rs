@@ -65,10 +65,65 @@ pub fn write_text(console: &dyn Console, path: &Path, text: &str) -> usize {
 
 /// Appends `text` and a newline to the file at `path` (job summaries,
 /// output files), warning when it cannot.
+/// A FIFO without a reader is refused at once (the runner's files are
+/// regular; waiting for a reader would hang the job).
 pub fn append(console: &dyn Console, path: &str, text: &str) {
-    let written =
-        std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| writeln!(f, "{text}"));
+    let written = open_append(path).and_then(|mut f| writeln!(f, "{text}"));
     if let Err(e) = written {
         console.err(&format!("warning: cannot append to {path}: {e}"));
+    }
+}
+
+/// Opens `path` for appending without blocking on a FIFO that nobody
+/// reads (`ENXIO`, "no such device or address"), then back to blocking
+/// writes so a slow reader of a pipe gets the whole text.
+fn open_append(path: &str) -> std::io::Result<std::fs::File> {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(code) if code == nix::errno::Errno::ENXIO as i32 => {
+                std::io::Error::other("a FIFO that nothing reads: not written")
+            }
+            _ => e,
+        })?;
+    let flags = OFlag::from_bits_truncate(fcntl(&file, FcntlArg::F_GETFL)?);
+    fcntl(&file, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK))?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Said(std::cell::RefCell<Vec<String>>);
+    impl Console for Said {
+        fn out(&self, text: &str) {
+            self.0.borrow_mut().push(text.to_owned());
+        }
+        fn err(&self, line: &str) {
+            self.0.borrow_mut().push(line.to_owned());
+        }
+    }
+
+    #[test]
+    fn appends_to_files_and_does_not_wait_for_a_fifo_reader() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("out");
+        let said = Said::default();
+        append(&said, file.to_str().unwrap(), "verdict=pass");
+        append(&said, file.to_str().unwrap(), "blocking=0");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "verdict=pass\nblocking=0\n");
+        let fifo = tmp.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        append(&said, fifo.to_str().unwrap(), "verdict=pass");
+        let said = said.0.borrow();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].contains("a FIFO that nothing reads"), "{said:?}");
     }
 }

@@ -185,7 +185,7 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
                 let explicit =
                     args.iter().position(|a| a == "--config").and_then(|i| args.get(i + 1)).map(PathBuf::from);
                 let explicit = explicit.map(bylaw_run::ConfigChoice::File).unwrap_or(bylaw_run::ConfigChoice::Find);
-                bylaw_run::load_config(&explicit, &[], common::working_dir()).ok()
+                common::try_working_dir().and_then(|wd| bylaw_run::load_config(&explicit, &[], wd).ok())
             };
             if let Some(config) = config {
                 let o = &config.outputs;

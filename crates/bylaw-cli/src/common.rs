@@ -150,10 +150,27 @@ fn one_line_error(code: bylaw_engine::diagnostic::Code, message: &str, hint: Opt
 
 /// The directory the process was started in, read once: the working
 /// directory of every library call (relative paths are taken from it and
-/// shown relative to it).
+/// shown relative to it). When it cannot be read (deleted, or a parent
+/// not searchable) the command stops with exit 2: guessing another
+/// directory would check the wrong files.
 pub fn working_dir() -> &'static Path {
-    static CWD: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    CWD.get_or_init(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")))
+    if let Some(d) = try_working_dir() {
+        return d;
+    }
+    let e = std::env::current_dir().err().map_or_else(|| "unknown error".to_owned(), |e| e.to_string());
+    let message = format!("cannot read the current directory ({e}): nothing was checked");
+    // the reports named on the command line must not look current
+    crate::check::write_usage_failure(&std::env::args_os().collect::<Vec<_>>(), &message);
+    let hint = Some("was the directory deleted or moved? `cd` into the repository again");
+    let code = one_line_error(bylaw_engine::diagnostic::Code::Io, &message, hint, false);
+    std::process::exit(i32::from(code))
+}
+
+/// [`working_dir`], or `None` when it cannot be read (for the failure
+/// path, which must not stop again).
+pub fn try_working_dir() -> Option<&'static Path> {
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    CWD.get_or_init(|| std::env::current_dir().ok()).as_deref()
 }
 
 /// Finds and loads the config: `--config FILE`, else `.bylaw.yaml` in the

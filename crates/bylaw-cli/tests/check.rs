@@ -333,3 +333,40 @@ fn pipeline_policy_reads_ctx_from_generic_variables() {
         .unwrap();
     assert_eq!(ok.status.code(), Some(0));
 }
+
+#[test]
+fn a_deleted_working_directory_stops_with_exit_2_and_checks_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sarif = tmp.path().join("out.sarif");
+    let script = format!(
+        "mkdir gone && cd gone && rmdir ../gone && exec {} check --sarif {}",
+        env!("CARGO_BIN_EXE_bylaw"),
+        sarif.display()
+    );
+    let out = Command::new("sh").arg("-c").arg(script).current_dir(tmp.path()).env_clear().output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot read the current directory"), "{err}");
+    // the report named does not look like a clean run
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(report["runs"][0]["invocations"][0]["executionSuccessful"], false);
+}
+
+#[test]
+fn files_above_the_working_directory_are_named_as_the_user_spells_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sub = tmp.path().join("repo/sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::create_dir_all(tmp.path().join("repo/.git")).unwrap();
+    std::fs::write(tmp.path().join("repo/p.yaml"), "apiVersion: bylaw/v1\nkind: Policy\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bylaw"))
+        .args(["check", "-p", "../p.yaml", "--no-config", "."])
+        .current_dir(&sub)
+        .env_clear()
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--> ../p.yaml:"), "{err}");
+    assert!(!err.contains(&tmp.path().display().to_string()), "{err}");
+}

@@ -87,12 +87,44 @@ impl Loaded {
     }
 }
 
-/// How a path is shown to users: relative to `base` (the caller's working
-/// directory) when it is under it, else as given; `/` separators.
+/// How a path is shown to users, `/`-separated: relative to `base` (the
+/// caller's working directory, absolute) when it is under it (`.` for
+/// `base` itself); with `..` steps when it shares an ancestor below `/`
+/// with `base` (`../policies/p.yaml`, as a user spells it from there);
+/// else absolute. A relative `path` is shown as given, normalized.
 pub fn display_path(path: &Path, base: &Path) -> String {
-    let rel = path.strip_prefix(base).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf());
-    let s = rel.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
+    let path = crate::paths::normalize(path);
+    let shown = if path.is_absolute() && base.is_absolute() {
+        relative_to(&path, &crate::paths::normalize(base)).unwrap_or(path)
+    } else {
+        path
+    };
+    let s = shown.to_string_lossy().replace('\\', "/");
+    if s.is_empty() {
+        ".".to_owned()
+    } else {
+        s
+    }
+}
+
+/// `path` relative to `base` (both absolute and normalized) with `..`
+/// steps, or `None` when they share nothing below the filesystem root.
+fn relative_to(path: &Path, base: &Path) -> Option<PathBuf> {
+    let (p, b): (Vec<_>, Vec<_>) = (path.components().collect(), base.components().collect());
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let below_root = b.iter().filter(|c| matches!(c, std::path::Component::Normal(_))).count();
+    let shared = p[..common].iter().filter(|c| matches!(c, std::path::Component::Normal(_))).count();
+    if shared == 0 && below_root > 0 {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c);
+    }
+    Some(out)
 }
 
 fn is_policy_file(p: &Path) -> bool {
@@ -474,6 +506,22 @@ mod tests {
         load_text("p.yaml", text, true, &mut l);
         check_across(&mut l);
         l
+    }
+
+    #[test]
+    fn display_paths_as_a_user_spells_them_from_the_working_directory() {
+        let wd = Path::new("/work/repo/sub");
+        for (path, shown) in [
+            ("/work/repo/sub/p.yaml", "p.yaml"),
+            ("/work/repo/sub", "."),
+            ("/work/repo/p.yaml", "../p.yaml"),
+            ("/work/repo/sub/../../other/q.yaml", "../../other/q.yaml"),
+            ("/etc/bylaw/q.yaml", "/etc/bylaw/q.yaml"),
+            ("policies/./p.yaml", "policies/p.yaml"),
+        ] {
+            assert_eq!(display_path(Path::new(path), wd), shown, "{path}");
+        }
+        assert_eq!(display_path(Path::new("/x/p.yaml"), Path::new("/")), "x/p.yaml");
     }
 
     const GOOD: &str = "apiVersion: bylaw/v1\nkind: Policy\nmetadata:\n  name: demo\n  type: security\nspec:\n  rules:\n    - id: R-1\n      title: t\n      severity: high\n      deny: \"doc.x == 1\"\n";

@@ -87,6 +87,24 @@ fn build(base: &str, token: &str) -> Result<(tokio::runtime::Runtime, Octocrab),
     Ok((runtime, octocrab))
 }
 
+/// An error with its chain of causes (`Service Error: client error
+/// (Connect): tcp connect error: Connection refused (os error 111)`):
+/// octocrab's and hyper's own messages name only the outermost layer,
+/// which does not say what went wrong. Repeated messages are dropped.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
 impl Api {
     /// A client of the API at `base` (`https://api.github.com`,
     /// `https://ghe.example.com/api/v3`) authenticating with `token`.
@@ -109,10 +127,10 @@ impl Api {
                         "PATCH" => octocrab._patch(url.as_str(), body).await,
                         _ => octocrab._get(url.as_str()).await,
                     };
-                    let response = sent.map_err(|e| e.to_string())?;
+                    let response = sent.map_err(|e| with_causes(&e))?;
                     let status = response.status().as_u16();
                     let headers = rest::header_pairs(response.headers());
-                    let text = octocrab.body_to_string(response).await.map_err(|e| e.to_string())?;
+                    let text = octocrab.body_to_string(response).await.map_err(|e| with_causes(&e))?;
                     Ok((status, headers, text))
                 };
                 tokio::time::timeout(TIMEOUT, call).await.map_err(|_| format!("no answer within {TIMEOUT:?}"))?

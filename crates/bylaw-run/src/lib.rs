@@ -501,7 +501,10 @@ fn evaluate(
         .collect();
     let artifacts: HashSet<PathBuf> = written.iter().map(|p| canonical(p)).collect();
     // a report path over an input is refused
-    let conflicts = outputs::refused_outputs(written.iter().map(PathBuf::as_path));
+    let conflicts: Vec<String> = written
+        .iter()
+        .filter_map(|p| outputs::output_conflict(p).map(|why| format!("{}: {why}", loader::display_path(p, &wd))))
+        .collect();
     if !conflicts.is_empty() {
         return Err(RunError::RefusedOutputs(conflicts));
     }

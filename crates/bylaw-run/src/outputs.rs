@@ -129,6 +129,49 @@ fn is_bylaw_output(path: &Path) -> bool {
         },
         b'[' => serde_json::from_reader::<_, Vec<Issue>>(reader)
             .is_ok_and(|items| items.iter().all(|i| i.kind.is_none() && i.api_version.is_none())),
+        b'v' => is_outputs_file(reader),
         _ => false,
+    }
+}
+
+/// Whether `reader` holds, in full, the `key=value` lines `bylaw ci`
+/// writes with `--outputs` (`verdict=…`, `blocking=N`, `advisory=N`,
+/// `excepted=N`; GitLab's dotenv report), whatever the file is named.
+fn is_outputs_file(reader: impl std::io::Read) -> bool {
+    let mut text = String::new();
+    if std::io::Read::read_to_string(&mut std::io::Read::take(reader, 1024), &mut text).is_err() || text.len() >= 1024 {
+        return false;
+    }
+    let mut keys = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Some((key, value)) = line.split_once('=') else { return false };
+        let known = match key {
+            "verdict" => matches!(value, "pass" | "fail"),
+            "blocking" | "advisory" | "excepted" => value.parse::<u64>().is_ok(),
+            _ => false,
+        };
+        if !known || keys.contains(&key) {
+            return false;
+        }
+        keys.push(key);
+    }
+    keys.first() == Some(&"verdict")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_earlier_outputs_file_may_be_replaced_whatever_its_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ours = tmp.path().join("o.yaml");
+        std::fs::write(&ours, "verdict=fail\nblocking=1\nadvisory=0\nexcepted=0\n").unwrap();
+        assert_eq!(output_conflict(&ours), None);
+        for other in ["verdict=fail\nimage=nginx\n", "verdict: fail\n", "blocking=1\nverdict=pass\n", "verdict=maybe\n"]
+        {
+            std::fs::write(&ours, other).unwrap();
+            assert!(output_conflict(&ours).is_some(), "{other:?}");
+        }
     }
 }
