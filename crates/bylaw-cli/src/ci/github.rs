@@ -5,7 +5,7 @@
 //! the forge when there is a token. A read-only token (fork PRs) degrades
 //! to annotations, artifacts and the exit code, with one warning.
 
-use super::{backoff, env, now, run_flow, CommentMode, Common, PolicyRef, Runner};
+use super::{backoff, env, run_flow, start, CommentMode, Common, PolicyRef};
 use crate::check::RunArgs;
 use crate::common::{self, usage_error};
 use crate::Cli;
@@ -70,12 +70,8 @@ pub fn run(args: &GithubArgs, cli: &Cli) -> u8 {
             return 0;
         }
     }
-    let mut runner = match Runner::new(&args.run, cli) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let now = match now(color) {
-        Ok(n) => n,
+    let (mut runner, now) = match start(&args.run, cli, color) {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let token = args.github_token.clone().filter(|t| !t.is_empty());

@@ -5,7 +5,7 @@
 //! write notes or statuses) it reports through artifacts and the exit code,
 //! with one warning.
 
-use super::{backoff, env, now, run_flow, CommentMode, Common, PolicyRef, Runner};
+use super::{backoff, env, run_flow, start, CommentMode, Common, PolicyRef};
 use crate::check::RunArgs;
 use crate::common::{self, usage_error};
 use crate::Cli;
@@ -57,12 +57,8 @@ pub fn run(args: &GitlabArgs, cli: &Cli) -> u8 {
             return usage_error(&m, Some("`bylaw ci gitlab` runs inside GitLab CI; use `bylaw check` elsewhere"), color)
         }
     };
-    let mut runner = match Runner::new(&args.run, cli) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let now = match now(color) {
-        Ok(n) => n,
+    let (mut runner, now) = match start(&args.run, cli, color) {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let token = args.gitlab_token.clone().filter(|t| !t.is_empty());

@@ -4,7 +4,7 @@
 //! through that platform's forge (commit status, PR/MR comment, exception
 //! requests), so a change gets the same verdict and findings on every CI.
 
-use super::{backoff, now, run_flow, CommentMode, Common, PolicyRef, Runner, Terminal};
+use super::{backoff, run_flow, start, CommentMode, Common, PolicyRef, Terminal};
 use crate::check::RunArgs;
 use crate::common::{self, usage_error};
 use crate::Cli;
@@ -103,12 +103,8 @@ pub fn run(args: &JenkinsArgs, cli: &Cli) -> u8 {
             "bylaw: warning: no SCM token (tokenCredentialsId / BYLAW_SCM_TOKEN): no PR/MR comment, commit status or exception requests; bylaw reports in the build only",
         ),
     }
-    let mut runner = match Runner::new(&args.run, cli) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let now = match now(color) {
-        Ok(n) => n,
+    let (mut runner, now) = match start(&args.run, cli, color) {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let files = Files { sarif: args.sarif.clone(), junit: args.junit.clone(), outputs: args.outputs.clone() };

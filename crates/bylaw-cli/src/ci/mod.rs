@@ -91,8 +91,15 @@ pub fn env(name: &str) -> Option<String> {
 }
 
 /// The time of the run (`BYLAW_NOW` or now); `Err` is the exit code.
-pub fn now(color: bool) -> Result<DateTime<Utc>, u8> {
+fn now(color: bool) -> Result<DateTime<Utc>, u8> {
     bylaw_ci::env::now(&env).map_err(|m| usage_error(&m, None, color))
+}
+
+/// What every platform's run starts with: the [`Runner`] of `args` (its
+/// config loaded) and the time of the run; `Err` is the exit code.
+pub fn start<'c>(args: &RunArgs, cli: &'c Cli, color: bool) -> Result<(Runner<'c>, DateTime<Utc>), u8> {
+    let runner = Runner::new(args, cli)?;
+    Ok((runner, now(color)?))
 }
 
 /// A retry backoff in milliseconds from variable `name` (tests shorten it).
