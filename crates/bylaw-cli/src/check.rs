@@ -44,6 +44,8 @@ pub struct RunArgs {
     /// Which findings fail the run (exit 1): blocking (default), advisory, never.
     #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
     pub fail_on: Option<FailOn>,
+    #[command(flatten)]
+    pub rego: crate::rego_args::RegoArgs,
 }
 
 #[derive(Args, Debug)]
@@ -434,6 +436,7 @@ pub fn request(
     request.artifacts = additions.artifacts;
     request.audit_log = additions.audit_log;
     request.list_files = cli.verbose > 0;
+    request.rego = args.rego.options(&request.config);
     Ok(request)
 }
 

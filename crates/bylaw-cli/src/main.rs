@@ -18,6 +18,7 @@ mod exceptions_cmd;
 mod explain;
 mod init;
 mod process;
+mod rego_args;
 mod test_cmd;
 mod validate;
 

@@ -23,6 +23,8 @@ pub struct ValidateArgs {
     /// Output: text (default, on stderr) or sarif (on stdout).
     #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
     pub format: ValidateFormat,
+    #[command(flatten)]
+    pub rego: crate::rego_args::RegoArgs,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -51,7 +53,13 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
     } else {
         config.exceptions.iter().map(|p| config.resolve(p)).collect()
     };
-    let v = bylaw_run::validate::validate(&paths, &exception_paths, common::working_dir(), today);
+    let v = bylaw_run::validate::validate(
+        &paths,
+        &exception_paths,
+        &args.rego.options(&config),
+        common::working_dir(),
+        today,
+    );
     common::show(&v.messages, color);
     let diags = &v.diagnostics;
     let errors = diags.iter().filter(|d| d.level == Level::Error).count();

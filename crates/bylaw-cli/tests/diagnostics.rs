@@ -241,6 +241,13 @@ fn cases() -> Vec<Case> {
             &["validate", "p.yaml"],
             2,
         ),
+        case(
+            "rego",
+            Code::Rego,
+            vec![("p.rego", "package main\n\nimport rego.v1\n\ndeny contains msg if {\n  msg := sprintf(\"%v\", [input.x]\n}\n".to_owned())],
+            &["validate", "p.rego"],
+            2,
+        ),
     ]
 }
 

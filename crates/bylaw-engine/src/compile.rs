@@ -506,6 +506,40 @@ pub fn compile(
     (PolicySet { policies, options }, diagnostics)
 }
 
+/// Compiles everything `loaded` holds: its YAML policies ([`compile`]) and
+/// its Rego modules ([`language::rego::compile`], with `rego`'s options).
+/// A Rego rule id that a YAML rule also has is a `duplicate-id` error.
+pub fn compile_loaded(
+    loaded: &crate::loader::Loaded,
+    rego: &language::rego::RegoOptions,
+    options: CompileOptions,
+) -> (PolicySet, Vec<Diagnostic>) {
+    let (mut set, mut diagnostics) = compile(&loaded.policies, &loaded.sources, options);
+    let (policies, rego_diagnostics) = language::rego::compile(&loaded.rego, rego, &set.options);
+    diagnostics.extend(rego_diagnostics);
+    let mut ids: std::collections::HashMap<String, String> =
+        set.policies.iter().flat_map(|p| p.rules.iter().map(move |r| (r.id.clone(), p.name.clone()))).collect();
+    for p in &policies {
+        for r in &p.rules {
+            if let Some(other) = ids.insert(r.id.clone(), p.name.clone()) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::DuplicateId,
+                        &p.file,
+                        Some(r.span),
+                        format!("rule id `{}` is also used by policy `{other}`", r.id),
+                    )
+                    .with_hint(
+                        "rule ids must be unique across policies: give the Rego rule its own METADATA `custom.id`",
+                    ),
+                );
+            }
+        }
+    }
+    set.policies.extend(policies);
+    (set, diagnostics)
+}
+
 /// Compiles one policy: the language-neutral parts here, its conditions by
 /// `language`, in the order they are written (so are the diagnostics).
 fn compile_policy<'a>(

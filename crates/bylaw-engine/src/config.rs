@@ -47,6 +47,9 @@ pub struct Config {
     pub max_file_size: Option<u64>,
     #[serde(default)]
     pub outputs: Outputs,
+    /// `rego:`: how `.rego` policies are read.
+    #[serde(default)]
+    pub rego: RegoConfig,
     /// Directory of the config file; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -63,6 +66,20 @@ pub struct Outputs {
     pub junit: Option<String>,
     pub json: Option<String>,
     pub markdown: Option<String>,
+}
+
+/// `rego:` of the config (flags `--namespace`, `--all-namespaces`,
+/// `--data`, `--rego-v0` win).
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RegoConfig {
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    pub all_namespaces: Option<bool>,
+    /// Data files or directories, relative to the config file.
+    #[serde(default)]
+    pub data: Vec<String>,
+    pub v0: Option<bool>,
 }
 
 impl Config {

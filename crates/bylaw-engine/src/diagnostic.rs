@@ -157,6 +157,8 @@ pub enum Code {
     At,
     /// `conflict`: Two policies or settings contradict each other.
     Conflict,
+    /// `rego`: A Rego module does not parse or compile, a data file cannot be merged into `data`, or a METADATA annotation is invalid.
+    Rego,
 }
 
 impl Code {
@@ -182,6 +184,7 @@ impl Code {
         Code::Message,
         Code::At,
         Code::Conflict,
+        Code::Rego,
     ];
 
     /// The code as written in outputs.
@@ -207,6 +210,7 @@ impl Code {
             Code::Message => "message",
             Code::At => "at",
             Code::Conflict => "conflict",
+            Code::Rego => "rego",
         }
     }
 
@@ -233,6 +237,7 @@ impl Code {
             Code::Message => "A rule's message template is invalid (`{{ }}` unclosed or not CEL).",
             Code::At => "A rule's `at` path is invalid.",
             Code::Conflict => "Two policies or settings contradict each other.",
+            Code::Rego => "A Rego module does not parse or compile, a data file cannot be merged into `data`, or a METADATA annotation is invalid.",
         }
     }
 }
@@ -601,10 +606,11 @@ mod tests {
             | Code::Summary
             | Code::Message
             | Code::At
-            | Code::Conflict => position(c).is_some(),
+            | Code::Conflict
+            | Code::Rego => position(c).is_some(),
         };
         assert!(Code::ALL.iter().all(|c| every(*c)));
-        assert_eq!(Code::ALL.len(), 20, "a code added to the enum is added to ALL");
+        assert_eq!(Code::ALL.len(), 21, "a code added to the enum is added to ALL");
     }
 
     #[test]

@@ -273,7 +273,19 @@ impl Evaluator<'_> {
             Outcome::Violation(bindings) => {
                 let item = raw.item.and_then(|segs| t.doc.node.at(segs));
                 match render_message(&r.message, bindings, t.doc.node, item) {
-                    Ok(msg) => self.finding(p, r, t, &self.at_segments(r, t, base), msg, false),
+                    Ok(msg) => {
+                        let mut f = self.finding(p, r, t, &self.at_segments(r, t, base), msg, false);
+                        f.exception = raw.excepted.map(|reason| {
+                            Box::new(crate::report::AppliedException {
+                                id: format!("{}:exception", p.name),
+                                reason,
+                                kind: "inSource".to_owned(),
+                                approved_by: Vec::new(),
+                                expires: None,
+                            })
+                        });
+                        f
+                    }
                     Err(e) => self.finding(p, r, t, base, format!("rule {} fired, but {e}", r.id), true),
                 }
             }
@@ -908,7 +920,7 @@ mod language_seam_tests {
                         ToyOutcome::Fire(segs) => (Some(segs.as_slice()), Outcome::Violation(&ToyBindings)),
                         ToyOutcome::Fail => (None, Outcome::Error("`x` is not a number".into())),
                     };
-                    sink(Event::Finding(RawFinding { policy: i, rule, item, outcome }));
+                    sink(Event::Finding(RawFinding { policy: i, rule, item, outcome, excepted: None }));
                 }
                 sink(Event::Applied(i));
             }

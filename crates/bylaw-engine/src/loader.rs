@@ -76,6 +76,9 @@ pub struct Loaded {
     /// tool's YAML, or YAML that does not parse. Shown as notes, so a
     /// policy file that went unread is never silent.
     pub not_policies: Vec<(String, String)>,
+    /// Rego modules (`.rego` files), compiled together by
+    /// [`crate::language::rego::compile`].
+    pub rego: Vec<crate::language::rego::RegoModule>,
     /// The directory file names are shown relative to (the caller's working
     /// directory); relative display names are read from it.
     pub working_dir: PathBuf,
@@ -129,7 +132,16 @@ fn relative_to(path: &Path, base: &Path) -> Option<PathBuf> {
 
 fn is_policy_file(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    (name.ends_with(".yaml") || name.ends_with(".yml")) && !name.ends_with(".test.yaml") && !name.ends_with(".test.yml")
+    let yaml = (name.ends_with(".yaml") || name.ends_with(".yml"))
+        && !name.ends_with(".test.yaml")
+        && !name.ends_with(".test.yml");
+    yaml || (is_rego(p) && !name.ends_with("_test.rego"))
+}
+
+/// Whether `p` is a Rego module (`.rego`): a policy file of the Rego
+/// language ([`crate::language::rego`]); `*_test.rego` are OPA tests.
+pub fn is_rego(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "rego")
 }
 
 /// Expands directories to the policy files inside them (sorted, recursive).
@@ -172,7 +184,7 @@ fn expand(paths: &[PathBuf], working_dir: &Path, diagnostics: &mut Vec<Diagnosti
                     Code::Io,
                     display_path(p, working_dir),
                     None,
-                    "no policy files (*.yaml, *.yml) in this directory",
+                    "no policy files (*.yaml, *.yml, *.rego) in this directory",
                 ));
             }
             out.extend(found.into_iter().map(|f| (f, false)));
@@ -271,8 +283,13 @@ pub fn load(paths: &[PathBuf], working_dir: &Path) -> Loaded {
                 continue;
             }
         };
-        load_text(&file, &text, explicit, &mut loaded);
-        loaded.sources.insert(file, Arc::from(text));
+        let text: Arc<str> = Arc::from(text);
+        if is_rego(&path) {
+            loaded.rego.push(crate::language::rego::RegoModule { file: file.clone(), text: text.clone() });
+        } else {
+            load_text(&file, &text, explicit, &mut loaded);
+        }
+        loaded.sources.insert(file, text);
     }
     crate::inherit::resolve(&mut loaded);
     check_across(&mut loaded);

@@ -49,6 +49,7 @@ use bylaw_engine::diagnostic::{Diagnostic, Level};
 use bylaw_engine::discover::{self, SkipReason};
 use bylaw_engine::eval::{FileRef, RunOptions};
 use bylaw_engine::exceptions::{self, Exception};
+pub use bylaw_engine::language::rego::RegoOptions;
 use bylaw_engine::loader::{self, Loaded};
 use bylaw_engine::paths::{absolute, canonical, ProjectRoot};
 use bylaw_engine::report::{Catalog, Enforcement, ExceptionState, FailOn, Report};
@@ -143,6 +144,8 @@ pub struct Request {
     pub audit_log: Option<PathBuf>,
     /// Say what happened to every file ([`Message::Files`], `check -v`).
     pub list_files: bool,
+    /// How `.rego` policies are read: namespaces, data files, Rego v0.
+    pub rego: RegoOptions,
 }
 
 impl Request {
@@ -179,6 +182,7 @@ impl Request {
             artifacts: Vec::new(),
             audit_log: None,
             list_files: false,
+            rego: RegoOptions::default(),
         }
     }
 }
@@ -369,10 +373,11 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
         today: request.now.date_naive(),
         include_drafts: request.include_drafts || config.include_drafts.unwrap_or(false),
     };
-    let (set, loaded) = match load_and_compile(&policy_paths, options, &request.working_dir, &mut messages) {
-        Ok(l) => l,
-        Err(error) => return Err(Failure { error, messages }),
-    };
+    let (set, loaded) =
+        match load_and_compile(&policy_paths, options, &request.rego, &request.working_dir, &mut messages) {
+            Ok(l) => l,
+            Err(error) => return Err(Failure { error, messages }),
+        };
     phase_done("load and compile policies", &mut clock);
     let exception_paths: Vec<PathBuf> = if !request.exceptions.is_empty() {
         request.exceptions.iter().map(|p| absolute(&request.working_dir, p)).collect()
@@ -407,14 +412,17 @@ pub fn policy_paths(requested: &[PathBuf], config: &Config) -> Vec<PathBuf> {
 pub fn load_and_compile(
     paths: &[PathBuf],
     options: CompileOptions,
+    rego: &RegoOptions,
     working_dir: &Path,
     messages: &mut Vec<Message>,
 ) -> Result<(PolicySet, Loaded), RunError> {
-    let loaded = loader::load(paths, working_dir);
+    let mut loaded = loader::load(paths, working_dir);
     for (file, why) in &loaded.not_policies {
         messages.push(Message::Note(format!("{file}: {why}")));
     }
-    let (set, compile_diags) = compile::compile(&loaded.policies, &loaded.sources, options);
+    let mut rego = rego.clone();
+    bylaw_engine::language::rego::read_data(&mut rego, working_dir, &mut loaded.sources, &mut loaded.diagnostics);
+    let (set, compile_diags) = compile::compile_loaded(&loaded, &rego, options);
     let mut diagnostics = loaded.diagnostics.clone();
     diagnostics.extend(compile_diags);
     let errors = diagnostics.iter().filter(|d| d.level == Level::Error).count();

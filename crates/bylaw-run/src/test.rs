@@ -88,7 +88,8 @@ pub fn load(
         }
     }
     let options = CompileOptions { environment: None, today, include_drafts: true };
-    let (_, loaded) = crate::load_and_compile(&policy_paths, options, working_dir, messages)?;
+    let (_, loaded) =
+        crate::load_and_compile(&policy_paths, options, &crate::RegoOptions::default(), working_dir, messages)?;
     let mut tests = Vec::new();
     let mut errors = Vec::new();
     let mut sources = Sources::new();

@@ -38,14 +38,22 @@ impl Validation {
 /// Validates the policies at `paths` (files, directories or `pack:NAME`)
 /// with the exception lists at `exception_paths`, as of `today`; relative
 /// paths are taken from `working_dir`.
-pub fn validate(paths: &[PathBuf], exception_paths: &[PathBuf], working_dir: &Path, today: NaiveDate) -> Validation {
+pub fn validate(
+    paths: &[PathBuf],
+    exception_paths: &[PathBuf],
+    rego: &crate::RegoOptions,
+    working_dir: &Path,
+    today: NaiveDate,
+) -> Validation {
     let mut messages = Vec::new();
     let mut loaded = loader::load(paths, working_dir);
     for (file, why) in &loaded.not_policies {
         messages.push(Message::Note(format!("{file}: {why}")));
     }
     let options = CompileOptions { environment: None, today, include_drafts: true };
-    let (set, compile_diags) = compile::compile(&loaded.policies, &loaded.sources, options);
+    let mut rego = rego.clone();
+    bylaw_engine::language::rego::read_data(&mut rego, working_dir, &mut loaded.sources, &mut loaded.diagnostics);
+    let (set, compile_diags) = compile::compile_loaded(&loaded, &rego, options);
     let mut diags = loaded.diagnostics.clone();
     diags.extend(compile_diags);
 

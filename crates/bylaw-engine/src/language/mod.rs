@@ -1,5 +1,6 @@
 //! Policy languages behind one interface, [`PolicyLanguage`], and its one
-//! registry, [`LANGUAGES`]. CEL ([`cel`]) is the first; Rego comes next.
+//! registry, [`LANGUAGES`]: CEL ([`cel`]) for YAML policies, Rego ([`rego`])
+//! for `.rego` modules.
 //!
 //! A language does two things: it **compiles** a policy's conditions into
 //! a program (held by [`CompiledPolicy::program`], private to the language)
@@ -46,6 +47,7 @@
 //!    policy in the language.
 
 pub mod cel;
+pub mod rego;
 
 use crate::compile::{CompiledPolicy, Compiler, FieldPath};
 use crate::loader::LoadedPolicy;
@@ -158,6 +160,9 @@ pub struct RawFinding<'a> {
     /// about; `None` for a rule without `each` (the whole document).
     pub item: Option<&'a [Segment]>,
     pub outcome: Outcome<'a>,
+    /// Why the finding is excepted by the policy itself (Rego's `exception`
+    /// rules): it is reported, but does not fail the run.
+    pub excepted: Option<String>,
 }
 
 /// Whether a rule fired or failed.
@@ -179,7 +184,7 @@ pub trait Bindings {
 }
 
 /// Every policy language.
-pub static LANGUAGES: &[&dyn PolicyLanguage] = &[&cel::CelLanguage];
+pub static LANGUAGES: &[&dyn PolicyLanguage] = &[&cel::CelLanguage, &rego::RegoLanguage];
 
 /// The language named `name` (`cel`).
 pub fn named(name: &str) -> Option<&'static dyn PolicyLanguage> {
@@ -187,7 +192,8 @@ pub fn named(name: &str) -> Option<&'static dyn PolicyLanguage> {
 }
 
 /// The language of a loaded policy's conditions: YAML policies write them
-/// in CEL (DESIGN §3). (Rego modules, once loaded, will be Rego's.)
+/// in CEL (DESIGN §3). Rego modules are not loaded as [`LoadedPolicy`]
+/// values: [`rego::compile`] makes their policies.
 pub fn language_of(_policy: &LoadedPolicy) -> &'static dyn PolicyLanguage {
     &cel::CelLanguage
 }
@@ -205,6 +211,6 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), LANGUAGES.len());
-        assert!(named("rego").is_none());
+        assert!(named("rego").is_some());
     }
 }

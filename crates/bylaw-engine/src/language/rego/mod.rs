@@ -1,0 +1,354 @@
+//! Rego (OPA's policy language, <https://www.openpolicyagent.org/docs/policy-language>)
+//! in process through `regorus`, with conftest's conventions
+//! (<https://www.conftest.dev/>): a `.rego` file is a policy file wherever a
+//! YAML policy file is accepted.
+//!
+//! **What is a policy.** Every module of a run is loaded into one Rego
+//! engine (packages may import each other and read `data`). A package that
+//! the run's namespaces select (`main` by default, globs with
+//! `--namespace`, every package with `--all-namespaces`) and that defines
+//! `deny`, `violation` or `warn` rules, optionally suffixed (`deny_root`),
+//! is a policy named after the package; each such rule name is one of its
+//! rules ([`load`]).
+//!
+//! **Rule metadata** comes from OPA METADATA annotations
+//! (<https://www.openpolicyagent.org/docs/policy-language#annotations>):
+//! `title`, `description`, and under `custom` `id`, `severity`,
+//! `enforcement`, `remediation`, `controls`; on the package: `title`,
+//! `description`, `custom.type`, `custom.owners`. Without them the rule id
+//! is `PACKAGE.RULE` (`main.deny_root`), `deny`/`violation` rules block and
+//! `warn` rules advise.
+//!
+//! **Evaluating.** For each document the rules are queried with the
+//! document as `input` (and the pipeline context as `data.bylaw.ctx`). A
+//! result is a finding: a string is its message; an object gives `msg` and
+//! may give `_loc`, where the finding is ([`location`]); any other value is
+//! shown as JSON. `exception` rules of the package (sets of rule names
+//! without their `deny_`/`violation_`/`warn_` prefix, conftest's
+//! convention) mark the findings of those rules as excepted: reported,
+//! not failing. One engine is cloned per worker thread and reused.
+
+pub mod load;
+
+use super::{Bindings, ConditionCompiler, Document, Event, LanguageRun, Outcome, PolicyLanguage, RawFinding};
+use crate::compile::Compiler;
+use crate::loader::LoadedPolicy;
+use crate::node::{Node, NodeValue, Segment};
+use crate::policy::Condition;
+use std::sync::{Arc, Mutex};
+
+pub use load::{compile, read_data, RegoModule, RegoOptions};
+
+/// The language's name, as [`crate::compile::CompiledPolicy::language`] holds it.
+pub const NAME: &str = "rego";
+
+/// Rego as a [`PolicyLanguage`]. Its policies are `.rego` modules compiled
+/// by [`compile`], never YAML policies: [`PolicyLanguage::compiler`] is not
+/// asked for them.
+pub struct RegoLanguage;
+
+impl PolicyLanguage for RegoLanguage {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn compiler<'a>(&'a self, _policy: &'a LoadedPolicy) -> Box<dyn ConditionCompiler + 'a> {
+        Box::new(NoConditions)
+    }
+
+    fn start(&self, ctx: &serde_json::Value) -> Box<dyn LanguageRun> {
+        Box::new(RegoRun { ctx: regorus::Value::from(ctx.clone()), engines: Mutex::new(Vec::new()) })
+    }
+}
+
+/// YAML policies' conditions are CEL: a YAML policy is never compiled as
+/// Rego, and a condition asked of this compiler does not compile.
+struct NoConditions;
+
+impl ConditionCompiler for NoConditions {
+    fn filter(&mut self, _: &mut Compiler<'_>, _: &str, _: &str) -> bool {
+        false
+    }
+    fn condition(&mut self, _: &mut Compiler<'_>, _: &Condition, _: bool, _: &str, _: bool) -> Option<usize> {
+        None
+    }
+    fn expression(&mut self, _: &mut Compiler<'_>, _: &str, _: &str, _: bool) -> Option<super::Expression> {
+        None
+    }
+    fn finish(self: Box<Self>) -> Box<dyn std::any::Any + Send + Sync> {
+        Box::new(())
+    }
+}
+
+/// The engine every Rego policy of a compilation shares: all modules and
+/// data loaded, ready to clone.
+pub struct Shared {
+    engine: Mutex<regorus::Engine>,
+    /// Identity of this engine, so a run's pooled clones are of it.
+    id: usize,
+}
+
+impl Shared {
+    fn clone_engine(&self) -> Option<regorus::Engine> {
+        self.engine.lock().ok().map(|e| e.clone())
+    }
+}
+
+/// The program of one Rego policy (a package).
+pub struct RegoProgram {
+    pub shared: Arc<Shared>,
+    /// `data.PACKAGE`, the prefix of its rules' queries.
+    pub package: String,
+    /// By [`crate::compile::CompiledRule::condition`]: the rule's name
+    /// (`deny_root`) and the name an `exception` gives it (`root`).
+    pub rules: Vec<(String, String)>,
+    /// Whether the package defines `exception` rules.
+    pub has_exceptions: bool,
+}
+
+/// A run: the pipeline context as a Rego value, and engines of the run
+/// (each with the context in `data`), reused by the worker threads.
+struct RegoRun {
+    ctx: regorus::Value,
+    engines: Mutex<Vec<(usize, regorus::Engine)>>,
+}
+
+impl RegoRun {
+    fn take(&self, shared: &Shared) -> Option<regorus::Engine> {
+        if let Ok(mut pool) = self.engines.lock() {
+            if let Some(i) = pool.iter().position(|(id, _)| *id == shared.id) {
+                return Some(pool.swap_remove(i).1);
+            }
+        }
+        let mut engine = shared.clone_engine()?;
+        let mut bylaw = std::collections::BTreeMap::new();
+        bylaw.insert(regorus::Value::from("ctx"), self.ctx.clone());
+        let mut data = std::collections::BTreeMap::new();
+        data.insert(regorus::Value::from("bylaw"), regorus::Value::from(bylaw));
+        // a module's own `data.bylaw` wins: the context is only added
+        let _ = engine.add_data(regorus::Value::from(data));
+        Some(engine)
+    }
+
+    fn give_back(&self, shared: &Shared, engine: regorus::Engine) {
+        if let Ok(mut pool) = self.engines.lock() {
+            pool.push((shared.id, engine));
+        }
+    }
+}
+
+/// A finding's message, for the shared step's one message expression.
+struct Message<'a>(&'a str);
+
+impl Bindings for Message<'_> {
+    fn write(&self, _expr: usize, out: &mut String) -> Result<bool, String> {
+        out.push_str(self.0);
+        Ok(true)
+    }
+}
+
+impl LanguageRun for RegoRun {
+    fn evaluate<'p>(
+        &self,
+        doc: &Document<'_>,
+        policies: &mut dyn Iterator<Item = (usize, &'p crate::compile::CompiledPolicy)>,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) {
+        let mut input: Option<regorus::Value> = None;
+        for (index, policy) in policies {
+            let Some(program) = policy.program.downcast_ref::<RegoProgram>() else { continue };
+            let Some(mut engine) = self.take(&program.shared) else { continue };
+            let value =
+                input.get_or_insert_with(|| regorus::Value::from(doc.json.get_or_init(|| doc.node.to_json()).clone()));
+            engine.set_input(value.clone());
+            sink(Event::Applied(index));
+            let excepted = if program.has_exceptions {
+                engine.eval_rule(format!("{}.exception", program.package)).map(|v| exception_names(&v))
+            } else {
+                Ok(Vec::new())
+            };
+            for (rule, (name, short)) in program.rules.iter().enumerate() {
+                let results = match engine.eval_rule(format!("{}.{name}", program.package)) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let outcome = Outcome::Error(format!("Rego: {}", one_line(&e.to_string())));
+                        sink(Event::Finding(RawFinding { policy: index, rule, item: None, outcome, excepted: None }));
+                        continue;
+                    }
+                };
+                let excepted = match &excepted {
+                    Ok(names) => names.iter().any(|n| n == short).then(|| exception_reason(&program.package, short)),
+                    Err(e) => {
+                        let outcome = Outcome::Error(format!("Rego `exception`: {}", one_line(&e.to_string())));
+                        sink(Event::Finding(RawFinding { policy: index, rule, item: None, outcome, excepted: None }));
+                        None
+                    }
+                };
+                for result in results_of(&results) {
+                    let (message, loc) = message_of(result);
+                    let item = loc.as_ref().and_then(|l| location(l, doc.node));
+                    sink(Event::Finding(RawFinding {
+                        policy: index,
+                        rule,
+                        item: item.as_deref(),
+                        outcome: Outcome::Violation(&Message(&message)),
+                        excepted: excepted.clone(),
+                    }));
+                }
+            }
+            self.give_back(&program.shared, engine);
+        }
+    }
+}
+
+/// What a rule's value holds: the members of a set (`deny contains msg`),
+/// the items of an array, `true` for a rule that is only true (`deny if
+/// …`), nothing when undefined or false.
+fn results_of(v: &regorus::Value) -> Vec<&regorus::Value> {
+    match v {
+        regorus::Value::Set(s) => s.iter().collect(),
+        regorus::Value::Array(a) => a.iter().collect(),
+        regorus::Value::Undefined | regorus::Value::Null | regorus::Value::Bool(false) => Vec::new(),
+        other => vec![other],
+    }
+}
+
+/// The message of a result and its `_loc`, if any: a string as it is; an
+/// object's `msg` (conftest's structured results); anything else as JSON.
+fn message_of(v: &regorus::Value) -> (String, Option<regorus::Value>) {
+    let text = |v: &regorus::Value| match v {
+        regorus::Value::String(s) => s.to_string(),
+        other => other.to_json_str().unwrap_or_default(),
+    };
+    match v {
+        regorus::Value::Object(o) => {
+            let msg = o.get(&regorus::Value::from("msg")).map(text).unwrap_or_else(|| text(v));
+            (msg, o.get(&regorus::Value::from("_loc")).cloned())
+        }
+        regorus::Value::Bool(true) => (String::new(), None),
+        other => (text(other), None),
+    }
+}
+
+/// The rule names an `exception` rule's value lists (a set of arrays of
+/// names, conftest's `exception contains rules`).
+fn exception_names(v: &regorus::Value) -> Vec<String> {
+    let mut names = Vec::new();
+    for r in results_of(v) {
+        match r {
+            regorus::Value::String(s) => names.push(s.to_string()),
+            other => names.extend(results_of(other).into_iter().filter_map(|n| match n {
+                regorus::Value::String(s) => Some(s.to_string()),
+                _ => None,
+            })),
+        }
+    }
+    names
+}
+
+fn exception_reason(package: &str, rule: &str) -> String {
+    let shown = if rule.is_empty() { "its unsuffixed rules".to_owned() } else { format!("`{rule}`") };
+    format!("an `exception` rule of package {} excepts {shown}", package.trim_start_matches("data."))
+}
+
+fn one_line(s: &str) -> String {
+    // regorus errors carry a source snippet: keep the location and the message
+    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let at = lines.iter().find_map(|l| l.strip_prefix("--> "));
+    let message = lines.iter().rev().find(|l| l.starts_with("error:")).map(|l| l.trim_start_matches("error:").trim());
+    match (at, message) {
+        (Some(at), Some(m)) => format!("{m} (at {at})"),
+        _ => lines.join(" "),
+    }
+}
+
+/// Where a result's `_loc` points in the document, as segments from its
+/// root: a JSON pointer (`/spec/containers/0`), a dotted path from the
+/// document (`spec.containers[0].securityContext`, an `input.` prefix
+/// allowed), an array of keys and indexes (`["spec", "containers", 0]`), or
+/// an object with a `line` (and `column`): the first node written there.
+/// `None` (the document) when it names nothing.
+pub fn location(loc: &regorus::Value, doc: &Node) -> Option<Vec<Segment>> {
+    let segments = match loc {
+        regorus::Value::String(s) => {
+            let s = s.trim();
+            if let Some(pointer) = s.strip_prefix('/') {
+                pointer
+                    .split('/')
+                    .map(|p| p.replace("~1", "/").replace("~0", "~"))
+                    .map(|p| key_or_index(&p, None))
+                    .collect()
+            } else {
+                let s = s.strip_prefix("input.").or_else(|| s.strip_prefix("$.")).unwrap_or(s);
+                crate::compile::parse_dotted(s).ok()?
+            }
+        }
+        regorus::Value::Array(a) => a
+            .iter()
+            .map(|v| match v {
+                regorus::Value::Number(_) => v.as_u64().ok().map(|i| Segment::Index(i as usize)),
+                regorus::Value::String(s) => Some(Segment::Key(s.as_ref().into())),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?,
+        regorus::Value::Object(o) => {
+            let line = o.get(&regorus::Value::from("line"))?.as_u64().ok()? as u32;
+            return at_line(doc, line, &mut Vec::new());
+        }
+        _ => return None,
+    };
+    // a key that reads as a number indexes a sequence
+    let mut fixed = Vec::with_capacity(segments.len());
+    let mut node = Some(doc);
+    for seg in segments {
+        let seg = match (&seg, node.map(|n| &n.value)) {
+            (Segment::Key(k), Some(NodeValue::Seq(_))) => key_or_index(k, Some(true)),
+            _ => seg,
+        };
+        node = node.and_then(|n| n.at(std::slice::from_ref(&seg)));
+        fixed.push(seg);
+    }
+    Some(fixed)
+}
+
+fn key_or_index(s: &str, seq: Option<bool>) -> Segment {
+    match s.parse::<usize>() {
+        Ok(i) if seq != Some(false) => Segment::Index(i),
+        _ => Segment::Key(s.into()),
+    }
+}
+
+/// The segments of the first node (in document order) written on `line`.
+fn at_line(node: &Node, line: u32, path: &mut Vec<Segment>) -> Option<Vec<Segment>> {
+    if node.span.start_line == line {
+        return Some(path.clone());
+    }
+    if node.span.start_line > line || node.span.end_line < line {
+        return None;
+    }
+    match &node.value {
+        NodeValue::Map(entries) => {
+            for e in entries {
+                path.push(Segment::Key(e.key.clone()));
+                if e.key_span.start_line == line {
+                    return Some(path.clone());
+                }
+                if let Some(found) = at_line(&e.value, line, path) {
+                    return Some(found);
+                }
+                path.pop();
+            }
+        }
+        NodeValue::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Segment::Index(i));
+                if let Some(found) = at_line(item, line, path) {
+                    return Some(found);
+                }
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+    None
+}
