@@ -152,6 +152,8 @@ struct Definition {
     file: String,
     line: u32,
     col: u32,
+    /// The whole definition's source text.
+    text: String,
 }
 
 /// Compiles `modules` (with `rego`'s data and options) into one policy per
@@ -247,9 +249,9 @@ pub fn compile(
             .cloned()
             .unwrap_or_default();
         let mut rules = Vec::new();
-        let mut names: Vec<(String, String)> = Vec::new();
+        let mut names: Vec<super::RuleQuery> = Vec::new();
         for d in defs.iter().filter(|d| policy_rule(&d.name).is_some()) {
-            if names.iter().any(|(n, _)| *n == d.name) {
+            if names.iter().any(|q| q.name == d.name) {
                 continue;
             }
             let meta = defs
@@ -260,7 +262,8 @@ pub fn compile(
                 .unwrap_or_default();
             let Some((kind, short)) = policy_rule(&d.name) else { continue };
             rules.push(rule(package, d, kind, &meta, options, &mut diagnostics));
-            names.push((d.name.clone(), short.to_owned()));
+            let missing = defs.iter().filter(|o| o.name == d.name).flat_map(|o| negated_input_paths(&o.text)).collect();
+            names.push(super::RuleQuery { name: d.name.clone(), short: short.to_owned(), missing });
         }
         let custom = &package_meta["custom"];
         let file = defs.iter().find(|d| policy_rule(&d.name).is_some()).map(|d| d.file.clone()).unwrap_or_default();
@@ -460,10 +463,27 @@ fn definitions(engine: &mut regorus::Engine, added: &[&RegoModule]) -> Vec<Defin
                 file: source.file.clone(),
                 line: span.line,
                 col: span.col,
+                text: rule.span().text().to_owned(),
             });
         }
     }
     out
+}
+
+/// The `input` paths a rule body requires to be absent (`not
+/// input.spec.securityContext.runAsNonRoot`): where a finding of a missing
+/// field is, its deepest part that exists.
+fn negated_input_paths(text: &str) -> Vec<Vec<crate::node::Segment>> {
+    use crate::node::Segment;
+    static NOT_INPUT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let pattern = r#"\bnot\s+input((?:\.[A-Za-z_][A-Za-z0-9_]*|\["[^"\]]*"\]|\[[0-9]+\])+)"#;
+    let Some(re) = NOT_INPUT.get_or_init(|| regex::Regex::new(pattern).ok()) else { return Vec::new() };
+    re.captures_iter(text)
+        .filter_map(|c| {
+            let path = c.get(1)?.as_str();
+            crate::compile::parse_dotted(path.trim_start_matches('.')).ok()
+        })
+        .collect::<Vec<Vec<Segment>>>()
 }
 
 /// The line of a module's `package` statement.

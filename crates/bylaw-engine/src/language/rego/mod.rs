@@ -29,6 +29,7 @@
 //! not failing. One engine is cloned per worker thread and reused.
 
 pub mod load;
+pub mod probe;
 
 use super::{Bindings, ConditionCompiler, Document, Event, LanguageRun, Outcome, PolicyLanguage, RawFinding};
 use crate::compile::Compiler;
@@ -99,11 +100,20 @@ pub struct RegoProgram {
     pub shared: Arc<Shared>,
     /// `data.PACKAGE`, the prefix of its rules' queries.
     pub package: String,
-    /// By [`crate::compile::CompiledRule::condition`]: the rule's name
-    /// (`deny_root`) and the name an `exception` gives it (`root`).
-    pub rules: Vec<(String, String)>,
+    /// The policy's rules, in the order of its [`crate::compile::CompiledPolicy::rules`].
+    pub rules: Vec<RuleQuery>,
     /// Whether the package defines `exception` rules.
     pub has_exceptions: bool,
+}
+
+/// One policy rule of a package.
+pub struct RuleQuery {
+    /// The rule's name (`deny_root`).
+    pub name: String,
+    /// The name an `exception` gives it (`root`; empty without a suffix).
+    pub short: String,
+    /// The `input` paths its bodies require to be absent (`not input.a.b`).
+    pub missing: Vec<Vec<Segment>>,
 }
 
 /// A run: the pipeline context as a Rego value, and engines of the run
@@ -167,8 +177,10 @@ impl LanguageRun for RegoRun {
             } else {
                 Ok(Vec::new())
             };
-            for (rule, (name, short)) in program.rules.iter().enumerate() {
-                let results = match engine.eval_rule(format!("{}.{name}", program.package)) {
+            for (rule, query) in program.rules.iter().enumerate() {
+                let (name, short) = (&query.name, &query.short);
+                let path = format!("{}.{name}", program.package);
+                let results = match engine.eval_rule(path.clone()) {
                     Ok(v) => v,
                     Err(e) => {
                         let outcome = Outcome::Error(format!("Rego: {}", one_line(&e.to_string())));
@@ -184,9 +196,35 @@ impl LanguageRun for RegoRun {
                         None
                     }
                 };
-                for result in results_of(&results) {
-                    let (message, loc) = message_of(result);
-                    let item = loc.as_ref().and_then(|l| location(l, doc.node));
+                let found: Vec<(String, Option<regorus::Value>)> =
+                    results_of(&results).into_iter().map(message_of).collect();
+                let unlocated: Vec<&str> =
+                    found.iter().filter(|(_, loc)| loc.is_none()).map(|(m, _)| m.as_str()).collect();
+                let mut probed = if unlocated.is_empty() {
+                    Default::default()
+                } else {
+                    let json = doc.json.get_or_init(|| doc.node.to_json());
+                    probe::locate(&mut engine, &path, json, &unlocated)
+                };
+                for (message, loc) in found {
+                    let item = match &loc {
+                        Some(l) => location(l, doc.node),
+                        None => {
+                            let probed = probed.remove(&message);
+                            // a missing field: where its deepest existing part is
+                            let missing = query
+                                .missing
+                                .iter()
+                                .max_by_key(|m| doc.node.span_of(m).1)
+                                .filter(|m| doc.node.span_of(m).1 > 0);
+                            // the deeper of the two places
+                            match (probed, missing) {
+                                (Some(p), Some(m)) if doc.node.span_of(m).1 > p.len() => Some(m.clone()),
+                                (None, Some(m)) => Some(m.clone()),
+                                (p, _) => p,
+                            }
+                        }
+                    };
                     sink(Event::Finding(RawFinding {
                         policy: index,
                         rule,

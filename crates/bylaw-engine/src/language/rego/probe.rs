@@ -1,0 +1,109 @@
+//! Where a Rego finding is, when the policy does not say (`_loc`): OPA
+//! reports no input positions (open-policy-agent/opa#2935), so bylaw finds
+//! the place by asking the rule again on altered inputs.
+//!
+//! A node *causes* a finding when removing it from the document makes the
+//! finding's message disappear **and** the rule yield fewer results (a
+//! node that only feeds the message, such as a container's name, changes
+//! the message but leaves as many results: it is not a cause). The search
+//! removes each child of a causing node in turn, starting from the root,
+//! and descends only into causes; the finding is placed at its deepest
+//! cause (`spec.containers[1].securityContext.privileged` rather than
+//! `kind`). A bounded number of evaluations is spent per rule and
+//! document ([`BUDGET`]); what was found by then is used.
+
+use crate::node::Segment;
+use std::collections::HashMap;
+
+/// Evaluations spent at most per rule and document.
+pub const BUDGET: usize = 400;
+
+/// For each of `messages` (findings of rule `query` on `doc`), the path of
+/// its deepest cause, when one was found.
+pub fn locate(
+    engine: &mut regorus::Engine,
+    query: &str,
+    doc: &serde_json::Value,
+    messages: &[&str],
+) -> HashMap<String, Vec<Segment>> {
+    let mut best: HashMap<String, Vec<Segment>> = HashMap::new();
+    let Some(total) = results(engine, query, doc).map(|r| r.len()) else { return best };
+    let mut budget = BUDGET;
+    let mut stack: Vec<Vec<Segment>> = vec![Vec::new()];
+    while let Some(path) = stack.pop() {
+        let Some(node) = get(doc, &path) else { continue };
+        let children: Vec<Segment> = match node {
+            serde_json::Value::Object(o) => o.keys().map(|k| Segment::Key(k.as_str().into())).collect(),
+            serde_json::Value::Array(a) => (0..a.len()).map(Segment::Index).collect(),
+            _ => continue,
+        };
+        for child in children {
+            if budget == 0 {
+                return best;
+            }
+            budget -= 1;
+            let mut child_path = path.clone();
+            child_path.push(child);
+            let mut altered = doc.clone();
+            remove(&mut altered, &child_path);
+            let Some(after) = results(engine, query, &altered) else { continue };
+            if after.len() >= total {
+                continue;
+            }
+            let mut causes = false;
+            for m in messages.iter().filter(|m| !after.iter().any(|a| a == **m)) {
+                causes = true;
+                let deeper = best.get(*m).is_none_or(|b| b.len() < child_path.len());
+                if deeper {
+                    best.insert((*m).to_owned(), child_path.clone());
+                }
+            }
+            if causes {
+                stack.push(child_path);
+            }
+        }
+    }
+    best
+}
+
+/// The messages rule `query` yields with `input` (None when it fails).
+fn results(engine: &mut regorus::Engine, query: &str, input: &serde_json::Value) -> Option<Vec<String>> {
+    engine.set_input(regorus::Value::from(input.clone()));
+    let v = engine.eval_rule(query.to_owned()).ok()?;
+    Some(super::results_of(&v).into_iter().map(|r| super::message_of(r).0).collect())
+}
+
+fn get<'a>(v: &'a serde_json::Value, path: &[Segment]) -> Option<&'a serde_json::Value> {
+    path.iter().try_fold(v, |v, s| match (v, s) {
+        (serde_json::Value::Object(o), Segment::Key(k)) => o.get(k.as_str()),
+        (serde_json::Value::Array(a), Segment::Index(i)) => a.get(*i),
+        _ => None,
+    })
+}
+
+fn remove(v: &mut serde_json::Value, path: &[Segment]) {
+    let Some((last, parent)) = path.split_last() else { return };
+    let mut node = v;
+    for s in parent {
+        node = match (node, s) {
+            (serde_json::Value::Object(o), Segment::Key(k)) => match o.get_mut(k.as_str()) {
+                Some(n) => n,
+                None => return,
+            },
+            (serde_json::Value::Array(a), Segment::Index(i)) => match a.get_mut(*i) {
+                Some(n) => n,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    match (node, last) {
+        (serde_json::Value::Object(o), Segment::Key(k)) => {
+            o.shift_remove(k.as_str());
+        }
+        (serde_json::Value::Array(a), Segment::Index(i)) if *i < a.len() => {
+            a.remove(*i);
+        }
+        _ => {}
+    }
+}
