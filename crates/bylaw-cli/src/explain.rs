@@ -5,8 +5,10 @@
 
 use crate::common::{self, usage_error};
 use crate::Cli;
+use bylaw_engine::compile::{CompileOptions, CompiledPolicy, CompiledRule};
 use bylaw_engine::loader::{self, LoadedPolicy};
 use bylaw_engine::packs;
+use bylaw_run::RegoOptions;
 use clap::Args;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -19,6 +21,8 @@ pub struct RulesArgs {
     /// List the rules of these policies (files or directories) instead of the packs.
     #[arg(short = 'p', long = "policy", value_name = "POLICY")]
     pub policies: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rego: crate::rego_args::RegoArgs,
 }
 
 #[derive(Args, Debug)]
@@ -31,26 +35,45 @@ pub struct ExplainArgs {
     /// Also look for the rule in these policies (default: the packs, and `policies` of .bylaw.yaml).
     #[arg(short = 'p', long = "policy", value_name = "POLICY")]
     pub policies: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rego: crate::rego_args::RegoArgs,
+}
+
+/// What [`load`] found: YAML policies as loaded, Rego policies compiled.
+struct Policies {
+    yaml: Vec<LoadedPolicy>,
+    rego: Vec<CompiledPolicy>,
 }
 
 /// Loads policies, printing diagnostics; `Err` is the exit code.
 /// Packs are loaded one by one (a pack extending another would otherwise
-/// hide it as its base).
-fn load(paths: &[PathBuf], color: bool) -> Result<Vec<LoadedPolicy>, u8> {
+/// hide it as its base). Rego modules are compiled with `rego`.
+fn load(paths: &[PathBuf], rego: &RegoOptions, color: bool) -> Result<Policies, u8> {
     let (packs, files): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.to_str().is_some_and(|s| s.starts_with("pack:")));
     let mut groups: Vec<Vec<PathBuf>> = packs.into_iter().map(|p| vec![p.clone()]).collect();
     if !files.is_empty() {
         groups.push(files.into_iter().cloned().collect());
     }
-    let mut out = Vec::new();
+    let mut out = Policies { yaml: Vec::new(), rego: Vec::new() };
+    let wd = crate::common::working_dir();
     for g in groups {
-        let loaded = loader::load(&g, crate::common::working_dir());
+        let mut loaded = loader::load(&g, wd);
+        let mut rego = rego.clone();
+        bylaw_engine::language::rego::read_data(&mut rego, wd, &mut loaded.sources, &mut loaded.diagnostics);
+        let options = CompileOptions {
+            environment: None,
+            today: bylaw_engine::chrono::Utc::now().date_naive(),
+            include_drafts: true,
+        };
+        let (compiled, diagnostics) = bylaw_engine::language::rego::compile(&loaded.rego, &rego, &options);
+        loaded.diagnostics.extend(diagnostics);
         if loaded.has_errors() {
             common::print_diagnostics(&loaded.diagnostics, &loaded.sources, color);
             return Err(usage_error("the policies do not load", Some("run `bylaw validate`"), color));
         }
-        out.extend(loaded.policies);
+        out.yaml.extend(loaded.policies);
+        out.rego.extend(compiled);
     }
     Ok(out)
 }
@@ -75,7 +98,7 @@ pub fn rules(args: &RulesArgs, cli: &Cli) -> u8 {
         }
     }
     let paths = if args.policies.is_empty() { pack_paths(args.pack.as_deref()) } else { args.policies.clone() };
-    let policies = match load(&paths, color) {
+    let Policies { yaml: policies, rego } = match load(&paths, &args.rego.options(&Default::default()), color) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -99,6 +122,12 @@ pub fn rules(args: &RulesArgs, cli: &Cli) -> u8 {
             }
         }
     }
+    for p in &rego {
+        for r in &p.rules {
+            rows.push([r.id.clone(), r.severity.to_string(), p.name.clone(), r.title.clone()]);
+        }
+    }
+    let count = policies.len() + rego.len();
     let w: Vec<usize> = (0..3).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(8)).collect();
     crate::outln!("{:<w0$}  {:<w1$}  {:<w2$}  TITLE", "RULE", "SEVERITY", "POLICIES", w0 = w[0], w1 = w[1], w2 = w[2]);
     for r in &rows {
@@ -107,8 +136,8 @@ pub fn rules(args: &RulesArgs, cli: &Cli) -> u8 {
     crate::outln!(
         "\n{} rules in {} polic{}; `bylaw explain RULE` shows one in full",
         rows.len(),
-        policies.len(),
-        if policies.len() == 1 { "y" } else { "ies" }
+        count,
+        if count == 1 { "y" } else { "ies" }
     );
     0
 }
@@ -119,17 +148,22 @@ pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
         return effective(&args.target, color);
     }
     let mut paths = pack_paths(None);
+    let config = common::load_config(None, false, &[], color).unwrap_or_default();
     if args.policies.is_empty() {
-        if let Ok(config) = common::load_config(None, false, &[], color) {
-            paths.extend(common::policy_paths(&[], &config));
-        }
+        paths.extend(common::policy_paths(&[], &config));
     } else {
         paths.extend(args.policies.iter().cloned());
     }
-    let policies = match load(&paths, color) {
+    let Policies { yaml: policies, rego } = match load(&paths, &args.rego.options(&config), color) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    for p in &rego {
+        if let Some(r) = p.rules.iter().find(|r| r.id == args.target) {
+            print_compiled_rule(p, r);
+            return 0;
+        }
+    }
     for p in &policies {
         for (i, r) in p.def.spec.rules.iter().enumerate() {
             if r.id != args.target {
@@ -139,7 +173,11 @@ pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
             return 0;
         }
     }
-    let ids: Vec<String> = policies.iter().flat_map(|p| p.def.spec.rules.iter().map(|r| r.id.clone())).collect();
+    let ids: Vec<String> = policies
+        .iter()
+        .flat_map(|p| p.def.spec.rules.iter().map(|r| r.id.clone()))
+        .chain(rego.iter().flat_map(|p| p.rules.iter().map(|r| r.id.clone())))
+        .collect();
     let hint = bylaw_engine::diagnostic::did_you_mean(&args.target, ids.iter().map(String::as_str))
         .map(|m| format!("did you mean `{m}`?"))
         .unwrap_or_else(|| "`bylaw rules` lists the rules of the built-in packs".into());
@@ -148,6 +186,31 @@ pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
         Some(&hint),
         color,
     )
+}
+
+/// A rule of a compiled (Rego) policy: its METADATA, and where its
+/// definitions are.
+fn print_compiled_rule(p: &CompiledPolicy, r: &CompiledRule) {
+    crate::outln!("{}: {}", r.id, r.title);
+    crate::outln!();
+    crate::outln!("  policy       {} ({}, Rego)", p.name, p.file);
+    crate::outln!("  severity     {}", r.severity);
+    crate::outln!("  enforcement  {} (by default)", r.enforcement);
+    if !r.controls.is_empty() {
+        crate::outln!("  controls     {}", r.controls.join(", "));
+    }
+    if let Some(d) = &r.description {
+        crate::outln!("\nWhy\n  {d}");
+    }
+    if let Some(m) = &r.remediation {
+        crate::outln!("\nRemediation\n  {m}");
+    }
+    crate::outln!("\nCondition");
+    let program = p.program.downcast_ref::<bylaw_engine::language::rego::RegoProgram>();
+    let index = p.rules.iter().position(|x| x.id == r.id);
+    if let Some(q) = program.zip(index).and_then(|(prog, i)| prog.rules.get(i)) {
+        crate::outln!("  every definition of Rego rule `{}` in package {}", q.name, p.name);
+    }
 }
 
 fn print_rule(p: &LoadedPolicy, i: usize) {
@@ -193,8 +256,8 @@ fn print_rule(p: &LoadedPolicy, i: usize) {
 }
 
 fn effective(target: &str, color: bool) -> u8 {
-    let policies = match load(&[PathBuf::from(target)], color) {
-        Ok(p) => p,
+    let policies = match load(&[PathBuf::from(target)], &RegoOptions::default(), color) {
+        Ok(p) => p.yaml,
         Err(code) => return code,
     };
     for p in &policies {

@@ -204,7 +204,10 @@ impl LanguageRun for RegoRun {
                     Default::default()
                 } else {
                     let json = doc.json.get_or_init(|| doc.node.to_json());
-                    probe::locate(&mut engine, &path, json, &unlocated)
+                    let places = probe::locate(&mut engine, &path, json, &unlocated);
+                    // the probes altered the input: the next rules read the document
+                    engine.set_input(value.clone());
+                    places
                 };
                 for (message, loc) in found {
                     let item = match &loc {

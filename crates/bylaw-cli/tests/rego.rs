@@ -1,0 +1,105 @@
+//! `.rego` policies from the binary: the conftest-style folder under
+//! `examples/conftest/` gives the findings conftest's conventions say, each
+//! on its line, in every format; `rules` and `explain` show Rego rules;
+//! `validate` locates Rego errors.
+
+mod support;
+
+use support::cli::{in_workspace, output};
+
+const ARGS: &[&str] = &[
+    "check",
+    "-p",
+    "examples/conftest/policy",
+    "--data",
+    "examples/conftest/data",
+    "--all-namespaces",
+    "--no-config",
+    "examples/conftest/manifests",
+];
+
+#[test]
+fn a_conftest_folder_runs_unchanged_with_a_line_for_every_finding() {
+    let mut args = ARGS.to_vec();
+    args.extend(["-f", "json"]);
+    let (code, out, err) = output(in_workspace(&args));
+    assert_eq!(code, 1, "blocking findings fail the run\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let found: Vec<(String, String, u64, String, bool)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_owned(),
+                f["location"]["path"].as_str().unwrap().trim_start_matches("examples/conftest/manifests/").to_owned(),
+                f["location"]["start_line"].as_u64().unwrap(),
+                f["enforcement"].as_str().unwrap().to_owned(),
+                f.get("exception").is_some_and(|e| !e.is_null()),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, u64, String, bool)> = [
+        // `not input.spec.template.spec.securityContext.runAsNonRoot`: its deepest existing part
+        ("CT-002", "api.yaml", 11, "blocking", false),
+        // warn rules advise; the finding is at the node whose removal removes it
+        ("main.warn_latest", "api.yaml", 15, "advisory", false),
+        // `_loc` of a structured `violation` result; `data.registries` from --data
+        ("main.violation_registry", "api.yaml", 16, "blocking", false),
+        ("CT-001", "api.yaml", 18, "blocking", false),
+        // the package's `exception` rule: reported, excepted
+        ("CT-002", "node-exporter.yaml", 11, "blocking", true),
+        ("CT-001", "node-exporter.yaml", 17, "blocking", true),
+        // another namespace, Rego v0, `data.services`
+        ("services.deny", "services.yaml", 14, "blocking", false),
+    ]
+    .iter()
+    .map(|(r, p, l, e, x)| (r.to_string(), p.to_string(), *l, e.to_string(), *x))
+    .collect();
+    assert_eq!(found, expected);
+    assert_eq!(report["summary"]["excepted"], 2);
+
+    // without --all-namespaces only `main`: no services finding
+    let (_, out, _) =
+        output(in_workspace(&[&ARGS[..5], &["--no-config", "examples/conftest/manifests", "-f", "json"]].concat()));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["policy"] == "main"), "{out}");
+}
+
+#[test]
+fn rego_rules_carry_their_metadata_into_sarif_rules_and_explain() {
+    let mut args = ARGS.to_vec();
+    args.extend(["-f", "sarif"]);
+    let (_, out, err) = output(in_workspace(&args));
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}\n{err}"));
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let ct1 = rules.iter().find(|r| r["id"] == "CT-001").unwrap();
+    assert_eq!(ct1["shortDescription"]["text"], "Containers must not be privileged");
+    assert!(ct1["help"]["text"].as_str().unwrap().contains("Remove `securityContext.privileged`"), "{ct1}");
+
+    let (code, out, err) = output(in_workspace(&["rules", "-p", "examples/conftest/policy", "--all-namespaces"]));
+    assert_eq!(code, 0, "{err}");
+    for row in ["CT-001", "CT-002", "main.warn_latest", "main.violation_registry", "services.deny"] {
+        assert!(out.contains(row), "{row} missing from\n{out}");
+    }
+    let (code, out, err) = output(in_workspace(&["explain", "CT-002", "-p", "examples/conftest/policy"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("CT-002: Pods must not run as root"), "{out}");
+    assert!(out.contains("every definition of Rego rule `deny_run_as_root` in package main"), "{out}");
+}
+
+#[test]
+fn validate_locates_rego_errors_and_passes_the_example() {
+    let (code, _, err) = output(in_workspace(&["validate", "examples/conftest/policy"]));
+    assert_eq!(code, 0, "{err}");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("bad.rego"),
+        "package main\n\nimport rego.v1\n\ndeny contains msg if {\n  msg := nosuch(input.a)\n}\n",
+    )
+    .unwrap();
+    let path = tmp.path().join("bad.rego");
+    let (code, _, err) = output(in_workspace(&["validate", path.to_str().unwrap()]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("error[rego]") && err.contains("bad.rego:6:"), "{err}");
+}
