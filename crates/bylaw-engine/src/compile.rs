@@ -506,8 +506,9 @@ pub fn compile(
     (PolicySet { policies, options }, diagnostics)
 }
 
-/// Compiles everything `loaded` holds: its YAML policies ([`compile`]) and
-/// its Rego modules ([`language::rego::compile`], with `rego`'s options).
+/// Compiles everything `loaded` holds: its YAML policies ([`compile`]), its
+/// Rego modules ([`language::rego::compile`], with `rego`'s options) and
+/// its Gatekeeper Constraints ([`language::rego::gatekeeper::compile`]).
 /// A Rego rule id that a YAML rule also has is a `duplicate-id` error.
 pub fn compile_loaded(
     loaded: &crate::loader::Loaded,
@@ -515,8 +516,12 @@ pub fn compile_loaded(
     options: CompileOptions,
 ) -> (PolicySet, Vec<Diagnostic>) {
     let (mut set, mut diagnostics) = compile(&loaded.policies, &loaded.sources, options);
-    let (policies, rego_diagnostics) = language::rego::compile(&loaded.rego, rego, &set.options);
+    let (mut policies, rego_diagnostics) = language::rego::compile(&loaded.rego, rego, &set.options);
     diagnostics.extend(rego_diagnostics);
+    let (constraints, gatekeeper_diagnostics) =
+        language::rego::gatekeeper::compile(&loaded.gatekeeper, rego.v0, &set.options);
+    diagnostics.extend(gatekeeper_diagnostics);
+    policies.extend(constraints);
     let mut ids: std::collections::HashMap<String, String> =
         set.policies.iter().flat_map(|p| p.rules.iter().map(move |r| (r.id.clone(), p.name.clone()))).collect();
     for p in &policies {

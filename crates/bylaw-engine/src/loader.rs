@@ -9,6 +9,7 @@
 
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::input::yaml;
+use crate::language::rego::gatekeeper;
 use crate::node::{Node, NodeValue, Span};
 use crate::policy::PolicyDef;
 use crate::schema::Schema;
@@ -79,6 +80,9 @@ pub struct Loaded {
     /// Rego modules (`.rego` files), compiled together by
     /// [`crate::language::rego::compile`].
     pub rego: Vec<crate::language::rego::RegoModule>,
+    /// Gatekeeper ConstraintTemplates and Constraints, compiled by
+    /// [`crate::language::rego::gatekeeper::compile`].
+    pub gatekeeper: Vec<gatekeeper::GatekeeperDocument>,
     /// The directory file names are shown relative to (the caller's working
     /// directory); relative display names are read from it.
     pub working_dir: PathBuf,
@@ -311,7 +315,11 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
         return;
     }
     if !explicit && parsed.errors.is_empty() && !parsed.documents.is_empty() {
-        let ours = |d: &Node| d.str_at(&["apiVersion"]).is_some_and(|v| v.starts_with("bylaw/"));
+        let ours = |d: &Node| {
+            d.str_at(&["apiVersion"]).is_some_and(|v| v.starts_with("bylaw/"))
+                || gatekeeper::is_template(d)
+                || gatekeeper::is_constraint(d)
+        };
         if !parsed.documents.iter().any(ours) {
             let kinds: Vec<&str> = parsed.documents.iter().filter_map(|d| d.str_at(&["kind"])).collect();
             let what = match kinds.first() {
@@ -341,6 +349,11 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
         }
     }
     for root in parsed.documents {
+        // Gatekeeper templates and constraints are Rego policies
+        if gatekeeper::is_template(&root) || gatekeeper::is_constraint(&root) {
+            loaded.gatekeeper.push(gatekeeper::GatekeeperDocument { file: file.to_owned(), root });
+            continue;
+        }
         let kind = root.str_at(&["kind"]);
         let api = root.str_at(&["apiVersion"]);
         // another tool's `kind: Policy` (Kyverno, Istio, …) is not ours

@@ -172,8 +172,8 @@ pub fn compile(
     let mut engine = regorus::Engine::new();
     let mut added: Vec<&RegoModule> = Vec::new();
     for m in modules {
-        match add_module(&mut engine, m, rego.v0) {
-            Ok(()) => added.push(m),
+        match add_module(&mut engine, &m.file, &m.text, rego.v0) {
+            Ok(_) => added.push(m),
             Err(e) => diagnostics.push(diagnostic(&e, &m.file, "a Rego module that does not parse is not loaded")),
         }
     }
@@ -283,6 +283,7 @@ pub fn compile(
                 package: format!("data.{package}"),
                 rules: names,
                 has_exceptions,
+                gatekeeper: None,
             }),
             rules,
             needs_json: true,
@@ -362,7 +363,7 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
     }
 }
 
-fn next_id() -> usize {
+pub(super) fn next_id() -> usize {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
@@ -371,20 +372,20 @@ fn next_id() -> usize {
 /// that parses it (the gatekeeper-library and older conftest folders are
 /// v0); with `v0`, as v0 only. The error is the one of the parse that got
 /// further into the file.
-fn add_module(engine: &mut regorus::Engine, m: &RegoModule, v0: bool) -> Result<(), String> {
+pub(super) fn add_module(engine: &mut regorus::Engine, file: &str, text: &str, v0: bool) -> Result<String, String> {
     engine.set_rego_v0(v0);
-    let first = match engine.add_policy(m.file.clone(), m.text.to_string()) {
-        Ok(_) => return Ok(()),
+    let first = match engine.add_policy(file.to_owned(), text.to_owned()) {
+        Ok(package) => return Ok(package),
         Err(e) => e.to_string(),
     };
     if v0 {
         return Err(first);
     }
     engine.set_rego_v0(true);
-    let second = engine.add_policy(m.file.clone(), m.text.to_string());
+    let second = engine.add_policy(file.to_owned(), text.to_owned());
     engine.set_rego_v0(false);
     match second {
-        Ok(_) => Ok(()),
+        Ok(package) => Ok(package),
         Err(e) => {
             let e = e.to_string();
             Err(if position(&e) > position(&first) { e } else { first })
@@ -406,7 +407,7 @@ fn position(e: &str) -> (u32, u32) {
 }
 
 /// A located diagnostic from a regorus error.
-fn diagnostic(e: &str, file: &str, consequence: &str) -> Diagnostic {
+pub(super) fn diagnostic(e: &str, file: &str, consequence: &str) -> Diagnostic {
     let (line, col) = position(e);
     let message = e
         .lines()
@@ -473,7 +474,7 @@ fn definitions(engine: &mut regorus::Engine, added: &[&RegoModule]) -> Vec<Defin
 /// The `input` paths a rule body requires to be absent (`not
 /// input.spec.securityContext.runAsNonRoot`): where a finding of a missing
 /// field is, its deepest part that exists.
-fn negated_input_paths(text: &str) -> Vec<Vec<crate::node::Segment>> {
+pub(super) fn negated_input_paths(text: &str) -> Vec<Vec<crate::node::Segment>> {
     use crate::node::Segment;
     static NOT_INPUT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let pattern = r#"\bnot\s+input((?:\.[A-Za-z_][A-Za-z0-9_]*|\["[^"\]]*"\]|\[[0-9]+\])+)"#;

@@ -28,6 +28,7 @@
 //! convention) mark the findings of those rules as excepted: reported,
 //! not failing. One engine is cloned per worker thread and reused.
 
+pub mod gatekeeper;
 pub mod load;
 pub mod probe;
 
@@ -104,6 +105,8 @@ pub struct RegoProgram {
     pub rules: Vec<RuleQuery>,
     /// Whether the package defines `exception` rules.
     pub has_exceptions: bool,
+    /// For a Gatekeeper Constraint: its parameters and match.
+    pub gatekeeper: Option<gatekeeper::Constraint>,
 }
 
 /// One policy rule of a package.
@@ -167,9 +170,21 @@ impl LanguageRun for RegoRun {
         let mut input: Option<regorus::Value> = None;
         for (index, policy) in policies {
             let Some(program) = policy.program.downcast_ref::<RegoProgram>() else { continue };
+            let json = doc.json.get_or_init(|| doc.node.to_json());
+            if let Some(c) = &program.gatekeeper {
+                if !c.matcher.matches(json, &|_| None) {
+                    continue;
+                }
+            }
             let Some(mut engine) = self.take(&program.shared) else { continue };
-            let value =
-                input.get_or_insert_with(|| regorus::Value::from(doc.json.get_or_init(|| doc.node.to_json()).clone()));
+            let constraint_input;
+            let value = match &program.gatekeeper {
+                Some(c) => {
+                    constraint_input = c.input(json);
+                    &constraint_input
+                }
+                None => &*input.get_or_insert_with(|| regorus::Value::from(json.clone())),
+            };
             engine.set_input(value.clone());
             sink(Event::Applied(index));
             let excepted = if program.has_exceptions {
@@ -200,11 +215,29 @@ impl LanguageRun for RegoRun {
                     results_of(&results).into_iter().map(message_of).collect();
                 let unlocated: Vec<&str> =
                     found.iter().filter(|(_, loc)| loc.is_none()).map(|(m, _)| m.as_str()).collect();
-                let mut probed = if unlocated.is_empty() {
+                let mut probed: std::collections::HashMap<String, Vec<Segment>> = if unlocated.is_empty() {
                     Default::default()
                 } else {
-                    let json = doc.json.get_or_init(|| doc.node.to_json());
-                    let places = probe::locate(&mut engine, &path, json, &unlocated);
+                    // a constraint's findings are about the reviewed object
+                    let review = program.gatekeeper.is_some() && json["kind"] == "AdmissionReview";
+                    let (subject, base) = if review {
+                        (gatekeeper::reviewed_object(json), reviewed_base(json))
+                    } else {
+                        (json, Vec::new())
+                    };
+                    let wrap = |d: &serde_json::Value| match &program.gatekeeper {
+                        Some(c) if base.is_empty() => c.input(d),
+                        Some(c) => {
+                            let mut whole = json.clone();
+                            set_at(&mut whole, &base, d.clone());
+                            c.input(&whole)
+                        }
+                        None => regorus::Value::from(d.clone()),
+                    };
+                    let places = probe::locate(&mut engine, &path, subject, &unlocated, &wrap)
+                        .into_iter()
+                        .map(|(m, p)| (m, base.iter().cloned().chain(p).collect()))
+                        .collect();
                     // the probes altered the input: the next rules read the document
                     engine.set_input(value.clone());
                     places
@@ -215,15 +248,20 @@ impl LanguageRun for RegoRun {
                         None => {
                             let probed = probed.remove(&message);
                             // a missing field: where its deepest existing part is
+                            let base = match &program.gatekeeper {
+                                Some(_) if json["kind"] == "AdmissionReview" => reviewed_base(json),
+                                _ => Vec::new(),
+                            };
                             let missing = query
                                 .missing
                                 .iter()
+                                .map(|m| base.iter().chain(m).cloned().collect::<Vec<_>>())
                                 .max_by_key(|m| doc.node.span_of(m).1)
-                                .filter(|m| doc.node.span_of(m).1 > 0);
+                                .filter(|m| doc.node.span_of(m).1 > base.len());
                             // the deeper of the two places
                             match (probed, missing) {
-                                (Some(p), Some(m)) if doc.node.span_of(m).1 > p.len() => Some(m.clone()),
-                                (None, Some(m)) => Some(m.clone()),
+                                (Some(p), Some(m)) if doc.node.span_of(&m).1 > p.len() => Some(m),
+                                (None, Some(m)) => Some(m),
                                 (p, _) => p,
                             }
                         }
@@ -392,4 +430,29 @@ fn at_line(node: &Node, line: u32, path: &mut Vec<Segment>) -> Option<Vec<Segmen
         _ => {}
     }
     None
+}
+
+/// Where an AdmissionReview's object is in the document.
+fn reviewed_base(doc: &serde_json::Value) -> Vec<Segment> {
+    let key = if doc["request"]["object"].is_object() { "object" } else { "oldObject" };
+    vec![Segment::Key("request".into()), Segment::Key(key.into())]
+}
+
+/// Replaces the value at `path` of `v`.
+fn set_at(v: &mut serde_json::Value, path: &[Segment], new: serde_json::Value) {
+    let mut node = v;
+    for s in path {
+        node = match (node, s) {
+            (serde_json::Value::Object(o), Segment::Key(k)) => match o.get_mut(k.as_str()) {
+                Some(n) => n,
+                None => return,
+            },
+            (serde_json::Value::Array(a), Segment::Index(i)) => match a.get_mut(*i) {
+                Some(n) => n,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    *node = new;
 }

@@ -18,16 +18,18 @@ use std::collections::HashMap;
 /// Evaluations spent at most per rule and document.
 pub const BUDGET: usize = 400;
 
-/// For each of `messages` (findings of rule `query` on `doc`), the path of
-/// its deepest cause, when one was found.
+/// For each of `messages` (findings of rule `query` on `doc`, of which
+/// `input` makes the rule's input), the path of its deepest cause, when one
+/// was found.
 pub fn locate(
     engine: &mut regorus::Engine,
     query: &str,
     doc: &serde_json::Value,
     messages: &[&str],
+    input: &dyn Fn(&serde_json::Value) -> regorus::Value,
 ) -> HashMap<String, Vec<Segment>> {
     let mut best: HashMap<String, Vec<Segment>> = HashMap::new();
-    let Some(total) = results(engine, query, doc).map(|r| r.len()) else { return best };
+    let Some(total) = results(engine, query, &input(doc)).map(|r| r.len()) else { return best };
     let mut budget = BUDGET;
     let mut stack: Vec<Vec<Segment>> = vec![Vec::new()];
     while let Some(path) = stack.pop() {
@@ -46,7 +48,7 @@ pub fn locate(
             child_path.push(child);
             let mut altered = doc.clone();
             remove(&mut altered, &child_path);
-            let Some(after) = results(engine, query, &altered) else { continue };
+            let Some(after) = results(engine, query, &input(&altered)) else { continue };
             if after.len() >= total {
                 continue;
             }
@@ -67,8 +69,8 @@ pub fn locate(
 }
 
 /// The messages rule `query` yields with `input` (None when it fails).
-fn results(engine: &mut regorus::Engine, query: &str, input: &serde_json::Value) -> Option<Vec<String>> {
-    engine.set_input(regorus::Value::from(input.clone()));
+fn results(engine: &mut regorus::Engine, query: &str, input: &regorus::Value) -> Option<Vec<String>> {
+    engine.set_input(input.clone());
     let v = engine.eval_rule(query.to_owned()).ok()?;
     Some(super::results_of(&v).into_iter().map(|r| super::message_of(r).0).collect())
 }
