@@ -52,11 +52,24 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     let mut messages = Vec::new();
     let suite = bylaw_run::test::load(&paths, common::working_dir(), now.date_naive(), &mut messages);
     common::show(&messages, color);
-    let bylaw_run::test::Suite { loaded, tests } = match suite {
+    let bylaw_run::test::Suite { loaded, tests, gator } = match suite {
         Ok(s) => s,
         Err(e) => return common::show_error(&e, color),
     };
-    let (results, _) = testing::run(&loaded.policies, &loaded.sources, &tests, now.date_naive());
+    let (mut results, _) = testing::run(&loaded.policies, &loaded.sources, &tests, now.date_naive());
+    // gator suites: a suite that cannot run is an error (exit 2), the others still run
+    let options =
+        bylaw_engine::compile::CompileOptions { environment: None, today: now.date_naive(), include_drafts: true };
+    let mut broken = false;
+    for (path, shown) in &gator {
+        match bylaw_engine::language::rego::gator::run(path, shown, &options) {
+            Ok(r) => results.extend(r),
+            Err(diagnostics) => {
+                common::print_diagnostics(&diagnostics, &loaded.sources, color);
+                broken = true;
+            }
+        }
+    }
     let (green, red, bold, reset) = if common::use_color(cli, std::io::IsTerminal::is_terminal(&std::io::stdout())) {
         ("\x1b[32m", "\x1b[31m", "\x1b[1m", "\x1b[0m")
     } else {
@@ -83,7 +96,13 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
         results.len() - failed,
         failed
     );
-    let mut code = if failed > 0 { 1 } else { 0 };
+    let mut code = if broken {
+        EXIT_ERROR
+    } else if failed > 0 {
+        1
+    } else {
+        0
+    };
     if args.coverage || args.min_coverage.is_some() {
         let cov = testing::coverage(&loaded.policies, &results);
         let pct = testing::coverage_percent(&cov);

@@ -103,3 +103,84 @@ fn validate_locates_rego_errors_and_passes_the_example() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("error[rego]") && err.contains("bad.rego:6:"), "{err}");
 }
+
+/// The gatekeeper-library (`../shared/conformance/gatekeeper-library/`).
+fn gatekeeper_library() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/gatekeeper-library/library")
+}
+
+/// Cases of the gatekeeper-library that fail, each for a reason outside
+/// bylaw's code (README "Gatekeeper"): regorus reads Rego differently
+/// from OPA there.
+const KNOWN_FAILURES: &[&str] = &[
+    // `input.parameters.minimumReplicaSpread` then `(…)` on the next line:
+    // regorus reads a call across the line break
+    "example-allowed-hpa",
+    "example-disallowed-hpa-replicas",
+    "example-disallowed-hpa-replicaspread",
+    "example-disallowed-scaletarget",
+    // `not accept_value(rule, v, params.ranges)` with `ranges` undefined:
+    // OPA moves the argument out of the negation (the body fails), regorus
+    // negates the undefined call (a violation)
+    "example-allowed",
+];
+
+#[test]
+fn the_gatekeeper_library_suites_run_unchanged() {
+    let library = gatekeeper_library();
+    let tmp = tempfile::tempdir().unwrap();
+    let junit = tmp.path().join("gator.xml");
+    let (code, out, err) =
+        output(in_workspace(&["test", library.to_str().unwrap(), "--junit", junit.to_str().unwrap()]));
+    // two suites cannot run (exit 2), named with their reason
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("httpsonly/template.yaml:33:"), "a quoted scalar our YAML reader refuses\n{err}");
+    assert!(err.contains("noupdateserviceaccount/template.yaml:97:"), "a set rule with two bodies\n{err}");
+    let summary = out.lines().last().unwrap();
+    assert_eq!(summary, "265 cases: 260 passed, 5 failed", "{out}");
+    let failed: Vec<&str> =
+        out.lines().filter_map(|l| l.strip_prefix("FAIL ")).map(|l| l.rsplit(' ').next().unwrap()).collect();
+    assert_eq!(failed, KNOWN_FAILURES, "{out}");
+    assert!(
+        out.contains("PASS pod-security-policy/users/suite.yaml:10 example-disallowed")
+            || out.contains("users/suite.yaml:10 example-disallowed")
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase").count(), 265, "every case in the JUnit report");
+}
+
+#[test]
+fn a_constraint_checks_its_samples_with_a_line_on_the_finding() {
+    let dir = gatekeeper_library().join("pod-security-policy/privileged-containers");
+    let samples = dir.join("samples/psp-privileged-container");
+    let (code, out, err) = output(in_workspace(&[
+        "check",
+        "--no-config",
+        "-p",
+        dir.join("template.yaml").to_str().unwrap(),
+        "-p",
+        samples.join("constraint.yaml").to_str().unwrap(),
+        samples.join("example_disallowed.yaml").to_str().unwrap(),
+        samples.join("example_allowed.yaml").to_str().unwrap(),
+        samples.join("update.yaml").to_str().unwrap(),
+        "-f",
+        "json",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let lines: Vec<(String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let path = f["location"]["path"].as_str().unwrap();
+            (path.rsplit('/').next().unwrap().to_owned(), f["location"]["start_line"].as_u64().unwrap())
+        })
+        .collect();
+    // the `privileged: true` lines of the container and the init container
+    assert_eq!(lines, [("example_disallowed.yaml".to_owned(), 12), ("example_disallowed.yaml".to_owned(), 17)]);
+    assert!(report["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Privileged container is not allowed: nginx"));
+}

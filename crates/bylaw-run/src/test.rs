@@ -8,6 +8,7 @@ use crate::{Message, RunError, Sources};
 use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::compile::CompileOptions;
 use bylaw_engine::diagnostic::{did_you_mean, Code, Diagnostic};
+use bylaw_engine::language::rego::gator;
 use bylaw_engine::loader::{display_path, Loaded};
 use bylaw_engine::paths::absolute;
 use bylaw_engine::testing::{self, is_test_file, TestFile};
@@ -20,6 +21,18 @@ pub struct Suite {
     pub loaded: Loaded,
     /// The test files' tests, then the examples embedded in policies.
     pub tests: Vec<TestFile>,
+    /// `gator verify` suite files (`kind: Suite`): (path, display path),
+    /// run by [`bylaw_engine::language::rego::gator::run`].
+    pub gator: Vec<(PathBuf, String)>,
+}
+
+/// Whether the YAML file at `p` is a gator Suite.
+fn is_gator_suite(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    (name.ends_with(".yaml") || name.ends_with(".yml"))
+        && !is_test_file(p)
+        && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() < 1 << 20)
+        && bylaw_engine::paths::read_text(p).is_ok_and(|t| gator::is_suite(&t))
 }
 
 /// Test files under `dir` (symlink loops are not followed twice).
@@ -60,6 +73,7 @@ pub fn load(
 ) -> Result<Suite, RunError> {
     let mut test_files = Vec::new();
     let mut policy_paths = Vec::new();
+    let mut suites: Vec<PathBuf> = Vec::new();
     for p in paths {
         let p = &if p.to_str().is_some_and(|s| s.starts_with("pack:")) { p.clone() } else { absolute(working_dir, p) };
         if p.to_str().is_some_and(|s| s.starts_with("pack:")) {
@@ -67,12 +81,20 @@ pub fn load(
         } else if p.is_dir() {
             let before = test_files.len();
             walk(p, &mut test_files);
-            // a directory of tests only holds no policies: do not ask the loader for any
-            if has_policy_files(p) || test_files.len() == before {
+            let suites_before = suites.len();
+            let mut files = bylaw_engine::loader::walk(p).files;
+            files.sort();
+            suites.extend(files.into_iter().filter(|f| is_gator_suite(f)));
+            // a directory of tests only holds no policies: do not ask the
+            // loader for any (a gator suite names its own template)
+            let only_suites = suites.len() > suites_before && test_files.len() == before;
+            if !only_suites && (has_policy_files(p) || test_files.len() == before) {
                 policy_paths.push(p.clone());
             }
         } else if is_test_file(p) {
             test_files.push(p.clone());
+        } else if is_gator_suite(p) {
+            suites.push(p.clone());
         } else {
             policy_paths.push(p.clone());
         }
@@ -136,8 +158,9 @@ pub fn load(
         return Err(RunError::TestFiles { diagnostics: errors, sources });
     }
     tests.extend(testing::example_tests(&loaded.policies));
-    if tests.is_empty() {
+    if tests.is_empty() && suites.is_empty() {
         return Err(RunError::NoTests);
     }
-    Ok(Suite { loaded, tests })
+    let gator = suites.into_iter().map(|p| (p.clone(), display_path(&p, working_dir))).collect();
+    Ok(Suite { loaded, tests, gator })
 }

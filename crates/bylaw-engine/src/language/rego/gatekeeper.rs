@@ -11,7 +11,8 @@
 //!   `input.parameters` the Constraint's `spec.parameters`, validated
 //!   against the template's `openAPIV3Schema` with located errors.
 //! - **Match** ([`Match`]): `kinds` (API group and kind), `namespaces` and
-//!   `excludedNamespaces` (a trailing `*` is a prefix), `labelSelector`
+//!   `excludedNamespaces` (a trailing `*` is a prefix; a namespaced object
+//!   that names no namespace is in `default`), `labelSelector`
 //!   and `namespaceSelector` (`matchLabels`, `matchExpressions`), `scope`
 //!   (`Cluster`, `Namespaced`, `*`) and `name`.
 //! - **Enforcement**: `enforcementAction` `deny` blocks, `warn` advises,
@@ -605,10 +606,14 @@ impl Match {
             return false;
         }
         let cluster = CLUSTER_KINDS.contains(&kind);
+        // a namespaced object that names no namespace lands in `default`
+        // (as `kubectl apply` puts it, and as gator reads it)
         let namespace = if kind == "Namespace" {
             obj["metadata"]["name"].as_str()
+        } else if cluster {
+            None
         } else {
-            obj["metadata"]["namespace"].as_str().or_else(|| doc["request"]["namespace"].as_str())
+            obj["metadata"]["namespace"].as_str().or_else(|| doc["request"]["namespace"].as_str()).or(Some("default"))
         };
         match self.scope.as_deref() {
             Some("Cluster") if !cluster => return false,

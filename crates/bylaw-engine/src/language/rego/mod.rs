@@ -29,6 +29,7 @@
 //! not failing. One engine is cloned per worker thread and reused.
 
 pub mod gatekeeper;
+pub mod gator;
 pub mod load;
 pub mod probe;
 
