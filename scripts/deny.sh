@@ -13,4 +13,7 @@ deny=$(bash scripts/tools.sh cargo-deny)
 if [[ $# -gt 0 ]]; then
     exec "$deny" check "$@"
 fi
+# cargo-deny reads the metadata of every target's dependencies
+# (redox_syscall, windows-sys, …), which a Linux build never downloads
+cargo fetch --locked --quiet
 exec "$deny" --offline check licenses bans sources
