@@ -23,6 +23,8 @@ pub struct TestArgs {
     /// Fail (exit 1) when fewer than N percent of rules both fire and pass in some case.
     #[arg(long, value_name = "N")]
     pub min_coverage: Option<f64>,
+    #[command(flatten)]
+    pub rego: crate::rego_args::RegoArgs,
 }
 
 /// Paths to test without arguments: the config's `policies` (its files,
@@ -50,9 +52,11 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
         Err(m) => return usage_error(&m, None, color),
     };
     let mut messages = Vec::new();
-    let suite = bylaw_run::test::load(&paths, common::working_dir(), now.date_naive(), &mut messages);
+    let config = common::load_config(None, false, &[], color).unwrap_or_default();
+    let rego = args.rego.options(&config);
+    let suite = bylaw_run::test::load(&paths, &rego, common::working_dir(), now.date_naive(), &mut messages);
     common::show(&messages, color);
-    let bylaw_run::test::Suite { loaded, tests, gator } = match suite {
+    let bylaw_run::test::Suite { loaded, tests, gator, rego_tests, rego } = match suite {
         Ok(s) => s,
         Err(e) => return common::show_error(&e, color),
     };
@@ -61,6 +65,19 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
     let options =
         bylaw_engine::compile::CompileOptions { environment: None, today: now.date_naive(), include_drafts: true };
     let mut broken = false;
+    let mut rego_coverage = Vec::new();
+    if !rego_tests.is_empty() {
+        match bylaw_engine::language::rego::opa_test::run(&loaded.rego, &rego_tests, &rego) {
+            Ok(outcome) => {
+                results.extend(outcome.results);
+                rego_coverage = outcome.coverage;
+            }
+            Err(diagnostics) => {
+                common::print_diagnostics(&diagnostics, &loaded.sources, color);
+                broken = true;
+            }
+        }
+    }
     for (path, shown) in &gator {
         match bylaw_engine::language::rego::gator::run(path, shown, &options) {
             Ok(r) => results.extend(r),
@@ -107,13 +124,27 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
         let cov = testing::coverage(&loaded.policies, &results);
         let pct = testing::coverage_percent(&cov);
         let full = cov.iter().filter(|c| c.fires && c.passes).count();
-        crate::outln!("\ncoverage: {pct:.1}% of rules fire in some case and pass in another ({full} of {})", cov.len());
-        if args.coverage {
+        if !cov.is_empty() {
+            crate::outln!(
+                "\ncoverage: {pct:.1}% of rules fire in some case and pass in another ({full} of {})",
+                cov.len()
+            );
+        }
+        if args.coverage && !cov.is_empty() {
             let w = cov.iter().map(|c| c.rule.len()).max().unwrap_or(4).max(4);
             crate::outln!("  {:<w$}  {:<6} {:<6} POLICY", "RULE", "FIRES", "PASSES");
             let yn = |b: bool| if b { "yes" } else { "no" };
             for c in &cov {
                 crate::outln!("  {:<w$}  {:<6} {:<6} {}", c.rule, yn(c.fires), yn(c.passes), c.policy);
+            }
+        }
+        if !rego_coverage.is_empty() {
+            crate::outln!("\nRego line coverage by the *_test.rego tests:");
+            for f in &rego_coverage {
+                let missed: Vec<String> = f.not_covered.iter().map(u32::to_string).collect();
+                let missed =
+                    if missed.is_empty() { String::new() } else { format!(" (not run: lines {})", missed.join(", ")) };
+                crate::outln!("  {:5.1}%  {}{missed}", f.percent(), common::safe(&f.file));
             }
         }
         if let Some(min) = args.min_coverage {

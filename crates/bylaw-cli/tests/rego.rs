@@ -184,3 +184,32 @@ fn a_constraint_checks_its_samples_with_a_line_on_the_finding() {
         .unwrap()
         .starts_with("Privileged container is not allowed: nginx"));
 }
+
+#[test]
+fn opa_tests_run_with_rego_line_coverage() {
+    let (code, out, err) = output(in_workspace(&["test", "examples/conftest/policy", "--coverage"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    for line in [
+        "PASS examples/conftest/policy/workloads_test.rego:16 test_privileged_container_is_denied",
+        "PASS examples/conftest/policy/workloads_test.rego:20 test_non_root_unprivileged_pod_passes",
+        "PASS examples/conftest/policy/workloads_test.rego:26 test_registry_from_data",
+        "3 cases: 3 passed, 0 failed",
+        "100.0%  examples/conftest/policy/lib.rego",
+    ] {
+        assert!(out.contains(line), "{line:?} missing from\n{out}");
+    }
+    assert!(out.contains("examples/conftest/policy/workloads.rego (not run: lines"), "{out}");
+
+    // a failing test fails the run, with why
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("p.rego"), "package main\n\nimport rego.v1\n\ndeny contains \"x\" if input.x\n")
+        .unwrap();
+    std::fs::write(
+        tmp.path().join("p_test.rego"),
+        "package main\n\nimport rego.v1\n\ntest_x if {\n  count(deny) == 2 with input as {\"x\": true}\n}\n",
+    )
+    .unwrap();
+    let (code, out, _) = output(in_workspace(&["test", tmp.path().to_str().unwrap()]));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL") && out.contains("test_x") && out.contains("undefined"), "{out}");
+}

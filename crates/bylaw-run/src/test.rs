@@ -8,7 +8,7 @@ use crate::{Message, RunError, Sources};
 use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::compile::CompileOptions;
 use bylaw_engine::diagnostic::{did_you_mean, Code, Diagnostic};
-use bylaw_engine::language::rego::gator;
+use bylaw_engine::language::rego::{gator, RegoModule};
 use bylaw_engine::loader::{display_path, Loaded};
 use bylaw_engine::paths::absolute;
 use bylaw_engine::testing::{self, is_test_file, TestFile};
@@ -24,6 +24,15 @@ pub struct Suite {
     /// `gator verify` suite files (`kind: Suite`): (path, display path),
     /// run by [`bylaw_engine::language::rego::gator::run`].
     pub gator: Vec<(PathBuf, String)>,
+    /// OPA test modules (`*_test.rego`), run with `loaded.rego` by
+    /// [`bylaw_engine::language::rego::opa_test::run`].
+    pub rego_tests: Vec<RegoModule>,
+    /// The Rego options of the run, its data files read.
+    pub rego: crate::RegoOptions,
+}
+
+fn is_rego_test(p: &Path) -> bool {
+    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("_test.rego"))
 }
 
 /// Whether the YAML file at `p` is a gator Suite.
@@ -67,6 +76,7 @@ fn sibling_policy(test: &Path) -> Option<PathBuf> {
 /// not parse or names a policy that is not loaded), [`RunError::NoTests`].
 pub fn load(
     paths: &[PathBuf],
+    rego: &crate::RegoOptions,
     working_dir: &Path,
     today: NaiveDate,
     messages: &mut Vec<Message>,
@@ -74,6 +84,7 @@ pub fn load(
     let mut test_files = Vec::new();
     let mut policy_paths = Vec::new();
     let mut suites: Vec<PathBuf> = Vec::new();
+    let mut rego_test_paths: Vec<PathBuf> = Vec::new();
     for p in paths {
         let p = &if p.to_str().is_some_and(|s| s.starts_with("pack:")) { p.clone() } else { absolute(working_dir, p) };
         if p.to_str().is_some_and(|s| s.starts_with("pack:")) {
@@ -84,6 +95,7 @@ pub fn load(
             let suites_before = suites.len();
             let mut files = bylaw_engine::loader::walk(p).files;
             files.sort();
+            rego_test_paths.extend(files.iter().filter(|f| is_rego_test(f)).cloned());
             suites.extend(files.into_iter().filter(|f| is_gator_suite(f)));
             // a directory of tests only holds no policies: do not ask the
             // loader for any (a gator suite names its own template)
@@ -95,6 +107,8 @@ pub fn load(
             test_files.push(p.clone());
         } else if is_gator_suite(p) {
             suites.push(p.clone());
+        } else if is_rego_test(p) {
+            rego_test_paths.push(p.clone());
         } else {
             policy_paths.push(p.clone());
         }
@@ -110,8 +124,11 @@ pub fn load(
         }
     }
     let options = CompileOptions { environment: None, today, include_drafts: true };
-    let (_, loaded) =
-        crate::load_and_compile(&policy_paths, options, &crate::RegoOptions::default(), working_dir, messages)?;
+    let (_, loaded) = crate::load_and_compile(&policy_paths, options, rego, working_dir, messages)?;
+    let mut rego = rego.clone();
+    let mut data_sources = Sources::new();
+    let mut data_diagnostics = Vec::new();
+    bylaw_engine::language::rego::read_data(&mut rego, working_dir, &mut data_sources, &mut data_diagnostics);
     let mut tests = Vec::new();
     let mut errors = Vec::new();
     let mut sources = Sources::new();
@@ -158,9 +175,20 @@ pub fn load(
         return Err(RunError::TestFiles { diagnostics: errors, sources });
     }
     tests.extend(testing::example_tests(&loaded.policies));
-    if tests.is_empty() && suites.is_empty() {
+    let mut rego_tests = Vec::new();
+    for p in &rego_test_paths {
+        let file = display_path(p, working_dir);
+        match bylaw_engine::paths::read_text(p) {
+            Ok(text) => rego_tests.push(RegoModule { file, text: Arc::from(text) }),
+            Err(e) => errors.push(Diagnostic::error(Code::Io, &file, None, e.to_string())),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RunError::TestFiles { diagnostics: errors, sources });
+    }
+    if tests.is_empty() && suites.is_empty() && rego_tests.is_empty() {
         return Err(RunError::NoTests);
     }
     let gator = suites.into_iter().map(|p| (p.clone(), display_path(&p, working_dir))).collect();
-    Ok(Suite { loaded, tests, gator })
+    Ok(Suite { loaded, tests, gator, rego_tests, rego })
 }

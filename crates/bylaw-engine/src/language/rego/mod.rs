@@ -31,6 +31,7 @@
 pub mod gatekeeper;
 pub mod gator;
 pub mod load;
+pub mod opa_test;
 pub mod probe;
 
 use super::{Bindings, ConditionCompiler, Document, Event, LanguageRun, Outcome, PolicyLanguage, RawFinding};
