@@ -657,7 +657,7 @@ impl PolicySet {
         let runs: Vec<(&'static str, Box<dyn LanguageRun>)> = language::LANGUAGES
             .iter()
             .filter(|l| self.policies.iter().any(|p| p.language == l.name()))
-            .map(|l| (l.name(), l.start(&opts.ctx)))
+            .map(|l| (l.name(), l.start(&opts.ctx, files)))
             .collect();
         let results: Vec<(usize, FileResult)> =
             files.par_iter().enumerate().filter_map(|(i, f)| self.eval_file(f, &runs, opts).map(|r| (i, r))).collect();

@@ -65,8 +65,9 @@ pub trait PolicyLanguage: Send + Sync {
     fn compiler<'a>(&'a self, policy: &'a LoadedPolicy) -> Box<dyn ConditionCompiler + 'a>;
 
     /// The state of one run, made once before any document is evaluated:
-    /// `ctx` is the pipeline context (DESIGN §6) as JSON.
-    fn start(&self, ctx: &serde_json::Value) -> Box<dyn LanguageRun>;
+    /// `ctx` is the pipeline context (DESIGN §6) as JSON; `files` are the
+    /// run's files (Gatekeeper's `data.inventory` is made of them).
+    fn start(&self, ctx: &serde_json::Value, files: &[crate::eval::FileRef]) -> Box<dyn LanguageRun>;
 }
 
 /// Compiles the conditions of one policy, in the order they are written

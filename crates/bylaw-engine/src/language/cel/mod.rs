@@ -71,7 +71,7 @@ impl PolicyLanguage for CelLanguage {
         })
     }
 
-    fn start(&self, ctx: &serde_json::Value) -> Box<dyn LanguageRun> {
+    fn start(&self, ctx: &serde_json::Value, _files: &[crate::eval::FileRef]) -> Box<dyn LanguageRun> {
         Box::new(CelRun { ctx: json_to_val(ctx), root: &shared().root })
     }
 }

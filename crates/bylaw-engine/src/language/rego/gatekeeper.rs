@@ -199,11 +199,11 @@ fn compile_rego(
             _ => None,
         })
         .collect();
-    Ok(Compiled {
-        shared: Arc::new(Shared { engine: Mutex::new(engine), id: super::load::next_id() }),
-        package,
-        missing,
-    })
+    let inventory = std::iter::once(rego)
+        .chain(libs.iter().copied())
+        .any(|n| n.as_str().is_some_and(|t| t.contains("data.inventory")));
+    let shared = Shared { engine: Mutex::new(engine), id: super::load::next_id(), inventory };
+    Ok(Compiled { shared: Arc::new(shared), package, missing })
 }
 
 /// A diagnostic located in an embedded Rego string moved to the YAML file:

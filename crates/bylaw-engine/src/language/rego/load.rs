@@ -228,7 +228,8 @@ pub fn compile(
             diagnostics.push(diag);
         }
     }
-    let shared = Arc::new(Shared { engine: Mutex::new(engine), id: next_id() });
+    let inventory = added.iter().any(|m| m.text.contains("data.inventory"));
+    let shared = Arc::new(Shared { engine: Mutex::new(engine), id: next_id(), inventory });
     let mut packages: Vec<&str> = Vec::new();
     for d in &definitions {
         if policy_rule(&d.name).is_some() && !packages.contains(&d.package.as_str()) && selected(&d.package) {

@@ -46,6 +46,9 @@ pub use load::{compile, read_data, RegoModule, RegoOptions};
 /// The language's name, as [`crate::compile::CompiledPolicy::language`] holds it.
 pub const NAME: &str = "rego";
 
+/// Files over this many bytes are not read for Gatekeeper's inventory.
+pub const INVENTORY_FILE_LIMIT: usize = 16 << 20;
+
 /// Rego as a [`PolicyLanguage`]. Its policies are `.rego` modules compiled
 /// by [`compile`], never YAML policies: [`PolicyLanguage::compiler`] is not
 /// asked for them.
@@ -60,8 +63,13 @@ impl PolicyLanguage for RegoLanguage {
         Box::new(NoConditions)
     }
 
-    fn start(&self, ctx: &serde_json::Value) -> Box<dyn LanguageRun> {
-        Box::new(RegoRun { ctx: regorus::Value::from(ctx.clone()), engines: Mutex::new(Vec::new()) })
+    fn start(&self, ctx: &serde_json::Value, files: &[crate::eval::FileRef]) -> Box<dyn LanguageRun> {
+        Box::new(RegoRun {
+            ctx: regorus::Value::from(ctx.clone()),
+            engines: Mutex::new(Vec::new()),
+            files: files.to_vec(),
+            inventory: std::sync::OnceLock::new(),
+        })
     }
 }
 
@@ -90,6 +98,8 @@ pub struct Shared {
     engine: Mutex<regorus::Engine>,
     /// Identity of this engine, so a run's pooled clones are of it.
     id: usize,
+    /// Its Rego reads `data.inventory` (a referential Gatekeeper template).
+    pub inventory: bool,
 }
 
 impl Shared {
@@ -126,6 +136,11 @@ pub struct RuleQuery {
 struct RegoRun {
     ctx: regorus::Value,
     engines: Mutex<Vec<(usize, regorus::Engine)>>,
+    /// The run's files, for the inventory.
+    files: Vec<crate::eval::FileRef>,
+    /// The Kubernetes objects of the run's files, read when a template
+    /// first needs them.
+    inventory: std::sync::OnceLock<Vec<serde_json::Value>>,
 }
 
 impl RegoRun {
@@ -140,9 +155,40 @@ impl RegoRun {
         bylaw.insert(regorus::Value::from("ctx"), self.ctx.clone());
         let mut data = std::collections::BTreeMap::new();
         data.insert(regorus::Value::from("bylaw"), regorus::Value::from(bylaw));
+        if shared.inventory {
+            data.insert(regorus::Value::from("inventory"), regorus::Value::from(gator::inventory(self.objects())));
+        }
         // a module's own `data.bylaw` wins: the context is only added
         let _ = engine.add_data(regorus::Value::from(data));
         Some(engine)
+    }
+
+    /// The Kubernetes objects (`apiVersion`, `kind`, `metadata.name`) of
+    /// the run's files: what Gatekeeper would have synced.
+    fn objects(&self) -> &[serde_json::Value] {
+        self.inventory.get_or_init(|| {
+            let mut objects = Vec::new();
+            for f in &self.files {
+                let text = match &f.content {
+                    Some(t) => t.clone(),
+                    None => match crate::paths::read_text(&f.fs_path) {
+                        Ok(t) if t.len() <= INVENTORY_FILE_LIMIT => t,
+                        _ => continue,
+                    },
+                };
+                let mut each = |doc: Node| {
+                    let k8s = doc.str_at(&["apiVersion"]).is_some()
+                        && doc.str_at(&["kind"]).is_some()
+                        && doc.str_at(&["metadata", "name"]).is_some();
+                    if k8s {
+                        objects.push(doc.to_json());
+                    }
+                };
+                let format = crate::input::Format::of_path(&f.path).unwrap_or(crate::input::Format::YAML);
+                crate::input::parse_each(format, &text, &mut each);
+            }
+            objects
+        })
     }
 
     fn give_back(&self, shared: &Shared, engine: regorus::Engine) {
@@ -174,7 +220,14 @@ impl LanguageRun for RegoRun {
             let Some(program) = policy.program.downcast_ref::<RegoProgram>() else { continue };
             let json = doc.json.get_or_init(|| doc.node.to_json());
             if let Some(c) = &program.gatekeeper {
-                if !c.matcher.matches(json, &|_| None) {
+                // a namespaceSelector reads the labels of the Namespace objects checked
+                let labels = |ns: &str| {
+                    self.objects()
+                        .iter()
+                        .find(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == ns)
+                        .map(|o| o["metadata"]["labels"].clone())
+                };
+                if !c.matcher.matches(json, &labels) {
                     continue;
                 }
             }
