@@ -151,8 +151,11 @@ fn one_line_error(code: bylaw_engine::diagnostic::Code, message: &str, hint: Opt
 /// The directory the process was started in, read once: the working
 /// directory of every library call (relative paths are taken from it and
 /// shown relative to it). When it cannot be read (deleted, or a parent
-/// not searchable) the command stops with exit 2: guessing another
-/// directory would check the wrong files.
+/// not searchable), `$PWD` is used if it is absolute, with a warning: a
+/// relative path (the default `.` among them) then names nothing that
+/// exists and the command stops with exit 2, while absolute paths and
+/// packs still work. Without `$PWD` the command stops with exit 2:
+/// guessing another directory would check the wrong files.
 pub fn working_dir() -> &'static Path {
     if let Some(d) = try_working_dir() {
         return d;
@@ -166,11 +169,23 @@ pub fn working_dir() -> &'static Path {
     std::process::exit(i32::from(code))
 }
 
-/// [`working_dir`], or `None` when it cannot be read (for the failure
-/// path, which must not stop again).
+/// [`working_dir`], or `None` when neither the current directory nor an
+/// absolute `$PWD` is known (for the failure path, which must not stop
+/// again).
 pub fn try_working_dir() -> Option<&'static Path> {
     static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    CWD.get_or_init(|| std::env::current_dir().ok()).as_deref()
+    CWD.get_or_init(|| match std::env::current_dir() {
+        Ok(d) => Some(d),
+        Err(e) => {
+            let pwd = std::env::var_os("PWD").map(PathBuf::from).filter(|p| p.is_absolute())?;
+            eprintln!(
+                "warning: cannot read the current directory ({e}); relative paths are taken from $PWD ({}), which may be gone: `cd` into the repository again",
+                pwd.display()
+            );
+            Some(pwd)
+        }
+    })
+    .as_deref()
 }
 
 /// Finds and loads the config: `--config FILE`, else `.bylaw.yaml` in the

@@ -350,6 +350,14 @@ fn a_deleted_working_directory_stops_with_exit_2_and_checks_nothing() {
     // the report named does not look like a clean run
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(report["runs"][0]["invocations"][0]["executionSuccessful"], false);
+    // what needs no directory still works: the packs, absolute paths
+    let script = format!(
+        "mkdir gone2 && cd gone2 && rmdir ../gone2 && exec {} rules --pack kubernetes-baseline",
+        env!("CARGO_BIN_EXE_bylaw")
+    );
+    let out = Command::new("sh").arg("-c").arg(script).current_dir(tmp.path()).env_clear().output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("KB-001"));
 }
 
 #[test]

@@ -121,8 +121,9 @@ pub fn load(paths: &[impl AsRef<Path>], working_dir: &Path) -> Result<Vec<Except
     let mut errors = Vec::new();
     let mut sources = BTreeMap::new();
     for path in paths {
-        let path = &crate::paths::absolute(working_dir, path.as_ref());
-        let file = crate::loader::display_path(path, working_dir);
+        let given = path.as_ref();
+        let path = &crate::paths::absolute(working_dir, given);
+        let file = crate::loader::display_as_given(path, given, working_dir);
         match crate::paths::read_text(path) {
             Ok(text) => {
                 parse_into(&file, &text, &mut out, &mut errors);

@@ -94,23 +94,39 @@ impl Loaded {
     }
 }
 
-/// How a path is shown to users, `/`-separated: relative to `base` (the
-/// caller's working directory, absolute) when it is under it (`.` for
-/// `base` itself); with `..` steps when it shares an ancestor below `/`
-/// with `base` (`../policies/p.yaml`, as a user spells it from there);
-/// else absolute. A relative `path` is shown as given, normalized.
+/// How a path is shown to users, `/`-separated and normalized: an
+/// absolute `path` relative to `base` (the caller's working directory,
+/// absolute) when it is under it (`.` for `base` itself), else absolute; a
+/// relative `path` as given. See [`display_as_given`] for a file the user
+/// named with a relative path.
 pub fn display_path(path: &Path, base: &Path) -> String {
     let path = crate::paths::normalize(path);
-    let shown = if path.is_absolute() && base.is_absolute() {
-        relative_to(&path, &crate::paths::normalize(base)).unwrap_or(path)
-    } else {
-        path
+    let shown = match path.strip_prefix(crate::paths::normalize(base)) {
+        Ok(rel) if path.is_absolute() => rel.to_path_buf(),
+        _ => path,
     };
     let s = shown.to_string_lossy().replace('\\', "/");
     if s.is_empty() {
         ".".to_owned()
     } else {
         s
+    }
+}
+
+/// How file `path` (absolute) is shown when the user named it, or a
+/// directory holding it, as `given`: as the user spells it from `base` —
+/// relative, with `..` steps where it is above `base` (`../policies/p.yaml`),
+/// when `given` is relative; as [`display_path`] shows an absolute path
+/// when `given` is absolute (so `/etc/bylaw/p.yaml` stays absolute).
+pub fn display_as_given(path: &Path, given: &Path, base: &Path) -> String {
+    if given.is_absolute() || !path.is_absolute() || !base.is_absolute() {
+        return display_path(path, base);
+    }
+    let path = crate::paths::normalize(path);
+    match relative_to(&path, &crate::paths::normalize(base)) {
+        Some(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().replace('\\', "/"),
+        Some(_) => ".".to_owned(),
+        None => display_path(&path, base),
     }
 }
 
@@ -149,9 +165,14 @@ pub fn is_rego(p: &Path) -> bool {
 }
 
 /// Expands directories to the policy files inside them (sorted, recursive).
-fn expand(paths: &[PathBuf], working_dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<(PathBuf, bool)> {
+fn expand(
+    paths: &[(PathBuf, PathBuf)],
+    working_dir: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<(PathBuf, bool, PathBuf)> {
     let mut out = Vec::new();
-    for p in paths {
+    for (p, given) in paths {
+        let display_path = |f: &Path, _: &Path| display_as_given(f, given, working_dir);
         if p.is_dir() {
             let Walked { files, loops, unreadable } = walk(p);
             for (d, why) in unreadable {
@@ -191,9 +212,9 @@ fn expand(paths: &[PathBuf], working_dir: &Path, diagnostics: &mut Vec<Diagnosti
                     "no policy files (*.yaml, *.yml, *.rego) in this directory",
                 ));
             }
-            out.extend(found.into_iter().map(|f| (f, false)));
+            out.extend(found.into_iter().map(|f| (f, false, given.clone())));
         } else if p.exists() {
-            out.push((p.clone(), true));
+            out.push((p.clone(), true, given.clone()));
         } else {
             diagnostics.push(Diagnostic::error(
                 Code::Io,
@@ -276,10 +297,11 @@ pub fn load(paths: &[PathBuf], working_dir: &Path) -> Loaded {
             ),
         }
     }
-    let paths: Vec<PathBuf> = paths.into_iter().map(|p| crate::paths::absolute(working_dir, p)).collect();
+    let paths: Vec<(PathBuf, PathBuf)> =
+        paths.into_iter().map(|p| (crate::paths::absolute(working_dir, p), p.clone())).collect();
     let files = expand(&paths, working_dir, &mut loaded.diagnostics);
-    for (path, explicit) in files {
-        let file = display_path(&path, working_dir);
+    for (path, explicit, given) in files {
+        let file = display_as_given(&path, &given, working_dir);
         let text = match crate::paths::read_text(&path) {
             Ok(t) => t,
             Err(e) => {
@@ -549,9 +571,16 @@ mod tests {
             ("/etc/bylaw/q.yaml", "/etc/bylaw/q.yaml"),
             ("policies/./p.yaml", "policies/p.yaml"),
         ] {
-            assert_eq!(display_path(Path::new(path), wd), shown, "{path}");
+            assert_eq!(display_as_given(Path::new(path), Path::new("p"), wd), shown, "{path}");
         }
         assert_eq!(display_path(Path::new("/x/p.yaml"), Path::new("/")), "x/p.yaml");
+        // named by an absolute path: absolute unless under the working directory
+        assert_eq!(
+            display_as_given(Path::new("/work/repo/p.yaml"), Path::new("/work/repo/p.yaml"), wd),
+            "/work/repo/p.yaml"
+        );
+        assert_eq!(display_as_given(Path::new("/work/repo/sub/p.yaml"), Path::new("/work/repo/sub"), wd), "p.yaml");
+        assert_eq!(display_path(Path::new("/work/repo/sub"), wd), ".");
     }
 
     const GOOD: &str = "apiVersion: bylaw/v1\nkind: Policy\nmetadata:\n  name: demo\n  type: security\nspec:\n  rules:\n    - id: R-1\n      title: t\n      severity: high\n      deny: \"doc.x == 1\"\n";

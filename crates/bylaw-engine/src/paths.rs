@@ -122,15 +122,32 @@ impl ProjectRoot {
 }
 
 /// `p` made absolute against `base` (an absolute directory: the caller's
-/// working directory) and lexically normalized: `.` and empty components
-/// dropped, `..` applied to the components before it (never above the
-/// filesystem root). An absolute `p` is only normalized.
+/// working directory) and normalized as the filesystem reads it: `.` and
+/// empty components dropped, `..` applied to the components before it
+/// (never above the filesystem root) — except after a symlink, where `..`
+/// is the parent of the link's target (`link/../x` is opened there, as
+/// the shell's `ls link/../x` does), so the prefix is resolved first. An
+/// absolute `p` is only normalized.
 pub fn absolute(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        normalize(p)
-    } else {
-        normalize(&base.join(p))
+    let joined = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if out.is_symlink() {
+                    if let Ok(target) = std::fs::canonicalize(&out) {
+                        out = target;
+                    }
+                }
+                if out.parent().is_some() {
+                    out.pop();
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
     }
+    out
 }
 
 /// The canonical path of `p` (absolute; symlinks resolved), or its
@@ -375,6 +392,22 @@ mod tests {
         assert!(e.contains("broken symlink"), "{e}");
         let e = read_text(&d.join("fifo")).unwrap_err().to_string();
         assert_eq!(e, "not a regular file (a FIFO): not read");
+    }
+
+    #[test]
+    fn dot_dot_after_a_symlink_is_the_parent_of_its_target() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, work) = (tmp.path().join("store"), tmp.path().join("work"));
+        std::fs::create_dir_all(store.join("repo")).unwrap();
+        std::fs::create_dir_all(store.join("shared")).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        std::os::unix::fs::symlink(store.join("repo"), work.join("repo")).unwrap();
+        let store = std::fs::canonicalize(&store).unwrap();
+        assert_eq!(absolute(&work, Path::new("repo/../shared")), store.join("shared"));
+        assert!(absolute(&work, Path::new("repo/../shared")).is_dir());
+        // no symlink: lexical
+        assert_eq!(absolute(&work, Path::new("a/../b")), work.join("b"));
+        assert_eq!(absolute(Path::new("/"), Path::new("../../x")), PathBuf::from("/x"));
     }
 
     #[test]

@@ -380,7 +380,8 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
         };
     phase_done("load and compile policies", &mut clock);
     let exception_paths: Vec<PathBuf> = if !request.exceptions.is_empty() {
-        request.exceptions.iter().map(|p| absolute(&request.working_dir, p)).collect()
+        // as given: shown as the user spells them
+        request.exceptions.clone()
     } else {
         config.exceptions.iter().map(|p| config.resolve(p)).collect()
     };
@@ -491,7 +492,7 @@ fn evaluate(
         .chain(config.file.iter())
         .map(|k| canonical(&absolute(&wd, Path::new(k))))
         .collect();
-    exclude.extend(exception_paths.iter().map(|p| canonical(p)));
+    exclude.extend(exception_paths.iter().map(|p| canonical(&absolute(&wd, p))));
     // the audit log (a JSON-lines file) is bylaw's own, not an input
     let audit = request
         .audit_log
@@ -501,17 +502,21 @@ fn evaluate(
     exclude.extend(audit.iter().map(|p| canonical(p)));
     let configured_outputs =
         [&config.outputs.sarif, &config.outputs.junit, &config.outputs.json, &config.outputs.markdown];
-    let written: Vec<PathBuf> = configured_outputs
+    // (where, as given)
+    let written: Vec<(PathBuf, PathBuf)> = configured_outputs
         .into_iter()
         .flatten()
-        .map(|p| config.resolve(p))
-        .chain(request.artifacts.iter().map(|p| absolute(&wd, p)))
+        .map(|p| (config.resolve(p), config.resolve(p)))
+        .chain(request.artifacts.iter().map(|p| (absolute(&wd, p), p.clone())))
         .collect();
-    let artifacts: HashSet<PathBuf> = written.iter().map(|p| canonical(p)).collect();
+    let artifacts: HashSet<PathBuf> = written.iter().map(|(p, _)| canonical(p)).collect();
     // a report path over an input is refused
     let conflicts: Vec<String> = written
         .iter()
-        .filter_map(|p| outputs::output_conflict(p).map(|why| format!("{}: {why}", loader::display_path(p, &wd))))
+        .filter_map(|(p, given)| {
+            let why = outputs::output_conflict(p)?;
+            Some(format!("{}: {why}", loader::display_as_given(p, given, &wd)))
+        })
         .collect();
     if !conflicts.is_empty() {
         return Err(RunError::RefusedOutputs(conflicts));
@@ -610,7 +615,11 @@ fn evaluate(
     if !rejected.is_empty() {
         let sources = exception_paths
             .iter()
-            .filter_map(|p| std::fs::read_to_string(p).ok().map(|t| (loader::display_path(p, &wd), Arc::from(t))))
+            .filter_map(|p| {
+                let abs = absolute(&wd, p);
+                let text = std::fs::read_to_string(&abs).ok()?;
+                Some((loader::display_as_given(&abs, p, &wd), Arc::from(text)))
+            })
             .collect();
         messages.push(Message::Diagnostics { diagnostics: rejected, sources });
     }

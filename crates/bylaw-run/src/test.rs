@@ -9,7 +9,7 @@ use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::compile::CompileOptions;
 use bylaw_engine::diagnostic::{did_you_mean, Code, Diagnostic};
 use bylaw_engine::language::rego::{gator, RegoModule};
-use bylaw_engine::loader::{display_path, Loaded};
+use bylaw_engine::loader::Loaded;
 use bylaw_engine::paths::absolute;
 use bylaw_engine::testing::{self, is_test_file, TestFile};
 use std::path::{Path, PathBuf};
@@ -85,8 +85,15 @@ pub fn load(
     let mut policy_paths = Vec::new();
     let mut suites: Vec<PathBuf> = Vec::new();
     let mut rego_test_paths: Vec<PathBuf> = Vec::new();
-    for p in paths {
-        let p = &if p.to_str().is_some_and(|s| s.starts_with("pack:")) { p.clone() } else { absolute(working_dir, p) };
+    // (absolute, as given): files under a path are shown as it was spelled
+    let mut roots: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for given in paths {
+        let p = &if given.to_str().is_some_and(|s| s.starts_with("pack:")) {
+            given.clone()
+        } else {
+            absolute(working_dir, given)
+        };
+        roots.push((p.clone(), given.clone()));
         if p.to_str().is_some_and(|s| s.starts_with("pack:")) {
             policy_paths.push(p.clone());
         } else if p.is_dir() {
@@ -124,6 +131,20 @@ pub fn load(
         }
     }
     let options = CompileOptions { environment: None, today, include_drafts: true };
+    let shown = |f: &Path| {
+        let given = roots.iter().filter(|(abs, _)| f.starts_with(abs)).map(|(_, g)| g.as_path()).next().unwrap_or(f);
+        bylaw_engine::loader::display_as_given(f, given, working_dir)
+    };
+    // the loader shows a policy path as given
+    let policy_paths: Vec<PathBuf> = policy_paths
+        .into_iter()
+        .map(|p| match roots.iter().find(|(abs, _)| *abs == p) {
+            Some((_, given)) => given.clone(),
+            // a sibling policy of a test file: spelled as its test's path is
+            None if p.is_absolute() => PathBuf::from(shown(&p)),
+            None => p,
+        })
+        .collect();
     let (_, loaded) = crate::load_and_compile(&policy_paths, options, rego, working_dir, messages)?;
     let mut rego = rego.clone();
     let mut data_sources = Sources::new();
@@ -133,7 +154,7 @@ pub fn load(
     let mut errors = Vec::new();
     let mut sources = Sources::new();
     for f in &test_files {
-        let file = display_path(f, working_dir);
+        let file = shown(f);
         let dir = f.parent().map(PathBuf::from).unwrap_or_default();
         match bylaw_engine::paths::read_text(f) {
             Ok(text) => {
@@ -177,7 +198,7 @@ pub fn load(
     tests.extend(testing::example_tests(&loaded.policies));
     let mut rego_tests = Vec::new();
     for p in &rego_test_paths {
-        let file = display_path(p, working_dir);
+        let file = shown(p);
         match bylaw_engine::paths::read_text(p) {
             Ok(text) => rego_tests.push(RegoModule { file, text: Arc::from(text) }),
             Err(e) => errors.push(Diagnostic::error(Code::Io, &file, None, e.to_string())),
@@ -189,6 +210,6 @@ pub fn load(
     if tests.is_empty() && suites.is_empty() && rego_tests.is_empty() {
         return Err(RunError::NoTests);
     }
-    let gator = suites.into_iter().map(|p| (p.clone(), display_path(&p, working_dir))).collect();
+    let gator = suites.into_iter().map(|p| (p.clone(), shown(&p))).collect();
     Ok(Suite { loaded, tests, gator, rego_tests, rego })
 }

@@ -59,13 +59,16 @@ pub fn validate(
 
     // tests: which rules are exercised, and test files that do not load
     let mut tested: lint::Tested = BTreeSet::new();
-    let on_disk: Vec<PathBuf> = paths
+    let on_disk: Vec<(PathBuf, &PathBuf)> = paths
         .iter()
         .filter(|p| !p.to_string_lossy().starts_with("pack:"))
-        .map(|p| bylaw_engine::paths::absolute(working_dir, p))
+        .map(|p| (bylaw_engine::paths::absolute(working_dir, p), p))
         .collect();
-    for f in test_files(&on_disk) {
-        let file = loader::display_path(&f, working_dir);
+    let found = on_disk
+        .iter()
+        .flat_map(|(abs, given)| test_files(std::slice::from_ref(abs)).into_iter().map(move |f| (f, *given)));
+    for (f, given) in found.collect::<Vec<_>>() {
+        let file = loader::display_as_given(&f, given, working_dir);
         let Ok(text) = std::fs::read_to_string(&f) else { continue };
         match testing::parse(&file, f.parent().unwrap_or(Path::new(".")), &text) {
             Ok(t) => {
@@ -88,10 +91,10 @@ pub fn validate(
             Vec::new()
         }
     };
-    for p in exception_paths {
-        let p = bylaw_engine::paths::absolute(working_dir, p);
+    for given in exception_paths {
+        let p = bylaw_engine::paths::absolute(working_dir, given);
         if let Ok(t) = std::fs::read_to_string(&p) {
-            loaded.sources.insert(loader::display_path(&p, working_dir), Arc::from(t));
+            loaded.sources.insert(loader::display_as_given(&p, given, working_dir), Arc::from(t));
         }
     }
     diags.extend(lint::lint(&loaded.policies, &exception_list, &tested));

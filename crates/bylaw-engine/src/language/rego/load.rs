@@ -55,7 +55,6 @@ pub fn read_data(
     sources: &mut std::collections::HashMap<String, Arc<str>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    use crate::loader::display_path;
     for given in rego.data_files.clone() {
         let path = crate::paths::absolute(working_dir, &given);
         let files: Vec<(std::path::PathBuf, Vec<String>)> = if path.is_dir() {
@@ -75,7 +74,7 @@ pub fn read_data(
             vec![(path.clone(), Vec::new())]
         };
         for (file, under) in files {
-            let shown = display_path(&file, working_dir);
+            let shown = crate::loader::display_as_given(&file, &given, working_dir);
             let text = match crate::paths::read_text(&file) {
                 Ok(t) => t,
                 Err(e) => {
