@@ -173,6 +173,11 @@ fn expand(
     let mut out = Vec::new();
     for (p, given) in paths {
         let display_path = |f: &Path, _: &Path| display_as_given(f, given, working_dir);
+        if given.as_os_str().is_empty() {
+            // not the working directory: an empty argument names nothing
+            diagnostics.push(Diagnostic::error(Code::Io, "", None, "an empty policy path names no file or directory"));
+            continue;
+        }
         if p.is_dir() {
             let Walked { files, loops, unreadable } = walk(p);
             for (d, why) in unreadable {

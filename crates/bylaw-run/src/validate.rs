@@ -109,27 +109,18 @@ pub fn validate(
 
 /// Test files next to (or under) the policies.
 fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for p in entries.flatten().map(|e| e.path()) {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if testing::is_test_file(&p) {
-                out.push(p);
-            }
-        }
-    }
     let mut out = Vec::new();
-    let mut dirs = BTreeSet::new();
     for p in paths {
         if p.is_dir() {
-            dirs.insert(p.clone());
-        } else if let Some(parent) = p.parent() {
-            dirs.insert(if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() });
+            // every test under a directory (symlink loops read once)
+            out.extend(bylaw_engine::loader::walk(p).files.into_iter().filter(|f| testing::is_test_file(f)));
+        } else if p.is_file() {
+            // a policy file's tests are beside it (not the whole tree above it)
+            let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if let Ok(entries) = std::fs::read_dir(parent) {
+                out.extend(entries.flatten().map(|e| e.path()).filter(|f| f.is_file() && testing::is_test_file(f)));
+            }
         }
-    }
-    for d in dirs {
-        walk(&d, &mut out);
     }
     out.sort();
     out.dedup();
