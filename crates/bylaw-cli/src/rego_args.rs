@@ -1,6 +1,6 @@
 //! The flags of `.rego` policies, shared by `check`, `ci` and `validate`:
-//! conftest's `--namespace`, `--all-namespaces` and `--data`, and
-//! `--rego-v0`. Each wins over its `rego:` key in .bylaw.yaml.
+//! conftest's `--namespace`, `--all-namespaces`, `--data` and
+//! `--combine`, and `--rego-v0`. Each wins over its `rego:` key in .bylaw.yaml.
 
 use bylaw_engine::config::Config;
 use bylaw_run::RegoOptions;
@@ -24,6 +24,10 @@ pub struct RegoArgs {
     /// module is read as v1, and as v0 when only v0 parses it.
     #[arg(long)]
     pub rego_v0: bool,
+    /// Evaluate the Rego policies once, with `input` an array of every file
+    /// as `{path, contents}` (conftest's --combine), for rules across files.
+    #[arg(long)]
+    pub combine: bool,
 }
 
 impl RegoArgs {
@@ -40,6 +44,7 @@ impl RegoArgs {
             },
             data: Vec::new(),
             v0: self.rego_v0 || c.v0.unwrap_or(false),
+            combine: self.combine || c.combine.unwrap_or(false),
         }
     }
 }

@@ -213,3 +213,53 @@ fn opa_tests_run_with_rego_line_coverage() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL") && out.contains("test_x") && out.contains("undefined"), "{out}");
 }
+
+#[test]
+fn combine_evaluates_once_on_every_file_and_places_findings_in_their_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir_all(d.join("k8s")).unwrap();
+    std::fs::write(
+        d.join("combine.rego"),
+        "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tsome f in input\n\tf.contents.kind == \"Service\"\n\tnot selected(f.contents.spec.selector)\n\tmsg := sprintf(\"service %s selects no deployment\", [f.contents.metadata.name])\n}\n\nselected(selector) if {\n\tsome f in input\n\tf.contents.kind == \"Deployment\"\n\tevery k, v in selector {\n\t\tf.contents.spec.template.metadata.labels[k] == v\n\t}\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("k8s/app.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    metadata:\n      labels: {app: web}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("k8s/svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("k8s/api.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  selector: {app: api}\n",
+    )
+    .unwrap();
+    let rego = d.join("combine.rego");
+    let k8s = d.join("k8s");
+    let (code, out, err) = output(in_workspace(&[
+        "check",
+        "--no-config",
+        "--combine",
+        "-p",
+        rego.to_str().unwrap(),
+        k8s.to_str().unwrap(),
+        "-f",
+        "json",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{out}");
+    assert_eq!(findings[0]["message"], "service api selects no deployment");
+    assert!(findings[0]["location"]["path"].as_str().unwrap().ends_with("k8s/api.yaml"), "{out}");
+    assert!(findings[0]["location"]["start_line"].as_u64().unwrap() > 1, "a node of api.yaml: {out}");
+    // without --combine every document is its own input: the rule reads nothing
+    let (code, _, err) =
+        output(in_workspace(&["check", "--no-config", "-p", rego.to_str().unwrap(), k8s.to_str().unwrap()]));
+    assert_eq!(code, 0, "{err}");
+}

@@ -80,6 +80,7 @@ pub struct RegoConfig {
     #[serde(default)]
     pub data: Vec<String>,
     pub v0: Option<bool>,
+    pub combine: Option<bool>,
 }
 
 impl Config {

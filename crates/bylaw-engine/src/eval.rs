@@ -275,6 +275,14 @@ impl Evaluator<'_> {
                 match render_message(&r.message, bindings, t.doc.node, item) {
                     Ok(msg) => {
                         let mut f = self.finding(p, r, t, &self.at_segments(r, t, base), msg, false);
+                        if let Some(e) = raw.elsewhere {
+                            f.location = location(&e.path, e.span);
+                            f.document = e.document;
+                            f.fingerprint =
+                                fingerprint(&format!("{}:{}", r.id, r.id), &e.path, None, e.document, &e.pointer);
+                            f.pointer = e.pointer;
+                            f.resource = None;
+                        }
                         f.exception = raw.excepted.map(|reason| {
                             Box::new(crate::report::AppliedException {
                                 id: format!("{}:exception", p.name),
@@ -920,7 +928,14 @@ mod language_seam_tests {
                         ToyOutcome::Fire(segs) => (Some(segs.as_slice()), Outcome::Violation(&ToyBindings)),
                         ToyOutcome::Fail => (None, Outcome::Error("`x` is not a number".into())),
                     };
-                    sink(Event::Finding(RawFinding { policy: i, rule, item, outcome, excepted: None }));
+                    sink(Event::Finding(RawFinding {
+                        policy: i,
+                        rule,
+                        item,
+                        outcome,
+                        excepted: None,
+                        elsewhere: None,
+                    }));
                 }
                 sink(Event::Applied(i));
             }

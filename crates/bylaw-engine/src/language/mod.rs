@@ -164,6 +164,21 @@ pub struct RawFinding<'a> {
     /// Why the finding is excepted by the policy itself (Rego's `exception`
     /// rules): it is reported, but does not fail the run.
     pub excepted: Option<String>,
+    /// A finding of a policy evaluated once on every file (Rego with
+    /// `--combine`) is about one of the files: where, instead of the
+    /// document evaluated (`item` is then ignored).
+    pub elsewhere: Option<Elsewhere>,
+}
+
+/// Where a finding is when it is not in the document evaluated.
+pub struct Elsewhere {
+    /// The file's display path.
+    pub path: String,
+    /// Index of the document in the file.
+    pub document: Option<u32>,
+    /// The node's span in the file, and its JSON pointer in the document.
+    pub span: crate::node::Span,
+    pub pointer: String,
 }
 
 /// Whether a rule fired or failed.

@@ -591,7 +591,7 @@ impl<'a> CelDocument<'a, '_> {
                 Ok(_) => return,
                 Err(e) => Outcome::Error(e),
             };
-            sink(Event::Finding(RawFinding { policy, rule, item, outcome, excepted: None }));
+            sink(Event::Finding(RawFinding { policy, rule, item, outcome, excepted: None, elsewhere: None }));
         };
         match &r.each {
             None => check(base, None),

@@ -333,6 +333,7 @@ pub fn constraint(
                 missing: compiled.missing.clone(),
             }],
             has_exceptions: false,
+            combine: false,
             gatekeeper: Some(Constraint {
                 parameters: regorus::Value::from(
                     parameters.map(Node::to_json).unwrap_or_else(|| serde_json::json!({})),

@@ -40,6 +40,9 @@ pub struct RegoOptions {
     /// Parse every module as Rego v0 (OPA before 1.0). Otherwise a module
     /// is read as v1 and, when only v0 syntax parses it, as v0.
     pub v0: bool,
+    /// conftest's `--combine`: the policies are evaluated once, with
+    /// `input` an array of every file as `{path, contents}`.
+    pub combine: bool,
 }
 
 /// Reads the data files and directories of `rego.data_files` (relative to
@@ -274,7 +277,7 @@ pub fn compile(
             lifecycle: Lifecycle::Enforced,
             description: package_meta["description"].as_str().or(package_meta["title"].as_str()).map(str::to_owned),
             file,
-            target: Target::Documents,
+            target: if rego.combine { Target::Pipeline } else { Target::Documents },
             files: None,
             kinds: Vec::new(),
             language: NAME,
@@ -284,6 +287,7 @@ pub fn compile(
                 rules: names,
                 has_exceptions,
                 gatekeeper: None,
+                combine: rego.combine,
             }),
             rules,
             needs_json: true,

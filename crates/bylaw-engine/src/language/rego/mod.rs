@@ -34,7 +34,9 @@ pub mod load;
 pub mod opa_test;
 pub mod probe;
 
-use super::{Bindings, ConditionCompiler, Document, Event, LanguageRun, Outcome, PolicyLanguage, RawFinding};
+use super::{
+    Bindings, ConditionCompiler, Document, Elsewhere, Event, LanguageRun, Outcome, PolicyLanguage, RawFinding,
+};
 use crate::compile::Compiler;
 use crate::loader::LoadedPolicy;
 use crate::node::{Node, NodeValue, Segment};
@@ -69,6 +71,7 @@ impl PolicyLanguage for RegoLanguage {
             engines: Mutex::new(Vec::new()),
             files: files.to_vec(),
             inventory: std::sync::OnceLock::new(),
+            parsed: std::sync::OnceLock::new(),
         })
     }
 }
@@ -119,6 +122,8 @@ pub struct RegoProgram {
     pub has_exceptions: bool,
     /// For a Gatekeeper Constraint: its parameters and match.
     pub gatekeeper: Option<gatekeeper::Constraint>,
+    /// Evaluated once on every file (conftest's `--combine`), not per document.
+    pub combine: bool,
 }
 
 /// One policy rule of a package.
@@ -141,6 +146,8 @@ struct RegoRun {
     /// The Kubernetes objects of the run's files, read when a template
     /// first needs them.
     inventory: std::sync::OnceLock<Vec<serde_json::Value>>,
+    /// The run's files parsed, for the inventory and `--combine`.
+    parsed: std::sync::OnceLock<Vec<(String, Vec<Node>)>>,
 }
 
 impl RegoRun {
@@ -163,11 +170,11 @@ impl RegoRun {
         Some(engine)
     }
 
-    /// The Kubernetes objects (`apiVersion`, `kind`, `metadata.name`) of
-    /// the run's files: what Gatekeeper would have synced.
-    fn objects(&self) -> &[serde_json::Value] {
-        self.inventory.get_or_init(|| {
-            let mut objects = Vec::new();
+    /// The run's files, parsed (each file's documents), read once when a
+    /// policy first needs them (Gatekeeper's inventory, `--combine`).
+    fn parsed(&self) -> &[(String, Vec<Node>)] {
+        self.parsed.get_or_init(|| {
+            let mut out = Vec::new();
             for f in &self.files {
                 let text = match &f.content {
                     Some(t) => t.clone(),
@@ -176,19 +183,109 @@ impl RegoRun {
                         _ => continue,
                     },
                 };
-                let mut each = |doc: Node| {
-                    let k8s = doc.str_at(&["apiVersion"]).is_some()
-                        && doc.str_at(&["kind"]).is_some()
-                        && doc.str_at(&["metadata", "name"]).is_some();
-                    if k8s {
-                        objects.push(doc.to_json());
-                    }
-                };
                 let format = crate::input::Format::of_path(&f.path).unwrap_or(crate::input::Format::YAML);
-                crate::input::parse_each(format, &text, &mut each);
+                let mut docs = Vec::new();
+                crate::input::parse_each(format, &text, &mut |doc: Node| docs.push(doc));
+                out.push((f.path.clone(), docs));
             }
-            objects
+            out
         })
+    }
+
+    /// The Kubernetes objects (`apiVersion`, `kind`, `metadata.name`) of
+    /// the run's files: what Gatekeeper would have synced.
+    fn objects(&self) -> &[serde_json::Value] {
+        self.inventory.get_or_init(|| {
+            let k8s = |d: &&Node| {
+                d.str_at(&["apiVersion"]).is_some()
+                    && d.str_at(&["kind"]).is_some()
+                    && d.str_at(&["metadata", "name"]).is_some()
+            };
+            self.parsed().iter().flat_map(|(_, docs)| docs.iter().filter(k8s).map(Node::to_json)).collect()
+        })
+    }
+
+    /// conftest's `--combine` input: every file as `{path, contents}`,
+    /// `contents` the document (or the list of a file's documents).
+    fn combined(&self) -> serde_json::Value {
+        let files = self.parsed().iter().map(|(path, docs)| {
+            let contents = match docs.as_slice() {
+                [one] => one.to_json(),
+                many => serde_json::Value::Array(many.iter().map(Node::to_json).collect()),
+            };
+            serde_json::json!({ "path": path, "contents": contents })
+        });
+        serde_json::Value::Array(files.collect())
+    }
+
+    /// Where a place in the combined input is: its file, document and node.
+    fn elsewhere(&self, path: &[Segment]) -> Option<Elsewhere> {
+        let [Segment::Index(i), rest @ ..] = path else { return None };
+        let (file, docs) = self.parsed().get(*i)?;
+        let (document, rest) = match rest {
+            [Segment::Key(c), rest @ ..] if c == "contents" && docs.len() == 1 => (0, rest),
+            [Segment::Key(c), Segment::Index(d), rest @ ..] if c == "contents" => (*d, rest),
+            _ => (0, &[][..]),
+        };
+        let node = docs.get(document)?;
+        let (span, depth) = node.span_of(rest);
+        Some(Elsewhere {
+            path: file.clone(),
+            document: Some(document as u32),
+            span,
+            pointer: crate::node::to_pointer(&rest[..depth]),
+        })
+    }
+
+    /// A `--combine` policy, once on every file.
+    fn evaluate_combined(&self, index: usize, program: &RegoProgram, sink: &mut dyn FnMut(Event<'_>)) {
+        let Some(mut engine) = self.take(&program.shared) else { return };
+        let combined = self.combined();
+        let input = regorus::Value::from(combined.clone());
+        engine.set_input(input.clone());
+        sink(Event::Applied(index));
+        let excepted = if program.has_exceptions {
+            engine.eval_rule(format!("{}.exception", program.package)).map(|v| exception_names(&v)).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        for (rule, query) in program.rules.iter().enumerate() {
+            let path = format!("{}.{}", program.package, query.name);
+            let results = match engine.eval_rule(path.clone()) {
+                Ok(v) => v,
+                Err(e) => {
+                    let outcome = Outcome::Error(format!("Rego: {}", one_line(&e.to_string())));
+                    sink(Event::Finding(RawFinding {
+                        policy: index,
+                        rule,
+                        item: None,
+                        outcome,
+                        excepted: None,
+                        elsewhere: None,
+                    }));
+                    continue;
+                }
+            };
+            let messages: Vec<String> = results_of(&results).into_iter().map(|r| message_of(r).0).collect();
+            let wanted: Vec<&str> = messages.iter().map(String::as_str).collect();
+            let wrap = |d: &serde_json::Value| regorus::Value::from(d.clone());
+            let mut places = probe::locate(&mut engine, &path, &combined, &wanted, &wrap);
+            engine.set_input(input.clone());
+            let excepted =
+                excepted.iter().any(|n| *n == query.short).then(|| exception_reason(&program.package, &query.short));
+            for message in &messages {
+                let elsewhere = places.remove(message).and_then(|p| self.elsewhere(&p));
+                sink(Event::Finding(RawFinding {
+                    policy: index,
+                    rule,
+                    item: None,
+                    outcome: Outcome::Violation(&Message(message)),
+                    excepted: excepted.clone(),
+                    elsewhere,
+                }));
+            }
+        }
+        self.give_back(&program.shared, engine);
     }
 
     fn give_back(&self, shared: &Shared, engine: regorus::Engine) {
@@ -218,6 +315,13 @@ impl LanguageRun for RegoRun {
         let mut input: Option<regorus::Value> = None;
         for (index, policy) in policies {
             let Some(program) = policy.program.downcast_ref::<RegoProgram>() else { continue };
+            if program.combine {
+                // once per run: with the pipeline context's turn
+                if doc.format == "pipeline" {
+                    self.evaluate_combined(index, program, sink);
+                }
+                continue;
+            }
             let json = doc.json.get_or_init(|| doc.node.to_json());
             if let Some(c) = &program.gatekeeper {
                 // a namespaceSelector reads the labels of the Namespace objects checked
@@ -254,7 +358,14 @@ impl LanguageRun for RegoRun {
                     Ok(v) => v,
                     Err(e) => {
                         let outcome = Outcome::Error(format!("Rego: {}", one_line(&e.to_string())));
-                        sink(Event::Finding(RawFinding { policy: index, rule, item: None, outcome, excepted: None }));
+                        sink(Event::Finding(RawFinding {
+                            policy: index,
+                            rule,
+                            item: None,
+                            outcome,
+                            excepted: None,
+                            elsewhere: None,
+                        }));
                         continue;
                     }
                 };
@@ -262,7 +373,14 @@ impl LanguageRun for RegoRun {
                     Ok(names) => names.iter().any(|n| n == short).then(|| exception_reason(&program.package, short)),
                     Err(e) => {
                         let outcome = Outcome::Error(format!("Rego `exception`: {}", one_line(&e.to_string())));
-                        sink(Event::Finding(RawFinding { policy: index, rule, item: None, outcome, excepted: None }));
+                        sink(Event::Finding(RawFinding {
+                            policy: index,
+                            rule,
+                            item: None,
+                            outcome,
+                            excepted: None,
+                            elsewhere: None,
+                        }));
                         None
                     }
                 };
@@ -327,6 +445,7 @@ impl LanguageRun for RegoRun {
                         item: item.as_deref(),
                         outcome: Outcome::Violation(&Message(&message)),
                         excepted: excepted.clone(),
+                        elsewhere: None,
                     }));
                 }
             }
