@@ -251,28 +251,13 @@ impl RegoRun {
         };
         for (rule, query) in program.rules.iter().enumerate() {
             let path = format!("{}.{}", program.package, query.name);
-            let results = match engine.eval_rule(path.clone()) {
-                Ok(v) => v,
-                Err(e) => {
-                    let outcome = Outcome::Error(format!("Rego: {}", one_line(&e.to_string())));
-                    sink(Event::Finding(RawFinding {
-                        policy: index,
-                        rule,
-                        item: None,
-                        outcome,
-                        excepted: None,
-                        elsewhere: None,
-                    }));
-                    continue;
-                }
-            };
+            let Some(results) = eval_or_report(&mut engine, &path, index, rule, sink) else { continue };
             let messages: Vec<String> = results_of(&results).into_iter().map(|r| message_of(r).0).collect();
             let wanted: Vec<&str> = messages.iter().map(String::as_str).collect();
             let wrap = |d: &serde_json::Value| regorus::Value::from(d.clone());
             let mut places = probe::locate(&mut engine, &path, &combined, &wanted, &wrap);
             engine.set_input(input.clone());
-            let excepted =
-                excepted.iter().any(|n| *n == query.short).then(|| exception_reason(&program.package, &query.short));
+            let excepted = excepted.contains(&query.short).then(|| exception_reason(&program.package, &query.short));
             for message in &messages {
                 let elsewhere = places.remove(message).and_then(|p| self.elsewhere(&p));
                 sink(Event::Finding(RawFinding {
@@ -354,21 +339,7 @@ impl LanguageRun for RegoRun {
             for (rule, query) in program.rules.iter().enumerate() {
                 let (name, short) = (&query.name, &query.short);
                 let path = format!("{}.{name}", program.package);
-                let results = match engine.eval_rule(path.clone()) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        let outcome = Outcome::Error(format!("Rego: {}", one_line(&e.to_string())));
-                        sink(Event::Finding(RawFinding {
-                            policy: index,
-                            rule,
-                            item: None,
-                            outcome,
-                            excepted: None,
-                            elsewhere: None,
-                        }));
-                        continue;
-                    }
-                };
+                let Some(results) = eval_or_report(&mut engine, &path, index, rule, sink) else { continue };
                 let excepted = match &excepted {
                     Ok(names) => names.iter().any(|n| n == short).then(|| exception_reason(&program.package, short)),
                     Err(e) => {
@@ -450,6 +421,25 @@ impl LanguageRun for RegoRun {
                 }
             }
             self.give_back(&program.shared, engine);
+        }
+    }
+}
+
+/// The value of rule `path`, or `None` after reporting its error as the
+/// rule's evaluation error.
+fn eval_or_report(
+    engine: &mut regorus::Engine,
+    path: &str,
+    policy: usize,
+    rule: usize,
+    sink: &mut dyn FnMut(Event<'_>),
+) -> Option<regorus::Value> {
+    match engine.eval_rule(path.to_owned()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let outcome = Outcome::Error(format!("Rego: {}", one_line(&e.to_string())));
+            sink(Event::Finding(RawFinding { policy, rule, item: None, outcome, excepted: None, elsewhere: None }));
+            None
         }
     }
 }
