@@ -28,6 +28,10 @@ pub struct RegoArgs {
     /// as `{path, contents}` (conftest's --combine), for rules across files.
     #[arg(long)]
     pub combine: bool,
+    /// Evaluate Gatekeeper templates' K8sNativeValidation CEL rather than
+    /// their Rego where they have both.
+    #[arg(long)]
+    pub gatekeeper_cel: bool,
 }
 
 impl RegoArgs {
@@ -45,6 +49,7 @@ impl RegoArgs {
             data: Vec::new(),
             v0: self.rego_v0 || c.v0.unwrap_or(false),
             combine: self.combine || c.combine.unwrap_or(false),
+            gatekeeper_cel: self.gatekeeper_cel || c.gatekeeper_cel.unwrap_or(false),
         }
     }
 }

@@ -79,7 +79,7 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
         }
     }
     for (path, shown) in &gator {
-        match bylaw_engine::language::rego::gator::run(path, shown, &options) {
+        match bylaw_engine::language::rego::gator::run(path, shown, rego.gatekeeper_cel, &options) {
             Ok(r) => results.extend(r),
             Err(diagnostics) => {
                 common::print_diagnostics(&diagnostics, &loaded.sources, color);

@@ -147,6 +147,11 @@ fn the_gatekeeper_library_suites_run_unchanged() {
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testcase").count(), 265, "every case in the JUnit report");
+
+    // the 16 templates with K8sNativeValidation CEL, by their CEL: the same verdicts
+    let (code, out, err) = output(in_workspace(&["test", library.to_str().unwrap(), "--gatekeeper-cel"]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert_eq!(out.lines().last().unwrap(), "265 cases: 260 passed, 5 failed", "{out}");
 }
 
 #[test]

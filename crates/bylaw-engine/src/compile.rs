@@ -519,7 +519,7 @@ pub fn compile_loaded(
     let (mut policies, rego_diagnostics) = language::rego::compile(&loaded.rego, rego, &set.options);
     diagnostics.extend(rego_diagnostics);
     let (constraints, gatekeeper_diagnostics) =
-        language::rego::gatekeeper::compile(&loaded.gatekeeper, rego.v0, &set.options);
+        language::rego::gatekeeper::compile(&loaded.gatekeeper, rego, &set.options);
     diagnostics.extend(gatekeeper_diagnostics);
     policies.extend(constraints);
     let mut ids: std::collections::HashMap<String, String> =

@@ -81,6 +81,7 @@ pub struct RegoConfig {
     pub data: Vec<String>,
     pub v0: Option<bool>,
     pub combine: Option<bool>,
+    pub gatekeeper_cel: Option<bool>,
 }
 
 impl Config {

@@ -67,6 +67,8 @@ pub struct Template<'a> {
     /// The Rego program, `data.PACKAGE` of its `violation` rule, and what
     /// its `not input.review.object…` paths say.
     pub engine: Result<Compiled, ()>,
+    /// Its `K8sNativeValidation` CEL, where it has one that compiles.
+    pub cel: Option<Arc<CelValidation>>,
 }
 
 /// A template's Rego, compiled once for all of its constraints.
@@ -126,7 +128,24 @@ pub fn template<'a>(doc: &'a GatekeeperDocument, v0: bool, diagnostics: &mut Vec
             _ => None,
         }
     });
+    let cel_source = target.and_then(|t| match t.get("code").map(|c| &c.value) {
+        Some(NodeValue::Seq(code)) => {
+            code.iter().find(|c| c.str_at(&["engine"]) == Some("K8sNativeValidation")).and_then(|c| c.get("source"))
+        }
+        _ => None,
+    });
+    let cel = cel_source.and_then(|s| CelValidation::compile(doc, s, diagnostics)).map(Arc::new);
     let engine = match source.and_then(|s| s.get("rego").map(|r| (s, r))) {
+        // CEL only: an empty Rego program beside it
+        None if cel.is_some() => Ok(Compiled {
+            shared: Arc::new(Shared {
+                engine: Mutex::new(regorus::Engine::new()),
+                id: super::load::next_id(),
+                inventory: false,
+            }),
+            package: String::new(),
+            missing: Vec::new(),
+        }),
         None => {
             diagnostics.push(
                 Diagnostic::error(
@@ -156,6 +175,7 @@ pub fn template<'a>(doc: &'a GatekeeperDocument, v0: bool, diagnostics: &mut Vec
         description: annotation("description"),
         schema,
         engine,
+        cel,
     })
 }
 
@@ -222,9 +242,10 @@ fn in_yaml(mut d: Diagnostic, node: &Node) -> Diagnostic {
 /// The Constraints of `docs` as policies, each with its template's Rego.
 pub fn compile(
     docs: &[GatekeeperDocument],
-    v0: bool,
+    rego: &super::RegoOptions,
     options: &CompileOptions,
 ) -> (Vec<CompiledPolicy>, Vec<Diagnostic>) {
+    let v0 = rego.v0;
     let mut diagnostics = Vec::new();
     let mut templates: HashMap<String, Template<'_>> = HashMap::new();
     for d in docs.iter().filter(|d| is_template(&d.root)) {
@@ -248,7 +269,7 @@ pub fn compile(
             );
             continue;
         };
-        if let Some(p) = constraint(d, t, options, &mut diagnostics) {
+        if let Some(p) = constraint(d, t, rego.gatekeeper_cel, options, &mut diagnostics) {
             policies.push(p);
         }
     }
@@ -259,6 +280,7 @@ pub fn compile(
 pub fn constraint(
     d: &GatekeeperDocument,
     t: &Template<'_>,
+    prefer_cel: bool,
     options: &CompileOptions,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<CompiledPolicy> {
@@ -298,6 +320,9 @@ pub fn constraint(
         options.today,
     );
     notes.extend(resolved.notes);
+    let parameters_json = parameters.map(Node::to_json).unwrap_or_else(|| serde_json::json!({}));
+    // the CEL engine where asked for (or where there is no Rego)
+    let cel_engine = t.cel.clone().filter(|_| prefer_cel || compiled.package.is_empty());
     let rule = CompiledRule {
         id: name.clone(),
         title: t.title.clone().unwrap_or_else(|| t.kind.clone()),
@@ -335,10 +360,10 @@ pub fn constraint(
             has_exceptions: false,
             combine: false,
             gatekeeper: Some(Constraint {
-                parameters: regorus::Value::from(
-                    parameters.map(Node::to_json).unwrap_or_else(|| serde_json::json!({})),
-                ),
+                parameters: regorus::Value::from(parameters_json.clone()),
+                parameters_json,
                 matcher,
+                cel: cel_engine,
             }),
         }),
         rules: vec![rule],
@@ -352,7 +377,130 @@ pub fn constraint(
 pub struct Constraint {
     /// `input.parameters`.
     pub parameters: regorus::Value,
+    /// The same as JSON (`variables.params` of CEL).
+    pub parameters_json: Value,
     pub matcher: Match,
+    /// The template's CEL, when it is the engine used.
+    pub cel: Option<Arc<CelValidation>>,
+}
+
+/// A template's `K8sNativeValidation` source, compiled with bylaw's CEL
+/// environment: `variables` (each may read the ones before it as
+/// `variables.NAME`; `variables.params` and `variables.anyObject` are
+/// Gatekeeper's) and `validations` (each fails the object when false,
+/// with its `messageExpression`, else its `message`).
+pub struct CelValidation {
+    variables: Vec<(String, cel::Program, String)>,
+    validations: Vec<CelCheck>,
+}
+
+struct CelCheck {
+    expression: cel::Program,
+    source: String,
+    message: Option<String>,
+    message_expression: Option<cel::Program>,
+}
+
+fn cel_env() -> &'static Arc<cel::Env> {
+    static ENV: std::sync::OnceLock<Arc<cel::Env>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| Arc::new(crate::language::cel::cel_env()))
+}
+
+impl CelValidation {
+    fn compile(doc: &GatekeeperDocument, source: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<CelValidation> {
+        let env = cel_env();
+        let mut ok = true;
+        let mut compile = |node: Option<&Node>| -> Option<(cel::Program, String)> {
+            let node = node?;
+            let text = node.as_str()?.to_owned();
+            match env.compile(&text) {
+                Ok(p) => Some((p, text)),
+                Err(e) => {
+                    diagnostics.push(
+                        Diagnostic::error(Code::Cel, &doc.file, Some(node.span), format!("K8sNativeValidation: {e}"))
+                            .with_hint("bylaw evaluates this CEL with its own environment (DESIGN §3)"),
+                    );
+                    ok = false;
+                    None
+                }
+            }
+        };
+        let list = |key: &str| match source.get(key).map(|v| &v.value) {
+            Some(NodeValue::Seq(items)) => items.iter().collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        let mut variables = Vec::new();
+        for v in list("variables") {
+            let name = v.str_at(&["name"]).unwrap_or_default().to_owned();
+            if let Some((p, text)) = compile(v.get("expression")) {
+                variables.push((name, p, text));
+            }
+        }
+        let mut validations = Vec::new();
+        for v in list("validations") {
+            let message_expression = compile(v.get("messageExpression")).map(|(p, _)| p);
+            if let Some((expression, source)) = compile(v.get("expression")) {
+                let message = v.str_at(&["message"]).map(str::to_owned);
+                validations.push(CelCheck { expression, source, message, message_expression });
+            }
+        }
+        ok.then_some(CelValidation { variables, validations })
+    }
+
+    /// The messages of the failed validations on document `doc` (its
+    /// admission review, [`review`]) with `params`.
+    pub fn violations(&self, doc: &Value, params: &Value) -> Result<Vec<String>, String> {
+        use std::collections::HashMap;
+        let review = review(doc);
+        let object = review.get("object").cloned().unwrap_or(Value::Null);
+        let old = review.get("oldObject").cloned().unwrap_or(Value::Null);
+        let value = |v: &Value| cel::to_value(v).map_err(|e| e.to_string());
+        let root = crate::language::cel::root_context(cel_env().clone());
+        let mut scope = root.new_inner_scope();
+        scope.add_variable_from_value("object", value(&object)?);
+        scope.add_variable_from_value("oldObject", value(&old)?);
+        scope.add_variable_from_value("request", value(&review)?);
+        scope.add_variable_from_value("params", value(params)?);
+        let mut vars: HashMap<String, cel::Value> = HashMap::new();
+        vars.insert("params".into(), value(params)?);
+        vars.insert("anyObject".into(), value(if object.is_null() { &old } else { &object })?);
+        // Kubernetes evaluates variables lazily: one that fails matters only
+        // where it is read (then the reading expression fails, naming it)
+        let mut failed: Vec<String> = Vec::new();
+        for (name, program, source) in &self.variables {
+            let mut s = scope.new_inner_scope();
+            s.add_variable_from_value("variables", cel::Value::from(vars.clone()));
+            match program.execute(&s) {
+                Ok(v) => {
+                    vars.insert(name.clone(), v);
+                }
+                Err(e) => failed.push(format!("variable `{name}` (`{}`): {e}", source.trim())),
+            }
+        }
+        let explain = |e: String| if failed.is_empty() { e } else { format!("{e} (after {})", failed.join("; ")) };
+        let mut s = scope.new_inner_scope();
+        s.add_variable_from_value("variables", cel::Value::from(vars));
+        let mut out = Vec::new();
+        for check in &self.validations {
+            match check.expression.execute(&s) {
+                Ok(cel::Value::Bool(true)) => {}
+                Ok(cel::Value::Bool(false)) => {
+                    let from_expression = check.message_expression.as_ref().and_then(|m| match m.execute(&s) {
+                        Ok(cel::Value::String(t)) => Some(t.to_string()),
+                        _ => None,
+                    });
+                    out.push(
+                        from_expression
+                            .or_else(|| check.message.clone())
+                            .unwrap_or_else(|| format!("failed expression: {}", check.source.trim())),
+                    );
+                }
+                Ok(other) => return Err(format!("`{}` must be a bool, got {other:?}", check.source.trim())),
+                Err(e) => return Err(explain(format!("`{}`: {e}", check.source.trim()))),
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Constraint {

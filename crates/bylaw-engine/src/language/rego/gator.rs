@@ -34,7 +34,12 @@ fn read(path: &Path, shown: &str) -> Result<(Vec<Node>, String), Diagnostic> {
 /// Runs the suite in file `path` (shown as `shown`): a result per case,
 /// or the problems that stop the suite (it does not parse, a file it names
 /// is missing, the template or the constraint does not compile).
-pub fn run(path: &Path, shown: &str, options: &CompileOptions) -> Result<Vec<CaseResult>, Vec<Diagnostic>> {
+pub fn run(
+    path: &Path,
+    shown: &str,
+    prefer_cel: bool,
+    options: &CompileOptions,
+) -> Result<Vec<CaseResult>, Vec<Diagnostic>> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let (docs, _) = read(path, shown).map_err(|d| vec![d])?;
     let Some(suite) = docs.first() else {
@@ -72,7 +77,7 @@ pub fn run(path: &Path, shown: &str, options: &CompileOptions) -> Result<Vec<Cas
         let Some(template) = gatekeeper::template(&template_doc, false, &mut diagnostics) else {
             return Err(diagnostics);
         };
-        let policy = gatekeeper::constraint(&constraint_doc, &template, options, &mut diagnostics);
+        let policy = gatekeeper::constraint(&constraint_doc, &template, prefer_cel, options, &mut diagnostics);
         let Some(policy) = policy.filter(|_| diagnostics.is_empty()) else {
             return Err(diagnostics);
         };
@@ -218,6 +223,11 @@ pub fn violations(program: &RegoProgram, object: &Value, inventory_objects: &[Va
     };
     if !constraint.matcher.matches(object, &namespace_labels) {
         return Ok(Vec::new());
+    }
+    if let Some(cel) = &constraint.cel {
+        return cel
+            .violations(object, &constraint.parameters_json)
+            .map_err(|e| format!("the template's CEL failed: {e}"));
     }
     let mut engine = program.shared.engine.lock().map_err(|_| "the engine is unusable")?.clone();
     let mut data = serde_json::Map::new();

@@ -43,6 +43,10 @@ pub struct RegoOptions {
     /// conftest's `--combine`: the policies are evaluated once, with
     /// `input` an array of every file as `{path, contents}`.
     pub combine: bool,
+    /// Evaluate a Gatekeeper template's `K8sNativeValidation` CEL rather
+    /// than its Rego where it has both (a template with CEL only always
+    /// uses it).
+    pub gatekeeper_cel: bool,
 }
 
 /// Reads the data files and directories of `rego.data_files` (relative to

@@ -254,8 +254,9 @@ impl RegoRun {
             let Some(results) = eval_or_report(&mut engine, &path, index, rule, sink) else { continue };
             let messages: Vec<String> = results_of(&results).into_iter().map(|r| message_of(r).0).collect();
             let wanted: Vec<&str> = messages.iter().map(String::as_str).collect();
-            let wrap = |d: &serde_json::Value| regorus::Value::from(d.clone());
-            let mut places = probe::locate(&mut engine, &path, &combined, &wanted, &wrap);
+            let mut again =
+                |d: &serde_json::Value| probe::rego_results(&mut engine, &path, regorus::Value::from(d.clone()));
+            let mut places = probe::locate(&combined, &wanted, &mut again);
             engine.set_input(input.clone());
             let excepted = excepted.contains(&query.short).then(|| exception_reason(&program.package, &query.short));
             for message in &messages {
@@ -339,7 +340,29 @@ impl LanguageRun for RegoRun {
             for (rule, query) in program.rules.iter().enumerate() {
                 let (name, short) = (&query.name, &query.short);
                 let path = format!("{}.{name}", program.package);
-                let Some(results) = eval_or_report(&mut engine, &path, index, rule, sink) else { continue };
+                let cel = program.gatekeeper.as_ref().and_then(|c| c.cel.as_ref().map(|cel| (c, cel)));
+                let found: Vec<(String, Option<regorus::Value>)> = match cel {
+                    // a template's K8sNativeValidation CEL, where it is the engine used
+                    Some((c, cel)) => match cel.violations(json, &c.parameters_json) {
+                        Ok(messages) => messages.into_iter().map(|m| (m, None)).collect(),
+                        Err(e) => {
+                            let outcome = Outcome::Error(format!("CEL: {e}"));
+                            sink(Event::Finding(RawFinding {
+                                policy: index,
+                                rule,
+                                item: None,
+                                outcome,
+                                excepted: None,
+                                elsewhere: None,
+                            }));
+                            continue;
+                        }
+                    },
+                    None => {
+                        let Some(results) = eval_or_report(&mut engine, &path, index, rule, sink) else { continue };
+                        results_of(&results).into_iter().map(message_of).collect()
+                    }
+                };
                 let excepted = match &excepted {
                     Ok(names) => names.iter().any(|n| n == short).then(|| exception_reason(&program.package, short)),
                     Err(e) => {
@@ -355,8 +378,6 @@ impl LanguageRun for RegoRun {
                         None
                     }
                 };
-                let found: Vec<(String, Option<regorus::Value>)> =
-                    results_of(&results).into_iter().map(message_of).collect();
                 let unlocated: Vec<&str> =
                     found.iter().filter(|(_, loc)| loc.is_none()).map(|(m, _)| m.as_str()).collect();
                 let mut probed: std::collections::HashMap<String, Vec<Segment>> = if unlocated.is_empty() {
@@ -369,16 +390,18 @@ impl LanguageRun for RegoRun {
                     } else {
                         (json, Vec::new())
                     };
-                    let wrap = |d: &serde_json::Value| match &program.gatekeeper {
-                        Some(c) if base.is_empty() => c.input(d),
-                        Some(c) => {
-                            let mut whole = json.clone();
-                            set_at(&mut whole, &base, d.clone());
-                            c.input(&whole)
-                        }
-                        None => regorus::Value::from(d.clone()),
+                    // the whole document with the altered object in its place
+                    let whole = |d: &serde_json::Value| {
+                        let mut whole = json.clone();
+                        set_at(&mut whole, &base, d.clone());
+                        whole
                     };
-                    let places = probe::locate(&mut engine, &path, subject, &unlocated, &wrap)
+                    let mut again = |d: &serde_json::Value| match (&program.gatekeeper, cel) {
+                        (_, Some((c, cel))) => cel.violations(&whole(d), &c.parameters_json).ok(),
+                        (Some(c), None) => probe::rego_results(&mut engine, &path, c.input(&whole(d))),
+                        (None, None) => probe::rego_results(&mut engine, &path, regorus::Value::from(d.clone())),
+                    };
+                    let places = probe::locate(subject, &unlocated, &mut again)
                         .into_iter()
                         .map(|(m, p)| (m, base.iter().cloned().chain(p).collect()))
                         .collect();

@@ -18,18 +18,16 @@ use std::collections::HashMap;
 /// Evaluations spent at most per rule and document.
 pub const BUDGET: usize = 400;
 
-/// For each of `messages` (findings of rule `query` on `doc`, of which
-/// `input` makes the rule's input), the path of its deepest cause, when one
-/// was found.
+/// For each of `messages` (findings of a rule on `doc`; `results` asks the
+/// rule again on an altered document: its messages, `None` when it fails),
+/// the path of its deepest cause, when one was found.
 pub fn locate(
-    engine: &mut regorus::Engine,
-    query: &str,
     doc: &serde_json::Value,
     messages: &[&str],
-    input: &dyn Fn(&serde_json::Value) -> regorus::Value,
+    results: &mut dyn FnMut(&serde_json::Value) -> Option<Vec<String>>,
 ) -> HashMap<String, Vec<Segment>> {
     let mut best: HashMap<String, Vec<Segment>> = HashMap::new();
-    let Some(total) = results(engine, query, &input(doc)).map(|r| r.len()) else { return best };
+    let Some(total) = results(doc).map(|r| r.len()) else { return best };
     let mut budget = BUDGET;
     let mut stack: Vec<Vec<Segment>> = vec![Vec::new()];
     while let Some(path) = stack.pop() {
@@ -48,7 +46,7 @@ pub fn locate(
             child_path.push(child);
             let mut altered = doc.clone();
             remove(&mut altered, &child_path);
-            let Some(after) = results(engine, query, &input(&altered)) else { continue };
+            let Some(after) = results(&altered) else { continue };
             if after.len() >= total {
                 continue;
             }
@@ -68,9 +66,10 @@ pub fn locate(
     best
 }
 
-/// The messages rule `query` yields with `input` (None when it fails).
-fn results(engine: &mut regorus::Engine, query: &str, input: &regorus::Value) -> Option<Vec<String>> {
-    engine.set_input(input.clone());
+/// The messages rule `query` yields with `input` (None when it fails): the
+/// re-evaluation of a Rego rule for [`locate`].
+pub fn rego_results(engine: &mut regorus::Engine, query: &str, input: regorus::Value) -> Option<Vec<String>> {
+    engine.set_input(input);
     let v = engine.eval_rule(query.to_owned()).ok()?;
     Some(super::results_of(&v).into_iter().map(|r| super::message_of(r).0).collect())
 }
