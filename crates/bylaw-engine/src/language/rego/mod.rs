@@ -346,15 +346,7 @@ impl LanguageRun for RegoRun {
                     Some((c, cel)) => match cel.violations(json, &c.parameters_json) {
                         Ok(messages) => messages.into_iter().map(|m| (m, None)).collect(),
                         Err(e) => {
-                            let outcome = Outcome::Error(format!("CEL: {e}"));
-                            sink(Event::Finding(RawFinding {
-                                policy: index,
-                                rule,
-                                item: None,
-                                outcome,
-                                excepted: None,
-                                elsewhere: None,
-                            }));
+                            report_error(sink, index, rule, format!("CEL: {e}"));
                             continue;
                         }
                     },
@@ -366,15 +358,7 @@ impl LanguageRun for RegoRun {
                 let excepted = match &excepted {
                     Ok(names) => names.iter().any(|n| n == short).then(|| exception_reason(&program.package, short)),
                     Err(e) => {
-                        let outcome = Outcome::Error(format!("Rego `exception`: {}", one_line(&e.to_string())));
-                        sink(Event::Finding(RawFinding {
-                            policy: index,
-                            rule,
-                            item: None,
-                            outcome,
-                            excepted: None,
-                            elsewhere: None,
-                        }));
+                        report_error(sink, index, rule, format!("Rego `exception`: {}", one_line(&e.to_string())));
                         None
                     }
                 };
@@ -460,11 +444,16 @@ fn eval_or_report(
     match engine.eval_rule(path.to_owned()) {
         Ok(v) => Some(v),
         Err(e) => {
-            let outcome = Outcome::Error(format!("Rego: {}", one_line(&e.to_string())));
-            sink(Event::Finding(RawFinding { policy, rule, item: None, outcome, excepted: None, elsewhere: None }));
+            report_error(sink, policy, rule, format!("Rego: {}", one_line(&e.to_string())));
             None
         }
     }
+}
+
+/// Reports that `rule` of `policy` could not be evaluated (`message` says why).
+fn report_error(sink: &mut dyn FnMut(Event<'_>), policy: usize, rule: usize, message: String) {
+    let outcome = Outcome::Error(message);
+    sink(Event::Finding(RawFinding { policy, rule, item: None, outcome, excepted: None, elsewhere: None }));
 }
 
 /// What a rule's value holds: the members of a set (`deny contains msg`),
