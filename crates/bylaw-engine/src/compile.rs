@@ -159,6 +159,9 @@ pub struct CompiledPolicy {
     pub rules: Vec<CompiledRule>,
     /// Whether some rule needs the document as JSON (`each`, `at: $…`).
     pub needs_json: bool,
+    /// A run-level policy that reads every file (Rego `--combine`): the
+    /// files count as evaluated by it, though it is evaluated once.
+    pub reads_every_file: bool,
     /// `metadata.owners`.
     pub owners: Vec<String>,
     /// `spec.exceptions`: what exceptions to its rules must satisfy.
@@ -168,7 +171,8 @@ pub struct CompiledPolicy {
 impl CompiledPolicy {
     /// Whether this policy evaluates the file at `path` (document policies only).
     pub fn applies_to_file(&self, path: &str) -> bool {
-        self.target == Target::Documents && self.files.as_ref().is_none_or(|m| m.matches(path))
+        (self.target == Target::Documents || self.reads_every_file)
+            && self.files.as_ref().is_none_or(|m| m.matches(path))
     }
 }
 
@@ -686,6 +690,7 @@ fn compile_policy<'a>(
         program: conditions.finish(),
         rules,
         needs_json,
+        reads_every_file: false,
         exception_rules: spec.exceptions.clone(),
         owners: def.metadata.owners.clone(),
     })

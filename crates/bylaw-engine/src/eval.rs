@@ -998,6 +998,7 @@ mod language_seam_tests {
                 rule("T-2", None, vec![Part::Text("unused".into())]),
             ],
             needs_json: false,
+            reads_every_file: false,
             owners: Vec::new(),
             exception_rules: Default::default(),
         };

@@ -368,6 +368,7 @@ pub fn constraint(
         }),
         rules: vec![rule],
         needs_json: true,
+        reads_every_file: false,
         owners: Vec::new(),
         exception_rules: Default::default(),
     })

@@ -295,6 +295,7 @@ pub fn compile(
             }),
             rules,
             needs_json: true,
+            reads_every_file: rego.combine,
             owners: strings(&custom["owners"]),
             exception_rules: Default::default(),
         });

@@ -302,9 +302,12 @@ impl LanguageRun for RegoRun {
         for (index, policy) in policies {
             let Some(program) = policy.program.downcast_ref::<RegoProgram>() else { continue };
             if program.combine {
-                // once per run: with the pipeline context's turn
+                // once per run, with the pipeline context's turn; each
+                // document counts as read by it
                 if doc.format == "pipeline" {
                     self.evaluate_combined(index, program, sink);
+                } else {
+                    sink(Event::Applied(index));
                 }
                 continue;
             }
