@@ -42,10 +42,11 @@ fn a_conftest_folder_runs_unchanged_with_a_line_for_every_finding() {
     let expected: Vec<(String, String, u64, String, bool)> = [
         // `not input.spec.template.spec.securityContext.runAsNonRoot`: its deepest existing part
         ("CT-002", "api.yaml", 11, "blocking", false),
-        // warn rules advise; the finding is at the node whose removal removes it
-        ("main.warn_latest", "api.yaml", 15, "advisory", false),
         // `_loc` of a structured `violation` result; `data.registries` from --data
         ("main.violation_registry", "api.yaml", 16, "blocking", false),
+        // warn rules advise; the finding is at the node whose change removes it
+        // (the image, not the container name its message reads)
+        ("main.warn_latest", "api.yaml", 16, "advisory", false),
         ("CT-001", "api.yaml", 18, "blocking", false),
         // the package's `exception` rule: reported, excepted
         ("CT-002", "node-exporter.yaml", 11, "blocking", true),

@@ -139,7 +139,7 @@ pub fn template<'a>(doc: &'a GatekeeperDocument, v0: bool, diagnostics: &mut Vec
         // CEL only: an empty Rego program beside it
         None if cel.is_some() => Ok(Compiled {
             shared: Arc::new(Shared {
-                engine: Mutex::new(regorus::Engine::new()),
+                engine: Mutex::new(super::new_engine()),
                 id: super::load::next_id(),
                 inventory: false,
             }),
@@ -186,7 +186,7 @@ fn compile_rego(
     v0: bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Compiled, ()> {
-    let mut engine = regorus::Engine::new();
+    let mut engine = super::new_engine();
     let mut package = None;
     let mut ok = true;
     for (i, node) in std::iter::once(rego).chain(libs.iter().copied()).enumerate() {

@@ -175,7 +175,7 @@ pub fn compile(
     if modules.is_empty() {
         return (Vec::new(), diagnostics);
     }
-    let mut engine = regorus::Engine::new();
+    let mut engine = super::new_engine();
     let mut added: Vec<&RegoModule> = Vec::new();
     for m in modules {
         match add_module(&mut engine, &m.file, &m.text, rego.v0) {

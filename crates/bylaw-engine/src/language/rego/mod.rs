@@ -48,6 +48,27 @@ pub use load::{compile, read_data, RegoModule, RegoOptions};
 /// The language's name, as [`crate::compile::CompiledPolicy::language`] holds it.
 pub const NAME: &str = "rego";
 
+/// Longest one evaluation of a Rego rule may run, in seconds: a policy that
+/// loops or explodes on an input becomes an evaluation error (the rule
+/// failed on that document), not a hang of the gate.
+pub const EVAL_TIME_LIMIT_SECS: u64 = 10;
+
+/// A Rego engine as bylaw runs them: `print` output gathered (never
+/// written to the terminal or the CI log, where an input's text could
+/// inject workflow commands or escape sequences) and each evaluation
+/// limited to [`EVAL_TIME_LIMIT_SECS`].
+pub fn new_engine() -> regorus::Engine {
+    let mut engine = regorus::Engine::new();
+    engine.set_gather_prints(true);
+    if let Some(interval) = std::num::NonZeroU32::new(1024) {
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit: std::time::Duration::from_secs(EVAL_TIME_LIMIT_SECS),
+            check_interval: interval,
+        });
+    }
+    engine
+}
+
 /// Files over this many bytes are not read for Gatekeeper's inventory.
 pub const INVENTORY_FILE_LIMIT: usize = 16 << 20;
 
@@ -274,7 +295,9 @@ impl RegoRun {
         self.give_back(&program.shared, engine);
     }
 
-    fn give_back(&self, shared: &Shared, engine: regorus::Engine) {
+    fn give_back(&self, shared: &Shared, mut engine: regorus::Engine) {
+        // `print` output is dropped, not kept for the whole run
+        let _ = engine.take_prints();
         if let Ok(mut pool) = self.engines.lock() {
             pool.push((shared.id, engine));
         }
@@ -414,7 +437,7 @@ impl LanguageRun for RegoRun {
                                 .filter(|m| doc.node.span_of(m).1 > base.len());
                             // the deeper of the two places
                             match (probed, missing) {
-                                (Some(p), Some(m)) if doc.node.span_of(&m).1 > p.len() => Some(m),
+                                (Some(p), Some(m)) if doc.node.span_of(&m).1 >= p.len() => Some(m),
                                 (None, Some(m)) => Some(m),
                                 (p, _) => p,
                             }

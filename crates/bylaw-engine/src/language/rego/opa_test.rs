@@ -40,7 +40,7 @@ pub struct Outcome {
 /// Runs the `test_` rules of `tests` with `policies` and `rego`'s data.
 /// A module that does not parse stops the run (its diagnostics).
 pub fn run(policies: &[RegoModule], tests: &[RegoModule], rego: &RegoOptions) -> Result<Outcome, Vec<Diagnostic>> {
-    let mut engine = regorus::Engine::new();
+    let mut engine = super::new_engine();
     let mut diagnostics = Vec::new();
     for m in policies.iter().chain(tests) {
         if let Err(e) = add_module(&mut engine, &m.file, &m.text, rego.v0) {

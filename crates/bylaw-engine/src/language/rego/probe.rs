@@ -2,21 +2,42 @@
 //! reports no input positions (open-policy-agent/opa#2935), so bylaw finds
 //! the place by asking the rule again on altered inputs.
 //!
-//! A node *causes* a finding when removing it from the document makes the
-//! finding's message disappear **and** the rule yield fewer results (a
-//! node that only feeds the message, such as a container's name, changes
-//! the message but leaves as many results: it is not a cause). The search
-//! removes each child of a causing node in turn, starting from the root,
-//! and descends only into causes; the finding is placed at its deepest
-//! cause (`spec.containers[1].securityContext.privileged` rather than
-//! `kind`). A bounded number of evaluations is spent per rule and
-//! document ([`BUDGET`]); what was found by then is used.
+//! A node *causes* a finding when altering it makes the finding's message
+//! disappear **and** the rule yield fewer results. A mapping or a list is
+//! altered by removing it; a string is replaced by another string, a
+//! boolean negated, a number or null removed — so a node that only feeds
+//! the message, such as a container's name, changes the message but
+//! leaves as many results: it is not a cause, while the image a rule
+//! tests is. The search alters each child of a causing node in turn,
+//! starting from the root, and descends only into causes; the finding is
+//! placed at its deepest cause (`spec.containers[1].securityContext.privileged`
+//! rather than `kind`). The work is bounded per rule and document
+//! ([`budget`]: fewer re-evaluations for bigger documents); what was found
+//! by then is used.
 
 use crate::node::Segment;
 use std::collections::HashMap;
 
-/// Evaluations spent at most per rule and document.
-pub const BUDGET: usize = 400;
+/// Re-evaluations spent at most per rule and document.
+pub const MAX_EVALUATIONS: usize = 400;
+
+/// Values (nodes of the document) re-read at most per rule and document,
+/// summed over the re-evaluations: a document of a million values gets a
+/// handful of them, not four hundred.
+pub const MAX_VALUES_READ: usize = 2_000_000;
+
+/// The re-evaluations allowed for a document of `values` values.
+pub fn budget(values: usize) -> usize {
+    (MAX_VALUES_READ / values.max(1)).clamp(8, MAX_EVALUATIONS)
+}
+
+fn values(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Object(o) => 1 + o.values().map(values).sum::<usize>(),
+        serde_json::Value::Array(a) => 1 + a.iter().map(values).sum::<usize>(),
+        _ => 1,
+    }
+}
 
 /// For each of `messages` (findings of a rule on `doc`; `results` asks the
 /// rule again on an altered document: its messages, `None` when it fails),
@@ -28,7 +49,7 @@ pub fn locate(
 ) -> HashMap<String, Vec<Segment>> {
     let mut best: HashMap<String, Vec<Segment>> = HashMap::new();
     let Some(total) = results(doc).map(|r| r.len()) else { return best };
-    let mut budget = BUDGET;
+    let mut budget = budget(values(doc));
     let mut stack: Vec<Vec<Segment>> = vec![Vec::new()];
     while let Some(path) = stack.pop() {
         let Some(node) = get(doc, &path) else { continue };
@@ -45,7 +66,7 @@ pub fn locate(
             let mut child_path = path.clone();
             child_path.push(child);
             let mut altered = doc.clone();
-            remove(&mut altered, &child_path);
+            alter(&mut altered, &child_path);
             let Some(after) = results(&altered) else { continue };
             if after.len() >= total {
                 continue;
@@ -64,6 +85,26 @@ pub fn locate(
         }
     }
     best
+}
+
+/// A string no policy expects.
+const OTHER: &str = "bylaw-probe-value";
+
+/// Alters the value at `path`: see the module documentation.
+fn alter(v: &mut serde_json::Value, path: &[Segment]) {
+    match get_mut(v, path) {
+        Some(serde_json::Value::String(s)) => *s = OTHER.to_owned(),
+        Some(serde_json::Value::Bool(b)) => *b = !*b,
+        _ => remove(v, path),
+    }
+}
+
+fn get_mut<'a>(v: &'a mut serde_json::Value, path: &[Segment]) -> Option<&'a mut serde_json::Value> {
+    path.iter().try_fold(v, |v, s| match (v, s) {
+        (serde_json::Value::Object(o), Segment::Key(k)) => o.get_mut(k.as_str()),
+        (serde_json::Value::Array(a), Segment::Index(i)) => a.get_mut(*i),
+        _ => None,
+    })
 }
 
 /// The messages rule `query` yields with `input` (None when it fails): the
