@@ -526,6 +526,20 @@ pub fn compile_loaded(
         language::rego::gatekeeper::compile(&loaded.gatekeeper, rego, &set.options);
     diagnostics.extend(gatekeeper_diagnostics);
     policies.extend(constraints);
+    let mut names: std::collections::HashSet<String> = set.policies.iter().map(|p| p.name.clone()).collect();
+    for p in &policies {
+        if !names.insert(p.name.clone()) {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::DuplicateId,
+                    &p.file,
+                    p.rules.first().map(|r| r.span),
+                    format!("policy name `{}` is also another policy's", p.name),
+                )
+                .with_hint("a Rego package (or a Constraint) is a policy named after it: rename one of them"),
+            );
+        }
+    }
     let mut ids: std::collections::HashMap<String, String> =
         set.policies.iter().flat_map(|p| p.rules.iter().map(move |r| (r.id.clone(), p.name.clone()))).collect();
     for p in &policies {

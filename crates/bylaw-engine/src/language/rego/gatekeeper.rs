@@ -618,7 +618,10 @@ fn enforcement(root: &Node) -> (Enforcement, Option<String>) {
     match level(action) {
         Some(Enforcement::Blocking) => (Enforcement::Blocking, None),
         Some(l) => (l, Some(format!("enforcementAction: {action}"))),
-        None => (Enforcement::Blocking, Some(format!("unknown enforcementAction `{action}`: blocking"))),
+        None => (
+            Enforcement::Blocking,
+            Some(format!("unknown enforcementAction `{action}` (deny, warn, dryrun or scoped): blocking")),
+        ),
     }
 }
 
@@ -744,6 +747,10 @@ impl Match {
     /// `namespaceSelector` (from the checked files or the inventory).
     pub fn matches(&self, doc: &Value, namespace_labels: &dyn Fn(&str) -> Option<Value>) -> bool {
         let obj = reviewed_object(doc);
+        // Gatekeeper reviews Kubernetes objects only (not a workflow file)
+        if !obj["apiVersion"].is_string() || !obj["kind"].is_string() {
+            return false;
+        }
         let kind = obj["kind"].as_str().unwrap_or("");
         let api = obj["apiVersion"].as_str().unwrap_or("");
         let group = api.rsplit_once('/').map_or("", |(g, _)| g);

@@ -130,6 +130,16 @@ pub fn read_data(
             for key in under.iter().rev() {
                 value = serde_json::json!({ key: value });
             }
+            if value.get("bylaw").is_some() {
+                // `data.bylaw.ctx` is the pipeline context: a data file may not replace it
+                diagnostics.push(Diagnostic::error(
+                    Code::Rego,
+                    &shown,
+                    parsed.documents.first().map(|d| d.span),
+                    "`data.bylaw` is bylaw's (the pipeline context is `data.bylaw.ctx`): a data file may not set it",
+                ));
+                continue;
+            }
             rego.data.push((shown, value));
         }
     }
@@ -241,6 +251,47 @@ pub fn compile(
         if policy_rule(&d.name).is_some() && !packages.contains(&d.package.as_str()) && selected(&d.package) {
             packages.push(&d.package);
         }
+    }
+    // a namespace that selects nothing would switch the gate off unnoticed
+    let with_rules: Vec<&str> = {
+        let mut all: Vec<&str> =
+            definitions.iter().filter(|d| policy_rule(&d.name).is_some()).map(|d| d.package.as_str()).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    for glob in &rego.namespaces {
+        let one = RegoOptions { namespaces: vec![glob.clone()], ..RegoOptions::default() };
+        let Ok(matches) = namespaces(&one) else { continue };
+        if !with_rules.iter().any(|p| matches(p)) {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::Usage,
+                    "",
+                    None,
+                    format!("--namespace `{glob}` selects no package with deny, violation or warn rules"),
+                )
+                .with_hint(if with_rules.is_empty() {
+                    "no loaded Rego package has such rules".to_owned()
+                } else {
+                    format!("packages with rules: {}", with_rules.join(", "))
+                }),
+            );
+        }
+    }
+    if packages.is_empty() && !with_rules.is_empty() && rego.namespaces.is_empty() && !rego.all_namespaces {
+        diagnostics.push(
+            Diagnostic::warning(
+                Code::Usage,
+                "",
+                None,
+                "no Rego package `main` has deny, violation or warn rules: none of the Rego rules is evaluated",
+            )
+            .with_hint(format!(
+                "select packages with --namespace GLOB or --all-namespaces (packages with rules: {})",
+                with_rules.join(", ")
+            )),
+        );
     }
     let mut policies = Vec::new();
     for package in packages {
@@ -382,6 +433,8 @@ pub(super) fn next_id() -> usize {
 /// v0); with `v0`, as v0 only. The error is the one of the parse that got
 /// further into the file.
 pub(super) fn add_module(engine: &mut regorus::Engine, file: &str, text: &str, v0: bool) -> Result<String, String> {
+    // a byte order mark (editors on Windows write one) is not Rego
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     engine.set_rego_v0(v0);
     let first = match engine.add_policy(file.to_owned(), text.to_owned()) {
         Ok(package) => return Ok(package),

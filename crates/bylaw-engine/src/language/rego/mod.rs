@@ -259,7 +259,13 @@ impl RegoRun {
     }
 
     /// A `--combine` policy, once on every file.
-    fn evaluate_combined(&self, index: usize, program: &RegoProgram, sink: &mut dyn FnMut(Event<'_>)) {
+    fn evaluate_combined(
+        &self,
+        index: usize,
+        policy: &crate::compile::CompiledPolicy,
+        program: &RegoProgram,
+        sink: &mut dyn FnMut(Event<'_>),
+    ) {
         let Some(mut engine) = self.take(&program.shared) else { return };
         let combined = self.combined();
         let input = regorus::Value::from(combined.clone());
@@ -279,14 +285,17 @@ impl RegoRun {
                 |d: &serde_json::Value| probe::rego_results(&mut engine, &path, regorus::Value::from(d.clone()));
             let mut places = probe::locate(&combined, &wanted, &mut again);
             engine.set_input(input.clone());
-            let excepted = excepted.contains(&query.short).then(|| exception_reason(&program.package, &query.short));
+            let excepted = excepted
+                .contains(&query.short)
+                .filter_mandatory(policy.rules[rule].enforcement)
+                .then(|| exception_reason(&program.package, &query.short));
             for message in &messages {
                 let elsewhere = places.remove(message).and_then(|p| self.elsewhere(&p));
                 sink(Event::Finding(RawFinding {
                     policy: index,
                     rule,
                     item: None,
-                    outcome: Outcome::Violation(&Message(message)),
+                    outcome: Outcome::Violation(&Message(message, &policy.rules[rule].title)),
                     excepted: excepted.clone(),
                     elsewhere,
                 }));
@@ -304,13 +313,25 @@ impl RegoRun {
     }
 }
 
-/// A finding's message, for the shared step's one message expression.
-struct Message<'a>(&'a str);
+/// A finding's message, for the shared step's one message expression; a
+/// result without one (`deny if …`, `true`) says the rule's title.
+struct Message<'a>(&'a str, &'a str);
 
 impl Bindings for Message<'_> {
     fn write(&self, _expr: usize, out: &mut String) -> Result<bool, String> {
-        out.push_str(self.0);
+        out.push_str(if self.0.trim().is_empty() { self.1 } else { self.0 });
         Ok(true)
+    }
+}
+
+/// `true` unless the rule is mandatory.
+trait FilterMandatory {
+    fn filter_mandatory(self, level: crate::report::Enforcement) -> bool;
+}
+
+impl FilterMandatory for bool {
+    fn filter_mandatory(self, level: crate::report::Enforcement) -> bool {
+        self && level != crate::report::Enforcement::Mandatory
     }
 }
 
@@ -328,7 +349,7 @@ impl LanguageRun for RegoRun {
                 // once per run, with the pipeline context's turn; each
                 // document counts as read by it
                 if doc.format == "pipeline" {
-                    self.evaluate_combined(index, program, sink);
+                    self.evaluate_combined(index, policy, program, sink);
                 } else {
                     sink(Event::Applied(index));
                 }
@@ -382,7 +403,12 @@ impl LanguageRun for RegoRun {
                     }
                 };
                 let excepted = match &excepted {
-                    Ok(names) => names.iter().any(|n| n == short).then(|| exception_reason(&program.package, short)),
+                    // a mandatory rule takes no exception (DESIGN §4), not even the package's own
+                    Ok(names) => names
+                        .iter()
+                        .any(|n| n == short)
+                        .filter_mandatory(policy.rules[rule].enforcement)
+                        .then(|| exception_reason(&program.package, short)),
                     Err(e) => {
                         report_error(sink, index, rule, format!("Rego `exception`: {}", one_line(&e.to_string())));
                         None
@@ -447,7 +473,7 @@ impl LanguageRun for RegoRun {
                         policy: index,
                         rule,
                         item: item.as_deref(),
-                        outcome: Outcome::Violation(&Message(&message)),
+                        outcome: Outcome::Violation(&Message(&message, &policy.rules[rule].title)),
                         excepted: excepted.clone(),
                         elsewhere: None,
                     }));
