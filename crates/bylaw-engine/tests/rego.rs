@@ -173,9 +173,17 @@ deny[msg] {
 }
 "#;
     let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: internal}\nspec: {type: LoadBalancer}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: public}\nspec: {type: LoadBalancer}\n";
-    // not in `main`: no policy unless selected
+    // not in `main`: no policy unless selected, and a warning says so
     let (set, diags) = compile(&[("lb.rego", lb)], RegoOptions::default());
-    assert!(diags.is_empty() && set.policies.is_empty(), "{diags:?}");
+    assert!(set.policies.is_empty());
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].level, bylaw_engine::diagnostic::Level::Warning);
+    assert!(diags[0].hint.as_deref().unwrap_or("").contains("k8s.services"), "{diags:?}");
+    // a namespace that selects nothing is an error
+    let (_, diags) =
+        compile(&[("lb.rego", lb)], RegoOptions { namespaces: vec!["k8s.nope".into()], ..Default::default() });
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].level, bylaw_engine::diagnostic::Level::Error);
     let data = vec![("data.yaml".to_owned(), serde_json::json!({"allowed": {"public": true}}))];
     for rego in [
         RegoOptions { namespaces: vec!["k8s.*".into()], data: data.clone(), ..RegoOptions::default() },
