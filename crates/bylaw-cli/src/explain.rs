@@ -66,8 +66,12 @@ fn load(paths: &[PathBuf], rego: &RegoOptions, color: bool) -> Result<Policies, 
             today: bylaw_engine::chrono::Utc::now().date_naive(),
             include_drafts: true,
         };
-        let (compiled, diagnostics) = bylaw_engine::language::rego::compile(&loaded.rego, &rego, &options);
+        let (mut compiled, diagnostics) = bylaw_engine::language::rego::compile(&loaded.rego, &rego, &options);
         loaded.diagnostics.extend(diagnostics);
+        let (constraints, diagnostics) =
+            bylaw_engine::language::rego::gatekeeper::compile(&loaded.gatekeeper, &rego, &options);
+        loaded.diagnostics.extend(diagnostics);
+        compiled.extend(constraints);
         if loaded.has_errors() {
             common::print_diagnostics(&loaded.diagnostics, &loaded.sources, color);
             return Err(usage_error("the policies do not load", Some("run `bylaw validate`"), color));

@@ -18,6 +18,18 @@ pub type Tested = BTreeSet<String>;
 
 /// Runs every check; errors and warnings, located.
 pub fn lint(policies: &[LoadedPolicy], exceptions: &[Exception], tested: &Tested) -> Vec<Diagnostic> {
+    lint_with(policies, &BTreeSet::new(), exceptions, tested)
+}
+
+/// [`lint`], where the rules of `other_rules` (ids of the Rego and
+/// Gatekeeper policies, which have no YAML to lint) are known to
+/// exceptions too.
+pub fn lint_with(
+    policies: &[LoadedPolicy],
+    other_rules: &BTreeSet<String>,
+    exceptions: &[Exception],
+    tested: &Tested,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let env = Arc::new(cel_env());
     let ctx = root_context(env.clone());
@@ -63,7 +75,8 @@ pub fn lint(policies: &[LoadedPolicy], exceptions: &[Exception], tested: &Tested
     let known: BTreeSet<&str> = policies.iter().flat_map(|p| p.def.spec.rules.iter().map(|r| r.id.as_str())).collect();
     for e in exceptions {
         for rule in &e.rules {
-            if rule == "*" || rule.starts_with("bylaw/") || known.contains(rule.as_str()) {
+            if rule == "*" || rule.starts_with("bylaw/") || known.contains(rule.as_str()) || other_rules.contains(rule)
+            {
                 continue;
             }
             let mut d = Diagnostic::error(

@@ -333,7 +333,10 @@ pub fn load_text(file: &str, text: &str, explicit: bool, loaded: &mut Loaded) {
     // In a directory, a file that does not parse is reported only when it
     // looks like a bylaw file: Helm templates and other tools' YAML beside
     // the policies are not policies.
-    if !parsed.errors.is_empty() && !explicit && !text.contains("bylaw/") {
+    let ours = text.contains("bylaw/")
+        || text.contains("templates.gatekeeper.sh/")
+        || text.contains("constraints.gatekeeper.sh/");
+    if !parsed.errors.is_empty() && !explicit && !ours {
         let e = &parsed.errors[0];
         loaded.not_policies.push((
             file.to_owned(),

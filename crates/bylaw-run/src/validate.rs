@@ -97,7 +97,13 @@ pub fn validate(
             loaded.sources.insert(loader::display_as_given(&p, given, working_dir), Arc::from(t));
         }
     }
-    diags.extend(lint::lint(&loaded.policies, &exception_list, &tested));
+    let other_rules: BTreeSet<String> = set
+        .policies
+        .iter()
+        .filter(|p| p.language != bylaw_engine::language::cel::NAME)
+        .flat_map(|p| p.rules.iter().map(|r| r.id.clone()))
+        .collect();
+    diags.extend(lint::lint_with(&loaded.policies, &other_rules, &exception_list, &tested));
     Validation {
         diagnostics: diags,
         sources: loaded.sources,
