@@ -209,6 +209,13 @@ fn rego_errors_are_located_and_stop_nothing_else() {
     assert_eq!(got, [(Code::Rego, "a.rego", Some(6)), (Code::Rego, "b.rego", Some(6))], "{diags:#?}");
     assert!(diags[1].message.contains("nosuch"), "{}", diags[1].message);
 
+    // a recursive function is refused before anything runs (regorus has no depth limit)
+    let recursive = "package main\n\nimport rego.v1\n\nf(x) := f(x + 1)\n\ndeny contains \"x\" if f(1) > 0\n";
+    let (_, diags) = compile(&[("r.rego", recursive)], RegoOptions::default());
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(diags[0].message.contains("function `f` is recursive"), "{}", diags[0].message);
+    assert_eq!(diags[0].span.map(|s| s.start_line), Some(5));
+
     let bad_meta = "package main\n\nimport rego.v1\n\n# METADATA\n# custom:\n#   severity: extreme\ndeny contains \"x\" if { input.a }\n";
     let (_, diags) = compile(&[("c.rego", bad_meta)], RegoOptions::default());
     assert_eq!(diags.len(), 1, "{diags:#?}");

@@ -170,6 +170,8 @@ struct Definition {
     col: u32,
     /// The whole definition's source text.
     text: String,
+    /// A function (`f(x) := …`), not a rule.
+    func: bool,
 }
 
 /// Compiles `modules` (with `rego`'s data and options) into one policy per
@@ -218,6 +220,12 @@ pub fn compile(
         }
     };
     let definitions = definitions(&mut engine, &added);
+    // regorus has no depth limit: a recursive function would overflow the stack
+    let recursive = recursive_functions(&definitions);
+    if !recursive.is_empty() {
+        diagnostics.extend(recursive);
+        return (Vec::new(), diagnostics);
+    }
     let annotations: BTreeMap<(&str, u32), serde_json::Value> = added
         .iter()
         .flat_map(|m| {
@@ -512,11 +520,12 @@ fn definitions(engine: &mut regorus::Engine, added: &[&RegoModule]) -> Vec<Defin
     for (module, source) in engine.get_modules().iter().zip(added) {
         let package = module.package.refr.span().text().trim_start_matches("data.").to_owned();
         for rule in &module.policy {
-            let refr = match rule.as_ref() {
+            let (refr, func) = match rule.as_ref() {
                 Rule::Spec { head, .. } => match head {
-                    RuleHead::Compr { refr, .. } | RuleHead::Set { refr, .. } | RuleHead::Func { refr, .. } => refr,
+                    RuleHead::Compr { refr, .. } | RuleHead::Set { refr, .. } => (refr, false),
+                    RuleHead::Func { refr, .. } => (refr, true),
                 },
-                Rule::Default { refr, .. } => refr,
+                Rule::Default { refr, .. } => (refr, false),
             };
             let span = refr.span();
             let name: String = span.text().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
@@ -527,6 +536,7 @@ fn definitions(engine: &mut regorus::Engine, added: &[&RegoModule]) -> Vec<Defin
                 line: span.line,
                 col: span.col,
                 text: rule.span().text().to_owned(),
+                func,
             });
         }
     }
@@ -547,6 +557,51 @@ pub(super) fn negated_input_paths(text: &str) -> Vec<Vec<crate::node::Segment>> 
             crate::compile::parse_dotted(path.trim_start_matches('.')).ok()
         })
         .collect::<Vec<Vec<Segment>>>()
+}
+
+/// Functions that call themselves, directly or through others of their
+/// package (OPA rejects them: `rego_recursion_error`): an error at each.
+fn recursive_functions(definitions: &[Definition]) -> Vec<Diagnostic> {
+    let funcs: Vec<&Definition> = definitions.iter().filter(|d| d.func).collect();
+    let calls = |d: &Definition, name: &str| {
+        // the body after the head: `name(` as a word
+        let body = d.text.split_once(['{', '=']).map_or("", |(_, b)| b);
+        body.match_indices(&format!("{name}("))
+            .any(|(i, _)| !body[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.'))
+    };
+    let mut out = Vec::new();
+    let mut reported: Vec<(&str, &str)> = Vec::new();
+    for f in &funcs {
+        // depth-first over the calls, within the package
+        let mut stack = vec![f.name.as_str()];
+        let mut seen: Vec<&str> = Vec::new();
+        let mut cycle = false;
+        while let Some(name) = stack.pop() {
+            for g in funcs.iter().filter(|g| g.package == f.package && g.name == name) {
+                for h in funcs.iter().filter(|h| h.package == f.package) {
+                    if calls(g, &h.name) {
+                        if h.name == f.name {
+                            cycle = true;
+                        } else if !seen.contains(&h.name.as_str()) {
+                            seen.push(&h.name);
+                            stack.push(&h.name);
+                        }
+                    }
+                }
+            }
+        }
+        if cycle && !reported.contains(&(f.package.as_str(), f.name.as_str())) {
+            reported.push((&f.package, &f.name));
+            let span = Span::point(f.line, f.col).to(Span::point(f.line, f.col + f.name.len() as u32));
+            out.push(
+                Diagnostic::error(Code::Rego, &f.file, Some(span), format!("function `{}` is recursive", f.name))
+                    .with_hint(
+                    "Rego functions may not call themselves, directly or through others (OPA: rego_recursion_error)",
+                ),
+            );
+        }
+    }
+    out
 }
 
 /// The line of a module's `package` statement.
