@@ -405,7 +405,32 @@ fn rule(
         },
         options.today,
     );
-    let id = custom["id"].as_str().map(str::to_owned).unwrap_or_else(|| format!("{package}.{}", d.name));
+    // an id as YAML rules' (`bylaw schema policy`): letters, digits, `_.-`
+    let valid_id = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    };
+    let id = match custom.get("id") {
+        None => format!("{package}.{}", d.name),
+        Some(serde_json::Value::String(s)) if valid_id(s) => s.clone(),
+        Some(_) => {
+            bad("id", "a string of letters, digits, `_`, `.` and `-` starting with a letter or digit");
+            format!("{package}.{}", d.name)
+        }
+    };
+    if !custom["remediation"].is_null() && !custom["remediation"].is_string() {
+        bad("remediation", "a string");
+    }
+    for (field, value) in [("title", &meta["title"]), ("description", &meta["description"])] {
+        if !value.is_null() && !value.is_string() {
+            diagnostics.push(Diagnostic::error(
+                Code::Rego,
+                &d.file,
+                Some(span),
+                format!("METADATA `{field}` must be a string"),
+            ));
+        }
+    }
     CompiledRule {
         title: meta["title"].as_str().map_or_else(|| id.clone(), str::to_owned),
         id,

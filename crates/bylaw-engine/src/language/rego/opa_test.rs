@@ -52,6 +52,13 @@ pub fn run(policies: &[RegoModule], tests: &[RegoModule], rego: &RegoOptions) ->
             diagnostics.push(Diagnostic::error(crate::diagnostic::Code::Rego, "", None, e.to_string()));
         }
     }
+    if diagnostics.is_empty() {
+        // what analysis finds (a rule recursion, an unsafe variable) stops the run
+        if let Err(e) = engine.eval_query("true".to_owned(), false) {
+            let file = tests.first().map_or("", |t| t.file.as_str());
+            diagnostics.push(diagnostic(&e.to_string(), file, "the tests were not run"));
+        }
+    }
     if !diagnostics.is_empty() {
         return Err(diagnostics);
     }
