@@ -34,6 +34,20 @@ pub struct Resolved {
     pub notes: Vec<String>,
 }
 
+/// The enforcement of a rule that only has its own `level` (a Rego rule, a
+/// Gatekeeper Constraint): no policy default, override, environment or date.
+pub fn resolve_level(level: Enforcement, today: NaiveDate) -> Resolved {
+    let inputs = Inputs {
+        rule: Some(level),
+        policy_default: None,
+        overridden: None,
+        environment: None,
+        lifecycle: Lifecycle::Enforced,
+        enforce_from: None,
+    };
+    resolve(&inputs, today)
+}
+
 /// Resolves one rule's enforcement for a run on `today`.
 pub fn resolve(inputs: &Inputs, today: NaiveDate) -> Resolved {
     let mut notes = Vec::new();

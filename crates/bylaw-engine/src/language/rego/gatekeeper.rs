@@ -308,17 +308,7 @@ pub fn constraint(
     let span = d.root.get("metadata").and_then(|m| m.get("name")).map_or(d.root.span, |n| n.span);
     let mut notes = Vec::new();
     notes.extend(note);
-    let resolved = crate::enforcement::resolve(
-        &crate::enforcement::Inputs {
-            rule: Some(level),
-            policy_default: None,
-            overridden: None,
-            environment: None,
-            lifecycle: Lifecycle::Enforced,
-            enforce_from: None,
-        },
-        options.today,
-    );
+    let resolved = crate::enforcement::resolve_level(level, options.today);
     notes.extend(resolved.notes);
     let parameters_json = parameters.map(Node::to_json).unwrap_or_else(|| serde_json::json!({}));
     // the CEL engine where asked for (or where there is no Rego)

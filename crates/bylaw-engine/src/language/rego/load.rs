@@ -7,7 +7,7 @@
 use super::{RegoProgram, Shared, NAME};
 use crate::compile::{CompileOptions, CompiledPolicy, CompiledRule, Part};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::enforcement::{self, Inputs};
+use crate::enforcement;
 use crate::language::Expression;
 use crate::node::Span;
 use crate::policy::{Lifecycle, PolicyType, Target};
@@ -394,17 +394,7 @@ fn rule(
         }),
     };
     let default = if kind == "warn" { Enforcement::Advisory } else { Enforcement::Blocking };
-    let resolved = enforcement::resolve(
-        &Inputs {
-            rule: level.or(Some(default)),
-            policy_default: None,
-            overridden: None,
-            environment: None,
-            lifecycle: Lifecycle::Enforced,
-            enforce_from: None,
-        },
-        options.today,
-    );
+    let resolved = enforcement::resolve_level(level.unwrap_or(default), options.today);
     // an id as YAML rules' (`bylaw schema policy`): letters, digits, `_.-`
     let valid_id = |s: &str| {
         s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())

@@ -666,21 +666,9 @@ fn reviewed_base(doc: &serde_json::Value) -> Vec<Segment> {
     vec![Segment::Key("request".into()), Segment::Key(key.into())]
 }
 
-/// Replaces the value at `path` of `v`.
+/// Replaces the value at `path` of `v` (nothing when the path is not there).
 fn set_at(v: &mut serde_json::Value, path: &[Segment], new: serde_json::Value) {
-    let mut node = v;
-    for s in path {
-        node = match (node, s) {
-            (serde_json::Value::Object(o), Segment::Key(k)) => match o.get_mut(k.as_str()) {
-                Some(n) => n,
-                None => return,
-            },
-            (serde_json::Value::Array(a), Segment::Index(i)) => match a.get_mut(*i) {
-                Some(n) => n,
-                None => return,
-            },
-            _ => return,
-        };
+    if let Some(node) = probe::get_mut(v, path) {
+        *node = new;
     }
-    *node = new;
 }

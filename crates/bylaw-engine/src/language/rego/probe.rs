@@ -99,7 +99,8 @@ fn alter(v: &mut serde_json::Value, path: &[Segment]) {
     }
 }
 
-fn get_mut<'a>(v: &'a mut serde_json::Value, path: &[Segment]) -> Option<&'a mut serde_json::Value> {
+/// The value at `path` of `v`, to change it.
+pub(super) fn get_mut<'a>(v: &'a mut serde_json::Value, path: &[Segment]) -> Option<&'a mut serde_json::Value> {
     path.iter().try_fold(v, |v, s| match (v, s) {
         (serde_json::Value::Object(o), Segment::Key(k)) => o.get_mut(k.as_str()),
         (serde_json::Value::Array(a), Segment::Index(i)) => a.get_mut(*i),
