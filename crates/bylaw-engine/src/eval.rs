@@ -501,7 +501,7 @@ impl PolicySet {
         }
         // standard input is a YAML stream whatever it is reported as
         let stdin = f.fs_path.as_os_str() == "-";
-        let format = Format::of_path(&f.path).or(stdin.then_some(Format::YAML))?;
+        let by_path = Format::of_path(&f.path).or(stdin.then_some(Format::YAML))?;
         let mut res = FileResult::default();
         let read = match &f.content {
             Some(c) => Ok(Ok(c.clone())),
@@ -544,6 +544,8 @@ impl PolicySet {
                 return Some(res);
             }
         };
+        // a format may read a file of another's extension by its content
+        let format = if stdin { by_path } else { Format::of_file(&f.path, &text).unwrap_or(by_path) };
         let ev = Evaluator { set: self, runs };
         let eval_doc = |di: usize, doc: Node| -> (Vec<Finding>, Vec<usize>) {
             let mut findings = Vec::new();

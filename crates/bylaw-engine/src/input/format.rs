@@ -61,6 +61,18 @@ pub trait InputFormat: Send + Sync {
     /// order of [`FORMATS`]; the first that claims a path reads it.
     fn claims(&self, path: &str) -> bool;
 
+    /// Whether this format reads the file at `path` although another format
+    /// claims its path, because its content says so: a CloudFormation
+    /// template is a `.yaml` or `.json` file with `AWSTemplateFormatVersion`
+    /// or `AWS::` resource types, a Terraform plan a `.json` file with
+    /// `planned_values`. `src` is the file's text; look at what is needed
+    /// (the first kilobytes), it is asked of every file. Formats that sniff
+    /// are asked in [`FORMATS`] order before any claim by path
+    /// ([`Format::of_file`]). No by default.
+    fn sniffs(&self, _path: &str, _src: &str) -> bool {
+        false
+    }
+
     /// The markers that start a comment (`#`; `//` and `/*`), the first
     /// being the one hints suggest for `bylaw:ignore`. Empty when the
     /// format has no comments: its files cannot hold inline suppressions.
@@ -103,6 +115,13 @@ impl Format {
     /// [`FORMATS`] to claim it; `None` for formats bylaw does not read.
     pub fn of_path(path: &str) -> Option<Format> {
         FORMATS.iter().copied().find(|f| f.claims(path))
+    }
+
+    /// The format of a file from its path and its text: the first of
+    /// [`FORMATS`] that [sniffs](InputFormat::sniffs) it, else the one that
+    /// claims its path ([`Format::of_path`]).
+    pub fn of_file(path: &str, src: &str) -> Option<Format> {
+        FORMATS.iter().copied().find(|f| f.sniffs(path, src)).or_else(|| Format::of_path(path))
     }
 
     /// The name policies see as `file.format` ([`InputFormat::name`]).

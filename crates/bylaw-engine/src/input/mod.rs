@@ -81,7 +81,7 @@ pub fn parse_path(path: &str, src: &str) -> ParsedFile {
 /// stream of many documents is never held whole. The returned
 /// [`ParsedFile`] holds the errors and comments, and no documents.
 fn parse_path_each(path: &str, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
-    parse_each(Format::of_path(path).unwrap_or(Format::YAML), src, each)
+    parse_each(Format::of_file(path, src).unwrap_or(Format::YAML), src, each)
 }
 
 /// Parses `src` as `format`, handing each document to `each` as soon as it

@@ -204,7 +204,7 @@ impl RegoRun {
                         _ => continue,
                     },
                 };
-                let format = crate::input::Format::of_path(&f.path).unwrap_or(crate::input::Format::YAML);
+                let format = crate::input::Format::of_file(&f.path, &text).unwrap_or(crate::input::Format::YAML);
                 let mut docs = Vec::new();
                 crate::input::parse_each(format, &text, &mut |doc: Node| docs.push(doc));
                 out.push((f.path.clone(), docs));
@@ -379,10 +379,15 @@ impl LanguageRun for RegoRun {
             };
             engine.set_input(value.clone());
             sink(Event::Applied(index));
-            let excepted = if program.has_exceptions {
-                engine.eval_rule(format!("{}.exception", program.package)).map(|v| exception_names(&v))
-            } else {
+            let cel_engine = program.gatekeeper.as_ref().is_some_and(|c| c.cel.is_some());
+            // every rule in one query, sharing the helper rules they call
+            let mut batch = if cel_engine { None } else { eval_batch(&mut engine, program) };
+            let excepted = if !program.has_exceptions {
                 Ok(Vec::new())
+            } else if let Some(b) = &mut batch {
+                Ok(exception_names(&b.pop().unwrap_or(regorus::Value::Undefined)))
+            } else {
+                engine.eval_rule(format!("{}.exception", program.package)).map(|v| exception_names(&v))
             };
             for (rule, query) in program.rules.iter().enumerate() {
                 let (name, short) = (&query.name, &query.short);
@@ -398,7 +403,11 @@ impl LanguageRun for RegoRun {
                         }
                     },
                     None => {
-                        let Some(results) = eval_or_report(&mut engine, &path, index, rule, sink) else { continue };
+                        let batched = batch.as_mut().and_then(|b| b.get_mut(rule)).map(|v| std::mem::replace(v, regorus::Value::Undefined));
+                        let Some(results) = batched.or_else(|| eval_or_report(&mut engine, &path, index, rule, sink))
+                        else {
+                            continue;
+                        };
                         results_of(&results).into_iter().map(message_of).collect()
                     }
                 };
@@ -482,6 +491,34 @@ impl LanguageRun for RegoRun {
             self.give_back(&program.shared, engine);
         }
     }
+}
+
+/// The values of every rule of `program` (in the order of its rules, then
+/// its `exception` rule when it has one; `Undefined` where a rule is), from
+/// one query on the engine's input: one evaluation shares the helper rules
+/// and functions that several rules call, where one `eval_rule` per rule
+/// computes them again each time (regorus clears its rule cache per query).
+/// `None` when the query fails or there is a single rule: the caller then
+/// asks rule by rule, which puts an error on the rule that raised it.
+fn eval_batch(engine: &mut regorus::Engine, program: &RegoProgram) -> Option<Vec<regorus::Value>> {
+    let exception = program.has_exceptions.then_some("exception");
+    let names: Vec<&str> = program.rules.iter().map(|r| r.name.as_str()).chain(exception).collect();
+    if names.len() < 2 {
+        return None;
+    }
+    // `[x | x := data.p.r]`: `[]` where the rule is undefined, not a failed query
+    let parts: Vec<String> = names.iter().map(|n| format!("[__bylaw | __bylaw := {}.{n}]", program.package)).collect();
+    let results = engine.eval_query(format!("[{}]", parts.join(", ")), false).ok()?;
+    let value = results.result.into_iter().next()?.expressions.into_iter().next()?.value;
+    let regorus::Value::Array(rows) = value else { return None };
+    if rows.len() != names.len() {
+        return None;
+    }
+    let values = rows.iter().map(|row| match row {
+        regorus::Value::Array(a) => a.first().cloned().unwrap_or(regorus::Value::Undefined),
+        _ => regorus::Value::Undefined,
+    });
+    Some(values.collect())
 }
 
 /// The value of rule `path`, or `None` after reporting its error as the
