@@ -1,0 +1,1 @@
+//! End-to-end tests of the `plain` input (see main.rs).

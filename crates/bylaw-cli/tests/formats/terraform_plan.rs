@@ -1,0 +1,1 @@
+//! End-to-end tests of the `terraform_plan` input (see main.rs).
