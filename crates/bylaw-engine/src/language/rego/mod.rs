@@ -403,7 +403,10 @@ impl LanguageRun for RegoRun {
                         }
                     },
                     None => {
-                        let batched = batch.as_mut().and_then(|b| b.get_mut(rule)).map(|v| std::mem::replace(v, regorus::Value::Undefined));
+                        let batched = batch
+                            .as_mut()
+                            .and_then(|b| b.get_mut(rule))
+                            .map(|v| std::mem::replace(v, regorus::Value::Undefined));
                         let Some(results) = batched.or_else(|| eval_or_report(&mut engine, &path, index, rule, sink))
                         else {
                             continue;
@@ -508,7 +511,8 @@ fn eval_batch(engine: &mut regorus::Engine, program: &RegoProgram) -> Option<Vec
     }
     // `[x | x := data.p.r]`: `[]` where the rule is undefined, not a failed query
     let parts: Vec<String> = names.iter().map(|n| format!("[__bylaw | __bylaw := {}.{n}]", program.package)).collect();
-    let results = engine.eval_query(format!("[{}]", parts.join(", ")), false).ok()?;
+    // a line each: regorus refuses lines over 1,024 columns
+    let results = engine.eval_query(format!("[\n{}\n]", parts.join(",\n")), false).ok()?;
     let value = results.result.into_iter().next()?.expressions.into_iter().next()?.value;
     let regorus::Value::Array(rows) = value else { return None };
     if rows.len() != names.len() {
