@@ -85,6 +85,10 @@ pub struct CheckArgs {
     /// Append this run's decisions to a hash-chained JSON Lines audit log.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// Print what each file under PATHS is read as (format, how it was
+    /// chosen, the types of its documents) and evaluate nothing.
+    #[arg(long)]
+    pub format_of: bool,
 }
 
 fn parse_fail_on(s: &str) -> Result<FailOn, String> {
@@ -289,6 +293,7 @@ pub fn write_usage_failure(args: &[std::ffi::OsString], message: &str) {
 pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     let ecolor = common::stderr_color(cli);
     let config = match common::load_config(args.run.config.as_deref(), args.run.no_config, &args.run.paths, ecolor) {
+        Ok(c) if args.format_of => return format_of(args, c, cli),
         Ok(c) => c,
         Err(code) => {
             // the artifacts named on the command line still say why
@@ -356,6 +361,43 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     // each, 100,000 or more in a big run) are not freed one by one
     std::mem::forget(report);
     code
+}
+
+/// `check --format-of`: one line per file on stdout, `PATH as FORMAT (HOW;
+/// TYPES)`; what the run says besides on stderr. Exit 0, or 2 when the run
+/// could not start (a missing path, a bad config).
+fn format_of(args: &CheckArgs, config: bylaw_engine::config::Config, cli: &Cli) -> u8 {
+    let color = common::stderr_color(cli);
+    let mut request = match request(&args.run, config, cli, RunAdditions::default()) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    request.format_of = true;
+    match bylaw_run::run(request) {
+        Ok(outcome) => {
+            let (files, other): (Vec<_>, Vec<_>) =
+                outcome.messages.into_iter().partition(|m| matches!(m, bylaw_run::Message::Files(_)));
+            common::show(&other, color);
+            let mut out = std::io::stdout().lock();
+            for m in files {
+                if let bylaw_run::Message::Files(lines) = m {
+                    for l in &lines {
+                        let line = match (l.strip_prefix("read     "), l.strip_prefix("skipped  ")) {
+                            (Some(read), _) => read.to_owned(),
+                            (_, Some(skipped)) => match skipped.rsplit_once(" (") {
+                                Some((path, why)) => format!("{path} not read ({why}"),
+                                None => format!("{skipped} not read"),
+                            },
+                            _ => l.clone(),
+                        };
+                        let _ = writeln!(out, "{}", safe(&line));
+                    }
+                }
+            }
+            0
+        }
+        Err(failure) => common::show_failure(&failure, color),
+    }
 }
 
 /// What a front end adds to a run of [`RunArgs`] beyond the arguments: a CI

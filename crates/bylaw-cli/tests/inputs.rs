@@ -343,3 +343,76 @@ fn a_ci_run_stopped_by_policy_errors_still_writes_sarif_and_junit() {
     let junit = std::fs::read_to_string(d.join("bylaw-junit.xml")).unwrap();
     assert!(roxmltree::Document::parse(&junit).unwrap().descendants().any(|n| n.has_tag_name("error")), "{junit}");
 }
+
+const TYPED: &str = r#"apiVersion: bylaw/v1
+kind: Policy
+metadata: { name: typed, type: operational }
+spec:
+  match: { types: [github-workflow, gitlab-ci] }
+  rules:
+    - id: T-001
+      title: Pipelines name themselves
+      severity: low
+      require: "has(doc.name)"
+      message: "a {{ file.type }} file without a name ({{ file.format }})"
+"#;
+
+#[test]
+fn policies_select_files_by_type_and_read_file_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), ".bylaw.yaml", "policies: [policies/]\nformats:\n  'ci/*.pipeline': yaml\n");
+    write(tmp.path(), "policies/typed.yaml", TYPED);
+    write(tmp.path(), ".github/workflows/ci.yml", "on: push\njobs: {}\n");
+    write(tmp.path(), ".gitlab-ci.yml", "build:\n  script: [make]\n");
+    write(tmp.path(), "deploy/app.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n");
+    write(tmp.path(), "config/other.yml", "a: 1\n");
+    // not a name any format claims: read as YAML because the config says so
+    write(tmp.path(), "ci/.gitlab-ci.pipeline", "on: push\n");
+    let out = bylaw_in(tmp.path(), &["check", "--format", "json"], None);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut got: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["location"]["path"].as_str().unwrap().to_owned(), f["message"].as_str().unwrap().to_owned()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (".github/workflows/ci.yml".to_owned(), "a github-workflow file without a name (yaml)".to_owned()),
+            (".gitlab-ci.yml".to_owned(), "a gitlab-ci file without a name (yaml)".to_owned()),
+        ],
+        "{}",
+        out.stdout
+    );
+    // what each file was read as
+    let out = bylaw_in(tmp.path(), &["check", "--format-of"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for line in [
+        ".github/workflows/ci.yml as yaml (by name; github-workflow)",
+        ".gitlab-ci.yml as yaml (by name; gitlab-ci)",
+        "deploy/app.yaml as yaml (by name; kubernetes)",
+        "config/other.yml as yaml (by name)",
+        "ci/.gitlab-ci.pipeline as yaml (set by `formats` of the config)",
+        "policies/typed.yaml not read (",
+    ] {
+        assert!(out.stdout.lines().any(|l| l.starts_with(line)), "{line} in\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn an_unknown_file_type_or_format_is_a_located_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "p.yaml", &TYPED.replace("gitlab-ci]", "gitlab-cl]"));
+    write(tmp.path(), "a.yaml", "a: 1\n");
+    let out = bylaw_in(tmp.path(), &["check", "-p", "p.yaml", "a.yaml", "--no-config"], None);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("p.yaml:5:"), "{}", out.stderr);
+    assert!(out.stderr.contains("unknown file type `gitlab-cl` (did you mean `gitlab-ci`?)"), "{}", out.stderr);
+    write(tmp.path(), ".bylaw.yaml", "formats:\n  '*.tpl': yml\n");
+    let out = bylaw_in(tmp.path(), &["check", "-p", "p.yaml", "a.yaml"], None);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains(".bylaw.yaml:2:"), "{}", out.stderr);
+    assert!(out.stderr.contains("unknown format `yml` (did you mean `yaml`?)"), "{}", out.stderr);
+}

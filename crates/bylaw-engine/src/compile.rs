@@ -151,6 +151,8 @@ pub struct CompiledPolicy {
     pub target: Target,
     pub files: Option<FileMatcher>,
     pub kinds: Vec<String>,
+    /// `match.types`: the file types (`file.type`) it applies to; empty for all.
+    pub types: Vec<String>,
     /// The language of its conditions ([`language::PolicyLanguage::name`]).
     pub language: &'static str,
     /// Its filter and conditions as its language compiled them: the
@@ -587,6 +589,23 @@ fn compile_policy<'a>(
             None
         }
     };
+    let known_types = crate::input::type_names();
+    for (i, t) in spec.matcher.types.iter().enumerate() {
+        if !known_types.contains(&t.as_str()) {
+            let hint = did_you_mean(t, known_types.iter().copied()).map(|m| format!(" (did you mean `{m}`?)"));
+            c.diagnostics.push(Diagnostic::error(
+                Code::Schema,
+                c.file(),
+                Some(c.span(&format!("/spec/match/types/{i}"))),
+                format!(
+                    "unknown file type `{t}`{}; `match.types` takes {}",
+                    hint.unwrap_or_default(),
+                    known_types.join(", ")
+                ),
+            ));
+            ok = false;
+        }
+    }
     if let Some(w) = &spec.matcher.when {
         ok &= conditions.filter(c, w, "/spec/match/when");
     }
@@ -700,6 +719,7 @@ fn compile_policy<'a>(
         target: spec.matcher.target,
         files,
         kinds: spec.matcher.kinds.clone(),
+        types: spec.matcher.types.clone(),
         language: language.name(),
         program: conditions.finish(),
         rules,

@@ -27,6 +27,13 @@ pub struct Config {
     pub paths: Vec<String>,
     #[serde(default)]
     pub targets: Vec<String>,
+    /// `formats:`: glob → format, in file order, overriding the choice by
+    /// content and name ([`crate::input::FormatOverrides`]).
+    #[serde(default, deserialize_with = "ordered_pairs")]
+    pub formats: Vec<(String, String)>,
+    /// [`Config::formats`], checked and compiled.
+    #[serde(skip)]
+    pub format_overrides: crate::input::FormatOverrides,
     #[serde(default)]
     pub exceptions: Vec<String>,
     pub exceptions_warn_days: Option<i64>,
@@ -148,11 +155,28 @@ impl Config {
         if !errors.is_empty() {
             return Err(errors);
         }
-        serde_json::from_value(json).map_err(|e| {
+        let mut config: Config = serde_json::from_value(json).map_err(|e| {
             errors.push(Diagnostic::error(Code::Schema, file, Some(root.span), format!("invalid config: {e}")));
             errors
-        })
+        })?;
+        config.format_overrides = crate::input::FormatOverrides::new(&config.formats).map_err(|(i, message)| {
+            let key = crate::node::Segment::Key(config.formats[i].0.as_str().into());
+            let (span, _) = root.span_of(&[crate::node::Segment::Key("formats".into()), key]);
+            vec![Diagnostic::error(Code::Schema, file, Some(span), format!("`formats`: {message}"))]
+        })?;
+        Ok(config)
     }
+}
+
+/// A mapping of strings, kept in file order as `(key, value)` pairs.
+fn ordered_pairs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    let map: serde_json::Map<String, serde_json::Value> = serde::Deserialize::deserialize(d)?;
+    map.into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k, s)),
+            other => Err(serde::de::Error::custom(format!("the format of `{k}` must be a string, not {other}"))),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -172,6 +196,16 @@ mod tests {
         assert_eq!(c.environment_for_branch("feature/x").as_deref(), Some("dev"));
         assert_eq!(c.fail_on, Some(FailOn::Advisory));
         assert_eq!(c.outputs.sarif.as_deref(), Some("out.sarif"));
+    }
+
+    #[test]
+    fn formats_set_by_glob_are_checked_where_written() {
+        let c = Config::parse(".bylaw.yaml", "formats:\n  'infra/*.txt': yaml\n").unwrap();
+        assert_eq!(c.format_overrides.format_of("infra/a.txt"), Some(crate::input::Format::YAML));
+        let e = Config::parse(".bylaw.yaml", "policies: [a]\nformats:\n  '*.txt': yaml\n  '*.cfn': cloudformatoin\n")
+            .unwrap_err();
+        assert_eq!(e[0].location(), ".bylaw.yaml:4:3");
+        assert!(e[0].message.contains("unknown format `cloudformatoin`"), "{}", e[0].message);
     }
 
     #[test]

@@ -122,6 +122,9 @@ fn path_of(err: &ignore::Error) -> Option<&Path> {
 /// What to leave out besides formats: target globs and bylaw's own files.
 pub struct Filter<'a> {
     pub targets: Option<&'a FileMatcher>,
+    /// `formats:` of the config: a file it sets a format for is read even
+    /// when no format claims its name.
+    pub formats: Option<&'a crate::input::FormatOverrides>,
     /// Canonical paths of files never to evaluate (policies, exception lists, config).
     pub exclude: &'a HashSet<PathBuf>,
     /// Canonical paths of the run's own artifacts (SARIF, JUnit, …): left
@@ -238,7 +241,8 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
             skip(display, SkipReason::BylawFile, explicit);
             return;
         }
-        if Format::of_path(&display).is_none() {
+        let set = filter.formats.and_then(|o| o.format_of(&display));
+        if set.is_none() && Format::of_path(&display).is_none() {
             skip(display, SkipReason::UnknownFormat, explicit);
             return;
         }
@@ -321,7 +325,12 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
                             // in it: evaluated as an input that fails to read
                             // (a blocking `bylaw/parse-error`), like an
                             // unreadable file, never a silent pass
-                            unreadable_dirs.push(FileRef { path: display, fs_path: path.to_path_buf(), content: None });
+                            unreadable_dirs.push(FileRef {
+                                path: display,
+                                fs_path: path.to_path_buf(),
+                                content: None,
+                                format: None,
+                            });
                         } else {
                             let why = e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string());
                             out.loops.push(format!("{display}: cannot be read ({why})"));
@@ -426,7 +435,8 @@ pub fn discover(paths: &[PathBuf], root: &ProjectRoot, filter: &Filter<'_>) -> D
                 if explicit {
                     out.explicit.insert(display.clone());
                 }
-                files.push(FileRef { path: display, fs_path, content: None });
+                let format = filter.formats.and_then(|o| o.format_of(&display));
+                files.push(FileRef { path: display, fs_path, content: None, format });
             }
         }
     }
@@ -583,7 +593,12 @@ fn kustomization_files(kustomization: &str) -> KustomizationFiles {
 /// control structure). A stream without these comments is one file,
 /// `<stdin>`, with the stream's own lines.
 pub fn split_stream(text: &str, root: &ProjectRoot) -> Vec<FileRef> {
-    let stdin = || FileRef { path: STDIN.to_owned(), fs_path: PathBuf::from("-"), content: Some(text.to_owned()) };
+    let stdin = || FileRef {
+        path: STDIN.to_owned(),
+        fs_path: PathBuf::from("-"),
+        content: Some(text.to_owned()),
+        format: None,
+    };
     if !text.contains("# Source: ") {
         return vec![stdin()];
     }
@@ -611,7 +626,7 @@ pub fn split_stream(text: &str, root: &ProjectRoot) -> Vec<FileRef> {
         match source.and_then(|(i, src)| charts.resolve(src, root).map(|p| (i, p))) {
             Some((i, path)) => {
                 let content: String = chunk[i + 1..].concat();
-                out.push(FileRef { fs_path: PathBuf::from("-"), path, content: Some(content) });
+                out.push(FileRef { fs_path: PathBuf::from("-"), path, content: Some(content), format: None });
             }
             // a `# Source:` that names no template under the root is not
             // trusted (it could borrow another file's exceptions)
@@ -622,7 +637,12 @@ pub fn split_stream(text: &str, root: &ProjectRoot) -> Vec<FileRef> {
                 if content.trim().is_empty() {
                     continue;
                 }
-                out.push(FileRef { fs_path: PathBuf::from("-"), path: STDIN.to_owned(), content: Some(content) });
+                out.push(FileRef {
+                    fs_path: PathBuf::from("-"),
+                    path: STDIN.to_owned(),
+                    content: Some(content),
+                    format: None,
+                });
             }
         }
     }
@@ -718,7 +738,13 @@ mod tests {
         let found = discover(
             &[d.to_path_buf()],
             &root,
-            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) },
+            &Filter {
+                targets: None,
+                formats: None,
+                exclude: &exclude,
+                artifacts: &exclude,
+                tracked: &|| Ok(Vec::new()),
+            },
         );
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
@@ -754,7 +780,13 @@ mod tests {
             let found = discover(
                 &[walk.to_path_buf()],
                 &root,
-                &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) },
+                &Filter {
+                    targets: None,
+                    formats: None,
+                    exclude: &exclude,
+                    artifacts: &exclude,
+                    tracked: &|| Ok(Vec::new()),
+                },
             );
             reasons(&found).into_iter().filter(|(_, r)| *r == ".gitignore").map(|(p, _)| p).collect::<Vec<String>>()
         };
@@ -805,7 +837,13 @@ mod tests {
         write(d, "deploy/prod/a.yaml", "a: 1\n");
         let root = ProjectRoot::new(d);
         let exclude = HashSet::new();
-        let f = Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) };
+        let f = Filter {
+            targets: None,
+            formats: None,
+            exclude: &exclude,
+            artifacts: &exclude,
+            tracked: &|| Ok(Vec::new()),
+        };
         let given = vec![d.join("deploy//"), d.join("./deploy/prod/a.yaml"), d.join("deploy/prod/../prod/a.yaml")];
         let found = discover(&given, &root, &f);
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
@@ -825,7 +863,13 @@ mod tests {
         let found = discover(
             &[d.to_path_buf()],
             &root,
-            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) },
+            &Filter {
+                targets: None,
+                formats: None,
+                exclude: &exclude,
+                artifacts: &exclude,
+                tracked: &|| Ok(Vec::new()),
+            },
         );
         let files: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(files, vec!["real/a.yaml"], "one file, under its real name");
@@ -846,7 +890,13 @@ mod tests {
         let found = discover(
             &[d.to_path_buf()],
             &root,
-            &Filter { targets: None, exclude: &exclude, artifacts: &exclude, tracked: &|| Ok(Vec::new()) },
+            &Filter {
+                targets: None,
+                formats: None,
+                exclude: &exclude,
+                artifacts: &exclude,
+                tracked: &|| Ok(Vec::new()),
+            },
         );
         assert_eq!(
             found.loops,

@@ -61,6 +61,9 @@ use std::sync::{Arc, OnceLock};
 pub struct FileRef {
     pub path: String,
     pub fs_path: PathBuf,
+    /// The format `formats:` of the config sets for it; `None` to choose
+    /// by content and name ([`Format::of_file`]).
+    pub format: Option<Format>,
     /// The file's text when it is not read from `fs_path` (policy tests' inline inputs).
     pub content: Option<String>,
 }
@@ -79,6 +82,9 @@ pub struct RunOptions {
     /// `bylaw/parse-error` finding saying so (a gate never passes a file it
     /// did not read). [`DEFAULT_MAX_FILE_SIZE`] unless configured.
     pub max_file_size: u64,
+    /// Read and parse every file, evaluate nothing: what each file is read
+    /// as ([`FileOutcome::read_as`], `bylaw check --format-of`).
+    pub format_of: bool,
 }
 
 /// Default of [`RunOptions::max_file_size`]: 128 MiB. Generous for any
@@ -94,6 +100,10 @@ pub struct FileOutcome {
     pub path: String,
     /// Documents parsed.
     pub documents: usize,
+    /// What it was read as: `yaml (by name; kubernetes)`, the format, how
+    /// it was chosen and the types of its documents; `None` when it was not
+    /// read.
+    pub read_as: Option<String>,
     /// Policies evaluated on at least one of its documents.
     pub policies: usize,
     /// Why it was not evaluated, if it was not.
@@ -423,6 +433,8 @@ struct FileResult {
     /// Indexes of the policies evaluated on at least one document.
     evaluated: Vec<usize>,
     skipped: Option<crate::discover::SkipReason>,
+    /// See [`FileOutcome::read_as`].
+    read_as: Option<String>,
     inline: Vec<crate::exceptions::Inline>,
     /// Broken documents taken for unrendered templates (not evaluated).
     templated: usize,
@@ -494,14 +506,17 @@ impl PolicySet {
             res.findings.push(self.parse_error(&f.path, 1, 1, message, opts));
             return Some(res);
         }
-        let applicable: Vec<usize> =
-            (0..self.policies.len()).filter(|&i| self.policies[i].applies_to_file(&f.path)).collect();
-        if applicable.is_empty() {
+        let applicable: Vec<usize> = if opts.format_of {
+            Vec::new()
+        } else {
+            (0..self.policies.len()).filter(|&i| self.policies[i].applies_to_file(&f.path)).collect()
+        };
+        if applicable.is_empty() && !opts.format_of {
             return None;
         }
         // standard input is a YAML stream whatever it is reported as
         let stdin = f.fs_path.as_os_str() == "-";
-        let by_path = Format::of_path(&f.path).or(stdin.then_some(Format::YAML))?;
+        let by_path = f.format.or_else(|| Format::of_path(&f.path)).or(stdin.then_some(Format::YAML))?;
         let mut res = FileResult::default();
         let read = match &f.content {
             Some(c) => Ok(Ok(c.clone())),
@@ -545,23 +560,37 @@ impl PolicySet {
             }
         };
         // a format may read a file of another's extension by its content
-        let format = if stdin { by_path } else { Format::of_file(&f.path, &text).unwrap_or(by_path) };
+        let format = match f.format {
+            Some(set) => set,
+            None if stdin => by_path,
+            None => Format::of_file(&f.path, &text).unwrap_or(by_path),
+        };
+        let how = match f.format {
+            Some(_) => "set by `formats` of the config",
+            None if format != by_path => "by content",
+            None => "by name",
+        };
         let ev = Evaluator { set: self, runs };
-        let eval_doc = |di: usize, doc: Node| -> (Vec<Finding>, Vec<usize>) {
+        let eval_doc = |di: usize, doc: Node| -> (Vec<Finding>, Vec<usize>, &'static str) {
+            let file_type: &'static str = format.document_type(&f.path, &doc);
             let mut findings = Vec::new();
             let mut evaluated = Vec::new();
             let json = OnceLock::new();
             let t = Subject {
-                doc: Document { path: &f.path, format: format.name(), node: &doc, json: &json },
+                doc: Document { path: &f.path, format: format.name(), file_type, node: &doc, json: &json },
                 document: Some(di as u32),
                 resource: format.resource(&doc).map(Arc::new),
                 pipeline: false,
             };
             // the resource's kind (Kubernetes' `kind`) selects by `match.kinds`
             let kind = t.resource.as_deref().and_then(|r| r.kind.as_deref());
-            let keep = |p: &CompiledPolicy| p.kinds.is_empty() || kind.is_some_and(|k| p.kinds.iter().any(|x| x == k));
+            // and its file type by `match.types`
+            let keep = |p: &CompiledPolicy| {
+                (p.kinds.is_empty() || kind.is_some_and(|k| p.kinds.iter().any(|x| x == k)))
+                    && (p.types.is_empty() || p.types.iter().any(|x| x == file_type))
+            };
             ev.evaluate(&t, &applicable, &keep, &mut findings, &mut evaluated);
-            (findings, evaluated)
+            (findings, evaluated, file_type)
         };
         // Documents are evaluated while the file is parsed, a batch at a
         // time (the documents of a batch in parallel: a 100 MB stream is one
@@ -569,16 +598,17 @@ impl PolicySet {
         // whole, only a batch of it (see `Batch::FULL_NODES`).
         let mut batch = Batch::default();
         // what evaluated batches found, in any order (sorted at the end)
-        let done: std::sync::Mutex<(Vec<Finding>, BTreeSet<usize>)> = Default::default();
+        let done: std::sync::Mutex<(Vec<Finding>, BTreeSet<usize>, BTreeSet<&'static str>)> = Default::default();
         let in_flight = std::sync::atomic::AtomicUsize::new(0);
         let eval_batch = |start: usize, docs: Vec<Node>| {
-            let per_doc: Vec<(Vec<Finding>, Vec<usize>)> =
+            let per_doc: Vec<(Vec<Finding>, Vec<usize>, &'static str)> =
                 docs.into_par_iter().with_min_len(16).enumerate().map(|(i, doc)| eval_doc(start + i, doc)).collect();
             let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
-            done.0.reserve(per_doc.iter().map(|(f, _)| f.len()).sum());
-            for (findings, pols) in per_doc {
+            done.0.reserve(per_doc.iter().map(|(f, _, _)| f.len()).sum());
+            for (findings, pols, file_type) in per_doc {
                 done.0.extend(findings);
                 done.1.extend(pols);
+                done.2.insert(file_type);
             }
         };
         // owned by the scope below, which frees it once parsed
@@ -624,8 +654,13 @@ impl PolicySet {
             eval_batch(start, docs);
             (parsed, templated)
         });
-        let (mut found, evaluated) = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (mut found, evaluated, types) = done.into_inner().unwrap_or_else(|e| e.into_inner());
         let documents = batch.next;
+        let types: Vec<&str> = types.into_iter().filter(|t| *t != format.name()).collect();
+        res.read_as = Some(match types.is_empty() {
+            true => format!("{} ({how})", format.name()),
+            false => format!("{} ({how}; {})", format.name(), types.join(", ")),
+        });
         res.templated = templated;
         if templated > 0 && parsed.errors.is_empty() && documents == 0 {
             res.skipped = Some(crate::discover::SkipReason::Template);
@@ -683,6 +718,7 @@ impl PolicySet {
                 .map(|f| FileOutcome {
                     path: f.path.clone(),
                     documents: 0,
+                    read_as: None,
                     policies: 0,
                     skipped: Some(crate::discover::SkipReason::NoPolicy),
                 })
@@ -694,6 +730,7 @@ impl PolicySet {
         for (i, r) in results {
             let outcome = &mut details.files[i];
             outcome.documents = r.documents;
+            outcome.read_as = r.read_as;
             outcome.policies = r.evaluated.len();
             outcome.skipped = match r.skipped {
                 Some(s) => Some(s),
@@ -722,7 +759,13 @@ impl PolicySet {
         let ctx_node = Node::from_json(&opts.ctx);
         let json = OnceLock::new();
         let t = Subject {
-            doc: Document { path: builtin::PIPELINE_TARGET, format: "pipeline", node: &ctx_node, json: &json },
+            doc: Document {
+                path: builtin::PIPELINE_TARGET,
+                format: "pipeline",
+                file_type: "pipeline",
+                node: &ctx_node,
+                json: &json,
+            },
             document: None,
             resource: None,
             pipeline: true,
@@ -993,6 +1036,7 @@ mod language_seam_tests {
             target: PolicyTarget::Documents,
             files: None,
             kinds: Vec::new(),
+            types: Vec::new(),
             language: "toy",
             program: Box::new(ToyProgram(vec![ToyOutcome::Fire(container), ToyOutcome::Fail])),
             rules: vec![
@@ -1015,7 +1059,7 @@ mod language_seam_tests {
         let runs: Vec<(&'static str, Box<dyn LanguageRun>)> = vec![("toy", Box::new(Toy))];
         let json = OnceLock::new();
         let t = Subject {
-            doc: Document { path: "pod.yaml", format: "yaml", node: &doc, json: &json },
+            doc: Document { path: "pod.yaml", format: "yaml", file_type: "kubernetes", node: &doc, json: &json },
             document: Some(0),
             resource: None,
             pipeline: false,

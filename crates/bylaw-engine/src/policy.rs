@@ -141,6 +141,10 @@ pub struct Match {
     pub files: Vec<String>,
     #[serde(default)]
     pub kinds: Vec<String>,
+    /// File types (`file.type`: a format's name, `github-workflow`,
+    /// `gitlab-ci`, `kubernetes`, …) the policy applies to.
+    #[serde(default)]
+    pub types: Vec<String>,
     pub when: Option<String>,
 }
 

@@ -324,6 +324,7 @@ pub fn run(
                 fail_on: FailOn::Blocking,
                 parse_errors: Enforcement::Blocking,
                 max_file_size: crate::eval::DEFAULT_MAX_FILE_SIZE,
+                format_of: false,
             };
             let report = set.run(std::slice::from_ref(&file), &opts);
             // bylaw's own findings (parse and evaluation errors) always count
@@ -375,7 +376,7 @@ fn input_file(t: &TestFile, case: &Case) -> FileRef {
                 let shown = Path::new(&t.file).parent().unwrap_or(Path::new("")).join(f);
                 crate::paths::normalize(&shown).to_string_lossy().replace('\\', "/")
             });
-            FileRef { path, content: crate::paths::read_text(&fs_path).ok(), fs_path }
+            FileRef { path, content: crate::paths::read_text(&fs_path).ok(), fs_path, format: None }
         }
         (None, inline) => {
             let ext = match i.format.as_deref() {
@@ -387,7 +388,12 @@ fn input_file(t: &TestFile, case: &Case) -> FileRef {
             if i.format.is_some() && Format::of_path(&path).map(|f| f.name()) != Some(ext) {
                 path = format!("{path}.{ext}");
             }
-            FileRef { fs_path: PathBuf::from(&path), path, content: Some(inline.clone().unwrap_or_default()) }
+            FileRef {
+                fs_path: PathBuf::from(&path),
+                path,
+                content: Some(inline.clone().unwrap_or_default()),
+                format: None,
+            }
         }
     }
 }

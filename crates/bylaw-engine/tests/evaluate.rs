@@ -42,7 +42,7 @@ impl Case {
         assert!(diags.is_empty(), "{diags:#?}");
         let files: Vec<FileRef> = files
             .iter()
-            .map(|f| FileRef { path: f.to_string(), fs_path: self.dir.path().join(f), content: None })
+            .map(|f| FileRef { path: f.to_string(), fs_path: self.dir.path().join(f), content: None, format: None })
             .collect();
         set.run(
             &files,
@@ -51,6 +51,7 @@ impl Case {
                 fail_on: FailOn::Blocking,
                 parse_errors: Enforcement::Blocking,
                 max_file_size: bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE,
+                format_of: false,
             },
         )
     }

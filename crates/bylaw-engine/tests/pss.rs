@@ -73,6 +73,7 @@ fn windows_pods_are_exempt_from_the_linux_only_controls() {
             path: "windows.yaml".into(),
             fs_path: "windows.yaml".into(),
             content: Some(pod("os: { name: windows }\n      ")),
+            format: None,
         },
         file("linux.yaml", &pod("")),
     ];
@@ -99,7 +100,7 @@ fn pod_security_standards_conformance() {
         .iter()
         .map(|c| {
             let f = c["file"].as_str().unwrap();
-            FileRef { path: f.to_owned(), fs_path: dir.join(f), content: None }
+            FileRef { path: f.to_owned(), fs_path: dir.join(f), content: None, format: None }
         })
         .collect();
     let report = set.run(&files, &options());

@@ -144,6 +144,10 @@ pub struct Request {
     pub audit_log: Option<PathBuf>,
     /// Say what happened to every file ([`Message::Files`], `check -v`).
     pub list_files: bool,
+    /// Only say what each file is read as ([`Message::Files`]): every file
+    /// is read and parsed, nothing is evaluated, policies are optional
+    /// (`check --format-of`).
+    pub format_of: bool,
     /// How `.rego` policies are read: namespaces, data files, Rego v0.
     pub rego: RegoOptions,
 }
@@ -182,6 +186,7 @@ impl Request {
             artifacts: Vec::new(),
             audit_log: None,
             list_files: false,
+            format_of: false,
             rego: RegoOptions::default(),
         }
     }
@@ -360,7 +365,7 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
     let mut messages = Vec::new();
     let config = &request.config;
     let policy_paths = policy_paths(&request.policies, config);
-    if policy_paths.is_empty() {
+    if policy_paths.is_empty() && !request.format_of {
         return Err(Failure { error: RunError::NoPolicies, messages });
     }
     let environment = request
@@ -524,8 +529,13 @@ fn evaluate(
     let stdin = paths.iter().any(|p| p.as_os_str() == "-");
     let on_disk: Vec<PathBuf> = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
     let tracked = || git::tracked_but_ignored(root.dir());
-    let filter =
-        discover::Filter { targets: targets.as_ref(), exclude: &exclude, artifacts: &artifacts, tracked: &tracked };
+    let filter = discover::Filter {
+        targets: targets.as_ref(),
+        formats: Some(&config.format_overrides),
+        exclude: &exclude,
+        artifacts: &artifacts,
+        tracked: &tracked,
+    };
     let mut found = discover::discover(&on_disk, &root, &filter);
     phase_done("discover files", &mut clock);
     if !found.missing.is_empty() {
@@ -590,6 +600,7 @@ fn evaluate(
         fail_on: request.fail_on.or(config.fail_on).unwrap_or_default(),
         parse_errors: config.parse_errors.unwrap_or(Enforcement::Blocking),
         max_file_size: config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE),
+        format_of: request.format_of,
     };
     // policies are shown by their path under the root in every output
     for p in set.policies.iter_mut().filter(|p| !p.file.starts_with("pack:")) {
@@ -600,7 +611,7 @@ fn evaluate(
     for s in &found.skipped {
         *report.summary.skipped.entry(s.reason.as_str().to_owned()).or_default() += 1;
     }
-    what_was_read(&found, &details, &report, request.list_files, messages);
+    what_was_read(&found, &details, &report, request.list_files || request.format_of, request.format_of, messages);
     let rules: exceptions::PolicyRules =
         set.policies.iter().map(|p| (p.name.clone(), p.exception_rules.clone())).collect();
     let settings = exceptions::Settings {
@@ -673,21 +684,24 @@ fn what_was_read(
     details: &bylaw_engine::eval::RunDetails,
     report: &Report,
     list_files: bool,
+    format_of: bool,
     messages: &mut Vec<Message>,
 ) {
     if list_files {
         let mut lines: Vec<(String, String)> = Vec::new();
         for f in &details.files {
+            let read_as = f.read_as.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
             let line = match &f.skipped {
+                _ if format_of => format!("read     {}{read_as}", f.path),
                 None => format!(
-                    "read     {} ({} document{}, {} polic{})",
+                    "read     {}{read_as} ({} document{}, {} polic{})",
                     f.path,
                     f.documents,
                     plural(f.documents),
                     f.policies,
                     if f.policies == 1 { "y" } else { "ies" }
                 ),
-                Some(r) => format!("skipped  {} ({r})", f.path),
+                Some(r) => format!("skipped  {}{read_as} ({r})", f.path),
             };
             lines.push((f.path.clone(), line));
         }

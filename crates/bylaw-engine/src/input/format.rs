@@ -85,6 +85,20 @@ pub trait InputFormat: Send + Sync {
     /// format allows: the other documents are still handed out.
     fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile;
 
+    /// What kind of file `doc` (a document of the file at `path`) belongs
+    /// to, as policies see it in `file.type` and select it by
+    /// `match.types`: by default the format's [name](InputFormat::name)
+    /// (`terraform`, `dockerfile`), and for YAML and JSON the kind of file
+    /// it is ([`structured_type`]: `github-workflow`, `github-action`,
+    /// `gitlab-ci`, `kubernetes`), so packs match them by type, not only by
+    /// path.
+    fn document_type(&self, path: &str, doc: &Node) -> &'static str {
+        match self.name() {
+            "yaml" | "json" => structured_type(path, doc).unwrap_or(self.name()),
+            name => name,
+        }
+    }
+
     /// What identifies the resource `doc` describes (findings carry it;
     /// `match.kinds` and exceptions' `resources` match it); `None` when
     /// nothing does. Kubernetes' `apiVersion`, `kind` and `metadata` by
@@ -151,6 +165,51 @@ impl std::fmt::Debug for Format {
     }
 }
 
+/// `formats:` of `.bylaw.yaml`: the format of the files each glob
+/// matches, overriding the choice by content and name (the first glob that
+/// matches wins). Globs are those of `match.files` (a pattern without `/`
+/// matches at any depth); a format is named by its id or its name
+/// (`cloudformation`, `yaml`, `jsonc`).
+#[derive(Clone, Debug, Default)]
+pub struct FormatOverrides {
+    rules: Vec<(crate::compile::FileMatcher, Format)>,
+}
+
+impl FormatOverrides {
+    /// Builds from `(glob, format)` pairs in file order. `Err((index,
+    /// message))` names the first bad pair: an invalid glob, or a format
+    /// bylaw does not read (with the formats it does).
+    pub fn new(pairs: &[(String, String)]) -> Result<FormatOverrides, (usize, String)> {
+        let mut rules = Vec::with_capacity(pairs.len());
+        for (i, (glob, name)) in pairs.iter().enumerate() {
+            let format = FORMATS
+                .iter()
+                .copied()
+                .find(|f| f.id() == name)
+                .or_else(|| FORMATS.iter().copied().find(|f| f.name() == name))
+                .ok_or_else(|| {
+                    let mut known: Vec<&str> = FORMATS.iter().flat_map(|f| [f.id(), f.name()]).collect();
+                    known.dedup();
+                    let hint = crate::diagnostic::did_you_mean(name, known.iter().copied())
+                        .map(|m| format!(" (did you mean `{m}`?)"))
+                        .unwrap_or_default();
+                    (i, format!("unknown format `{name}`{hint}; formats: {}", known.join(", ")))
+                })?;
+            let matcher = crate::compile::FileMatcher::new(std::slice::from_ref(glob))
+                .map_err(|(_, m)| (i, format!("invalid glob `{glob}`: {m}")))?;
+            if let Some(m) = matcher {
+                rules.push((m, format));
+            }
+        }
+        Ok(FormatOverrides { rules })
+    }
+
+    /// The format set for `path` (a display path), if a glob matches it.
+    pub fn format_of(&self, path: &str) -> Option<Format> {
+        self.rules.iter().find(|(m, _)| m.matches(path)).map(|(_, f)| *f)
+    }
+}
+
 /// The formats bylaw reads as messages name them, each once, in registry
 /// order (`["YAML", "JSON"]`: JSONC is JSON to a user), e.g. for "not a
 /// format bylaw reads (YAML, JSON)".
@@ -175,6 +234,50 @@ pub fn comment_marker(path: &str) -> &'static str {
 /// (lowercase, without the dot), ignoring case: the claim of most formats.
 pub fn has_extension(path: &str, extensions: &[&str]) -> bool {
     path.rsplit_once('.').is_some_and(|(_, ext)| extensions.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+}
+
+/// The file types of YAML and JSON documents beyond their format, in the
+/// order [`structured_type`] tries them, each with what recognizes it.
+pub const STRUCTURED_TYPES: &[(&str, &str)] = &[
+    ("github-workflow", "a `.yml`/`.yaml` file under `.github/workflows/`"),
+    ("github-action", "`action.yml` or `action.yaml` (a composite, Docker or JavaScript action)"),
+    ("gitlab-ci", "`.gitlab-ci.yml`, `*.gitlab-ci.yml` or a YAML file under `.gitlab/ci/`"),
+    ("kubernetes", "a document with string `apiVersion` and `kind` at its top"),
+];
+
+/// The type of a YAML or JSON document beyond its format (see
+/// [`STRUCTURED_TYPES`]): GitHub Actions workflows and actions, GitLab CI
+/// files by their path as GitHub and GitLab find them (GitHub's "Workflow
+/// syntax" and "Metadata syntax for GitHub Actions"; GitLab's `.gitlab-ci.yml`
+/// and `include:local` conventions), Kubernetes objects by their
+/// `apiVersion` and `kind`. `None` for any other document.
+pub fn structured_type(path: &str, doc: &Node) -> Option<&'static str> {
+    let yaml = has_extension(path, &["yml", "yaml"]);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let dir = &path[..path.len() - name.len()];
+    if yaml && (dir.ends_with(".github/workflows/") || dir == ".github/workflows/") {
+        return Some("github-workflow");
+    }
+    if name == "action.yml" || name == "action.yaml" {
+        return Some("github-action");
+    }
+    let gitlab_name = [".gitlab-ci.yml", ".gitlab-ci.yaml"].iter().any(|n| name == *n || name.ends_with(n));
+    if gitlab_name || (yaml && (dir.starts_with(".gitlab/ci/") || dir.contains("/.gitlab/ci/"))) {
+        return Some("gitlab-ci");
+    }
+    (doc.str_at(&["apiVersion"]).is_some() && doc.str_at(&["kind"]).is_some()).then_some("kubernetes")
+}
+
+/// Every value `file.type` can take: the formats' names and
+/// [`STRUCTURED_TYPES`], each once, for `match.types` to be checked against.
+pub fn type_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for n in FORMATS.iter().map(|f| f.name()).chain(STRUCTURED_TYPES.iter().map(|(t, _)| *t)) {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    names
 }
 
 /// The Kubernetes identity of a document: `apiVersion`, `kind`,
@@ -215,6 +318,44 @@ mod tests {
         assert_eq!(of("Makefile"), None);
         // what policies see
         assert_eq!(Format::JSONC.name(), "json");
+    }
+
+    #[test]
+    fn yaml_and_json_documents_have_the_type_of_file_they_are() {
+        let doc = |src: &str| crate::input::yaml::parse(src).documents.into_iter().next().unwrap();
+        let k8s = doc("apiVersion: v1\nkind: Pod\n");
+        let other = doc("a: 1\n");
+        let ty = |f: Format, p: &str, d: &Node| f.document_type(p, d);
+        assert_eq!(ty(Format::YAML, ".github/workflows/ci.yml", &other), "github-workflow");
+        assert_eq!(ty(Format::YAML, "sub/.github/workflows/ci.yaml", &other), "github-workflow");
+        assert_eq!(ty(Format::YAML, ".github/workflows/nested/x.yml", &other), "yaml", "GitHub reads no subfolder");
+        assert_eq!(ty(Format::YAML, "actions/setup/action.yml", &other), "github-action");
+        assert_eq!(ty(Format::YAML, ".gitlab-ci.yml", &other), "gitlab-ci");
+        assert_eq!(ty(Format::YAML, "ci/deploy.gitlab-ci.yml", &other), "gitlab-ci");
+        assert_eq!(ty(Format::YAML, ".gitlab/ci/build.yml", &other), "gitlab-ci");
+        assert_eq!(ty(Format::YAML, "deploy/app.yaml", &k8s), "kubernetes");
+        assert_eq!(ty(Format::JSON, "deploy/app.json", &k8s), "kubernetes");
+        assert_eq!(ty(Format::JSONC, "deploy/app.jsonc", &k8s), "kubernetes");
+        assert_eq!(ty(Format::YAML, "config/app.yaml", &other), "yaml");
+        assert_eq!(ty(Format::JSON, "package.json", &other), "json");
+        for t in ["yaml", "json", "github-workflow", "github-action", "gitlab-ci", "kubernetes"] {
+            assert!(type_names().contains(&t), "{t}");
+        }
+    }
+
+    #[test]
+    fn the_config_sets_the_format_of_files_by_glob() {
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        let o = FormatOverrides::new(&pairs(&[("infra/*.txt", "yaml"), ("*.conf.json", "jsonc")])).unwrap();
+        assert_eq!(o.format_of("infra/a.txt"), Some(Format::YAML));
+        assert_eq!(o.format_of("other/a.txt"), None);
+        assert_eq!(o.format_of("x/y/app.conf.json"), Some(Format::JSONC), "no `/`: any depth");
+        let e = FormatOverrides::new(&pairs(&[("*.x", "yml")])).unwrap_err();
+        assert_eq!(e.0, 0);
+        assert!(e.1.contains("unknown format `yml` (did you mean `yaml`?)"), "{}", e.1);
+        let e = FormatOverrides::new(&pairs(&[("*.x", "yaml"), ("a[", "yaml")])).unwrap_err();
+        assert_eq!(e.0, 1);
+        assert!(e.1.contains("invalid glob `a[`"), "{}", e.1);
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub mod yaml;
 mod yaml11;
 
 use crate::node::{Node, NodeValue, Span};
-pub use format::{comment_marker, format_names, kubernetes_resource, Format, InputFormat, FORMATS};
+pub use format::{
+    comment_marker, format_names, kubernetes_resource, type_names, Format, FormatOverrides, InputFormat, FORMATS,
+};
 pub use jsonc::is_jsonc;
 
 /// A syntax error with its position (1-based line and column).

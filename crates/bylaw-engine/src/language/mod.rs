@@ -132,6 +132,9 @@ pub struct Document<'a> {
     pub path: &'a str,
     /// The file's format as policies see it (`file.format`), or `pipeline`.
     pub format: &'a str,
+    /// The document's file type (`file.type`, [`crate::input::InputFormat::document_type`]),
+    /// or `pipeline`.
+    pub file_type: &'a str,
     /// The document: a file's document, or the pipeline context.
     pub node: &'a Node,
     /// The document as JSON, made on first use (JSONPath beyond the native

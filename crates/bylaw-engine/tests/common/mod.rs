@@ -47,12 +47,13 @@ pub fn options() -> RunOptions {
         fail_on: FailOn::Blocking,
         parse_errors: Enforcement::Blocking,
         max_file_size: DEFAULT_MAX_FILE_SIZE,
+        format_of: false,
     }
 }
 
 /// An in-memory input file at `path`.
 pub fn file(path: &str, content: &str) -> FileRef {
-    FileRef { path: path.into(), fs_path: path.into(), content: Some(content.into()) }
+    FileRef { path: path.into(), fs_path: path.into(), content: Some(content.into()), format: None }
 }
 
 /// Runs `set` on in-memory files.

@@ -503,7 +503,7 @@ impl LanguageRun for CelRun {
         }
         // once per document, for every policy and rule
         let doc_val = doc.node.to_val();
-        let file = file_val(doc.path, doc.format);
+        let file = file_val(doc.path, doc.format, doc.file_type);
         let items = RefCell::new(HashMap::new());
         let d = CelDocument { doc, doc_val: &*doc_val, file: &file, items: &items, ctx: &*self.ctx, root: self.root };
         for (i, p) in policies {
@@ -764,11 +764,12 @@ fn value_json(v: &Value) -> serde_json::Value {
     }
 }
 
-/// The `file` variable: the file's display path and format.
-fn file_val<'a>(path: &'a str, format: &'a str) -> CelMap<'a> {
+/// The `file` variable: the file's display path, format and type.
+fn file_val<'a>(path: &'a str, format: &'a str, file_type: &'a str) -> CelMap<'a> {
     let mut m: HashMap<CelMapKey<'a>, Box<dyn Val + 'a>> = HashMap::new();
     m.insert(CelMapKey::from("path"), Box::new(CelString::from(path)));
     m.insert(CelMapKey::from("format"), Box::new(CelString::from(format)));
+    m.insert(CelMapKey::from("type"), Box::new(CelString::from(file_type)));
     CelMap::from(m)
 }
 

@@ -338,6 +338,7 @@ pub fn constraint(
         target: Target::Documents,
         files: None,
         kinds: Vec::new(),
+        types: Vec::new(),
         language: super::NAME,
         program: Box::new(RegoProgram {
             shared: compiled.shared.clone(),

@@ -343,6 +343,7 @@ pub fn compile(
             target: if rego.combine { Target::Pipeline } else { Target::Documents },
             files: None,
             kinds: Vec::new(),
+            types: Vec::new(),
             language: NAME,
             program: Box::new(RegoProgram {
                 shared: shared.clone(),
