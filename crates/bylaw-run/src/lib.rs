@@ -690,18 +690,20 @@ fn what_was_read(
     if list_files {
         let mut lines: Vec<(String, String)> = Vec::new();
         for f in &details.files {
-            let read_as = f.read_as.as_deref().map(|r| format!(" as {r}")).unwrap_or_default();
             let line = match &f.skipped {
-                _ if format_of => format!("read     {}{read_as}", f.path),
+                _ if format_of => match &f.read_as {
+                    Some(r) => format!("read     {} as {r}", f.path),
+                    None => format!("skipped  {} (not read)", f.path),
+                },
                 None => format!(
-                    "read     {}{read_as} ({} document{}, {} polic{})",
+                    "read     {} ({} document{}, {} polic{})",
                     f.path,
                     f.documents,
                     plural(f.documents),
                     f.policies,
                     if f.policies == 1 { "y" } else { "ies" }
                 ),
-                Some(r) => format!("skipped  {}{read_as} ({r})", f.path),
+                Some(r) => format!("skipped  {} ({r})", f.path),
             };
             lines.push((f.path.clone(), line));
         }
