@@ -95,7 +95,8 @@ pub trait InputFormat: Send + Sync {
 }
 
 /// Every input format, in the order they are asked to claim a path.
-pub static FORMATS: &[Format] = &[Format::YAML, Format::JSONC, Format::JSON];
+pub static FORMATS: &[Format] =
+    &[Format::TERRAFORM, Format::TERRAFORM_VARS, Format::HCL, Format::YAML, Format::JSONC, Format::JSON];
 
 /// A format of the registry: a copyable handle to its [`InputFormat`],
 /// equal to another when their ids are.
@@ -110,6 +111,12 @@ impl Format {
     /// JSONC: JSON with comments and trailing commas, for the files whose
     /// tools read it (`*.jsonc`, `tsconfig.json`, …), see [`super::jsonc`].
     pub const JSONC: Format = Format(&super::jsonc::Jsonc);
+    /// Terraform (`*.tf`, `*.tf.json`), see [`super::terraform`].
+    pub const TERRAFORM: Format = Format(&super::terraform::Terraform);
+    /// Terraform variables (`*.tfvars`, `*.tfvars.json`), see [`super::terraform`].
+    pub const TERRAFORM_VARS: Format = Format(&super::terraform::TerraformVars);
+    /// Other HCL files (`*.hcl`), see [`super::terraform`].
+    pub const HCL: Format = Format(&super::terraform::Hcl);
 
     /// The format of a path (by file name or extension), the first of
     /// [`FORMATS`] to claim it; `None` for formats bylaw does not read.
@@ -211,7 +218,9 @@ mod tests {
         assert_eq!(of("tsconfig.json"), Some("jsonc"), "JSONC is asked before JSON");
         assert_eq!(of(".vscode/settings.json"), Some("jsonc"));
         assert_eq!(of("x.jsonc"), Some("jsonc"));
-        assert_eq!(of("main.tf"), None);
+        assert_eq!(of("main.tf"), Some("terraform"));
+        assert_eq!(of("main.tf.json"), Some("terraform"), "before JSON");
+        assert_eq!(of("prod.tfvars.json"), Some("tfvars"));
         assert_eq!(of("Makefile"), None);
         // what policies see
         assert_eq!(Format::JSONC.name(), "json");
@@ -219,7 +228,7 @@ mod tests {
 
     #[test]
     fn messages_name_each_format_once() {
-        assert_eq!(format_names(), ["YAML", "JSON"]);
+        assert_eq!(format_names(), ["Terraform", "HCL", "YAML", "JSON"]);
         assert_eq!(comment_marker("a.yaml"), "#");
         assert_eq!(comment_marker("a.jsonc"), "//");
         assert_eq!(comment_marker("a.json"), "#", "strict JSON has no comments");

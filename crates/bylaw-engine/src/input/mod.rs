@@ -24,6 +24,7 @@ pub mod format;
 pub mod json;
 pub mod jsonc;
 pub mod kube_list;
+pub mod terraform;
 pub mod yaml;
 mod yaml11;
 
