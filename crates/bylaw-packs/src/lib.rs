@@ -21,6 +21,7 @@ pub const PACKS: &[(&str, &str)] = &[
     ("kubernetes-rbac", include_str!("../packs/kubernetes-rbac.yaml")),
     ("github-actions-hardening", include_str!("../packs/github-actions-hardening.yaml")),
     ("gitlab-ci-hardening", include_str!("../packs/gitlab-ci-hardening.yaml")),
+    ("terraform-azure", include_str!("../packs/terraform-azure.yaml")),
 ];
 
 /// The YAML source of pack `name`, `None` when there is no such pack.
