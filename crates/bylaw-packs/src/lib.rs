@@ -22,6 +22,7 @@ pub const PACKS: &[(&str, &str)] = &[
     ("github-actions-hardening", include_str!("../packs/github-actions-hardening.yaml")),
     ("gitlab-ci-hardening", include_str!("../packs/gitlab-ci-hardening.yaml")),
     ("terraform-azure", include_str!("../packs/terraform-azure.yaml")),
+    ("terraform-gcp", include_str!("../packs/terraform-gcp.yaml")),
 ];
 
 /// The YAML source of pack `name`, `None` when there is no such pack.
