@@ -21,6 +21,9 @@ pub const PACKS: &[(&str, &str)] = &[
     ("kubernetes-rbac", include_str!("../packs/kubernetes-rbac.yaml")),
     ("github-actions-hardening", include_str!("../packs/github-actions-hardening.yaml")),
     ("terraform-aws", include_str!("../packs/terraform-aws.yaml")),
+    ("gitlab-ci-hardening", include_str!("../packs/gitlab-ci-hardening.yaml")),
+    ("terraform-azure", include_str!("../packs/terraform-azure.yaml")),
+    ("terraform-gcp", include_str!("../packs/terraform-gcp.yaml")),
 ];
 
 /// The YAML source of pack `name`, `None` when there is no such pack.
