@@ -95,7 +95,16 @@ pub trait InputFormat: Send + Sync {
 }
 
 /// Every input format, in the order they are asked to claim a path.
-pub static FORMATS: &[Format] = &[Format::YAML, Format::JSONC, Format::JSON];
+pub static FORMATS: &[Format] = &[
+    Format::YAML,
+    Format::JSONC,
+    Format::JSON,
+    Format::TOML,
+    Format::INI,
+    Format::PROPERTIES,
+    Format::DOTENV,
+    Format::JSONL,
+];
 
 /// A format of the registry: a copyable handle to its [`InputFormat`],
 /// equal to another when their ids are.
@@ -110,6 +119,16 @@ impl Format {
     /// JSONC: JSON with comments and trailing commas, for the files whose
     /// tools read it (`*.jsonc`, `tsconfig.json`, …), see [`super::jsonc`].
     pub const JSONC: Format = Format(&super::jsonc::Jsonc);
+    /// TOML (`*.toml`, `Pipfile`), see [`super::toml`].
+    pub const TOML: Format = Format(&super::toml::Toml);
+    /// INI (`*.ini`, `*.cfg`, `.editorconfig`), see [`super::ini`].
+    pub const INI: Format = Format(&super::ini::Ini);
+    /// Java properties (`*.properties`), see [`super::properties`].
+    pub const PROPERTIES: Format = Format(&super::properties::Properties);
+    /// `.env` files (`.env`, `.env.*`, `*.env`), see [`super::dotenv`].
+    pub const DOTENV: Format = Format(&super::dotenv::Dotenv);
+    /// JSON Lines (`*.jsonl`, `*.ndjson`), see [`super::jsonl`].
+    pub const JSONL: Format = Format(&super::jsonl::JsonLines);
 
     /// The format of a path (by file name or extension), the first of
     /// [`FORMATS`] to claim it; `None` for formats bylaw does not read.
@@ -219,7 +238,7 @@ mod tests {
 
     #[test]
     fn messages_name_each_format_once() {
-        assert_eq!(format_names(), ["YAML", "JSON"]);
+        assert_eq!(format_names(), ["YAML", "JSON", "TOML", "INI", "Java properties", ".env", "JSON Lines"]);
         assert_eq!(comment_marker("a.yaml"), "#");
         assert_eq!(comment_marker("a.jsonc"), "//");
         assert_eq!(comment_marker("a.json"), "#", "strict JSON has no comments");

@@ -20,10 +20,16 @@
 //! Files no format claims are skipped by discovery (`unknown format`).
 
 mod comments;
+pub mod dotenv;
 pub mod format;
+pub mod ini;
 pub mod json;
 pub mod jsonc;
+pub mod jsonl;
 pub mod kube_list;
+mod lines;
+pub mod properties;
+pub mod toml;
 pub mod yaml;
 mod yaml11;
 
