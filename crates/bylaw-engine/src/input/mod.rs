@@ -29,12 +29,13 @@ pub mod jsonl;
 pub mod kube_list;
 mod lines;
 pub mod properties;
+pub mod terraform_plan;
 pub mod toml;
 pub mod yaml;
 mod yaml11;
 
 use crate::node::{Node, NodeValue, Span};
-pub use format::{comment_marker, format_names, kubernetes_resource, Format, InputFormat, FORMATS};
+pub use format::{comment_marker, format_names, kubernetes_resource, Format, InputFormat, Relocate, FORMATS};
 pub use jsonc::is_jsonc;
 
 /// A syntax error with its position (1-based line and column).
