@@ -32,6 +32,7 @@ use super::lines::{physical_lines, span_in, string, Mapping};
 use super::{yaml, Comment, ParsedFile, SyntaxError};
 use crate::node::{Entry, Node, NodeValue, Span};
 use crate::report::Resource;
+use std::collections::HashMap;
 
 /// The INI input format: `;` and `#` comment lines.
 pub struct Ini;
@@ -79,6 +80,8 @@ pub fn parse(src: &str) -> ParsedFile {
     let mut out = ParsedFile::default();
     let mut sections: Vec<Section> =
         vec![Section { name: String::new(), key_span: Span::point(1, 1), header: None, keys: Mapping::default() }];
+    // the sections seen, by name: where each is named
+    let mut named: HashMap<String, Span> = HashMap::new();
     // whether an indented line continues the last key's value
     let mut continues = false;
     let mut values = 0usize;
@@ -141,16 +144,14 @@ pub fn parse(src: &str) -> ParsedFile {
             }
             let from = indent + 1 + (raw.len() - raw.trim_start().len());
             let key_span = span_in(n, line, from, from + name.len());
-            if let Some(first) = sections.iter().find(|s| s.header.is_some() && s.name == name) {
+            if let Some(&first) = named.get(name) {
                 out.errors.push(SyntaxError {
-                    first: Some(first.key_span),
-                    ..error(
-                        from,
-                        format!("duplicate section `{name}` (first defined at line {})", first.key_span.start_line),
-                    )
+                    first: Some(first),
+                    ..error(from, format!("duplicate section `{name}` (first defined at line {})", first.start_line))
                 });
                 continue;
             }
+            named.insert(name.to_owned(), key_span);
             let header = span_in(n, line, indent, indent + 2 + close);
             sections.push(Section { name: name.to_owned(), key_span, header: Some(header), keys: Mapping::default() });
             continue;

@@ -166,4 +166,66 @@ mod tests {
         assert_eq!(col("é=x", 2), 2);
         assert_eq!(col("é=x", 1), 1);
     }
+
+    /// Parse speed of the formats of this branch against YAML on files of
+    /// the same data (~5-10 MB each), in MB/s; run in release:
+    /// `cargo test --release -p bylaw-engine --lib parse_speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, run by hand in release"]
+    fn parse_speed() {
+        use crate::input::{parse, Format};
+        let n = 100_000;
+        let gen = |f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<String>();
+        let cases: Vec<(&str, Format, String)> = vec![
+            (
+                "yaml",
+                Format::YAML,
+                gen(&|i| format!("s{i}:\n  name: \"value {i}\"\n  count: {i}\n  flag: true\n  tags: [a, b]\n")),
+            ),
+            (
+                "toml",
+                Format::TOML,
+                gen(&|i| format!("[s{i}]\nname = \"value {i}\"\ncount = {i}\nflag = true\ntags = [\"a\", \"b\"]\n")),
+            ),
+            (
+                "ini",
+                Format::INI,
+                gen(&|i| format!("[s{i}]\nname = value {i}\ncount = {i}\nflag = true\ntags = a, b\n")),
+            ),
+            (
+                "properties",
+                Format::PROPERTIES,
+                gen(&|i| format!("s{i}.name = value {i}\ns{i}.count = {i}\ns{i}.flag = true\ns{i}.tags = a, b\n")),
+            ),
+            (
+                "dotenv",
+                Format::DOTENV,
+                gen(&|i| format!("S{i}_NAME=\"value {i}\"\nS{i}_COUNT={i}\nS{i}_FLAG=true\nS{i}_TAGS='a, b'\n")),
+            ),
+            (
+                "jsonl",
+                Format::JSONL,
+                gen(&|i| {
+                    format!("{{\"name\": \"value {i}\", \"count\": {i}, \"flag\": true, \"tags\": [\"a\", \"b\"]}}\n")
+                }),
+            ),
+            ("terraform-plan", Format::TERRAFORM_PLAN, {
+                let rs = (0..n / 4).map(|i| format!("{{\"address\": \"aws_s3_bucket.b{i}\", \"mode\": \"managed\", \"type\": \"aws_s3_bucket\", \"name\": \"b{i}\", \"provider_name\": \"aws\", \"values\": {{\"bucket\": \"x{i}\", \"acl\": \"private\", \"tags\": {{\"env\": \"prod\"}}, \"versioning\": [{{\"enabled\": true}}]}}}}")).collect::<Vec<_>>().join(",\n");
+                let cs = (0..n / 4).map(|i| format!("{{\"address\": \"aws_s3_bucket.b{i}\", \"change\": {{\"actions\": [\"create\"], \"before\": null, \"after_unknown\": {{\"id\": true}}}}}}")).collect::<Vec<_>>().join(",\n");
+                format!("{{\"format_version\": \"1.2\", \"planned_values\": {{\"root_module\": {{\"resources\": [\n{rs}]}}}}, \"resource_changes\": [\n{cs}]}}\n")
+            }),
+        ];
+        for (name, format, src) in &cases {
+            let t = std::time::Instant::now();
+            let p = parse(*format, src);
+            let secs = t.elapsed().as_secs_f64();
+            assert!(p.errors.is_empty() && !p.documents.is_empty(), "{name}: {:?}", p.errors.first());
+            eprintln!(
+                "{name:>15}: {:6.1} MB in {:.3} s = {:6.1} MB/s",
+                src.len() as f64 / 1e6,
+                secs,
+                src.len() as f64 / 1e6 / secs
+            );
+        }
+    }
 }
