@@ -221,6 +221,17 @@ fn location(path: &str, span: Span) -> Location {
     }
 }
 
+/// Reports `f` (a finding on `doc`) where `r` places it, with a note of
+/// where it was found ([`input::InputFormat::relocator`]); its identity
+/// (fingerprint, pointer) stays the one in the file evaluated.
+fn relocated(r: &dyn input::Relocate, doc: &Node, f: &mut Finding) {
+    if let Some((path, span)) = r.relocate(doc, &crate::node::parse_pointer(&f.pointer)) {
+        let at = &f.location;
+        f.notes.push(format!("found in {}:{}:{}", at.path, at.start_line, at.start_column));
+        f.location = location(&path, span);
+    }
+}
+
 /// A document (or the pipeline context) being evaluated: what the
 /// languages read of it, and what its findings carry.
 struct Subject<'a> {
@@ -570,6 +581,8 @@ impl PolicySet {
             None if format != by_path => "by content",
             None => "by name",
         };
+        // a format may report its findings in other files (a plan's in its `.tf` files)
+        let relocate = if stdin || f.content.is_some() { None } else { format.relocator(&f.path, &f.fs_path, &text) };
         let ev = Evaluator { set: self, runs };
         let eval_doc = |di: usize, doc: Node| -> (Vec<Finding>, Vec<usize>, &'static str) {
             let file_type: &'static str = format.document_type(&f.path, &doc);
@@ -590,6 +603,9 @@ impl PolicySet {
                     && (p.types.is_empty() || p.types.iter().any(|x| x == file_type))
             };
             ev.evaluate(&t, &applicable, &keep, &mut findings, &mut evaluated);
+            if let Some(r) = &relocate {
+                findings.iter_mut().filter(|x| x.location.path == f.path).for_each(|x| relocated(&**r, &doc, x));
+            }
             (findings, evaluated, file_type)
         };
         // Documents are evaluated while the file is parsed, a batch at a

@@ -35,7 +35,7 @@
 //! Nothing else changes: discovery, evaluation, suppressions and the CLI's
 //! list of formats follow the registry.
 
-use crate::node::Node;
+use crate::node::{Node, Segment, Span};
 use crate::report::Resource;
 
 use super::ParsedFile;
@@ -106,11 +106,41 @@ pub trait InputFormat: Send + Sync {
     fn resource(&self, doc: &Node) -> Option<Resource> {
         kubernetes_resource(doc)
     }
+
+    /// Where the findings on this file's documents are reported when not
+    /// in the file itself: a Terraform plan's findings go to the `.tf`
+    /// line of their resource. Asked once per file read from disk, with
+    /// its display path, its path on disk and its text; `None` (the
+    /// default) keeps every finding in the file.
+    fn relocator(&self, _path: &str, _fs_path: &std::path::Path, _src: &str) -> Option<Box<dyn Relocate>> {
+        None
+    }
+}
+
+/// Moves findings out of the file their document came from
+/// ([`InputFormat::relocator`]).
+pub trait Relocate: Send + Sync {
+    /// The display path and span where a finding on `doc` at `segments`
+    /// (from the document's root) is reported; `None` keeps it where it is.
+    /// The engine adds a note with the place in the file.
+    fn relocate(&self, doc: &Node, segments: &[Segment]) -> Option<(String, Span)>;
 }
 
 /// Every input format, in the order they are asked to claim a path.
-pub static FORMATS: &[Format] =
-    &[Format::TERRAFORM, Format::TERRAFORM_VARS, Format::HCL, Format::YAML, Format::JSONC, Format::JSON];
+pub static FORMATS: &[Format] = &[
+    Format::TERRAFORM,
+    Format::TERRAFORM_VARS,
+    Format::HCL,
+    Format::YAML,
+    Format::JSONC,
+    Format::JSON,
+    Format::TOML,
+    Format::INI,
+    Format::PROPERTIES,
+    Format::DOTENV,
+    Format::JSONL,
+    Format::TERRAFORM_PLAN,
+];
 
 /// A format of the registry: a copyable handle to its [`InputFormat`],
 /// equal to another when their ids are.
@@ -131,6 +161,19 @@ impl Format {
     pub const TERRAFORM_VARS: Format = Format(&super::terraform::TerraformVars);
     /// Other HCL files (`*.hcl`), see [`super::terraform`].
     pub const HCL: Format = Format(&super::terraform::Hcl);
+    /// TOML (`*.toml`, `Pipfile`), see [`super::toml`].
+    pub const TOML: Format = Format(&super::toml::Toml);
+    /// INI (`*.ini`, `*.cfg`, `.editorconfig`), see [`super::ini`].
+    pub const INI: Format = Format(&super::ini::Ini);
+    /// Java properties (`*.properties`), see [`super::properties`].
+    pub const PROPERTIES: Format = Format(&super::properties::Properties);
+    /// `.env` files (`.env`, `.env.*`, `*.env`), see [`super::dotenv`].
+    pub const DOTENV: Format = Format(&super::dotenv::Dotenv);
+    /// JSON Lines (`*.jsonl`, `*.ndjson`), see [`super::jsonl`].
+    pub const JSONL: Format = Format(&super::jsonl::JsonLines);
+    /// Terraform plans (`terraform show -json`), sniffed among `*.json`
+    /// files, see [`super::terraform_plan`].
+    pub const TERRAFORM_PLAN: Format = Format(&super::terraform_plan::TerraformPlan);
 
     /// The format of a path (by file name or extension), the first of
     /// [`FORMATS`] to claim it; `None` for formats bylaw does not read.
@@ -369,7 +412,21 @@ mod tests {
 
     #[test]
     fn messages_name_each_format_once() {
-        assert_eq!(format_names(), ["Terraform", "HCL", "YAML", "JSON"]);
+        assert_eq!(
+            format_names(),
+            [
+                "Terraform",
+                "HCL",
+                "YAML",
+                "JSON",
+                "TOML",
+                "INI",
+                "Java properties",
+                ".env",
+                "JSON Lines",
+                "Terraform plan"
+            ]
+        );
         assert_eq!(comment_marker("a.yaml"), "#");
         assert_eq!(comment_marker("a.jsonc"), "//");
         assert_eq!(comment_marker("a.json"), "#", "strict JSON has no comments");

@@ -20,17 +20,25 @@
 //! Files no format claims are skipped by discovery (`unknown format`).
 
 mod comments;
+pub mod dotenv;
 pub mod format;
+pub mod ini;
 pub mod json;
 pub mod jsonc;
+pub mod jsonl;
 pub mod kube_list;
+mod lines;
+pub mod properties;
 pub mod terraform;
+pub mod terraform_plan;
+pub mod toml;
 pub mod yaml;
 mod yaml11;
 
 use crate::node::{Node, NodeValue, Span};
 pub use format::{
-    comment_marker, format_names, kubernetes_resource, type_names, Format, FormatOverrides, InputFormat, FORMATS,
+    comment_marker, format_names, kubernetes_resource, type_names, Format, FormatOverrides, InputFormat, Relocate,
+    FORMATS,
 };
 pub use jsonc::is_jsonc;
 
