@@ -227,9 +227,47 @@ fn location(path: &str, span: Span) -> Location {
 fn relocated(r: &dyn input::Relocate, doc: &Node, f: &mut Finding) {
     if let Some((path, span)) = r.relocate(doc, &crate::node::parse_pointer(&f.pointer)) {
         let at = &f.location;
-        f.notes.push(format!("found in {}:{}:{}", at.path, at.start_line, at.start_column));
+        f.notes.push(format!("{RELOCATED}{}:{}:{}", at.path, at.start_line, at.start_column));
         f.location = location(&path, span);
     }
+}
+
+/// The note [`relocated`] leaves on a finding it moved.
+const RELOCATED: &str = "found in ";
+
+/// A finding moved to another file ([`relocated`]: a plan's finding on
+/// its resource's `.tf` line) where that file gave the same finding itself
+/// (same rule, same place): one finding, the file's own, with the moved
+/// one's origin as a note, not the same violation twice.
+fn merge_relocated(findings: &mut Vec<Finding>) {
+    let key =
+        |f: &Finding| (f.rule_id.clone(), f.location.path.clone(), f.location.start_line, f.location.start_column);
+    let moved = |f: &Finding| f.notes.iter().any(|n| n.starts_with(RELOCATED));
+    if !findings.iter().any(moved) {
+        return;
+    }
+    let mut own: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for (i, f) in findings.iter().enumerate().filter(|(_, f)| !moved(f)) {
+        own.entry(key(f)).or_insert(i);
+    }
+    // fixed before any note is added: a finding given a moved one's note stays its own
+    let was_moved: Vec<bool> = findings.iter().map(moved).collect();
+    let mut drop = vec![false; findings.len()];
+    for i in 0..findings.len() {
+        if !was_moved[i] {
+            continue;
+        }
+        if let Some(&j) = own.get(&key(&findings[i])) {
+            let notes: Vec<String> = findings[i].notes.iter().filter(|n| n.starts_with(RELOCATED)).cloned().collect();
+            findings[j].notes.extend(notes);
+            drop[i] = true;
+        }
+    }
+    let mut i = 0;
+    findings.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
 }
 
 /// A document (or the pipeline context) being evaluated: what the
@@ -770,6 +808,8 @@ impl PolicySet {
                 targets.entry(p).or_default().insert(files[i].path.clone());
             }
         }
+
+        merge_relocated(&mut findings);
 
         // Pipeline policies: once, with doc = ctx.
         let ctx_node = Node::from_json(&opts.ctx);

@@ -208,6 +208,8 @@ fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
 fn findings_land_on_the_tf_lines_of_the_resource_and_of_its_module() {
     let tmp = repo(&[("live/plan.json", PLAN), ("live/main.tf", MAIN_TF), ("modules/store/main.tf", MODULE_TF)]);
     let (code, got) = check(tmp.path());
+    // the .tf files are checked too: a finding of the plan on the line where
+    // the .tf gives the same one is that one finding, with the plan's place
     assert_eq!(
         got,
         vec![
@@ -229,12 +231,18 @@ fn without_the_configuration_findings_stay_on_the_plan_lines() {
         vec![f("TF-002", "plan.json", 8, ""), f("TF-001", "plan.json", 17, ""), f("TF-001", "plan.json", 45, "")]
     );
     assert_eq!(code, 1);
-    // a block the scan cannot find (another name in the .tf) keeps its plan line
+    // a block the scan cannot find (another name in the .tf) keeps its plan
+    // line; the .tf's own block is checked as Terraform
     let tmp = repo(&[("live/plan.json", PLAN), ("live/main.tf", &MAIN_TF.replace("\"logs\"", "\"old\""))]);
     let (_, got) = check(tmp.path());
     assert_eq!(
         got.iter().map(|(r, p, l, _)| (r.as_str(), p.as_str(), *l)).collect::<Vec<_>>(),
-        vec![("TF-002", "live/plan.json", 8), ("TF-001", "live/plan.json", 17), ("TF-001", "live/plan.json", 45),]
+        vec![
+            ("TF-001", "live/main.tf", 14),
+            ("TF-002", "live/plan.json", 8),
+            ("TF-001", "live/plan.json", 17),
+            ("TF-001", "live/plan.json", 45),
+        ]
     );
 }
 
