@@ -95,7 +95,7 @@ pub trait InputFormat: Send + Sync {
 }
 
 /// Every input format, in the order they are asked to claim a path.
-pub static FORMATS: &[Format] = &[Format::YAML, Format::JSONC, Format::JSON];
+pub static FORMATS: &[Format] = &[Format::CLOUDFORMATION, Format::YAML, Format::JSONC, Format::JSON];
 
 /// A format of the registry: a copyable handle to its [`InputFormat`],
 /// equal to another when their ids are.
@@ -110,6 +110,9 @@ impl Format {
     /// JSONC: JSON with comments and trailing commas, for the files whose
     /// tools read it (`*.jsonc`, `tsconfig.json`, …), see [`super::jsonc`].
     pub const JSONC: Format = Format(&super::jsonc::Jsonc);
+    /// AWS CloudFormation templates (YAML or JSON, by content; `*.template`,
+    /// `*.cfn.yaml`), see [`super::cloudformation`].
+    pub const CLOUDFORMATION: Format = Format(&super::cloudformation::CloudFormation);
 
     /// The format of a path (by file name or extension), the first of
     /// [`FORMATS`] to claim it; `None` for formats bylaw does not read.
@@ -219,7 +222,7 @@ mod tests {
 
     #[test]
     fn messages_name_each_format_once() {
-        assert_eq!(format_names(), ["YAML", "JSON"]);
+        assert_eq!(format_names(), ["CloudFormation", "YAML", "JSON"]);
         assert_eq!(comment_marker("a.yaml"), "#");
         assert_eq!(comment_marker("a.jsonc"), "//");
         assert_eq!(comment_marker("a.json"), "#", "strict JSON has no comments");
