@@ -128,7 +128,11 @@ pub fn input_policies() -> &'static PolicySet {
     SET.get_or_init(|| {
         let mut loaded = load_known(&[EXCEPTION_POLICY, EXAMPLE_POLICY]);
         let packs = loader::load(
-            &[PathBuf::from("pack:kubernetes-baseline"), PathBuf::from("pack:github-actions-hardening")],
+            &[
+                PathBuf::from("pack:kubernetes-baseline"),
+                PathBuf::from("pack:github-actions-hardening"),
+                PathBuf::from("pack:cloudformation-aws"),
+            ],
             std::path::Path::new("/"),
         );
         assert!(packs.diagnostics.is_empty(), "{:#?}", packs.diagnostics);

@@ -24,6 +24,7 @@ pub const PACKS: &[(&str, &str)] = &[
     ("gitlab-ci-hardening", include_str!("../packs/gitlab-ci-hardening.yaml")),
     ("terraform-azure", include_str!("../packs/terraform-azure.yaml")),
     ("terraform-gcp", include_str!("../packs/terraform-gcp.yaml")),
+    ("cloudformation-aws", include_str!("../packs/cloudformation-aws.yaml")),
 ];
 
 /// The YAML source of pack `name`, `None` when there is no such pack.

@@ -128,6 +128,7 @@ pub trait Relocate: Send + Sync {
 
 /// Every input format, in the order they are asked to claim a path.
 pub static FORMATS: &[Format] = &[
+    Format::CLOUDFORMATION,
     Format::TERRAFORM,
     Format::TERRAFORM_VARS,
     Format::HCL,
@@ -174,6 +175,9 @@ impl Format {
     /// Terraform plans (`terraform show -json`), sniffed among `*.json`
     /// files, see [`super::terraform_plan`].
     pub const TERRAFORM_PLAN: Format = Format(&super::terraform_plan::TerraformPlan);
+    /// AWS CloudFormation templates (YAML or JSON, by content; `*.template`,
+    /// `*.cfn.yaml`), see [`super::cloudformation`].
+    pub const CLOUDFORMATION: Format = Format(&super::cloudformation::CloudFormation);
 
     /// The format of a path (by file name or extension), the first of
     /// [`FORMATS`] to claim it; `None` for formats bylaw does not read.
@@ -415,6 +419,7 @@ mod tests {
         assert_eq!(
             format_names(),
             [
+                "CloudFormation",
                 "Terraform",
                 "HCL",
                 "YAML",

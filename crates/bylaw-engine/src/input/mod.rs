@@ -19,6 +19,7 @@
 //!
 //! Files no format claims are skipped by discovery (`unknown format`).
 
+pub mod cloudformation;
 mod comments;
 pub mod dotenv;
 pub mod format;
@@ -115,12 +116,12 @@ const UNICODE_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
 /// breaks here, as those tools do. Locations are still counted as editors
 /// and code hosts count lines (LF, CRLF, CR; DESIGN §3): every position is
 /// mapped back to its physical line and column ([`PhysicalLines`]).
-fn parse_yaml_input(src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
+fn parse_yaml_input(src: &str, opts: yaml::Options, each: &mut dyn FnMut(Node)) -> ParsedFile {
     if !src.contains(UNICODE_BREAKS) {
-        return yaml::parse_each(src, each);
+        return yaml::parse_each_with(src, opts, each);
     }
     let lines = PhysicalLines::of(src);
-    let mut parsed = yaml::parse_each(&src.replace(UNICODE_BREAKS, "\n"), &mut |mut doc| {
+    let mut parsed = yaml::parse_each_with(&src.replace(UNICODE_BREAKS, "\n"), opts, &mut |mut doc| {
         lines.node(&mut doc);
         each(doc);
     });

@@ -128,6 +128,37 @@ impl KeyIndex {
 /// Mappings with this many keys get a key index (smaller ones scan).
 const INDEX_FROM: usize = 16;
 
+/// How the reader reads what ordinary YAML leaves alone; the default
+/// ([`parse_each`]) is ordinary YAML. CloudFormation sets both
+/// (`cloudformation.rs`).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Options {
+    /// Called for every node with an application tag (not of the YAML core
+    /// schema: `!Ref x`, `!If [..]`), on scalars, sequences and mappings:
+    /// the node as read without its tag, the tag's handle and suffix (`!`,
+    /// `Ref`), and the tag's span (where the node starts; the node's own
+    /// span starts there too) → the node kept in its place, or an error
+    /// message located at the tag. `None`: application tags are ignored.
+    pub tags: Option<TagHook>,
+    /// Read plain values as YAML 1.1 in every document, as in Kubernetes
+    /// documents ([`is_kubernetes`], `yaml11.rs`).
+    pub yaml11: bool,
+}
+
+/// See [`Options::tags`].
+pub(crate) type TagHook = fn(handle: &str, suffix: &str, node: Node, tag: Span) -> Result<Node, String>;
+
+/// Whether a tag is an application tag (`!Ref`), not one of the YAML core schema (`!!str`).
+fn is_application_tag(tag: &Tag) -> bool {
+    !(tag.is_yaml_core_schema() || tag.handle == "!!")
+}
+
+/// The span of `tag` written at the start of `node` (on one line).
+fn tag_span(node: Span, tag: &Tag) -> Span {
+    let len = (tag.handle.chars().count() + tag.suffix.chars().count()) as u32;
+    Span { end_line: node.start_line, end_col: node.start_col + len, ..node }
+}
+
 struct Builder<'a> {
     /// The text this run of the parser reads, from a line start of the file.
     src: &'a str,
@@ -149,6 +180,10 @@ struct Builder<'a> {
     has_yaml11_int: bool,
     /// `[start, end)` of every quoted and block scalar, for [`comments`].
     scalars: Vec<(Pos, Pos)>,
+    opts: Options,
+    /// The open collections with an application tag read by
+    /// [`Options::tags`]: the stack depth of each, its tag and the tag's span.
+    tagged: Vec<(usize, Tag, Span)>,
 }
 
 /// Where an anchored node is: anchors are not copied when defined (nested
@@ -314,13 +349,17 @@ impl<'a> Builder<'a> {
             has_yaml11_bool: false,
             has_yaml11_int: false,
             scalars: Vec::new(),
+            opts: Options::default(),
+            tagged: Vec::new(),
         }
     }
 
     /// The position just after the closing quote of the quoted scalar that
     /// starts at character index `start` (line `line`, column `col`, 0-based),
     /// if the source there is what the parser said.
-    fn closing_quote(&mut self, start: usize, line: u32, col: u32) -> Option<Pos> {
+    /// With `props`, the scalar's tag and anchor (and the blanks after them)
+    /// are skipped first: the parser starts a node at its properties.
+    fn closing_quote(&mut self, start: usize, line: u32, col: u32, props: bool) -> Option<Pos> {
         if start < self.cursor.0 {
             self.cursor = (0, 0);
         }
@@ -332,6 +371,20 @@ impl<'a> Builder<'a> {
         }
         self.cursor = (ci, bi);
         let mut chars = self.src[bi..].chars().peekable();
+        let (mut line, mut col) = (line, col);
+        while props && matches!(chars.peek(), Some('!' | '&' | ' ' | '\t' | '\n' | '\r')) {
+            match chars.next() {
+                Some('!' | '&') => {
+                    col += 1;
+                    while chars.next_if(|c| !matches!(c, ' ' | '\t' | '\n' | '\r')).is_some() {
+                        col += 1;
+                    }
+                }
+                Some('\n') => (line, col) = (line + 1, 0),
+                Some('\r') if chars.peek() != Some(&'\n') => (line, col) = (line + 1, 0),
+                _ => col += 1,
+            }
+        }
         let quote = chars.next().filter(|q| *q == '"' || *q == '\'')?;
         let (mut line, mut col) = (line, col + 1);
         while let Some(c) = chars.next() {
@@ -414,6 +467,10 @@ impl<'a> Builder<'a> {
             return Err(Self::err(node.span, too_many_nodes()));
         }
         if anchor != 0 {
+            if !self.tagged.is_empty() {
+                // its path would not survive the tag's rewrite of the collection
+                return Err(Self::err(node.span, "an anchor inside a tagged collection (`!If [..]`) is not supported"));
+            }
             let at = self.anchored(&node);
             self.anchors.insert(anchor, at);
         }
@@ -478,9 +535,15 @@ impl<'a> Builder<'a> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let start = (s.start_line, s.start_col - 1);
+                // an application tag read by the hook: the scalar is read as untagged
+                let hook = match (self.opts.tags, &tag) {
+                    (Some(hook), Some(t)) if is_application_tag(t) => Some((hook, t)),
+                    _ => None,
+                };
                 match style {
                     ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
-                        if let Some(end) = self.closing_quote(sp.start.index(), start.0, start.1) {
+                        let props = self.opts.tags.is_some() && (tag.is_some() || anchor != 0);
+                        if let Some(end) = self.closing_quote(sp.start.index(), start.0, start.1, props) {
                             (s.end_line, s.end_col) = (end.0, end.1 + 1);
                         }
                         self.scalars.push((start, (s.end_line, s.end_col - 1)));
@@ -492,26 +555,32 @@ impl<'a> Builder<'a> {
                 }
                 let plain = style == ScalarStyle::Plain;
                 let value = match (&tag, plain) {
-                    (Some(t), _) => resolve_tagged(&text, t).map_err(|m| Self::err(s, m))?,
-                    (None, true) if yaml11::is_int_candidate(&text) => {
+                    (Some(t), _) if hook.is_none() => resolve_tagged(&text, t).map_err(|m| Self::err(s, m))?,
+                    (_, true) if yaml11::is_int_candidate(&text) => {
                         // Resolved at the document's end, once it is known
                         // whether Kubernetes (YAML 1.1) reads it.
                         self.has_yaml11_int = true;
                         NodeValue::Str { value: text.into(), plain: true }
                     }
-                    (None, true) => {
+                    (_, true) => {
                         self.has_yaml11_bool |= yaml11::is_bool(&text).is_some();
                         resolve_plain(&text)
                     }
-                    (None, false) => NodeValue::Str { value: text.into(), plain: false },
+                    (_, false) => NodeValue::Str { value: text.into(), plain: false },
                 };
-                self.push(Node { span: s, value }, anchor, plain)?;
+                let mut node = Node { span: s, value };
+                if let Some((hook, t)) = hook {
+                    let at = tag_span(s, t);
+                    node = hook(&t.handle, &t.suffix, node, at).map_err(|m| Self::err(at, m))?;
+                }
+                self.push(node, anchor, plain)?;
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor, tag) => {
                 self.open(s)?;
                 self.stack.push(Frame::Seq { start: s, anchor, items: Vec::new() });
+                self.tag_collection(tag, s);
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(anchor, tag) => {
                 self.open(s)?;
                 self.stack.push(Frame::Map {
                     start: s,
@@ -521,13 +590,15 @@ impl<'a> Builder<'a> {
                     merges: Vec::new(),
                     index: None,
                 });
+                self.tag_collection(tag, s);
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq { start, anchor, mut items }) = self.stack.pop() {
                     // a document is kept until evaluated: no growth slack
                     items.shrink_to_fit();
                     let span = close_span(start, items.last().map(|n| n.span), s);
-                    self.push(Node { span, value: NodeValue::Seq(items) }, anchor, false)?;
+                    let node = self.untag_collection(Node { span, value: NodeValue::Seq(items) })?;
+                    self.push(node, anchor, false)?;
                 }
             }
             Event::MappingEnd => {
@@ -549,7 +620,8 @@ impl<'a> Builder<'a> {
                     }
                     entries.shrink_to_fit();
                     let span = close_span(start, last, s);
-                    self.push(Node { span, value: NodeValue::Map(entries) }, anchor, false)?;
+                    let node = self.untag_collection(Node { span, value: NodeValue::Map(entries) })?;
+                    self.push(node, anchor, false)?;
                 }
             }
             Event::Alias(id) => {
@@ -579,6 +651,7 @@ impl<'a> Builder<'a> {
             }
             Event::DocumentStart(_) => {
                 self.stack.clear();
+                self.tagged.clear();
                 self.anchors.clear();
                 self.doc_nodes = 0;
                 self.root = None;
@@ -588,6 +661,29 @@ impl<'a> Builder<'a> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Records the application tag of the collection just opened (at the
+    /// top of the stack) for [`Options::tags`].
+    fn tag_collection(&mut self, tag: Option<std::borrow::Cow<'_, Tag>>, s: Span) {
+        if let (Some(_), Some(t)) = (self.opts.tags, tag) {
+            if is_application_tag(&t) {
+                let at = tag_span(s, &t);
+                self.tagged.push((self.stack.len(), t.into_owned(), at));
+            }
+        }
+    }
+
+    /// The collection just closed (popped from the stack), as the tag hook
+    /// makes it when it was tagged ([`Options::tags`]).
+    fn untag_collection(&mut self, node: Node) -> Result<Node, SyntaxError> {
+        match (self.opts.tags, self.tagged.last()) {
+            (Some(hook), Some((depth, _, _))) if *depth == self.stack.len() + 1 => {
+                let Some((_, t, at)) = self.tagged.pop() else { return Ok(node) };
+                hook(&t.handle, &t.suffix, node, at).map_err(|m| Self::err(at, m))
+            }
+            _ => Ok(node),
+        }
     }
 
     fn open(&self, s: Span) -> Result<(), SyntaxError> {
@@ -633,7 +729,7 @@ impl InputFormat for Yaml {
     }
 
     fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
-        super::parse_yaml_input(src, each)
+        super::parse_yaml_input(src, Options::default(), each)
     }
 }
 
@@ -657,6 +753,11 @@ pub fn parse(src: &str) -> ParsedFile {
 /// (in order), so a long stream need not be held whole: the returned
 /// [`ParsedFile`] has the errors and comments, and no documents.
 pub fn parse_each(src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
+    parse_each_with(src, Options::default(), each)
+}
+
+/// [`parse_each`], reading what ordinary YAML leaves alone as `opts` says.
+pub(crate) fn parse_each_with(src: &str, opts: Options, each: &mut dyn FnMut(Node)) -> ParsedFile {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut out = ParsedFile::default();
     let mut scalars = Vec::new();
@@ -668,7 +769,7 @@ pub fn parse_each(src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
     // just under the cap would otherwise multiply it
     let mut alias_nodes = 0usize;
     loop {
-        let err = parse_run(&src[offset..], first_line - 1, end, each, &mut scalars, &mut alias_nodes);
+        let err = parse_run(&src[offset..], first_line - 1, end, opts, each, &mut scalars, &mut alias_nodes);
         let Some(err) = err else { break };
         let from = (err.line, err.col.saturating_sub(1));
         out.errors.push(err);
@@ -734,11 +835,13 @@ fn parse_run(
     src: &str,
     line_offset: u32,
     end: (u32, u32),
+    opts: Options,
     documents: &mut dyn FnMut(Node),
     scalars: &mut Vec<(Pos, Pos)>,
     alias_nodes: &mut usize,
 ) -> Option<SyntaxError> {
     let mut b = Builder::new(src, line_offset, end);
+    b.opts = opts;
     b.alias_nodes = *alias_nodes;
     let mut parser = Parser::new_from_str(src);
     let error = loop {
@@ -781,7 +884,7 @@ fn parse_run(
                 if let Some(mut root) = b.root.take() {
                     if !matches!(root.value, NodeValue::Null) {
                         if b.has_yaml11_int || b.has_yaml11_bool {
-                            let kubernetes = is_kubernetes(&root);
+                            let kubernetes = opts.yaml11 || is_kubernetes(&root);
                             if kubernetes || b.has_yaml11_int {
                                 yaml11::resolve_document(&mut root, kubernetes, &resolve_plain);
                             }
