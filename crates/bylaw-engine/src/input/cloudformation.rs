@@ -511,7 +511,7 @@ Outputs:
             Some("json")
         );
         assert_eq!(of("a.json", "{\"Resources\": {\"Type\": \"AWS::S3::Bucket\"}}"), Some("json"));
-        assert_eq!(of("main.tf", "AWSTemplateFormatVersion: x\n"), None);
+        assert_eq!(of("main.tf", "AWSTemplateFormatVersion: x\n"), Some("terraform"), "not sniffed: Terraform by name");
         // by name
         assert_eq!(of("stack.cfn.yaml", "Resources: {}\n"), cfn);
         assert_eq!(of("nginx.conf.template", "server { listen 80; }\n"), cfn);
