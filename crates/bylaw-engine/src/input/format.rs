@@ -95,7 +95,7 @@ pub trait InputFormat: Send + Sync {
 }
 
 /// Every input format, in the order they are asked to claim a path.
-pub static FORMATS: &[Format] = &[Format::YAML, Format::JSONC, Format::JSON];
+pub static FORMATS: &[Format] = &[Format::YAML, Format::JSONC, Format::JSON, Format::DOCKERFILE];
 
 /// A format of the registry: a copyable handle to its [`InputFormat`],
 /// equal to another when their ids are.
@@ -110,6 +110,8 @@ impl Format {
     /// JSONC: JSON with comments and trailing commas, for the files whose
     /// tools read it (`*.jsonc`, `tsconfig.json`, …), see [`super::jsonc`].
     pub const JSONC: Format = Format(&super::jsonc::Jsonc);
+    /// Dockerfiles (`Dockerfile`, `Containerfile`, `*.dockerfile`, …), see [`super::dockerfile`].
+    pub const DOCKERFILE: Format = Format(&super::dockerfile::Dockerfile);
 
     /// The format of a path (by file name or extension), the first of
     /// [`FORMATS`] to claim it; `None` for formats bylaw does not read.
@@ -219,7 +221,7 @@ mod tests {
 
     #[test]
     fn messages_name_each_format_once() {
-        assert_eq!(format_names(), ["YAML", "JSON"]);
+        assert_eq!(format_names(), ["YAML", "JSON", "Dockerfile"]);
         assert_eq!(comment_marker("a.yaml"), "#");
         assert_eq!(comment_marker("a.jsonc"), "//");
         assert_eq!(comment_marker("a.json"), "#", "strict JSON has no comments");

@@ -20,6 +20,7 @@
 //! Files no format claims are skipped by discovery (`unknown format`).
 
 mod comments;
+pub mod dockerfile;
 pub mod format;
 pub mod json;
 pub mod jsonc;
