@@ -20,6 +20,7 @@ pub const PACKS: &[(&str, &str)] = &[
     ("kubernetes-best-practices", include_str!("../packs/kubernetes-best-practices.yaml")),
     ("kubernetes-rbac", include_str!("../packs/kubernetes-rbac.yaml")),
     ("github-actions-hardening", include_str!("../packs/github-actions-hardening.yaml")),
+    ("dockerfile", include_str!("../packs/dockerfile.yaml")),
 ];
 
 /// The YAML source of pack `name`, `None` when there is no such pack.

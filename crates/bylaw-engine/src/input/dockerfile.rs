@@ -221,6 +221,7 @@ fn count_chars(s: &str) -> u32 {
 struct Instr {
     node: Node,
     keyword: &'static str,
+    stage: Option<usize>,
     /// USER: the user part of its value.
     user: Option<Node>,
 }
@@ -462,7 +463,7 @@ impl<'a> Parser<'a> {
                 st.span = st.span.to(node.span);
                 st.instrs.push(instrs.len());
             }
-            instrs.push(Instr { node, keyword: ins.keyword, user: ins.user });
+            instrs.push(Instr { node, keyword: ins.keyword, stage, user: ins.user });
         }
         if instrs.is_empty() || too_many {
             return None;
@@ -470,7 +471,23 @@ impl<'a> Parser<'a> {
         Some(self.document(directives, instrs, stages))
     }
 
-    fn document(&mut self, directives: Vec<Entry>, instrs: Vec<Instr>, stages: Vec<Stage>) -> Node {
+    fn document(&mut self, directives: Vec<Entry>, mut instrs: Vec<Instr>, stages: Vec<Stage>) -> Node {
+        // the stages whose files are in the final image: the last one and
+        // those it builds on through FROM
+        let mut runtime = vec![false; stages.len()];
+        let mut next = stages.len().checked_sub(1);
+        while let Some(s) = next.filter(|&s| !runtime[s]) {
+            runtime[s] = true;
+            next = stages.get(s).and_then(|st| st.base_stage);
+        }
+        for i in &mut instrs {
+            let rt = i.stage.is_some_and(|s| runtime.get(s).copied().unwrap_or(false));
+            let span = i.node.span;
+            if let NodeValue::Map(entries) = &mut i.node.value {
+                let key_span = entries.first().map_or(span, |e| e.key_span);
+                entries.push(entry("runtime", key_span, Node { span: key_span, value: NodeValue::Bool(rt) }));
+            }
+        }
         let mut stage_nodes: Vec<Node> = Vec::with_capacity(stages.len());
         let mut users: Vec<Option<Node>> = Vec::with_capacity(stages.len());
         let mut checks: Vec<Option<Node>> = Vec::with_capacity(stages.len());
@@ -1207,6 +1224,8 @@ mod tests {
         assert_eq!(st[1]["user"], "nobody");
         assert_eq!(st[0]["instructions"].as_array().map(Vec::len), Some(2));
         assert_eq!(j["final_stage"]["index"], 2);
+        let runtime: Vec<bool> = i.as_array().unwrap().iter().map(|i| i["runtime"] == true).collect();
+        assert_eq!(runtime, [false, false, false, false, false, true, true, true, true, true, true, true]);
         assert_eq!(j["final_stage"]["user"], "app");
         assert_eq!(j["final_stage"]["healthcheck"]["flags"]["interval"], "30s");
         assert_eq!(j["final_stage"]["instructions"][0]["instruction"], "FROM");
@@ -1331,6 +1350,10 @@ mod tests {
             doc("FROM node:20 AS base\nUSER node\nHEALTHCHECK CMD curl -f http://localhost/\nFROM base\nRUN npm ci\n");
         let j = d.to_json();
         assert_eq!(j["final_stage"]["user"], "node");
+        assert!(
+            j["instructions"].as_array().unwrap().iter().all(|i| i["runtime"] == true),
+            "the named stage is in the image"
+        );
         assert_eq!(j["final_stage"]["healthcheck"]["value"]["command"], "curl -f http://localhost/");
         assert_eq!(at(&d, "/final_stage/user"), (2, 6, 2, 10));
         let (d, _) = doc("FROM a\nHEALTHCHECK NONE\nONBUILD RUN make\n");
