@@ -368,6 +368,8 @@ impl<'a> Parser<'a> {
         let mut stages: Vec<Stage> = Vec::new();
         let mut global_args: HashMap<String, String> = HashMap::new();
         let mut before_from_reported = false;
+        let mut names: HashMap<String, usize> = HashMap::new();
+        let (mut copied, copy_budget) = (0usize, 4 * self.src.len() + (1 << 20));
         let mut too_many = false;
         while i < self.lines.len() {
             let trimmed = self.line(i).trim_start();
@@ -402,14 +404,24 @@ impl<'a> Parser<'a> {
                     let written = image_node.as_str().unwrap_or_default().to_owned();
                     let resolved = expand_args(&written, &global_args).unwrap_or(written);
                     let lower = resolved.to_ascii_lowercase();
-                    let base_stage = stages
-                        .iter()
-                        .rev()
-                        .find(|s| s.name.as_ref().and_then(Node::as_str) == Some(&lower))
-                        .map(|s| s.index);
+                    let base_stage = names.get(&lower).copied();
+                    if let Some(n) = name_node.as_ref().and_then(Node::as_str) {
+                        names.insert(n.to_owned(), index);
+                    }
                     let image = string(image_node.span, &resolved);
                     let base_image = match base_stage.and_then(|b| stages.get(b)) {
-                        Some(b) => b.base_image.clone(),
+                        // a chain of stages copies its root's image: bounded
+                        // against a long reference named by many stages
+                        Some(b) if copied + b.base_image.as_str().map_or(0, str::len) > copy_budget => {
+                            too_many = true;
+                            let s = ins.keyword_span;
+                            self.error(s.start_line, s.start_col, yaml::too_many_nodes());
+                            break;
+                        }
+                        Some(b) => {
+                            copied += b.base_image.as_str().map_or(0, str::len);
+                            b.base_image.clone()
+                        }
                         None => image.clone(),
                     };
                     let platform = ins.flags.iter().find(|e| e.key == "platform").map(|e| e.value.clone());
@@ -489,13 +501,31 @@ impl<'a> Parser<'a> {
             }
         }
         let mut stage_nodes: Vec<Node> = Vec::with_capacity(stages.len());
-        let mut users: Vec<Option<Node>> = Vec::with_capacity(stages.len());
-        let mut checks: Vec<Option<Node>> = Vec::with_capacity(stages.len());
-        for st in &stages {
-            let inherited = |v: &Vec<Option<Node>>| st.base_stage.and_then(|b| v.get(b).cloned().flatten());
-            let mine = |kw: &str| st.instrs.iter().rev().filter_map(|&i| instrs.get(i)).find(|i| i.keyword == kw);
-            let user = mine("USER").and_then(|i| i.user.clone()).or_else(|| inherited(&users));
-            let check = mine("HEALTHCHECK").map(|i| i.node.clone()).or_else(|| inherited(&checks));
+        // each stage's own last USER and HEALTHCHECK (instruction indexes)
+        let own = |st: &Stage, kw: &str| {
+            st.instrs.iter().rev().copied().find(|&i| instrs.get(i).is_some_and(|i| i.keyword == kw))
+        };
+        let users: Vec<Option<usize>> = stages.iter().map(|st| own(st, "USER")).collect();
+        let checks: Vec<Option<usize>> = stages.iter().map(|st| own(st, "HEALTHCHECK")).collect();
+        // the last stage's effective ones, through the stages it builds on
+        // (one copy, however long the chain)
+        let effective = |v: &[Option<usize>]| {
+            let mut s = stages.len().checked_sub(1);
+            while let Some(i) = s {
+                if let Some(found) = v.get(i).copied().flatten() {
+                    return Some(found);
+                }
+                s = stages.get(i).and_then(|st| st.base_stage);
+            }
+            None
+        };
+        let (final_user, final_check) = (effective(&users), effective(&checks));
+        for (k, st) in stages.iter().enumerate() {
+            let last = k + 1 == stages.len();
+            let user_at = if last { final_user } else { users.get(k).copied().flatten() };
+            let check_at = if last { final_check } else { checks.get(k).copied().flatten() };
+            let user = user_at.and_then(|i| instrs.get(i)).and_then(|i| i.user.clone());
+            let check = check_at.and_then(|i| instrs.get(i)).map(|i| i.node.clone());
             let from = instrs.get(st.instrs.first().copied().unwrap_or(0)).map_or(st.span, |i| i.node.span);
             let mut e = vec![entry("index", from, int(from, st.index as i64))];
             if let Some(n) = &st.name {
@@ -518,8 +548,6 @@ impl<'a> Parser<'a> {
             let list: Vec<Node> = st.instrs.iter().filter_map(|&i| instrs.get(i)).map(|i| i.node.clone()).collect();
             e.push(entry("instructions", st.span, seq(st.span, list)));
             stage_nodes.push(map(st.span, e));
-            users.push(user);
-            checks.push(check);
         }
         let first = instrs.first().map(|i| i.node.span).unwrap_or_default();
         let last = instrs.last().map(|i| i.node.span).unwrap_or_default();
@@ -613,6 +641,7 @@ impl<'a> Parser<'a> {
         // flags
         let mut at = skip_ws(text, kw_end);
         let mut flags: Vec<Entry> = Vec::new();
+        let mut flag_at: HashMap<&str, usize> = HashMap::new();
         if keyword != "ONBUILD" {
             while text[at..].starts_with("--") {
                 let w_end = word_end(text, at, self.escape);
@@ -633,17 +662,20 @@ impl<'a> Parser<'a> {
                     }
                     None => Node { span: loc.span(w_end - word.len(), w_end), value: NodeValue::Bool(true) },
                 };
-                if LIST_FLAGS.contains(&name) {
-                    match flags.iter_mut().find(|e| e.key == name) {
-                        Some(Entry { value: Node { span, value: NodeValue::Seq(items) }, .. }) => {
-                            *span = span.to(value.span);
-                            items.push(value);
-                        }
-                        _ => flags.push(Entry { key: name.into(), key_span, value: seq(value.span, vec![value]) }),
+                match flag_at.get(name).and_then(|&k| flags.get_mut(k)) {
+                    Some(Entry { value: Node { span, value: NodeValue::Seq(items) }, .. })
+                        if LIST_FLAGS.contains(&name) =>
+                    {
+                        *span = span.to(value.span);
+                        items.push(value);
                     }
-                } else {
-                    flags.retain(|e| e.key != name);
-                    flags.push(Entry { key: name.into(), key_span, value });
+                    // given again: the last one counts
+                    Some(e) => *e = Entry { key: name.into(), key_span, value },
+                    None => {
+                        flag_at.insert(name, flags.len());
+                        let value = if LIST_FLAGS.contains(&name) { seq(value.span, vec![value]) } else { value };
+                        flags.push(Entry { key: name.into(), key_span, value });
+                    }
                 }
             }
         }
@@ -1382,6 +1414,31 @@ mod tests {
         let p = parse(&huge);
         assert!(p.documents.is_empty());
         assert!(p.errors[0].message.contains("more than"), "{:?}", p.errors[0]);
+        // many distinct flags, many stages named in a chain: no quadratic copies
+        let flags =
+            format!("FROM a\nRUN {} x\n", (0..50_000).map(|i| format!("--f{i}=v")).collect::<Vec<_>>().join(" "));
+        let (d, _) = doc(&flags);
+        assert_eq!(
+            d.get("instructions").map(|i| i.to_json()[1]["flags"].as_object().map(|f| f.len())),
+            Some(Some(50_000))
+        );
+        let long = "x".repeat(1 << 20);
+        let chain = format!(
+            "FROM {long} AS s0\n{}",
+            (1..20_000).map(|i| format!("FROM s{} AS s{i}\n", i - 1)).collect::<String>()
+        );
+        let p = parse(&chain);
+        assert!(p.documents.is_empty(), "copying the image through 20,000 stages is refused");
+        assert!(p.errors[0].message.contains("more than"), "{:?}", p.errors);
+        let chain = format!(
+            "FROM alpine:3 AS s0\nUSER app\n{}",
+            (1..20_000).map(|i| format!("FROM s{} AS s{i}\n", i - 1)).collect::<String>()
+        );
+        let (d, _) = doc(&chain);
+        let j = d.to_json();
+        assert_eq!(j["final_stage"]["base_image"], "alpine:3");
+        assert_eq!(j["final_stage"]["user"], "app");
+        assert!(j["stages"][5].get("user").is_none(), "only the last stage has the inherited user");
         // garbage never panics
         for src in [
             "\\",
