@@ -25,6 +25,7 @@ pub const PACKS: &[(&str, &str)] = &[
     ("terraform-azure", include_str!("../packs/terraform-azure.yaml")),
     ("terraform-gcp", include_str!("../packs/terraform-gcp.yaml")),
     ("cloudformation-aws", include_str!("../packs/cloudformation-aws.yaml")),
+    ("dockerfile", include_str!("../packs/dockerfile.yaml")),
 ];
 
 /// The YAML source of pack `name`, `None` when there is no such pack.

@@ -141,6 +141,7 @@ pub static FORMATS: &[Format] = &[
     Format::DOTENV,
     Format::JSONL,
     Format::TERRAFORM_PLAN,
+    Format::DOCKERFILE,
 ];
 
 /// A format of the registry: a copyable handle to its [`InputFormat`],
@@ -178,6 +179,8 @@ impl Format {
     /// AWS CloudFormation templates (YAML or JSON, by content; `*.template`,
     /// `*.cfn.yaml`), see [`super::cloudformation`].
     pub const CLOUDFORMATION: Format = Format(&super::cloudformation::CloudFormation);
+    /// Dockerfiles (`Dockerfile`, `Containerfile`, `*.dockerfile`, …), see [`super::dockerfile`].
+    pub const DOCKERFILE: Format = Format(&super::dockerfile::Dockerfile);
 
     /// The format of a path (by file name or extension), the first of
     /// [`FORMATS`] to claim it; `None` for formats bylaw does not read.
@@ -429,7 +432,8 @@ mod tests {
                 "Java properties",
                 ".env",
                 "JSON Lines",
-                "Terraform plan"
+                "Terraform plan",
+                "Dockerfile"
             ]
         );
         assert_eq!(comment_marker("a.yaml"), "#");

@@ -21,6 +21,7 @@
 
 pub mod cloudformation;
 mod comments;
+pub mod dockerfile;
 pub mod dotenv;
 pub mod format;
 pub mod ini;
