@@ -24,8 +24,9 @@
 #    and the agreement (both / union); then up to BENCH_EXAMPLES (3)
 #    disagreements per row, so that they can be argued one by one.
 #
-# A resource is `type.name` in Terraform, the logical id in CloudFormation
-# and the file for a Dockerfile (Checkov reports some Dockerfile checks once
+# A resource is `type.name` in Terraform (an S3 bucket's own resources,
+# aws_s3_bucket_acl and the like, count as the bucket of their `bucket =`
+# argument), the logical id in CloudFormation and the file for a Dockerfile (Checkov reports some Dockerfile checks once
 # per file, on the first instruction at fault). Disagreements are reported,
 # not failures; the script exits 1 when bylaw crashes (an exit code other
 # than 0) and 2 on a usage or set-up error. See bench/README.md.
@@ -189,7 +190,7 @@ if [ "$BYLAW_RC" != 0 ] || [ "$CHECKOV_RC" != 0 ]; then
 fi
 
 python3 - "$TMP/bylaw.json" "$TMP/checkov.json" "$EXAMPLES" "$MISSING" "$corpus" <<'PY'
-import collections, json, sys
+import collections, json, re, sys
 
 bylaw_path, checkov_path, examples = sys.argv[1], sys.argv[2], int(sys.argv[3])
 missing = {FW for FW in (sys.argv[4].split())}
@@ -253,8 +254,33 @@ def norm_path(p: str) -> str:
     return p.removeprefix(CORPUS)
 
 
+TEXTS: dict = {}
+
+
+def bucket_of(path: str, res: str) -> str:
+    """An S3 bucket's own resource (aws_s3_bucket_acl.x, _versioning.x,
+    _public_access_block.x, …) as the bucket it configures, read from its
+    `bucket = aws_s3_bucket.NAME.id` argument: the tools put the same
+    finding on one or the other (bylaw on the resource it reads, Checkov's
+    graph checks on the bucket)."""
+    rtype, _, name = res.partition(".")
+    if not rtype.startswith("aws_s3_bucket_"):
+        return res
+    if path not in TEXTS:
+        try:
+            TEXTS[path] = open(CORPUS + path, encoding="utf-8").read()
+        except OSError:
+            TEXTS[path] = ""
+    block = re.search(r'resource\s+"%s"\s+"%s"\s*\{(.*?)\n\}' % (re.escape(rtype), re.escape(name)), TEXTS[path], re.S)
+    bucket = block and re.search(r"\bbucket\s*=\s*aws_s3_bucket\.(\w+)\.(?:id|bucket)\b", block[1])
+    return f"aws_s3_bucket.{bucket[1]}" if bucket else res
+
+
 def key(framework: str, path: str, resource: str) -> tuple[str, str]:
-    return (norm_path(path), "" if framework == "dockerfile" else resource)
+    path = norm_path(path)
+    if framework == "terraform":
+        resource = bucket_of(path, resource)
+    return (path, "" if framework == "dockerfile" else resource)
 
 
 bylaw = json.load(open(bylaw_path))
@@ -332,7 +358,8 @@ print(f"| **all** | | | | {tot['b']} | {tot['c']} | {tot['both']} | {tot['ob']} 
 
 print()
 print("Agreement: (file, resource) pairs both flag / pairs either flags. A resource is `type.name` "
-      "(Terraform), the logical id (CloudFormation), the file (Dockerfile).")
+      "(Terraform; an S3 bucket's own resources, `aws_s3_bucket_acl.x` and the like, count as the bucket "
+      "they name), the logical id (CloudFormation), the file (Dockerfile).")
 
 if disagreements:
     print()
