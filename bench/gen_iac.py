@@ -704,8 +704,12 @@ def dockerfile(rng: random.Random, out: Path, index: int, stats: Stats) -> None:
     lang = rng.choice(sorted(BASES))
     word = rng.choice(WORDS)
     weak = pick(rng, stats, "dockerfile", DOCKER_WEAK)
+    if weak == "apt_no_recommends" and lang == "go":  # Go images have no apt-get
+        lang = "python"
     build, finals = BASES[lang]
     final = rng.choice(finals)
+    if weak == "sudo" and (final == "scratch" or final.startswith("gcr.io/distroless")):
+        final = "alpine:3.19"  # no shell to run sudo in
     digest = hashlib.sha256(f"{word}{index}".encode()).hexdigest()
     if weak == "latest_base":
         final = final.split(":")[0] + ":latest" if final != "scratch" else "alpine:latest"
@@ -742,6 +746,8 @@ def dockerfile(rng: random.Random, out: Path, index: int, stats: Stats) -> None:
             lines.append("RUN curl -fsSL https://install.example.com/tool.sh | sh")
         if weak == "apt_update_alone" and lang in ("python", "node"):
             lines += ["RUN apt-get update", "RUN apt-get install -y --no-install-recommends build-essential=12.9"]
+        elif weak == "apt_update_alone" and lang == "go":
+            lines += ["RUN apk update", "RUN apk add --no-cache git=2.43.0-r0"]
     lines += ["", f"FROM {final}" + (" AS runtime" if rng.random() < 0.3 else "")]
     debian = final.startswith(("node", "python", "eclipse-temurin"))
     alpine = final.startswith("alpine")
