@@ -216,7 +216,6 @@ TWINS = [
     ("terraform", ["TFAWS-014"], ["CKV_AWS_67"], "CloudTrail multi-region"),
     ("terraform", ["TFAWS-015"], ["CKV_AWS_36"], "CloudTrail log validation"),
     ("terraform", ["TFAWS-016"], ["CKV_AWS_35"], "CloudTrail KMS"),
-    ("terraform", ["TFAWS-017"], ["CKV2_AWS_11"], "VPC flow logs"),
     ("terraform", ["TFAWS-018"], ["CKV_AWS_79"], "IMDSv2"),
     ("cloudformation", ["CFNAWS-001"], ["CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"], "Block Public Access"),
     ("cloudformation", ["CFNAWS-002"], ["CKV_AWS_20", "CKV_AWS_57"], "public canned ACL"),
