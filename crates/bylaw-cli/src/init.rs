@@ -205,6 +205,72 @@ fn detect(dir: &Path) -> Platform {
     }
 }
 
+/// The built-in packs for what `dir` holds besides Kubernetes manifests and
+/// GitHub workflows, as (pack, policy name, what it checks): Dockerfiles,
+/// Terraform by provider (`aws_`, `azurerm_`, `google_` resources),
+/// CloudFormation templates and GitLab CI files, found by name (and for
+/// Terraform and CloudFormation by a look at the text) in the first levels
+/// of the tree, skipping hidden directories but `.gitlab`, and vendored ones.
+fn packs_for(dir: &Path) -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stack = vec![(dir.to_path_buf(), 0)];
+    let mut looked = 0;
+    while let Some((d, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                let skip = (name.starts_with('.') && name != ".gitlab")
+                    || ["node_modules", "vendor", "target", ".terraform"].contains(&name.as_str());
+                if depth < 6 && !skip {
+                    stack.push((path, depth + 1));
+                }
+                continue;
+            }
+            looked += 1;
+            if looked > 20_000 {
+                break;
+            }
+            let rel = path.strip_prefix(dir).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+            let text = || std::fs::read_to_string(&path).unwrap_or_default();
+            match bylaw_engine::input::Format::of_path(&rel).map(|f| f.name()) {
+                Some("dockerfile") => {
+                    seen.insert(("dockerfile", "dockerfiles", "Dockerfiles"));
+                }
+                Some("terraform") => {
+                    let t = text();
+                    for (prefix, pack, name, what) in [
+                        ("\"aws_", "terraform-aws", "terraform-aws", "Terraform on AWS"),
+                        ("\"azurerm_", "terraform-azure", "terraform-azure", "Terraform on Azure"),
+                        ("\"google_", "terraform-gcp", "terraform-gcp", "Terraform on Google Cloud"),
+                    ] {
+                        if t.contains(prefix) {
+                            seen.insert((pack, name, what));
+                        }
+                    }
+                }
+                Some("cloudformation") => {
+                    seen.insert(("cloudformation-aws", "cloudformation", "CloudFormation templates"));
+                }
+                Some("yaml" | "json") => {
+                    if bylaw_engine::input::Format::of_file(&rel, &text()).map(|f| f.name()) == Some("cloudformation") {
+                        seen.insert(("cloudformation-aws", "cloudformation", "CloudFormation templates"));
+                    } else if name.ends_with(".gitlab-ci.yml")
+                        || name == ".gitlab-ci.yaml"
+                        || rel.starts_with(".gitlab/ci/")
+                    {
+                        seen.insert(("gitlab-ci-hardening", "gitlab-ci", "GitLab CI pipelines"));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    seen.into_iter().collect()
+}
+
 pub fn run(args: &InitArgs, cli: &Cli) -> u8 {
     let color = crate::common::stderr_color(cli);
     let dir = &args.dir;
@@ -222,6 +288,15 @@ pub fn run(args: &InitArgs, cli: &Cli) -> u8 {
         files.push((
             dir.join("policies/github-actions.yaml"),
             "# Hardening of this repository's GitHub Actions workflows.\napiVersion: bylaw/v1\nkind: Policy\nmetadata: { name: github-actions, type: security }\nspec:\n  extends: [\"pack:github-actions-hardening@1\"]\n  enforcement: advisory\n".to_owned(),
+        ));
+    }
+    // a starter policy for each other kind of file the repository holds
+    for (pack, name, what) in packs_for(dir) {
+        files.push((
+            dir.join(format!("policies/{name}.yaml")),
+            format!(
+                "# {what}: the built-in `{pack}` pack (`bylaw rules --pack {pack}`,\n# `bylaw explain ID`). Advisory to start; make it blocking when its\n# findings are fixed.\napiVersion: bylaw/v1\nkind: Policy\nmetadata: {{ name: {name}, type: security }}\nspec:\n  extends: [\"pack:{pack}@1\"]\n  enforcement: advisory\n"
+            ),
         ));
     }
     match platform {

@@ -184,3 +184,49 @@ fn init_scaffolds_a_project_where_test_check_and_validate_pass() {
     assert_eq!(code, 2, "no silent overwrite");
     assert!(err.contains("not overwriting existing files"), "{err}");
 }
+
+#[test]
+fn init_adds_the_packs_for_what_the_repository_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "infra/main.tf",
+        "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"logs\"\n  acl    = \"public-read\"\n}\n",
+    );
+    write("services/api/Dockerfile", "FROM node:latest\nCMD [\"node\", \"index.js\"]\n");
+    write(".gitlab-ci.yml", "build:\n  image: node:latest\n  script: [npm ci]\n");
+    write("stacks/app.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  B:\n    Type: AWS::S3::Bucket\n");
+    let bylaw = |args: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_bylaw")).args(args).current_dir(dir.path()).env_clear().output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out, err) = bylaw(&["init", "--platform", "none"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for (file, pack) in [
+        ("policies/terraform-aws.yaml", "pack:terraform-aws@1"),
+        ("policies/dockerfiles.yaml", "pack:dockerfile@1"),
+        ("policies/gitlab-ci.yaml", "pack:gitlab-ci-hardening@1"),
+        ("policies/cloudformation.yaml", "pack:cloudformation-aws@1"),
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap_or_else(|e| panic!("{file}: {e}\n{out}"));
+        assert!(text.contains(pack), "{file}: {text}");
+    }
+    assert!(!dir.path().join("policies/terraform-azure.yaml").exists(), "no Azure resource, no Azure pack");
+    let (code, _, err) = bylaw(&["validate"]);
+    assert_eq!(code, 0, "{err}");
+    // advisory to start: the findings are reported, the build passes
+    let (code, out, err) = bylaw(&["check", "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for rule in ["TFAWS-001", "DF-002", "GLCI-001", "CFNAWS-003"] {
+        assert!(out.contains(&format!("\"{rule}\"")), "{rule} in {out}");
+    }
+}
