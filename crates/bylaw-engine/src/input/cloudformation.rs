@@ -95,7 +95,8 @@ impl InputFormat for CloudFormation {
     }
 
     fn sniffs(&self, path: &str, src: &str) -> bool {
-        has_extension(path, &["yaml", "yml", "json", "template"]) && looks_like_template(head(src), false)
+        has_extension(path, &["yaml", "yml", "json", "template"])
+            && (looks_like_template(head(src), false) || (src.len() > SNIFF_BYTES && later_resources(src)))
     }
 
     fn comment_markers(&self) -> &'static [&'static str] {
@@ -134,6 +135,27 @@ fn head(src: &str) -> &str {
         end -= 1;
     }
     &src[..end]
+}
+
+/// Whether a template too long to be told by its first [`SNIFF_BYTES`]
+/// (`AWSTemplateFormatVersion` is optional, and `Parameters`, `Mappings`
+/// and `Metadata` may fill the start) has its `Resources` further down: a
+/// top-level `Resources:` line whose next [`SNIFF_BYTES`] show an entry of
+/// `Type: AWS::…` (YAML), or the whole JSON object scanned. Linear in the
+/// file, asked only of files longer than the window.
+fn later_resources(src: &str) -> bool {
+    if is_json(src) {
+        return json_sniff(src, false);
+    }
+    let mut from = 0;
+    while let Some(at) = src[from..].find("\nResources:") {
+        let start = from + at + 1;
+        if looks_like_template(head(&src[start..]), false) {
+            return true;
+        }
+        from = start;
+    }
+    false
 }
 
 /// Whether the text (after a byte order mark and blanks) starts with `{`: JSON.
@@ -512,6 +534,14 @@ Outputs:
         );
         assert_eq!(of("a.json", "{\"Resources\": {\"Type\": \"AWS::S3::Bucket\"}}"), Some("json"));
         assert_eq!(of("main.tf", "AWSTemplateFormatVersion: x\n"), Some("terraform"), "not sniffed: Terraform by name");
+        // a long template with its resources after the first window
+        let params: String = (0..400).map(|i| format!("  P{i}:\n    Type: String\n")).collect();
+        let long =
+            format!("Description: x\nParameters:\n{params}Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n");
+        assert!(long.len() > SNIFF_BYTES);
+        assert_eq!(of("stack.yaml", &long), cfn);
+        let long_k8s = format!("apiVersion: v1\nkind: ConfigMap\ndata:\n{params}  Resources: x\n");
+        assert_eq!(of("cm.yaml", &long_k8s), Some("yaml"));
         // by name
         assert_eq!(of("stack.cfn.yaml", "Resources: {}\n"), cfn);
         assert_eq!(of("nginx.conf.template", "server { listen 80; }\n"), cfn);

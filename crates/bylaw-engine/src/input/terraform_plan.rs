@@ -104,8 +104,11 @@ pub fn is_plan(src: &str) -> bool {
         end -= 1;
     }
     let head = &src[..end];
+    let changes = |text: &str| text.contains("\"planned_values\"") || text.contains("\"resource_changes\"");
+    // `terraform show -json` writes `variables` before `planned_values`:
+    // a plan with many variables has its changes further down
     head.contains("\"format_version\"")
-        && (head.contains("\"planned_values\"") || head.contains("\"resource_changes\""))
+        && (changes(head) || (head.contains("\"terraform_version\"") && src.len() > end && changes(&src[end..])))
 }
 
 /// Hands one document per planned resource to `each`, in the plan's order.
@@ -574,6 +577,13 @@ mod tests {
         assert!(!TerraformPlan.sniffs("package.json", "{\"name\": \"x\", \"version\": \"1\"}"));
         assert!(!TerraformPlan.sniffs("state.json", "{\"format_version\": \"1.0\", \"values\": {}}"));
         assert!(!TerraformPlan.sniffs("a.json", "[\"format_version\", \"planned_values\"]"));
+        // many variables before the changes, as `terraform show -json` writes them
+        let vars: String = (0..400).map(|i| format!("\"v{i}\": {{\"value\": \"{i}\"}}, ")).collect();
+        let big = format!(
+            "{{\"format_version\": \"1.2\", \"terraform_version\": \"1.9.5\", \"variables\": {{{vars}\"z\": {{}}}}, \"planned_values\": {{}}}}"
+        );
+        assert!(big.len() > SNIFF_BYTES);
+        assert!(TerraformPlan.sniffs("plan.json", &big));
         let late = format!(
             "{{\"format_version\": \"1.2\", \"x\": \"{}\", \"planned_values\": {{}}}}",
             "é".repeat(SNIFF_BYTES)
