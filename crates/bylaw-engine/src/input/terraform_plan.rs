@@ -352,110 +352,30 @@ fn join_display(dir: &str, source: &str) -> String {
 }
 
 /// The `resource`/`data` blocks of a `.tf` file's text: their kind, type,
-/// name, and [`Block`]. A scan of block headers at the start of a line and
-/// of `name =` lines directly inside them (braces counted outside strings
-/// and comments), not a parser: a block it cannot see keeps its findings in
-/// the plan file.
+/// name, and [`Block`], read by the Terraform format's own parser
+/// ([`super::terraform`]), so blocks in comments or heredocs are not
+/// blocks. A file with a syntax error gives none: its findings stay in the
+/// plan file.
 fn blocks(text: &str, path: &str) -> Vec<(String, String, String, Block)> {
-    let mut out: Vec<(String, String, String, Block)> = Vec::new();
-    let mut depth = 0i64;
-    let mut open: Option<usize> = None;
-    for (i, line) in text.lines().enumerate() {
-        let n = i as u32 + 1;
-        let t = line.trim_start();
-        let indent = line.len() - t.len();
-        if depth == 0 {
-            if let Some((kind, ty, name)) = header(t) {
-                let col = line[..indent].chars().count() as u32 + 1;
-                let header = Span {
-                    start_line: n,
-                    start_col: col,
-                    end_line: n,
-                    end_col: line.trim_end().chars().count() as u32 + 1,
-                };
-                out.push((kind, ty, name, Block { path: path.to_owned(), header, attributes: HashMap::new() }));
-                open = Some(out.len() - 1);
-            }
-        } else if depth == 1 {
-            if let (Some(o), Some(eq)) = (open, t.find('=')) {
-                let name = t[..eq].trim_end();
-                let is_name =
-                    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-                if is_name && !t[eq + 1..].starts_with(['=', '>']) {
-                    let col = line[..indent].chars().count() as u32 + 1;
-                    let end = line.trim_end().chars().count() as u32 + 1;
-                    let span = Span { start_line: n, start_col: col, end_line: n, end_col: end };
-                    out[o].3.attributes.entry(name.to_owned()).or_insert(span);
-                }
+    let mut out = Vec::new();
+    super::format::Format::TERRAFORM.parse(text, &mut |doc: Node| {
+        let (Some(kind), Some(ty), Some(name)) = (doc.str_at(&["block"]), doc.str_at(&["type"]), doc.str_at(&["name"]))
+        else {
+            return;
+        };
+        if kind != "resource" && kind != "data" {
+            return;
+        }
+        let mut attributes = HashMap::new();
+        if let Some(NodeValue::Map(entries)) = doc.get("attributes").map(|a| &a.value) {
+            for e in entries {
+                attributes.insert(e.key.to_string(), e.key_span.to(e.value.span));
             }
         }
-        depth += braces(t);
-        if depth <= 0 {
-            depth = 0;
-            open = None;
-        }
-    }
+        let block = Block { path: path.to_owned(), header: doc.span, attributes };
+        out.push((kind.to_owned(), ty.to_owned(), name.to_owned(), block));
+    });
     out
-}
-
-/// `resource "TYPE" "NAME" {` (or `data`): the kind, type and name.
-fn header(t: &str) -> Option<(String, String, String)> {
-    let (kind, rest) =
-        if let Some(r) = t.strip_prefix("resource") { ("resource", r) } else { ("data", t.strip_prefix("data")?) };
-    if !rest.starts_with([' ', '\t', '"']) {
-        return None;
-    }
-    let mut labels = Vec::with_capacity(2);
-    let mut rest = rest.trim_start();
-    while labels.len() < 2 {
-        if let Some(r) = rest.strip_prefix('"') {
-            let end = r.find('"')?;
-            labels.push(r[..end].to_owned());
-            rest = r[end + 1..].trim_start();
-        } else {
-            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))?;
-            if end == 0 {
-                return None;
-            }
-            labels.push(rest[..end].to_owned());
-            rest = rest[end..].trim_start();
-        }
-    }
-    if !rest.starts_with('{') {
-        return None;
-    }
-    let name = labels.pop()?;
-    let ty = labels.pop()?;
-    Some((kind.to_owned(), ty, name))
-}
-
-/// `{` minus `}` on a line, outside strings and `#`/`//` comments.
-fn braces(t: &str) -> i64 {
-    let mut n = 0;
-    let mut in_str = false;
-    let mut escaped = false;
-    let mut prev = '\0';
-    for c in t.chars() {
-        if in_str {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_str = false,
-                _ => {}
-            }
-        } else {
-            match c {
-                '"' => in_str = true,
-                '#' => break,
-                '/' if prev == '/' => break,
-                '{' => n += 1,
-                '}' => n -= 1,
-                _ => {}
-            }
-        }
-        prev = c;
-    }
-    n
 }
 
 #[cfg(test)]
@@ -606,7 +526,7 @@ mod tests {
     }
 
     #[test]
-    fn tf_blocks_and_their_attributes_are_found_by_a_scan() {
+    fn tf_blocks_and_their_attributes_are_found_by_the_parser() {
         let tf = "# s3\nresource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"x{\" # }\n  acl    = \"private\"\n  versioning {\n    enabled = true\n  }\n}\n\ndata aws_iam_policy_document p {\n  json = <<EOT\nEOT\n}\nresource \"a\" \"b\" { x = 1 }\n";
         let b = blocks(tf, "main.tf");
         let got: Vec<(&str, &str, &str, u32)> =
@@ -621,6 +541,12 @@ mod tests {
         );
         assert_eq!(b[0].3.attributes.get("acl").map(|s| (s.start_line, s.start_col)), Some((4, 3)));
         assert!(!b[0].3.attributes.contains_key("enabled"), "only attributes of the block itself");
+        // a block in a comment or a heredoc is not one
+        let tf = "/* resource \"aws_db_instance\" \"db\" {\n  publicly_accessible = true\n} */\nlocals {\n  doc = <<EOT\nresource \"aws_db_instance\" \"db\" {\nEOT\n}\nresource \"aws_db_instance\" \"db\" {\n  publicly_accessible = true\n}\n";
+        let b = blocks(tf, "main.tf");
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].3.header.start_line, 9);
+        assert_eq!(b[0].3.attributes.get("publicly_accessible").map(|s| s.start_line), Some(10));
         assert_eq!(without_keys("module.a[\"x]\"].module.b[0]"), "module.a.module.b");
         assert_eq!(join_display("infra", "./modules/x"), "infra/modules/x");
         assert_eq!(join_display("infra/env", "../../modules/x"), "modules/x");
