@@ -182,7 +182,10 @@ pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
         .flat_map(|p| p.def.spec.rules.iter().map(|r| r.id.clone()))
         .chain(rego.iter().flat_map(|p| p.rules.iter().map(|r| r.id.clone())))
         .collect();
-    let hint = bylaw_engine::diagnostic::did_you_mean(&args.target, ids.iter().map(String::as_str))
+    // `df-001` is `DF-001` spelled in lower case
+    let same_but_case = ids.iter().find(|id| id.eq_ignore_ascii_case(&args.target)).map(String::as_str);
+    let hint = same_but_case
+        .or_else(|| bylaw_engine::diagnostic::did_you_mean(&args.target, ids.iter().map(String::as_str)))
         .map(|m| format!("did you mean `{m}`?"))
         .unwrap_or_else(|| "`bylaw rules` lists the rules of the built-in packs".into());
     usage_error(

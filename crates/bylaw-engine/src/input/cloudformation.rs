@@ -150,6 +150,9 @@ fn later_resources(src: &str) -> bool {
     let mut from = 0;
     while let Some(at) = src[from..].find("\nResources:") {
         let start = from + at + 1;
+        if src[..start].contains("\n---") {
+            return false;
+        }
         if looks_like_template(head(&src[start..]), false) {
             return true;
         }
@@ -204,12 +207,17 @@ fn yaml_sniff(text: &str, loose: bool) -> bool {
     // of its entries (the logical ids, under `Resources`)
     let mut section = "";
     let mut entries = usize::MAX;
+    // a template is one document: a second one after `---` (a stream of
+    // Kubernetes manifests, say) makes the file not a template
+    let mut content = false;
     for line in text.lines() {
         let first = line.bytes().next();
         match first {
             None | Some(b'#') => continue,
+            Some(b'-') if line.starts_with("---") && content => return false,
             Some(b' ' | b'\t' | b'-') if line.starts_with("---") => continue,
             Some(b' ' | b'\t' | b'-') => {
+                content = true;
                 let body = line.trim_start_matches([' ', '\t']);
                 if body.is_empty() || body.starts_with('#') {
                     continue;
@@ -225,6 +233,7 @@ fn yaml_sniff(text: &str, loose: bool) -> bool {
                 }
             }
             Some(_) => {
+                content = true;
                 let Some((key, value)) = yaml_key(line) else {
                     section = "";
                     continue;
@@ -534,6 +543,10 @@ Outputs:
         );
         assert_eq!(of("a.json", "{\"Resources\": {\"Type\": \"AWS::S3::Bucket\"}}"), Some("json"));
         assert_eq!(of("main.tf", "AWSTemplateFormatVersion: x\n"), Some("terraform"), "not sniffed: Terraform by name");
+        // a stream of documents is not a template, whatever a later one holds
+        let stream = "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\n---\nAWSTemplateFormatVersion: '2010-09-09'\nResources:\n  B:\n    Type: AWS::S3::Bucket\n";
+        assert_eq!(of("all.yaml", stream), Some("yaml"));
+        assert_eq!(of("t.yaml", "---\nAWSTemplateFormatVersion: '2010-09-09'\n"), cfn, "a leading --- is fine");
         // a long template with its resources after the first window
         let params: String = (0..400).map(|i| format!("  P{i}:\n    Type: String\n")).collect();
         let long =

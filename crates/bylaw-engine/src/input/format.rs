@@ -245,8 +245,12 @@ impl FormatOverrides {
                 .find(|f| f.id() == name)
                 .or_else(|| FORMATS.iter().copied().find(|f| f.name() == name))
                 .ok_or_else(|| {
-                    let mut known: Vec<&str> = FORMATS.iter().flat_map(|f| [f.id(), f.name()]).collect();
-                    known.dedup();
+                    let mut known: Vec<&str> = Vec::new();
+                    for n in FORMATS.iter().flat_map(|f| [f.name(), f.id()]) {
+                        if !known.contains(&n) {
+                            known.push(n);
+                        }
+                    }
                     let hint = crate::diagnostic::did_you_mean(name, known.iter().copied())
                         .map(|m| format!(" (did you mean `{m}`?)"))
                         .unwrap_or_default();
