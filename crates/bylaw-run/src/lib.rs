@@ -713,6 +713,10 @@ fn what_was_read(
         lines.sort();
         messages.push(Message::Files(lines.into_iter().map(|(_, l)| l).collect()));
     }
+    if format_of {
+        // nothing was evaluated: no policy matched nothing, no gate passed
+        return;
+    }
     for f in details.files.iter().filter(|f| found.explicit.contains(&f.path)) {
         if f.skipped == Some(SkipReason::NoPolicy) {
             messages.push(Message::Warning(format!(

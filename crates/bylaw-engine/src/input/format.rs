@@ -326,7 +326,9 @@ pub fn structured_type(path: &str, doc: &Node) -> Option<&'static str> {
     if gitlab_name || (yaml && (dir.starts_with(".gitlab/ci/") || dir.contains("/.gitlab/ci/"))) {
         return Some("gitlab-ci");
     }
-    (doc.str_at(&["apiVersion"]).is_some() && doc.str_at(&["kind"]).is_some()).then_some("kubernetes")
+    // bylaw's own documents (`bylaw/v1`) have both too, and are not Kubernetes objects
+    let api = doc.str_at(&["apiVersion"]).filter(|a| !a.starts_with("bylaw/"));
+    (api.is_some() && doc.str_at(&["kind"]).is_some()).then_some("kubernetes")
 }
 
 /// Every value `file.type` can take: the formats' names and
@@ -400,6 +402,8 @@ mod tests {
         assert_eq!(ty(Format::JSON, "deploy/app.json", &k8s), "kubernetes");
         assert_eq!(ty(Format::JSONC, "deploy/app.jsonc", &k8s), "kubernetes");
         assert_eq!(ty(Format::YAML, "config/app.yaml", &other), "yaml");
+        let own = doc("apiVersion: bylaw/v1\nkind: PolicyTest\n");
+        assert_eq!(ty(Format::YAML, "policies/p.test.yaml", &own), "yaml", "bylaw's own files are not Kubernetes");
         assert_eq!(ty(Format::JSON, "package.json", &other), "json");
         for t in ["yaml", "json", "github-workflow", "github-action", "gitlab-ci", "kubernetes"] {
             assert!(type_names().contains(&t), "{t}");
