@@ -651,6 +651,9 @@ impl PolicySet {
         // file), and dropped once evaluated: a long stream is never held
         // whole, only a batch of it (see `Batch::FULL_NODES`).
         let mut batch = Batch::default();
+        // the lines of each document, for suppressions that cover blocks
+        let blocks = format.block_suppressions();
+        let mut spans: Vec<(u32, u32)> = Vec::new();
         // what evaluated batches found, in any order (sorted at the end)
         let done: std::sync::Mutex<(Vec<Finding>, BTreeSet<usize>, BTreeSet<&'static str>)> = Default::default();
         let in_flight = std::sync::atomic::AtomicUsize::new(0);
@@ -689,6 +692,9 @@ impl PolicySet {
                     });
                 }
                 batch.nodes += nodes;
+                if blocks {
+                    spans.push((doc.span.start_line, doc.span.end_line));
+                }
                 batch.docs.push(doc);
             });
             // a broken document with `{{ … }}` placeholders is a template to
@@ -726,6 +732,10 @@ impl PolicySet {
             return Some(res);
         }
         res.inline = crate::exceptions::inline_from_comments(&parsed.comments);
+        // a suppression just above a block covers the block
+        for i in res.inline.iter_mut() {
+            i.until = spans.iter().find(|(start, _)| *start == i.line + 1 || *start == i.line).map(|(_, end)| *end);
+        }
         for (i, e) in parsed.errors.iter().enumerate() {
             let message = format!("invalid {}: {}", format.label(), e.message);
             let mut finding = self.parse_error(&f.path, e.line, e.col, message, opts);

@@ -320,6 +320,12 @@ pub struct Inline {
     pub line: u32,
     pub rules: Vec<String>,
     pub reason: Option<String>,
+    /// For a suppression written just above a block its format suppresses
+    /// whole ([`crate::input::InputFormat::block_suppressions`]: a Terraform
+    /// block, a CloudFormation resource): the block's last line. Findings
+    /// anywhere in the block are then covered, as Checkov's and KICS's
+    /// block-level skips are.
+    pub until: Option<u32>,
 }
 
 fn comment_re() -> &'static regex::Regex {
@@ -341,7 +347,7 @@ pub fn inline_from_comments(comments: &[crate::input::Comment]) -> Vec<Inline> {
             let m = comment_re().captures(&c.text)?;
             let rules = m[1].split(',').map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
             let reason = m.get(2).map(|r| r.as_str().trim().to_owned()).filter(|r| !r.is_empty());
-            Some(Inline { line: c.line, rules, reason })
+            Some(Inline { line: c.line, rules, reason, until: None })
         })
         .collect()
 }
@@ -421,7 +427,10 @@ pub fn apply(
         if let Some(sups) = if inline.is_empty() { None } else { inline.get_mut(&f.location.path) } {
             let line = f.location.start_line;
             if let Some(u) = sups.iter_mut().find(|u| {
-                (u.s.line == line || u.s.line + 1 == line) && u.s.rules.iter().any(|r| r == &f.rule_id || r == "*")
+                let covers = u.s.line == line
+                    || u.s.line + 1 == line
+                    || u.s.until.is_some_and(|end| u.s.line < line && line <= end);
+                covers && u.s.rules.iter().any(|r| r == &f.rule_id || r == "*")
             }) {
                 u.matched += 1;
                 let mode = policy_inline(&f.policy);
@@ -561,8 +570,13 @@ mod tests {
         assert_eq!(
             found,
             vec![
-                Inline { line: 1, rules: vec!["K-1".into(), "K-2".into()], reason: Some("legacy, see SEC-1".into()) },
-                Inline { line: 2, rules: vec!["K-3".into()], reason: None },
+                Inline {
+                    line: 1,
+                    rules: vec!["K-1".into(), "K-2".into()],
+                    reason: Some("legacy, see SEC-1".into()),
+                    until: None,
+                },
+                Inline { line: 2, rules: vec!["K-3".into()], reason: None, until: None },
             ]
         );
     }
@@ -607,7 +621,7 @@ mod tests {
             warn_days: DEFAULT_WARN_DAYS,
             inline: InlineMode::RequireReason,
         };
-        let no_reason = |_: &str| vec![Inline { line: 2, rules: vec!["K-1".into()], reason: None }];
+        let no_reason = |_: &str| vec![Inline { line: 2, rules: vec!["K-1".into()], reason: None, until: None }];
         apply(&mut report, &[], &PolicyRules::new(), &settings, &no_reason);
         let note = |i: usize| report.findings[i].notes.join("\n");
         assert!(note(0).contains("(`# bylaw:ignore K-1 -- why`)"), "{}", note(0));

@@ -192,3 +192,32 @@ fn a_syntax_error_is_located() {
     let msg = findings[0]["message"].as_str().unwrap();
     assert!(msg.contains("Terraform") && msg.contains("expected"), "{msg}");
 }
+
+#[test]
+fn a_suppression_above_a_block_covers_the_block() {
+    let main = r#"# bylaw:ignore TF-002 -- the bastion, reviewed in SEC-12
+resource "aws_security_group" "bastion" {
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_security_group" "web" {
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+"#;
+    let tmp = repo(&[("main.tf", main)]);
+    let (code, findings) = check(tmp.path());
+    assert_eq!(
+        summary(&findings),
+        vec![s("TF-002", "main.tf", 6, 5, true), s("TF-002", "main.tf", 14, 5, false)],
+        "the comment covers the block under it, not the next one"
+    );
+    assert_eq!(code, 1);
+}

@@ -81,6 +81,10 @@ pub const LONG_FORMS: &[(&str, &str)] = &[
 ];
 
 impl InputFormat for CloudFormation {
+    fn block_suppressions(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> &'static str {
         "cloudformation"
     }

@@ -85,6 +85,16 @@ pub trait InputFormat: Send + Sync {
     /// format allows: the other documents are still handed out.
     fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile;
 
+    /// Whether an inline suppression on the line just above one of its
+    /// documents (or on its first line) covers findings anywhere in that
+    /// document: yes for formats whose documents are blocks a user thinks
+    /// of as one resource (a Terraform block, a CloudFormation resource),
+    /// no for the others (a YAML manifest, a whole Dockerfile), where it
+    /// covers its own line and the next.
+    fn block_suppressions(&self) -> bool {
+        false
+    }
+
     /// What kind of file `doc` (a document of the file at `path`) belongs
     /// to, as policies see it in `file.type` and select it by
     /// `match.types`: by default the format's [name](InputFormat::name)

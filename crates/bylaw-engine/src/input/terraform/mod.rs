@@ -85,6 +85,10 @@ pub struct Hcl;
 const MARKERS: &[&str] = &["#", "//", "/*"];
 
 impl InputFormat for Terraform {
+    fn block_suppressions(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> &'static str {
         "terraform"
     }
@@ -141,6 +145,10 @@ impl InputFormat for TerraformVars {
 }
 
 impl InputFormat for Hcl {
+    fn block_suppressions(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> &'static str {
         "hcl"
     }
