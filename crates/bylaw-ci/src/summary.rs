@@ -117,6 +117,7 @@ mod tests {
             fingerprint: String::new(),
             notes: vec![],
             exception: None,
+            baseline: None,
         };
         let link = |f: &Finding| {
             format!("https://x/blob/s/{}#L{}", crate::percent_encode_path(&f.location.path), f.location.start_line)

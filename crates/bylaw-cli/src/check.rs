@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// Which findings fail the run (exit 1): blocking (default), advisory, never.
     #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
     pub fail_on: Option<FailOn>,
+    /// Report the findings a baseline file holds at audit level (they do
+    /// not fail the run): only new findings block. SARIF `baselineState`.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub rego: crate::rego_args::RegoArgs,
 }
@@ -85,6 +89,9 @@ pub struct CheckArgs {
     /// Append this run's decisions to a hash-chained JSON Lines audit log.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// Write this run's findings to FILE as a baseline for `--baseline`.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
     /// Print what each file under PATHS is read as (format, how it was
     /// chosen, the types of its documents) and evaluate nothing.
     #[arg(long)]
@@ -330,8 +337,9 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
         write_failure(&outputs, args, ecolor);
         return code;
     }
-    // the artifacts of this run (and of the last one) are not inputs
-    let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).collect();
+    // the artifacts of this run (and of the last one) are not inputs, nor
+    // are the baselines it reads and writes
+    let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).chain(args.write_baseline.iter().cloned()).collect();
     let additions = RunAdditions { artifacts, audit_log: args.audit_log.clone(), ..RunAdditions::default() };
     let audit_config = config.audit_log.as_ref().map(|p| config.resolve(p));
     let report = match evaluate_with(&args.run, &config, cli, additions) {
@@ -343,6 +351,21 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     };
     let mut clock = std::time::Instant::now();
     let mut code = emit(&report, &outputs, args, cli);
+    if let Some(path) = &args.write_baseline {
+        let baseline = bylaw_engine::baseline::Baseline::of(&report);
+        match baseline.write(path, &path.display().to_string()) {
+            Ok(()) => eprintln!(
+                "wrote the baseline {} ({} finding{})",
+                safe(&path.display().to_string()),
+                baseline.findings.len(),
+                if baseline.findings.len() == 1 { "" } else { "s" }
+            ),
+            Err(e) => {
+                usage_error(&e.to_string(), None, ecolor);
+                code = EXIT_ERROR;
+            }
+        }
+    }
     common::phase_done("write outputs", &mut clock);
     if let Some(path) = args.audit_log.clone().or(audit_config) {
         let now = context::now(&context::process_env).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
@@ -478,6 +501,7 @@ pub fn request(
     request.artifacts = additions.artifacts;
     request.audit_log = additions.audit_log;
     request.list_files = cli.verbose > 0;
+    request.baseline = args.baseline.clone();
     request.rego = args.rego.options(&request.config);
     Ok(request)
 }

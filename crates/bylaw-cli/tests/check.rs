@@ -378,3 +378,82 @@ fn files_above_the_working_directory_are_named_as_the_user_spells_them() {
     assert!(err.contains("--> ../p.yaml:"), "{err}");
     assert!(!err.contains(&tmp.path().display().to_string()), "{err}");
 }
+
+#[test]
+fn a_baseline_reports_old_findings_at_audit_level_and_blocks_only_new_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pod = |name: &str, extra: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{ name: {name} }}\nspec:\n{extra}  containers:\n    - name: c\n      image: nginx:1.25\n      securityContext: {{ privileged: true }}\n")
+    };
+    std::fs::write(dir.join("old.yaml"), pod("old", "")).unwrap();
+    let bylaw = |args: &[&str]| {
+        let mut all = vec!["check", ".", "-p", "pack:kubernetes-baseline", "--no-config"];
+        all.extend_from_slice(args);
+        let out = Command::new(env!("CARGO_BIN_EXE_bylaw")).args(&all).current_dir(dir).env_clear().output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    // the baseline of today's findings; writing it again replaces it
+    let (code, _, err) = bylaw(&["--write-baseline", "baseline.json", "-q"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("wrote the baseline baseline.json (1 finding)"), "{err}");
+    let (_, _, err) = bylaw(&["--write-baseline", "baseline.json", "-q"]);
+    assert!(err.contains("wrote the baseline"), "its own earlier baseline is replaced: {err}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("baseline.json")).unwrap()).unwrap();
+    assert_eq!(written["bylaw_baseline"], 1);
+    assert_eq!(written["findings"][0]["rule"], "KB-001");
+    // nothing new: the old finding is audit-level, the run passes
+    let (code, out, err) = bylaw(&["--baseline", "baseline.json", "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["summary"]["baselined"], 1);
+    assert_eq!(report["summary"]["audit"], 1);
+    assert_eq!(report["findings"][0]["baseline"], "unchanged");
+    assert_eq!(report["findings"][0]["enforcement"], "audit");
+    assert_eq!(report["summary"]["files"], 1, "the baseline file is not an input");
+    // a new pod with the same violation: only it blocks, and SARIF says which is which
+    std::fs::write(dir.join("new.yaml"), pod("new", "  hostNetwork: true\n")).unwrap();
+    let (code, out, _) = bylaw(&["--baseline", "baseline.json", "--format", "sarif"]);
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut states: Vec<(String, String, String, String)> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            (
+                s(&r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]),
+                s(&r["ruleId"]),
+                s(&r["baselineState"]),
+                s(&r["level"]),
+            )
+        })
+        .collect();
+    states.sort();
+    let row = |p: &str, r: &str, b: &str, l: &str| (p.to_owned(), r.to_owned(), b.to_owned(), l.to_owned());
+    assert_eq!(
+        states,
+        [
+            row("new.yaml", "KB-001", "new", "error"),
+            row("new.yaml", "KB-002", "new", "error"),
+            row("old.yaml", "KB-001", "unchanged", "note"),
+        ]
+    );
+    let (code, out, _) = bylaw(&["--baseline", "baseline.json"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("baseline: 1 finding in the baseline reported at audit level; 2 new"), "{out}");
+    // a missing or foreign baseline stops the run
+    let (code, _, err) = bylaw(&["--baseline", "nope.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read the baseline nope.json"), "{err}");
+    std::fs::write(dir.join("other.json"), "{\"a\": 1}").unwrap();
+    let (code, _, err) = bylaw(&["--baseline", "other.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("other.json is not a bylaw baseline"), "{err}");
+}

@@ -392,6 +392,7 @@ impl Evaluator<'_> {
             resource: t.resource.clone(),
             notes,
             exception: None,
+            baseline: None,
         }
     }
 
@@ -535,6 +536,7 @@ impl PolicySet {
             resource: None,
             notes: Vec::new(),
             exception: None,
+            baseline: None,
         }
     }
 

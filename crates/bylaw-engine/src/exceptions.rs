@@ -602,6 +602,7 @@ mod tests {
             fingerprint: path.into(),
             notes: Vec::new(),
             exception: None,
+            baseline: None,
         };
         let mut report = Report {
             version: crate::report::REPORT_VERSION.into(),

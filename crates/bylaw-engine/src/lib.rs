@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod builtin;
 pub mod compile;
 pub mod config;

@@ -220,6 +220,21 @@ pub struct Finding {
     /// per finding held (DESIGN §10).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<Box<AppliedException>>,
+    /// Against a baseline (`check --baseline FILE`, [`crate::baseline`]):
+    /// `new`, or `unchanged` for a finding the baseline holds (reported at
+    /// audit level). `None` when the run has no baseline.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub baseline: Option<BaselineState>,
+}
+
+/// Where a finding stands against a baseline: SARIF 2.1.0 §3.27.24
+/// `baselineState` (`new`, `unchanged`; bylaw keys findings by their
+/// fingerprint, so an edited finding is `new`, never `updated`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineState {
+    New,
+    Unchanged,
 }
 
 impl Finding {
@@ -309,6 +324,10 @@ pub struct Summary {
     pub audit: usize,
     pub excepted: usize,
     pub errors: usize,
+    /// Findings the baseline holds (`check --baseline`), counted in `audit`
+    /// too; absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub baselined: usize,
     /// Files bylaw did not evaluate, counted by reason (`unknown format`,
     /// `.gitignore`, `matched no policy`, `Helm template`, `kustomize patch`,
     /// `template`, `too large`, …). Filled by the caller that discovered the
@@ -441,7 +460,11 @@ impl Report {
         s.audit = 0;
         s.excepted = 0;
         s.errors = 0;
+        s.baselined = 0;
         for f in &self.findings {
+            if f.baseline == Some(BaselineState::Unchanged) {
+                s.baselined += 1;
+            }
             if f.rule_id.starts_with("bylaw/") {
                 s.errors += 1;
             }
@@ -471,4 +494,8 @@ impl Report {
             Verdict::Error => 2,
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

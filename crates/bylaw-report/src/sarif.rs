@@ -269,6 +269,11 @@ fn result(f: &Finding, rule_index: Option<usize>, opts: &RenderOptions) -> sarif
         .properties(bag(Vec::new(), props))
         .build();
     r.rule_index = rule_index.map(|i| i as i64);
+    // SARIF §3.27.24, against `check --baseline`
+    r.baseline_state = f.baseline.map(|b| match b {
+        bylaw_engine::report::BaselineState::New => json!("new"),
+        bylaw_engine::report::BaselineState::Unchanged => json!("unchanged"),
+    });
     if let Some(e) = &f.exception {
         let mut props = serde_json::Map::new();
         props.insert("exception".into(), json!(e.id));

@@ -24,6 +24,7 @@ fn finding(rule: &str, policy: &str, path: &str, line: u32, enforcement: Enforce
         fingerprint: format!("{:032x}", line as u128 * 7919 + rule.len() as u128),
         notes: vec![],
         exception: None,
+        baseline: None,
     }
 }
 
@@ -72,6 +73,7 @@ fn sample() -> Report {
             audit: 1,
             excepted: 1,
             errors: 1,
+            baselined: 0,
             skipped: Default::default(),
         },
         policies: vec![

@@ -378,6 +378,15 @@ fn summary(out: &mut String, report: &Report, st: &Style) {
         plural(s.findings),
         if s.errors > 0 { format!(", {} error{}", s.errors, plural(s.errors)) } else { String::new() },
     );
+    if s.baselined > 0 {
+        let _ = writeln!(
+            out,
+            "baseline: {} finding{} in the baseline reported at audit level; {} new",
+            s.baselined,
+            plural(s.baselined),
+            s.findings - s.baselined
+        );
+    }
     if !s.skipped.is_empty() {
         let total: usize = s.skipped.values().sum();
         let mut reasons: Vec<(&String, &usize)> = s.skipped.iter().collect();

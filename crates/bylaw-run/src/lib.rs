@@ -144,6 +144,9 @@ pub struct Request {
     pub audit_log: Option<PathBuf>,
     /// Say what happened to every file ([`Message::Files`], `check -v`).
     pub list_files: bool,
+    /// A baseline to check against (`check --baseline`): the findings it
+    /// holds are reported at audit level ([`bylaw_engine::baseline`]).
+    pub baseline: Option<PathBuf>,
     /// Only say what each file is read as ([`Message::Files`]): every file
     /// is read and parsed, nothing is evaluated, policies are optional
     /// (`check --format-of`).
@@ -186,6 +189,7 @@ impl Request {
             artifacts: Vec::new(),
             audit_log: None,
             list_files: false,
+            baseline: None,
             format_of: false,
             rego: RegoOptions::default(),
         }
@@ -255,6 +259,9 @@ pub enum RunError {
     /// No test file and no policy example to run.
     #[error("no policy tests found")]
     NoTests,
+    /// The baseline file cannot be read or is not one.
+    #[error("{0}")]
+    Baseline(bylaw_engine::baseline::BaselineError),
 }
 
 /// Why the stream named `-` was not evaluated.
@@ -294,6 +301,7 @@ impl RunError {
             RunError::Policies { .. } => "run `bylaw validate` while editing policies",
             RunError::ExceptionLists { .. } => "`bylaw schema exceptions` prints the format",
             RunError::TargetGlob { .. } => return None,
+            RunError::Baseline(_) => "write one with `bylaw check --write-baseline FILE`",
             RunError::RefusedOutputs(_) => "choose another path for the report (e.g. under a `reports/` directory)",
             RunError::Missing(_) => {
                 "bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"
@@ -498,6 +506,8 @@ fn evaluate(
         .map(|k| canonical(&absolute(&wd, Path::new(k))))
         .collect();
     exclude.extend(exception_paths.iter().map(|p| canonical(&absolute(&wd, p))));
+    // the baseline is bylaw's own file, not an input
+    exclude.extend(request.baseline.iter().map(|p| canonical(&absolute(&wd, p))));
     // the audit log (a JSON-lines file) is bylaw's own, not an input
     let audit = request
         .audit_log
@@ -633,6 +643,12 @@ fn evaluate(
             })
             .collect();
         messages.push(Message::Diagnostics { diagnostics: rejected, sources });
+    }
+    if let Some(path) = &request.baseline {
+        let shown = loader::display_as_given(&absolute(&wd, path), path, &wd);
+        let baseline =
+            bylaw_engine::baseline::Baseline::read(&absolute(&wd, path), &shown).map_err(RunError::Baseline)?;
+        baseline.apply(&mut report, &shown);
     }
     for e in &report.exceptions {
         if matches!(e.status, ExceptionState::Expiring | ExceptionState::Expired | ExceptionState::Stale) {

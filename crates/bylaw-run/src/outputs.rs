@@ -89,6 +89,8 @@ fn is_bylaw_output(path: &Path) -> bool {
         verdict: Option<IgnoredAny>,
         findings: Option<IgnoredAny>,
         runs: Option<Vec<Run>>,
+        /// A baseline (`check --write-baseline`)
+        bylaw_baseline: Option<u32>,
         kind: Option<IgnoredAny>,
         #[serde(rename = "apiVersion")]
         api_version: Option<IgnoredAny>,
@@ -122,6 +124,7 @@ fn is_bylaw_output(path: &Path) -> bool {
         b'{' => match serde_json::from_reader::<_, Object>(reader) {
             Ok(o) if o.kind.is_some() || o.api_version.is_some() => false,
             Ok(Object { tool: Some(t), verdict: Some(_), findings: Some(_), .. }) => t.name == "bylaw",
+            Ok(Object { bylaw_baseline: Some(_), findings: Some(_), .. }) => true,
             Ok(Object { runs: Some(runs), .. }) => {
                 !runs.is_empty() && runs.iter().all(|r| r.tool.driver.name == "bylaw")
             }

@@ -1,0 +1,137 @@
+//! Baselines: adopting a policy without fixing its history first
+//! (`bylaw check --write-baseline FILE`, then `--baseline FILE`).
+//!
+//! A baseline is the list of a run's findings keyed by their stable
+//! fingerprints ([`crate::report::Finding::fingerprint`]: rule, path,
+//! resource and pointer, never line numbers, so unrelated edits keep a
+//! finding's identity). Checked against one, a finding the baseline holds
+//! is `unchanged` and reported at audit level (it never fails the run),
+//! any other is `new` and keeps its enforcement: only new findings block.
+//! Parse and evaluation errors (`bylaw/…`) are never baselined: a gate does
+//! not pass an input it could not read. The states are SARIF 2.1.0's
+//! `baselineState` (§3.27.24), shown in every output and counted apart
+//! (`summary.baselined`).
+//!
+//! The file is JSON: `{"bylaw_baseline": 1, "findings": [{"fingerprint",
+//! "rule", "path", "line", "message"}]}`, sorted by path, line and rule so
+//! that it diffs well when committed.
+
+use crate::report::{BaselineState, Enforcement, Report};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// The format version written in `bylaw_baseline`.
+pub const VERSION: u32 = 1;
+
+/// One baselined finding; only `fingerprint` is matched, the rest is for
+/// people reading the file.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub fingerprint: String,
+    pub rule: String,
+    pub path: String,
+    pub line: u32,
+    pub message: String,
+}
+
+/// A baseline file.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Baseline {
+    /// [`VERSION`].
+    pub bylaw_baseline: u32,
+    pub findings: Vec<Entry>,
+}
+
+/// Why a baseline file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("cannot read the baseline {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path} is not a bylaw baseline: {message}")]
+    Invalid { path: String, message: String },
+    #[error("cannot write the baseline {path}: {message}")]
+    Write { path: String, message: String },
+}
+
+impl Baseline {
+    /// The baseline of `report`: its findings that are not errors, covered
+    /// by an exception or not (an exception may expire; the baseline then
+    /// still holds the finding).
+    pub fn of(report: &Report) -> Baseline {
+        let mut findings: Vec<Entry> = report
+            .findings
+            .iter()
+            .filter(|f| !f.rule_id.starts_with("bylaw/"))
+            .map(|f| Entry {
+                fingerprint: f.fingerprint.clone(),
+                rule: f.rule_id.clone(),
+                path: f.location.path.clone(),
+                line: f.location.start_line,
+                message: f.message.clone(),
+            })
+            .collect();
+        findings.sort_by(|a, b| {
+            (&a.path, a.line, &a.rule, &a.fingerprint).cmp(&(&b.path, b.line, &b.rule, &b.fingerprint))
+        });
+        findings.dedup_by(|a, b| a.fingerprint == b.fingerprint);
+        Baseline { bylaw_baseline: VERSION, findings }
+    }
+
+    /// Reads a baseline file (`shown` names it in errors).
+    pub fn read(path: &Path, shown: &str) -> Result<Baseline, BaselineError> {
+        let text = crate::paths::read_text(path)
+            .map_err(|e| BaselineError::Read { path: shown.to_owned(), message: e.to_string() })?;
+        let b: Baseline = serde_json::from_str(&text).map_err(|e| BaselineError::Invalid {
+            path: shown.to_owned(),
+            message: format!(
+                "{e} (line {}, column {}); write one with `bylaw check --write-baseline FILE`",
+                e.line(),
+                e.column()
+            ),
+        })?;
+        if b.bylaw_baseline != VERSION {
+            return Err(BaselineError::Invalid {
+                path: shown.to_owned(),
+                message: format!("format version {} (this bylaw reads {VERSION})", b.bylaw_baseline),
+            });
+        }
+        Ok(b)
+    }
+
+    /// Writes the baseline as pretty JSON, atomically enough for CI (a
+    /// temporary file renamed over `path`).
+    pub fn write(&self, path: &Path, shown: &str) -> Result<(), BaselineError> {
+        let err = |e: &dyn std::fmt::Display| BaselineError::Write { path: shown.to_owned(), message: e.to_string() };
+        let mut text = serde_json::to_string_pretty(self).map_err(|e| err(&e))?;
+        text.push('\n');
+        let tmp = path.with_extension("bylaw-tmp");
+        std::fs::write(&tmp, text).map_err(|e| err(&e))?;
+        std::fs::rename(&tmp, path).map_err(|e| err(&e))
+    }
+
+    /// Marks each finding of `report` `new` or `unchanged`; unchanged ones
+    /// are reported at audit level with a note naming `shown`. Recounts.
+    pub fn apply(&self, report: &mut Report, shown: &str) {
+        let known: HashSet<&str> = self.findings.iter().map(|e| e.fingerprint.as_str()).collect();
+        for f in report.findings.iter_mut() {
+            if f.rule_id.starts_with("bylaw/") {
+                f.baseline = Some(BaselineState::New);
+                continue;
+            }
+            if known.contains(f.fingerprint.as_str()) {
+                f.baseline = Some(BaselineState::Unchanged);
+                if f.enforcement != Enforcement::Audit {
+                    f.notes.push(format!(
+                        "in the baseline {shown}: reported at audit level (was {})",
+                        f.enforcement.as_str()
+                    ));
+                    f.enforcement = Enforcement::Audit;
+                }
+            } else {
+                f.baseline = Some(BaselineState::New);
+            }
+        }
+        report.recount();
+    }
+}
