@@ -596,25 +596,3 @@ Outputs:
         assert!(p.documents[1].get("Template").is_none());
     }
 }
-
-#[cfg(test)]
-mod speed {
-    /// Parse speed against plain YAML on a generated template (the same
-    /// text without tags as YAML): `cargo test --release -p bylaw-engine
-    /// --lib input::cloudformation::speed -- --ignored --nocapture`, with
-    /// the files in `/tmp/cfnspeed/`.
-    #[test]
-    #[ignore]
-    fn parse_speed_against_yaml() {
-        use crate::input::{parse, Format};
-        for (path, f) in
-            [("/tmp/cfnspeed/big.yaml", Format::YAML), ("/tmp/cfnspeed/big.cfn.yaml", Format::CLOUDFORMATION)]
-        {
-            let Ok(src) = std::fs::read_to_string(path) else { return };
-            let t = std::time::Instant::now();
-            let p = parse(f, &src);
-            let s = t.elapsed().as_secs_f64();
-            println!("{path}: {} documents, {:.1} MB/s", p.documents.len(), src.len() as f64 / 1e6 / s);
-        }
-    }
-}

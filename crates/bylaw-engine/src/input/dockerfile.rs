@@ -79,9 +79,7 @@ impl InputFormat for Dockerfile {
     }
 
     fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
-        let mut parsed = parse(src);
-        std::mem::take(&mut parsed.documents).into_iter().for_each(each);
-        parsed
+        parse(src).hand_out(each)
     }
 
     fn resource(&self, doc: &Node) -> Option<Resource> {

@@ -51,9 +51,7 @@ impl InputFormat for Dotenv {
     }
 
     fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
-        let mut parsed = parse(src);
-        std::mem::take(&mut parsed.documents).into_iter().for_each(each);
-        parsed
+        parse(src).hand_out(each)
     }
 
     /// `.env` files name no resource.

@@ -55,9 +55,7 @@ impl InputFormat for Ini {
     }
 
     fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
-        let mut parsed = parse(src);
-        std::mem::take(&mut parsed.documents).into_iter().for_each(each);
-        parsed
+        parse(src).hand_out(each)
     }
 
     /// INI files name no resource.

@@ -46,9 +46,7 @@ impl InputFormat for Json {
 
 /// [`parse`], handing the document (if any) to `each`.
 pub(super) fn parse_each(src: &str, jsonc: bool, each: &mut dyn FnMut(Node)) -> ParsedFile {
-    let mut parsed = parse(src, jsonc);
-    std::mem::take(&mut parsed.documents).into_iter().for_each(each);
-    parsed
+    parse(src, jsonc).hand_out(each)
 }
 
 /// Parses one JSON document; `jsonc` accepts comments and trailing commas.

@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(col("é=x", 1), 1);
     }
 
-    /// Parse speed of the formats of this branch against YAML on files of
+    /// Parse speed of TOML, INI, properties, `.env`, JSON Lines and plans against YAML on files of
     /// the same data (~5-10 MB each), in MB/s; run in release:
     /// `cargo test --release -p bylaw-engine --lib parse_speed -- --ignored --nocapture`.
     #[test]

@@ -78,6 +78,16 @@ pub struct ParsedFile {
     pub comments: Vec<Comment>,
 }
 
+impl ParsedFile {
+    /// Hands the documents of a file parsed whole to `each`, in order, and
+    /// returns the rest (errors, comments): [`InputFormat::parse`] for the
+    /// formats whose parser builds every document before the first is out.
+    pub fn hand_out(mut self, each: &mut dyn FnMut(Node)) -> ParsedFile {
+        std::mem::take(&mut self.documents).into_iter().for_each(each);
+        self
+    }
+}
+
 /// Parses a file, choosing the format from its path ([`Format::of_path`]):
 /// `*.yaml`/`*.yml` as YAML, `*.json` as strict JSON unless [`is_jsonc`] says
 /// its tool reads JSONC, `*.jsonc` as JSONC. A path of no known format is

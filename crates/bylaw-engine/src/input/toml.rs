@@ -47,9 +47,7 @@ impl InputFormat for Toml {
     }
 
     fn parse(&self, src: &str, each: &mut dyn FnMut(Node)) -> ParsedFile {
-        let mut parsed = parse(src);
-        std::mem::take(&mut parsed.documents).into_iter().for_each(each);
-        parsed
+        parse(src).hand_out(each)
     }
 
     /// TOML files name no resource (`match.kinds` does not select them).
