@@ -610,8 +610,17 @@ fn compile_policy<'a>(
         ok &= conditions.filter(c, w, "/spec/match/when");
     }
     let env_known: Vec<&str> = spec.environments.keys().map(String::as_str).collect();
-    let environment = options.environment.as_ref().and_then(|e| spec.environments.get(e).map(|lvl| (e.clone(), *lvl)));
-    let policy_from = spec.enforce_from.as_deref().and_then(|d| date_or_diag(c, d, "/spec/enforce_from"));
+    // dates are checked here (located errors); [`rule_inputs`] reads them again
+    let env_setting = options.environment.as_ref().and_then(|e| spec.environments.get(e).map(|v| (e, v)));
+    if let Some((name, setting)) = env_setting {
+        if let Some(d) = setting.enforce_from() {
+            let pointer = format!("/spec/environments/{}/enforce_from", name.replace('~', "~0").replace('/', "~1"));
+            date_or_diag(c, d, &pointer);
+        }
+    }
+    if let Some(d) = spec.enforce_from.as_deref() {
+        date_or_diag(c, d, "/spec/enforce_from");
+    }
     let disabled: Vec<&str> = spec.disable.iter().map(String::as_str).collect();
     let mut rules = Vec::new();
     let mut needs_json = false;
@@ -663,18 +672,10 @@ fn compile_policy<'a>(
             None => Some(vec![Part::Text(title.clone())]),
         };
         let over = spec.overrides.get(&r.id);
-        let rule_from = r.enforce_from.as_deref().and_then(|d| date_or_diag(c, d, &format!("{base}/enforce_from")));
-        let resolved = enforcement::resolve(
-            &Inputs {
-                rule: r.enforcement,
-                policy_default: spec.enforcement,
-                overridden: over.and_then(|o| o.enforcement),
-                environment: environment.clone(),
-                lifecycle: def.metadata.lifecycle,
-                enforce_from: rule_from.or(policy_from),
-            },
-            options.today,
-        );
+        if let Some(d) = r.enforce_from.as_deref() {
+            date_or_diag(c, d, &format!("{base}/enforce_from"));
+        }
+        let resolved = enforcement::resolve(&rule_inputs(def, r, options.environment.as_deref()), options.today);
         let (Some(condition), Some(message)) = (condition, message) else {
             ok = false;
             continue;
@@ -728,6 +729,31 @@ fn compile_policy<'a>(
         exception_rules: spec.exceptions.clone(),
         owners: def.metadata.owners.clone(),
     })
+}
+
+/// The inputs of the enforcement resolution ([`enforcement::resolve`]) of
+/// rule `rule` of policy `def` in environment `env` (DESIGN §4): the
+/// rule's level, the policy's default and `overrides`, the policy's
+/// `environments[env]` (level and/or `enforce_from`), its lifecycle and
+/// `enforce_from`. A date that does not parse is left out (loading and
+/// [`compile`] report it, located).
+pub fn rule_inputs(def: &crate::policy::PolicyDef, rule: &crate::policy::Rule, env: Option<&str>) -> Inputs {
+    let spec = &def.spec;
+    let date = |d: Option<&str>| d.and_then(|d| enforcement::parse_date(d).ok());
+    let environment =
+        env.and_then(|e| spec.environments.get(e).map(|v| (e, v))).map(|(name, v)| enforcement::Environment {
+            name: name.to_owned(),
+            enforcement: v.enforcement(),
+            enforce_from: date(v.enforce_from()),
+        });
+    Inputs {
+        rule: rule.enforcement,
+        policy_default: spec.enforcement,
+        overridden: spec.overrides.get(&rule.id).and_then(|o| o.enforcement),
+        environment,
+        lifecycle: def.metadata.lifecycle,
+        enforce_from: date(rule.enforce_from.as_deref()).or(date(spec.enforce_from.as_deref())),
+    }
 }
 
 fn date_or_diag(c: &mut Compiler<'_>, d: &str, pointer: &str) -> Option<NaiveDate> {

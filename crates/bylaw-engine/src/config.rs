@@ -43,9 +43,11 @@ pub struct Config {
     #[serde(default)]
     pub approvers: Vec<String>,
     pub env: Option<String>,
-    /// Environment → branch patterns, in file order (first match wins).
-    #[serde(default)]
-    pub environments: serde_json::Map<String, serde_json::Value>,
+    /// `environments:`, in file order (the first whose branch patterns
+    /// match wins): each a list of branch patterns, or a mapping with
+    /// `branches`, its own `policies` and `versions` requirements.
+    #[serde(default, deserialize_with = "environments")]
+    pub environments: Vec<(String, Environment)>,
     pub fail_on: Option<FailOn>,
     pub include_drafts: Option<bool>,
     pub parse_errors: Option<Enforcement>,
@@ -91,7 +93,94 @@ pub struct RegoConfig {
     pub gatekeeper_cel: Option<bool>,
 }
 
+/// One environment of `environments:` (DESIGN §6, issue 18 item 3):
+/// either `prod: [main, 'release/*']` (branch patterns only) or
+/// `prod: { branches: [...], policies: [...], versions: {...} }`.
+#[derive(Deserialize, Debug, Default, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Branch glob patterns that select this environment.
+    #[serde(default)]
+    pub branches: Vec<String>,
+    /// Policy sources in effect in this environment, replacing the
+    /// top-level `policies` (same forms: paths relative to the config,
+    /// `pack:NAME`, bundles and URLs).
+    pub policies: Option<Vec<String>>,
+    /// Policy name → semver requirement (`~1.4`, `=1.4.2`, `>=1.5.0-rc.1`)
+    /// that the loaded policy's `metadata.version` must satisfy in this
+    /// environment, as written.
+    #[serde(default)]
+    pub versions: std::collections::BTreeMap<String, String>,
+    /// [`Environment::versions`], parsed (by [`Config::parse`]), by policy name.
+    #[serde(skip)]
+    pub requirements: Vec<VersionPin>,
+}
+
+/// A version requirement on one policy in one environment
+/// (`environments.ENV.versions`), checked when the policies are loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionPin {
+    /// The policy's `metadata.name`.
+    pub policy: String,
+    /// The requirement, parsed with the `semver` crate (Cargo's rules: `1.4`
+    /// means `^1.4`; a pre-release only matches a comparator with a
+    /// pre-release on the same `MAJOR.MINOR.PATCH`).
+    pub requirement: semver::VersionReq,
+    /// The requirement as written in the config.
+    pub written: String,
+}
+
+/// `environments:` values: a list of branch patterns or an [`Environment`]
+/// mapping, in file order.
+fn environments<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, Environment)>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Branches(Vec<String>),
+        Mapping(Environment),
+    }
+    let map: serde_json::Map<String, serde_json::Value> = serde::Deserialize::deserialize(d)?;
+    map.into_iter()
+        .map(|(name, v)| {
+            let env = match serde_json::from_value::<Form>(v).map_err(serde::de::Error::custom)? {
+                Form::Branches(branches) => Environment { branches, ..Environment::default() },
+                Form::Mapping(e) => e,
+            };
+            Ok((name, env))
+        })
+        .collect()
+}
+
 impl Config {
+    /// The environment named `name` in `environments:`.
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|(n, _)| n == name).map(|(_, e)| e)
+    }
+
+    /// The policy sources in effect in environment `env`: the environment's
+    /// own `policies` when it has some, else the top-level `policies` (also
+    /// for no environment or one the config does not name).
+    pub fn policy_sources(&self, env: Option<&str>) -> Vec<String> {
+        env.and_then(|e| self.environment(e)).and_then(|e| e.policies.clone()).unwrap_or_else(|| self.policies.clone())
+    }
+
+    /// Every configured policy source with the environment it is written
+    /// under (`None`: the top-level `policies`), in file order: the
+    /// top-level list first, then each environment's.
+    pub fn all_policy_sources(&self) -> Vec<(Option<String>, String)> {
+        let top = self.policies.iter().map(|s| (None, s.clone()));
+        let envs = self
+            .environments
+            .iter()
+            .flat_map(|(n, e)| e.policies.iter().flatten().map(move |s| (Some(n.clone()), s.clone())));
+        top.chain(envs).collect()
+    }
+
+    /// The version requirements of environment `env` (empty without one).
+    pub fn version_pins(&self, env: Option<&str>) -> &[VersionPin] {
+        env.and_then(|e| self.environment(e)).map(|e| e.requirements.as_slice()).unwrap_or_default()
+    }
+
     /// Resolves a path written in the config file.
     pub fn resolve(&self, p: &str) -> PathBuf {
         let path = Path::new(p);
@@ -104,10 +193,8 @@ impl Config {
 
     /// The environment whose branch patterns match `branch` first.
     pub fn environment_for_branch(&self, branch: &str) -> Option<String> {
-        for (env, patterns) in &self.environments {
-            let patterns: Vec<&str> =
-                patterns.as_array().map(|a| a.iter().filter_map(|p| p.as_str()).collect()).unwrap_or_default();
-            for p in patterns {
+        for (env, e) in &self.environments {
+            for p in &e.branches {
                 let matched = globset::GlobBuilder::new(p)
                     .literal_separator(false)
                     .build()
@@ -164,6 +251,34 @@ impl Config {
             let (span, _) = root.span_of(&[crate::node::Segment::Key("formats".into()), key]);
             vec![Diagnostic::error(Code::Schema, file, Some(span), format!("`formats`: {message}"))]
         })?;
+        let mut errors = Vec::new();
+        for (name, env) in &mut config.environments {
+            for (policy, written) in &env.versions {
+                match semver::VersionReq::parse(written) {
+                    Ok(requirement) => env.requirements.push(VersionPin {
+                        policy: policy.clone(),
+                        requirement,
+                        written: written.clone(),
+                    }),
+                    Err(e) => {
+                        let key = |k: &str| crate::node::Segment::Key(k.into());
+                        let (span, _) = root.span_of(&[key("environments"), key(name), key("versions"), key(policy)]);
+                        errors.push(
+                            Diagnostic::error(
+                                Code::Schema,
+                                file,
+                                Some(span),
+                                format!("`{written}` is not a version requirement for `{policy}` in environment `{name}`: {e}"),
+                            )
+                            .with_hint("write a semver requirement, e.g. `~1.4` (1.4.x), `=1.4.2`, `>=1.5.0-rc.1, <2`"),
+                        );
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         Ok(config)
     }
 }
@@ -215,5 +330,83 @@ mod tests {
         assert_eq!(e[0].location(), ".bylaw.yaml:2:1");
         assert!(e[0].message.contains("unknown key `fail-on`"));
         assert!(e[0].hint.as_deref().unwrap().contains("did you mean `fail_on`?"));
+    }
+
+    const PROMOTION: &str = "policies: [policies/]
+environments:
+  prod: { branches: [main, 'release/*'], policies: ['policies@1.4.2/'], versions: { k8s-workload-security: '~1.4' } }
+  staging: [staging]
+  dev:
+    branches: ['*']
+    policies: ['oci://registry.local/acme/policies:1.5.0-rc.1', 'pack:dockerfile']
+";
+
+    #[test]
+    fn environments_take_branches_or_a_mapping_in_file_order() {
+        let c = Config::parse(".bylaw.yaml", PROMOTION).unwrap();
+        let names: Vec<&str> = c.environments.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["prod", "staging", "dev"]);
+        assert_eq!(c.environment_for_branch("release/2").as_deref(), Some("prod"));
+        assert_eq!(c.environment_for_branch("staging").as_deref(), Some("staging"));
+        assert_eq!(c.environment_for_branch("feature/x").as_deref(), Some("dev"));
+        assert_eq!(c.environment("staging").unwrap().branches, ["staging"]);
+        assert_eq!(c.environment("staging").unwrap().policies, None);
+    }
+
+    #[test]
+    fn an_environments_policies_replace_the_top_level_list() {
+        let c = Config::parse(".bylaw.yaml", PROMOTION).unwrap();
+        assert_eq!(c.policy_sources(Some("prod")), ["policies@1.4.2/"]);
+        assert_eq!(c.policy_sources(Some("staging")), ["policies/"], "no own list: the top-level one");
+        assert_eq!(c.policy_sources(Some("nowhere")), ["policies/"]);
+        assert_eq!(c.policy_sources(None), ["policies/"]);
+        assert_eq!(
+            c.all_policy_sources(),
+            [
+                (None, "policies/".to_owned()),
+                (Some("prod".to_owned()), "policies@1.4.2/".to_owned()),
+                (Some("dev".to_owned()), "oci://registry.local/acme/policies:1.5.0-rc.1".to_owned()),
+                (Some("dev".to_owned()), "pack:dockerfile".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn version_requirements_are_parsed_per_environment() {
+        let c = Config::parse(".bylaw.yaml", PROMOTION).unwrap();
+        let pins = c.version_pins(Some("prod"));
+        assert_eq!(pins.len(), 1);
+        assert_eq!(pins[0].policy, "k8s-workload-security");
+        assert_eq!(pins[0].written, "~1.4");
+        assert!(pins[0].requirement.matches(&semver::Version::parse("1.4.7").unwrap()));
+        assert!(!pins[0].requirement.matches(&semver::Version::parse("1.5.0").unwrap()));
+        assert!(c.version_pins(Some("dev")).is_empty());
+        assert!(c.version_pins(None).is_empty());
+        let e = Config::parse(".bylaw.yaml", "environments:\n  prod:\n    versions:\n      k8s: 'about 1.4'\n")
+            .unwrap_err();
+        assert_eq!(e[0].location(), ".bylaw.yaml:4:7");
+        assert!(e[0].message.contains("`about 1.4` is not a version requirement for `k8s` in environment `prod`"));
+    }
+
+    #[test]
+    fn bad_environment_shapes_are_located() {
+        let e = Config::parse(".bylaw.yaml", "environments:\n  prod: { branch: [main] }\n").unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].location(), ".bylaw.yaml:2:11");
+        assert!(e[0].message.contains("unknown key `branch` in `environments.prod`"), "{}", e[0].message);
+        assert!(e[0].hint.as_deref().unwrap().contains("did you mean `branches`?"));
+        let e = Config::parse(".bylaw.yaml", "environments:\n  prod: main\n").unwrap_err();
+        assert_eq!(e[0].location(), ".bylaw.yaml:2:9");
+        assert!(
+            e[0].message.contains("`environments.prod` must be a list or a mapping, found a string"),
+            "{}",
+            e[0].message
+        );
+        let e = Config::parse(".bylaw.yaml", "environments:\n  prod: { policies: policies/ }\n").unwrap_err();
+        assert!(
+            e[0].message.contains("`environments.prod.policies` must be a list, found a string"),
+            "{}",
+            e[0].message
+        );
     }
 }

@@ -441,6 +441,22 @@ fn key_span_at(root: &Node, pointer: &str, key: &str) -> Span {
 }
 
 fn check_policy(def: &PolicyDef, root: &Node, file: &str, out: &mut Vec<Diagnostic>) {
+    // the schema's pattern has the shape; the semver crate has the rest
+    // (`1.0.0-01`: a numeric pre-release identifier with a leading zero)
+    if let Some(Err(e)) = def.metadata.semver() {
+        out.push(
+            Diagnostic::error(
+                Code::Schema,
+                file,
+                Some(root.value_span_of_pointer("/metadata/version").0),
+                format!(
+                    "`metadata.version` `{}` is not a semantic version: {e}",
+                    def.metadata.version.as_deref().unwrap_or("")
+                ),
+            )
+            .with_hint("use a semantic version (semver.org), e.g. `1.2.0` or `1.5.0-rc.1`"),
+        );
+    }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, rule) in def.spec.rules.iter().enumerate() {
         match (&rule.deny, &rule.require) {
@@ -619,6 +635,77 @@ mod tests {
         assert!(msgs[1].contains("did you mean `high`"), "{msgs:#?}");
         assert!(msgs[2].starts_with("p.yaml:11:7 unknown key `denny` in `spec.rules[0]`"), "{msgs:#?}");
         assert!(msgs[2].contains("did you mean `deny`?"), "{msgs:#?}");
+    }
+
+    #[test]
+    fn metadata_version_must_be_semver() {
+        for (version, message) in [
+            ("1.2", "`metadata.version` `1.2` does not match the required pattern"),
+            ("v1.2.0", "`metadata.version` `v1.2.0` does not match the required pattern"),
+            ("1.0.0-01", "`metadata.version` `1.0.0-01` is not a semantic version: invalid leading zero"),
+        ] {
+            let l = load_str(&GOOD.replace("  type: security", &format!("  version: '{version}'\n  type: security")));
+            assert_eq!(l.diagnostics.len(), 1, "{version}: {:?}", l.diagnostics);
+            let d = &l.diagnostics[0];
+            assert_eq!(d.location(), "p.yaml:5:12", "{version}");
+            assert!(d.message.starts_with(message), "{version}: {}", d.message);
+            assert!(d.hint.as_deref().unwrap_or("").contains("e.g. `1.2.0`"), "{version}: {:?}", d.hint);
+        }
+        for version in ["1.4.2", "1.5.0-rc.1", "2.0.0+build.7"] {
+            let l = load_str(&GOOD.replace("  type: security", &format!("  version: {version}\n  type: security")));
+            assert!(l.diagnostics.is_empty(), "{version}: {:?}", l.diagnostics);
+            assert_eq!(l.policies[0].def.metadata.semver().unwrap().unwrap().to_string(), version);
+        }
+    }
+
+    #[test]
+    fn environments_take_a_level_or_a_staged_mapping() {
+        use crate::policy::EnvironmentEnforcement;
+        use crate::report::Enforcement;
+        let text = GOOD.replace(
+            "spec:\n",
+            "spec:\n  environments: { dev: blocking, prod: { enforcement: blocking, enforce_from: 2027-02-01 } }\n",
+        );
+        let l = load_str(&text);
+        assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+        let envs = &l.policies[0].def.spec.environments;
+        assert_eq!(envs["dev"], EnvironmentEnforcement::Level(Enforcement::Blocking));
+        assert_eq!(envs["prod"].enforcement(), Some(Enforcement::Blocking));
+        assert_eq!(envs["prod"].enforce_from(), Some("2027-02-01"));
+        for (env, location, message, hint) in [
+            (
+                "{ enforcement: blocking, enforce-from: 2027-02-01 }",
+                "p.yaml:7:50",
+                "unknown key `enforce-from` in `spec.environments.prod`",
+                "did you mean `enforce_from`?",
+            ),
+            (
+                "{ enforcement: blokcing }",
+                "p.yaml:7:40",
+                "`blokcing` is not a valid value for `spec.environments.prod.enforcement`",
+                "did you mean `blocking`?",
+            ),
+            (
+                "blokcing",
+                "p.yaml:7:25",
+                "`blokcing` is not a valid value for `spec.environments.prod`",
+                "did you mean `blocking`?",
+            ),
+            (
+                "{ enforce_from: 2027-2-1 }",
+                "p.yaml:7:41",
+                "`spec.environments.prod.enforce_from` `2027-2-1` does not match",
+                "YYYY-MM-DD",
+            ),
+            ("[blocking]", "p.yaml:7:25", "`spec.environments.prod` must be a string or a mapping, found a list", ""),
+        ] {
+            let l = load_str(&GOOD.replace("spec:\n", &format!("spec:\n  environments: {{ prod: {env} }}\n")));
+            assert_eq!(l.diagnostics.len(), 1, "{env}: {:?}", l.diagnostics);
+            let d = &l.diagnostics[0];
+            assert_eq!(d.location(), location, "{env}: {}", d.message);
+            assert!(d.message.starts_with(message), "{env}: {}", d.message);
+            assert!(d.hint.as_deref().unwrap_or("").contains(hint), "{env}: {:?}", d.hint);
+        }
     }
 
     #[test]

@@ -35,6 +35,14 @@ pub struct Metadata {
     pub labels: BTreeMap<String, String>,
 }
 
+impl Metadata {
+    /// `version` parsed as a semantic version (semver.org 2.0.0, the
+    /// `semver` crate), `None` when the policy has none.
+    pub fn semver(&self) -> Option<Result<semver::Version, semver::Error>> {
+        self.version.as_deref().map(semver::Version::parse)
+    }
+}
+
 /// What a policy is about.
 #[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -90,8 +98,9 @@ pub struct Spec {
     /// JSON Schema of `params` (makes the policy a template).
     pub params_schema: Option<serde_json::Value>,
     pub enforcement: Option<Enforcement>,
+    /// Per environment: a level, or a staged rollout (`{ enforcement, enforce_from }`).
     #[serde(default)]
-    pub environments: BTreeMap<String, Enforcement>,
+    pub environments: BTreeMap<String, EnvironmentEnforcement>,
     pub enforce_from: Option<String>,
     #[serde(rename = "match", default)]
     pub matcher: Match,
@@ -104,6 +113,47 @@ pub struct Spec {
     /// What exceptions to this policy's rules must satisfy.
     #[serde(default)]
     pub exceptions: ExceptionRules,
+}
+
+/// What `spec.environments[ENV]` says: `prod: blocking`, or
+/// `prod: { enforcement: blocking, enforce_from: 2027-02-01 }` so that one
+/// policy version rolls out environment by environment, by date (DESIGN §4).
+#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum EnvironmentEnforcement {
+    /// The level in that environment.
+    Level(Enforcement),
+    /// A level and/or the date it starts to apply in that environment.
+    Staged(StagedEnforcement),
+}
+
+/// The mapping form of [`EnvironmentEnforcement`].
+#[derive(Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StagedEnforcement {
+    /// Replaces the rule's level in that environment (else it is kept).
+    pub enforcement: Option<Enforcement>,
+    /// `YYYY-MM-DD`: in that environment, before this date the level is at
+    /// most `advisory`; replaces the policy's and the rule's `enforce_from`.
+    pub enforce_from: Option<String>,
+}
+
+impl EnvironmentEnforcement {
+    /// The level it sets, if any.
+    pub fn enforcement(&self) -> Option<Enforcement> {
+        match self {
+            EnvironmentEnforcement::Level(l) => Some(*l),
+            EnvironmentEnforcement::Staged(s) => s.enforcement,
+        }
+    }
+
+    /// The `enforce_from` it sets, as written, if any.
+    pub fn enforce_from(&self) -> Option<&str> {
+        match self {
+            EnvironmentEnforcement::Level(_) => None,
+            EnvironmentEnforcement::Staged(s) => s.enforce_from.as_deref(),
+        }
+    }
 }
 
 /// The owners' requirements for exceptions to a policy's rules (`spec.exceptions`).

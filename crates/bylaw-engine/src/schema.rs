@@ -242,14 +242,7 @@ fn describe(
             at(format!("{} must be {expected_value}, found {}", dotted(pointer), here))
         }
         ValidationErrorKind::Type { .. } => {
-            let want = schema_at(schema, schema, pointer)
-                .and_then(|s| s.get("type"))
-                .map(|t| match t {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_else(|| "another type".into());
-            let want = match want.as_str() {
+            let name = |t: &str| match t {
                 "object" => "a mapping".to_owned(),
                 "array" => "a list".to_owned(),
                 "string" => "a string".to_owned(),
@@ -258,6 +251,15 @@ fn describe(
                 "number" => "a number".to_owned(),
                 other => other.to_owned(),
             };
+            // `"type": ["array", "object"]`: "a list or a mapping"
+            let want = schema_at(schema, schema, pointer)
+                .and_then(|s| s.get("type"))
+                .map(|t| match t {
+                    Value::String(s) => name(s),
+                    Value::Array(ts) => ts.iter().filter_map(Value::as_str).map(name).collect::<Vec<_>>().join(" or "),
+                    other => other.to_string(),
+                })
+                .unwrap_or_else(|| "another type".into());
             let found = match here {
                 // `1.5` for an integer: say which number
                 Value::Number(n) => format!("{n}"),
