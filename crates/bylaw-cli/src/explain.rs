@@ -1,7 +1,9 @@
 //! `bylaw rules` lists rules (of the built-in packs, or of given policies);
 //! `bylaw explain RULE` prints a rule's full documentation; `bylaw explain
 //! --effective POLICY` prints a policy after `extends` is resolved, each
-//! rule marked with the file it comes from.
+//! rule marked with the file it comes from; `bylaw explain --effective
+//! --env ENV` (or `--all-envs`) what is enforced in each environment
+//! ([`envs`]).
 
 use crate::common::{self, usage_error};
 use crate::Cli;
@@ -12,6 +14,8 @@ use bylaw_run::RegoOptions;
 use clap::Args;
 use serde_json::Value;
 use std::path::PathBuf;
+
+mod envs;
 
 #[derive(Args, Debug)]
 pub struct RulesArgs {
@@ -27,11 +31,27 @@ pub struct RulesArgs {
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
-    /// A rule id (with --effective: a policy file).
-    pub target: String,
-    /// Show the effective policy of the policy file TARGET (after `extends`).
+    /// A rule id (with --effective: a policy file; with --effective and no
+    /// target: the configured policies, per environment).
+    pub target: Option<String>,
+    /// Show the effective policy of the policy file TARGET (after
+    /// `extends`); without TARGET, what is enforced in each environment.
     #[arg(long)]
     pub effective: bool,
+    /// With --effective and no TARGET: the environment whose policies and
+    /// enforcement to explain (default: every configured one).
+    #[arg(long, value_name = "ENV", requires = "effective", conflicts_with = "all_envs")]
+    pub env: Option<String>,
+    /// With --effective and no TARGET: every configured environment and the
+    /// default, one column each (the default without --env).
+    #[arg(long, requires = "effective")]
+    pub all_envs: bool,
+    /// The config file (default: .bylaw.yaml found from the working directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format of --effective without TARGET.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
     /// Also look for the rule in these policies (default: the packs, and `policies` of .bylaw.yaml).
     #[arg(short = 'p', long = "policy", value_name = "POLICY")]
     pub policies: Vec<PathBuf>,
@@ -148,11 +168,40 @@ pub fn rules(args: &RulesArgs, cli: &Cli) -> u8 {
 
 pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
     let color = common::stderr_color(cli);
-    if args.effective {
-        return effective(&args.target, color);
-    }
+    let target = match (&args.target, args.effective) {
+        (Some(t), true) if args.env.is_none() && !args.all_envs => return effective(t, color),
+        (Some(_), true) => {
+            return usage_error(
+                "--env and --all-envs explain the configured policies: give no POLICY",
+                Some("`bylaw explain --effective POLICY` shows one policy after `extends`"),
+                color,
+            )
+        }
+        (None, true) => {
+            let config = match common::load_config(args.config.as_deref(), false, &[], color) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            return envs::run(&envs::Request {
+                env: args.env.as_deref(),
+                config: &config,
+                policies: &args.policies,
+                rego: args.rego.options(&config),
+                json: args.format == "json",
+                color,
+            });
+        }
+        (Some(t), false) => t.as_str(),
+        (None, false) => {
+            return usage_error(
+                "bylaw explain RULE: name a rule",
+                Some("`bylaw rules` lists them; `bylaw explain --effective --env ENV` shows what is enforced where"),
+                color,
+            )
+        }
+    };
     let mut paths = pack_paths(None);
-    let config = common::load_config(None, false, &[], color).unwrap_or_default();
+    let config = common::load_config(args.config.as_deref(), false, &[], color).unwrap_or_default();
     if args.policies.is_empty() {
         paths.extend(common::policy_paths(&[], &config));
     } else {
@@ -163,14 +212,14 @@ pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
         Err(code) => return code,
     };
     for p in &rego {
-        if let Some(r) = p.rules.iter().find(|r| r.id == args.target) {
+        if let Some(r) = p.rules.iter().find(|r| r.id == target) {
             print_compiled_rule(p, r);
             return 0;
         }
     }
     for p in &policies {
         for (i, r) in p.def.spec.rules.iter().enumerate() {
-            if r.id != args.target {
+            if r.id != target {
                 continue;
             }
             print_rule(p, i);
@@ -183,16 +232,12 @@ pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
         .chain(rego.iter().flat_map(|p| p.rules.iter().map(|r| r.id.clone())))
         .collect();
     // `df-001` is `DF-001` spelled in lower case
-    let same_but_case = ids.iter().find(|id| id.eq_ignore_ascii_case(&args.target)).map(String::as_str);
+    let same_but_case = ids.iter().find(|id| id.eq_ignore_ascii_case(target)).map(String::as_str);
     let hint = same_but_case
-        .or_else(|| bylaw_engine::diagnostic::did_you_mean(&args.target, ids.iter().map(String::as_str)))
+        .or_else(|| bylaw_engine::diagnostic::did_you_mean(target, ids.iter().map(String::as_str)))
         .map(|m| format!("did you mean `{m}`?"))
         .unwrap_or_else(|| "`bylaw rules` lists the rules of the built-in packs".into());
-    usage_error(
-        &format!("no rule `{}` in the built-in packs or the project's policies", args.target),
-        Some(&hint),
-        color,
-    )
+    usage_error(&format!("no rule `{}` in the built-in packs or the project's policies", target), Some(&hint), color)
 }
 
 /// A rule of a compiled (Rego) policy: its METADATA, and where its

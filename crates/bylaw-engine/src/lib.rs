@@ -42,3 +42,4 @@ pub mod schema;
 pub mod selectors;
 pub mod testing;
 pub use chrono;
+pub use semver;

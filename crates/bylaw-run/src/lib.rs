@@ -259,6 +259,14 @@ pub enum RunError {
     /// No test file and no policy example to run.
     #[error("no policy tests found")]
     NoTests,
+    /// Policies do not satisfy the `versions` requirements of the run's
+    /// environment (a pin that drifted).
+    #[error(
+        "{} polic{} not at the version environment `{environment}` requires; nothing was evaluated",
+        diagnostics.len(),
+        if diagnostics.len() == 1 { "y is" } else { "ies are" }
+    )]
+    Versions { environment: String, diagnostics: Vec<Diagnostic>, sources: Sources },
     /// The baseline file cannot be read or is not one.
     #[error("{0}")]
     Baseline(bylaw_engine::baseline::BaselineError),
@@ -302,6 +310,7 @@ impl RunError {
             RunError::ExceptionLists { .. } => "`bylaw schema exceptions` prints the format",
             RunError::TargetGlob { .. } => return None,
             RunError::Baseline(_) => "write one with `bylaw check --write-baseline FILE`",
+            RunError::Versions { .. } => "`bylaw explain --effective --env ENV` shows the policies and versions in effect",
             RunError::RefusedOutputs(_) => "choose another path for the report (e.g. under a `reports/` directory)",
             RunError::Missing(_) => {
                 "bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"
@@ -327,7 +336,8 @@ impl RunError {
             RunError::Config { diagnostics, sources }
             | RunError::Policies { diagnostics, sources, .. }
             | RunError::ExceptionLists { diagnostics, sources }
-            | RunError::TestFiles { diagnostics, sources } => Some((diagnostics, sources)),
+            | RunError::TestFiles { diagnostics, sources }
+            | RunError::Versions { diagnostics, sources, .. } => Some((diagnostics, sources)),
             _ => None,
         }
     }
@@ -372,15 +382,12 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
     let mut clock = std::time::Instant::now();
     let mut messages = Vec::new();
     let config = &request.config;
-    let policy_paths = policy_paths(&request.policies, config);
+    // the environment chooses the policies (`environments.ENV.policies`)
+    let environment = choose_environment(request.environment.as_deref(), request.branch.as_deref(), config);
+    let policy_paths = policy_paths_for(&request.policies, config, environment.as_deref());
     if policy_paths.is_empty() && !request.format_of {
         return Err(Failure { error: RunError::NoPolicies, messages });
     }
-    let environment = request
-        .environment
-        .clone()
-        .or_else(|| request.branch.as_deref().and_then(|b| config.environment_for_branch(b)))
-        .or_else(|| config.env.clone());
     let options = CompileOptions {
         environment: environment.clone(),
         today: request.now.date_naive(),
@@ -392,6 +399,15 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
             Err(error) => return Err(Failure { error, messages }),
         };
     phase_done("load and compile policies", &mut clock);
+    let pinned = check_versions(config, environment.as_deref(), &loaded, &set, request.policies.is_empty());
+    if !pinned.is_empty() {
+        let error = RunError::Versions {
+            environment: environment.clone().unwrap_or_default(),
+            diagnostics: pinned,
+            sources: loaded.sources.clone(),
+        };
+        return Err(Failure { error, messages });
+    }
     let exception_paths: Vec<PathBuf> = if !request.exceptions.is_empty() {
         // as given: shown as the user spells them
         request.exceptions.clone()
@@ -408,13 +424,104 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
     Ok(Prepared { request, environment, set, loaded, exception_paths, exception_list, messages })
 }
 
-/// Policy paths: the request's, else the config's (relative to it;
-/// `pack:NAME` entries name built-in packs).
+/// Policy paths: the request's, else the config's top-level `policies`
+/// (relative to it; `pack:NAME` entries name built-in packs). A run in an
+/// environment uses [`policy_paths_for`].
 pub fn policy_paths(requested: &[PathBuf], config: &Config) -> Vec<PathBuf> {
+    policy_paths_for(requested, config, None)
+}
+
+/// Policy paths of a run in environment `env`: the request's, else the
+/// sources in effect there ([`Config::policy_sources`]: the environment's
+/// own `policies`, else the top-level list).
+pub fn policy_paths_for(requested: &[PathBuf], config: &Config, env: Option<&str>) -> Vec<PathBuf> {
     if !requested.is_empty() {
         return requested.to_vec();
     }
-    config.policies.iter().map(|p| if p.starts_with("pack:") { PathBuf::from(p) } else { config.resolve(p) }).collect()
+    config
+        .policy_sources(env)
+        .iter()
+        .map(|p| if p.starts_with("pack:") { PathBuf::from(p) } else { config.resolve(p) })
+        .collect()
+}
+
+/// The environment of a run (DESIGN §4): `explicit` (`--env`), else the
+/// first environment whose branch patterns match `branch`, else the
+/// config's `env`.
+pub fn choose_environment(explicit: Option<&str>, branch: Option<&str>, config: &Config) -> Option<String> {
+    explicit
+        .map(str::to_owned)
+        .or_else(|| branch.and_then(|b| config.environment_for_branch(b)))
+        .or_else(|| config.env.clone())
+}
+
+/// Checks the loaded policies against the `versions` requirements of
+/// environment `env` (`environments.ENV.versions` of the config): one
+/// error per policy whose `metadata.version` is missing or does not
+/// satisfy its requirement, located at the policy's version, naming the
+/// policy, its version, the requirement, the environment and both files.
+/// With `from_config` (the policies are the config's, not `-p`), a
+/// requirement naming no loaded policy is an error too.
+pub fn check_versions(
+    config: &Config,
+    env: Option<&str>,
+    loaded: &Loaded,
+    set: &PolicySet,
+    from_config: bool,
+) -> Vec<Diagnostic> {
+    use bylaw_engine::diagnostic::Code;
+    let (Some(env), pins) = (env, config.version_pins(env)) else {
+        return Vec::new();
+    };
+    let config_file = config.file.as_deref().unwrap_or(".bylaw.yaml");
+    let mut out = Vec::new();
+    for pin in pins {
+        let required = format!("`{}`, required in environment `{env}` by {config_file}", pin.written);
+        let hint = format!(
+            "point `environments.{env}.policies` at a source with a matching version, or change `environments.{env}.versions` in {config_file}"
+        );
+        // YAML policies (drafts too), then Rego packages and Constraints
+        let found = loaded
+            .policies
+            .iter()
+            .find(|p| p.def.metadata.name == pin.policy)
+            .map(|p| {
+                let pointer = if p.def.metadata.version.is_some() { "/metadata/version" } else { "/metadata" };
+                (p.file.clone(), Some(p.root.value_span_of_pointer(pointer).0), p.def.metadata.version.clone())
+            })
+            .or_else(|| {
+                set.policies.iter().find(|p| p.name == pin.policy).map(|p| (p.file.clone(), None, p.version.clone()))
+            });
+        let Some((file, span, version)) = found else {
+            if from_config {
+                out.push(
+                    Diagnostic::error(
+                        Code::Conflict,
+                        config_file,
+                        None,
+                        format!("no loaded policy is named `{}`, but {required}", pin.policy),
+                    )
+                    .with_hint(format!(
+                        "the sources in effect in `{env}` are: {}",
+                        config.policy_sources(Some(env)).join(", ")
+                    )),
+                );
+            }
+            continue;
+        };
+        let problem = match version.as_deref().map(|v| (v, bylaw_engine::semver::Version::parse(v))) {
+            None => format!("policy `{}` ({file}) has no `metadata.version`, but {required}", pin.policy),
+            Some((v, Err(e))) => {
+                format!("policy `{}` ({file}) has version `{v}`, not semver ({e}), but {required}", pin.policy)
+            }
+            Some((v, Ok(parsed))) if !pin.requirement.matches(&parsed) => {
+                format!("policy `{}` ({file}) is at version {v}, which does not satisfy {required}", pin.policy)
+            }
+            Some(_) => continue,
+        };
+        out.push(Diagnostic::error(Code::Conflict, &file, span, problem).with_hint(hint.clone()));
+    }
+    out
 }
 
 /// Loads and compiles policies (relative paths from `working_dir`): the

@@ -174,7 +174,10 @@ impl Evaluator for Runner<'_> {
     fn prepare(&mut self, run: RunRequest) -> Result<Ready<'_>, Stop> {
         let failure: Vec<(Format, PathBuf)> = run.artifacts.iter().map(|a| (a.format, a.path.clone())).collect();
         if let Some(base) = &run.policies_at {
-            let paths = common::policy_paths(&self.args.policies, &self.config);
+            // the sources in effect in the run's environment, as `prepare` chooses them
+            let branch = run.branch.clone().or_else(|| bylaw_ci::env::branch(&bylaw_ci::env::process_env));
+            let env = bylaw_run::choose_environment(self.args.env.as_deref(), branch.as_deref(), &self.config);
+            let paths = bylaw_run::policy_paths_for(&self.args.policies, &self.config, env.as_deref());
             match bylaw_run::git::policies_at(base, &paths, common::working_dir()) {
                 Ok((dir, moved)) => {
                     crate::outln!("bylaw: policies read from the base commit {}", base.chars().take(12).collect::<String>());
