@@ -29,6 +29,7 @@ fn every_mistake_is_reported_at_its_location() {
         (format!("{m}:28:11"), "warning[lint]: rule `VM-005` has no `remediation`"),
         (format!("{m}:31:11"), "rule `VM-006` of compliance policy `mistakes` maps to no `controls`"),
         (format!("{m}:8:11"), "rule `VM-001` has no tests"),
+        (format!("{m}:3:1"), "warning[lint]: policy `mistakes` has no `metadata.version`"),
         ("tests/fixtures/validate/exceptions.yaml:4:5".to_owned(), "exception `E-1` names unknown rule `VM-0002`"),
     ] {
         let block = err
@@ -37,7 +38,7 @@ fn every_mistake_is_reported_at_its_location() {
             .unwrap_or_else(|| panic!("no diagnostic with `{message}` at {location} in:\n{err}"));
         assert!(!block.is_empty());
     }
-    assert!(err.contains("5 errors in policies (10 warnings)"), "{err}");
+    assert!(err.contains("5 errors in policies (11 warnings)"), "{err}");
 }
 
 #[test]
@@ -49,7 +50,7 @@ fn sarif_output_is_valid_and_warnings_alone_pass() {
     let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let results = doc["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), 15);
+    assert_eq!(results.len(), 16);
     assert!(results.iter().any(|r| r["ruleId"] == "bylaw/validate/conflict" && r["level"] == "error"));
     assert!(results.iter().any(|r| r["ruleId"] == "bylaw/validate/lint" && r["level"] == "warning"));
     // a policy with only warnings validates

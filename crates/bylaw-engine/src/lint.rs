@@ -1,7 +1,8 @@
 //! What `bylaw validate` checks beyond loading and compiling: constant
 //! (unreachable or always-firing) conditions, conflicting rules, exception
-//! entries naming unknown rules, and lints (warnings): a rule without
-//! remediation, a rule without tests, a compliance rule without controls.
+//! entries naming unknown rules, and lints (warnings): a policy without
+//! `metadata.version`, a rule without remediation, a rule without tests,
+//! a compliance rule without controls.
 
 use crate::compile::strip_strings;
 use crate::diagnostic::{Code, Diagnostic, Level};
@@ -34,6 +35,19 @@ pub fn lint_with(
     let env = Arc::new(cel_env());
     let ctx = root_context(env.clone());
     for p in policies {
+        // every policy carries a semver version (issue 18): lock files,
+        // `versions` requirements and explain read it
+        if p.def.metadata.version.is_none() && !p.file.starts_with("pack:") {
+            out.push(
+                Diagnostic::warning(
+                    Code::Lint,
+                    &p.file,
+                    Some(p.root.span_of_pointer("/metadata").0),
+                    format!("policy `{}` has no `metadata.version`", p.def.metadata.name),
+                )
+                .with_hint("add a semantic version, e.g. `version: 1.0.0`, and raise it with every change: environments pin policies by version"),
+            );
+        }
         for (i, r) in p.def.spec.rules.iter().enumerate() {
             let file = p.rule_file(i).to_owned();
             let own = file == p.file;
@@ -222,5 +236,31 @@ fn verb(kind: &str) -> &'static str {
         "denies"
     } else {
         "requires"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lint_text(text: &str) -> Vec<Diagnostic> {
+        let mut loaded = crate::loader::Loaded::default();
+        crate::loader::load_text("p.yaml", text, true, &mut loaded);
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        lint(&loaded.policies, &[], &Tested::new())
+    }
+
+    const POLICY: &str = "apiVersion: bylaw/v1\nkind: Policy\nmetadata:\n  name: demo\nspec:\n  rules:\n    - id: R-1\n      remediation: fix it\n      examples: { fail: 'x: 1' }\n      deny: \"doc.x == 1\"\n";
+
+    #[test]
+    fn a_policy_without_a_version_is_warned_at_its_metadata() {
+        let d = lint_text(POLICY);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].level, Level::Warning);
+        assert_eq!(d[0].location(), "p.yaml:3:1");
+        assert_eq!(d[0].message, "policy `demo` has no `metadata.version`");
+        assert!(d[0].hint.as_deref().unwrap_or("").contains("`version: 1.0.0`"));
+        let d = lint_text(&POLICY.replace("  name: demo\n", "  name: demo\n  version: 1.0.0\n"));
+        assert!(d.is_empty(), "{d:?}");
     }
 }
