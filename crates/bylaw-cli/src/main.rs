@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod audit_log_cmd;
+mod bundle_cmd;
 mod check;
 mod ci;
 mod common;
@@ -75,6 +76,8 @@ pub enum Command {
     Audit(audit_log_cmd::AuditArgs),
     /// Check and publish on a CI platform (GitHub: annotations, check run, PR comment, exception requests).
     Ci(ci::CiArgs),
+    /// Build, sign, verify, push and pull policy bundles (OPA-layout .tar.gz, Ed25519 signatures, OCI registries).
+    Bundle(bundle_cmd::BundleArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -165,6 +168,7 @@ fn run() -> ExitCode {
         Command::Exceptions(args) => exceptions_cmd::run(args, &cli),
         Command::Audit(args) => audit_log_cmd::run(args, &cli),
         Command::Ci(args) => ci::run(args, &cli),
+        Command::Bundle(args) => bundle_cmd::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {
                 SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,

@@ -38,6 +38,7 @@
 
 pub mod git;
 pub mod outputs;
+pub mod sources;
 pub mod test;
 pub mod validate;
 
@@ -153,6 +154,8 @@ pub struct Request {
     pub format_of: bool,
     /// How `.rego` policies are read: namespaces, data files, Rego v0.
     pub rego: RegoOptions,
+    /// What remote policy sources need: CA file, registry credentials.
+    pub sources: sources::SourceOptions,
 }
 
 impl Request {
@@ -192,6 +195,7 @@ impl Request {
             baseline: None,
             format_of: false,
             rego: RegoOptions::default(),
+            sources: sources::SourceOptions::default(),
         }
     }
 }
@@ -262,6 +266,10 @@ pub enum RunError {
     /// The baseline file cannot be read or is not one.
     #[error("{0}")]
     Baseline(bylaw_engine::baseline::BaselineError),
+    /// Policy sources (bundles, URLs, registries) that cannot be read,
+    /// fetched or trusted ([`sources`]).
+    #[error("{} error{} in policy sources; nothing was evaluated", diagnostics.len(), plural(diagnostics.len()))]
+    Sources { diagnostics: Vec<Diagnostic>, sources: Sources },
 }
 
 /// Why the stream named `-` was not evaluated.
@@ -302,6 +310,9 @@ impl RunError {
             RunError::ExceptionLists { .. } => "`bylaw schema exceptions` prints the format",
             RunError::TargetGlob { .. } => return None,
             RunError::Baseline(_) => "write one with `bylaw check --write-baseline FILE`",
+            RunError::Sources { .. } => {
+                "`bylaw bundle verify FILE --key PUBLIC.pem` checks a bundle; `bundles:` of .bylaw.yaml says which keys are trusted"
+            }
             RunError::RefusedOutputs(_) => "choose another path for the report (e.g. under a `reports/` directory)",
             RunError::Missing(_) => {
                 "bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"
@@ -327,7 +338,8 @@ impl RunError {
             RunError::Config { diagnostics, sources }
             | RunError::Policies { diagnostics, sources, .. }
             | RunError::ExceptionLists { diagnostics, sources }
-            | RunError::TestFiles { diagnostics, sources } => Some((diagnostics, sources)),
+            | RunError::TestFiles { diagnostics, sources }
+            | RunError::Sources { diagnostics, sources } => Some((diagnostics, sources)),
             _ => None,
         }
     }
@@ -386,11 +398,25 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
         today: request.now.date_naive(),
         include_drafts: request.include_drafts || config.include_drafts.unwrap_or(false),
     };
-    let (set, loaded) =
-        match load_and_compile(&policy_paths, options, &request.rego, &request.working_dir, &mut messages) {
-            Ok(l) => l,
-            Err(error) => return Err(Failure { error, messages }),
-        };
+    // bundles, URLs and registries become in-memory files and Rego data
+    let resolved = match sources::resolve(&policy_paths, config, &request.sources, &request.working_dir) {
+        Ok(r) => r,
+        Err(error) => return Err(Failure { error, messages }),
+    };
+    messages.extend(resolved.warnings.iter().cloned().map(Message::Warning));
+    let mut rego = request.rego.clone();
+    rego.data.extend(resolved.data);
+    let (set, loaded) = match load_and_compile_with(
+        &resolved.paths,
+        &resolved.memory,
+        options,
+        &rego,
+        &request.working_dir,
+        &mut messages,
+    ) {
+        Ok(l) => l,
+        Err(error) => return Err(Failure { error, messages }),
+    };
     phase_done("load and compile policies", &mut clock);
     let exception_paths: Vec<PathBuf> = if !request.exceptions.is_empty() {
         // as given: shown as the user spells them
@@ -414,7 +440,11 @@ pub fn policy_paths(requested: &[PathBuf], config: &Config) -> Vec<PathBuf> {
     if !requested.is_empty() {
         return requested.to_vec();
     }
-    config.policies.iter().map(|p| if p.starts_with("pack:") { PathBuf::from(p) } else { config.resolve(p) }).collect()
+    config
+        .policies
+        .iter()
+        .map(|p| if p.starts_with("pack:") || sources::is_remote(p) { PathBuf::from(p) } else { config.resolve(p) })
+        .collect()
 }
 
 /// Loads and compiles policies (relative paths from `working_dir`): the
@@ -430,7 +460,22 @@ pub fn load_and_compile(
     working_dir: &Path,
     messages: &mut Vec<Message>,
 ) -> Result<(PolicySet, Loaded), RunError> {
-    let mut loaded = loader::load(paths, working_dir);
+    load_and_compile_with(paths, &[], options, rego, working_dir, messages)
+}
+
+/// [`load_and_compile`] with the policy files of bundles held in memory.
+///
+/// # Errors
+/// [`RunError::Policies`] when any diagnostic is an error.
+pub fn load_and_compile_with(
+    paths: &[PathBuf],
+    memory: &[loader::MemoryFile],
+    options: CompileOptions,
+    rego: &RegoOptions,
+    working_dir: &Path,
+    messages: &mut Vec<Message>,
+) -> Result<(PolicySet, Loaded), RunError> {
+    let mut loaded = loader::load_with(paths, memory, working_dir);
     for (file, why) in &loaded.not_policies {
         messages.push(Message::Note(format!("{file}: {why}")));
     }
@@ -613,7 +658,7 @@ fn evaluate(
         format_of: request.format_of,
     };
     // policies are shown by their path under the root in every output
-    for p in set.policies.iter_mut().filter(|p| !p.file.starts_with("pack:")) {
+    for p in set.policies.iter_mut().filter(|p| !p.file.starts_with("pack:") && !sources::in_bundle(&p.file)) {
         p.file = root.display(&absolute(&wd, Path::new(&p.file)));
     }
     let (mut report, details) = set.run_detailed(&files, &options);
