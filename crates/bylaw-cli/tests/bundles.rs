@@ -246,3 +246,274 @@ fn a_signed_bundle_is_verified_whenever_keys_are_configured() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stdout.contains("[ACME-1]"), "{}", out.stdout);
 }
+
+// ---- HTTPS sources: a local TLS server with a certificate made here ----
+
+/// A request the HTTPS server received: method, path, headers (lower-case names).
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+/// A one-route HTTPS server on 127.0.0.1: `GET /acme.tar.gz` answers the
+/// bundle, anything else 404. Its certificate (for `localhost` and
+/// `127.0.0.1`) is signed by a CA made for the test, written to `ca.pem`.
+struct HttpsServer {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+fn https_server(dir: &Path, bundle: Vec<u8>) -> HttpsServer {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use std::io::{Read, Write};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "bylaw test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let der_key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], der_key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else { continue };
+            let mut tls = rustls::StreamOwned::new(conn, stream);
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            // a client that refused the certificate closes here
+            while !head.ends_with(b"\r\n\r\n") && tls.read(&mut byte).map(|n| n == 1).unwrap_or(false) {
+                head.push(byte[0]);
+            }
+            let text = String::from_utf8_lossy(&head).into_owned();
+            let mut lines = text.lines();
+            let Some(first) = lines.next() else { continue };
+            let mut parts = first.split(' ');
+            let (method, path) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+            let headers = lines
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                .collect();
+            let ok = method == "GET" && path == "/acme.tar.gz";
+            log.lock().unwrap().push(Seen { method, path, headers });
+            let (status, body): (&str, &[u8]) = if ok { ("200 OK", &bundle) } else { ("404 Not Found", b"") };
+            let _ = write!(
+                tls,
+                "HTTP/1.1 {status}\r\nContent-Type: application/gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = tls.write_all(body);
+            let _ = tls.flush();
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    HttpsServer { port, seen }
+}
+
+#[test]
+fn an_https_bundle_is_fetched_with_the_configured_ca_and_verified() {
+    let dir = repo();
+    let d = dir.path();
+    signed_bundle(d);
+    let server = https_server(d, std::fs::read(d.join("acme.tar.gz")).unwrap());
+    let url = format!("https://localhost:{}/acme.tar.gz", server.port);
+    write(
+        d,
+        ".bylaw.yaml",
+        &format!(
+            "policies: ['{url}']\nbundles:\n  require_signatures: true\n  public_keys: [key.pub]\n  ca_file: ca.pem\n"
+        ),
+    );
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains("error [ACME-1] image nginx:latest uses the latest tag"), "{}", out.stdout);
+    {
+        let seen = server.seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("GET", "/acme.tar.gz"));
+        let header = |k: &str| seen[0].headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert_eq!(header("host"), Some(format!("localhost:{}", server.port)));
+        assert!(header("user-agent").unwrap().starts_with("bylaw/"), "{seen:?}");
+        assert_eq!(header("authorization"), None);
+    }
+
+    // BYLAW_CA_FILE (read by the CLI) stands for `bundles.ca_file`
+    write(
+        d,
+        ".bylaw.yaml",
+        &format!("policies: ['{url}']\nbundles:\n  require_signatures: true\n  public_keys: [key.pub]\n"),
+    );
+    let mut c = support::cli::command(d, &["check", "deploy"]);
+    c.env("BYLAW_CA_FILE", d.join("ca.pem"));
+    let (code, stdout, stderr) = support::cli::output(c);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("[ACME-1]"), "{stdout}");
+
+    // without the CA the server is not trusted, and nothing is loaded
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("GET {url}: ")), "{}", out.stderr);
+    assert!(out.stderr.contains("UnknownIssuer") || out.stderr.contains("unknown issuer"), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!(" --> {url}")), "{}", out.stderr);
+
+    // a missing bundle is a located error with the status
+    let missing = format!("https://localhost:{}/nope.tar.gz", server.port);
+    write(d, ".bylaw.yaml", &format!("policies: ['{missing}']\nbundles: {{ ca_file: ca.pem }}\n"));
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("GET {missing}: HTTP 404")), "{}", out.stderr);
+}
+
+#[test]
+fn plain_http_is_refused_except_on_the_loopback_interface() {
+    let dir = repo();
+    let d = dir.path();
+    write(d, ".bylaw.yaml", "policies: ['http://policies.example.com/acme.tar.gz']\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "plain http:// is refused for `http://policies.example.com/acme.tar.gz`: use https:// (http is accepted for localhost only, where no one is on the way)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+// ---- OCI: Debian's docker-registry, started by the test ----
+
+/// A registry on a free port of 127.0.0.1, its storage in a tempdir;
+/// killed when dropped.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn registry() -> Registry {
+    let tools = support::cli::workspace().join("scripts/tools.sh");
+    let out = std::process::Command::new("bash").arg(tools).arg("docker-registry").output().unwrap();
+    assert!(out.status.success(), "scripts/tools.sh docker-registry:\n{}", String::from_utf8_lossy(&out.stderr));
+    let exe = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = format!(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+        dir.path().join("data").display()
+    );
+    std::fs::write(dir.path().join("config.yml"), config).unwrap();
+    let child = std::process::Command::new(exe)
+        .arg("serve")
+        .arg(dir.path().join("config.yml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let registry = Registry { child, port, _dir: dir };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return registry;
+        }
+        assert!(std::time::Instant::now() < deadline, "docker-registry did not listen on port {port}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_signed_bundle_goes_through_a_real_registry_and_a_tampered_one_is_refused() {
+    let reg = registry();
+    let dir = repo();
+    let d = dir.path();
+    signed_bundle(d);
+    let reference = format!("oci://127.0.0.1:{}/acme/policies:1.0.0", reg.port);
+    let out = bylaw(d, &["bundle", "push", "acme.tar.gz", &reference]);
+    ok(&out);
+    assert!(out.stdout.starts_with(&format!("bylaw: pushed acme.tar.gz to {reference} (sha256:")), "{}", out.stdout);
+    let manifest_digest = out.stdout.trim().rsplit_once('(').unwrap().1.trim_end_matches(')').to_owned();
+
+    // pull gives the same bytes, by tag and by digest
+    let out = bylaw(d, &["bundle", "pull", &reference, "-o", "pulled.tar.gz"]);
+    ok(&out);
+    assert_eq!(out.stdout, format!("bylaw: pulled {reference} ({manifest_digest}) into pulled.tar.gz\n"));
+    assert_eq!(std::fs::read(d.join("pulled.tar.gz")).unwrap(), std::fs::read(d.join("acme.tar.gz")).unwrap());
+    let by_digest = format!("oci://127.0.0.1:{}/acme/policies@{manifest_digest}", reg.port);
+    ok(&bylaw(d, &["bundle", "pull", &by_digest, "-o", "by-digest.tar.gz"]));
+    assert_eq!(std::fs::read(d.join("by-digest.tar.gz")).unwrap(), std::fs::read(d.join("acme.tar.gz")).unwrap());
+
+    // the manifest is OPA's shape: one tar+gzip layer, an OCI config
+    let manifest: serde_json::Value =
+        ureq_get_json(&format!("http://127.0.0.1:{}/v2/acme/policies/manifests/1.0.0", reg.port));
+    assert_eq!(manifest["config"]["mediaType"], "application/vnd.oci.image.config.v1+json");
+    assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
+    assert_eq!(manifest["annotations"]["org.opencontainers.image.version"], "1.0.0");
+
+    std::fs::remove_dir_all(d.join("policies")).unwrap();
+    write(
+        d,
+        ".bylaw.yaml",
+        &format!("policies: ['{reference}']\nbundles:\n  require_signatures: true\n  public_keys: [key.pub]\n"),
+    );
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains("error [ACME-1] image nginx:latest uses the latest tag"), "{}", out.stdout);
+    assert!(out.stdout.contains("missing label team"), "{}", out.stdout);
+
+    // a tampered bundle pushed under another tag is refused
+    std::fs::create_dir(d.join("policies")).unwrap();
+    tamper(d, "k8s.yaml", POLICY.replace("endsWith(':latest')", "false").as_bytes(), "tampered.tar.gz");
+    let tampered = format!("oci://127.0.0.1:{}/acme/policies:1.0.1", reg.port);
+    ok(&bylaw(d, &["bundle", "push", "tampered.tar.gz", &tampered]));
+    write(
+        d,
+        ".bylaw.yaml",
+        &format!("policies: ['{tampered}']\nbundles:\n  require_signatures: true\n  public_keys: [key.pub]\n"),
+    );
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "bundle refused: `k8s.yaml` was changed after signing (its SHA-256 differs from the signed one)\n --> {tampered}"
+        )),
+        "{}",
+        out.stderr
+    );
+
+    // a tag that does not exist
+    let out =
+        bylaw(d, &["bundle", "pull", &format!("oci://127.0.0.1:{}/acme/policies:9.9.9", reg.port), "-o", "x.tar.gz"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("/v2/acme/policies/manifests/9.9.9: HTTP 404"), "{}", out.stderr);
+}
+
+fn ureq_get_json(url: &str) -> serde_json::Value {
+    let mut resp = ureq::get(url).header("Accept", "application/vnd.oci.image.manifest.v1+json").call().unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "GET {url}");
+    resp.body_mut().read_json().unwrap()
+}
