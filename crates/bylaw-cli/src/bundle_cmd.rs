@@ -331,5 +331,10 @@ pub fn source_options(config: Option<&bylaw_engine::config::Config>) -> bylaw_ru
         _ => None,
     };
     let docker = env("DOCKER_CONFIG").map(PathBuf::from).or_else(|| env("HOME").map(|h| Path::new(&h).join(".docker")));
-    bylaw_run::sources::SourceOptions { ca_file, registry, docker_config: docker.map(|d| d.join("config.json")) }
+    bylaw_run::sources::SourceOptions {
+        ca_file,
+        registry,
+        docker_config: docker.map(|d| d.join("config.json")),
+        oci_pins: Default::default(),
+    }
 }

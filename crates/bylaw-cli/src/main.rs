@@ -18,6 +18,7 @@ mod common;
 mod exceptions_cmd;
 mod explain;
 mod init;
+mod lock_cmd;
 mod process;
 mod rego_args;
 mod test_cmd;
@@ -78,6 +79,8 @@ pub enum Command {
     Ci(ci::CiArgs),
     /// Build, sign, verify, push and pull policy bundles (OPA-layout .tar.gz, Ed25519 signatures, OCI registries).
     Bundle(bundle_cmd::BundleArgs),
+    /// Pin every policy source of .bylaw.yaml by version and SHA-256 in bylaw.lock (`--update` to refresh).
+    Lock(lock_cmd::LockArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -169,6 +172,7 @@ fn run() -> ExitCode {
         Command::Audit(args) => audit_log_cmd::run(args, &cli),
         Command::Ci(args) => ci::run(args, &cli),
         Command::Bundle(args) => bundle_cmd::run(args, &cli),
+        Command::Lock(args) => lock_cmd::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {
                 SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,

@@ -517,3 +517,38 @@ fn ureq_get_json(url: &str) -> serde_json::Value {
     assert_eq!(resp.status().as_u16(), 200, "GET {url}");
     resp.body_mut().read_json().unwrap()
 }
+
+#[test]
+fn a_locked_oci_source_is_pulled_by_its_locked_digest() {
+    let reg = registry();
+    let dir = repo();
+    let d = dir.path();
+    signed_bundle(d);
+    let reference = format!("oci://127.0.0.1:{}/acme/policies:1.0.0", reg.port);
+    ok(&bylaw(d, &["bundle", "push", "acme.tar.gz", &reference]));
+    write(d, ".bylaw.yaml", &format!("policies: ['{reference}']\nbundles: {{ public_keys: [key.pub] }}\n"));
+    ok(&bylaw(d, &["lock"]));
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("bylaw.lock")).unwrap()).unwrap();
+    let entry = &lock["sources"][0];
+    assert_eq!(entry["kind"], "oci");
+    assert_eq!(entry["version"], "1.0.0");
+    assert_eq!(entry["sha256"], Bundle::digest_of(&std::fs::read(d.join("acme.tar.gz")).unwrap()).as_str());
+    assert!(entry["manifest_digest"].as_str().unwrap().starts_with("sha256:"), "{entry}");
+
+    // the tag moves to another bundle: the run still reads the locked one
+    write(d, "policies/k8s.yaml", &POLICY.replace("endsWith(':latest')", "false"));
+    ok(&bylaw(d, &["bundle", "build", "policies", "-o", "moved.tar.gz"]));
+    ok(&bylaw(d, &["bundle", "sign", "moved.tar.gz", "--key", "key.key"]));
+    ok(&bylaw(d, &["bundle", "push", "moved.tar.gz", &reference]));
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains("[ACME-1]"), "{}", out.stdout);
+
+    // refreshing the lock takes the tag's new bundle
+    let out = bylaw(d, &["lock", "--update"]);
+    ok(&out);
+    assert!(out.stdout.contains(&format!("updated 1 ({reference})")), "{}", out.stdout);
+    let out = bylaw(d, &["check", "deploy"]);
+    assert!(!out.stdout.contains("[ACME-1]"), "{}", out.stdout);
+}

@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 pub mod git;
+pub mod lock;
 pub mod outputs;
 pub mod sources;
 pub mod test;
@@ -270,6 +271,15 @@ pub enum RunError {
     /// fetched or trusted ([`sources`]).
     #[error("{} error{} in policy sources; nothing was evaluated", diagnostics.len(), plural(diagnostics.len()))]
     Sources { diagnostics: Vec<Diagnostic>, sources: Sources },
+    /// `bylaw.lock` cannot be read, or there is no config to lock.
+    #[error("{0}")]
+    LockFile(String),
+    /// Policy sources differ from their pins in the lock (or are not in it).
+    #[error("the policy sources differ from {lock}: {}", drift.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    LockDrift { lock: String, drift: Vec<lock::Drift> },
+    /// Policies without a semver `metadata.version` cannot be locked.
+    #[error("{} polic{} without a semver `metadata.version`; nothing was locked", diagnostics.len(), if diagnostics.len() == 1 { "y" } else { "ies" })]
+    Unversioned { diagnostics: Vec<Diagnostic>, sources: Sources },
 }
 
 /// Why the stream named `-` was not evaluated.
@@ -310,6 +320,11 @@ impl RunError {
             RunError::ExceptionLists { .. } => "`bylaw schema exceptions` prints the format",
             RunError::TargetGlob { .. } => return None,
             RunError::Baseline(_) => "write one with `bylaw check --write-baseline FILE`",
+            RunError::LockFile(_) => "`bylaw lock` writes bylaw.lock beside .bylaw.yaml",
+            RunError::LockDrift { .. } => {
+                "review the change; if it is wanted, run `bylaw lock --update` and commit bylaw.lock"
+            }
+            RunError::Unversioned { .. } => "every policy carries `metadata.version: MAJOR.MINOR.PATCH` (semver)",
             RunError::Sources { .. } => {
                 "`bylaw bundle verify FILE --key PUBLIC.pem` checks a bundle; `bundles:` of .bylaw.yaml says which keys are trusted"
             }
@@ -339,7 +354,8 @@ impl RunError {
             | RunError::Policies { diagnostics, sources, .. }
             | RunError::ExceptionLists { diagnostics, sources }
             | RunError::TestFiles { diagnostics, sources }
-            | RunError::Sources { diagnostics, sources } => Some((diagnostics, sources)),
+            | RunError::Sources { diagnostics, sources }
+            | RunError::Unversioned { diagnostics, sources } => Some((diagnostics, sources)),
             _ => None,
         }
     }
@@ -398,8 +414,9 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
         today: request.now.date_naive(),
         include_drafts: request.include_drafts || config.include_drafts.unwrap_or(false),
     };
-    // bundles, URLs and registries become in-memory files and Rego data
-    let resolved = match sources::resolve(&policy_paths, config, &request.sources, &request.working_dir) {
+    // bundles, URLs and registries become in-memory files and Rego data;
+    // `bylaw.lock` beside the config holds every source to its pin
+    let resolved = match lock::resolve_checked(&request, &policy_paths) {
         Ok(r) => r,
         Err(error) => return Err(Failure { error, messages }),
     };

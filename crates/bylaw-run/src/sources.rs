@@ -33,6 +33,9 @@ pub struct SourceOptions {
     /// Docker's `config.json`, whose `auths` give credentials for a
     /// registry when [`SourceOptions::registry`] is `None`.
     pub docker_config: Option<PathBuf>,
+    /// OCI sources (as written) pulled by this manifest digest rather than
+    /// their tag (the lock's pins).
+    pub oci_pins: std::collections::BTreeMap<String, String>,
 }
 
 impl SourceOptions {
@@ -61,12 +64,14 @@ pub struct Resolved {
 
 /// A bundle source as read: its name, the archive bytes' SHA-256, its
 /// manifest's version, and for OCI the manifest digest.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Fetched {
     pub source: String,
     pub sha256: String,
     pub version: Option<String>,
     pub oci_digest: Option<String>,
+    /// The bundle's policy files, as handed to the loader.
+    pub policy_files: Vec<MemoryFile>,
 }
 
 /// Whether a policy source names a bundle archive on disk (`.tar.gz`, `.tgz`).
@@ -121,12 +126,20 @@ pub fn resolve(
         let fetched = fetched.and_then(|(bytes, oci_digest)| {
             let bundle = Bundle::read(&bytes, Limits::default()).map_err(|e| e.to_string())?;
             let version = bundle.manifest().ok().flatten().and_then(|m| m.bylaw).map(|b| b.version);
-            let record = Fetched { source: given.clone(), sha256: Bundle::digest_of(&bytes), version, oci_digest };
+            let record = Fetched {
+                source: given.clone(),
+                sha256: Bundle::digest_of(&bytes),
+                version,
+                oci_digest,
+                policy_files: Vec::new(),
+            };
             Ok((bundle, record))
         });
-        match fetched.and_then(|(bundle, record)| {
+        match fetched.and_then(|(bundle, mut record)| {
             trust(&bundle, config, trusted, &name, &mut out.warnings)?;
+            let before = out.memory.len();
             add_bundle(&bundle, &name, &mut out)?;
+            record.policy_files = out.memory[before..].to_vec();
             Ok(record)
         }) {
             Ok(record) => out.fetched.push(record),
@@ -163,7 +176,10 @@ fn fetch_remote(source: &str, config: &Config, options: &SourceOptions) -> Resul
     let ca = ca_file(config, options);
     let ca = ca.as_deref();
     if source.starts_with("oci://") {
-        let reference = bylaw_bundle::oci::Reference::parse(source).map_err(|e| e.to_string())?;
+        let mut reference = bylaw_bundle::oci::Reference::parse(source).map_err(|e| e.to_string())?;
+        if let Some(pin) = options.oci_pins.get(source) {
+            reference = reference.at_digest(pin);
+        }
         let client = bylaw_bundle::oci::Client::new(ca, options.credentials_for(&reference.registry))
             .map_err(|e| e.to_string())?;
         let pulled = client.pull(&reference, MAX_ARCHIVE_BYTES).map_err(|e| e.to_string())?;
