@@ -8,6 +8,8 @@
 #        scripts/tools.sh check-jsonschema   -> path of the check-jsonschema executable
 #        scripts/tools.sh groovy             -> path of the groovy executable (Debian's groovy 2.4,
 #                                               for the Jenkins library's tests: jenkins/test/)
+#        scripts/tools.sh docker-registry  -> path of Debian's docker-registry executable (the OCI
+#                                               distribution server, for the bundle push/pull tests)
 #        scripts/tools.sh cargo-deny         -> path of the cargo-deny executable (crates.io, built
 #                                               once with `cargo install --locked`: a few minutes)
 set -euo pipefail
@@ -68,6 +70,27 @@ case "${1:-}" in
     fi
     command -v groovy
     ;;
+  docker-registry)
+    # Debian's package of the CNCF distribution registry (2.8): the tests
+    # start it themselves, on a free port, with a config in a tempdir
+    registry=/usr/bin/docker-registry
+    if [ ! -x "$registry" ]; then
+      command -v apt-get >/dev/null ||
+        { echo "tools.sh: docker-registry is required and there is no apt-get to install it: install the CNCF distribution registry (2.8+) as /usr/bin/docker-registry" >&2; exit 2; }
+      as_root=""
+      if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null ||
+          { echo "tools.sh: installing docker-registry with apt-get needs root or sudo: apt-get install docker-registry" >&2; exit 2; }
+        as_root=sudo
+      fi
+      echo "installing Debian's docker-registry package with apt-get" >&2
+      $as_root apt-get update >&2
+      # the package's service is not wanted: the tests run their own registry
+      $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry >&2
+      [ -x "$registry" ] || { echo "tools.sh: docker-registry was installed but $registry is missing" >&2; exit 2; }
+    fi
+    echo "$registry"
+    ;;
   cargo-deny)
     root="$tools/cargo-deny"
     if ! "$root/bin/cargo-deny" --version 2>/dev/null | grep -q "$CARGO_DENY"; then
@@ -77,7 +100,7 @@ case "${1:-}" in
     echo "$PWD/$root/bin/cargo-deny"
     ;;
   *)
-    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy|cargo-deny" >&2
+    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy|docker-registry|cargo-deny" >&2
     exit 2
     ;;
 esac

@@ -503,6 +503,7 @@ pub fn request(
     request.list_files = cli.verbose > 0;
     request.baseline = args.baseline.clone();
     request.rego = args.rego.options(&request.config);
+    request.sources = crate::bundle_cmd::source_options(Some(&request.config));
     Ok(request)
 }
 

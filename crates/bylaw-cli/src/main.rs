@@ -11,12 +11,14 @@
 #![forbid(unsafe_code)]
 
 mod audit_log_cmd;
+mod bundle_cmd;
 mod check;
 mod ci;
 mod common;
 mod exceptions_cmd;
 mod explain;
 mod init;
+mod lock_cmd;
 mod process;
 mod rego_args;
 mod test_cmd;
@@ -75,6 +77,10 @@ pub enum Command {
     Audit(audit_log_cmd::AuditArgs),
     /// Check and publish on a CI platform (GitHub: annotations, check run, PR comment, exception requests).
     Ci(ci::CiArgs),
+    /// Build, sign, verify, push and pull policy bundles (OPA-layout .tar.gz, Ed25519 signatures, OCI registries).
+    Bundle(bundle_cmd::BundleArgs),
+    /// Pin every policy source of .bylaw.yaml by version and SHA-256 in bylaw.lock (`--update` to refresh).
+    Lock(lock_cmd::LockArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -165,6 +171,8 @@ fn run() -> ExitCode {
         Command::Exceptions(args) => exceptions_cmd::run(args, &cli),
         Command::Audit(args) => audit_log_cmd::run(args, &cli),
         Command::Ci(args) => ci::run(args, &cli),
+        Command::Bundle(args) => bundle_cmd::run(args, &cli),
+        Command::Lock(args) => lock_cmd::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {
                 SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,

@@ -59,6 +59,9 @@ pub struct Config {
     /// `rego:`: how `.rego` policies are read.
     #[serde(default)]
     pub rego: RegoConfig,
+    /// `bundles:`: signature keys and the CA of bundle sources.
+    #[serde(default)]
+    pub bundles: BundlesConfig,
     /// Directory of the config file; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -149,6 +152,22 @@ fn environments<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, E
             Ok((name, env))
         })
         .collect()
+}
+
+/// `bundles:` of the config: how policy bundles (`.tar.gz` paths,
+/// `https://` URLs and `oci://` references among `policies`) are trusted.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BundlesConfig {
+    /// Refuse an unsigned, tampered or wrongly signed bundle.
+    #[serde(default)]
+    pub require_signatures: bool,
+    /// Ed25519 public keys (SPKI PEM files, relative to the config).
+    #[serde(default)]
+    pub public_keys: Vec<String>,
+    /// CA certificates (a PEM file, relative to the config) trusted for
+    /// HTTPS sources and registries instead of the built-in roots.
+    pub ca_file: Option<String>,
 }
 
 impl Config {

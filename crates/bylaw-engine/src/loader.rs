@@ -283,6 +283,20 @@ pub fn walk(dir: &Path) -> Walked {
 /// (tests, exception lists) are skipped; in a file named explicitly they are
 /// an error.
 pub fn load(paths: &[PathBuf], working_dir: &Path) -> Loaded {
+    load_with(paths, &[], working_dir)
+}
+
+/// A policy file held in memory (a file of a bundle): its display name
+/// (`BUNDLE!/path/in/bundle.yaml`) and text.
+#[derive(Clone, Debug)]
+pub struct MemoryFile {
+    pub name: String,
+    pub text: Arc<str>,
+}
+
+/// [`load`], and `memory` files read as the files of a policy directory
+/// are (policies and Rego modules by their names; other files skipped).
+pub fn load_with(paths: &[PathBuf], memory: &[MemoryFile], working_dir: &Path) -> Loaded {
     let mut loaded = Loaded { working_dir: working_dir.to_path_buf(), ..Loaded::default() };
     // `pack:NAME` loads a built-in pack as it is.
     let (packs, paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
@@ -321,6 +335,14 @@ pub fn load(paths: &[PathBuf], working_dir: &Path) -> Loaded {
             load_text(&file, &text, explicit, &mut loaded);
         }
         loaded.sources.insert(file, text);
+    }
+    for f in memory.iter().filter(|f| is_policy_file(Path::new(&f.name))) {
+        if is_rego(Path::new(&f.name)) {
+            loaded.rego.push(crate::language::rego::RegoModule { file: f.name.clone(), text: f.text.clone() });
+        } else {
+            load_text(&f.name, &f.text, false, &mut loaded);
+        }
+        loaded.sources.insert(f.name.clone(), f.text.clone());
     }
     crate::inherit::resolve(&mut loaded);
     check_across(&mut loaded);

@@ -37,7 +37,9 @@
 #![forbid(unsafe_code)]
 
 pub mod git;
+pub mod lock;
 pub mod outputs;
+pub mod sources;
 pub mod test;
 pub mod validate;
 
@@ -153,6 +155,8 @@ pub struct Request {
     pub format_of: bool,
     /// How `.rego` policies are read: namespaces, data files, Rego v0.
     pub rego: RegoOptions,
+    /// What remote policy sources need: CA file, registry credentials.
+    pub sources: sources::SourceOptions,
 }
 
 impl Request {
@@ -192,6 +196,7 @@ impl Request {
             baseline: None,
             format_of: false,
             rego: RegoOptions::default(),
+            sources: sources::SourceOptions::default(),
         }
     }
 }
@@ -270,6 +275,19 @@ pub enum RunError {
     /// The baseline file cannot be read or is not one.
     #[error("{0}")]
     Baseline(bylaw_engine::baseline::BaselineError),
+    /// Policy sources (bundles, URLs, registries) that cannot be read,
+    /// fetched or trusted ([`sources`]).
+    #[error("{} error{} in policy sources; nothing was evaluated", diagnostics.len(), plural(diagnostics.len()))]
+    Sources { diagnostics: Vec<Diagnostic>, sources: Sources },
+    /// `bylaw.lock` cannot be read, or there is no config to lock.
+    #[error("{0}")]
+    LockFile(String),
+    /// Policy sources differ from their pins in the lock (or are not in it).
+    #[error("the policy sources differ from {lock}: {}", drift.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    LockDrift { lock: String, drift: Vec<lock::Drift> },
+    /// Policies without a semver `metadata.version` cannot be locked.
+    #[error("{} polic{} without a semver `metadata.version`; nothing was locked", diagnostics.len(), if diagnostics.len() == 1 { "y" } else { "ies" })]
+    Unversioned { diagnostics: Vec<Diagnostic>, sources: Sources },
 }
 
 /// Why the stream named `-` was not evaluated.
@@ -311,6 +329,14 @@ impl RunError {
             RunError::TargetGlob { .. } => return None,
             RunError::Baseline(_) => "write one with `bylaw check --write-baseline FILE`",
             RunError::Versions { .. } => "`bylaw explain --effective --env ENV` shows the policies and versions in effect",
+            RunError::LockFile(_) => "`bylaw lock` writes bylaw.lock beside .bylaw.yaml",
+            RunError::LockDrift { .. } => {
+                "review the change; if it is wanted, run `bylaw lock --update` and commit bylaw.lock"
+            }
+            RunError::Unversioned { .. } => "every policy carries `metadata.version: MAJOR.MINOR.PATCH` (semver)",
+            RunError::Sources { .. } => {
+                "`bylaw bundle verify FILE --key PUBLIC.pem` checks a bundle; `bundles:` of .bylaw.yaml says which keys are trusted"
+            }
             RunError::RefusedOutputs(_) => "choose another path for the report (e.g. under a `reports/` directory)",
             RunError::Missing(_) => {
                 "bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"
@@ -337,7 +363,9 @@ impl RunError {
             | RunError::Policies { diagnostics, sources, .. }
             | RunError::ExceptionLists { diagnostics, sources }
             | RunError::TestFiles { diagnostics, sources }
-            | RunError::Versions { diagnostics, sources, .. } => Some((diagnostics, sources)),
+            | RunError::Versions { diagnostics, sources, .. }
+            | RunError::Sources { diagnostics, sources }
+            | RunError::Unversioned { diagnostics, sources } => Some((diagnostics, sources)),
             _ => None,
         }
     }
@@ -393,11 +421,26 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
         today: request.now.date_naive(),
         include_drafts: request.include_drafts || config.include_drafts.unwrap_or(false),
     };
-    let (set, loaded) =
-        match load_and_compile(&policy_paths, options, &request.rego, &request.working_dir, &mut messages) {
-            Ok(l) => l,
-            Err(error) => return Err(Failure { error, messages }),
-        };
+    // bundles, URLs and registries become in-memory files and Rego data;
+    // `bylaw.lock` beside the config holds every source to its pin
+    let resolved = match lock::resolve_checked(&request, &policy_paths) {
+        Ok(r) => r,
+        Err(error) => return Err(Failure { error, messages }),
+    };
+    messages.extend(resolved.warnings.iter().cloned().map(Message::Warning));
+    let mut rego = request.rego.clone();
+    rego.data.extend(resolved.data);
+    let (set, loaded) = match load_and_compile_with(
+        &resolved.paths,
+        &resolved.memory,
+        options,
+        &rego,
+        &request.working_dir,
+        &mut messages,
+    ) {
+        Ok(l) => l,
+        Err(error) => return Err(Failure { error, messages }),
+    };
     phase_done("load and compile policies", &mut clock);
     let pinned = check_versions(config, environment.as_deref(), &loaded, &set, request.policies.is_empty());
     if !pinned.is_empty() {
@@ -441,7 +484,7 @@ pub fn policy_paths_for(requested: &[PathBuf], config: &Config, env: Option<&str
     config
         .policy_sources(env)
         .iter()
-        .map(|p| if p.starts_with("pack:") { PathBuf::from(p) } else { config.resolve(p) })
+        .map(|p| if p.starts_with("pack:") || sources::is_remote(p) { PathBuf::from(p) } else { config.resolve(p) })
         .collect()
 }
 
@@ -537,7 +580,22 @@ pub fn load_and_compile(
     working_dir: &Path,
     messages: &mut Vec<Message>,
 ) -> Result<(PolicySet, Loaded), RunError> {
-    let mut loaded = loader::load(paths, working_dir);
+    load_and_compile_with(paths, &[], options, rego, working_dir, messages)
+}
+
+/// [`load_and_compile`] with the policy files of bundles held in memory.
+///
+/// # Errors
+/// [`RunError::Policies`] when any diagnostic is an error.
+pub fn load_and_compile_with(
+    paths: &[PathBuf],
+    memory: &[loader::MemoryFile],
+    options: CompileOptions,
+    rego: &RegoOptions,
+    working_dir: &Path,
+    messages: &mut Vec<Message>,
+) -> Result<(PolicySet, Loaded), RunError> {
+    let mut loaded = loader::load_with(paths, memory, working_dir);
     for (file, why) in &loaded.not_policies {
         messages.push(Message::Note(format!("{file}: {why}")));
     }
@@ -720,7 +778,7 @@ fn evaluate(
         format_of: request.format_of,
     };
     // policies are shown by their path under the root in every output
-    for p in set.policies.iter_mut().filter(|p| !p.file.starts_with("pack:")) {
+    for p in set.policies.iter_mut().filter(|p| !p.file.starts_with("pack:") && !sources::in_bundle(&p.file)) {
         p.file = root.display(&absolute(&wd, Path::new(&p.file)));
     }
     let (mut report, details) = set.run_detailed(&files, &options);

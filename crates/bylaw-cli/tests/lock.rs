@@ -1,0 +1,174 @@
+//! End-to-end tests of `bylaw lock [--update]` and of `check` holding the
+//! policy sources to `bylaw.lock` (issue 18, item 1).
+
+mod support;
+
+use support::cli::{bylaw_in, write, Out};
+
+const POLICY: &str = r#"apiVersion: bylaw/v1
+kind: Policy
+metadata:
+  name: acme-k8s
+  version: 1.0.0
+spec:
+  rules:
+    - id: ACME-1
+      title: No pods
+      severity: high
+      deny: "doc.kind == 'Pod'"
+"#;
+
+fn repo(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "policies/acme.yaml", POLICY);
+    write(dir.path(), "deploy/job.yaml", "kind: Job\nmetadata: { name: j }\n");
+    write(dir.path(), ".bylaw.yaml", config);
+    dir
+}
+
+fn ok(out: &Out) {
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+}
+
+fn lock_json(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("bylaw.lock")).unwrap()).unwrap()
+}
+
+#[test]
+fn lock_check_drift_and_update() {
+    let dir = repo("policies: [policies/, 'pack:kubernetes-baseline']\n");
+    let d = dir.path();
+    let out = bylaw_in(d, &["lock"], None);
+    ok(&out);
+    assert_eq!(
+        out.stdout,
+        "bylaw: wrote bylaw.lock (2 sources; added 2 (policies/, pack:kubernetes-baseline), removed 0, updated 0)\n"
+    );
+    let lock = lock_json(d);
+    assert_eq!(lock["lock_version"], 1);
+    assert_eq!(lock["sources"][0]["source"], "policies/");
+    assert_eq!(lock["sources"][0]["kind"], "path");
+    assert_eq!(lock["sources"][0]["policies"], serde_json::json!({ "acme-k8s": "1.0.0" }));
+    assert_eq!(lock["sources"][1]["kind"], "pack");
+    assert_eq!(lock["sources"][1]["version"], "1.0.0");
+    assert_eq!(lock["sources"][0]["sha256"].as_str().unwrap().len(), 64);
+    let locked = lock["sources"][0]["sha256"].as_str().unwrap().to_owned();
+    ok(&bylaw_in(d, &["check", "deploy"], None));
+
+    // a policy file edited after locking stops the run
+    write(d, "policies/acme.yaml", &POLICY.replace("'Pod'", "'Job'"));
+    let out = bylaw_in(d, &["check", "deploy"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let line = out.stderr.lines().next().unwrap();
+    assert!(
+        line.starts_with(&format!(
+            "error: the policy sources differ from bylaw.lock: `policies/`: sha256 locked {locked}, found "
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: review the change; if it is wanted, run `bylaw lock --update`"),
+        "{}",
+        out.stderr
+    );
+    // `bylaw lock` keeps pins and says the same
+    let out = bylaw_in(d, &["lock"], None);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("`policies/`: sha256 locked"), "{}", out.stderr);
+    assert_eq!(lock_json(d)["sources"][0]["sha256"], locked.as_str());
+
+    let out = bylaw_in(d, &["lock", "--update"], None);
+    ok(&out);
+    assert_eq!(out.stdout, "bylaw: wrote bylaw.lock (2 sources; added 0, removed 0, updated 1 (policies/))\n");
+    let out = bylaw_in(d, &["check", "deploy"], None);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains("[ACME-1]"), "{}", out.stdout);
+
+    // a version bump is named as such
+    write(d, "policies/acme.yaml", &POLICY.replace("'Pod'", "'Job'").replace("1.0.0", "1.1.0"));
+    let out = bylaw_in(d, &["check", "deploy"], None);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("policies locked acme-k8s 1.0.0, found acme-k8s 1.1.0"), "{}", out.stderr);
+}
+
+#[test]
+fn sources_are_added_and_dropped_and_an_unlocked_source_fails_the_run() {
+    let dir = repo("policies: [policies/]\n");
+    let d = dir.path();
+    ok(&bylaw_in(d, &["lock"], None));
+    write(d, ".bylaw.yaml", "policies: ['pack:kubernetes-baseline']\n");
+    let out = bylaw_in(d, &["check", "deploy"], None);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(
+            "error: the policy sources differ from bylaw.lock: `pack:kubernetes-baseline` is not in bylaw.lock"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = bylaw_in(d, &["lock"], None);
+    ok(&out);
+    assert_eq!(
+        out.stdout,
+        "bylaw: wrote bylaw.lock (1 source; added 1 (pack:kubernetes-baseline), removed 1 (policies/), updated 0)\n"
+    );
+    ok(&bylaw_in(d, &["check", "deploy"], None));
+    // a run given other policies (`-p`) is not held to the config's lock
+    let out = bylaw_in(d, &["check", "deploy", "-p", "policies"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn a_policy_without_a_semver_version_is_not_locked() {
+    let dir = repo("policies: [policies/]\n");
+    let d = dir.path();
+    write(
+        d,
+        "policies/other.yaml",
+        &POLICY.replace("acme-k8s", "other").replace("ACME-1", "OTHER-1").replace("version: 1.0.0", "version: v1"),
+    );
+    write(
+        d,
+        "policies/bare.yaml",
+        &POLICY.replace("acme-k8s", "bare").replace("ACME-1", "BARE-1").replace("  version: 1.0.0\n", ""),
+    );
+    let out = bylaw_in(d, &["lock"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    // an invalid version: the language's schema says so first
+    assert!(out.stderr.contains("`metadata.version` `v1` does not match the required pattern"), "{}", out.stderr);
+    assert!(out.stderr.contains(" --> policies/other.yaml:5:12"), "{}", out.stderr);
+    assert!(out.stderr.contains("error: 1 error in policies; nothing was evaluated"), "{}", out.stderr);
+    assert!(!d.join("bylaw.lock").exists());
+    std::fs::remove_file(d.join("policies/other.yaml")).unwrap();
+    let out = bylaw_in(d, &["lock"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("error[schema]: policy `bare` has no `metadata.version`"), "{}", out.stderr);
+    assert!(out.stderr.contains(" --> policies/bare.yaml:4:3"), "{}", out.stderr);
+    let summary = "error: 1 policy without a semver `metadata.version`; nothing was locked";
+    assert!(out.stderr.contains(summary), "{}", out.stderr);
+    assert!(!d.join("bylaw.lock").exists());
+}
+
+#[test]
+fn a_bundle_is_locked_by_its_archive_and_manifest_version() {
+    let dir = repo("policies: [acme.tar.gz]\n");
+    let d = dir.path();
+    ok(&bylaw_in(d, &["bundle", "build", "policies", "-o", "acme.tar.gz"], None));
+    ok(&bylaw_in(d, &["lock"], None));
+    let lock = lock_json(d);
+    let digest = bylaw_bundle::Bundle::digest_of(&std::fs::read(d.join("acme.tar.gz")).unwrap());
+    assert_eq!(lock["sources"][0]["kind"], "bundle");
+    assert_eq!(lock["sources"][0]["sha256"], digest.as_str());
+    assert_eq!(lock["sources"][0]["version"], "1.0.0");
+    assert_eq!(lock["sources"][0]["policies"], serde_json::json!({ "acme-k8s": "1.0.0" }));
+    ok(&bylaw_in(d, &["check", "deploy"], None));
+    ok(&bylaw_in(
+        d,
+        &["bundle", "build", "policies", "-o", "acme.tar.gz", "--name", "acme", "--version", "1.0.1"],
+        None,
+    ));
+    let out = bylaw_in(d, &["check", "deploy"], None);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("version locked 1.0.0, found 1.0.1"), "{}", out.stderr);
+}
