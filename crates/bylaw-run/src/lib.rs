@@ -37,7 +37,10 @@
 #![forbid(unsafe_code)]
 
 pub mod git;
+pub mod impact;
 pub mod outputs;
+pub mod policy_diff;
+mod since;
 pub mod test;
 pub mod validate;
 
@@ -147,6 +150,14 @@ pub struct Request {
     /// A baseline to check against (`check --baseline`): the findings it
     /// holds are reported at audit level ([`bylaw_engine::baseline`]).
     pub baseline: Option<PathBuf>,
+    /// Report the findings the same policies and config find in the
+    /// repository's files as they were at this revision at audit level
+    /// (`check --new-since REV`), as a baseline does; with
+    /// [`Request::baseline`], the union of both.
+    pub new_since: Option<String>,
+    /// Files that are never inputs of this run, besides its policies,
+    /// exception lists and config (another revision's copies of them).
+    pub not_inputs: Vec<PathBuf>,
     /// Only say what each file is read as ([`Message::Files`]): every file
     /// is read and parsed, nothing is evaluated, policies are optional
     /// (`check --format-of`).
@@ -190,6 +201,8 @@ impl Request {
             audit_log: None,
             list_files: false,
             baseline: None,
+            new_since: None,
+            not_inputs: Vec::new(),
             format_of: false,
             rego: RegoOptions::default(),
         }
@@ -262,6 +275,10 @@ pub enum RunError {
     /// The baseline file cannot be read or is not one.
     #[error("{0}")]
     Baseline(bylaw_engine::baseline::BaselineError),
+    /// A revision to compare with cannot be read (`--new-since REV`: not a
+    /// git repository, an unknown revision, or its run failed).
+    #[error("{0}")]
+    Revision(String),
 }
 
 /// Why the stream named `-` was not evaluated.
@@ -302,6 +319,7 @@ impl RunError {
             RunError::ExceptionLists { .. } => "`bylaw schema exceptions` prints the format",
             RunError::TargetGlob { .. } => return None,
             RunError::Baseline(_) => "write one with `bylaw check --write-baseline FILE`",
+            RunError::Revision(_) => "name a commit, branch or tag of the repository (`git log --oneline` lists them)",
             RunError::RefusedOutputs(_) => "choose another path for the report (e.g. under a `reports/` directory)",
             RunError::Missing(_) => {
                 "bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"
@@ -508,6 +526,7 @@ fn evaluate(
     exclude.extend(exception_paths.iter().map(|p| canonical(&absolute(&wd, p))));
     // the baseline is bylaw's own file, not an input
     exclude.extend(request.baseline.iter().map(|p| canonical(&absolute(&wd, p))));
+    exclude.extend(request.not_inputs.iter().map(|p| canonical(&absolute(&wd, p))));
     // the audit log (a JSON-lines file) is bylaw's own, not an input
     let audit = request
         .audit_log
@@ -644,10 +663,16 @@ fn evaluate(
             .collect();
         messages.push(Message::Diagnostics { diagnostics: rejected, sources });
     }
+    let mut baseline = None;
     if let Some(path) = &request.baseline {
         let shown = loader::display_as_given(&absolute(&wd, path), path, &wd);
-        let baseline =
-            bylaw_engine::baseline::Baseline::read(&absolute(&wd, path), &shown).map_err(RunError::Baseline)?;
+        let read = bylaw_engine::baseline::Baseline::read(&absolute(&wd, path), &shown).map_err(RunError::Baseline)?;
+        baseline = Some((read, shown));
+    }
+    if let Some(rev) = request.new_since.clone() {
+        baseline = Some(since::baseline_since(request, &rev, loaded, exception_paths, baseline)?);
+    }
+    if let Some((baseline, shown)) = baseline {
         baseline.apply(&mut report, &shown);
     }
     for e in &report.exceptions {
