@@ -36,6 +36,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod against;
 pub mod git;
 pub mod impact;
 pub mod outputs;
