@@ -61,6 +61,14 @@ pub trait Evaluator {
 
     /// Loads the policies and exception lists of a run.
     fn prepare(&mut self, run: RunRequest) -> Result<Self::Prepared<'_>, Stop>;
+
+    /// The impact of the change's policy edits, base `base` → the checkout
+    /// (`bylaw impact`), when `changed` (the change's files, from the top
+    /// of the repository) holds a policy file; `Ok(None)` otherwise, and
+    /// for a front end that does not compute it ([`crate::impact`]).
+    fn impact(&mut self, _base: &str, _changed: &[String]) -> Result<Option<bylaw_report::impact::Impact>, String> {
+        Ok(None)
+    }
 }
 
 /// A run ready to evaluate, and what exception requests are checked against.
@@ -275,6 +283,9 @@ pub fn run<E: Evaluator>(
                 host.warn(console, w);
             }
         }
+    }
+    for e in crate::impact::publish(evaluator, forge, changed_files, &thread, host, console) {
+        degraded.handle(&e);
     }
     if failed > 0 {
         return EXIT_ERROR;

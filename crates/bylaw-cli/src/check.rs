@@ -48,6 +48,11 @@ pub struct RunArgs {
     /// not fail the run): only new findings block. SARIF `baselineState`.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Report the findings the same policies find in the files as they
+    /// were at git revision REV at audit level: only findings new since
+    /// REV block (with --baseline: findings in either are old).
+    #[arg(long, value_name = "REV")]
+    pub new_since: Option<String>,
     #[command(flatten)]
     pub rego: crate::rego_args::RegoArgs,
 }
@@ -502,6 +507,7 @@ pub fn request(
     request.audit_log = additions.audit_log;
     request.list_files = cli.verbose > 0;
     request.baseline = args.baseline.clone();
+    request.new_since = args.new_since.clone();
     request.rego = args.rego.options(&request.config);
     request.sources = crate::bundle_cmd::source_options(Some(&request.config));
     Ok(request)

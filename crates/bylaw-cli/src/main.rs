@@ -17,6 +17,7 @@ mod ci;
 mod common;
 mod exceptions_cmd;
 mod explain;
+mod impact_cmd;
 mod init;
 mod lock_cmd;
 mod process;
@@ -81,6 +82,9 @@ pub enum Command {
     Bundle(bundle_cmd::BundleArgs),
     /// Pin every policy source of .bylaw.yaml by version and SHA-256 in bylaw.lock (`--update` to refresh).
     Lock(lock_cmd::LockArgs),
+
+    /// Compare the findings of the policies at two revisions on the same files: added, removed, newly blocking, stale exceptions.
+    Impact(impact_cmd::ImpactArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -173,6 +177,8 @@ fn run() -> ExitCode {
         Command::Ci(args) => ci::run(args, &cli),
         Command::Bundle(args) => bundle_cmd::run(args, &cli),
         Command::Lock(args) => lock_cmd::run(args, &cli),
+
+        Command::Impact(args) => impact_cmd::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {
                 SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,

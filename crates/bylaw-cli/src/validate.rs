@@ -23,6 +23,10 @@ pub struct ValidateArgs {
     /// Output: text (default, on stderr) or sarif (on stdout).
     #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
     pub format: ValidateFormat,
+    /// Also compare each policy with itself at git revision REV: warn when
+    /// a change that removes or tightens rules keeps the major version.
+    #[arg(long, value_name = "REV")]
+    pub against: Option<String>,
     #[command(flatten)]
     pub rego: crate::rego_args::RegoArgs,
 }
@@ -53,13 +57,28 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
     } else {
         config.exceptions.iter().map(|p| config.resolve(p)).collect()
     };
-    let v = bylaw_run::validate::validate(
+    let mut v = bylaw_run::validate::validate(
         &paths,
         &exception_paths,
         &args.rego.options(&config),
         common::working_dir(),
         today,
     );
+    if let Some(rev) = &args.against {
+        match bylaw_run::against::against(rev, &paths, common::working_dir()) {
+            Ok((diagnostics, sources)) => {
+                v.diagnostics.extend(diagnostics);
+                v.sources.extend(sources);
+            }
+            Err(m) => {
+                return usage_error(
+                    &format!("--against {}", common::safe(&m)),
+                    Some("--against names a commit, branch or tag of the repository (`git log --oneline` lists them)"),
+                    color,
+                )
+            }
+        }
+    }
     common::show(&v.messages, color);
     let diags = &v.diagnostics;
     let errors = diags.iter().filter(|d| d.level == Level::Error).count();

@@ -127,6 +127,18 @@ pub enum EnvironmentEnforcement {
     Staged(StagedEnforcement),
 }
 
+impl std::fmt::Display for EnvironmentEnforcement {
+    /// `blocking`, or `blocking from 2027-02-01` for a staged rollout.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.enforcement(), self.enforce_from()) {
+            (Some(l), Some(d)) => write!(f, "{l} from {d}"),
+            (Some(l), None) => write!(f, "{l}"),
+            (None, Some(d)) => write!(f, "the rules' levels from {d}"),
+            (None, None) => write!(f, "the rules' levels"),
+        }
+    }
+}
+
 /// The mapping form of [`EnvironmentEnforcement`].
 #[derive(Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

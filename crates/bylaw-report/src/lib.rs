@@ -14,6 +14,7 @@ pub mod audit_log;
 mod codequality;
 pub mod emitter;
 pub mod escape;
+pub mod impact;
 mod json;
 mod junit;
 pub mod markdown;

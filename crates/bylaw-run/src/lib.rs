@@ -36,10 +36,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod against;
 pub mod git;
 pub mod lock;
-pub mod outputs;
 pub mod sources;
+
+pub mod impact;
+pub mod outputs;
+pub mod policy_diff;
+mod since;
 pub mod test;
 pub mod validate;
 
@@ -149,6 +154,14 @@ pub struct Request {
     /// A baseline to check against (`check --baseline`): the findings it
     /// holds are reported at audit level ([`bylaw_engine::baseline`]).
     pub baseline: Option<PathBuf>,
+    /// Report the findings the same policies and config find in the
+    /// repository's files as they were at this revision at audit level
+    /// (`check --new-since REV`), as a baseline does; with
+    /// [`Request::baseline`], the union of both.
+    pub new_since: Option<String>,
+    /// Files that are never inputs of this run, besides its policies,
+    /// exception lists and config (another revision's copies of them).
+    pub not_inputs: Vec<PathBuf>,
     /// Only say what each file is read as ([`Message::Files`]): every file
     /// is read and parsed, nothing is evaluated, policies are optional
     /// (`check --format-of`).
@@ -194,6 +207,8 @@ impl Request {
             audit_log: None,
             list_files: false,
             baseline: None,
+            new_since: None,
+            not_inputs: Vec::new(),
             format_of: false,
             rego: RegoOptions::default(),
             sources: sources::SourceOptions::default(),
@@ -288,6 +303,11 @@ pub enum RunError {
     /// Policies without a semver `metadata.version` cannot be locked.
     #[error("{} polic{} without a semver `metadata.version`; nothing was locked", diagnostics.len(), if diagnostics.len() == 1 { "y" } else { "ies" })]
     Unversioned { diagnostics: Vec<Diagnostic>, sources: Sources },
+
+    /// A revision to compare with cannot be read (`--new-since REV`: not a
+    /// git repository, an unknown revision, or its run failed).
+    #[error("{0}")]
+    Revision(String),
 }
 
 /// Why the stream named `-` was not evaluated.
@@ -337,6 +357,8 @@ impl RunError {
             RunError::Sources { .. } => {
                 "`bylaw bundle verify FILE --key PUBLIC.pem` checks a bundle; `bundles:` of .bylaw.yaml says which keys are trusted"
             }
+
+            RunError::Revision(_) => "name a commit, branch or tag of the repository (`git log --oneline` lists them)",
             RunError::RefusedOutputs(_) => "choose another path for the report (e.g. under a `reports/` directory)",
             RunError::Missing(_) => {
                 "bylaw check [PATHS…]: give existing files or directories (or `-` for standard input)"
@@ -673,6 +695,7 @@ fn evaluate(
     exclude.extend(exception_paths.iter().map(|p| canonical(&absolute(&wd, p))));
     // the baseline is bylaw's own file, not an input
     exclude.extend(request.baseline.iter().map(|p| canonical(&absolute(&wd, p))));
+    exclude.extend(request.not_inputs.iter().map(|p| canonical(&absolute(&wd, p))));
     // the audit log (a JSON-lines file) is bylaw's own, not an input
     let audit = request
         .audit_log
@@ -809,10 +832,16 @@ fn evaluate(
             .collect();
         messages.push(Message::Diagnostics { diagnostics: rejected, sources });
     }
+    let mut baseline = None;
     if let Some(path) = &request.baseline {
         let shown = loader::display_as_given(&absolute(&wd, path), path, &wd);
-        let baseline =
-            bylaw_engine::baseline::Baseline::read(&absolute(&wd, path), &shown).map_err(RunError::Baseline)?;
+        let read = bylaw_engine::baseline::Baseline::read(&absolute(&wd, path), &shown).map_err(RunError::Baseline)?;
+        baseline = Some((read, shown));
+    }
+    if let Some(rev) = request.new_since.clone() {
+        baseline = Some(since::baseline_since(request, &rev, loaded, exception_paths, baseline)?);
+    }
+    if let Some((baseline, shown)) = baseline {
         baseline.apply(&mut report, &shown);
     }
     for e in &report.exceptions {

@@ -147,6 +147,8 @@ pub struct Runner<'c> {
     color: bool,
     /// The base revision's policies, alive during the run.
     base_dir: Option<tempfile::TempDir>,
+    /// The policies as given (`prepare` may point `args` at the base's).
+    given_policies: Vec<PathBuf>,
 }
 
 impl<'c> Runner<'c> {
@@ -154,7 +156,7 @@ impl<'c> Runner<'c> {
     pub fn new(args: &RunArgs, cli: &'c Cli) -> Result<Runner<'c>, u8> {
         let color = common::stderr_color(cli);
         let config = common::load_config(args.config.as_deref(), args.no_config, &args.paths, color)?;
-        Ok(Runner { args: args.clone(), config, cli, color, base_dir: None })
+        Ok(Runner { args: args.clone(), config, cli, color, base_dir: None, given_policies: args.policies.clone() })
     }
 }
 
@@ -170,6 +172,10 @@ impl Evaluator for Runner<'_> {
         = Ready<'a>
     where
         Self: 'a;
+
+    fn impact(&mut self, base: &str, changed: &[String]) -> Result<Option<bylaw_report::impact::Impact>, String> {
+        self.policy_impact(base, changed)
+    }
 
     fn prepare(&mut self, run: RunRequest) -> Result<Ready<'_>, Stop> {
         let failure: Vec<(Format, PathBuf)> = run.artifacts.iter().map(|a| (a.format, a.path.clone())).collect();
@@ -203,6 +209,36 @@ impl Evaluator for Runner<'_> {
                 Err(Stop(code))
             }
         }
+    }
+}
+
+impl Runner<'_> {
+    /// `bylaw impact --base BASE` on the checkout, when `changed` holds a
+    /// policy file (the flow posts it as the impact comment).
+    fn policy_impact(&self, base: &str, changed: &[String]) -> Result<Option<bylaw_report::impact::Impact>, String> {
+        let wd = common::working_dir();
+        let paths = common::policy_paths(&self.given_policies, &self.config);
+        if !bylaw_run::impact::changes_policies(base, &paths, wd, changed)? {
+            return Ok(None);
+        }
+        let now = bylaw_ci::env::now(&env)?;
+        let request = bylaw_run::impact::ImpactRequest {
+            working_dir: wd.to_path_buf(),
+            config: self.config.clone(),
+            paths: self.args.paths.clone(),
+            policies: self.given_policies.clone(),
+            exceptions: self.args.exceptions.clone(),
+            environment: self.args.env.clone(),
+            branch: if self.args.env.is_none() { bylaw_ci::env::branch(&env) } else { None },
+            context: bylaw_ci::env::from_env(&env, None, now),
+            now,
+            include_drafts: self.args.include_drafts,
+            rego: self.args.rego.options(&self.config),
+            base: base.to_owned(),
+            head: None,
+            repos: Vec::new(),
+        };
+        bylaw_run::impact::impact(request).map(|o| Some(o.impact)).map_err(|e| e.to_string())
     }
 }
 

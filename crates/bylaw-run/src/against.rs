@@ -1,0 +1,95 @@
+//! `bylaw validate --against REV`: each policy compared (by
+//! `metadata.name`) with itself at a git revision, and its
+//! `metadata.version` held to semantic versioning (semver.org §8: an
+//! incompatible change bumps the major version). A change that removes a
+//! rule or tightens one ([`crate::policy_diff::Effect::is_major`]: a rule
+//! added at blocking, a level or severity raised, the lifecycle moved
+//! towards `enforced`, `disable` shrunk, `enforce_from` moved earlier, a
+//! changed condition that may tighten) while the major version stays the
+//! same is a warning located at `metadata.version`, naming the rule and
+//! the version to bump to; so is a policy whose rules changed while its
+//! version did not, and a version that went down. Policies without a
+//! (semver) version at either revision are not compared: the schema and
+//! the lock file speak for those.
+
+use crate::{git, policy_diff, Sources};
+use bylaw_engine::diagnostic::{Code, Diagnostic};
+use bylaw_engine::loader;
+use semver::Version;
+use std::path::{Path, PathBuf};
+
+/// The version warnings of the policies at `paths` (relative ones from
+/// `working_dir`) against themselves at `rev`, and the text of the files
+/// they point into.
+///
+/// # Errors
+/// git cannot read `rev` (not a repository, an unknown revision, a path
+/// outside the repository).
+pub fn against(rev: &str, paths: &[PathBuf], working_dir: &Path) -> Result<(Vec<Diagnostic>, Sources), String> {
+    let at = git::files_at(rev, paths, working_dir)?;
+    let head = loader::load(paths, working_dir);
+    let base = loader::load(&at.paths, working_dir);
+    let mut out = Vec::new();
+    for d in policy_diff::diff(&base.policies, &head.policies) {
+        let (Some(_), Some(h)) = (d.base, d.head) else { continue };
+        let parse = |v: Option<&str>| v.and_then(|v| Version::parse(v).ok());
+        let (Some(bv), Some(hv)) = (parse(d.base_version()), parse(d.head_version())) else { continue };
+        let span = Some(h.root.value_span_of_pointer("/metadata/version").0);
+        let file = h.file.as_str();
+        let name = &d.name;
+        let major = Version::new(bv.major + 1, 0, 0);
+        if hv < bv {
+            out.push(
+                Diagnostic::warning(
+                    Code::Lint,
+                    file,
+                    span,
+                    format!("policy `{name}`: the version went down from {bv} at {rev} to {hv}"),
+                )
+                .with_hint(format!("versions only go up: use a version above {bv}")),
+            );
+            continue;
+        }
+        let breaking = d.changes.iter().any(|c| c.effect.is_major());
+        if hv.major == bv.major {
+            for c in d.changes.iter().filter(|c| c.effect.is_major()) {
+                let what = match &c.rule {
+                    Some(id) => format!("rule `{id}` {}", c.what),
+                    None => c.what.clone(),
+                };
+                let verb = match c.effect {
+                    policy_diff::Effect::Removes => "removes a rule",
+                    policy_diff::Effect::MayTighten => "may tighten a rule",
+                    _ => "tightens a rule",
+                };
+                let mut diag = Diagnostic::warning(
+                    Code::Lint,
+                    file,
+                    span,
+                    format!(
+                        "policy `{name}`: {what} since {rev}, a change that {verb}, but the major version stays {} ({bv} → {hv})",
+                        hv.major
+                    ),
+                )
+                .with_hint(format!("a change that removes or tightens rules is a major change: bump to {major}"));
+                if let Some(i) = c.rule.as_ref().and_then(|id| h.def.spec.rules.iter().position(|r| &r.id == id)) {
+                    diag = diag.with_label(h.rule_file(i), h.rule_span(i, "/id"), "this rule");
+                }
+                out.push(diag);
+            }
+        }
+        if !d.changes.is_empty() && hv == bv {
+            let next = if breaking { major } else { Version::new(bv.major, bv.minor + 1, 0) };
+            out.push(
+                Diagnostic::warning(
+                    Code::Lint,
+                    file,
+                    span,
+                    format!("policy `{name}`: its rules changed since {rev} but its version is still {hv}"),
+                )
+                .with_hint(format!("bump to {next}")),
+            );
+        }
+    }
+    Ok((out, head.sources))
+}
