@@ -97,6 +97,7 @@ pub mod flow;
 pub mod forge;
 pub mod host;
 pub mod http;
+pub mod policy_approval;
 pub mod requests;
 pub mod summary;
 
