@@ -718,6 +718,65 @@ mod tests {
     }
 
     #[test]
+    fn a_policy_draws_on_its_extends_bases_its_rego_package_and_rego_libraries() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("policies")).unwrap();
+        let rule = |id: &str| {
+            format!("  rules:\n    - id: {id}\n      title: t\n      severity: low\n      deny: \"doc.kind == 'Pod'\"\n      message: m\n")
+        };
+        std::fs::write(
+            d.join("policies/base.yaml"),
+            format!(
+                "apiVersion: bylaw/v1\nkind: Policy\nmetadata:\n  name: base\n  owners: [base-owner]\nspec:\n{}",
+                rule("B-1")
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("policies/team.yaml"),
+            format!(
+                "apiVersion: bylaw/v1\nkind: Policy\nmetadata:\n  name: team\n  version: 2.0.0\n  owners: [team-owner]\nspec:\n  extends: [\"./base.yaml\"]\n{}",
+                rule("T-1")
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("policies/main.rego"),
+            "# METADATA\n# title: Main\n# custom:\n#   owners: [\"rego-owner\"]\n#   version: 1.4.0\npackage main\n\nimport data.lib\n\ndeny contains msg if {\n  lib.is_pod\n  msg := \"x\"\n}\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("policies/lib.rego"), "package lib\n\nis_pod if input.kind == \"Pod\"\n").unwrap();
+        let loaded = bylaw_engine::loader::load(&[d.join("policies")], d);
+        let options = bylaw_engine::compile::CompileOptions {
+            environment: None,
+            today: bylaw_engine::chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+            include_drafts: true,
+        };
+        let (set, diags) = bylaw_engine::compile::compile_loaded(
+            &loaded,
+            &bylaw_engine::language::rego::RegoOptions::default(),
+            options,
+        );
+        assert!(diags.iter().all(|d| d.level != bylaw_engine::diagnostic::Level::Error), "{diags:?}");
+        let files = policy_files(&set, &loaded, &|f: &str| Some(f.to_owned()));
+        let names = |f: &str| -> Vec<String> {
+            let mut n: Vec<String> = files[f].iter().map(|p| p.name.clone()).collect();
+            n.sort();
+            n
+        };
+        // an extended file is a base, not a policy of its own: its changes are the child's
+        assert_eq!(names("policies/base.yaml"), ["team"]);
+        assert_eq!(names("policies/team.yaml"), ["team"]);
+        assert_eq!(names("policies/main.rego"), ["main"]);
+        assert_eq!(names("policies/lib.rego"), ["main"], "a Rego library belongs to every Rego policy");
+        let main = &files["policies/main.rego"][0];
+        assert_eq!(main.owners, ["rego-owner"], "METADATA custom.owners");
+        assert_eq!(main.version.as_deref(), Some("1.4.0"));
+        assert_eq!(files["policies/team.yaml"][0].version.as_deref(), Some("2.0.0"));
+    }
+
+    #[test]
     fn rego_packages_and_audit_dedup() {
         assert_eq!(rego_package("# METADATA\n# title: x\npackage main.k8s\n").as_deref(), Some("main.k8s"));
         let gate = Gate {

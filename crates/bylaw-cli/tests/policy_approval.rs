@@ -303,7 +303,13 @@ fn github_without_an_approval_the_gate_fails_naming_the_owners() {
 
 #[test]
 fn github_approvals_by_a_non_owner_the_author_or_of_an_older_commit_do_not_count() {
-    let (dir, base, head) = repo(tighten);
+    // the PR also adds mallory to the owners and to the config's approvers
+    let (dir, base, head) = repo(|d| {
+        tighten(d);
+        let c = d.join(".bylaw.yaml");
+        let text = std::fs::read_to_string(&c).unwrap();
+        std::fs::write(c, format!("{text}approvers: [mallory]\n")).unwrap();
+    });
     let d = &work(&dir);
     let mock = Mock::start();
     expect_pr(&mock, vec![pr_file("policies/workloads.yaml", "modified", None)]);
