@@ -77,6 +77,9 @@ pub trait PreparedRun {
     fn catalog(&self) -> Catalog;
     /// The configured approvers (besides each policy's owners).
     fn approvers(&self) -> Vec<String>;
+    /// The run's policies at head and at another revision, for the
+    /// approval of policy changes ([`crate::policy_approval`]).
+    fn policy_repo(&self) -> &dyn crate::policy_approval::PolicyRepo;
     /// Evaluates, honouring `approved` (exceptions from approved requests)
     /// besides the exception lists.
     fn evaluate(self, approved: Vec<Exception>) -> Result<Report, Stop>;
@@ -196,7 +199,7 @@ pub fn run<E: Evaluator>(
     if let Some(f) = forge {
         context = f.context(context, changed_files);
     }
-    let policies_at = match subject.base.filter(|b| !b.is_empty()) {
+    let policies_at = match subject.base.clone().filter(|b| !b.is_empty()) {
         Some(base) if opts.policies_from_base => Some(base),
         None if opts.policies_from_base && subject.in_change => {
             host.warn(
@@ -216,6 +219,18 @@ pub fn run<E: Evaluator>(
         Ok(p) => p,
         Err(Stop(code)) => return code,
     };
+
+    // policy changes need their owners' approval (a separate check)
+    let (approval, failures) = match in_change {
+        Some(f) => crate::policy_approval::check(
+            f,
+            prepared.policy_repo(),
+            subject.base.as_deref(),
+            changes.as_ref().map(|(names, _)| names.as_slice()),
+        ),
+        None => (None, Vec::new()),
+    };
+    failures.iter().for_each(|e| degraded.handle(e));
 
     // exception requests, before evaluation: answer the commands due,
     // then honour the approved requests
@@ -287,8 +302,9 @@ pub fn run<E: Evaluator>(
     for e in crate::impact::publish(evaluator, forge, changed_files, &thread, host, console) {
         degraded.handle(&e);
     }
-    if failed > 0 {
-        return EXIT_ERROR;
-    }
-    u8::try_from(report.exit_code()).unwrap_or(EXIT_ERROR)
+    let code = if failed > 0 { EXIT_ERROR } else { u8::try_from(report.exit_code()).unwrap_or(EXIT_ERROR) };
+    let time = opts.now.to_rfc3339_opts(bylaw_engine::chrono::SecondsFormat::Secs, true);
+    let (code, failures) = crate::policy_approval::finish(approval, in_change, console, &time, code);
+    failures.iter().for_each(|e| degraded.handle(e));
+    code
 }

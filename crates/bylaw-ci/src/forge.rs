@@ -79,4 +79,54 @@ pub trait Forge {
 
     /// Replaces bylaw's summary comment `existing`, or posts it.
     fn upsert_summary(&self, existing: Option<u64>, body: &str) -> Result<(), ApiFailure>;
+
+    /// The paths the change request removes: deleted files and the old
+    /// names of renamed ones (known after [`Forge::changes`]; empty
+    /// before). A policy file deleted or renamed away is a policy change
+    /// ([`crate::policy_approval`]).
+    fn removed_files(&self) -> Vec<String>;
+
+    /// The approvals of the change request that count for its current
+    /// head commit, with its author and head (see [`Approvals`]). Called
+    /// only when the change touches a policy file.
+    fn approvals(&self) -> Result<Approvals, ApiFailure>;
+
+    /// Whether `user` is one of `owners`, verified through the API: listed
+    /// by login, or an active member of a listed team / group. Unlike
+    /// [`Forge::authorize`], a repository role (maintain, Maintainer) does
+    /// not make anyone an owner. `Ok(how)` or `Err(why not)`.
+    fn verify_owner(&self, owners: &Approvers, user: &Approver) -> Result<String, String>;
+
+    /// Publishes the policy-change approval gate on the head commit: a
+    /// check run named `bylaw: policy approval` or a commit status
+    /// `bylaw/policy-approval`, failing until every changed policy is
+    /// approved. `summary` is Markdown, `title` one line.
+    fn publish_approval(&self, approved: bool, title: &str, summary: &str) -> Vec<ApiFailure>;
+}
+
+/// Someone who approved a change request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approver {
+    /// Login (GitHub) or username (GitLab).
+    pub login: String,
+    /// The platform's numeric user id (GitLab's members API needs it).
+    pub id: u64,
+}
+
+/// A change request's approvals as they stand for its head commit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Approvals {
+    /// The change request's author: their own approval never counts.
+    pub author: String,
+    /// The head commit approvals must be for.
+    pub head: String,
+    /// The change request's number (GitHub) or iid (GitLab).
+    pub number: u64,
+    /// Those whose approval stands for `head` (GitHub: their latest
+    /// review is `APPROVED` on `head`; GitLab: listed in `approved_by`
+    /// while the merge request's head is the pipeline's commit).
+    pub approved: Vec<Approver>,
+    /// Approvals that do not count, and why (an approval of an older
+    /// commit), one line each for the log and the check.
+    pub ignored: Vec<String>,
 }

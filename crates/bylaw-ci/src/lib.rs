@@ -98,6 +98,8 @@ pub mod forge;
 pub mod host;
 pub mod http;
 pub mod impact;
+
+pub mod policy_approval;
 pub mod requests;
 pub mod summary;
 

@@ -188,3 +188,42 @@ pub fn commit_status(api: &Api, gh: &GitHub, report: &Report) -> Result<(), ApiE
     let _: Status = api.post(&format!("/repos/{owner}/{repo}/statuses/{}", gh.sha), &body)?;
     Ok(())
 }
+
+/// Publishes a completed check run `name` on the run's commit with a
+/// `conclusion` (`success`, `failure`), a one-line `title` and a Markdown
+/// `summary` (cut at GitHub's limit): the gate of policy-change approval.
+pub fn named_check_run(
+    api: &Api,
+    gh: &GitHub,
+    name: &str,
+    conclusion: &'static str,
+    title: &str,
+    summary: &str,
+) -> Result<u64, ApiError> {
+    let (owner, repo) = gh.owner_repo();
+    let summary: String = summary.chars().take(SUMMARY_LIMIT).collect();
+    let body = CheckRunBody {
+        name: Some(name),
+        head_sha: Some(&gh.sha),
+        status: Some("completed"),
+        conclusion: Some(conclusion),
+        details_url: gh.run_url.as_deref(),
+        output: Some(Output { title, summary: &summary, annotations: None }),
+    };
+    let created: CheckRun = api.post(&format!("/repos/{owner}/{repo}/check-runs"), &body)?;
+    Ok(created.id.into_inner())
+}
+
+/// Sets commit status `context` of the run's commit: `success` or `failure`
+/// with `description` (cut at GitHub's 140 characters).
+pub fn named_status(api: &Api, gh: &GitHub, context: &str, success: bool, description: &str) -> Result<(), ApiError> {
+    let (owner, repo) = gh.owner_repo();
+    let body = StatusBody {
+        state: if success { StatusState::Success } else { StatusState::Failure },
+        context,
+        description: description.chars().take(140).collect(),
+        target_url: gh.run_url.as_deref(),
+    };
+    let _: Status = api.post(&format!("/repos/{owner}/{repo}/statuses/{}", gh.sha), &body)?;
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! The GitHub Actions context: `GITHUB_*` variables and the event payload
-//! (`GITHUB_EVENT_PATH`) for `pull_request`, `pull_request_target`, `push`,
+//! (`GITHUB_EVENT_PATH`) for `pull_request`, `pull_request_target`,
+//! `pull_request_review`, `push`,
 //! `issue_comment`, `workflow_dispatch` and `merge_group`, turned into the
 //! engine's `ctx` (DESIGN §6).
 
@@ -76,7 +77,8 @@ impl GitHub {
         let event = env("GITHUB_EVENT_NAME").unwrap_or_default();
         let server_url = env("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
         let pr = match event.as_str() {
-            "pull_request" | "pull_request_target" => pr_from(&payload["pull_request"]),
+            // a review re-runs the gate of policy-change approval
+            "pull_request" | "pull_request_target" | "pull_request_review" => pr_from(&payload["pull_request"]),
             "issue_comment" if payload["issue"].get("pull_request").is_some() => {
                 let issue = &payload["issue"];
                 Some(PullRequest {

@@ -1,19 +1,22 @@
 //! GitHub as the forge: the pull request and its files and comments, a
 //! check run (needs `checks: write`) or a commit status (`statuses:
 //! write`), one upserted PR comment, and exception requests by PR comment
-//! answered in the `issue_comment` run of the command.
+//! answered in the `issue_comment` run of the command; policy changes
+//! approved by reviews ([`crate::reviews`]).
 
 use crate::api::Api;
 use crate::context::GitHub;
-use crate::requests::{authorize, handle_comment};
-use crate::{checks, comments, publish, pulls};
+use crate::requests::{authorize, handle_comment, listed_or_member};
+use crate::{checks, comments, publish, pulls, reviews};
 use bylaw_ci::diff::ChangedLines;
-use bylaw_ci::forge::{ApiFailure, Forge};
+use bylaw_ci::forge::{ApiFailure, Approvals, Approver, Forge};
 use bylaw_ci::host::Subject;
+use bylaw_ci::policy_approval::{CHECK_NAME, STATUS_NAME};
 use bylaw_ci::requests::{Approvers, ThreadComment, Verifier};
 use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::context::PipelineContext;
 use bylaw_engine::report::{Catalog, Finding, Report};
+use std::cell::RefCell;
 use std::time::Duration;
 
 /// What to publish the verdict as.
@@ -30,6 +33,8 @@ pub struct GitHubForge {
     gh: GitHub,
     api: Api,
     verdicts: Verdicts,
+    /// The paths the PR removes, recorded by `changes`.
+    removed: RefCell<Vec<String>>,
 }
 
 impl GitHubForge {
@@ -40,7 +45,7 @@ impl GitHubForge {
         if let Some(b) = backoff {
             api.retry.backoff = b;
         }
-        GitHubForge { gh, api, verdicts }
+        GitHubForge { gh, api, verdicts, removed: RefCell::new(Vec::new()) }
     }
 
     fn number(&self) -> u64 {
@@ -77,8 +82,10 @@ impl Forge for GitHubForge {
     }
 
     fn changes(&self) -> Result<(Vec<String>, ChangedLines), ApiFailure> {
-        pulls::files(&self.api, &self.gh, self.number())
-            .map_err(|e| ApiFailure::new("list the pull request's files", e))
+        let (names, lines, removed) = pulls::files(&self.api, &self.gh, self.number())
+            .map_err(|e| ApiFailure::new("list the pull request's files", e))?;
+        *self.removed.borrow_mut() = removed;
+        Ok((names, lines))
     }
 
     fn thread(&self) -> Result<Vec<ThreadComment>, ApiFailure> {
@@ -126,5 +133,43 @@ impl Forge for GitHubForge {
         comments::upsert(&self.api, &self.gh, pr.number, existing, body)
             .map(|_| ())
             .map_err(|e| ApiFailure::new("comment on the pull request", e))
+    }
+
+    fn removed_files(&self) -> Vec<String> {
+        self.removed.borrow().clone()
+    }
+
+    fn approvals(&self) -> Result<Approvals, ApiFailure> {
+        let pr = self.gh.pr.clone().unwrap_or_default();
+        let head = if pr.head_sha.is_empty() { self.gh.sha.clone() } else { pr.head_sha.clone() };
+        reviews::approvals(&self.api, &self.gh, pr.number, &pr.author, &head)
+            .map_err(|e| ApiFailure::new("read the pull request's reviews", e))
+    }
+
+    fn verify_owner(&self, owners: &Approvers, user: &Approver) -> Result<String, String> {
+        listed_or_member(&self.api, owners, &user.login).map_err(|problems| {
+            let mut why = format!("@{} is not one of {}", user.login, owners.entries.join(", "));
+            for p in problems {
+                why.push_str("; ");
+                why.push_str(&p);
+            }
+            why
+        })
+    }
+
+    fn publish_approval(&self, approved: bool, title: &str, summary: &str) -> Vec<ApiFailure> {
+        let mut failures = Vec::new();
+        let conclusion = if approved { "success" } else { "failure" };
+        if self.verdicts.check_run {
+            if let Err(e) = checks::named_check_run(&self.api, &self.gh, CHECK_NAME, conclusion, title, summary) {
+                failures.push(ApiFailure::new("create the policy-approval check run", e));
+            }
+        }
+        if self.verdicts.status {
+            if let Err(e) = checks::named_status(&self.api, &self.gh, STATUS_NAME, approved, title) {
+                failures.push(ApiFailure::new("set the policy-approval commit status", e));
+            }
+        }
+        failures
     }
 }

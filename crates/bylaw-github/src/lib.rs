@@ -6,7 +6,8 @@
 //! comment), both driven by `bylaw_ci::flow`. Jenkins builds of GitHub
 //! repositories use the forge too. The API is reached through `octocrab`
 //! on a runtime of the adapter's own ([`api::Api`]); one file per part of
-//! it: [`pulls`], [`comments`], [`checks`], and approvers in [`requests`].
+//! it: [`pulls`], [`comments`], [`checks`], approvers in [`requests`], and
+//! the reviews that approve policy changes in [`reviews`].
 
 #![forbid(unsafe_code)]
 
@@ -19,3 +20,4 @@ pub mod host;
 pub mod publish;
 pub mod pulls;
 pub mod requests;
+pub mod reviews;

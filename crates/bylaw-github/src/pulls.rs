@@ -7,7 +7,7 @@ use crate::context::{GitHub, PullRequest};
 use bylaw_ci::diff::{added_lines, ChangedLines};
 use bylaw_ci::ApiError;
 use octocrab::models::pulls;
-use octocrab::models::repos::DiffEntry;
+use octocrab::models::repos::{DiffEntry, DiffEntryStatus};
 
 /// The API's pull request as the adapter's.
 pub fn pull_request(p: &pulls::PullRequest) -> PullRequest {
@@ -34,15 +34,23 @@ pub fn get(api: &Api, gh: &GitHub, number: u64) -> Result<PullRequest, ApiError>
     Ok(pull_request(&p))
 }
 
-/// PR `number`'s changed files and the lines each adds (every page).
-pub fn files(api: &Api, gh: &GitHub, number: u64) -> Result<(Vec<String>, ChangedLines), ApiError> {
+/// PR `number`'s changed files and the lines each adds (every page),
+/// and the paths it removes: removed files and the previous names of
+/// renamed ones.
+pub fn files(api: &Api, gh: &GitHub, number: u64) -> Result<(Vec<String>, ChangedLines, Vec<String>), ApiError> {
     let (owner, repo) = gh.owner_repo();
     let entries: Vec<DiffEntry> = api.get_all(&format!("/repos/{owner}/{repo}/pulls/{number}/files"))?;
     let mut names = Vec::new();
     let mut lines = ChangedLines::new();
+    let mut removed = Vec::new();
     for f in entries {
+        match f.status {
+            DiffEntryStatus::Removed => removed.push(f.filename.clone()),
+            DiffEntryStatus::Renamed => removed.extend(f.previous_filename.clone()),
+            _ => {}
+        }
         lines.insert(f.filename.clone(), added_lines(f.patch.as_deref().unwrap_or("")));
         names.push(f.filename);
     }
-    Ok((names, lines))
+    Ok((names, lines, removed))
 }

@@ -30,12 +30,10 @@ struct CollaboratorPermission {
     role_name: Option<String>,
 }
 
-/// Whether the author of `comment` may approve, verified through the API:
-/// listed by login, an active member of a listed team, or holding at least
-/// `maintain` permission on the repository. `Err` explains a refusal.
-pub fn authorize(api: &Api, gh: &GitHub, approvers: &Approvers, comment: &ThreadComment) -> Result<String, String> {
-    let user = comment.author.as_str();
-    let (owner, repo) = gh.owner_repo();
+/// Whether `user` is listed in `approvers` by login, or an active member
+/// of a listed team (GitHub REST docs, "Teams > Members": get team
+/// membership for a user). `Err` holds why not, one reason per team.
+pub fn listed_or_member(api: &Api, approvers: &Approvers, user: &str) -> Result<String, Vec<String>> {
     if approvers.lists_user(user) {
         return Ok(format!("@{user} is a listed approver"));
     }
@@ -52,6 +50,19 @@ pub fn authorize(api: &Api, gh: &GitHub, approvers: &Approvers, comment: &Thread
             Err(e) => team_problems.push(format!("membership of @{team} could not be read: {e}")),
         }
     }
+    Err(team_problems)
+}
+
+/// Whether the author of `comment` may approve, verified through the API:
+/// listed by login, an active member of a listed team, or holding at least
+/// `maintain` permission on the repository. `Err` explains a refusal.
+pub fn authorize(api: &Api, gh: &GitHub, approvers: &Approvers, comment: &ThreadComment) -> Result<String, String> {
+    let user = comment.author.as_str();
+    let (owner, repo) = gh.owner_repo();
+    let team_problems = match listed_or_member(api, approvers, user) {
+        Ok(how) => return Ok(how),
+        Err(problems) => problems,
+    };
     let role =
         match api.get::<CollaboratorPermission>(&format!("/repos/{owner}/{repo}/collaborators/{user}/permission")) {
             Ok(p) => p.role_name.unwrap_or(p.permission),

@@ -1,19 +1,22 @@
 //! GitLab as the forge: the merge request's changes and notes, one
 //! upserted MR note, a `bylaw` commit status, and exception requests by MR
 //! note. GitLab runs no pipeline for a new note, so every pipeline answers
-//! the `/bylaw` notes not answered yet.
+//! the `/bylaw` notes not answered yet. Policy changes are approved
+//! through the MR's approvals ([`crate::approvals`]).
 
 use crate::api::{self, Client};
 use crate::context::GitLab;
-use crate::publish;
-use crate::requests::{authorize, handle_new_commands, MrThread};
+use crate::requests::{authorize, handle_new_commands, listed_or_member, MrThread};
+use crate::{approvals, publish};
 use bylaw_ci::diff::ChangedLines;
-use bylaw_ci::forge::{ApiFailure, Forge};
+use bylaw_ci::forge::{ApiFailure, Approvals, Approver, Forge};
 use bylaw_ci::host::Subject;
+use bylaw_ci::policy_approval::STATUS_NAME;
 use bylaw_ci::requests::{Approvers, ThreadComment, Verifier};
 use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::context::PipelineContext;
 use bylaw_engine::report::{Catalog, Finding, Report};
+use std::cell::RefCell;
 use std::time::Duration;
 
 /// A project on GitLab, through its REST API v4 with a project, group or
@@ -25,6 +28,8 @@ pub struct GitLabForge {
     me: u64,
     /// Set a `bylaw` commit status.
     status: bool,
+    /// The paths the MR removes, recorded by `changes`.
+    removed: RefCell<Vec<String>>,
 }
 
 impl GitLabForge {
@@ -35,7 +40,7 @@ impl GitLabForge {
         if let Some(b) = backoff {
             client.retry.backoff = b;
         }
-        GitLabForge { gl, client, me: 0, status }
+        GitLabForge { gl, client, me: 0, status, removed: RefCell::new(Vec::new()) }
     }
 
     fn iid(&self) -> u64 {
@@ -83,8 +88,10 @@ impl Forge for GitLabForge {
     }
 
     fn changes(&self) -> Result<(Vec<String>, ChangedLines), ApiFailure> {
-        publish::changes(&self.client, &self.gl, self.iid())
-            .map_err(|e| ApiFailure::new("list the merge request's changes", e))
+        let (files, lines, removed) = publish::changes(&self.client, &self.gl, self.iid())
+            .map_err(|e| ApiFailure::new("list the merge request's changes", e))?;
+        *self.removed.borrow_mut() = removed;
+        Ok((files, lines))
     }
 
     fn thread(&self) -> Result<Vec<ThreadComment>, ApiFailure> {
@@ -126,5 +133,35 @@ impl Forge for GitLabForge {
         publish::upsert_note(&self.client, &self.gl, self.iid(), existing, body)
             .map(|_| ())
             .map_err(|e| ApiFailure::new("write the merge request note", e))
+    }
+
+    fn removed_files(&self) -> Vec<String> {
+        self.removed.borrow().clone()
+    }
+
+    fn approvals(&self) -> Result<Approvals, ApiFailure> {
+        approvals::approvals(&self.client, &self.gl, self.iid())
+            .map_err(|e| ApiFailure::new("read the merge request's approvals", e))
+    }
+
+    fn verify_owner(&self, owners: &Approvers, user: &Approver) -> Result<String, String> {
+        listed_or_member(&self.client, owners, &user.login, user.id).map_err(|problems| {
+            let mut why = format!("@{} is not one of {}", user.login, owners.entries.join(", "));
+            for p in problems {
+                why.push_str("; ");
+                why.push_str(&p);
+            }
+            why
+        })
+    }
+
+    fn publish_approval(&self, approved: bool, title: &str, _summary: &str) -> Vec<ApiFailure> {
+        if self.gl.sha.is_empty() {
+            return Vec::new();
+        }
+        match publish::named_status(&self.client, &self.gl, STATUS_NAME, approved, title) {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![ApiFailure::new("set the policy-approval commit status", e)],
+        }
     }
 }

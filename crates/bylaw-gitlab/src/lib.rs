@@ -4,7 +4,8 @@
 //! ([`forge::GitLabForge`]: the merge request's changed files, one upserted
 //! MR note, a `bylaw` commit status ([`publish`]), and exception requests
 //! by MR note with approvers verified through the members API
-//! ([`requests`])), both driven by `bylaw_ci::flow`. The Code Quality report is an emitter of
+//! ([`requests`]), policy changes approved through the MR's approvals
+//! ([`approvals`])), both driven by `bylaw_ci::flow`. The Code Quality report is an emitter of
 //! `bylaw-report`; the request logic is shared with GitHub in `bylaw-ci`.
 //!
 //! It talks to the REST API v4 at `CI_API_V4_URL` (gitlab.com or
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod approvals;
 pub mod context;
 pub mod forge;
 pub mod host;

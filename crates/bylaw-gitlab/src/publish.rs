@@ -29,12 +29,18 @@ pub fn merge_request(client: &Client, gl: &GitLab, iid: u64) -> Result<(String, 
     Ok((s(&r.json["diff_refs"]["head_sha"]), s(&r.json["diff_refs"]["base_sha"])))
 }
 
-/// The MR's changed files and the lines each adds (`GET …/diffs`, paginated).
-pub fn changes(client: &Client, gl: &GitLab, iid: u64) -> Result<(Vec<String>, ChangedLines), ApiError> {
+/// The MR's changed files and the lines each adds (`GET …/diffs`,
+/// paginated), and the paths it removes: deleted files and the old paths of
+/// renamed ones.
+pub fn changes(client: &Client, gl: &GitLab, iid: u64) -> Result<(Vec<String>, ChangedLines, Vec<String>), ApiError> {
     let diffs = client.get_all(&format!("{}/merge_requests/{iid}/diffs", gl.project()))?;
     let mut files = Vec::new();
     let mut lines = ChangedLines::new();
+    let mut removed = Vec::new();
     for d in &diffs {
+        if d["deleted_file"] == true || d["renamed_file"] == true {
+            removed.extend(d["old_path"].as_str().map(str::to_owned));
+        }
         if d["deleted_file"] == true {
             continue;
         }
@@ -42,7 +48,7 @@ pub fn changes(client: &Client, gl: &GitLab, iid: u64) -> Result<(Vec<String>, C
         files.push(path.to_owned());
         lines.insert(path.to_owned(), added_lines(d["diff"].as_str().unwrap_or("")));
     }
-    Ok((files, lines))
+    Ok((files, lines, removed))
 }
 
 /// The MR's notes, oldest first, with bylaw's own marked as bot notes.
@@ -66,10 +72,24 @@ pub fn upsert_note(client: &Client, gl: &GitLab, iid: u64, existing: Option<u64>
 /// is not an error.
 pub fn commit_status(client: &Client, gl: &GitLab, report: &Report) -> Result<(), ApiError> {
     let s = &report.summary;
+    let description = format!("{} blocking, {} advisory, {} excepted", s.blocking, s.advisory, s.excepted);
+    named_status(client, gl, STATUS_NAME, report.verdict != Verdict::Fail, &description)
+}
+
+/// Sets commit status `name` of the pipeline's commit: `success` or
+/// `failed` with `description` (cut at 255 characters), attached to this
+/// pipeline. Setting the state it already has is not an error.
+pub fn named_status(
+    client: &Client,
+    gl: &GitLab,
+    name: &str,
+    success: bool,
+    description: &str,
+) -> Result<(), ApiError> {
     let mut body = json!({
-        "state": if report.verdict == Verdict::Fail { "failed" } else { "success" },
-        "name": STATUS_NAME,
-        "description": format!("{} blocking, {} advisory, {} excepted", s.blocking, s.advisory, s.excepted),
+        "state": if success { "success" } else { "failed" },
+        "name": name,
+        "description": description.chars().take(255).collect::<String>(),
     });
     if let Some(url) = &gl.job_url {
         body["target_url"] = json!(url);

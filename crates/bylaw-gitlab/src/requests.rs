@@ -62,16 +62,22 @@ fn role(level: u64) -> &'static str {
     }
 }
 
-/// Whether the author of `note` may approve, verified through the members
-/// API. `Err` explains a refusal.
-pub fn authorize(client: &Client, gl: &GitLab, approvers: &Approvers, note: &ThreadComment) -> Result<String, String> {
-    let user = note.author.as_str();
+/// Whether `user` (with numeric id `user_id`) is listed in `approvers` by
+/// username, or an active member of a listed group (GitLab REST docs,
+/// "Group and project members": get a member of a group, including
+/// inherited and invited members). `Err` holds why not, one reason per group.
+pub fn listed_or_member(
+    client: &Client,
+    approvers: &Approvers,
+    user: &str,
+    user_id: u64,
+) -> Result<String, Vec<String>> {
     if approvers.lists_user(user) {
         return Ok(format!("@{user} is a listed approver"));
     }
     let mut problems = Vec::new();
     for group in approvers.groups() {
-        match client.get(&format!("/groups/{}/members/all/{}", encode_id(group), note.author_id)) {
+        match client.get(&format!("/groups/{}/members/all/{user_id}", encode_id(group))) {
             Ok(r) if r.json["state"].as_str().unwrap_or("active") == "active" => {
                 return Ok(format!("@{user} is a member of @{group}"))
             }
@@ -80,6 +86,17 @@ pub fn authorize(client: &Client, gl: &GitLab, approvers: &Approvers, note: &Thr
             Err(e) => problems.push(format!("membership of @{group} could not be read: {e}")),
         }
     }
+    Err(problems)
+}
+
+/// Whether the author of `note` may approve, verified through the members
+/// API. `Err` explains a refusal.
+pub fn authorize(client: &Client, gl: &GitLab, approvers: &Approvers, note: &ThreadComment) -> Result<String, String> {
+    let user = note.author.as_str();
+    let problems = match listed_or_member(client, approvers, user, note.author_id) {
+        Ok(how) => return Ok(how),
+        Err(p) => p,
+    };
     let level = match client.get(&format!("{}/members/all/{}", gl.project(), note.author_id)) {
         Ok(r) => r.json["access_level"].as_u64().unwrap_or(0),
         Err(e) if e.status() == Some(404) => 0,

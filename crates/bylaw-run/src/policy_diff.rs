@@ -168,18 +168,12 @@ pub fn changes(base: &PolicyDef, head: &PolicyDef) -> Vec<Change> {
         match (bs.environments.get(env), hs.environments.get(env)) {
             (Some(b), Some(h)) if b != h => {
                 match (b.enforcement(), h.enforcement()) {
-                    (Some(bl), Some(hl)) if hl > bl => push(
-                        &mut out,
-                        None,
-                        format!("`environments.{env}` raised from {bl} to {hl}"),
-                        Effect::Tightens,
-                    ),
-                    (Some(bl), Some(hl)) if hl < bl => push(
-                        &mut out,
-                        None,
-                        format!("`environments.{env}` lowered from {bl} to {hl}"),
-                        Effect::Other,
-                    ),
+                    (Some(bl), Some(hl)) if hl > bl => {
+                        push(&mut out, None, format!("`environments.{env}` raised from {bl} to {hl}"), Effect::Tightens)
+                    }
+                    (Some(bl), Some(hl)) if hl < bl => {
+                        push(&mut out, None, format!("`environments.{env}` lowered from {bl} to {hl}"), Effect::Other)
+                    }
                     (bl, hl) if bl != hl => push(
                         &mut out,
                         None,

@@ -9,6 +9,7 @@
 mod github;
 mod gitlab;
 mod jenkins;
+mod policy_repo;
 
 use crate::check::{prepare, Prepared, RunAdditions, RunArgs};
 use crate::common::{self, usage_error};
@@ -21,7 +22,7 @@ use bylaw_engine::exceptions::Exception;
 use bylaw_engine::report::{Catalog, Report};
 use bylaw_report::{Format, RenderOptions};
 use clap::{Args, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct CiArgs {
@@ -165,6 +166,8 @@ pub struct Ready<'a> {
     prepared: Prepared,
     approvers: &'a [String],
     failure: Vec<(Format, PathBuf)>,
+    /// The policies at head and at the base, for policy-change approval.
+    sources: policy_repo::Sources,
 }
 
 impl Evaluator for Runner<'_> {
@@ -179,6 +182,19 @@ impl Evaluator for Runner<'_> {
 
     fn prepare(&mut self, run: RunRequest) -> Result<Ready<'_>, Stop> {
         let failure: Vec<(Format, PathBuf)> = run.artifacts.iter().map(|a| (a.format, a.path.clone())).collect();
+        let sources = policy_repo::Sources {
+            paths: common::policy_paths(&self.args.policies, &self.config),
+            rego: self.args.rego.options(&self.config),
+            config_file: self
+                .config
+                .file
+                .as_ref()
+                .map(|f| bylaw_engine::paths::absolute(common::working_dir(), Path::new(f))),
+            approvers: self.config.approvers.clone(),
+            audit_log: self.config.audit_log.as_ref().map(|p| self.config.resolve(p)),
+            working_dir: common::working_dir().to_path_buf(),
+            today: Utc::now().date_naive(),
+        };
         if let Some(base) = &run.policies_at {
             // the sources in effect in the run's environment, as `prepare` chooses them
             let branch = run.branch.clone().or_else(|| bylaw_ci::env::branch(&bylaw_ci::env::process_env));
@@ -203,7 +219,7 @@ impl Evaluator for Runner<'_> {
         let additions =
             RunAdditions { context: Some(platform), branch: run.branch, artifacts: run.written, audit_log: None };
         match prepare(&this.args, &this.config, this.cli, additions) {
-            Ok(prepared) => Ok(Ready { prepared, approvers: &this.config.approvers, failure }),
+            Ok(prepared) => Ok(Ready { prepared, approvers: &this.config.approvers, failure, sources }),
             Err(code) => {
                 write_failure_artifacts(&failure);
                 Err(Stop(code))
@@ -249,6 +265,10 @@ impl PreparedRun for Ready<'_> {
 
     fn approvers(&self) -> Vec<String> {
         self.approvers.to_vec()
+    }
+
+    fn policy_repo(&self) -> &dyn bylaw_ci::policy_approval::PolicyRepo {
+        &self.sources
     }
 
     fn evaluate(self, approved: Vec<Exception>) -> Result<Report, Stop> {

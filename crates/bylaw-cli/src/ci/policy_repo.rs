@@ -1,0 +1,162 @@
+//! The binary's side of the approval of policy changes
+//! ([`bylaw_ci::policy_approval`]): the run's policy paths loaded from the
+//! work tree and, through `git`, as they are at the change's base commit
+//! (`bylaw_run::git::policies_at`, as `--policy-ref base` does), with the
+//! config's `approvers` of that revision and the diff of policy files.
+
+use bylaw_ci::policy_approval::{policy_files, BaseRevision, PolicyFiles, PolicyRepo};
+use bylaw_engine::chrono::NaiveDate;
+use bylaw_engine::compile::CompileOptions;
+use bylaw_engine::config::Config;
+use bylaw_engine::paths::{absolute, git_top};
+use bylaw_run::RegoOptions;
+use std::path::{Path, PathBuf};
+
+/// The run's policy sources, at head (the work tree) and at a revision.
+pub struct Sources {
+    /// The policy paths of the run as given (flags, else the config's):
+    /// never the base revision's copies.
+    pub paths: Vec<PathBuf>,
+    pub rego: RegoOptions,
+    /// The config file in use (absolute), if any.
+    pub config_file: Option<PathBuf>,
+    /// The config's `approvers` (used when the config is outside the repository).
+    pub approvers: Vec<String>,
+    pub audit_log: Option<PathBuf>,
+    pub working_dir: PathBuf,
+    pub today: NaiveDate,
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// `path` relative to `top` with `/` separators, if it is under it.
+fn relative(path: &Path, top: &Path) -> Option<String> {
+    let rel = canonical(path).strip_prefix(top).ok()?.to_path_buf();
+    Some(rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
+}
+
+impl Sources {
+    fn top(&self) -> Result<PathBuf, String> {
+        git_top(&self.working_dir)
+            .map(|t| canonical(&t))
+            .ok_or_else(|| format!("{} is not in a git work tree", self.working_dir.display()))
+    }
+
+    /// Loads and compiles `paths` (every lifecycle, drafts too) and maps
+    /// their files through `repo_path`.
+    fn load(&self, paths: &[PathBuf], repo_path: &dyn Fn(&str) -> Option<String>) -> Result<PolicyFiles, String> {
+        let options = CompileOptions { environment: None, today: self.today, include_drafts: true };
+        let mut messages = Vec::new();
+        match bylaw_run::load_and_compile(paths, options, &self.rego, &self.working_dir, &mut messages) {
+            Ok((set, loaded)) => Ok(policy_files(&set, &loaded, repo_path)),
+            Err(e) => {
+                let first = e
+                    .diagnostics()
+                    .and_then(|(d, _)| d.iter().find(|d| d.level == bylaw_engine::diagnostic::Level::Error))
+                    .map(|d| format!(" ({}: {})", d.file, d.message))
+                    .unwrap_or_default();
+                Err(format!("{e}{first}"))
+            }
+        }
+    }
+}
+
+/// Whether `policies_at` failed because the path is not in that revision.
+fn missing_at(e: &str) -> bool {
+    e.contains("does not exist at")
+}
+
+impl PolicyRepo for Sources {
+    fn head(&self) -> Result<PolicyFiles, String> {
+        let top = git_top(&self.working_dir).map(|t| canonical(&t)).unwrap_or_else(|| canonical(&self.working_dir));
+        let wd = self.working_dir.clone();
+        let repo_path = move |display: &str| -> Option<String> {
+            if display.starts_with("pack:") {
+                return None;
+            }
+            relative(&absolute(&wd, Path::new(display)), &top)
+        };
+        self.load(&self.paths, &repo_path)
+    }
+
+    fn at(&self, rev: &str) -> Result<BaseRevision, String> {
+        let top = self.top()?;
+        let mut dirs = Vec::new();
+        let mut moved = Vec::new();
+        for p in &self.paths {
+            if p.to_string_lossy().starts_with("pack:") {
+                moved.push(p.clone());
+                continue;
+            }
+            match bylaw_run::git::policies_at(rev, std::slice::from_ref(p), &self.working_dir) {
+                Ok((dir, paths)) => {
+                    moved.extend(paths);
+                    dirs.push(dir);
+                }
+                Err(e) if missing_at(&e) => {} // new in the change
+                Err(e) => return Err(e),
+            }
+        }
+        let roots: Vec<PathBuf> = dirs.iter().map(|d| canonical(d.path())).collect();
+        let wd = self.working_dir.clone();
+        let repo_path = move |display: &str| -> Option<String> {
+            if display.starts_with("pack:") {
+                return None;
+            }
+            let abs = absolute(&wd, Path::new(display));
+            roots.iter().find_map(|r| relative(&abs, r))
+        };
+        let files = if moved.is_empty() { PolicyFiles::new() } else { self.load(&moved, &repo_path)? };
+        // the approvers of the config as it is at `rev` (a change cannot add its own)
+        let approvers = match &self.config_file {
+            Some(c) if relative(c, &top).is_some() => {
+                match bylaw_run::git::policies_at(rev, std::slice::from_ref(c), &self.working_dir) {
+                    Ok((_dir, paths)) => match paths.first() {
+                        Some(p) => {
+                            Config::load(p, &self.working_dir)
+                                .map_err(|(d, _)| {
+                                    let why = d.first().map(|d| d.message.clone()).unwrap_or_default();
+                                    format!("the config at {rev} does not load: {why}")
+                                })?
+                                .approvers
+                        }
+                        None => Vec::new(),
+                    },
+                    Err(e) if missing_at(&e) => Vec::new(),
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => self.approvers.clone(),
+        };
+        drop(dirs);
+        Ok(BaseRevision { files, approvers })
+    }
+
+    fn under_policy_paths(&self, path: &str) -> bool {
+        let Ok(top) = self.top() else { return false };
+        self.paths.iter().filter(|p| !p.to_string_lossy().starts_with("pack:")).any(|p| {
+            let abs = absolute(&self.working_dir, p);
+            // a path gone from the work tree is still named under the top
+            let rel = relative(&abs, &top).or_else(|| {
+                let parent = abs.parent().map(canonical)?;
+                let name = abs.file_name()?.to_string_lossy().into_owned();
+                relative(&parent, &top).map(|d| if d.is_empty() { name.clone() } else { format!("{d}/{name}") })
+            });
+            match rel {
+                Some(r) if r.is_empty() => true,
+                Some(r) => path == r || path.starts_with(&format!("{r}/")),
+                None => false,
+            }
+        })
+    }
+
+    fn diff(&self, base: &str, paths: &[String]) -> Result<Vec<u8>, String> {
+        bylaw_run::git::diff(base, "HEAD", paths, &self.working_dir)
+    }
+
+    fn audit_log(&self) -> Option<PathBuf> {
+        self.audit_log.clone()
+    }
+}
