@@ -8,6 +8,9 @@
 #        scripts/tools.sh check-jsonschema   -> path of the check-jsonschema executable
 #        scripts/tools.sh groovy             -> path of the groovy executable (Debian's groovy 2.4,
 #                                               for the Jenkins library's tests: jenkins/test/)
+#        scripts/tools.sh postgresql         -> directory of PostgreSQL's server binaries (initdb, postgres;
+#                                               Debian's postgresql package, for the history store's
+#                                               tests: crates/bylaw-history/src/testing.rs)
 #        scripts/tools.sh cargo-deny         -> path of the cargo-deny executable (crates.io, built
 #                                               once with `cargo install --locked`: a few minutes)
 set -euo pipefail
@@ -68,6 +71,29 @@ case "${1:-}" in
     fi
     command -v groovy
     ;;
+  postgresql)
+    # Debian puts the server binaries under /usr/lib/postgresql/VERSION/bin,
+    # off PATH; the newest version present is used.
+    find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | while read -r d; do [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && echo "$d"; done | tail -n 1; }
+    bin="$(find_bin)"
+    if [ -z "$bin" ]; then
+      command -v apt-get >/dev/null ||
+        { echo "tools.sh: PostgreSQL's initdb and postgres are required and there is no apt-get to install them: install PostgreSQL 13+ server binaries under /usr/lib/postgresql/VERSION/bin" >&2; exit 2; }
+      as_root=""
+      if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null ||
+          { echo "tools.sh: installing postgresql with apt-get needs root or sudo: apt-get install postgresql" >&2; exit 2; }
+        as_root=sudo
+      fi
+      echo "installing Debian's postgresql package with apt-get" >&2
+      $as_root apt-get update >&2
+      # tests do not use the cluster the package may create: they start their own servers
+      $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >&2
+      bin="$(find_bin)"
+      [ -n "$bin" ] || { echo "tools.sh: postgresql was installed but no /usr/lib/postgresql/*/bin/initdb was found" >&2; exit 2; }
+    fi
+    echo "$bin"
+    ;;
   cargo-deny)
     root="$tools/cargo-deny"
     if ! "$root/bin/cargo-deny" --version 2>/dev/null | grep -q "$CARGO_DENY"; then
@@ -77,7 +103,7 @@ case "${1:-}" in
     echo "$PWD/$root/bin/cargo-deny"
     ;;
   *)
-    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy|cargo-deny" >&2
+    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy|postgresql|cargo-deny" >&2
     exit 2
     ;;
 esac
