@@ -48,6 +48,11 @@ pub struct RunArgs {
     /// not fail the run): only new findings block. SARIF `baselineState`.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Record the run in a history store: an SQLite file (created when
+    /// missing) or a postgres:// URL (default: `history` of .bylaw.yaml).
+    /// A failed write is a warning; the verdict is unchanged.
+    #[arg(long, value_name = "STORE")]
+    pub record: Option<String>,
     #[command(flatten)]
     pub rego: crate::rego_args::RegoArgs,
 }
@@ -379,6 +384,13 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
                 code = EXIT_ERROR;
             }
         }
+    }
+    if let Some(store) = crate::history_cmd::store_of(args.run.record.as_deref(), &config) {
+        let env = &context::process_env;
+        let now = context::now(env).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
+        let ctx = context::from_env(env, None, now);
+        let meta = crate::history_cmd::meta_of(&ctx, now, bylaw_history::RunSource::Check, common::working_dir());
+        crate::history_cmd::record(&store, &report, &meta);
     }
     // the process exits next: the report's findings (a few allocations
     // each, 100,000 or more in a big run) are not freed one by one

@@ -16,6 +16,7 @@ mod ci;
 mod common;
 mod exceptions_cmd;
 mod explain;
+mod history_cmd;
 mod init;
 mod process;
 mod rego_args;
@@ -75,6 +76,8 @@ pub enum Command {
     Audit(audit_log_cmd::AuditArgs),
     /// Check and publish on a CI platform (GitHub: annotations, check run, PR comment, exception requests).
     Ci(ci::CiArgs),
+    /// The history store of `--record`: import earlier JSON reports and SARIF files.
+    History(history_cmd::HistoryArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -165,6 +168,7 @@ fn run() -> ExitCode {
         Command::Exceptions(args) => exceptions_cmd::run(args, &cli),
         Command::Audit(args) => audit_log_cmd::run(args, &cli),
         Command::Ci(args) => ci::run(args, &cli),
+        Command::History(args) => history_cmd::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {
                 SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,

@@ -141,6 +141,27 @@ fn from_sarif(log: &Value) -> Result<(Report, FileMeta), String> {
     let props = run.get("properties").cloned().unwrap_or(Value::Null);
     let succeeded = run.pointer("/invocations/0/executionSuccessful").and_then(Value::as_bool).unwrap_or(true);
 
+    // a run that stopped before evaluating (exit 2): its results are the
+    // problems, not findings
+    if !succeeded {
+        let problems = run.get("results").and_then(Value::as_array).map_or(0, Vec::len);
+        let version = str_at(driver, &["version"]).unwrap_or("").to_owned();
+        let report = Report {
+            version: bylaw_engine::report::REPORT_VERSION.to_owned(),
+            tool: ToolInfo { version, ..ToolInfo::default() },
+            environment: None,
+            fail_on: FailOn::default(),
+            verdict: Verdict::Error,
+            summary: Summary { errors: problems, ..Summary::default() },
+            policies: Vec::new(),
+            rules: Vec::new(),
+            findings: Vec::new(),
+            exceptions: Vec::new(),
+            errors: Vec::new(),
+        };
+        return Ok((report, provenance(run)));
+    }
+
     // rules
     let mut rules = Vec::new();
     for (i, d) in driver.get("rules").and_then(Value::as_array).into_iter().flatten().enumerate() {
@@ -303,8 +324,14 @@ fn from_sarif(log: &Value) -> Result<(Report, FileMeta), String> {
         exceptions: Vec::new(),
         errors: Vec::new(),
     };
+    Ok((report, provenance(run)))
+}
+
+/// What a SARIF run says of where and when it ran (`versionControlProvenance`,
+/// the first invocation's `startTimeUtc`), when a tool added it.
+fn provenance(run: &Value) -> FileMeta {
     let vcp = run.pointer("/versionControlProvenance/0");
-    let meta = FileMeta {
+    FileMeta {
         repository: vcp.and_then(|v| str_at(v, &["repositoryUri"])).map(str::to_owned),
         git_ref: vcp.and_then(|v| str_at(v, &["branch"])).map(str::to_owned),
         sha: vcp.and_then(|v| str_at(v, &["revisionId"])).map(str::to_owned),
@@ -313,8 +340,7 @@ fn from_sarif(log: &Value) -> Result<(Report, FileMeta), String> {
             .and_then(Value::as_str)
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc)),
-    };
-    Ok((report, meta))
+    }
 }
 
 #[cfg(test)]

@@ -53,8 +53,24 @@ pub use query::{FindingRow, PolicyRow, RunRow};
 
 use bylaw_engine::chrono::{DateTime, SecondsFormat, Utc};
 use bylaw_engine::context::PipelineContext;
-use sqlx::any::AnyPoolOptions;
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, Connection};
+use std::sync::Mutex;
+
+/// Runs `$body` (a future using the connection `$c`) on the store's
+/// connection, blocking; an error becomes `$map(message)`, scrubbed of
+/// any password.
+macro_rules! on_conn {
+    ($self:ident, $map:expr, |$c:ident| $body:expr) => {{
+        let map = $map;
+        match $self.conn.lock() {
+            Err(_) => Err(map("the connection was poisoned by a panic".to_string())),
+            Ok(mut guard) => match guard.as_mut() {
+                None => Err(map("the connection is closed".to_string())),
+                Some($c) => $self.rt.block_on($body).map_err(|e| map($self.location.scrub(&e.to_string()))),
+            },
+        }
+    }};
+}
 
 /// The id of a recorded run (`runs.id`), increasing in the order runs were recorded.
 pub type RunId = i64;
@@ -184,9 +200,14 @@ pub enum Backend {
 /// used from inside another async runtime.
 pub struct Store {
     rt: tokio::runtime::Runtime,
-    pool: AnyPool,
+    /// One connection: a run is written by one process at a time, and a
+    /// pool would hide why a connection failed behind its own timeout.
+    conn: Mutex<Option<AnyConnection>>,
     location: Location,
 }
+
+/// How long opening a connection may take (an unreachable host).
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -217,15 +238,12 @@ impl Store {
             HistoryError::Open { store: location.display(), message: format!("cannot start the async runtime: {e}") }
         })?;
         let url = location.connect_url();
-        let pool = rt
-            .block_on(
-                AnyPoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(std::time::Duration::from_secs(10))
-                    .connect(&url),
-            )
-            .map_err(|e| HistoryError::Open { store: location.display(), message: location.scrub(&e.to_string()) })?;
-        let store = Store { rt, pool, location };
+        let open_error = |message: String| HistoryError::Open { store: location.display(), message };
+        let conn = rt
+            .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(&url)).await })
+            .map_err(|_| open_error(format!("no connection within {} s", CONNECT_TIMEOUT.as_secs())))?
+            .map_err(|e| open_error(location.scrub(&e.to_string())))?;
+        let store = Store { rt, conn: Mutex::new(Some(conn)), location };
         store.migrate()?;
         Ok(store)
     }
@@ -241,16 +259,17 @@ impl Store {
     }
 
     fn migrate(&self) -> Result<(), HistoryError> {
-        let migrator = self.rt.block_on(schema::migrator(self.backend())).map_err(|e| self.migrate_error(e))?;
-        self.rt.block_on(migrator.run(&self.pool)).map_err(|e| self.migrate_error(e))
+        let backend = self.backend();
+        let store = self.display();
+        on_conn!(self, |message| HistoryError::Migrate { store, message }, |c| async move {
+            let migrator = schema::migrator(backend).await?;
+            migrator.run_direct(c).await
+        })
     }
 
-    fn migrate_error(&self, e: impl std::fmt::Display) -> HistoryError {
-        HistoryError::Migrate { store: self.display(), message: self.location.scrub(&e.to_string()) }
-    }
-
-    fn db_error(&self, e: impl std::fmt::Display) -> HistoryError {
-        HistoryError::Database { store: self.display(), message: self.location.scrub(&e.to_string()) }
+    fn db_error(&self) -> impl FnOnce(String) -> HistoryError {
+        let store = self.display();
+        move |message| HistoryError::Database { store, message }
     }
 
     /// The versions of the migrations applied to this store, in order.
@@ -258,15 +277,10 @@ impl Store {
     /// # Errors
     /// [`HistoryError::Database`] when the bookkeeping table cannot be read.
     pub fn applied_migrations(&self) -> Result<Vec<i64>, HistoryError> {
-        use sqlx::Row;
-        let rows = self
-            .rt
-            .block_on(
-                sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
-                    .fetch_all(&self.pool),
-            )
-            .map_err(|e| self.db_error(e))?;
-        rows.iter().map(|r| r.try_get::<i64, _>(0).map_err(|e| self.db_error(e))).collect()
+        on_conn!(self, self.db_error(), |c| {
+            sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
+                .fetch_all(c)
+        })
     }
 
     /// Records `report` with `meta` in one transaction: the run, its
@@ -277,7 +291,7 @@ impl Store {
     /// [`HistoryError::Database`] when any statement or the commit fails;
     /// nothing of the run is then in the store.
     pub fn record(&self, report: &Report, meta: &RunMeta) -> Result<RunId, HistoryError> {
-        self.rt.block_on(record::record(&self.pool, report, meta)).map_err(|e| self.db_error(e))
+        on_conn!(self, self.db_error(), |c| record::record(c, report, meta))
     }
 
     /// The run an import with this digest was recorded as, if any.
@@ -285,7 +299,7 @@ impl Store {
     /// # Errors
     /// [`HistoryError::Database`] when the query fails.
     pub fn find_digest(&self, digest: &str) -> Result<Option<RunId>, HistoryError> {
-        self.rt.block_on(query::find_digest(&self.pool, digest)).map_err(|e| self.db_error(e))
+        on_conn!(self, self.db_error(), |c| query::find_digest(c, digest))
     }
 
     /// Every run, oldest first (by time, then id).
@@ -293,7 +307,7 @@ impl Store {
     /// # Errors
     /// [`HistoryError::Database`] when the query fails.
     pub fn runs(&self) -> Result<Vec<RunRow>, HistoryError> {
-        self.rt.block_on(query::runs(&self.pool)).map_err(|e| self.db_error(e))
+        on_conn!(self, self.db_error(), |c| query::runs(c))
     }
 
     /// The findings of run `run`, in the report's order.
@@ -301,7 +315,7 @@ impl Store {
     /// # Errors
     /// [`HistoryError::Database`] when the query fails.
     pub fn findings(&self, run: RunId) -> Result<Vec<FindingRow>, HistoryError> {
-        self.rt.block_on(query::findings(&self.pool, run)).map_err(|e| self.db_error(e))
+        on_conn!(self, self.db_error(), |c| query::findings(c, run))
     }
 
     /// The policies (with versions) of run `run`, by name.
@@ -309,7 +323,7 @@ impl Store {
     /// # Errors
     /// [`HistoryError::Database`] when the query fails.
     pub fn policies(&self, run: RunId) -> Result<Vec<PolicyRow>, HistoryError> {
-        self.rt.block_on(query::policies(&self.pool, run)).map_err(|e| self.db_error(e))
+        on_conn!(self, self.db_error(), |c| query::policies(c, run))
     }
 
     /// Row counts of every table of the schema, by table name: what a
@@ -318,7 +332,7 @@ impl Store {
     /// # Errors
     /// [`HistoryError::Database`] when a count fails.
     pub fn counts(&self) -> Result<Vec<(&'static str, i64)>, HistoryError> {
-        self.rt.block_on(query::counts(&self.pool)).map_err(|e| self.db_error(e))
+        on_conn!(self, self.db_error(), |c| query::counts(c))
     }
 
     /// Runs SQL statements as they are (tests: a trigger that fails a
@@ -329,15 +343,17 @@ impl Store {
     #[cfg(any(test, feature = "testing"))]
     pub fn execute_unchecked(&self, sql: &str) -> Result<(), HistoryError> {
         use sqlx::Executor;
-        self.rt.block_on(self.pool.execute(sql)).map(|_| ()).map_err(|e| self.db_error(e))
+        on_conn!(self, self.db_error(), |c| async move { c.execute(sql).await.map(|_| ()) })
     }
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // close the connections (SQLite's file handle, PostgreSQL's
+        // close the connection (SQLite's file handle, PostgreSQL's
         // session) before the runtime goes away
-        self.rt.block_on(self.pool.close());
+        if let Some(conn) = self.conn.get_mut().ok().and_then(Option::take) {
+            let _ = self.rt.block_on(conn.close());
+        }
     }
 }
 

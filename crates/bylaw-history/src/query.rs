@@ -2,7 +2,7 @@
 
 use crate::RunId;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, Row};
 
 /// One row of `runs` (the summary counts included).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,24 +82,24 @@ fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
     })
 }
 
-pub(crate) async fn runs(pool: &AnyPool) -> Result<Vec<RunRow>, sqlx::Error> {
+pub(crate) async fn runs(conn: &mut AnyConnection) -> Result<Vec<RunRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, repository, git_ref, sha, environment, platform, started_at, source, tool_version, verdict, \
          finding_count, blocking, advisory, audit, excepted FROM runs ORDER BY started_at, id",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(run_row).collect()
 }
 
-pub(crate) async fn findings(pool: &AnyPool, run: RunId) -> Result<Vec<FindingRow>, sqlx::Error> {
+pub(crate) async fn findings(conn: &mut AnyConnection, run: RunId) -> Result<Vec<FindingRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT run_id, seq, fingerprint, rule_id, policy, severity, enforcement, path, start_line, resource_kind, \
          resource_name, baseline, exception_id, exception_approved_by, exception_expires \
          FROM findings WHERE run_id = $1 ORDER BY seq",
     )
     .bind(run)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|r| {
@@ -124,10 +124,10 @@ pub(crate) async fn findings(pool: &AnyPool, run: RunId) -> Result<Vec<FindingRo
         .collect()
 }
 
-pub(crate) async fn policies(pool: &AnyPool, run: RunId) -> Result<Vec<PolicyRow>, sqlx::Error> {
+pub(crate) async fn policies(conn: &mut AnyConnection, run: RunId) -> Result<Vec<PolicyRow>, sqlx::Error> {
     let rows = sqlx::query("SELECT name, version, kind, rule_count FROM run_policies WHERE run_id = $1 ORDER BY name")
         .bind(run)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
     rows.iter()
         .map(|r| {
@@ -141,17 +141,17 @@ pub(crate) async fn policies(pool: &AnyPool, run: RunId) -> Result<Vec<PolicyRow
         .collect()
 }
 
-pub(crate) async fn find_digest(pool: &AnyPool, digest: &str) -> Result<Option<RunId>, sqlx::Error> {
+pub(crate) async fn find_digest(conn: &mut AnyConnection, digest: &str) -> Result<Option<RunId>, sqlx::Error> {
     sqlx::query_scalar::<_, i64>("SELECT id FROM runs WHERE content_digest = $1")
         .bind(digest.to_owned())
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
 }
 
-pub(crate) async fn counts(pool: &AnyPool) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
+pub(crate) async fn counts(conn: &mut AnyConnection) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
     let mut out = Vec::new();
     for table in crate::schema::TABLES {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(pool).await?;
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&mut *conn).await?;
         out.push((*table, n));
     }
     Ok(out)

@@ -6,7 +6,7 @@
 use crate::{format_time, RunId, RunMeta};
 use bylaw_engine::report::{Finding, Report};
 use sqlx::any::Any;
-use sqlx::{AnyPool, Transaction};
+use sqlx::{AnyConnection, Connection, Transaction};
 
 /// Parameters per statement, below both databases' limits.
 const MAX_PARAMS: usize = 10_000;
@@ -186,8 +186,8 @@ fn finding_row(run: RunId, seq: usize, f: &Finding) -> Vec<Val> {
 }
 
 /// Writes the run and all its rows in one transaction; returns its id.
-pub(crate) async fn record(pool: &AnyPool, report: &Report, meta: &RunMeta) -> Result<RunId, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+pub(crate) async fn record(conn: &mut AnyConnection, report: &Report, meta: &RunMeta) -> Result<RunId, sqlx::Error> {
+    let mut tx = conn.begin().await?;
     let s = &report.summary;
     let environment = report.environment.clone().or_else(|| meta.environment.clone());
     let run_vals = vec![
