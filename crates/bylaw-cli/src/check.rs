@@ -386,11 +386,13 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
         }
     }
     if let Some(store) = crate::history_cmd::store_of(args.run.record.as_deref(), &config) {
+        clock = std::time::Instant::now();
         let env = &context::process_env;
         let now = context::now(env).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
         let ctx = context::from_env(env, None, now);
         let meta = crate::history_cmd::meta_of(&ctx, now, bylaw_history::RunSource::Check, common::working_dir());
         crate::history_cmd::record(&store, &report, &meta);
+        common::phase_done("record history", &mut clock);
     }
     // the process exits next: the report's findings (a few allocations
     // each, 100,000 or more in a big run) are not freed one by one

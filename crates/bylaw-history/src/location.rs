@@ -83,7 +83,10 @@ impl Location {
     pub fn scrub(&self, text: &str) -> String {
         let Location::Postgres(url) = self else { return text.to_owned() };
         let mut out = text.replace(url.as_str(), &redact(url));
-        if let Some(pw) = password(url).filter(|p| !p.is_empty()) {
+        let in_query = url.split_once('?').and_then(|(_, q)| {
+            q.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case("password")))
+        });
+        for pw in password(url).into_iter().chain(in_query.map(|(_, v)| v)).filter(|p| !p.is_empty()) {
             out = out.replace(pw, "***");
             let decoded = percent_decode(pw);
             if !decoded.is_empty() {
@@ -193,6 +196,7 @@ mod tests {
         assert_eq!(l.scrub("auth failed for s@cret and s%40cret"), "auth failed for *** and ***");
         let q = Location::parse("postgres://bylaw@h/db?password=hunter2&sslmode=disable").unwrap();
         assert_eq!(q.display(), "postgres://bylaw@h/db?password=***&sslmode=disable");
+        assert_eq!(q.scrub("no: hunter2"), "no: ***");
         assert_eq!(Location::parse("postgres://bylaw@h/db").unwrap().display(), "postgres://bylaw@h/db");
     }
 
