@@ -93,11 +93,12 @@ impl Config {
         let store = match self.history.as_ref()? {
             HistoryConfig::Store(s) | HistoryConfig::Table { store: s } => s,
         };
-        if store.contains("://") {
-            Some(store.clone())
-        } else {
-            Some(self.resolve(store.strip_prefix("sqlite:").unwrap_or(store)).to_string_lossy().into_owned())
-        }
+        let path = match store.strip_prefix("sqlite://").or_else(|| store.strip_prefix("sqlite:")) {
+            Some(p) => p,
+            None if store.contains("://") => return Some(store.clone()),
+            None => store,
+        };
+        Some(self.resolve(path).to_string_lossy().into_owned())
     }
 }
 
