@@ -291,7 +291,7 @@ impl Store {
     /// [`HistoryError::Database`] when any statement or the commit fails;
     /// nothing of the run is then in the store.
     pub fn record(&self, report: &Report, meta: &RunMeta) -> Result<RunId, HistoryError> {
-        on_conn!(self, self.db_error(), |c| record::record(c, report, meta))
+        on_conn!(self, self.db_error(), |c| record::record(c, record::max_params(self.backend()), report, meta))
     }
 
     /// The run an import with this digest was recorded as, if any.
