@@ -10,6 +10,10 @@
 #                                               for the Jenkins library's tests: jenkins/test/)
 #        scripts/tools.sh docker-registry  -> path of Debian's docker-registry executable (the OCI
 #                                               distribution server, for the bundle push/pull tests)
+
+#        scripts/tools.sh postgresql         -> directory of PostgreSQL's server binaries (initdb, postgres;
+#                                               Debian's postgresql package, for the history store's
+#                                               tests: crates/bylaw-history/src/testing.rs)
 #        scripts/tools.sh cargo-deny         -> path of the cargo-deny executable (crates.io, built
 #                                               once with `cargo install --locked`: a few minutes)
 set -euo pipefail
@@ -91,6 +95,29 @@ case "${1:-}" in
     fi
     echo "$registry"
     ;;
+  postgresql)
+    # Debian puts the server binaries under /usr/lib/postgresql/VERSION/bin,
+    # off PATH; the newest version present is used.
+    find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | while read -r d; do [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && echo "$d"; done | tail -n 1; }
+    bin="$(find_bin)"
+    if [ -z "$bin" ]; then
+      command -v apt-get >/dev/null ||
+        { echo "tools.sh: PostgreSQL's initdb and postgres are required and there is no apt-get to install them: install PostgreSQL 13+ server binaries under /usr/lib/postgresql/VERSION/bin" >&2; exit 2; }
+      as_root=""
+      if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null ||
+          { echo "tools.sh: installing postgresql with apt-get needs root or sudo: apt-get install postgresql" >&2; exit 2; }
+        as_root=sudo
+      fi
+      echo "installing Debian's postgresql package with apt-get" >&2
+      $as_root apt-get update >&2
+      # tests do not use the cluster the package may create: they start their own servers
+      $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >&2
+      bin="$(find_bin)"
+      [ -n "$bin" ] || { echo "tools.sh: postgresql was installed but no /usr/lib/postgresql/*/bin/initdb was found" >&2; exit 2; }
+    fi
+    echo "$bin"
+    ;;
   cargo-deny)
     root="$tools/cargo-deny"
     if ! "$root/bin/cargo-deny" --version 2>/dev/null | grep -q "$CARGO_DENY"; then
@@ -100,7 +127,7 @@ case "${1:-}" in
     echo "$PWD/$root/bin/cargo-deny"
     ;;
   *)
-    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy|docker-registry|cargo-deny" >&2
+    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy|docker-registry|postgresql|cargo-deny" >&2
     exit 2
     ;;
 esac

@@ -53,6 +53,12 @@ pub struct RunArgs {
     /// REV block (with --baseline: findings in either are old).
     #[arg(long, value_name = "REV")]
     pub new_since: Option<String>,
+
+    /// Record the run in a history store: an SQLite file (created when
+    /// missing) or a postgres:// URL (default: `history` of .bylaw.yaml).
+    /// A failed write is a warning; the verdict is unchanged.
+    #[arg(long, value_name = "STORE")]
+    pub record: Option<String>,
     #[command(flatten)]
     pub rego: crate::rego_args::RegoArgs,
 }
@@ -384,6 +390,15 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
                 code = EXIT_ERROR;
             }
         }
+    }
+    if let Some(store) = crate::history_cmd::store_of(args.run.record.as_deref(), &config) {
+        clock = std::time::Instant::now();
+        let env = &context::process_env;
+        let now = context::now(env).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
+        let ctx = context::from_env(env, None, now);
+        let meta = crate::history_cmd::meta_of(&ctx, now, bylaw_history::RunSource::Check, common::working_dir());
+        crate::history_cmd::record(&store, &report, &meta);
+        common::phase_done("record history", &mut clock);
     }
     // the process exits next: the report's findings (a few allocations
     // each, 100,000 or more in a big run) are not freed one by one

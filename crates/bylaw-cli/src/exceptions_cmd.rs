@@ -44,6 +44,13 @@ pub fn run(args: &ExceptionsArgs, cli: &Cli) -> u8 {
         ExceptionsCommand::Check(a) => (a, true),
     };
     let ecolor = common::stderr_color(cli);
+    if list.run.record.is_some() {
+        return common::usage_error(
+            "--record records runs of `bylaw check` and `bylaw ci`, not of `bylaw exceptions`",
+            None,
+            ecolor,
+        );
+    }
     let config = match common::load_config(list.run.config.as_deref(), list.run.no_config, &list.run.paths, ecolor) {
         Ok(c) => c,
         Err(code) => return code,

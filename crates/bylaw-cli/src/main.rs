@@ -18,6 +18,8 @@ mod common;
 mod exceptions_cmd;
 mod explain;
 mod impact_cmd;
+
+mod history_cmd;
 mod init;
 mod lock_cmd;
 mod process;
@@ -85,6 +87,9 @@ pub enum Command {
 
     /// Compare the findings of the policies at two revisions on the same files: added, removed, newly blocking, stale exceptions.
     Impact(impact_cmd::ImpactArgs),
+
+    /// The history store of `--record`: import earlier JSON reports and SARIF files.
+    History(history_cmd::HistoryArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -179,6 +184,8 @@ fn run() -> ExitCode {
         Command::Lock(args) => lock_cmd::run(args, &cli),
 
         Command::Impact(args) => impact_cmd::run(args, &cli),
+
+        Command::History(args) => history_cmd::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {
                 SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,

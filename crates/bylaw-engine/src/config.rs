@@ -39,6 +39,8 @@ pub struct Config {
     pub exceptions_warn_days: Option<i64>,
     pub inline_suppressions: Option<crate::policy::InlineMode>,
     pub audit_log: Option<String>,
+    /// `history:`: the history store runs are recorded in (flag `--record`).
+    pub history: Option<HistoryConfig>,
     /// Who may approve exception requests, besides each policy's owners (users, `@org/team`).
     #[serde(default)]
     pub approvers: Vec<String>,
@@ -78,6 +80,31 @@ pub struct Outputs {
     pub junit: Option<String>,
     pub json: Option<String>,
     pub markdown: Option<String>,
+}
+
+/// `history: STORE` or `history: { store: STORE }`: an SQLite file
+/// (relative to the config file) or a `postgres://` URL.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum HistoryConfig {
+    Store(String),
+    Table { store: String },
+}
+
+impl Config {
+    /// The history store of `history:`: a URL as written, a path resolved
+    /// against the config file's directory.
+    pub fn history_store(&self) -> Option<String> {
+        let store = match self.history.as_ref()? {
+            HistoryConfig::Store(s) | HistoryConfig::Table { store: s } => s,
+        };
+        let path = match store.strip_prefix("sqlite://").or_else(|| store.strip_prefix("sqlite:")) {
+            Some(p) => p,
+            None if store.contains("://") => return Some(store.clone()),
+            None => store,
+        };
+        Some(self.resolve(path).to_string_lossy().into_owned())
+    }
 }
 
 /// `rego:` of the config (flags `--namespace`, `--all-namespaces`,

@@ -168,6 +168,9 @@ pub struct Ready<'a> {
     failure: Vec<(Format, PathBuf)>,
     /// The policies at head and at the base, for policy-change approval.
     sources: policy_repo::Sources,
+
+    /// The history store (`--record`, `history:`) and the run's metadata.
+    record: Option<(String, bylaw_history::RunMeta)>,
 }
 
 impl Evaluator for Runner<'_> {
@@ -216,10 +219,17 @@ impl Evaluator for Runner<'_> {
         let this: &Runner<'_> = self;
         // the platform's facts (environment and time are the run's own)
         let platform = run.context;
+        let record = crate::history_cmd::store_of(this.args.record.as_deref(), &this.config).map(|store| {
+            let time = DateTime::parse_from_rfc3339(&platform.time)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_else(|_| Utc::now());
+            let source = bylaw_history::RunSource::Ci;
+            (store, crate::history_cmd::meta_of(&platform, time, source, common::working_dir()))
+        });
         let additions =
             RunAdditions { context: Some(platform), branch: run.branch, artifacts: run.written, audit_log: None };
         match prepare(&this.args, &this.config, this.cli, additions) {
-            Ok(prepared) => Ok(Ready { prepared, approvers: &this.config.approvers, failure, sources }),
+            Ok(prepared) => Ok(Ready { prepared, approvers: &this.config.approvers, failure, sources, record }),
             Err(code) => {
                 write_failure_artifacts(&failure);
                 Err(Stop(code))
@@ -272,11 +282,15 @@ impl PreparedRun for Ready<'_> {
     }
 
     fn evaluate(self, approved: Vec<Exception>) -> Result<Report, Stop> {
-        let Ready { prepared, failure, .. } = self;
-        prepared.evaluate(approved).map_err(|code| {
+        let Ready { prepared, failure, record, .. } = self;
+        let report = prepared.evaluate(approved).map_err(|code| {
             write_failure_artifacts(&failure);
             Stop(code)
-        })
+        })?;
+        if let Some((store, meta)) = record {
+            crate::history_cmd::record(&store, &report, &meta);
+        }
+        Ok(report)
     }
 }
 
