@@ -236,6 +236,54 @@ fn run_git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
     }
 }
 
+/// The exact bytes of the diff of `paths` (repository-relative) between
+/// commits `base` and `head`, as the approval of policy changes hashes it:
+/// `git diff --no-color --no-ext-diff --no-textconv --full-index
+/// --no-renames --diff-algorithm=myers --indent-heuristic -U3
+/// --src-prefix=a/ --dst-prefix=b/ BASE HEAD -- PATHS…`, run at the top of
+/// the work tree holding `working_dir`. Every option a user's git config
+/// could change is given, so the bytes (and their digest) are the same on
+/// every machine.
+///
+/// # Errors
+/// Why not, for a person: git cannot run, or a commit is missing (a
+/// shallow clone).
+pub fn diff(base: &str, head: &str, paths: &[String], working_dir: &Path) -> Result<Vec<u8>, String> {
+    let git = |dir: &Path, args: &[&str]| -> Result<Vec<u8>, String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        }
+    };
+    let top = PathBuf::from(String::from_utf8_lossy(&git(working_dir, &["rev-parse", "--show-toplevel"])?).trim());
+    let mut args = vec![
+        "diff",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--full-index",
+        "--no-renames",
+        "--diff-algorithm=myers",
+        "--indent-heuristic",
+        "-U3",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        base,
+        head,
+        "--",
+    ];
+    args.extend(paths.iter().map(String::as_str));
+    git(&top, &args)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,52 +351,4 @@ mod tests {
             "`p/b.yaml` does not exist at HEAD~1"
         );
     }
-}
-
-/// The exact bytes of the diff of `paths` (repository-relative) between
-/// commits `base` and `head`, as the approval of policy changes hashes it:
-/// `git diff --no-color --no-ext-diff --no-textconv --full-index
-/// --no-renames --diff-algorithm=myers --indent-heuristic -U3
-/// --src-prefix=a/ --dst-prefix=b/ BASE HEAD -- PATHS…`, run at the top of
-/// the work tree holding `working_dir`. Every option a user's git config
-/// could change is given, so the bytes (and their digest) are the same on
-/// every machine.
-///
-/// # Errors
-/// Why not, for a person: git cannot run, or a commit is missing (a
-/// shallow clone).
-pub fn diff(base: &str, head: &str, paths: &[String], working_dir: &Path) -> Result<Vec<u8>, String> {
-    let git = |dir: &Path, args: &[&str]| -> Result<Vec<u8>, String> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-        }
-    };
-    let top = PathBuf::from(String::from_utf8_lossy(&git(working_dir, &["rev-parse", "--show-toplevel"])?).trim());
-    let mut args = vec![
-        "diff",
-        "--no-color",
-        "--no-ext-diff",
-        "--no-textconv",
-        "--full-index",
-        "--no-renames",
-        "--diff-algorithm=myers",
-        "--indent-heuristic",
-        "-U3",
-        "--src-prefix=a/",
-        "--dst-prefix=b/",
-        base,
-        head,
-        "--",
-    ];
-    args.extend(paths.iter().map(String::as_str));
-    git(&top, &args)
 }
