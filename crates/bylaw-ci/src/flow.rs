@@ -299,7 +299,9 @@ pub fn run<E: Evaluator>(
             }
         }
     }
-    for e in crate::impact::publish(evaluator, forge, changed_files, &thread, host, console) {
+    // the impact comment is a comment too: `--comment never` posts none
+    let impact_forge = forge.filter(|_| opts.comment != CommentMode::Never);
+    for e in crate::impact::publish(evaluator, impact_forge, changed_files, &thread, host, console) {
         degraded.handle(&e);
     }
     let code = if failed > 0 { EXIT_ERROR } else { u8::try_from(report.exit_code()).unwrap_or(EXIT_ERROR) };

@@ -513,11 +513,16 @@ fn gh_comment_reply(id: u64) -> impl Fn(&Call, &str) -> Reply + Send + 'static {
     }
 }
 
-fn gh_check_run(mock: &Mock) {
+/// The verdict's check run and, on a change of policies, the policy-approval
+/// gate's (`n` = 2), after its `GET …/reviews` (nobody approved).
+fn gh_check_run(mock: &Mock, n: usize) {
+    if n > 1 {
+        mock.expect("GET", "/repos/acme/shop/pulls/7/reviews?per_page=100", 1, Reply::json(200, json!([])));
+    }
     let mut r = spec().example("POST", "/repos/{owner}/{repo}/check-runs", 201);
     r["id"] = json!(4);
     r["head_sha"] = json!(HEAD_SHA);
-    mock.expect("POST", "/repos/acme/shop/check-runs", 1, Reply::json(201, r));
+    mock.expect("POST", "/repos/acme/shop/check-runs", n, Reply::json(201, r));
 }
 
 #[test]
@@ -532,7 +537,7 @@ fn github_pr_that_changes_a_policy_gets_one_impact_comment() {
     let mock = Mock::start();
     gh_files(&mock, &["policies/workloads.yaml"]);
     mock.expect("GET", "/repos/acme/shop/issues/7/comments?per_page=100", 1, Reply::json(200, json!([])));
-    gh_check_run(&mock);
+    gh_check_run(&mock, 2);
     mock.expect_with("POST", "/repos/acme/shop/issues/7/comments", 2, gh_comment_reply(9001));
     let (code, out, err) = gh_run(&main, &mock.url, &base);
     let calls = mock.finish();
@@ -566,7 +571,7 @@ fn github_pr_that_changes_a_policy_gets_one_impact_comment() {
         gh_comment(9002, "github-actions[bot]", "<!-- bylaw:impact -->\nold impact"),
     ];
     mock.expect("GET", "/repos/acme/shop/issues/7/comments?per_page=100", 1, Reply::json(200, Value::Array(earlier)));
-    gh_check_run(&mock);
+    gh_check_run(&mock, 2);
     mock.expect_with("PATCH", "/repos/acme/shop/issues/comments/9001", 1, gh_comment_reply(9001));
     mock.expect_with("PATCH", "/repos/acme/shop/issues/comments/9002", 1, gh_comment_reply(9002));
     let (code, out, err) = gh_run(&main, &mock.url, &base);
@@ -587,7 +592,7 @@ fn github_pr_without_policy_changes_gets_no_impact_comment() {
     let mock = Mock::start();
     gh_files(&mock, &["deploy/web.yaml"]);
     mock.expect("GET", "/repos/acme/shop/issues/7/comments?per_page=100", 1, Reply::json(200, json!([])));
-    gh_check_run(&mock);
+    gh_check_run(&mock, 1);
     mock.expect_with("POST", "/repos/acme/shop/issues/7/comments", 1, gh_comment_reply(9001));
     let (code, out, _) = gh_run(&main, &mock.url, &base);
     let calls = mock.finish();
@@ -633,10 +638,17 @@ fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
         1,
         Reply::json(200, json!([gl_note(70, bot, "<!-- bylaw:impact -->\nold")])),
     );
+    // the policy-approval gate: the MR (author, head) and its approvals (none)
+    let mr = json!({"id": 88, "iid": 7, "project_id": 4242, "title": "Tighten", "state": "opened",
+        "author": {"id": 5, "username": "bob", "name": "bob", "state": "active"}, "sha": HEAD_SHA,
+        "source_branch": "feature/tighten", "target_branch": "main"});
+    mock.expect("GET", &format!("{project}/merge_requests/7"), 1, Reply::json(200, mr));
+    let none = json!({"id": 88, "iid": 7, "project_id": 4242, "approved": false, "approved_by": []});
+    mock.expect("GET", &format!("{project}/merge_requests/7/approvals"), 1, Reply::json(200, none));
     mock.expect(
         "POST",
         &format!("{project}/statuses/{HEAD_SHA}"),
-        1,
+        2,
         Reply::json(201, json!({"id": 93, "status": "failed"})),
     );
     let reply = move |call: &Call, _: &str| {

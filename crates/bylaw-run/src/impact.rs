@@ -108,18 +108,32 @@ pub fn changes_policies(base: &str, paths: &[PathBuf], working_dir: &Path, chang
     if changed.is_empty() {
         return Ok(false);
     }
-    let top = git::top_of(working_dir)?;
-    let at = git::files_at(base, paths, working_dir)?;
     let rel = |f: &Path, root: &Path| -> Option<String> {
         let f = f.canonicalize().unwrap_or_else(|_| f.to_path_buf());
         f.strip_prefix(root).ok().map(|r| r.to_string_lossy().replace('\\', "/"))
     };
-    let at_root = at.dir.path().canonicalize().unwrap_or_else(|_| at.dir.path().to_path_buf());
+    let names = |files: &BTreeSet<String>| changed.iter().any(|c| files.contains(c.trim_start_matches("./")));
+    // the head's policy files first: outside a git work tree (no base to
+    // read) a change that touches none of them changes no policy
+    let top = git::top_of(working_dir);
+    let root = match &top {
+        Ok(t) => t.clone(),
+        Err(_) => working_dir.canonicalize().unwrap_or_else(|_| working_dir.to_path_buf()),
+    };
     let mut files: BTreeSet<String> = BTreeSet::new();
-    files.extend(policy_files(&loader::load(paths, working_dir), working_dir).iter().filter_map(|f| rel(f, &top)));
+    files.extend(policy_files(&loader::load(paths, working_dir), working_dir).iter().filter_map(|f| rel(f, &root)));
+    if names(&files) {
+        top?;
+        return Ok(true);
+    }
+    if top.is_err() {
+        return Ok(false);
+    }
+    let at = git::files_at(base, paths, working_dir)?;
+    let at_root = at.dir.path().canonicalize().unwrap_or_else(|_| at.dir.path().to_path_buf());
     let old = loader::load(&at.paths, working_dir);
     files.extend(policy_files(&old, working_dir).iter().filter_map(|f| rel(f, &at_root)));
-    Ok(changed.iter().any(|c| files.contains(c.trim_start_matches("./"))))
+    Ok(names(&files))
 }
 
 /// One repository to evaluate: where, its config, what to check.
