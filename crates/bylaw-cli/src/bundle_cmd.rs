@@ -106,7 +106,21 @@ fn read_bundle(file: &Path) -> Result<Bundle, CmdError> {
     Bundle::read(&bytes, Limits::default()).map_err(|e| (format!("{}: {e}", file.display()), None))
 }
 
+/// Writes a bundle archive; an existing file is replaced only when it is a
+/// gzip archive itself (an earlier bundle), never a policy, a config or a lock.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CmdError> {
+    if path.exists() {
+        let mut magic = [0u8; 2];
+        let gzip = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .is_ok_and(|()| magic == [0x1f, 0x8b]);
+        if !gzip || !path.is_file() {
+            return Err((
+                format!("refusing to write {}: an existing file that is not a bundle archive", path.display()),
+                Some("name a new file, e.g. `-o dist/policies.tar.gz`"),
+            ));
+        }
+    }
     bylaw_report::write_atomic(path, bytes).map_err(|e| (common::cannot_write(path, &e), None))
 }
 

@@ -338,6 +338,13 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     if let Some(p) = audit.as_ref().filter(|p| common::is_input_not_audit_log(p)) {
         conflicts.push(format!("{}: an existing YAML or JSON file that is not an audit log", p.display()));
     }
+    // a baseline replaces only an earlier baseline: never a lock file, a
+    // report, a bundle or any other file, whatever its name
+    if let Some(p) = args.write_baseline.as_ref().filter(|p| p.is_file() || p.is_symlink()) {
+        if bylaw_engine::baseline::Baseline::read(p, &p.display().to_string()).is_err() {
+            conflicts.push(format!("{}: an existing file that is not a bylaw baseline", p.display()));
+        }
+    }
     if !conflicts.is_empty() {
         let code = usage_error(
             &format!("refusing to write {}", safe(&conflicts.join("; "))),

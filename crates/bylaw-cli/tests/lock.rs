@@ -172,3 +172,30 @@ fn a_bundle_is_locked_by_its_archive_and_manifest_version() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("version locked 1.0.0, found 1.0.1"), "{}", out.stderr);
 }
+
+#[test]
+fn neither_a_baseline_nor_a_bundle_is_written_over_the_lock_or_a_policy() {
+    let dir = repo("policies: [policies/]\nenvironments:\n  prod: { branches: [main] }\n");
+    let d = dir.path();
+    ok(&bylaw_in(d, &["lock"], None));
+    let lock = std::fs::read_to_string(d.join("bylaw.lock")).unwrap();
+    let out = bylaw_in(d, &["check", "deploy", "--write-baseline", "bylaw.lock"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("bylaw.lock: an existing file that is not a bylaw baseline"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(d.join("bylaw.lock")).unwrap(), lock, "the lock is untouched");
+
+    let policy = std::fs::read_to_string(d.join("policies/acme.yaml")).unwrap();
+    let out = bylaw_in(d, &["bundle", "build", "policies", "-o", "policies/acme.yaml"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("an existing file that is not a bundle archive"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(d.join("policies/acme.yaml")).unwrap(), policy, "the policy is untouched");
+
+    // a misspelt environment is said, not silently replaced by the default
+    let out = bylaw_in(d, &["check", "deploy", "--env", "prdo"], None);
+    ok(&out);
+    assert!(
+        out.stderr.contains("environment `prdo` is not one of the environments of .bylaw.yaml (prod)"),
+        "{}",
+        out.stderr
+    );
+}

@@ -160,7 +160,9 @@ struct Side {
 /// cannot be read, or a run stopped.
 pub fn impact(req: ImpactRequest) -> Result<ImpactOutcome, ImpactError> {
     let wd = req.working_dir.clone();
-    let policy_paths: Vec<PathBuf> = crate::policy_paths(&req.policies, &req.config)
+    // the sources in effect in the run's environment, as `check` chooses them
+    let env = crate::choose_environment(req.environment.as_deref(), req.branch.as_deref(), &req.config);
+    let policy_paths: Vec<PathBuf> = crate::policy_paths_for(&req.policies, &req.config, env.as_deref())
         .into_iter()
         .map(|p| if p.to_string_lossy().starts_with("pack:") { p } else { absolute(&wd, &p) })
         .collect();

@@ -434,6 +434,17 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
     let config = &request.config;
     // the environment chooses the policies (`environments.ENV.policies`)
     let environment = choose_environment(request.environment.as_deref(), request.branch.as_deref(), config);
+    if let Some(env) = request.environment.as_deref() {
+        // a misspelt `--env prdo` would silently apply another policy set
+        if !config.environments.is_empty() && config.environment(env).is_none() {
+            let names: Vec<&str> = config.environments.iter().map(|(n, _)| n.as_str()).collect();
+            messages.push(Message::Warning(format!(
+                "environment `{env}` is not one of the environments of {} ({}): the top-level `policies` apply",
+                config.file.as_deref().unwrap_or(".bylaw.yaml"),
+                names.join(", ")
+            )));
+        }
+    }
     let policy_paths = policy_paths_for(&request.policies, config, environment.as_deref());
     if policy_paths.is_empty() && !request.format_of {
         return Err(Failure { error: RunError::NoPolicies, messages });
