@@ -700,3 +700,27 @@ fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
         calls.iter().find(|c| c.method == "POST" && c.path.ends_with("/notes")).unwrap().json()["body"].clone();
     assert!(summary.as_str().unwrap().starts_with("<!-- bylaw:report -->"), "{summary}");
 }
+
+#[test]
+fn a_source_added_to_the_config_is_part_of_the_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    write(d, ".bylaw.yaml", "policies: [policies/]\n");
+    write(d, "policies/workloads.yaml", POLICY_BASE);
+    write(d, "extra/pods.yaml", &POLICY_BASE.replace("name: workloads", "name: pods").replace("id: W-", "id: P-"));
+    write(d, "deploy/web.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\n");
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "base"]);
+    // the change only names one more source in .bylaw.yaml
+    write(d, ".bylaw.yaml", "policies: [policies/, extra/]\n");
+    let impact = json_of(d, &["impact", "--base", "HEAD", "--format", "json"]);
+    let added: Vec<&str> = impact["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "added")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(added, ["pods"], "{impact:#}");
+}

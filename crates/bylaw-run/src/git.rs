@@ -284,6 +284,29 @@ pub fn diff(base: &str, head: &str, paths: &[String], working_dir: &Path) -> Res
     git(&top, &args)
 }
 
+/// The bytes of `file` (a path under the work tree holding `working_dir`,
+/// absolute or relative to it) as committed at `rev`; `Ok(None)` when the
+/// file does not exist at `rev`.
+///
+/// # Errors
+/// Not in a git work tree, an unknown `rev`, a file outside the work tree.
+pub fn file_at(rev: &str, file: &Path, working_dir: &Path) -> Result<Option<Vec<u8>>, String> {
+    let commit = resolve_rev(rev, working_dir)?;
+    let top = top_of(working_dir)?;
+    let abs = bylaw_engine::paths::absolute(working_dir, file);
+    let abs = abs.canonicalize().unwrap_or(abs);
+    let rel = abs
+        .strip_prefix(&top)
+        .map_err(|_| format!("{} is outside the git repository {}", file.display(), top.display()))?
+        .to_string_lossy()
+        .replace('\\', "/");
+    let listed = run_git(&top, &["ls-tree", "-z", "--name-only", &commit, "--", &rel])?;
+    if listed.is_empty() {
+        return Ok(None);
+    }
+    run_git(&top, &["show", &format!("{commit}:{rel}")]).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

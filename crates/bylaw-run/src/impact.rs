@@ -171,11 +171,31 @@ pub fn impact(req: ImpactRequest) -> Result<ImpactOutcome, ImpactError> {
         return Err(ImpactError::Run { side: "policies".into(), repo: ".".into(), failure: Box::new(failure) });
     }
     let base_commit = git::resolve_rev(&req.base, &wd).map_err(ImpactError::Git)?;
-    let base_at = git::files_at(&req.base, &policy_paths, &wd).map_err(ImpactError::Git)?;
+    // each revision's own config names its policy sources (a change that
+    // adds a pack or a source to .bylaw.yaml changes the policies too)
+    let paths_at = |rev: &str| -> Result<Vec<PathBuf>, ImpactError> {
+        if !req.policies.is_empty() {
+            return Ok(policy_paths.clone());
+        }
+        let Some(shown) = req.config.file.as_deref() else { return Ok(policy_paths.clone()) };
+        let Some(bytes) = git::file_at(rev, Path::new(shown), &wd).map_err(ImpactError::Git)? else {
+            return Ok(policy_paths.clone());
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let Ok(mut config) = Config::parse(shown, &text) else { return Ok(policy_paths.clone()) };
+        config.base_dir = req.config.base_dir.clone();
+        config.file = req.config.file.clone();
+        let env = crate::choose_environment(req.environment.as_deref(), req.branch.as_deref(), &config);
+        Ok(crate::policy_paths_for(&[], &config, env.as_deref())
+            .into_iter()
+            .map(|p| if p.to_string_lossy().starts_with("pack:") { p } else { absolute(&wd, &p) })
+            .collect())
+    };
+    let base_at = git::files_at(&req.base, &paths_at(&req.base)?, &wd).map_err(ImpactError::Git)?;
     let (head_rev, head_at) = match &req.head {
         Some(rev) => {
             let commit = git::resolve_rev(rev, &wd).map_err(ImpactError::Git)?;
-            let at = git::files_at(rev, &policy_paths, &wd).map_err(ImpactError::Git)?;
+            let at = git::files_at(rev, &paths_at(rev)?, &wd).map_err(ImpactError::Git)?;
             (Revision { rev: rev.clone(), commit: Some(commit) }, Some(at))
         }
         None => (Revision { rev: "working tree".into(), commit: None }, None),
