@@ -206,9 +206,10 @@ fn build(args: &BuildArgs, color: bool) -> Result<(), CmdError> {
     let bytes = bundle.to_tar_gz();
     write(&args.output, &bytes)?;
     crate::outln!(
-        "bylaw: wrote {} (bundle {name} {version}, {} files, sha256:{})",
+        "bylaw: wrote {} (bundle {name} {version}, {} file{}, sha256:{})",
         common::safe(&args.output.display().to_string()),
         bundle.content_files().count(),
+        if bundle.content_files().count() == 1 { "" } else { "s" },
         Bundle::digest_of(&bytes)
     );
     Ok(())
@@ -244,9 +245,10 @@ fn verify(file: &Path, keys: &[PathBuf], color: bool) -> u8 {
     match bundle.verify(&trusted) {
         Ok(v) => {
             crate::outln!(
-                "{shown}: signature OK (key {}, {} files verified)",
+                "{shown}: signature OK (key {}, {} file{} verified)",
                 v.key_id,
-                bundle.all_files().count() - 1
+                bundle.all_files().count() - 1,
+                if bundle.all_files().count() == 2 { "" } else { "s" }
             );
             0
         }

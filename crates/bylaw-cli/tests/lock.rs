@@ -199,3 +199,28 @@ fn neither_a_baseline_nor_a_bundle_is_written_over_the_lock_or_a_policy() {
         out.stderr
     );
 }
+
+#[test]
+fn explain_effective_reads_bundles_and_fails_on_a_broken_pin_as_check_does() {
+    let dir =
+        repo("policies: [acme.tar.gz]\nenvironments:\n  prod: { branches: [main], versions: { acme-k8s: '~1.0' } }\n");
+    let d = dir.path();
+    let out = bylaw_in(d, &["bundle", "build", "policies", "-o", "acme.tar.gz"], None);
+    ok(&out);
+    assert!(out.stdout.contains("(bundle acme-k8s 1.0.0, 1 file, sha256:"), "{}", out.stdout);
+    let out = bylaw_in(d, &["explain", "--effective", "--env", "prod"], None);
+    ok(&out);
+    assert!(out.stdout.contains("acme-k8s  1.0.0    enforced   acme.tar.gz"), "{}", out.stdout);
+    assert!(out.stdout.contains("acme-k8s 1.0.0 (acme.tar.gz!/acme.yaml)"), "{}", out.stdout);
+
+    write(
+        d,
+        ".bylaw.yaml",
+        "policies: [acme.tar.gz]\nenvironments:\n  prod: { branches: [main], versions: { acme-k8s: '~1.1' } }\n",
+    );
+    for args in [&["explain", "--effective", "--env", "prod"][..], &["check", "deploy", "--env", "prod"][..]] {
+        let out = bylaw_in(d, args, None);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("is at version 1.0.0, which does not satisfy `~1.1`"), "{args:?}: {}", out.stderr);
+    }
+}

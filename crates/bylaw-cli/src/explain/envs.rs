@@ -118,14 +118,34 @@ fn view(req: &Request<'_>, env: Option<String>, today: NaiveDate) -> Result<EnvV
     // drafts are loaded too, to say that they are not evaluated
     let options = CompileOptions { environment: env.clone(), today, include_drafts: true };
     let mut messages = Vec::new();
-    let (set, loaded) = match bylaw_run::load_and_compile(&paths, options, &req.rego, wd, &mut messages) {
-        Ok(l) => l,
-        Err(e) => {
-            common::show(&messages, req.color);
-            return Err(common::show_error(&e, req.color));
-        }
+    // bundles, URLs and registries as `check` reads them
+    let source_options = crate::bundle_cmd::source_options(Some(config));
+    let resolved = match bylaw_run::sources::resolve(&paths, config, &source_options, wd) {
+        Ok(r) => r,
+        Err(e) => return Err(common::show_error(&e, req.color)),
     };
+    messages.extend(resolved.warnings.iter().cloned().map(bylaw_run::Message::Warning));
+    let mut rego = req.rego.clone();
+    rego.data.extend(resolved.data);
+    let (set, loaded) =
+        match bylaw_run::load_and_compile_with(&resolved.paths, &resolved.memory, options, &rego, wd, &mut messages) {
+            Ok(l) => l,
+            Err(e) => {
+                common::show(&messages, req.color);
+                return Err(common::show_error(&e, req.color));
+            }
+        };
     common::show(&messages, req.color);
+    // a version pin the policies break fails here as in `check`
+    let pinned = bylaw_run::check_versions(config, env.as_deref(), &loaded, &set, req.policies.is_empty());
+    if !pinned.is_empty() {
+        let error = bylaw_run::RunError::Versions {
+            environment: env.clone().unwrap_or_default(),
+            diagnostics: pinned,
+            sources: loaded.sources.clone(),
+        };
+        return Err(common::show_error(&error, req.color));
+    }
     // the configured source each policy file comes from: the longest
     // source path that holds it
     let roots: Vec<(String, PathBuf)> =
@@ -138,6 +158,14 @@ fn view(req: &Request<'_>, env: Option<String>, today: NaiveDate) -> Result<EnvV
                 .find(|s| s.strip_prefix("pack:").is_some_and(|n| n.split('@').next() == Some(name)))
                 .cloned()
                 .unwrap_or_else(|| file.to_owned());
+        }
+        // a bundle's file (`BUNDLE!/path`) comes from the source naming the bundle
+        if let Some((bundle, _)) = file.split_once("!/") {
+            return sources
+                .iter()
+                .find(|s| s.as_str() == bundle || bundle.ends_with(s.trim_start_matches("./")))
+                .cloned()
+                .unwrap_or_else(|| bundle.to_owned());
         }
         let abs = canonical(&absolute(wd, Path::new(file)));
         roots
