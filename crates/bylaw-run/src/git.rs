@@ -19,7 +19,21 @@ pub fn tracked_but_ignored(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn tracked_but_ignored_in(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) -> Result<(), String> {
-    let git = |args: &[&str]| run_git(dir, args);
+    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("git: {e}"))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            Err(format!("git {}: {}", args[0], err.lines().next().unwrap_or("failed").trim()))
+        }
+    };
     let records = |bytes: Vec<u8>| -> Vec<String> {
         bytes.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect()
     };
