@@ -239,6 +239,14 @@ impl Store {
         })?;
         let url = location.connect_url();
         let open_error = |message: String| HistoryError::Open { store: location.display(), message };
+        // A SQLite file is created when missing, and so are the directories
+        // it sits in (`history: .bylaw/history.db` in a fresh checkout).
+        if let Location::Sqlite(path) = &location {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| open_error(format!("cannot create the directory {}: {e}", dir.display())))?;
+            }
+        }
         let conn = rt
             .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(&url)).await })
             .map_err(|_| open_error(format!("no connection within {} s", CONNECT_TIMEOUT.as_secs())))?

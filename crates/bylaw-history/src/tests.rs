@@ -194,6 +194,20 @@ fn sqlite_and_postgres_hold_the_same_rows() {
 }
 
 #[test]
+fn a_missing_directory_of_the_sqlite_file_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".bylaw").join("nested").join("history.db");
+    let store = Store::open(&path.to_string_lossy()).unwrap();
+    assert_eq!(store.applied_migrations().unwrap(), vec![schema::VERSION]);
+    assert!(path.is_file());
+    // A file where the directory should be is an open error naming it.
+    let blocked = dir.path().join("file");
+    std::fs::write(&blocked, "x").unwrap();
+    let e = Store::open(&blocked.join("h.db").to_string_lossy()).unwrap_err().to_string();
+    assert!(e.contains("cannot create the directory") && e.contains("file"), "{e}");
+}
+
+#[test]
 fn an_unreachable_store_is_an_open_error_without_the_password() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let e = Store::open(&format!("postgres://bylaw:hunter2@127.0.0.1:{port}/history")).unwrap_err();
