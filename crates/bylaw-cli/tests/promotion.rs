@@ -191,6 +191,8 @@ fn a_version_requirement_that_fails_stops_the_run_naming_everything() {
         "{}",
         out.stderr
     );
+    // located at the key of the pin, as every other config error
+    assert!(out.stderr.contains(" --> .bylaw.yaml:4:68"), "{}", out.stderr);
 }
 
 #[test]

@@ -354,9 +354,8 @@ impl RunError {
                 "review the change; if it is wanted, run `bylaw lock --update` and commit bylaw.lock"
             }
             RunError::Unversioned { .. } => "every policy carries `metadata.version: MAJOR.MINOR.PATCH` (semver)",
-            RunError::Sources { .. } => {
-                "`bylaw bundle verify FILE --key PUBLIC.pem` checks a bundle; `bundles:` of .bylaw.yaml says which keys are trusted"
-            }
+            // each source's diagnostic carries the hint of its own kind of problem
+            RunError::Sources { .. } => return None,
 
             RunError::Revision(_) => "name a commit, branch or tag of the repository (`git log --oneline` lists them)",
             RunError::RefusedOutputs(_) => "choose another path for the report (e.g. under a `reports/` directory)",
@@ -574,7 +573,7 @@ pub fn check_versions(
                     Diagnostic::error(
                         Code::Conflict,
                         config_file,
-                        None,
+                        pin.span,
                         format!("no loaded policy is named `{}`, but {required}", pin.policy),
                     )
                     .with_hint(format!(

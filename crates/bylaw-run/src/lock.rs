@@ -299,7 +299,9 @@ fn entries(config: &Config, resolved: &Resolved, working_dir: &Path) -> Result<V
     for s in configured_sources(config) {
         match entry(&s, config, &resolved.fetched, working_dir) {
             Ok(e) => out.push(e),
-            Err(why) => diagnostics.push(Diagnostic::error(Code::Io, &s, None, why)),
+            Err(why) => diagnostics.push(Diagnostic::error(Code::Io, &s, None, why).with_hint(
+                "check this source among `policies:` of the config (`bylaw explain --effective` lists the sources in effect)",
+            )),
         }
     }
     if diagnostics.is_empty() {
