@@ -121,6 +121,11 @@ pub struct Request {
     pub stdin: Option<Box<dyn Read>>,
     /// Policy files, directories or `pack:NAME`. Empty: the config's `policies`.
     pub policies: Vec<PathBuf>,
+    /// The [`Request::policies`] given are the config's own sources read
+    /// from elsewhere (the base revision's copies, `ci --policy-ref base`):
+    /// a `versions` pin naming no loaded policy is then an error, as it is
+    /// when the config's sources are read in place.
+    pub policies_from_config: bool,
     /// Exception list files. Empty: the config's `exceptions`.
     pub exceptions: Vec<PathBuf>,
     /// The environment to evaluate for (`--env`); else the one the config's
@@ -194,6 +199,7 @@ impl Request {
             paths: Vec::new(),
             stdin: None,
             policies: Vec::new(),
+            policies_from_config: false,
             exceptions: Vec::new(),
             environment: None,
             branch: None,
@@ -474,7 +480,8 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
         Err(error) => return Err(Failure { error, messages }),
     };
     phase_done("load and compile policies", &mut clock);
-    let pinned = check_versions(config, environment.as_deref(), &loaded, &set, request.policies.is_empty());
+    let from_config = request.policies.is_empty() || request.policies_from_config;
+    let pinned = check_versions(config, environment.as_deref(), &loaded, &set, from_config);
     if !pinned.is_empty() {
         let error = RunError::Versions {
             environment: environment.clone().unwrap_or_default(),

@@ -226,8 +226,15 @@ impl Evaluator for Runner<'_> {
             let source = bylaw_history::RunSource::Ci;
             (store, crate::history_cmd::meta_of(&platform, time, source, common::working_dir()))
         });
-        let additions =
-            RunAdditions { context: Some(platform), branch: run.branch, artifacts: run.written, audit_log: None };
+        // the base's copies of the config's own sources are still the config's
+        let policies_from_config = this.base_dir.is_some() && this.given_policies.is_empty();
+        let additions = RunAdditions {
+            context: Some(platform),
+            branch: run.branch,
+            artifacts: run.written,
+            audit_log: None,
+            policies_from_config,
+        };
         match prepare(&this.args, &this.config, this.cli, additions) {
             Ok(prepared) => Ok(Ready { prepared, approvers: &this.config.approvers, failure, sources, record }),
             Err(code) => {
