@@ -691,7 +691,13 @@ fn evaluate(
     let wd = request.working_dir.clone();
     let targets = FileMatcher::new(&config.targets)
         .map_err(|(i, message)| RunError::TargetGlob { glob: config.targets[i].clone(), message })?;
-    let paths: Vec<PathBuf> = if !request.paths.is_empty() {
+    // `bylaw check DIR` is `cd DIR && bylaw check` (DESIGN §6): the one
+    // PATH that is the config's own directory takes the config's `paths`
+    let names_config_dir = |p: &PathBuf| {
+        config.file.is_some() && p.as_os_str() != "-" && canonical(&absolute(&wd, p)) == canonical(&config.base_dir)
+    };
+    let root_only = request.paths.len() == 1 && names_config_dir(&request.paths[0]) && !config.paths.is_empty();
+    let paths: Vec<PathBuf> = if !request.paths.is_empty() && !root_only {
         request.paths.iter().map(|p| if p.as_os_str() == "-" { p.clone() } else { absolute(&wd, p) }).collect()
     } else if !config.paths.is_empty() {
         config.paths.iter().map(|p| config.resolve(p)).collect()
