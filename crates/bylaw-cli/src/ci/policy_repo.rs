@@ -4,7 +4,7 @@
 //! (`bylaw_run::git::policies_at`, as `--policy-ref base` does), with the
 //! config's `approvers` of that revision and the diff of policy files.
 
-use bylaw_ci::policy_approval::{policy_files, BaseRevision, PolicyFiles, PolicyRepo};
+use bylaw_ci::policy_approval::{policy_files, BaseRevision, ConfigRevisions, PolicyFiles, PolicyRepo};
 use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::compile::CompileOptions;
 use bylaw_engine::config::Config;
@@ -159,4 +159,84 @@ impl PolicyRepo for Sources {
     fn audit_log(&self) -> Option<PathBuf> {
         self.audit_log.clone()
     }
+
+    fn config_files(&self) -> Vec<String> {
+        let Some((rel, _)) = self.config_in_repo() else { return Vec::new() };
+        let mut out = vec![rel.clone()];
+        if let Some(c) = self.config_file.as_ref().and_then(|c| Config::load(c, &self.working_dir).ok()) {
+            out.extend(exception_files(&rel, &c));
+        }
+        out
+    }
+
+    fn configs_at(&self, rev: &str) -> Result<ConfigRevisions, String> {
+        let Some((rel, file)) = self.config_in_repo() else { return Ok(ConfigRevisions::default()) };
+        let head = if file.exists() {
+            Some(Config::load(&file, &self.working_dir).map_err(|(d, _)| {
+                format!("the config does not load: {}", d.first().map(|d| d.message.clone()).unwrap_or_default())
+            })?)
+        } else {
+            None
+        };
+        let base = match bylaw_run::git::policies_at(rev, std::slice::from_ref(&file), &self.working_dir) {
+            Ok((_dir, paths)) => match paths.first() {
+                Some(p) => Some(Config::load(p, &self.working_dir).map_err(|(d, _)| {
+                    let why = d.first().map(|d| d.message.clone()).unwrap_or_default();
+                    format!("the config at {rev} does not load: {why}")
+                })?),
+                None => None,
+            },
+            Err(e) if missing_at(&e) => None,
+            Err(e) => return Err(e),
+        };
+        let mut exceptions: Vec<String> = Vec::new();
+        for c in base.iter().chain(head.iter()) {
+            for f in exception_files(&rel, c) {
+                if !exceptions.contains(&f) {
+                    exceptions.push(f);
+                }
+            }
+        }
+        Ok(ConfigRevisions { file: rel, base, head, exception_files: exceptions })
+    }
+}
+
+impl Sources {
+    /// The config file in use as (repository-relative, absolute), when it
+    /// is in the repository (a deleted one still is, by its directory).
+    fn config_in_repo(&self) -> Option<(String, PathBuf)> {
+        let file = self.config_file.clone()?;
+        let top = self.top().ok()?;
+        let rel = relative(&file, &top).or_else(|| {
+            let dir = relative(file.parent()?, &top)?;
+            let name = file.file_name()?.to_string_lossy().into_owned();
+            Some(if dir.is_empty() { name } else { format!("{dir}/{name}") })
+        })?;
+        Some((rel, file))
+    }
+}
+
+/// The exception lists `config` names, repository-relative, the config
+/// being at `config_rel` (entries are relative to its directory; one
+/// leaving the repository is left out).
+fn exception_files(config_rel: &str, config: &Config) -> Vec<String> {
+    let dir: Vec<&str> = config_rel.rsplit_once('/').map(|(d, _)| d.split('/').collect()).unwrap_or_default();
+    config
+        .exceptions
+        .iter()
+        .filter(|e| !Path::new(e).is_absolute())
+        .filter_map(|e| {
+            let mut parts: Vec<&str> = dir.clone();
+            for seg in e.split(['/', '\\']) {
+                match seg {
+                    "" | "." => {}
+                    ".." => {
+                        parts.pop()?;
+                    }
+                    s => parts.push(s),
+                }
+            }
+            Some(parts.join("/"))
+        })
+        .collect()
 }
