@@ -420,6 +420,23 @@ fn validate_and_test_read_every_environments_sources() {
 }
 
 #[test]
+fn explain_finds_a_rule_only_one_environment_has() {
+    let dir = repo();
+    let d = dir.path();
+    // K8S-002 is only in 1.5, which only dev uses
+    write(
+        d,
+        ".bylaw.yaml",
+        "policies: [policies-1.4/]\nenvironments:\n  dev: { branches: ['*'], policies: [policies-1.5/] }\n",
+    );
+    let out = bylaw(d, &["explain", "K8S-002"], "2027-01-20", "x");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("K8S-002: Images are pinned\n"), "{}", out.stdout);
+    let out = bylaw(d, &["explain", "K8S-003"], "2027-01-20", "x");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+#[test]
 fn validate_against_uses_the_repository_holding_the_policies() {
     let policies = tempfile::tempdir().unwrap();
     let p = policies.path();
