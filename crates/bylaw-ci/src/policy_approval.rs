@@ -23,7 +23,8 @@
 //! names is a policy change too: one gate entry named after the config
 //! file, listing why, approved by the config's `approvers` at the base
 //! revision (and, for a version pin, the pinned policy's base owners). A
-//! config change that can only tighten asks for nothing.
+//! change to `bylaw.lock` beside it (what bundle and OCI sources may hold)
+//! is one too. A config change that can only tighten asks for nothing.
 //!
 //! **Who approves.** The owners are read at the BASE revision, so a change
 //! cannot name its own approvers: a modified or removed policy needs one
@@ -132,6 +133,9 @@ pub struct ConfigRevisions {
     pub head: Option<bylaw_engine::config::Config>,
     /// The exception lists either revision's config names, repository-relative.
     pub exception_files: Vec<String>,
+    /// The lock file beside the config (`bylaw.lock`), repository-relative:
+    /// a change to it re-pins what bundle and OCI sources may hold.
+    pub lock_file: Option<String>,
 }
 
 /// The files each policy of a compiled set draws on, inverted: file →
@@ -580,6 +584,10 @@ fn config_entry(revs: &ConfigRevisions, touched: &BTreeSet<&str>, base: &BaseRev
         if revs.head.is_none() && revs.base.is_some() {
             reasons.insert(0, format!("the config file `{}` is deleted", revs.file));
         }
+    }
+    if let Some(lock) = revs.lock_file.as_ref().filter(|f| touched.contains(f.as_str())) {
+        files.push(lock.clone());
+        reasons.push(format!("`{lock}` changed: the pinned policy sources (digests, versions) are different"));
     }
     for f in revs.exception_files.iter().filter(|f| touched.contains(f.as_str())) {
         if !files.contains(f) {

@@ -927,3 +927,27 @@ fn gitlab_a_config_that_weakens_enforcement_keeps_the_status_failed() {
     );
     assert!(o.stdout.contains("not counted: @mallory for .bylaw.yaml: @mallory is not one of carol"), "{}", o.stdout);
 }
+
+#[test]
+fn github_a_changed_lock_file_needs_the_base_approvers() {
+    // the PR pins the sources anew: what a bundle or registry source may hold
+    let (dir, base, head) = repo_with(APPROVERS, &[], |d| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bylaw")).arg("lock").current_dir(d).env_clear().output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    });
+    let d = &work(&dir);
+    let mock = Mock::start();
+    expect_pr(&mock, vec![pr_file("bylaw.lock", "added", None)]);
+    expect_reviews(&mock, vec![]);
+    mock.expect_with("POST", "/repos/acme/shop/check-runs", 2, check_run_reply);
+    let o = github(d, &mock.url, "pull_request", &base, &head, &[]);
+    let calls = mock.finish();
+    verify_github(&calls);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("config .bylaw.yaml (modified: `bylaw.lock` changed: the pinned policy sources (digests, versions) are different): needs an approval by one of carol"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(check_run(&calls, "bylaw: policy approval")["conclusion"], "failure");
+}

@@ -241,7 +241,11 @@ fn entry(source: &str, config: &Config, fetched: &[Fetched], working_dir: &Path)
             files.sort();
             files.dedup();
             if files.is_empty() {
-                return Err("no policy file found".into());
+                return Err(if root.exists() {
+                    "no policy file found there".into()
+                } else {
+                    "policy file or directory not found".into()
+                });
             }
             let mut h = Sha256::new();
             for (rel, abs) in &files {

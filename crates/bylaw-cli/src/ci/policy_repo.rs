@@ -162,7 +162,7 @@ impl PolicyRepo for Sources {
 
     fn config_files(&self) -> Vec<String> {
         let Some((rel, _)) = self.config_in_repo() else { return Vec::new() };
-        let mut out = vec![rel.clone()];
+        let mut out = vec![rel.clone(), sibling(&rel, bylaw_run::lock::LOCK_FILE)];
         if let Some(c) = self.config_file.as_ref().and_then(|c| Config::load(c, &self.working_dir).ok()) {
             out.extend(exception_files(&rel, &c));
         }
@@ -197,7 +197,8 @@ impl PolicyRepo for Sources {
                 }
             }
         }
-        Ok(ConfigRevisions { file: rel, base, head, exception_files: exceptions })
+        let lock_file = Some(sibling(&rel, bylaw_run::lock::LOCK_FILE));
+        Ok(ConfigRevisions { file: rel, base, head, exception_files: exceptions, lock_file })
     }
 }
 
@@ -213,6 +214,14 @@ impl Sources {
             Some(if dir.is_empty() { name } else { format!("{dir}/{name}") })
         })?;
         Some((rel, file))
+    }
+}
+
+/// `name` in the directory of the repository-relative file `rel`.
+fn sibling(rel: &str, name: &str) -> String {
+    match rel.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{name}"),
+        None => name.to_owned(),
     }
 }
 
