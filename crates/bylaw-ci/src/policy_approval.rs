@@ -22,7 +22,8 @@
 //! `environments` or a version pin changed, …) or to an exception list it
 //! names is a policy change too: one gate entry named after the config
 //! file, listing why, approved by the config's `approvers` at the base
-//! revision (and, for a version pin, the pinned policy's base owners). A
+//! revision (and the base owners of the policies it is about: a version
+//! pin's, and those whose rules an added or edited exception names). A
 //! change to `bylaw.lock` beside it (what bundle and OCI sources may hold)
 //! is one too. A config change that can only tighten asks for nothing.
 //!
@@ -82,6 +83,8 @@ pub struct OwnedPolicy {
     pub owners: Vec<String>,
     /// The file it is written in (repository-relative).
     pub file: String,
+    /// The ids of its rules (an exception naming one is about this policy).
+    pub rules: Vec<String>,
 }
 
 /// The policy files of one revision: repository-relative path → the
@@ -133,6 +136,10 @@ pub struct ConfigRevisions {
     pub head: Option<bylaw_engine::config::Config>,
     /// The exception lists either revision's config names, repository-relative.
     pub exception_files: Vec<String>,
+    /// The rules named by the exceptions the change adds or edits in those
+    /// lists (`*` for every rule): the owners of their policies at the base
+    /// may approve the change, as they approve exceptions.
+    pub exception_rules: Vec<String>,
     /// The lock file beside the config (`bylaw.lock`), repository-relative:
     /// a change to it re-pins what bundle and OCI sources may hold.
     pub lock_file: Option<String>,
@@ -184,8 +191,13 @@ pub fn policy_files(set: &PolicySet, loaded: &Loaded, repo_path: &dyn Fn(&str) -
             }
         }
         let Some(main) = repo_path(&p.file) else { continue };
-        let policy =
-            OwnedPolicy { name: p.name.clone(), version: p.version.clone(), owners: p.owners.clone(), file: main };
+        let policy = OwnedPolicy {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            owners: p.owners.clone(),
+            file: main,
+            rules: p.rules.iter().map(|r| r.id.clone()).collect(),
+        };
         for f in files.into_iter().filter_map(repo_path) {
             let list = out.entry(f).or_default();
             if !list.contains(&policy) {
@@ -599,18 +611,31 @@ fn config_entry(revs: &ConfigRevisions, touched: &BTreeSet<&str>, base: &BaseRev
         return None;
     }
     files.sort();
+    // the policies the change is about: a version pin's, and those whose
+    // rules the added or edited exceptions name (not `*`: every policy)
+    let excepts = files.iter().any(|f| revs.exception_files.contains(f));
+    let about_rules = |p: &OwnedPolicy| {
+        excepts
+            && !revs.exception_rules.iter().any(|r| r == "*")
+            && p.rules.iter().any(|r| revs.exception_rules.contains(r))
+    };
+    let mut about: Vec<&OwnedPolicy> = Vec::new();
+    for p in base.files.values().flatten().filter(|p| pinned.contains(&p.name) || about_rules(p)) {
+        if !about.iter().any(|a| a.name == p.name) {
+            about.push(p);
+        }
+    }
     let mut required = base.approvers.clone();
-    let owners: Vec<&String> =
-        base.files.values().flatten().filter(|p| pinned.contains(&p.name)).flat_map(|p| p.owners.iter()).collect();
+    let owners: Vec<&String> = about.iter().flat_map(|p| p.owners.iter()).collect();
     for o in owners {
         if !required.contains(o) {
             required.push(o.clone());
         }
     }
-    let required_from = if pinned.is_empty() {
+    let required_from = if about.is_empty() {
         "configured approvers at the base revision"
     } else {
-        "configured approvers and the pinned policies' owners at the base revision"
+        "configured approvers and the owners of the policies concerned at the base revision"
     };
     let change = match (&revs.base, &revs.head) {
         (None, Some(_)) => Change::Added,
@@ -827,6 +852,7 @@ mod tests {
 
     fn owned(name: &str, version: &str, owners: &[&str], file: &str) -> OwnedPolicy {
         OwnedPolicy {
+            rules: Vec::new(),
             name: name.into(),
             version: Some(version.into()),
             owners: owners.iter().map(|s| s.to_string()).collect(),

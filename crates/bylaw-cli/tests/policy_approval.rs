@@ -951,3 +951,47 @@ fn github_a_changed_lock_file_needs_the_base_approvers() {
     );
     assert_eq!(check_run(&calls, "bylaw: policy approval")["conclusion"], "failure");
 }
+
+#[test]
+fn gitlab_an_exception_for_a_rule_is_approved_by_that_policys_base_owners() {
+    let exceptions = "apiVersion: bylaw/v1\nkind: ExceptionList\nexceptions: []\n";
+    let (dir, base, head) = repo_with(
+        &format!("{APPROVERS}exceptions: [exceptions.yaml]\n"),
+        &[("exceptions.yaml", exceptions)],
+        |d| {
+            std::fs::write(
+                d.join("exceptions.yaml"),
+                "apiVersion: bylaw/v1\nkind: ExceptionList\nexceptions:\n  - id: EXC-1\n    rules: [W-001]\n    targets: ['deploy/**']\n    reason: vendor agent\n    approved_by: [dave]\n    expires: 2099-01-01\n",
+            )
+            .unwrap();
+        },
+    );
+    let d = &work(&dir);
+    let run = |approved: &[(u64, &str)]| {
+        let mock = Mock::start();
+        expect_mr(&mock, vec![gl_diff("exceptions.yaml")]);
+        mock.expect("GET", &format!("{PROJECT}/merge_requests/7"), 1, Reply::json(200, merge_request(&head)));
+        mock.expect("GET", &format!("{PROJECT}/merge_requests/7/approvals"), 1, Reply::json(200, approvals(approved)));
+        mock.expect_with("POST", &format!("{PROJECT}/statuses/{head}"), 2, status_reply);
+        let o = gitlab(d, &mock.url, &base, &head);
+        let calls = mock.finish();
+        verify_gitlab(&calls);
+        (o, calls)
+    };
+    let (o, calls) = run(&[]);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(status(&calls, "bylaw/policy-approval")["state"], "failed");
+    assert!(
+        o.stdout.contains("config .bylaw.yaml (modified: exception list `exceptions.yaml` changed): needs an approval by one of carol, @acme/security, dave, bob (configured approvers and the owners of the policies concerned at the base revision)"),
+        "{}",
+        o.stdout
+    );
+    // dave owns `workloads`, whose rule W-001 the exception names
+    let (o, calls) = run(&[(7, "dave")]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(status(&calls, "bylaw/policy-approval")["state"], "success");
+    let e = &audit(d)[0];
+    assert_eq!(e["files"], json!(["exceptions.yaml"]));
+    assert_eq!(e["reasons"], json!(["exception list `exceptions.yaml` changed"]));
+    assert_eq!(e["diff_sha256"], diff_digest(d, &base, &["exceptions.yaml"]));
+}

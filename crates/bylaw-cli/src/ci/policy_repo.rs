@@ -198,11 +198,41 @@ impl PolicyRepo for Sources {
             }
         }
         let lock_file = Some(sibling(&rel, bylaw_run::lock::LOCK_FILE));
-        Ok(ConfigRevisions { file: rel, base, head, exception_files: exceptions, lock_file })
+        let exception_rules = self.exception_rules(rev, &exceptions)?;
+        Ok(ConfigRevisions { file: rel, base, head, exception_files: exceptions, exception_rules, lock_file })
     }
 }
 
 impl Sources {
+    /// The rules named by the exceptions that the work tree adds to, or
+    /// edits in, the exception lists `files` (repository-relative) compared
+    /// with commit `rev`: entries compared by `id` as YAML values.
+    fn exception_rules(&self, rev: &str, files: &[String]) -> Result<Vec<String>, String> {
+        let top = self.top()?;
+        let mut rules = Vec::new();
+        for f in files {
+            let head = std::fs::read_to_string(top.join(f)).ok();
+            let base = match bylaw_run::git::policies_at(rev, &[top.join(f)], &self.working_dir) {
+                Ok((_dir, paths)) => paths.first().and_then(|p| std::fs::read_to_string(p).ok()),
+                Err(e) if missing_at(&e) => None,
+                Err(e) => return Err(e),
+            };
+            let base_entries = exception_entries(base.as_deref());
+            for entry in exception_entries(head.as_deref()) {
+                let id = entry.get("id");
+                if base_entries.iter().any(|b| b.get("id") == id && *b == entry) {
+                    continue;
+                }
+                for r in entry.get("rules").and_then(|r| r.as_array()).into_iter().flatten() {
+                    if let Some(r) = r.as_str().filter(|r| !rules.iter().any(|x: &String| x == r)) {
+                        rules.push(r.to_owned());
+                    }
+                }
+            }
+        }
+        Ok(rules)
+    }
+
     /// The config file in use as (repository-relative, absolute), when it
     /// is in the repository (a deleted one still is, by its directory).
     fn config_in_repo(&self) -> Option<(String, PathBuf)> {
@@ -215,6 +245,19 @@ impl Sources {
         })?;
         Some((rel, file))
     }
+}
+
+/// The entries of an exception list's `exceptions:` as JSON values (none
+/// for a file that is missing or does not parse).
+fn exception_entries(text: Option<&str>) -> Vec<serde_json::Value> {
+    let Some(text) = text else { return Vec::new() };
+    let parsed = bylaw_engine::input::yaml::parse(text);
+    parsed
+        .documents
+        .first()
+        .map(|d| d.to_json())
+        .and_then(|v| v.get("exceptions").and_then(|e| e.as_array()).cloned())
+        .unwrap_or_default()
 }
 
 /// `name` in the directory of the repository-relative file `rel`.
