@@ -248,6 +248,7 @@ fn sign(file: &Path, key: &Path, replace: bool) -> Result<(), CmdError> {
             Ok(signer) if signer == id => {}
             Ok(_) | Err(_) if replace => {}
             Ok(signer) => {
+                let signer = if signer.is_empty() { "(no key id)".to_owned() } else { signer };
                 return Err((
                     format!("{shown} is already signed by key {signer}, not by {id}: not signed"),
                     Some("OPA's bundle format holds one signature; `--replace` replaces the other key's signature with this one"),
