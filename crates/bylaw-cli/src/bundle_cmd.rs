@@ -252,7 +252,7 @@ fn sign(file: &Path, key: &Path, replace: bool) -> Result<(), CmdError> {
                 return Err((
                     format!("{shown} is already signed by key {signer}, not by {id}: not signed"),
                     Some("OPA's bundle format holds one signature; `--replace` replaces the other key's signature with this one"),
-                ))
+                ));
             }
             Err(e) => {
                 return Err((
