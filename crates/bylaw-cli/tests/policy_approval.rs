@@ -83,6 +83,9 @@ fn repo_with(extra: &str, files: &[(&str, &str)], change: impl FnOnce(&Path)) ->
     std::fs::write(d.join("policies/workloads.yaml"), POLICY_BASE).unwrap();
     std::fs::write(d.join("deploy/app.yaml"), DEPLOYMENT).unwrap();
     for (path, text) in files {
+        if let Some(parent) = d.join(path).parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
         std::fs::write(d.join(path), text).unwrap();
     }
     git(d, &["init", "-q", "-b", "main"]);
@@ -994,4 +997,33 @@ fn gitlab_an_exception_for_a_rule_is_approved_by_that_policys_base_owners() {
     assert_eq!(e["files"], json!(["exceptions.yaml"]));
     assert_eq!(e["reasons"], json!(["exception list `exceptions.yaml` changed"]));
     assert_eq!(e["diff_sha256"], diff_digest(d, &base, &["exceptions.yaml"]));
+}
+
+#[test]
+fn github_a_policy_only_one_environment_uses_is_gated_too() {
+    let prod = POLICY_BASE
+        .replace("name: workloads", "name: prod-workloads")
+        .replace(r#"owners: ["@acme/security", "dave", "bob"]"#, r#"owners: ["frank"]"#);
+    // prod reads its own directory; dev a registry (not the repository's files)
+    let envs = "environments:\n  prod: { branches: [main], policies: [prod-policies] }\n  dev: { branches: ['feature/*'], policies: ['oci://registry.invalid/acme/policies:1.0.0'] }\n";
+    let (dir, base, head) = repo_with(envs, &[("prod-policies/workloads.yaml", &prod)], |d| {
+        let p = d.join("prod-policies/workloads.yaml");
+        let text = std::fs::read_to_string(&p).unwrap().replace("version: 1.0.0", "version: 1.0.1");
+        std::fs::write(p, text).unwrap();
+    });
+    let d = &work(&dir);
+    let mock = Mock::start();
+    expect_pr(&mock, vec![pr_file("prod-policies/workloads.yaml", "modified", None)]);
+    expect_reviews(&mock, vec![]);
+    mock.expect_with("POST", "/repos/acme/shop/check-runs", 2, check_run_reply);
+    let o = github(d, &mock.url, "pull_request", &base, &head, &[]);
+    let calls = mock.finish();
+    verify_github(&calls);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("policy-change approval: prod-workloads 1.0.0 → 1.0.1 (prod-policies/workloads.yaml, modified): needs an approval by one of frank"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(check_run(&calls, "bylaw: policy approval")["conclusion"], "failure");
 }

@@ -186,7 +186,7 @@ impl Evaluator for Runner<'_> {
     fn prepare(&mut self, run: RunRequest) -> Result<Ready<'_>, Stop> {
         let failure: Vec<(Format, PathBuf)> = run.artifacts.iter().map(|a| (a.format, a.path.clone())).collect();
         let sources = policy_repo::Sources {
-            paths: common::policy_paths(&self.args.policies, &self.config),
+            sets: policy_repo::source_sets(&self.args.policies, &self.config),
             rego: self.args.rego.options(&self.config),
             config_file: self
                 .config

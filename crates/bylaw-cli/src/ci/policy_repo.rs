@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 /// The run's policy sources, at head (the work tree) and at a revision.
 pub struct Sources {
-    /// The policy paths of the run as given (flags, else the config's):
+    /// The policy paths of the run, in sets loaded apart ([`source_sets`]):
     /// never the base revision's copies.
-    pub paths: Vec<PathBuf>,
+    pub sets: Vec<Vec<PathBuf>>,
     pub rego: RegoOptions,
     /// The config file in use (absolute), if any.
     pub config_file: Option<PathBuf>,
@@ -25,6 +25,39 @@ pub struct Sources {
     pub audit_log: Option<PathBuf>,
     pub working_dir: PathBuf,
     pub today: NaiveDate,
+}
+
+/// The policy paths whose changes the gate watches: the flags' (one set),
+/// else every source set of the config — the top-level `policies` and each
+/// environment's own (a prod-only policy is gated too), loaded apart since
+/// two environments may hold two versions of a policy. Bundles, URLs and
+/// registries are left out: their files are not the repository's (a change
+/// to which one is used is a change of the config or `bylaw.lock`).
+pub fn source_sets(given: &[PathBuf], config: &Config) -> Vec<Vec<PathBuf>> {
+    let sets = if given.is_empty() { bylaw_run::validate::config_source_sets(config) } else { vec![given.to_vec()] };
+    sets.into_iter()
+        .map(|set| {
+            set.into_iter()
+                .filter(|p| {
+                    let s = p.to_string_lossy();
+                    !bylaw_run::sources::is_remote(&s) && !bylaw_run::sources::is_bundle_path(&s)
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|set| !set.is_empty())
+        .collect()
+}
+
+/// Adds `more` to `files`, a policy listed once per file.
+fn merge(files: &mut PolicyFiles, more: PolicyFiles) {
+    for (f, policies) in more {
+        let list = files.entry(f).or_default();
+        for p in policies {
+            if !list.contains(&p) {
+                list.push(p);
+            }
+        }
+    }
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -78,26 +111,34 @@ impl PolicyRepo for Sources {
             }
             relative(&absolute(&wd, Path::new(display)), &top)
         };
-        self.load(&self.paths, &repo_path)
+        let mut files = PolicyFiles::new();
+        for set in &self.sets {
+            merge(&mut files, self.load(set, &repo_path)?);
+        }
+        Ok(files)
     }
 
     fn at(&self, rev: &str) -> Result<BaseRevision, String> {
         let top = self.top()?;
         let mut dirs = Vec::new();
-        let mut moved = Vec::new();
-        for p in &self.paths {
-            if p.to_string_lossy().starts_with("pack:") {
-                moved.push(p.clone());
-                continue;
-            }
-            match bylaw_run::git::policies_at(rev, std::slice::from_ref(p), &self.working_dir) {
-                Ok((dir, paths)) => {
-                    moved.extend(paths);
-                    dirs.push(dir);
+        let mut moved_sets = Vec::new();
+        for set in &self.sets {
+            let mut moved = Vec::new();
+            for p in set {
+                if p.to_string_lossy().starts_with("pack:") {
+                    moved.push(p.clone());
+                    continue;
                 }
-                Err(e) if missing_at(&e) => {} // new in the change
-                Err(e) => return Err(e),
+                match bylaw_run::git::policies_at(rev, std::slice::from_ref(p), &self.working_dir) {
+                    Ok((dir, paths)) => {
+                        moved.extend(paths);
+                        dirs.push(dir);
+                    }
+                    Err(e) if missing_at(&e) => {} // new in the change
+                    Err(e) => return Err(e),
+                }
             }
+            moved_sets.push(moved);
         }
         let roots: Vec<PathBuf> = dirs.iter().map(|d| canonical(d.path())).collect();
         let wd = self.working_dir.clone();
@@ -108,7 +149,10 @@ impl PolicyRepo for Sources {
             let abs = absolute(&wd, Path::new(display));
             roots.iter().find_map(|r| relative(&abs, r))
         };
-        let files = if moved.is_empty() { PolicyFiles::new() } else { self.load(&moved, &repo_path)? };
+        let mut files = PolicyFiles::new();
+        for moved in moved_sets.iter().filter(|m| !m.is_empty()) {
+            merge(&mut files, self.load(moved, &repo_path)?);
+        }
         // the approvers of the config as it is at `rev` (a change cannot add its own)
         let approvers = match &self.config_file {
             Some(c) if relative(c, &top).is_some() => {
@@ -136,7 +180,7 @@ impl PolicyRepo for Sources {
 
     fn under_policy_paths(&self, path: &str) -> bool {
         let Ok(top) = self.top() else { return false };
-        self.paths.iter().filter(|p| !p.to_string_lossy().starts_with("pack:")).any(|p| {
+        self.sets.iter().flatten().filter(|p| !p.to_string_lossy().starts_with("pack:")).any(|p| {
             let abs = absolute(&self.working_dir, p);
             // a path gone from the work tree is still named under the top
             let rel = relative(&abs, &top).or_else(|| {
