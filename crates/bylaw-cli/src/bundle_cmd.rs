@@ -411,8 +411,20 @@ fn pull(reference: &str, output: &Path) -> Result<(), CmdError> {
     let pulled = client(&reference)?
         .pull(&reference, bylaw_run::sources::MAX_ARCHIVE_BYTES)
         .map_err(|e| (e.to_string(), None))?;
-    Bundle::read(&pulled.bundle, Limits::default()).map_err(|e| (format!("{reference}: {e}"), None))?;
+    let bundle = Bundle::read(&pulled.bundle, Limits::default()).map_err(|e| (format!("{reference}: {e}"), None))?;
     write(output, &pulled.bundle)?;
+    // written as the registry holds it (to look at), but said: a run refuses it
+    let broken =
+        bundle.check_digests().err().map(|e| e.to_string()).or_else(|| {
+            bundle.is_signed().then(|| bundle.check_signed_hashes().err().map(|e| e.to_string())).flatten()
+        });
+    if let Some(why) = broken {
+        eprintln!(
+            "warning: {}: {} (a run refuses this bundle)",
+            common::safe(&output.display().to_string()),
+            common::safe(&why)
+        );
+    }
     crate::outln!(
         "bylaw: pulled {reference} ({}) into {}",
         pulled.manifest_digest,

@@ -516,6 +516,15 @@ fn a_signed_bundle_goes_through_a_real_registry_and_a_tampered_one_is_refused() 
         out.stderr
     );
 
+    // pulled as it is, with a warning that a run refuses it
+    let out = bylaw(d, &["bundle", "pull", &tampered, "-o", "pulled-tampered.tar.gz"]);
+    ok(&out);
+    assert!(
+        out.stderr.contains("warning: pulled-tampered.tar.gz: `k8s.yaml` does not match its SHA-256 in `.manifest`"),
+        "{}",
+        out.stderr
+    );
+
     // an unsigned bundle is pushed with a warning
     write(d, "policies/k8s.yaml", POLICY);
     ok(&bylaw(d, &["bundle", "build", "policies", "-o", "unsigned.tar.gz", "--name", "acme", "--version", "1.0.2"]));
