@@ -223,3 +223,31 @@ fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     out.dedup();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_distinct_source_list_is_a_set() {
+        let mut c = bylaw_engine::config::Config::parse(
+            ".bylaw.yaml",
+            "policies: [p-1.5/]\nenvironments:\n  prod: { branches: [main], policies: [p-1.4/] }\n  staging: [staging]\n  qa: { policies: [p-1.5/] }\n  dev: { policies: ['pack:dockerfile', p-1.5/] }\n",
+        )
+        .unwrap();
+        c.base_dir = PathBuf::from("/repo");
+        let sets = config_source_sets(&c);
+        assert_eq!(
+            sets,
+            vec![
+                vec![PathBuf::from("/repo/p-1.5/")],
+                vec![PathBuf::from("/repo/p-1.4/")],
+                vec![PathBuf::from("pack:dockerfile"), PathBuf::from("/repo/p-1.5/")],
+            ],
+            "staging has no list of its own, qa's equals the top-level one"
+        );
+        let only_envs =
+            bylaw_engine::config::Config::parse(".bylaw.yaml", "environments:\n  prod: { policies: [p/] }\n").unwrap();
+        assert_eq!(config_source_sets(&only_envs).len(), 1);
+    }
+}
