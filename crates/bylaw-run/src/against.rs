@@ -147,3 +147,32 @@ pub fn repository_of(paths: &[PathBuf], working_dir: &Path) -> Result<PathBuf, S
         None => git::top_of(working_dir),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git_init(dir: &Path) {
+        let ok = std::process::Command::new("git").args(["init", "-q"]).current_dir(dir).status().unwrap();
+        assert!(ok.success());
+    }
+
+    #[test]
+    fn the_repository_is_the_one_holding_the_policies() {
+        let (a, b, loose) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        git_init(a.path());
+        git_init(b.path());
+        std::fs::create_dir(a.path().join("policies")).unwrap();
+        let in_a = a.path().join("policies");
+        let top = repository_of(std::slice::from_ref(&in_a), loose.path()).unwrap();
+        assert_eq!(top, a.path().canonicalize().unwrap(), "not the working directory's");
+        // a path that does not exist yet is looked for from its directory
+        assert!(repository_of(&[in_a.join("new.yaml")], loose.path()).is_ok());
+        let e = repository_of(&[loose.path().join("p.yaml")], a.path()).unwrap_err();
+        assert!(e.contains("p.yaml is not in a git work tree"), "{e}");
+        let e = repository_of(&[in_a.clone(), b.path().to_path_buf()], loose.path()).unwrap_err();
+        assert!(e.contains("are in different git repositories"), "{e}");
+        // packs alone: the working directory's repository
+        assert_eq!(repository_of(&[PathBuf::from("pack:dockerfile")], a.path()).unwrap(), top);
+    }
+}
