@@ -483,11 +483,15 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
     let from_config = request.policies.is_empty() || request.policies_from_config;
     let pinned = check_versions(config, environment.as_deref(), &loaded, &set, from_config);
     if !pinned.is_empty() {
-        let error = RunError::Versions {
-            environment: environment.clone().unwrap_or_default(),
-            diagnostics: pinned,
-            sources: loaded.sources.clone(),
-        };
+        let mut sources = loaded.sources.clone();
+        // a pin naming no loaded policy points into the config: its snippet
+        if let Some(file) = config.file.as_ref().filter(|f| pinned.iter().any(|d| &d.file == *f)) {
+            if let Ok(text) = bylaw_engine::paths::read_text(&absolute(&request.working_dir, Path::new(file))) {
+                sources.insert(file.clone(), Arc::from(text));
+            }
+        }
+        let error =
+            RunError::Versions { environment: environment.clone().unwrap_or_default(), diagnostics: pinned, sources };
         return Err(Failure { error, messages });
     }
     let exception_paths: Vec<PathBuf> = if !request.exceptions.is_empty() {
