@@ -30,6 +30,21 @@ impl Default for Limits {
     }
 }
 
+/// Why a bundle's files do not match the digests of its `.manifest`
+/// ([`Bundle::check_digests`]), in the words a user reads after the
+/// bundle's name.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    #[error("{0}")]
+    Manifest(BundleError),
+    #[error("`{0}` does not match its SHA-256 in `.manifest` (changed or corrupted after the bundle was built)")]
+    Changed(String),
+    #[error("`{0}` is not among the file digests of `.manifest` (added after the bundle was built)")]
+    Unlisted(String),
+    #[error("`{0}` is listed in `.manifest` but missing from the bundle")]
+    Missing(String),
+}
+
 /// A bundle in memory: every file by its `/`-separated path in the archive
 /// (`.manifest` and `.signatures.json` included), in path order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -362,6 +377,36 @@ impl Bundle {
         Ok(out)
     }
 
+    /// Checks every file against the digests bylaw wrote in `.manifest`
+    /// (`metadata.bylaw.files`) when it built the bundle — no key needed, so
+    /// a corrupted or edited bundle is refused even where signatures are
+    /// not configured. A bundle without `metadata.bylaw` (not built by
+    /// bylaw) has no digests to check: `Ok(false)`; checked: `Ok(true)`.
+    ///
+    /// # Errors
+    /// [`DigestError::Manifest`] for a `.manifest` that is not OPA's JSON
+    /// shape; then files in path order: [`DigestError::Changed`],
+    /// [`DigestError::Unlisted`], [`DigestError::Missing`].
+    pub fn check_digests(&self) -> Result<bool, DigestError> {
+        let Some(meta) = self.manifest().map_err(DigestError::Manifest)?.and_then(|m| m.bylaw) else {
+            return Ok(false);
+        };
+        let mut listed = meta.files;
+        for (path, bytes) in self.content_files() {
+            match listed.remove(path) {
+                None => return Err(DigestError::Unlisted(path.to_owned())),
+                Some(hash) if !hash.eq_ignore_ascii_case(&file_digest(path, bytes)) => {
+                    return Err(DigestError::Changed(path.to_owned()))
+                }
+                Some(_) => {}
+            }
+        }
+        match listed.into_keys().next() {
+            Some(missing) => Err(DigestError::Missing(missing)),
+            None => Ok(true),
+        }
+    }
+
     /// The SHA-256 of the archive bytes, hex (what a lock pins).
     pub fn digest_of(bytes: &[u8]) -> String {
         hex(&Sha256::digest(bytes))
@@ -448,6 +493,32 @@ mod tests {
         let small = Limits { file_bytes: 1, ..Limits::default() };
         assert!(Bundle::read(&raw_tar(&[("a", tar::EntryType::Regular, b"xy")]), small).is_err());
         assert!(matches!(Bundle::read(b"not gzip", Limits::default()), Err(BundleError::Archive(_))));
+    }
+
+    #[test]
+    fn manifest_digests_catch_every_change_without_a_key() {
+        let good = sample();
+        assert!(good.check_digests().unwrap());
+        let mut changed = good.clone();
+        changed.set_file("policies/p.yaml", b"apiVersion: bylaw/v2\n".to_vec());
+        assert_eq!(
+            changed.check_digests().unwrap_err().to_string(),
+            "`policies/p.yaml` does not match its SHA-256 in `.manifest` (changed or corrupted after the bundle was built)"
+        );
+        let mut added = good.clone();
+        added.set_file("evil.rego", b"package evil\n".to_vec());
+        assert!(matches!(added.check_digests(), Err(DigestError::Unlisted(p)) if p == "evil.rego"));
+        let mut files = good.files.clone();
+        files.remove("rego/main.rego");
+        assert!(
+            matches!(Bundle::from_files(files).check_digests(), Err(DigestError::Missing(p)) if p == "rego/main.rego")
+        );
+        let mut opa = BTreeMap::new();
+        opa.insert("x.rego".to_owned(), b"package x\n".to_vec());
+        opa.insert(MANIFEST.to_owned(), br#"{"revision":"1"}"#.to_vec());
+        assert!(!Bundle::from_files(opa.clone()).check_digests().unwrap(), "no bylaw digests: nothing to check");
+        opa.insert(MANIFEST.to_owned(), b"{not json".to_vec());
+        assert!(matches!(Bundle::from_files(opa).check_digests(), Err(DigestError::Manifest(_))));
     }
 
     #[test]

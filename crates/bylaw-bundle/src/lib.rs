@@ -38,7 +38,7 @@ pub mod fetch;
 pub mod oci;
 pub mod sign;
 
-pub use archive::{file_digest, Bundle, Limits, MANIFEST, SIGNATURES};
+pub use archive::{file_digest, Bundle, DigestError, Limits, MANIFEST, SIGNATURES};
 pub use sign::{KeyPair, PublicKey, VerifyError};
 
 /// What bylaw writes in a bundle's `.manifest` under `metadata.bylaw`.

@@ -73,8 +73,9 @@ impl std::fmt::Debug for Credentials {
 /// Why a registry operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OciError {
-    #[error("`{0}` is not an OCI reference: expected oci://HOST[:PORT]/REPOSITORY[:TAG] or …@sha256:DIGEST")]
-    Reference(String),
+    /// The reference and what is wrong with it.
+    #[error("`{0}` is not an OCI reference: {1}")]
+    Reference(String, String),
     #[error("{0}")]
     Fetch(#[from] FetchError),
     #[error("{method} {url}: {why}")]
@@ -87,6 +88,57 @@ pub enum OciError {
     Digest { digest: String, got: String },
     #[error("the registry answered with a blob over the limit of {0} bytes")]
     TooLarge(u64),
+}
+
+/// A tag as the OCI distribution spec's grammar has it:
+/// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
+fn valid_tag(t: &str) -> bool {
+    let mut bytes = t.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
+        && t.len() <= 128
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// What is wrong with a repository name by the OCI distribution spec's
+/// grammar (`<name>`: path components `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
+/// joined by `/`, lower case only), or `None`.
+fn repository_problem(repository: &str) -> Option<String> {
+    const GRAMMAR: &str = "(OCI distribution spec: `[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*`, components joined by `/`)";
+    if repository.is_empty() {
+        return Some("no repository after the host: expected oci://HOST[:PORT]/REPOSITORY[:TAG]".into());
+    }
+    if repository.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Some(format!(
+            "the repository name `{repository}` has upper-case letters: repository names must be lower case {GRAMMAR}; write `{}`",
+            repository.to_ascii_lowercase()
+        ));
+    }
+    for component in repository.split('/') {
+        let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        let bytes = component.as_bytes();
+        let mut ok = !bytes.is_empty() && alnum(bytes[0]) && alnum(bytes[bytes.len() - 1]);
+        // separators: one `.`, one or two `_`, any number of `-`, between alphanumerics
+        let mut i = 0;
+        while ok && i < bytes.len() {
+            let b = bytes[i];
+            if alnum(b) {
+                i += 1;
+                continue;
+            }
+            let run = bytes[i..].iter().take_while(|c| !alnum(**c)).count();
+            let sep = &component[i..i + run];
+            ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-');
+            i += run;
+        }
+        if !ok {
+            return Some(if component.is_empty() {
+                format!("the repository name `{repository}` has an empty path component {GRAMMAR}")
+            } else {
+                format!("the repository path component `{component}` is not valid: lower-case letters and digits, separated by one `.`, `_` or `__`, or by dashes {GRAMMAR}")
+            });
+        }
+    }
+    None
 }
 
 /// A parsed `oci://` reference.
@@ -105,33 +157,34 @@ impl Reference {
     /// # Errors
     /// [`OciError::Reference`].
     pub fn parse(s: &str) -> Result<Reference, OciError> {
-        let bad = || OciError::Reference(s.to_owned());
-        let rest = s.strip_prefix("oci://").ok_or_else(bad)?;
-        let (registry, path) = rest.split_once('/').ok_or_else(bad)?;
+        let bad = |why: String| OciError::Reference(s.to_owned(), why);
+        let expected = || bad("expected oci://HOST[:PORT]/REPOSITORY[:TAG] or …@sha256:DIGEST".into());
+        let rest = s.strip_prefix("oci://").ok_or_else(expected)?;
+        let (registry, path) = rest.split_once('/').ok_or_else(expected)?;
         if registry.is_empty() || path.is_empty() {
-            return Err(bad());
+            return Err(expected());
         }
         let (repository, reference) = if let Some((r, d)) = path.split_once('@') {
-            let hex = d.strip_prefix("sha256:").ok_or_else(bad)?;
+            let hex = d.strip_prefix("sha256:").unwrap_or("");
             if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(bad());
+                return Err(bad(format!("the digest `{d}` is not `sha256:` and 64 hex digits")));
             }
             (r, d.to_ascii_lowercase())
         } else {
             match path.rsplit_once(':') {
-                Some((r, t)) if !t.contains('/') => (r, t.to_owned()),
+                Some((r, t)) if !t.contains('/') => {
+                    if !valid_tag(t) {
+                        return Err(bad(format!(
+                            "the tag `{t}` is not valid: a tag is 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-` (OCI distribution spec: `[a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}`)"
+                        )));
+                    }
+                    (r, t.to_owned())
+                }
                 _ => (path, "latest".to_owned()),
             }
         };
-        let ok_repo = !repository.is_empty()
-            && repository.split('/').all(|c| {
-                !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-            });
-        let ok_ref = !reference.is_empty()
-            && reference.len() <= 128
-            && reference.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b));
-        if !ok_repo || !ok_ref {
-            return Err(bad());
+        if let Some(why) = repository_problem(repository) {
+            return Err(bad(why));
         }
         Ok(Reference { registry: registry.to_owned(), repository: repository.to_owned(), reference })
     }
@@ -430,9 +483,23 @@ mod tests {
         let r = Reference::parse(&format!("oci://reg.example/acme/p@{d}")).unwrap();
         assert!(r.is_digest());
         assert_eq!(r.to_string(), format!("oci://reg.example/acme/p@{d}"));
-        for bad in ["oci://host", "oci://host/", "https://x/y", "oci://h/Acme:1", "oci://h/a@sha256:12"] {
-            assert!(matches!(Reference::parse(bad), Err(OciError::Reference(_))), "{bad}");
+        for bad in [
+            "oci://host",
+            "oci://host/",
+            "https://x/y",
+            "oci://h/Acme:1",
+            "oci://h/a@sha256:12",
+            "oci://h/a..b",
+            "oci://h/a:-x",
+        ] {
+            assert!(matches!(Reference::parse(bad), Err(OciError::Reference(..))), "{bad}");
         }
+        let e = Reference::parse("oci://reg.example/Acme/Policies:1.0.0").unwrap_err().to_string();
+        assert!(e.starts_with("`oci://reg.example/Acme/Policies:1.0.0` is not an OCI reference: the repository name `Acme/Policies` has upper-case letters: repository names must be lower case"), "{e}");
+        assert!(e.ends_with("write `acme/policies`"), "{e}");
+        assert!(Reference::parse("oci://h/a__b/c-d--e/f.g_h:V1.0_x").is_ok());
+        let e = Reference::parse("oci://h/a@sha256:12").unwrap_err().to_string();
+        assert!(e.contains("the digest `sha256:12` is not `sha256:` and 64 hex digits"), "{e}");
     }
 
     #[test]

@@ -168,6 +168,51 @@ impl Bundle {
     /// The first [`VerifyError`] met, in this order: unsigned, format,
     /// unknown key, algorithm, bad signature, then files in path order.
     pub fn verify(&self, trusted: &[PublicKey]) -> Result<Verified, VerifyError> {
+        let jws = self.signature()?;
+        let Some(key) = trusted.iter().find(|k| k.id() == jws.kid) else {
+            return Err(VerifyError::UnknownKey {
+                found: jws.kid,
+                trusted: trusted.iter().map(PublicKey::id).collect(),
+            });
+        };
+        let alg = jws.header.get("alg").and_then(Value::as_str).unwrap_or_default();
+        if alg != "EdDSA" {
+            return Err(VerifyError::Algorithm(alg.to_owned()));
+        }
+        let sig = ed25519_dalek::Signature::from_slice(&jws.signature)
+            .map_err(|_| VerifyError::BadSignature(jws.kid.clone()))?;
+        key.0.verify(jws.signing_input.as_bytes(), &sig).map_err(|_| VerifyError::BadSignature(jws.kid.clone()))?;
+        self.check_files(&jws.payload)?;
+        Ok(Verified { key_id: jws.kid })
+    }
+
+    /// The key id the bundle says it is signed with (the JWS `kid`, else
+    /// the payload's `keyid`), the signature not checked: who signed, for
+    /// `bundle sign` to refuse replacing another key's signature.
+    ///
+    /// # Errors
+    /// [`VerifyError::Unsigned`], [`VerifyError::Format`].
+    pub fn signer(&self) -> Result<String, VerifyError> {
+        self.signature().map(|jws| jws.kid)
+    }
+
+    /// Checks every file against the hashes the signature lists, without a
+    /// key (so the signature itself is NOT verified): a bundle changed
+    /// after signing is caught where no key is configured, e.g. before a
+    /// push. Returns the signer's key id.
+    ///
+    /// # Errors
+    /// [`VerifyError::Unsigned`], [`VerifyError::Format`], then files in
+    /// path order ([`VerifyError::Tampered`], [`VerifyError::Unlisted`],
+    /// [`VerifyError::Missing`]).
+    pub fn check_signed_hashes(&self) -> Result<String, VerifyError> {
+        let jws = self.signature()?;
+        self.check_files(&jws.payload)?;
+        Ok(jws.kid)
+    }
+
+    /// `.signatures.json` read: OPA's format, exactly one compact JWS.
+    fn signature(&self) -> Result<Jws, VerifyError> {
         let bytes = self.file(SIGNATURES).ok_or(VerifyError::Unsigned)?;
         let doc: Value = serde_json::from_slice(bytes).map_err(|e| VerifyError::Format(e.to_string()))?;
         let sigs = doc
@@ -195,17 +240,12 @@ impl Bundle {
             .or_else(|| payload.get("keyid").and_then(Value::as_str))
             .unwrap_or_default()
             .to_owned();
-        let Some(key) = trusted.iter().find(|k| k.id() == kid) else {
-            return Err(VerifyError::UnknownKey { found: kid, trusted: trusted.iter().map(PublicKey::id).collect() });
-        };
-        let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
-        if alg != "EdDSA" {
-            return Err(VerifyError::Algorithm(alg.to_owned()));
-        }
-        let sig_bytes = decode(s, "signature")?;
-        let sig =
-            ed25519_dalek::Signature::from_slice(&sig_bytes).map_err(|_| VerifyError::BadSignature(kid.clone()))?;
-        key.0.verify(format!("{h}.{p}").as_bytes(), &sig).map_err(|_| VerifyError::BadSignature(kid.clone()))?;
+        let signature = decode(s, "signature")?;
+        Ok(Jws { signing_input: format!("{h}.{p}"), header, payload, kid, signature })
+    }
+
+    /// Every file against the JWS payload's list.
+    fn check_files(&self, payload: &Value) -> Result<(), VerifyError> {
         let listed = payload
             .get("files")
             .and_then(Value::as_array)
@@ -232,8 +272,18 @@ impl Bundle {
         if let Some((missing, _)) = signed.into_iter().next() {
             return Err(VerifyError::Missing(missing.to_owned()));
         }
-        Ok(Verified { key_id: kid })
+        Ok(())
     }
+}
+
+/// A compact JWS of `.signatures.json`, decoded.
+struct Jws {
+    /// `HEADER.PAYLOAD` as written: what the signature covers.
+    signing_input: String,
+    header: Value,
+    payload: Value,
+    kid: String,
+    signature: Vec<u8>,
 }
 
 #[cfg(test)]
@@ -267,6 +317,11 @@ mod tests {
         let mut added = b.clone();
         added.set_file("zz.rego", b"package x\n".to_vec());
         assert_eq!(added.verify(std::slice::from_ref(&public)), Err(VerifyError::Unlisted("zz.rego".into())));
+
+        assert_eq!(b.signer().unwrap(), public.id());
+        assert_eq!(b.check_signed_hashes().unwrap(), public.id());
+        assert_eq!(tampered.check_signed_hashes(), Err(VerifyError::Tampered("p.yaml".into())));
+        assert_eq!(bundle().check_signed_hashes(), Err(VerifyError::Unsigned));
 
         let other = KeyPair::generate().unwrap().public();
         let e = b.verify(std::slice::from_ref(&other)).unwrap_err();

@@ -89,6 +89,7 @@
 #![forbid(unsafe_code)]
 
 pub mod commands;
+pub mod config_change;
 pub mod diff;
 pub mod env;
 mod error;

@@ -16,6 +16,17 @@
 //! at both revisions, *added* when only at head, *removed* when only at the
 //! base (a renamed `metadata.name` is one of each).
 //!
+//! **Config changes.** A change to the config in use (`.bylaw.yaml`) that
+//! may weaken enforcement ([`crate::config_change::weakenings`]: `fail_on`
+//! lowered, a policy source removed, `exceptions`, `approvers`,
+//! `environments` or a version pin changed, …) or to an exception list it
+//! names is a policy change too: one gate entry named after the config
+//! file, listing why, approved by the config's `approvers` at the base
+//! revision (and the base owners of the policies it is about: a version
+//! pin's, and those whose rules an added or edited exception names). A
+//! change to `bylaw.lock` beside it (what bundle and OCI sources may hold)
+//! is one too. A config change that can only tighten asks for nothing.
+//!
 //! **Who approves.** The owners are read at the BASE revision, so a change
 //! cannot name its own approvers: a modified or removed policy needs one
 //! of its base `metadata.owners` (Rego: METADATA `custom.owners` on the
@@ -72,6 +83,8 @@ pub struct OwnedPolicy {
     pub owners: Vec<String>,
     /// The file it is written in (repository-relative).
     pub file: String,
+    /// The ids of its rules (an exception naming one is about this policy).
+    pub rules: Vec<String>,
 }
 
 /// The policy files of one revision: repository-relative path → the
@@ -100,6 +113,36 @@ pub trait PolicyRepo {
     fn diff(&self, base: &str, paths: &[String]) -> Result<Vec<u8>, String>;
     /// The audit log approvals are appended to (the config's `audit_log`).
     fn audit_log(&self) -> Option<PathBuf>;
+    /// The config in use and the exception lists it names, repository-
+    /// relative (empty when the config is not in the repository): a change
+    /// touching one of them is checked for weakenings.
+    fn config_files(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The config at commit `rev` and in the work tree.
+    fn configs_at(&self, _rev: &str) -> Result<ConfigRevisions, String> {
+        Ok(ConfigRevisions::default())
+    }
+}
+
+/// The config in use at the base revision and in the work tree.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigRevisions {
+    /// The config file, repository-relative.
+    pub file: String,
+    /// At the base revision (`None`: no config file there).
+    pub base: Option<bylaw_engine::config::Config>,
+    /// In the work tree (`None`: deleted by the change).
+    pub head: Option<bylaw_engine::config::Config>,
+    /// The exception lists either revision's config names, repository-relative.
+    pub exception_files: Vec<String>,
+    /// The rules named by the exceptions the change adds or edits in those
+    /// lists (`*` for every rule): the owners of their policies at the base
+    /// may approve the change, as they approve exceptions.
+    pub exception_rules: Vec<String>,
+    /// The lock file beside the config (`bylaw.lock`), repository-relative:
+    /// a change to it re-pins what bundle and OCI sources may hold.
+    pub lock_file: Option<String>,
 }
 
 /// The files each policy of a compiled set draws on, inverted: file →
@@ -148,8 +191,13 @@ pub fn policy_files(set: &PolicySet, loaded: &Loaded, repo_path: &dyn Fn(&str) -
             }
         }
         let Some(main) = repo_path(&p.file) else { continue };
-        let policy =
-            OwnedPolicy { name: p.name.clone(), version: p.version.clone(), owners: p.owners.clone(), file: main };
+        let policy = OwnedPolicy {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            owners: p.owners.clone(),
+            file: main,
+            rules: p.rules.iter().map(|r| r.id.clone()).collect(),
+        };
         for f in files.into_iter().filter_map(repo_path) {
             let list = out.entry(f).or_default();
             if !list.contains(&policy) {
@@ -212,6 +260,9 @@ pub struct ChangedPolicy {
     pub refused: Vec<String>,
     /// SHA-256 (hex) of the policy's diff (see the module doc).
     pub diff_sha256: String,
+    /// For the config's entry: what in the change may weaken enforcement
+    /// (empty for a policy).
+    pub reasons: Vec<String>,
 }
 
 impl ChangedPolicy {
@@ -220,6 +271,9 @@ impl ChangedPolicy {
     }
 
     fn label(&self) -> String {
+        if !self.reasons.is_empty() {
+            return format!("config {} ({}: {})", self.file, self.change.as_str(), self.reasons.join("; "));
+        }
         let version = match (&self.base_version, &self.head_version, self.change) {
             (Some(b), Some(h), Change::Modified) if b != h => format!(" {b} → {h}"),
             (_, Some(h), Change::Modified | Change::Added) => format!(" {h}"),
@@ -325,6 +379,13 @@ impl Gate {
             }
             s.push('\n');
         }
+        for p in self.policies.iter().filter(|p| !p.reasons.is_empty()) {
+            s.push_str(&format!("`{}` changes what judges this repository:\n", md(&p.file)));
+            for r in &p.reasons {
+                s.push_str(&format!("- {}\n", md(r)));
+            }
+            s.push('\n');
+        }
         let notes: Vec<&String> = self.ignored.iter().chain(self.policies.iter().flat_map(|p| &p.refused)).collect();
         if !notes.is_empty() {
             s.push_str("Approvals that do not count:\n");
@@ -426,7 +487,9 @@ pub fn check(
     let touches_head = touched.iter().any(|f| head_files.contains_key(*f));
     let touches_base = removed.iter().any(|f| repo.under_policy_paths(f))
         || changed.iter().any(|f| !head_files.contains_key(f.as_str()) && repo.under_policy_paths(f));
-    if !touches_head && !touches_base {
+    let config_files = repo.config_files();
+    let touches_config = config_files.iter().any(|f| touched.contains(f.as_str()));
+    if !touches_head && !touches_base && !touches_config {
         return (None, failures);
     }
     let Some(base) = base.filter(|b| !b.is_empty()) else {
@@ -451,6 +514,20 @@ pub fn check(
         }
     };
     let mut policies = changed_policies(&touched, &head_files, &base_rev);
+    if touches_config {
+        match repo.configs_at(base) {
+            Ok(revs) => policies.extend(config_entry(&revs, &touched, &base_rev)),
+            Err(e) => {
+                return (
+                    Some(Gate::failed(format!(
+                        "cannot read the config at the base commit {}: {e}",
+                        first_chars(base, 12)
+                    ))),
+                    failures,
+                )
+            }
+        }
+    }
     if policies.is_empty() {
         // files under the policy paths that hold no policy at either revision
         return (None, failures);
@@ -496,6 +573,89 @@ pub fn check(
     }
     gate.policies = policies;
     (Some(gate), failures)
+}
+
+/// The gate entry of a change to the config or its exception lists, when
+/// something in it may weaken enforcement: approved by the base config's
+/// `approvers`, and for a version pin also by the pinned policy's base
+/// owners.
+fn config_entry(revs: &ConfigRevisions, touched: &BTreeSet<&str>, base: &BaseRevision) -> Option<ChangedPolicy> {
+    let defaults = bylaw_engine::config::Config::default();
+    let mut reasons = Vec::new();
+    let mut pinned: Vec<String> = Vec::new();
+    let mut files = Vec::new();
+    if touched.contains(revs.file.as_str()) {
+        files.push(revs.file.clone());
+        let (b, h) = (revs.base.as_ref().unwrap_or(&defaults), revs.head.as_ref().unwrap_or(&defaults));
+        for w in crate::config_change::weakenings(b, h) {
+            if let Some(p) = w.policy.filter(|p| !pinned.contains(p)) {
+                pinned.push(p);
+            }
+            reasons.push(w.what);
+        }
+        if revs.head.is_none() && revs.base.is_some() {
+            reasons.insert(0, format!("the config file `{}` is deleted", revs.file));
+        }
+    }
+    if let Some(lock) = revs.lock_file.as_ref().filter(|f| touched.contains(f.as_str())) {
+        files.push(lock.clone());
+        reasons.push(format!("`{lock}` changed: the pinned policy sources (digests, versions) are different"));
+    }
+    for f in revs.exception_files.iter().filter(|f| touched.contains(f.as_str())) {
+        if !files.contains(f) {
+            files.push(f.clone());
+            reasons.push(format!("exception list `{f}` changed"));
+        }
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    files.sort();
+    // the policies the change is about: a version pin's, and those whose
+    // rules the added or edited exceptions name (not `*`: every policy)
+    let excepts = files.iter().any(|f| revs.exception_files.contains(f));
+    let about_rules = |p: &OwnedPolicy| {
+        excepts
+            && !revs.exception_rules.iter().any(|r| r == "*")
+            && p.rules.iter().any(|r| revs.exception_rules.contains(r))
+    };
+    let mut about: Vec<&OwnedPolicy> = Vec::new();
+    for p in base.files.values().flatten().filter(|p| pinned.contains(&p.name) || about_rules(p)) {
+        if !about.iter().any(|a| a.name == p.name) {
+            about.push(p);
+        }
+    }
+    let mut required = base.approvers.clone();
+    let owners: Vec<&String> = about.iter().flat_map(|p| p.owners.iter()).collect();
+    for o in owners {
+        if !required.contains(o) {
+            required.push(o.clone());
+        }
+    }
+    let required_from = if about.is_empty() {
+        "configured approvers at the base revision"
+    } else {
+        "configured approvers and the owners of the policies concerned at the base revision"
+    };
+    let change = match (&revs.base, &revs.head) {
+        (None, Some(_)) => Change::Added,
+        (Some(_), None) => Change::Removed,
+        _ => Change::Modified,
+    };
+    Some(ChangedPolicy {
+        name: revs.file.clone(),
+        change,
+        file: revs.file.clone(),
+        files,
+        head_version: None,
+        base_version: None,
+        required,
+        required_from,
+        approved_by: Vec::new(),
+        refused: Vec::new(),
+        diff_sha256: String::new(),
+        reasons,
+    })
 }
 
 /// The changed policies of `touched` files, by name, with who may approve each.
@@ -548,6 +708,7 @@ fn changed_policies(touched: &BTreeSet<&str>, head: &PolicyFiles, base: &BaseRev
                 approved_by: Vec::new(),
                 refused: Vec::new(),
                 diff_sha256: String::new(),
+                reasons: Vec::new(),
             }
         })
         .collect()
@@ -631,6 +792,10 @@ pub fn audit_events(gate: &Gate, log: &str) -> Vec<Map<String, Value>> {
                 "base_sha": gate.base,
                 "diff_sha256": p.diff_sha256,
             });
+            let mut v = v;
+            if !p.reasons.is_empty() {
+                v["reasons"] = json!(p.reasons);
+            }
             match v {
                 Value::Object(m) => m,
                 _ => Map::new(),
@@ -687,6 +852,7 @@ mod tests {
 
     fn owned(name: &str, version: &str, owners: &[&str], file: &str) -> OwnedPolicy {
         OwnedPolicy {
+            rules: Vec::new(),
             name: name.into(),
             version: Some(version.into()),
             owners: owners.iter().map(|s| s.to_string()).collect(),
@@ -795,6 +961,7 @@ mod tests {
                 approved_by: vec![("dave".into(), "@dave is a listed approver".into())],
                 refused: Vec::new(),
                 diff_sha256: "d1".into(),
+                reasons: Vec::new(),
             }],
             ..Gate::default()
         };

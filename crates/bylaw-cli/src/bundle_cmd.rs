@@ -31,6 +31,9 @@ pub enum BundleCommand {
         /// The private key (PKCS#8 PEM, from `bylaw bundle keygen`).
         #[arg(long)]
         key: PathBuf,
+        /// Replace a signature made by another key (OPA's format holds one signature).
+        #[arg(long)]
+        replace: bool,
     },
     /// Verify a bundle's signature and every file's digest (exit 1 with the reason when it does not hold).
     Verify {
@@ -46,7 +49,7 @@ pub enum BundleCommand {
         #[arg(short = 'o', long = "output", value_name = "PREFIX")]
         output: PathBuf,
     },
-    /// Push a bundle to an OCI registry (oci://HOST[:PORT]/REPO:TAG).
+    /// Push a bundle to an OCI registry (oci://HOST[:PORT]/REPO:TAG); a bundle whose files do not match its digests is refused (exit 1).
     Push {
         /// The bundle (.tar.gz).
         file: PathBuf,
@@ -86,10 +89,10 @@ pub fn run(args: &BundleArgs, cli: &Cli) -> u8 {
     let color = common::stderr_color(cli);
     let result = match &args.command {
         BundleCommand::Build(b) => build(b, color),
-        BundleCommand::Sign { file, key } => sign(file, key),
+        BundleCommand::Sign { file, key, replace } => sign(file, key, *replace),
         BundleCommand::Verify { file, key } => return verify(file, key, color),
         BundleCommand::Keygen { output } => keygen(output),
-        BundleCommand::Push { file, reference } => push(file, reference),
+        BundleCommand::Push { file, reference } => return push(file, reference, color),
         BundleCommand::Pull { reference, output } => pull(reference, output),
     };
     match result {
@@ -201,6 +204,19 @@ fn build(args: &BuildArgs, color: bool) -> Result<(), CmdError> {
             ))
         }
     };
+    if let ([one], Some(given)) = (loaded.policies.as_slice(), &args.version) {
+        // the bundle's version names a release of its one policy: a different
+        // number is most likely a forgotten bump of the policy (or of the flag)
+        if let Some(own) = one.def.metadata.version.as_ref().filter(|v| *v != given) {
+            eprintln!(
+                "warning: the bundle version {} differs from the `metadata.version` {} of its one policy `{}` ({}); the lock and `environments.*.versions` read the policy's",
+                common::safe(given),
+                common::safe(own),
+                common::safe(&one.def.metadata.name),
+                common::safe(&one.file)
+            );
+        }
+    }
     let revision = args.revision.clone().unwrap_or_else(|| version.clone());
     let bundle = Bundle::build(files, &name, &version, &revision).map_err(|e| (e.to_string(), None))?;
     let bytes = bundle.to_tar_gz();
@@ -215,14 +231,44 @@ fn build(args: &BuildArgs, color: bool) -> Result<(), CmdError> {
     Ok(())
 }
 
-fn sign(file: &Path, key: &Path) -> Result<(), CmdError> {
+fn sign(file: &Path, key: &Path, replace: bool) -> Result<(), CmdError> {
     let mut bundle = read_bundle(file)?;
     let pem =
         std::fs::read_to_string(key).map_err(|e| (format!("cannot read the key {}: {e}", key.display()), None))?;
     let key = KeyPair::from_pem(&pem).map_err(|e| (format!("{}: {e}", key.display()), None))?;
+    let shown = common::safe(&file.display().to_string());
+    // a bundle changed since it was built is not signed as it is
+    bundle.check_digests().map_err(|e| {
+        (format!("{shown}: not signed: {e}"), Some("build the bundle again with `bylaw bundle build`, then sign it"))
+    })?;
+    let id = key.public().id();
+    if bundle.is_signed() {
+        // OPA's `.signatures.json` holds one signature: signing again replaces it
+        match bundle.signer() {
+            Ok(signer) if signer == id => {}
+            Ok(_) | Err(_) if replace => {}
+            Ok(signer) => {
+                let signer = if signer.is_empty() { "(no key id)".to_owned() } else { signer };
+                return Err((
+                    format!("{shown} is already signed by key {signer}, not by {id}: not signed"),
+                    Some("OPA's bundle format holds one signature; `--replace` replaces the other key's signature with this one"),
+                ));
+            }
+            Err(e) => {
+                return Err((
+                    format!("{shown} has a signature bylaw cannot read ({e}): not signed"),
+                    Some("`--replace` replaces it with this key's signature"),
+                ))
+            }
+        }
+    }
+    let replaced = bundle.signer().ok().filter(|s| *s != id);
     bundle.sign(&key);
     write(file, &bundle.to_tar_gz())?;
-    crate::outln!("bylaw: signed {} with key {}", common::safe(&file.display().to_string()), key.public().id());
+    match replaced {
+        Some(old) => crate::outln!("bylaw: signed {shown} with key {id} (replacing the signature of key {old})"),
+        None => crate::outln!("bylaw: signed {shown} with key {id}"),
+    }
     Ok(())
 }
 
@@ -243,6 +289,11 @@ fn verify(file: &Path, keys: &[PathBuf], color: bool) -> u8 {
     };
     let shown = common::safe(&file.display().to_string());
     match bundle.verify(&trusted) {
+        Ok(_) if bundle.check_digests().is_err() => {
+            let why = bundle.check_digests().err().map(|e| e.to_string()).unwrap_or_default();
+            eprintln!("error: {shown}: {}", common::safe(&why));
+            1
+        }
         Ok(v) => {
             crate::outln!(
                 "{shown}: signature OK (key {}, {} file{} verified)",
@@ -301,20 +352,58 @@ fn client(reference: &Reference) -> Result<Client, CmdError> {
     Client::new(options.ca_file.as_deref(), credentials).map_err(|e| (e.to_string(), None))
 }
 
-fn push(file: &Path, reference: &str) -> Result<(), CmdError> {
-    let reference = Reference::parse(reference).map_err(|e| (e.to_string(), None))?;
-    let bytes = bylaw_engine::paths::read_regular(file, bylaw_run::sources::MAX_ARCHIVE_BYTES)
-        .map_err(|e| (format!("cannot read {}: {e}", file.display()), None))?;
-    let bundle = Bundle::read(&bytes, Limits::default()).map_err(|e| (format!("{}: {e}", file.display()), None))?;
+/// Pushes after checking the bundle as a consumer would without keys: its
+/// files against `.manifest`'s digests and, when signed, against the
+/// signature's hashes (exit 1 when they differ: a broken bundle is never
+/// published); an unsigned bundle is pushed with a warning.
+fn push(file: &Path, reference: &str, color: bool) -> u8 {
+    let checked = || -> Result<(Reference, Vec<u8>, Bundle), CmdError> {
+        let reference = Reference::parse(reference).map_err(|e| (e.to_string(), None))?;
+        let bytes = bylaw_engine::paths::read_regular(file, bylaw_run::sources::MAX_ARCHIVE_BYTES)
+            .map_err(|e| (format!("cannot read {}: {e}", file.display()), None))?;
+        let bundle = Bundle::read(&bytes, Limits::default()).map_err(|e| (format!("{}: {e}", file.display()), None))?;
+        Ok((reference, bytes, bundle))
+    };
+    let (reference, bytes, bundle) = match checked() {
+        Ok(r) => r,
+        Err((m, h)) => return usage_error(&common::safe(&m), h, color),
+    };
+    let shown = common::safe(&file.display().to_string());
+    let refused = |why: String, hint: &str| {
+        eprintln!("error: {shown}: not pushed: {}", common::safe(&why));
+        eprintln!("  = hint: {hint}");
+        1
+    };
+    if let Err(e) = bundle.check_digests() {
+        return refused(e.to_string(), "build the bundle again with `bylaw bundle build` (and sign it)");
+    }
+    if bundle.is_signed() {
+        if let Err(e) = bundle.check_signed_hashes() {
+            return refused(
+                e.to_string(),
+                "the bundle changed after it was signed: build and sign it again (`bylaw bundle verify FILE --key PUBLIC.pem` shows what holds)",
+            );
+        }
+    } else {
+        eprintln!(
+            "warning: pushing an unsigned bundle: {shown} (`bylaw bundle sign {shown} --key KEY` signs it; consumers with `bundles.require_signatures` refuse it)"
+        );
+    }
     let mut annotations = Vec::new();
     let meta = bundle.manifest().ok().flatten().and_then(|m| m.bylaw);
     if let Some(m) = &meta {
         annotations.push(("org.opencontainers.image.title", m.name.as_str()));
         annotations.push(("org.opencontainers.image.version", m.version.as_str()));
     }
-    let digest = client(&reference)?.push(&reference, &bytes, &annotations).map_err(|e| (e.to_string(), None))?;
-    crate::outln!("bylaw: pushed {} to {reference} ({digest})", common::safe(&file.display().to_string()));
-    Ok(())
+    let pushed =
+        client(&reference).and_then(|c| c.push(&reference, &bytes, &annotations).map_err(|e| (e.to_string(), None)));
+    match pushed {
+        Ok(digest) => {
+            crate::outln!("bylaw: pushed {shown} to {reference} ({digest})");
+            0
+        }
+        Err((m, h)) => usage_error(&common::safe(&m), h, color),
+    }
 }
 
 fn pull(reference: &str, output: &Path) -> Result<(), CmdError> {
@@ -322,8 +411,20 @@ fn pull(reference: &str, output: &Path) -> Result<(), CmdError> {
     let pulled = client(&reference)?
         .pull(&reference, bylaw_run::sources::MAX_ARCHIVE_BYTES)
         .map_err(|e| (e.to_string(), None))?;
-    Bundle::read(&pulled.bundle, Limits::default()).map_err(|e| (format!("{reference}: {e}"), None))?;
+    let bundle = Bundle::read(&pulled.bundle, Limits::default()).map_err(|e| (format!("{reference}: {e}"), None))?;
     write(output, &pulled.bundle)?;
+    // written as the registry holds it (to look at), but said: a run refuses it
+    let broken =
+        bundle.check_digests().err().map(|e| e.to_string()).or_else(|| {
+            bundle.is_signed().then(|| bundle.check_signed_hashes().err().map(|e| e.to_string())).flatten()
+        });
+    if let Some(why) = broken {
+        eprintln!(
+            "warning: {}: {} (a run refuses this bundle)",
+            common::safe(&output.display().to_string()),
+            common::safe(&why)
+        );
+    }
     crate::outln!(
         "bylaw: pulled {reference} ({}) into {}",
         pulled.manifest_digest,

@@ -464,6 +464,8 @@ pub struct RunAdditions {
     pub artifacts: Vec<PathBuf>,
     /// The audit log the run appends to: bylaw's own file, not an input.
     pub audit_log: Option<PathBuf>,
+    /// The policies are the config's, read from the base revision.
+    pub policies_from_config: bool,
 }
 
 /// Loads policies and exceptions, discovers the files, evaluates them and
@@ -508,6 +510,7 @@ pub fn request(
         request.stdin = Some(Box::new(std::io::stdin()));
     }
     request.policies = args.policies.clone();
+    request.policies_from_config = additions.policies_from_config;
     request.exceptions = args.exceptions.clone();
     request.environment = args.env.clone();
     if request.environment.is_none() {

@@ -69,16 +69,27 @@ struct Policies {
 /// Packs are loaded one by one (a pack extending another would otherwise
 /// hide it as its base). Rego modules are compiled with `rego`.
 fn load(paths: &[PathBuf], rego: &RegoOptions, color: bool) -> Result<Policies, u8> {
+    load_with(paths, &[], rego, color)
+}
+
+/// [`load`] with the policy files of bundles, in memory.
+fn load_with(
+    paths: &[PathBuf],
+    memory: &[loader::MemoryFile],
+    rego: &RegoOptions,
+    color: bool,
+) -> Result<Policies, u8> {
     let (packs, files): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.to_str().is_some_and(|s| s.starts_with("pack:")));
     let mut groups: Vec<Vec<PathBuf>> = packs.into_iter().map(|p| vec![p.clone()]).collect();
-    if !files.is_empty() {
+    if !files.is_empty() || !memory.is_empty() {
         groups.push(files.into_iter().cloned().collect());
     }
     let mut out = Policies { yaml: Vec::new(), rego: Vec::new() };
     let wd = crate::common::working_dir();
     for g in groups {
-        let mut loaded = loader::load(&g, wd);
+        let packs_only = g.len() == 1 && g[0].to_str().is_some_and(|s| s.starts_with("pack:"));
+        let mut loaded = loader::load_with(&g, if packs_only { &[] } else { memory }, wd);
         let mut rego = rego.clone();
         bylaw_engine::language::rego::read_data(&mut rego, wd, &mut loaded.sources, &mut loaded.diagnostics);
         let options = CompileOptions {
@@ -200,17 +211,36 @@ pub fn explain(args: &ExplainArgs, cli: &Cli) -> u8 {
             )
         }
     };
-    let mut paths = pack_paths(None);
     let config = common::load_config(args.config.as_deref(), false, &[], color).unwrap_or_default();
+    // the packs, then every source set of the config (the top-level
+    // `policies` and each environment's own, loaded apart: two environments
+    // may hold two versions of a policy), or the policies given
+    let mut sets = vec![pack_paths(None)];
     if args.policies.is_empty() {
-        paths.extend(common::policy_paths(&[], &config));
+        sets.extend(bylaw_run::validate::config_source_sets(&config));
     } else {
-        paths.extend(args.policies.iter().cloned());
+        sets.push(args.policies.clone());
     }
-    let Policies { yaml: policies, rego } = match load(&paths, &args.rego.options(&config), color) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let options = crate::bundle_cmd::source_options(Some(&config));
+    let (mut policies, mut rego) = (Vec::new(), Vec::new());
+    for set in &sets {
+        let resolved = match bylaw_run::sources::resolve(set, &config, &options, common::working_dir()) {
+            Ok(r) => r,
+            Err(e) => return common::show_error(&e, color),
+        };
+        for w in &resolved.warnings {
+            eprintln!("warning: {}", common::safe(w));
+        }
+        let mut options = args.rego.options(&config);
+        options.data.extend(resolved.data);
+        match load_with(&resolved.paths, &resolved.memory, &options, color) {
+            Ok(p) => {
+                policies.extend(p.yaml);
+                rego.extend(p.rego);
+            }
+            Err(code) => return code,
+        }
+    }
     for p in &rego {
         if let Some(r) = p.rules.iter().find(|r| r.id == target) {
             print_compiled_rule(p, r);

@@ -27,43 +27,60 @@ pub struct TestArgs {
     pub rego: crate::rego_args::RegoArgs,
 }
 
-/// Paths to test without arguments: the config's `policies` (its files,
-/// directories and packs, with the tests in them), else the current directory.
-fn default_paths(color: bool) -> Result<Vec<PathBuf>, u8> {
+/// Paths to test without arguments: every source set of the config (its
+/// top-level `policies` and each environment's own list: files,
+/// directories and packs, with the tests in them; bundles hold no tests),
+/// each tested on its own, else the current directory.
+fn default_sets(color: bool) -> Result<Vec<Vec<PathBuf>>, u8> {
     let config = common::load_config(None, false, &[], color)?;
-    if config.file.is_some() && !config.policies.is_empty() {
-        return Ok(common::policy_paths(&[], &config));
+    if config.file.is_some() {
+        let sets: Vec<Vec<PathBuf>> = bylaw_run::validate::config_source_sets(&config)
+            .into_iter()
+            .map(|set| {
+                set.into_iter()
+                    .filter(|p| {
+                        let s = p.to_string_lossy();
+                        !bylaw_run::sources::is_remote(&s) && !bylaw_run::sources::is_bundle_path(&s)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|set| !set.is_empty())
+            .collect();
+        if !sets.is_empty() {
+            return Ok(sets);
+        }
     }
-    Ok(vec![PathBuf::from(".")])
+    Ok(vec![vec![PathBuf::from(".")]])
 }
 
-pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
-    let color = common::stderr_color(cli);
-    let paths = if args.paths.is_empty() {
-        match default_paths(color) {
-            Ok(p) => p,
-            Err(code) => return code,
-        }
-    } else {
-        args.paths.clone()
-    };
-    let now = match context::now(&context::process_env) {
-        Ok(n) => n,
-        Err(m) => return usage_error(&m, None, color),
-    };
+/// What the cases of one source set gave.
+struct SetOutcome {
+    results: Vec<testing::CaseResult>,
+    policies: Vec<bylaw_engine::loader::LoadedPolicy>,
+    rego_coverage: Vec<bylaw_engine::language::rego::opa_test::FileCoverage>,
+    broken: bool,
+}
+
+/// Loads one set of paths and runs its cases; `Ok(None)` when it holds no
+/// test and `quiet_if_none`. Errors are printed: the exit code.
+fn run_set(
+    paths: &[PathBuf],
+    rego: &bylaw_run::RegoOptions,
+    today: bylaw_engine::chrono::NaiveDate,
+    quiet_if_none: bool,
+    color: bool,
+) -> Result<Option<SetOutcome>, u8> {
     let mut messages = Vec::new();
-    let config = common::load_config(None, false, &[], color).unwrap_or_default();
-    let rego = args.rego.options(&config);
-    let suite = bylaw_run::test::load(&paths, &rego, common::working_dir(), now.date_naive(), &mut messages);
+    let suite = bylaw_run::test::load(paths, rego, common::working_dir(), today, &mut messages);
     common::show(&messages, color);
     let bylaw_run::test::Suite { loaded, tests, gator, rego_tests, rego } = match suite {
         Ok(s) => s,
-        Err(e) => return common::show_error(&e, color),
+        Err(bylaw_run::RunError::NoTests) if quiet_if_none => return Ok(None),
+        Err(e) => return Err(common::show_error(&e, color)),
     };
-    let (mut results, _) = testing::run(&loaded.policies, &loaded.sources, &tests, now.date_naive());
+    let (mut results, _) = testing::run(&loaded.policies, &loaded.sources, &tests, today);
     // gator suites: a suite that cannot run is an error (exit 2), the others still run
-    let options =
-        bylaw_engine::compile::CompileOptions { environment: None, today: now.date_naive(), include_drafts: true };
+    let options = bylaw_engine::compile::CompileOptions { environment: None, today, include_drafts: true };
     let mut broken = false;
     let mut rego_coverage = Vec::new();
     if !rego_tests.is_empty() {
@@ -84,6 +101,58 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
             Err(diagnostics) => {
                 common::print_diagnostics(&diagnostics, &loaded.sources, color);
                 broken = true;
+            }
+        }
+    }
+    Ok(Some(SetOutcome { results, policies: loaded.policies, rego_coverage, broken }))
+}
+
+pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
+    let color = common::stderr_color(cli);
+    let sets = if args.paths.is_empty() {
+        match default_sets(color) {
+            Ok(p) => p,
+            Err(code) => return code,
+        }
+    } else {
+        vec![args.paths.clone()]
+    };
+    let now = match context::now(&context::process_env) {
+        Ok(n) => n,
+        Err(m) => return usage_error(&m, None, color),
+    };
+    let config = common::load_config(None, false, &[], color).unwrap_or_default();
+    let rego = args.rego.options(&config);
+    // each set on its own (two environments may use two versions of a
+    // policy); a case both sets run is reported once
+    let mut results: Vec<testing::CaseResult> = Vec::new();
+    let mut policies: Vec<bylaw_engine::loader::LoadedPolicy> = Vec::new();
+    let mut rego_coverage: Vec<bylaw_engine::language::rego::opa_test::FileCoverage> = Vec::new();
+    let mut broken = false;
+    let mut any = false;
+    for (i, set) in sets.iter().enumerate() {
+        // a set without tests is no error while another set has some
+        let last_chance = i + 1 == sets.len() && !any;
+        let outcome = match run_set(set, &rego, now.date_naive(), !last_chance, color) {
+            Ok(Some(o)) => o,
+            Ok(None) => continue,
+            Err(code) => return code,
+        };
+        any = true;
+        broken |= outcome.broken;
+        for r in outcome.results {
+            if !results.iter().any(|o| o.file == r.file && o.line == r.line && o.name == r.name) {
+                results.push(r);
+            }
+        }
+        for p in outcome.policies {
+            if !policies.iter().any(|o| o.file == p.file && o.def.metadata.name == p.def.metadata.name) {
+                policies.push(p);
+            }
+        }
+        for c in outcome.rego_coverage {
+            if !rego_coverage.iter().any(|o| o.file == c.file) {
+                rego_coverage.push(c);
             }
         }
     }
@@ -121,7 +190,7 @@ pub fn run(args: &TestArgs, cli: &Cli) -> u8 {
         0
     };
     if args.coverage || args.min_coverage.is_some() {
-        let cov = testing::coverage(&loaded.policies, &results);
+        let cov = testing::coverage(&policies, &results);
         let pct = testing::coverage_percent(&cov);
         let full = cov.iter().filter(|c| c.fires && c.passes).count();
         if !cov.is_empty() {

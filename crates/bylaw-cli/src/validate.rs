@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Policy files or directories (default: `policies` of .bylaw.yaml).
+    /// Policy files, directories or bundles (default: every source of .bylaw.yaml: `policies` and each environment's).
     pub policies: Vec<PathBuf>,
     /// Project config file (default: .bylaw.yaml in the current directory, if present).
     #[arg(long, value_name = "FILE")]
@@ -43,8 +43,14 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let paths = common::policy_paths(&args.policies, &config);
-    if paths.is_empty() {
+    // the paths given, else every source set of the config (the top-level
+    // `policies` and each environment's own): a prod-only policy is validated too
+    let sets: Vec<Vec<PathBuf>> = if args.policies.is_empty() {
+        bylaw_run::validate::config_source_sets(&config)
+    } else {
+        vec![args.policies.clone()]
+    };
+    if sets.is_empty() {
         return usage_error(
             "no policies to validate",
             Some("bylaw validate POLICY… (files or directories), or list `policies:` in .bylaw.yaml"),
@@ -57,25 +63,58 @@ pub fn run(args: &ValidateArgs, cli: &Cli) -> u8 {
     } else {
         config.exceptions.iter().map(|p| config.resolve(p)).collect()
     };
-    let mut v = bylaw_run::validate::validate(
-        &paths,
+    // bundles, URLs and registries are read as `check` reads them
+    let options = crate::bundle_cmd::source_options(Some(&config));
+    let mut resolved = Vec::new();
+    let mut warnings = Vec::new();
+    for set in &sets {
+        match bylaw_run::sources::resolve(set, &config, &options, common::working_dir()) {
+            Ok(r) => {
+                warnings.extend(r.warnings.iter().filter(|w| !warnings.contains(*w)).cloned().collect::<Vec<_>>());
+                resolved.push(bylaw_run::validate::SourceSet { paths: r.paths, memory: r.memory, data: r.data });
+            }
+            Err(e) => return common::show_error(&e, color),
+        }
+    }
+    let warnings: Vec<bylaw_run::Message> = warnings.into_iter().map(bylaw_run::Message::Warning).collect();
+    common::show(&warnings, color);
+    let mut v = bylaw_run::validate::validate_sets(
+        &resolved,
         &exception_paths,
         &args.rego.options(&config),
         common::working_dir(),
         today,
     );
     if let Some(rev) = &args.against {
-        match bylaw_run::against::against(rev, &paths, common::working_dir()) {
-            Ok((diagnostics, sources)) => {
-                v.diagnostics.extend(diagnostics);
-                v.sources.extend(sources);
+        for set in &sets {
+            // bundles and remote sources have no git history here
+            let on_disk: Vec<PathBuf> = set
+                .iter()
+                .filter(|p| {
+                    let s = p.to_string_lossy();
+                    !bylaw_run::sources::is_remote(&s) && !bylaw_run::sources::is_bundle_path(&s)
+                })
+                .cloned()
+                .collect();
+            if on_disk.iter().all(|p| p.to_string_lossy().starts_with("pack:")) && sets.len() > 1 {
+                continue; // packs only: no history here, another set has some
             }
-            Err(m) => {
-                return usage_error(
-                    &format!("--against {}", common::safe(&m)),
-                    Some("--against names a commit, branch or tag of the repository (`git log --oneline` lists them)"),
-                    color,
-                )
+            match bylaw_run::against::against(rev, &on_disk, common::working_dir()) {
+                Ok((diagnostics, sources)) => {
+                    for d in diagnostics {
+                        if !v.diagnostics.contains(&d) {
+                            v.diagnostics.push(d);
+                        }
+                    }
+                    v.sources.extend(sources);
+                }
+                Err(m) => {
+                    return usage_error(
+                        &format!("--against {}", common::safe(&m)),
+                        Some("--against names a commit, branch or tag of the repository holding the policies (`git log --oneline` lists them)"),
+                        color,
+                    )
+                }
             }
         }
     }

@@ -489,7 +489,18 @@ fn a_signed_bundle_goes_through_a_real_registry_and_a_tampered_one_is_refused() 
     std::fs::create_dir(d.join("policies")).unwrap();
     tamper(d, "k8s.yaml", POLICY.replace("endsWith(':latest')", "false").as_bytes(), "tampered.tar.gz");
     let tampered = format!("oci://127.0.0.1:{}/acme/policies:1.0.1", reg.port);
-    ok(&bylaw(d, &["bundle", "push", "tampered.tar.gz", &tampered]));
+    // `bundle push` refuses it (exit 1): put it there as an attacker would
+    let out = bylaw(d, &["bundle", "push", "tampered.tar.gz", &tampered]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: tampered.tar.gz: not pushed: `k8s.yaml` does not match its SHA-256 in `.manifest`"),
+        "{}",
+        out.stderr
+    );
+    let client = bylaw_bundle::oci::Client::new(None, None).unwrap();
+    let bytes = std::fs::read(d.join("tampered.tar.gz")).unwrap();
+    client.push(&bylaw_bundle::oci::Reference::parse(&tampered).unwrap(), &bytes, &[]).unwrap();
     write(
         d,
         ".bylaw.yaml",
@@ -504,6 +515,30 @@ fn a_signed_bundle_goes_through_a_real_registry_and_a_tampered_one_is_refused() 
         "{}",
         out.stderr
     );
+
+    // pulled as it is, with a warning that a run refuses it
+    let out = bylaw(d, &["bundle", "pull", &tampered, "-o", "pulled-tampered.tar.gz"]);
+    ok(&out);
+    assert!(
+        out.stderr.contains("warning: pulled-tampered.tar.gz: `k8s.yaml` does not match its SHA-256 in `.manifest`"),
+        "{}",
+        out.stderr
+    );
+
+    // an unsigned bundle is pushed with a warning
+    write(d, "policies/k8s.yaml", POLICY);
+    ok(&bylaw(d, &["bundle", "build", "policies", "-o", "unsigned.tar.gz", "--name", "acme", "--version", "1.0.2"]));
+    let out =
+        bylaw(d, &["bundle", "push", "unsigned.tar.gz", &format!("oci://127.0.0.1:{}/acme/policies:1.0.2", reg.port)]);
+    ok(&out);
+    assert!(out.stderr.starts_with("warning: pushing an unsigned bundle: unsigned.tar.gz"), "{}", out.stderr);
+    // a pull of a missing tag or repository says what to check
+    write(d, ".bylaw.yaml", &format!("policies: ['oci://127.0.0.1:{}/acme/nothing:1.0.0']\n", reg.port));
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("HTTP 404"), "{}", out.stderr);
+    assert!(out.stderr.contains("= hint: nothing is published there: check the repository and tag"), "{}", out.stderr);
+    assert!(!out.stderr.contains("bundle verify"), "not a signature problem:\n{}", out.stderr);
 
     // a tag that does not exist
     let out =
@@ -551,4 +586,192 @@ fn a_locked_oci_source_is_pulled_by_its_locked_digest() {
     assert!(out.stdout.contains(&format!("updated 1 ({reference})")), "{}", out.stdout);
     let out = bylaw(d, &["check", "deploy"]);
     assert!(!out.stdout.contains("[ACME-1]"), "{}", out.stdout);
+}
+
+// ---- trust without keys, signing twice, build's version (issue 18 leftovers) ----
+
+/// `acme.tar.gz` with `path` replaced by `bytes` and the `.manifest`
+/// digests rewritten to match (what an editor of a bundle would do to
+/// hide a change from the manifest check), signature kept.
+fn tamper_with_manifest(d: &Path, path: &str, bytes: &[u8], out: &str) {
+    let b = read(&d.join("acme.tar.gz"));
+    let mut files: BTreeMap<String, Vec<u8>> = b.all_files().map(|(p, b)| (p.to_owned(), b.to_vec())).collect();
+    files.insert(path.to_owned(), bytes.to_vec());
+    let mut manifest: serde_json::Value = serde_json::from_slice(&files[".manifest"]).unwrap();
+    manifest["metadata"]["bylaw"]["files"][path] = bylaw_bundle::file_digest(path, bytes).into();
+    files.insert(".manifest".to_owned(), serde_json::to_vec(&manifest).unwrap());
+    std::fs::write(d.join(out), Bundle::from_files(files).to_tar_gz()).unwrap();
+}
+
+#[test]
+fn manifest_digests_are_checked_on_load_without_any_key() {
+    let dir = repo();
+    let d = dir.path();
+    ok(&bylaw(d, &["bundle", "build", "policies", "-o", "acme.tar.gz"]));
+    std::fs::copy(d.join("acme.tar.gz"), d.join("pristine.tar.gz")).unwrap();
+    std::fs::remove_dir_all(d.join("policies")).unwrap();
+    write(d, ".bylaw.yaml", "policies: [acme.tar.gz]\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 1, "an intact unsigned bundle loads:\n{}", out.stderr);
+    // a corrupted file: an error naming the bundle and the file, not a warning
+    tamper(d, "k8s.yaml", POLICY.replace("endsWith(':latest')", "false").as_bytes(), "acme.tar.gz");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "bundle refused: `k8s.yaml` does not match its SHA-256 in `.manifest` (changed or corrupted after the bundle was built)\n --> acme.tar.gz"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("= hint: the bundle changed after `bylaw bundle build` wrote it"), "{}", out.stderr);
+    assert!(out.stderr.contains("error: 1 error in policy sources; nothing was evaluated"), "{}", out.stderr);
+    // a file slipped in after the build
+    std::fs::copy(d.join("pristine.tar.gz"), d.join("acme.tar.gz")).unwrap();
+    tamper(d, "extra.rego", b"package extra\n", "acme.tar.gz");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("bundle refused: `extra.rego` is not among the file digests of `.manifest` (added after the bundle was built)"),
+        "{}",
+        out.stderr
+    );
+    // `-p` reads it the same way
+    let out = bylaw(d, &["check", "deploy", "--no-config", "-p", "acme.tar.gz"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+#[test]
+fn a_signed_bundle_without_keys_warns_and_is_still_checked() {
+    let dir = repo();
+    let d = dir.path();
+    signed_bundle(d);
+    let id = bylaw_bundle::PublicKey::from_pem(&std::fs::read_to_string(d.join("key.pub")).unwrap()).unwrap().id();
+    write(d, ".bylaw.yaml", "policies: [acme.tar.gz]\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: acme.tar.gz: the bundle is signed (key {id}) but its signature was NOT verified: no `bundles.public_keys` in the config"
+        )),
+        "{}",
+        out.stderr
+    );
+    // a change hidden from the manifest is still caught by the signed hashes
+    tamper_with_manifest(d, "k8s.yaml", POLICY.replace("endsWith(':latest')", "false").as_bytes(), "edited.tar.gz");
+    write(d, ".bylaw.yaml", "policies: [edited.tar.gz]\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("bundle refused: `.manifest` was changed after signing"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("= hint: `bylaw bundle verify FILE --key PUBLIC.pem` checks a bundle"),
+        "{}",
+        out.stderr
+    );
+    // requiring signatures without a key is a config error, located
+    write(d, ".bylaw.yaml", "policies: [acme.tar.gz]\nbundles:\n  require_signatures: true\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`bundles.require_signatures` is on but `bundles.public_keys` names no key to verify with"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(".bylaw.yaml:3:3"), "{}", out.stderr);
+}
+
+#[test]
+fn sign_refuses_to_replace_another_keys_signature_unless_asked() {
+    let dir = repo();
+    let d = dir.path();
+    signed_bundle(d);
+    let pub_id =
+        |name: &str| bylaw_bundle::PublicKey::from_pem(&std::fs::read_to_string(d.join(name)).unwrap()).unwrap().id();
+    let (first, before) = (pub_id("key.pub"), std::fs::read(d.join("acme.tar.gz")).unwrap());
+    // the same key signs again: same bytes (Ed25519 is deterministic)
+    let out = bylaw(d, &["bundle", "sign", "acme.tar.gz", "--key", "key.key"]);
+    ok(&out);
+    assert_eq!(std::fs::read(d.join("acme.tar.gz")).unwrap(), before);
+    ok(&bylaw(d, &["bundle", "keygen", "-o", "other"]));
+    let second = pub_id("other.pub");
+    let out = bylaw(d, &["bundle", "sign", "acme.tar.gz", "--key", "other.key"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("acme.tar.gz is already signed by key {first}, not by {second}: not signed")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("`--replace`"), "{}", out.stderr);
+    assert_eq!(std::fs::read(d.join("acme.tar.gz")).unwrap(), before, "nothing written");
+    let out = bylaw(d, &["bundle", "sign", "acme.tar.gz", "--key", "other.key", "--replace"]);
+    ok(&out);
+    assert_eq!(
+        out.stdout,
+        format!("bylaw: signed acme.tar.gz with key {second} (replacing the signature of key {first})\n")
+    );
+    ok(&bylaw(d, &["bundle", "verify", "acme.tar.gz", "--key", "other.pub"]));
+    assert_eq!(bylaw(d, &["bundle", "verify", "acme.tar.gz", "--key", "key.pub"]).code, 1);
+    // a bundle changed since it was built is not signed
+    tamper(d, "k8s.yaml", b"changed", "changed.tar.gz");
+    let out = bylaw(d, &["bundle", "sign", "changed.tar.gz", "--key", "other.key", "--replace"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("changed.tar.gz: not signed: `k8s.yaml` does not match its SHA-256"), "{}", out.stderr);
+}
+
+#[test]
+fn build_warns_when_the_version_differs_from_the_one_policys() {
+    let dir = repo();
+    let d = dir.path();
+    let out = bylaw(d, &["bundle", "build", "policies", "-o", "acme.tar.gz", "--version", "2.0.0"]);
+    ok(&out);
+    assert!(
+        out.stderr.contains(
+            "warning: the bundle version 2.0.0 differs from the `metadata.version` 1.0.0 of its one policy `acme-k8s` (policies/k8s.yaml)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(read(&d.join("acme.tar.gz")).manifest().unwrap().unwrap().bylaw.unwrap().version, "2.0.0");
+    let out = bylaw(d, &["bundle", "build", "policies", "-o", "same.tar.gz", "--version", "1.0.0"]);
+    ok(&out);
+    assert_eq!(out.stderr, "", "the same version: no warning");
+}
+
+#[test]
+fn each_kind_of_source_problem_has_its_own_hint() {
+    let dir = repo();
+    let d = dir.path();
+    write(d, ".bylaw.yaml", "policies: [missing.tar.gz]\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot read the bundle"), "{}", out.stderr);
+    assert!(out.stderr.contains("= hint: check the path among `policies:` of .bylaw.yaml"), "{}", out.stderr);
+    assert!(!out.stderr.contains("bundle verify"), "{}", out.stderr);
+
+    write(d, ".bylaw.yaml", "policies: ['http://policies.example.com/acme.tar.gz']\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("= hint: serve the bundle over https://"), "{}", out.stderr);
+    assert!(!out.stderr.contains("bundle verify"), "{}", out.stderr);
+
+    write(d, "notabundle.tar.gz", "plain text");
+    write(d, ".bylaw.yaml", "policies: [notabundle.tar.gz]\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("= hint: the file is not a bundle bylaw can read"), "{}", out.stderr);
+
+    write(d, ".bylaw.yaml", "policies: ['oci://registry.example.com/Acme/Policies:1.0.0']\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "the repository name `Acme/Policies` has upper-case letters: repository names must be lower case"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("write `acme/policies`"), "{}", out.stderr);
+    let out = bylaw(d, &["bundle", "pull", "oci://registry.example.com/Acme/Policies:1.0.0", "-o", "x.tar.gz"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("repository names must be lower case"), "{}", out.stderr);
 }

@@ -455,5 +455,5 @@ fn a_baseline_reports_old_findings_at_audit_level_and_blocks_only_new_ones() {
     std::fs::write(dir.join("other.json"), "{\"a\": 1}").unwrap();
     let (code, _, err) = bylaw(&["--baseline", "other.json"]);
     assert_eq!(code, 2);
-    assert!(err.contains("other.json is not a bylaw baseline"), "{err}");
+    assert!(err.contains("error: other.json:1:8: not a bylaw baseline: missing field `bylaw_baseline`\n"), "{err}");
 }

@@ -65,17 +65,29 @@ fn work(dir: &tempfile::TempDir) -> PathBuf {
 /// A repository (`work(dir)`) with a base commit and a change on top;
 /// returns (dir, base, head). `change` edits the work tree for the change's commit.
 fn repo(change: impl FnOnce(&Path)) -> (tempfile::TempDir, String, String) {
+    repo_with("", &[], change)
+}
+
+/// [`repo`] with `extra` appended to the base commit's `.bylaw.yaml` and
+/// `files` (path, text) in it.
+fn repo_with(extra: &str, files: &[(&str, &str)], change: impl FnOnce(&Path)) -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let d = &work(&dir);
     std::fs::create_dir_all(d.join("policies")).unwrap();
     std::fs::create_dir_all(d.join("deploy")).unwrap();
     std::fs::write(
         d.join(".bylaw.yaml"),
-        "apiVersion: bylaw/v1\nkind: Config\npolicies: [policies]\npaths: [deploy]\naudit_log: audit/log.jsonl\n",
+        format!("apiVersion: bylaw/v1\nkind: Config\npolicies: [policies]\npaths: [deploy]\naudit_log: audit/log.jsonl\n{extra}"),
     )
     .unwrap();
     std::fs::write(d.join("policies/workloads.yaml"), POLICY_BASE).unwrap();
     std::fs::write(d.join("deploy/app.yaml"), DEPLOYMENT).unwrap();
+    for (path, text) in files {
+        if let Some(parent) = d.join(path).parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(d.join(path), text).unwrap();
+    }
     git(d, &["init", "-q", "-b", "main"]);
     git(d, &["add", "-A"]);
     git(d, &["commit", "-q", "-m", "base"]);
@@ -496,9 +508,15 @@ fn github_a_pr_that_changes_no_policy_asks_for_no_review() {
 const PROJECT: &str = "/api/v4/projects/4242";
 
 fn gitlab(d: &Path, mock: &str, base: &str, head: &str) -> Out {
+    gitlab_with(d, mock, base, head, &[])
+}
+
+/// [`gitlab`] with `extra` arguments.
+fn gitlab_with(d: &Path, mock: &str, base: &str, head: &str, extra: &[&str]) -> Out {
     let out = Command::new(env!("CARGO_BIN_EXE_bylaw"))
         .args(["ci", "gitlab", "--sarif", "../bylaw.sarif", "--junit", "../junit.xml", "--codequality", "../cq.json"])
         .args(["--note", "never"])
+        .args(extra)
         .current_dir(d)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -760,4 +778,252 @@ fn gitlab_an_mr_that_changes_no_policy_asks_for_no_approvals() {
         !calls.iter().any(|c| c.path.ends_with("/approvals") || c.path.ends_with("/merge_requests/7")),
         "{calls:?}"
     );
+}
+
+// ------------------------------------------------ config changes (issue 18 leftovers)
+
+/// Appends `text` to the work tree's `.bylaw.yaml`.
+fn append_config(d: &Path, text: &str) {
+    let c = d.join(".bylaw.yaml");
+    let old = std::fs::read_to_string(&c).unwrap();
+    std::fs::write(c, format!("{old}{text}")).unwrap();
+}
+
+const APPROVERS: &str = "approvers: [carol]\n";
+
+#[test]
+fn github_a_config_that_weakens_enforcement_needs_the_base_approvers() {
+    // the PR turns the gate off and names its own approver
+    let (dir, base, head) = repo_with(APPROVERS, &[], |d| {
+        let c = d.join(".bylaw.yaml");
+        let text = std::fs::read_to_string(&c).unwrap().replace("approvers: [carol]", "approvers: [carol, mallory]");
+        std::fs::write(c, format!("{text}fail_on: never\n")).unwrap();
+    });
+    let d = &work(&dir);
+    let mock = Mock::start();
+    expect_pr(&mock, vec![pr_file(".bylaw.yaml", "modified", None)]);
+    expect_reviews(&mock, vec![review(1, "mallory", "APPROVED", &head)]);
+    mock.expect_with("POST", "/repos/acme/shop/check-runs", 2, check_run_reply);
+    let o = github(d, &mock.url, "pull_request", &base, &head, &[]);
+    let calls = mock.finish();
+    verify_github(&calls);
+    assert_eq!(o.code, 1, "fail_on: never does not let the PR pass its own gate\n{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("bylaw: policy-change approval: config .bylaw.yaml (modified: `fail_on` lowered from blocking to never; `approvers` changed (carol → carol, mallory)): needs an approval by one of carol (configured approvers at the base revision); approved by: nobody yet"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("not counted: @mallory for .bylaw.yaml: @mallory is not one of carol"), "{}", o.stdout);
+    assert!(
+        o.stderr.contains("error: policy changes need an owner's approval on the head commit: .bylaw.yaml (carol)"),
+        "{}",
+        o.stderr
+    );
+    let gate = check_run(&calls, "bylaw: policy approval");
+    assert_eq!(gate["conclusion"], "failure");
+    let summary = gate["output"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(
+            "`.bylaw.yaml` changes what judges this repository:\n- `fail_on` lowered from blocking to never\n"
+        ),
+        "{summary}"
+    );
+    assert!(audit(d).is_empty());
+
+    // carol, an approver at the base, approves: it passes and is recorded
+    let mock = Mock::start();
+    expect_pr(&mock, vec![pr_file(".bylaw.yaml", "modified", None)]);
+    expect_reviews(&mock, vec![review(2, "carol", "APPROVED", &head)]);
+    mock.expect_with("POST", "/repos/acme/shop/check-runs", 2, check_run_reply);
+    let o = github(d, &mock.url, "pull_request", &base, &head, &[]);
+    let calls = mock.finish();
+    verify_github(&calls);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(check_run(&calls, "bylaw: policy approval")["conclusion"], "success");
+    let e = &audit(d)[0];
+    assert_eq!(e["policy"], ".bylaw.yaml");
+    assert_eq!(e["files"], json!([".bylaw.yaml"]));
+    assert_eq!(e["reasons"][0], "`fail_on` lowered from blocking to never");
+    assert_eq!(e["approvers"], json!([{ "login": "carol", "via": "@carol is a listed approver" }]));
+    assert_eq!(e["diff_sha256"], diff_digest(d, &base, &[".bylaw.yaml"]));
+}
+
+#[test]
+fn github_a_config_change_that_only_tightens_asks_for_no_review() {
+    let (dir, base, head) = repo_with(APPROVERS, &[], |d| append_config(d, "fail_on: advisory\n"));
+    let d = &work(&dir);
+    let mock = Mock::start();
+    expect_pr(&mock, vec![pr_file(".bylaw.yaml", "modified", None)]);
+    mock.expect_with("POST", "/repos/acme/shop/check-runs", 1, check_run_reply);
+    let o = github(d, &mock.url, "pull_request", &base, &head, &[]);
+    let calls = mock.finish();
+    verify_github(&calls);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert!(!calls.iter().any(|c| c.path.contains("reviews")), "{calls:?}");
+    assert!(!o.stdout.contains("policy-change approval"), "{}", o.stdout);
+}
+
+#[test]
+fn github_an_edited_exception_list_and_a_moved_version_pin_need_approval() {
+    let exceptions = "apiVersion: bylaw/v1\nkind: ExceptionList\nexceptions: []\n";
+    let base_cfg = format!("{APPROVERS}exceptions: [exceptions.yaml]\nenvironments:\n  prod: {{ branches: [main], versions: {{ workloads: '~1.0' }} }}\n");
+    let (dir, base, head) = repo_with(&base_cfg, &[("exceptions.yaml", exceptions)], |d| {
+        std::fs::write(
+            d.join("exceptions.yaml"),
+            "apiVersion: bylaw/v1\nkind: ExceptionList\nexceptions:\n  - id: EXC-1\n    rules: [W-001]\n    targets: ['deploy/**']\n    reason: mine\n    approved_by: [mallory]\n    expires: 2099-01-01\n",
+        )
+        .unwrap();
+        let c = d.join(".bylaw.yaml");
+        let text = std::fs::read_to_string(&c).unwrap().replace("workloads: '~1.0'", "workloads: '>=0.1'");
+        std::fs::write(c, text).unwrap();
+    });
+    let d = &work(&dir);
+    let mock = Mock::start();
+    expect_pr(&mock, vec![pr_file(".bylaw.yaml", "modified", None), pr_file("exceptions.yaml", "modified", None)]);
+    // dave owns the pinned policy at the base: he may approve the pin
+    expect_reviews(&mock, vec![review(1, "dave", "APPROVED", &head)]);
+    mock.expect_with("POST", "/repos/acme/shop/check-runs", 2, check_run_reply);
+    let o = github(d, &mock.url, "pull_request", &base, &head, &[]);
+    let calls = mock.finish();
+    verify_github(&calls);
+    assert!(
+        o.stdout.contains("config .bylaw.yaml (modified: version pin of `workloads` in environment `prod` changed from `~1.0` to `>=0.1`; exception list `exceptions.yaml` changed): approved by @dave (@dave is a listed approver)"),
+        "{}\n{}",
+        o.stdout,
+        o.stderr
+    );
+    assert_eq!(check_run(&calls, "bylaw: policy approval")["conclusion"], "success");
+    let e = &audit(d)[0];
+    assert_eq!(e["files"], json!([".bylaw.yaml", "exceptions.yaml"]));
+    assert_eq!(e["required"], json!(["carol", "@acme/security", "dave", "bob"]));
+}
+
+#[test]
+fn gitlab_a_config_that_weakens_enforcement_keeps_the_status_failed() {
+    let (dir, base, head) = repo_with(APPROVERS, &[], |d| {
+        let c = d.join(".bylaw.yaml");
+        let text = std::fs::read_to_string(&c).unwrap().replace("policies: [policies]", "policies: []");
+        std::fs::write(c, format!("{text}parse_errors: audit\n")).unwrap();
+    });
+    let mock = Mock::start();
+    expect_mr(&mock, vec![gl_diff(".bylaw.yaml")]);
+    mock.expect("GET", &format!("{PROJECT}/merge_requests/7"), 1, Reply::json(200, merge_request(&head)));
+    mock.expect(
+        "GET",
+        &format!("{PROJECT}/merge_requests/7/approvals"),
+        1,
+        Reply::json(200, approvals(&[(31, "mallory")])),
+    );
+    mock.expect_with("POST", &format!("{PROJECT}/statuses/{head}"), 2, status_reply);
+    let d = &work(&dir);
+    // the run itself still has its policy: `-p`
+    let o = gitlab_with(d, &mock.url, &base, &head, &["-p", "policies"]);
+    let calls = mock.finish();
+    verify_gitlab(&calls);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    let gate = status(&calls, "bylaw/policy-approval");
+    assert_eq!(gate["state"], "failed");
+    assert!(
+        o.stdout.contains("config .bylaw.yaml (modified: `parse_errors` lowered from blocking to audit; policy source `policies` removed from `policies`): needs an approval by one of carol"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("not counted: @mallory for .bylaw.yaml: @mallory is not one of carol"), "{}", o.stdout);
+}
+
+#[test]
+fn github_a_changed_lock_file_needs_the_base_approvers() {
+    // the PR pins the sources anew: what a bundle or registry source may hold
+    let (dir, base, head) = repo_with(APPROVERS, &[], |d| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bylaw")).arg("lock").current_dir(d).env_clear().output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    });
+    let d = &work(&dir);
+    let mock = Mock::start();
+    expect_pr(&mock, vec![pr_file("bylaw.lock", "added", None)]);
+    expect_reviews(&mock, vec![]);
+    mock.expect_with("POST", "/repos/acme/shop/check-runs", 2, check_run_reply);
+    let o = github(d, &mock.url, "pull_request", &base, &head, &[]);
+    let calls = mock.finish();
+    verify_github(&calls);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("config .bylaw.yaml (modified: `bylaw.lock` changed: the pinned policy sources (digests, versions) are different): needs an approval by one of carol"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(check_run(&calls, "bylaw: policy approval")["conclusion"], "failure");
+}
+
+#[test]
+fn gitlab_an_exception_for_a_rule_is_approved_by_that_policys_base_owners() {
+    let exceptions = "apiVersion: bylaw/v1\nkind: ExceptionList\nexceptions: []\n";
+    let (dir, base, head) = repo_with(
+        &format!("{APPROVERS}exceptions: [exceptions.yaml]\n"),
+        &[("exceptions.yaml", exceptions)],
+        |d| {
+            std::fs::write(
+                d.join("exceptions.yaml"),
+                "apiVersion: bylaw/v1\nkind: ExceptionList\nexceptions:\n  - id: EXC-1\n    rules: [W-001]\n    targets: ['deploy/**']\n    reason: vendor agent\n    approved_by: [dave]\n    expires: 2099-01-01\n",
+            )
+            .unwrap();
+        },
+    );
+    let d = &work(&dir);
+    let run = |approved: &[(u64, &str)]| {
+        let mock = Mock::start();
+        expect_mr(&mock, vec![gl_diff("exceptions.yaml")]);
+        mock.expect("GET", &format!("{PROJECT}/merge_requests/7"), 1, Reply::json(200, merge_request(&head)));
+        mock.expect("GET", &format!("{PROJECT}/merge_requests/7/approvals"), 1, Reply::json(200, approvals(approved)));
+        mock.expect_with("POST", &format!("{PROJECT}/statuses/{head}"), 2, status_reply);
+        let o = gitlab(d, &mock.url, &base, &head);
+        let calls = mock.finish();
+        verify_gitlab(&calls);
+        (o, calls)
+    };
+    let (o, calls) = run(&[]);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(status(&calls, "bylaw/policy-approval")["state"], "failed");
+    assert!(
+        o.stdout.contains("config .bylaw.yaml (modified: exception list `exceptions.yaml` changed): needs an approval by one of carol, @acme/security, dave, bob (configured approvers and the owners of the policies concerned at the base revision)"),
+        "{}",
+        o.stdout
+    );
+    // dave owns `workloads`, whose rule W-001 the exception names
+    let (o, calls) = run(&[(7, "dave")]);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(status(&calls, "bylaw/policy-approval")["state"], "success");
+    let e = &audit(d)[0];
+    assert_eq!(e["files"], json!(["exceptions.yaml"]));
+    assert_eq!(e["reasons"], json!(["exception list `exceptions.yaml` changed"]));
+    assert_eq!(e["diff_sha256"], diff_digest(d, &base, &["exceptions.yaml"]));
+}
+
+#[test]
+fn github_a_policy_only_one_environment_uses_is_gated_too() {
+    let prod = POLICY_BASE
+        .replace("name: workloads", "name: prod-workloads")
+        .replace(r#"owners: ["@acme/security", "dave", "bob"]"#, r#"owners: ["frank"]"#);
+    // prod reads its own directory; dev a registry (not the repository's files)
+    let envs = "environments:\n  prod: { branches: [main], policies: [prod-policies] }\n  dev: { branches: ['feature/*'], policies: ['oci://registry.invalid/acme/policies:1.0.0'] }\n";
+    let (dir, base, head) = repo_with(envs, &[("prod-policies/workloads.yaml", &prod)], |d| {
+        let p = d.join("prod-policies/workloads.yaml");
+        let text = std::fs::read_to_string(&p).unwrap().replace("version: 1.0.0", "version: 1.0.1");
+        std::fs::write(p, text).unwrap();
+    });
+    let d = &work(&dir);
+    let mock = Mock::start();
+    expect_pr(&mock, vec![pr_file("prod-policies/workloads.yaml", "modified", None)]);
+    expect_reviews(&mock, vec![]);
+    mock.expect_with("POST", "/repos/acme/shop/check-runs", 2, check_run_reply);
+    let o = github(d, &mock.url, "pull_request", &base, &head, &[]);
+    let calls = mock.finish();
+    verify_github(&calls);
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("policy-change approval: prod-workloads 1.0.0 → 1.0.1 (prod-policies/workloads.yaml, modified): needs an approval by one of frank"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(check_run(&calls, "bylaw: policy approval")["conclusion"], "failure");
 }

@@ -191,6 +191,8 @@ fn a_version_requirement_that_fails_stops_the_run_naming_everything() {
         "{}",
         out.stderr
     );
+    // located at the key of the pin, as every other config error
+    assert!(out.stderr.contains(" --> .bylaw.yaml:4:68"), "{}", out.stderr);
 }
 
 #[test]
@@ -356,4 +358,135 @@ fn bad_shapes_are_located_errors() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("unknown key `enforcment` in `spec.environments.prod`"), "{}", out.stderr);
     assert!(out.stderr.contains("did you mean `enforcement`?"), "{}", out.stderr);
+}
+
+// ---- every environment's sources are validated and tested (issue 18 leftovers) ----
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn validate_and_test_read_every_environments_sources() {
+    let dir = repo();
+    let d = dir.path();
+    // both versions, each in its own set: no duplicate-name error
+    let out = bylaw(d, &["validate"], "2027-01-20", "x");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("ok: 2 policies, 3 rules"), "{}", out.stderr);
+    // a prod-only policy with an error is found without naming it
+    write(
+        d,
+        "policies-1.4/k8s.yaml",
+        &P14.replace(
+            "deny: \"item.securityContext.privileged == true\"",
+            "deny: \"item.securityContext.privileged ==\"",
+        ),
+    );
+    let out = bylaw(d, &["validate"], "2027-01-20", "x");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--> policies-1.4/k8s.yaml:"), "{}", out.stderr);
+    write(d, "policies-1.4/k8s.yaml", P14);
+    // an exception for a rule only one environment has is not unknown
+    write(
+        d,
+        "exceptions.yaml",
+        "apiVersion: bylaw/v1\nkind: ExceptionList\nexceptions:\n  - id: EXC-1\n    rules: [K8S-002]\n    targets: ['deploy/**']\n    reason: r\n    approved_by: [a]\n    expires: 2099-01-01\n",
+    );
+    write(d, ".bylaw.yaml", &format!("{CONFIG}exceptions: [exceptions.yaml]\n"));
+    let out = bylaw(d, &["validate"], "2027-01-20", "x");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("unknown rule"), "{}", out.stderr);
+
+    // `bylaw test` runs the prod-only policy's tests too
+    write(
+        d,
+        "policies-1.4/k8s.test.yaml",
+        "apiVersion: bylaw/v1\nkind: PolicyTest\npolicy: k8s-workload-security\ncases:\n  - name: prod privileged\n    input: { inline: '{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}}' }\n    expect: [{ rule: K8S-002 }]\n",
+    );
+    let out = bylaw(d, &["test"], "2027-01-20", "x");
+    assert_eq!(out.code, 1, "the 1.4 test expects a rule 1.4 does not have:\n{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("FAIL policies-1.4/k8s.test.yaml:5 prod privileged"), "{}", out.stdout);
+}
+
+#[test]
+fn explain_finds_a_rule_only_one_environment_has() {
+    let dir = repo();
+    let d = dir.path();
+    // K8S-002 is only in 1.5, which only dev uses
+    write(
+        d,
+        ".bylaw.yaml",
+        "policies: [policies-1.4/]\nenvironments:\n  dev: { branches: ['*'], policies: [policies-1.5/] }\n",
+    );
+    let out = bylaw(d, &["explain", "K8S-002"], "2027-01-20", "x");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("K8S-002: Images are pinned\n"), "{}", out.stdout);
+    let out = bylaw(d, &["explain", "K8S-003"], "2027-01-20", "x");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+#[test]
+fn validate_against_uses_the_repository_holding_the_policies() {
+    let policies = tempfile::tempdir().unwrap();
+    let p = policies.path();
+    write(p, "k8s.yaml", P14);
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "1.4.2"]);
+    // a rule removed, the version not raised
+    write(p, "k8s.yaml", &P14.replace("version: 1.4.2", "version: 1.4.3"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let path = p.join("k8s.yaml");
+    let out = bylaw(elsewhere.path(), &["validate", path.to_str().unwrap(), "--against", "main"], "2027-01-20", "x");
+    assert_eq!(out.code, 0, "the policy's own repository answers:\n{}", out.stderr);
+    // the same policy outside any git work tree: the error names it
+    let loose = tempfile::tempdir().unwrap();
+    write(loose.path(), "k8s.yaml", P14);
+    let path = loose.path().join("k8s.yaml");
+    let out = bylaw(elsewhere.path(), &["validate", path.to_str().unwrap(), "--against", "main"], "2027-01-20", "x");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("--against {} is not in a git work tree", path.display())), "{}", out.stderr);
+}
+
+#[test]
+fn a_pin_on_an_unknown_policy_stops_a_ci_run_reading_the_base_policies() {
+    let dir = repo();
+    let d = dir.path();
+    write(d, ".bylaw.yaml", &CONFIG.replace("k8s-workload-security: '~1.4'", "k8s-workload-securty: '~1.4'"));
+    git(d, &["init", "-q", "-b", "main"]);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "base"]);
+    git(d, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    let head = git(d, &["rev-parse", "HEAD"]);
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_bylaw"));
+    c.args(["ci", "jenkins", "--policy-ref", "base", "--env", "prod"]).current_dir(d).env_clear();
+    c.env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BYLAW_NOW", "2027-01-20T12:00:00Z")
+        .env("JENKINS_URL", "https://ci.acme.io/")
+        .env("BUILD_URL", "https://ci.acme.io/job/shop/job/PR-7/3/")
+        .env("CHANGE_ID", "7")
+        .env("CHANGE_TARGET", "main")
+        .env("CHANGE_BRANCH", "feature/x")
+        .env("GIT_COMMIT", &head)
+        .env("BRANCH_NAME", "PR-7");
+    let out = c.output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("policies read from the base commit"), "{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("no loaded policy is named `k8s-workload-securty`, but `~1.4`, required in environment `prod` by .bylaw.yaml"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(" --> .bylaw.yaml:4:68"), "{stderr}");
 }

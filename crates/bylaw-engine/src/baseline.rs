@@ -48,7 +48,8 @@ pub struct Baseline {
 pub enum BaselineError {
     #[error("cannot read the baseline {path}: {message}")]
     Read { path: String, message: String },
-    #[error("{path} is not a bylaw baseline: {message}")]
+    /// `path` is located (`FILE:LINE:COL`) where the JSON is wrong.
+    #[error("{path}: not a bylaw baseline: {message}")]
     Invalid { path: String, message: String },
     #[error("cannot write the baseline {path}: {message}")]
     Write { path: String, message: String },
@@ -82,13 +83,12 @@ impl Baseline {
     pub fn read(path: &Path, shown: &str) -> Result<Baseline, BaselineError> {
         let text = crate::paths::read_text(path)
             .map_err(|e| BaselineError::Read { path: shown.to_owned(), message: e.to_string() })?;
-        let b: Baseline = serde_json::from_str(&text).map_err(|e| BaselineError::Invalid {
-            path: shown.to_owned(),
-            message: format!(
-                "{e} (line {}, column {}); write one with `bylaw check --write-baseline FILE`",
-                e.line(),
-                e.column()
-            ),
+        let b: Baseline = serde_json::from_str(&text).map_err(|e| {
+            // serde's message ends with its own position: say it once, as `file:line:col`
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+            BaselineError::Invalid { path: format!("{shown}:{}:{}", e.line().max(1), e.column().max(1)), message }
         })?;
         if b.bylaw_baseline != VERSION {
             return Err(BaselineError::Invalid {
@@ -133,5 +133,22 @@ impl Baseline {
             }
         }
         report.recount();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_baseline_is_located_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.json");
+        std::fs::write(&path, "{\n  \"bylaw_baseline\": 1,\n  \"findings\": 3\n}\n").unwrap();
+        let e = Baseline::read(&path, "b.json").unwrap_err().to_string();
+        assert_eq!(e, "b.json:3:15: not a bylaw baseline: invalid type: integer `3`, expected a sequence");
+        std::fs::write(&path, "").unwrap();
+        let e = Baseline::read(&path, "b.json").unwrap_err().to_string();
+        assert_eq!(e, "b.json:1:1: not a bylaw baseline: EOF while parsing a value");
     }
 }

@@ -158,6 +158,8 @@ pub struct VersionPin {
     pub requirement: semver::VersionReq,
     /// The requirement as written in the config.
     pub written: String,
+    /// Where `POLICY: REQUIREMENT` is written in the config (its key first).
+    pub span: Option<crate::node::Span>,
 }
 
 /// `environments:` values: a list of branch patterns or an [`Environment`]
@@ -300,15 +302,16 @@ impl Config {
         let mut errors = Vec::new();
         for (name, env) in &mut config.environments {
             for (policy, written) in &env.versions {
+                let key = |k: &str| crate::node::Segment::Key(k.into());
+                let (span, _) = root.span_of(&[key("environments"), key(name), key("versions"), key(policy)]);
                 match semver::VersionReq::parse(written) {
                     Ok(requirement) => env.requirements.push(VersionPin {
                         policy: policy.clone(),
                         requirement,
                         written: written.clone(),
+                        span: Some(span),
                     }),
                     Err(e) => {
-                        let key = |k: &str| crate::node::Segment::Key(k.into());
-                        let (span, _) = root.span_of(&[key("environments"), key(name), key("versions"), key(policy)]);
                         errors.push(
                             Diagnostic::error(
                                 Code::Schema,
@@ -321,6 +324,22 @@ impl Config {
                     }
                 }
             }
+        }
+        if config.bundles.require_signatures && config.bundles.public_keys.is_empty() {
+            // a requirement no bundle can meet: say so where it is written
+            let key = |k: &str| crate::node::Segment::Key(k.into());
+            let (span, _) = root.span_of(&[key("bundles"), key("require_signatures")]);
+            errors.push(
+                Diagnostic::error(
+                    Code::Schema,
+                    file,
+                    Some(span),
+                    "`bundles.require_signatures` is on but `bundles.public_keys` names no key to verify with",
+                )
+                .with_hint(
+                    "list the publisher's public keys (PEM files, relative to this file) under `bundles.public_keys`",
+                ),
+            );
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -424,6 +443,8 @@ environments:
         assert_eq!(pins.len(), 1);
         assert_eq!(pins[0].policy, "k8s-workload-security");
         assert_eq!(pins[0].written, "~1.4");
+        let at = pins[0].span.unwrap();
+        assert_eq!((at.start_line, at.start_col), (3, 85), "the key `k8s-workload-security`");
         assert!(pins[0].requirement.matches(&semver::Version::parse("1.4.7").unwrap()));
         assert!(!pins[0].requirement.matches(&semver::Version::parse("1.5.0").unwrap()));
         assert!(c.version_pins(Some("dev")).is_empty());
@@ -432,6 +453,15 @@ environments:
             .unwrap_err();
         assert_eq!(e[0].location(), ".bylaw.yaml:4:7");
         assert!(e[0].message.contains("`about 1.4` is not a version requirement for `k8s` in environment `prod`"));
+    }
+
+    #[test]
+    fn required_signatures_need_a_key() {
+        let e =
+            Config::parse(".bylaw.yaml", "policies: [a.tar.gz]\nbundles:\n  require_signatures: true\n").unwrap_err();
+        assert_eq!(e[0].location(), ".bylaw.yaml:3:3");
+        assert!(e[0].message.contains("`bundles.require_signatures` is on but `bundles.public_keys` names no key"));
+        assert!(Config::parse(".bylaw.yaml", "bundles: { require_signatures: true, public_keys: [k.pub] }\n").is_ok());
     }
 
     #[test]

@@ -22,11 +22,27 @@ use std::path::{Path, PathBuf};
 /// `working_dir`) against themselves at `rev`, and the text of the files
 /// they point into.
 ///
+/// The repository is the one that holds the policy paths (not the one of
+/// `working_dir`: `bylaw validate --against main ../policies` from another
+/// checkout compares the policies with their own history).
+///
 /// # Errors
-/// git cannot read `rev` (not a repository, an unknown revision, a path
-/// outside the repository).
+/// A policy path that is not in a git work tree (named), policy paths in
+/// two repositories, `rev` unknown in that repository.
 pub fn against(rev: &str, paths: &[PathBuf], working_dir: &Path) -> Result<(Vec<Diagnostic>, Sources), String> {
-    let at = git::files_at(rev, paths, working_dir)?;
+    let repo = repository_of(paths, working_dir)?;
+    let absolute: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            let s = p.to_string_lossy();
+            if s.starts_with("pack:") || crate::sources::is_remote(&s) {
+                p.clone()
+            } else {
+                bylaw_engine::paths::absolute(working_dir, p)
+            }
+        })
+        .collect();
+    let at = git::files_at(rev, &absolute, &repo)?;
     let head = loader::load(paths, working_dir);
     let base = loader::load(&at.paths, working_dir);
     let mut out = Vec::new();
@@ -92,4 +108,71 @@ pub fn against(rev: &str, paths: &[PathBuf], working_dir: &Path) -> Result<(Vec<
         }
     }
     Ok((out, head.sources))
+}
+
+/// The top of the git work tree that holds every on-disk policy path (a
+/// path that does not exist yet is looked for from its nearest existing
+/// directory); `working_dir`'s when every path is a pack.
+///
+/// # Errors
+/// A path not in a git work tree, or paths in two work trees, named.
+pub fn repository_of(paths: &[PathBuf], working_dir: &Path) -> Result<PathBuf, String> {
+    let mut found: Option<(PathBuf, &PathBuf)> = None;
+    for p in paths {
+        let s = p.to_string_lossy();
+        if s.starts_with("pack:") || crate::sources::is_remote(&s) {
+            continue;
+        }
+        let abs = bylaw_engine::paths::absolute(working_dir, p);
+        let dir = abs.ancestors().find(|a| a.is_dir()).unwrap_or(working_dir).to_path_buf();
+        let top = git::top_of(&dir).map_err(|_| {
+            format!("{} is not in a git work tree: --against compares policies with their git history", p.display())
+        })?;
+        match &found {
+            Some((other, first)) if *other != top => {
+                return Err(format!(
+                    "{} and {} are in different git repositories ({} and {}): compare them one repository at a time",
+                    first.display(),
+                    p.display(),
+                    other.display(),
+                    top.display()
+                ))
+            }
+            Some(_) => {}
+            None => found = Some((top, p)),
+        }
+    }
+    match found {
+        Some((top, _)) => Ok(top),
+        None => git::top_of(working_dir),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git_init(dir: &Path) {
+        let ok = std::process::Command::new("git").args(["init", "-q"]).current_dir(dir).status().unwrap();
+        assert!(ok.success());
+    }
+
+    #[test]
+    fn the_repository_is_the_one_holding_the_policies() {
+        let (a, b, loose) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        git_init(a.path());
+        git_init(b.path());
+        std::fs::create_dir(a.path().join("policies")).unwrap();
+        let in_a = a.path().join("policies");
+        let top = repository_of(std::slice::from_ref(&in_a), loose.path()).unwrap();
+        assert_eq!(top, a.path().canonicalize().unwrap(), "not the working directory's");
+        // a path that does not exist yet is looked for from its directory
+        assert!(repository_of(&[in_a.join("new.yaml")], loose.path()).is_ok());
+        let e = repository_of(&[loose.path().join("p.yaml")], a.path()).unwrap_err();
+        assert!(e.contains("p.yaml is not in a git work tree"), "{e}");
+        let e = repository_of(&[in_a.clone(), b.path().to_path_buf()], loose.path()).unwrap_err();
+        assert!(e.contains("are in different git repositories"), "{e}");
+        // packs alone: the working directory's repository
+        assert_eq!(repository_of(&[PathBuf::from("pack:dockerfile")], a.path()).unwrap(), top);
+    }
 }

@@ -121,6 +121,11 @@ pub struct Request {
     pub stdin: Option<Box<dyn Read>>,
     /// Policy files, directories or `pack:NAME`. Empty: the config's `policies`.
     pub policies: Vec<PathBuf>,
+    /// The [`Request::policies`] given are the config's own sources read
+    /// from elsewhere (the base revision's copies, `ci --policy-ref base`):
+    /// a `versions` pin naming no loaded policy is then an error, as it is
+    /// when the config's sources are read in place.
+    pub policies_from_config: bool,
     /// Exception list files. Empty: the config's `exceptions`.
     pub exceptions: Vec<PathBuf>,
     /// The environment to evaluate for (`--env`); else the one the config's
@@ -194,6 +199,7 @@ impl Request {
             paths: Vec::new(),
             stdin: None,
             policies: Vec::new(),
+            policies_from_config: false,
             exceptions: Vec::new(),
             environment: None,
             branch: None,
@@ -354,9 +360,8 @@ impl RunError {
                 "review the change; if it is wanted, run `bylaw lock --update` and commit bylaw.lock"
             }
             RunError::Unversioned { .. } => "every policy carries `metadata.version: MAJOR.MINOR.PATCH` (semver)",
-            RunError::Sources { .. } => {
-                "`bylaw bundle verify FILE --key PUBLIC.pem` checks a bundle; `bundles:` of .bylaw.yaml says which keys are trusted"
-            }
+            // each source's diagnostic carries the hint of its own kind of problem
+            RunError::Sources { .. } => return None,
 
             RunError::Revision(_) => "name a commit, branch or tag of the repository (`git log --oneline` lists them)",
             RunError::RefusedOutputs(_) => "choose another path for the report (e.g. under a `reports/` directory)",
@@ -475,13 +480,18 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
         Err(error) => return Err(Failure { error, messages }),
     };
     phase_done("load and compile policies", &mut clock);
-    let pinned = check_versions(config, environment.as_deref(), &loaded, &set, request.policies.is_empty());
+    let from_config = request.policies.is_empty() || request.policies_from_config;
+    let pinned = check_versions(config, environment.as_deref(), &loaded, &set, from_config);
     if !pinned.is_empty() {
-        let error = RunError::Versions {
-            environment: environment.clone().unwrap_or_default(),
-            diagnostics: pinned,
-            sources: loaded.sources.clone(),
-        };
+        let mut sources = loaded.sources.clone();
+        // a pin naming no loaded policy points into the config: its snippet
+        if let Some(file) = config.file.as_ref().filter(|f| pinned.iter().any(|d| &d.file == *f)) {
+            if let Ok(text) = bylaw_engine::paths::read_text(&absolute(&request.working_dir, Path::new(file))) {
+                sources.insert(file.clone(), Arc::from(text));
+            }
+        }
+        let error =
+            RunError::Versions { environment: environment.clone().unwrap_or_default(), diagnostics: pinned, sources };
         return Err(Failure { error, messages });
     }
     let exception_paths: Vec<PathBuf> = if !request.exceptions.is_empty() {
@@ -574,7 +584,7 @@ pub fn check_versions(
                     Diagnostic::error(
                         Code::Conflict,
                         config_file,
-                        None,
+                        pin.span,
                         format!("no loaded policy is named `{}`, but {required}", pin.policy),
                     )
                     .with_hint(format!(
@@ -685,7 +695,13 @@ fn evaluate(
     let wd = request.working_dir.clone();
     let targets = FileMatcher::new(&config.targets)
         .map_err(|(i, message)| RunError::TargetGlob { glob: config.targets[i].clone(), message })?;
-    let paths: Vec<PathBuf> = if !request.paths.is_empty() {
+    // `bylaw check DIR` is `cd DIR && bylaw check` (DESIGN §6): the one
+    // PATH that is the config's own directory takes the config's `paths`
+    let names_config_dir = |p: &PathBuf| {
+        config.file.is_some() && p.as_os_str() != "-" && canonical(&absolute(&wd, p)) == canonical(&config.base_dir)
+    };
+    let root_only = request.paths.len() == 1 && names_config_dir(&request.paths[0]) && !config.paths.is_empty();
+    let paths: Vec<PathBuf> = if !request.paths.is_empty() && !root_only {
         request.paths.iter().map(|p| if p.as_os_str() == "-" { p.clone() } else { absolute(&wd, p) }).collect()
     } else if !config.paths.is_empty() {
         config.paths.iter().map(|p| config.resolve(p)).collect()

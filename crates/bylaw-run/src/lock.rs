@@ -241,7 +241,11 @@ fn entry(source: &str, config: &Config, fetched: &[Fetched], working_dir: &Path)
             files.sort();
             files.dedup();
             if files.is_empty() {
-                return Err("no policy file found".into());
+                return Err(if root.exists() {
+                    "no policy file found there".into()
+                } else {
+                    "policy file or directory not found".into()
+                });
             }
             let mut h = Sha256::new();
             for (rel, abs) in &files {
@@ -299,7 +303,9 @@ fn entries(config: &Config, resolved: &Resolved, working_dir: &Path) -> Result<V
     for s in configured_sources(config) {
         match entry(&s, config, &resolved.fetched, working_dir) {
             Ok(e) => out.push(e),
-            Err(why) => diagnostics.push(Diagnostic::error(Code::Io, &s, None, why)),
+            Err(why) => diagnostics.push(Diagnostic::error(Code::Io, &s, None, why).with_hint(
+                "check this source among `policies:` of the config (`bylaw explain --effective` lists the sources in effect)",
+            )),
         }
     }
     if diagnostics.is_empty() {

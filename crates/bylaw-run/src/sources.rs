@@ -124,7 +124,7 @@ pub fn resolve(
             read_local(&bylaw_engine::paths::absolute(working_dir, p))
         };
         let fetched = fetched.and_then(|(bytes, oci_digest)| {
-            let bundle = Bundle::read(&bytes, Limits::default()).map_err(|e| e.to_string())?;
+            let bundle = Bundle::read(&bytes, Limits::default()).map_err(Problem::archive)?;
             let version = bundle.manifest().ok().flatten().and_then(|m| m.bylaw).map(|b| b.version);
             let record = Fetched {
                 source: given.clone(),
@@ -138,12 +138,12 @@ pub fn resolve(
         match fetched.and_then(|(bundle, mut record)| {
             trust(&bundle, config, trusted, &name, &mut out.warnings)?;
             let before = out.memory.len();
-            add_bundle(&bundle, &name, &mut out)?;
+            add_bundle(&bundle, &name, &mut out).map_err(Problem::archive)?;
             record.policy_files = out.memory[before..].to_vec();
             Ok(record)
         }) {
             Ok(record) => out.fetched.push(record),
-            Err(why) => diagnostics.push(Diagnostic::error(Code::Io, &name, None, why)),
+            Err(p) => diagnostics.push(Diagnostic::error(Code::Io, &name, None, p.message).with_hint(p.hint)),
         }
     }
     if diagnostics.is_empty() {
@@ -153,16 +153,95 @@ pub fn resolve(
     }
 }
 
-fn read_local(path: &Path) -> Result<(Vec<u8>, Option<String>), String> {
+/// Why a source could not be used, and what to do about it: each kind of
+/// problem has its own hint (a missing file is not a signature problem).
+#[derive(Debug)]
+struct Problem {
+    message: String,
+    hint: String,
+}
+
+/// The hint of every trust problem: signature, key or digest.
+const TRUST_HINT: &str =
+    "`bylaw bundle verify FILE --key PUBLIC.pem` checks a bundle; `bundles:` of .bylaw.yaml says which keys are trusted";
+
+impl Problem {
+    fn new(message: impl Into<String>, hint: impl Into<String>) -> Problem {
+        Problem { message: message.into(), hint: hint.into() }
+    }
+
+    /// A file that is not a bundle bylaw reads.
+    fn archive(e: impl std::fmt::Display) -> Problem {
+        Problem::new(
+            e.to_string(),
+            "the file is not a bundle bylaw can read: `bylaw bundle build PATHS… -o FILE` writes one, `tar tzf FILE` lists what it holds",
+        )
+    }
+
+    fn fetch(e: bylaw_bundle::fetch::FetchError) -> Problem {
+        Problem::new(e.to_string(), fetch_hint(&e))
+    }
+
+    fn oci(e: bylaw_bundle::oci::OciError) -> Problem {
+        use bylaw_bundle::oci::OciError as O;
+        let hint = match &e {
+            O::Reference(..) => "write oci://HOST[:PORT]/REPOSITORY:TAG (or …@sha256:DIGEST), the repository in lower case".to_owned(),
+            O::Fetch(f) => fetch_hint(f),
+            O::Transport { .. } => {
+                "check the registry host and that it is reachable; a private CA goes in `bundles.ca_file` or BYLAW_CA_FILE".to_owned()
+            }
+            O::Status { status, .. } => status_hint(*status, "the repository and tag (`bylaw bundle push FILE oci://…` publishes one)"),
+            O::Manifest(_) => "the registry holds something that is not a bylaw/OPA bundle at that reference: `bylaw bundle push` stores one".to_owned(),
+            O::Digest { .. } => "the registry served bytes that do not match their digest: pull again, or check the registry".to_owned(),
+            O::TooLarge(_) => format!("a bundle is at most {MAX_ARCHIVE_BYTES} bytes: split the policies into several bundles"),
+        };
+        Problem::new(e.to_string(), hint)
+    }
+}
+
+/// The hint for a failed `https://` fetch.
+fn fetch_hint(e: &bylaw_bundle::fetch::FetchError) -> String {
+    use bylaw_bundle::fetch::FetchError as F;
+    match e {
+            F::Url(_) => "a bundle URL starts with https://".to_owned(),
+            F::PlainHttp(_) => {
+                "serve the bundle over https:// (plain http:// is accepted for localhost only); a private CA goes in `bundles.ca_file` or BYLAW_CA_FILE".to_owned()
+            }
+            F::CaFile { .. } => "`bundles.ca_file` (or BYLAW_CA_FILE) names a PEM file of CA certificates".to_owned(),
+            F::Transport { .. } => {
+                "check the URL and that the server is reachable; a private CA goes in `bundles.ca_file` or BYLAW_CA_FILE".to_owned()
+            }
+            F::Status { status, .. } => status_hint(*status, "the URL and the version in it"),
+            F::TooLarge { .. } => format!("a bundle is at most {MAX_ARCHIVE_BYTES} bytes: split the policies into several bundles"),
+        }
+}
+
+/// The hint for an HTTP status from a bundle server or registry.
+fn status_hint(status: u16, what: &str) -> String {
+    match status {
+        401 | 403 => "the server refused access: give credentials (BYLAW_REGISTRY_USER and BYLAW_REGISTRY_PASSWORD, or `docker login`, for a registry)".to_owned(),
+        404 => format!("nothing is published there: check {what}"),
+        500..=599 => "the server failed: try again later, or ask its operators".to_owned(),
+        _ => format!("check {what}"),
+    }
+}
+
+fn read_local(path: &Path) -> Result<(Vec<u8>, Option<String>), Problem> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the bundle: {e}"))?;
+    let hint = "check the path among `policies:` of .bylaw.yaml (relative to its directory) or given with `-p`";
+    let file = std::fs::File::open(path).map_err(|e| Problem::new(format!("cannot read the bundle: {e}"), hint))?;
     if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
-        return Err("cannot read the bundle: not a regular file".into());
+        return Err(Problem::new("cannot read the bundle: not a regular file", hint));
     }
     let mut bytes = Vec::new();
-    file.take(MAX_ARCHIVE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read the bundle: {e}"))?;
+    file.take(MAX_ARCHIVE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Problem::new(format!("cannot read the bundle: {e}"), hint))?;
     if bytes.len() as u64 > MAX_ARCHIVE_BYTES {
-        return Err(format!("the bundle is over the limit of {MAX_ARCHIVE_BYTES} bytes"));
+        return Err(Problem::new(
+            format!("the bundle is over the limit of {MAX_ARCHIVE_BYTES} bytes"),
+            "split the policies into several bundles",
+        ));
     }
     Ok((bytes, None))
 }
@@ -172,23 +251,25 @@ fn ca_file(config: &Config, options: &SourceOptions) -> Option<PathBuf> {
     options.ca_file.clone().or_else(|| config.bundles.ca_file.as_ref().map(|c| config.resolve(c)))
 }
 
-fn fetch_remote(source: &str, config: &Config, options: &SourceOptions) -> Result<(Vec<u8>, Option<String>), String> {
+fn fetch_remote(source: &str, config: &Config, options: &SourceOptions) -> Result<(Vec<u8>, Option<String>), Problem> {
     let ca = ca_file(config, options);
     let ca = ca.as_deref();
     if source.starts_with("oci://") {
-        let mut reference = bylaw_bundle::oci::Reference::parse(source).map_err(|e| e.to_string())?;
+        let mut reference = bylaw_bundle::oci::Reference::parse(source).map_err(Problem::oci)?;
         if let Some(pin) = options.oci_pins.get(source) {
             reference = reference.at_digest(pin);
         }
-        let client = bylaw_bundle::oci::Client::new(ca, options.credentials_for(&reference.registry))
-            .map_err(|e| e.to_string())?;
-        let pulled = client.pull(&reference, MAX_ARCHIVE_BYTES).map_err(|e| e.to_string())?;
+        let client =
+            bylaw_bundle::oci::Client::new(ca, options.credentials_for(&reference.registry)).map_err(Problem::oci)?;
+        let pulled = client.pull(&reference, MAX_ARCHIVE_BYTES).map_err(Problem::oci)?;
         Ok((pulled.bundle, Some(pulled.manifest_digest)))
     } else {
-        let bytes = bylaw_bundle::fetch::get(source, ca, MAX_ARCHIVE_BYTES).map_err(|e| e.to_string())?;
+        let bytes = bylaw_bundle::fetch::get(source, ca, MAX_ARCHIVE_BYTES).map_err(Problem::fetch)?;
         Ok((bytes, None))
     }
 }
+
+const KEY_HINT: &str = "`bundles.public_keys` names Ed25519 public keys in PEM files, relative to the config (`bylaw bundle keygen -o PREFIX` writes PREFIX.pub)";
 
 /// The configured public keys; problems become diagnostics at the key file.
 fn read_keys(config: &Config, diagnostics: &mut Vec<Diagnostic>) -> Vec<PublicKey> {
@@ -199,34 +280,58 @@ fn read_keys(config: &Config, diagnostics: &mut Vec<Diagnostic>) -> Vec<PublicKe
         match std::fs::read_to_string(&path) {
             Ok(pem) => match PublicKey::from_pem(&pem) {
                 Ok(key) => keys.push(key),
-                Err(e) => diagnostics.push(Diagnostic::error(Code::Io, &shown, None, e.to_string())),
+                Err(e) => {
+                    diagnostics.push(Diagnostic::error(Code::Io, &shown, None, e.to_string()).with_hint(KEY_HINT))
+                }
             },
-            Err(e) => diagnostics.push(Diagnostic::error(Code::Io, &shown, None, format!("cannot read the key: {e}"))),
+            Err(e) => diagnostics.push(
+                Diagnostic::error(Code::Io, &shown, None, format!("cannot read the key: {e}")).with_hint(KEY_HINT),
+            ),
         }
     }
     keys
 }
 
-/// Applies `bundles:` to one bundle.
+/// Applies `bundles:` to one bundle: a signed bundle is verified with the
+/// configured keys; its files always match the digests of its `.manifest`
+/// (no key needed: corruption and edits are caught everywhere); a signed
+/// bundle with no key to check it has its files checked against the
+/// hashes the signature lists and is loaded with a warning that the
+/// signature itself was NOT verified.
 fn trust(
     bundle: &Bundle,
     config: &Config,
     keys: &[PublicKey],
     name: &str,
     warnings: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
+    let refused = |e: bylaw_bundle::VerifyError| Problem::new(format!("bundle refused: {e}"), TRUST_HINT);
     let required = config.bundles.require_signatures;
     if required && keys.is_empty() {
-        return Err("`bundles.require_signatures` is on but `bundles.public_keys` names no key to verify with".into());
+        // `Config::parse` refuses this; a config built in code may not
+        return Err(Problem::new(
+            "`bundles.require_signatures` is on but `bundles.public_keys` names no key to verify with",
+            "list the publisher's public keys under `bundles.public_keys` in .bylaw.yaml",
+        ));
     }
-    if !bundle.is_signed() && !required {
-        return Ok(());
+    let verify = !keys.is_empty() && (required || bundle.is_signed());
+    if verify {
+        // the signature covers `.manifest` too: its reason comes first
+        bundle.verify(keys).map_err(refused)?;
     }
-    if keys.is_empty() {
-        warnings.push(format!("{name}: the bundle is signed but not verified: no `bundles.public_keys` in the config"));
-        return Ok(());
+    bundle.check_digests().map_err(|e| {
+        Problem::new(
+            format!("bundle refused: {e}"),
+            "the bundle changed after `bylaw bundle build` wrote it: fetch or build it again (`bylaw bundle verify FILE --key PUBLIC.pem` checks a signed one)",
+        )
+    })?;
+    if bundle.is_signed() && !verify {
+        let signer = bundle.check_signed_hashes().map_err(refused)?;
+        warnings.push(format!(
+            "{name}: the bundle is signed (key {signer}) but its signature was NOT verified: no `bundles.public_keys` in the config"
+        ));
     }
-    bundle.verify(keys).map(|_| ()).map_err(|e| format!("bundle refused: {e}"))
+    Ok(())
 }
 
 fn add_bundle(bundle: &Bundle, name: &str, out: &mut Resolved) -> Result<(), String> {

@@ -186,7 +186,7 @@ impl Evaluator for Runner<'_> {
     fn prepare(&mut self, run: RunRequest) -> Result<Ready<'_>, Stop> {
         let failure: Vec<(Format, PathBuf)> = run.artifacts.iter().map(|a| (a.format, a.path.clone())).collect();
         let sources = policy_repo::Sources {
-            paths: common::policy_paths(&self.args.policies, &self.config),
+            sets: policy_repo::source_sets(&self.args.policies, &self.config),
             rego: self.args.rego.options(&self.config),
             config_file: self
                 .config
@@ -226,8 +226,15 @@ impl Evaluator for Runner<'_> {
             let source = bylaw_history::RunSource::Ci;
             (store, crate::history_cmd::meta_of(&platform, time, source, common::working_dir()))
         });
-        let additions =
-            RunAdditions { context: Some(platform), branch: run.branch, artifacts: run.written, audit_log: None };
+        // the base's copies of the config's own sources are still the config's
+        let policies_from_config = this.base_dir.is_some() && this.given_policies.is_empty();
+        let additions = RunAdditions {
+            context: Some(platform),
+            branch: run.branch,
+            artifacts: run.written,
+            audit_log: None,
+            policies_from_config,
+        };
         match prepare(&this.args, &this.config, this.cli, additions) {
             Ok(prepared) => Ok(Ready { prepared, approvers: &this.config.approvers, failure, sources, record }),
             Err(code) => {

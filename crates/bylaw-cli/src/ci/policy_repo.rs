@@ -4,7 +4,7 @@
 //! (`bylaw_run::git::policies_at`, as `--policy-ref base` does), with the
 //! config's `approvers` of that revision and the diff of policy files.
 
-use bylaw_ci::policy_approval::{policy_files, BaseRevision, PolicyFiles, PolicyRepo};
+use bylaw_ci::policy_approval::{policy_files, BaseRevision, ConfigRevisions, PolicyFiles, PolicyRepo};
 use bylaw_engine::chrono::NaiveDate;
 use bylaw_engine::compile::CompileOptions;
 use bylaw_engine::config::Config;
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 /// The run's policy sources, at head (the work tree) and at a revision.
 pub struct Sources {
-    /// The policy paths of the run as given (flags, else the config's):
+    /// The policy paths of the run, in sets loaded apart ([`source_sets`]):
     /// never the base revision's copies.
-    pub paths: Vec<PathBuf>,
+    pub sets: Vec<Vec<PathBuf>>,
     pub rego: RegoOptions,
     /// The config file in use (absolute), if any.
     pub config_file: Option<PathBuf>,
@@ -25,6 +25,39 @@ pub struct Sources {
     pub audit_log: Option<PathBuf>,
     pub working_dir: PathBuf,
     pub today: NaiveDate,
+}
+
+/// The policy paths whose changes the gate watches: the flags' (one set),
+/// else every source set of the config — the top-level `policies` and each
+/// environment's own (a prod-only policy is gated too), loaded apart since
+/// two environments may hold two versions of a policy. Bundles, URLs and
+/// registries are left out: their files are not the repository's (a change
+/// to which one is used is a change of the config or `bylaw.lock`).
+pub fn source_sets(given: &[PathBuf], config: &Config) -> Vec<Vec<PathBuf>> {
+    let sets = if given.is_empty() { bylaw_run::validate::config_source_sets(config) } else { vec![given.to_vec()] };
+    sets.into_iter()
+        .map(|set| {
+            set.into_iter()
+                .filter(|p| {
+                    let s = p.to_string_lossy();
+                    !bylaw_run::sources::is_remote(&s) && !bylaw_run::sources::is_bundle_path(&s)
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|set| !set.is_empty())
+        .collect()
+}
+
+/// Adds `more` to `files`, a policy listed once per file.
+fn merge(files: &mut PolicyFiles, more: PolicyFiles) {
+    for (f, policies) in more {
+        let list = files.entry(f).or_default();
+        for p in policies {
+            if !list.contains(&p) {
+                list.push(p);
+            }
+        }
+    }
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -78,26 +111,34 @@ impl PolicyRepo for Sources {
             }
             relative(&absolute(&wd, Path::new(display)), &top)
         };
-        self.load(&self.paths, &repo_path)
+        let mut files = PolicyFiles::new();
+        for set in &self.sets {
+            merge(&mut files, self.load(set, &repo_path)?);
+        }
+        Ok(files)
     }
 
     fn at(&self, rev: &str) -> Result<BaseRevision, String> {
         let top = self.top()?;
         let mut dirs = Vec::new();
-        let mut moved = Vec::new();
-        for p in &self.paths {
-            if p.to_string_lossy().starts_with("pack:") {
-                moved.push(p.clone());
-                continue;
-            }
-            match bylaw_run::git::policies_at(rev, std::slice::from_ref(p), &self.working_dir) {
-                Ok((dir, paths)) => {
-                    moved.extend(paths);
-                    dirs.push(dir);
+        let mut moved_sets = Vec::new();
+        for set in &self.sets {
+            let mut moved = Vec::new();
+            for p in set {
+                if p.to_string_lossy().starts_with("pack:") {
+                    moved.push(p.clone());
+                    continue;
                 }
-                Err(e) if missing_at(&e) => {} // new in the change
-                Err(e) => return Err(e),
+                match bylaw_run::git::policies_at(rev, std::slice::from_ref(p), &self.working_dir) {
+                    Ok((dir, paths)) => {
+                        moved.extend(paths);
+                        dirs.push(dir);
+                    }
+                    Err(e) if missing_at(&e) => {} // new in the change
+                    Err(e) => return Err(e),
+                }
             }
+            moved_sets.push(moved);
         }
         let roots: Vec<PathBuf> = dirs.iter().map(|d| canonical(d.path())).collect();
         let wd = self.working_dir.clone();
@@ -108,7 +149,10 @@ impl PolicyRepo for Sources {
             let abs = absolute(&wd, Path::new(display));
             roots.iter().find_map(|r| relative(&abs, r))
         };
-        let files = if moved.is_empty() { PolicyFiles::new() } else { self.load(&moved, &repo_path)? };
+        let mut files = PolicyFiles::new();
+        for moved in moved_sets.iter().filter(|m| !m.is_empty()) {
+            merge(&mut files, self.load(moved, &repo_path)?);
+        }
         // the approvers of the config as it is at `rev` (a change cannot add its own)
         let approvers = match &self.config_file {
             Some(c) if relative(c, &top).is_some() => {
@@ -136,7 +180,7 @@ impl PolicyRepo for Sources {
 
     fn under_policy_paths(&self, path: &str) -> bool {
         let Ok(top) = self.top() else { return false };
-        self.paths.iter().filter(|p| !p.to_string_lossy().starts_with("pack:")).any(|p| {
+        self.sets.iter().flatten().filter(|p| !p.to_string_lossy().starts_with("pack:")).any(|p| {
             let abs = absolute(&self.working_dir, p);
             // a path gone from the work tree is still named under the top
             let rel = relative(&abs, &top).or_else(|| {
@@ -159,4 +203,136 @@ impl PolicyRepo for Sources {
     fn audit_log(&self) -> Option<PathBuf> {
         self.audit_log.clone()
     }
+
+    fn config_files(&self) -> Vec<String> {
+        let Some((rel, _)) = self.config_in_repo() else { return Vec::new() };
+        let mut out = vec![rel.clone(), sibling(&rel, bylaw_run::lock::LOCK_FILE)];
+        if let Some(c) = self.config_file.as_ref().and_then(|c| Config::load(c, &self.working_dir).ok()) {
+            out.extend(exception_files(&rel, &c));
+        }
+        out
+    }
+
+    fn configs_at(&self, rev: &str) -> Result<ConfigRevisions, String> {
+        let Some((rel, file)) = self.config_in_repo() else { return Ok(ConfigRevisions::default()) };
+        let head = if file.exists() {
+            Some(Config::load(&file, &self.working_dir).map_err(|(d, _)| {
+                format!("the config does not load: {}", d.first().map(|d| d.message.clone()).unwrap_or_default())
+            })?)
+        } else {
+            None
+        };
+        let base = match bylaw_run::git::policies_at(rev, std::slice::from_ref(&file), &self.working_dir) {
+            Ok((_dir, paths)) => match paths.first() {
+                Some(p) => Some(Config::load(p, &self.working_dir).map_err(|(d, _)| {
+                    let why = d.first().map(|d| d.message.clone()).unwrap_or_default();
+                    format!("the config at {rev} does not load: {why}")
+                })?),
+                None => None,
+            },
+            Err(e) if missing_at(&e) => None,
+            Err(e) => return Err(e),
+        };
+        let mut exceptions: Vec<String> = Vec::new();
+        for c in base.iter().chain(head.iter()) {
+            for f in exception_files(&rel, c) {
+                if !exceptions.contains(&f) {
+                    exceptions.push(f);
+                }
+            }
+        }
+        let lock_file = Some(sibling(&rel, bylaw_run::lock::LOCK_FILE));
+        let exception_rules = self.exception_rules(rev, &exceptions)?;
+        Ok(ConfigRevisions { file: rel, base, head, exception_files: exceptions, exception_rules, lock_file })
+    }
+}
+
+impl Sources {
+    /// The rules named by the exceptions that the work tree adds to, or
+    /// edits in, the exception lists `files` (repository-relative) compared
+    /// with commit `rev`: entries compared by `id` as YAML values.
+    fn exception_rules(&self, rev: &str, files: &[String]) -> Result<Vec<String>, String> {
+        let top = self.top()?;
+        let mut rules = Vec::new();
+        for f in files {
+            let head = std::fs::read_to_string(top.join(f)).ok();
+            let base = match bylaw_run::git::policies_at(rev, &[top.join(f)], &self.working_dir) {
+                Ok((_dir, paths)) => paths.first().and_then(|p| std::fs::read_to_string(p).ok()),
+                Err(e) if missing_at(&e) => None,
+                Err(e) => return Err(e),
+            };
+            let base_entries = exception_entries(base.as_deref());
+            for entry in exception_entries(head.as_deref()) {
+                let id = entry.get("id");
+                if base_entries.iter().any(|b| b.get("id") == id && *b == entry) {
+                    continue;
+                }
+                for r in entry.get("rules").and_then(|r| r.as_array()).into_iter().flatten() {
+                    if let Some(r) = r.as_str().filter(|r| !rules.iter().any(|x: &String| x == r)) {
+                        rules.push(r.to_owned());
+                    }
+                }
+            }
+        }
+        Ok(rules)
+    }
+
+    /// The config file in use as (repository-relative, absolute), when it
+    /// is in the repository (a deleted one still is, by its directory).
+    fn config_in_repo(&self) -> Option<(String, PathBuf)> {
+        let file = self.config_file.clone()?;
+        let top = self.top().ok()?;
+        let rel = relative(&file, &top).or_else(|| {
+            let dir = relative(file.parent()?, &top)?;
+            let name = file.file_name()?.to_string_lossy().into_owned();
+            Some(if dir.is_empty() { name } else { format!("{dir}/{name}") })
+        })?;
+        Some((rel, file))
+    }
+}
+
+/// The entries of an exception list's `exceptions:` as JSON values (none
+/// for a file that is missing or does not parse).
+fn exception_entries(text: Option<&str>) -> Vec<serde_json::Value> {
+    let Some(text) = text else { return Vec::new() };
+    let parsed = bylaw_engine::input::yaml::parse(text);
+    parsed
+        .documents
+        .first()
+        .map(|d| d.to_json())
+        .and_then(|v| v.get("exceptions").and_then(|e| e.as_array()).cloned())
+        .unwrap_or_default()
+}
+
+/// `name` in the directory of the repository-relative file `rel`.
+fn sibling(rel: &str, name: &str) -> String {
+    match rel.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{name}"),
+        None => name.to_owned(),
+    }
+}
+
+/// The exception lists `config` names, repository-relative, the config
+/// being at `config_rel` (entries are relative to its directory; one
+/// leaving the repository is left out).
+fn exception_files(config_rel: &str, config: &Config) -> Vec<String> {
+    let dir: Vec<&str> = config_rel.rsplit_once('/').map(|(d, _)| d.split('/').collect()).unwrap_or_default();
+    config
+        .exceptions
+        .iter()
+        .filter(|e| !Path::new(e).is_absolute())
+        .filter_map(|e| {
+            let mut parts: Vec<&str> = dir.clone();
+            for seg in e.split(['/', '\\']) {
+                match seg {
+                    "" | "." => {}
+                    ".." => {
+                        parts.pop()?;
+                    }
+                    s => parts.push(s),
+                }
+            }
+            Some(parts.join("/"))
+        })
+        .collect()
 }
