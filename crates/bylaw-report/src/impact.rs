@@ -10,7 +10,7 @@
 //! no text line starts with one.
 
 use crate::escape::display_safe;
-use crate::markdown::{cell, code};
+use crate::markdown::{cell, code, code_span};
 use bylaw_engine::report::{Enforcement, Finding};
 use serde::Serialize;
 use std::fmt::Write;
@@ -211,7 +211,7 @@ impl ImpactFinding {
     fn markdown(&self) -> String {
         let mut s = format!(
             "{} **{}** {} · {}",
-            code(&format!("{}:{}:{}", self.path, self.line, self.column)),
+            code_span(&format!("{}:{}:{}", self.path, self.line, self.column)),
             cell(&self.rule),
             cell(&self.message),
             match &self.exception {
@@ -222,7 +222,7 @@ impl ImpactFinding {
         if let Some(r) = &self.resource {
             let _ = write!(s, " · {}", cell(r));
         }
-        let _ = write!(s, " · `{}`", self.fingerprint);
+        let _ = write!(s, " · {}", code_span(&self.fingerprint));
         s
     }
 }
@@ -490,9 +490,14 @@ fn md_counts_row(name: &str, c: &Counts) -> String {
 /// policy changes, then each repository's exact changed findings.
 pub fn markdown(impact: &Impact) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### bylaw policy impact: {} → {}\n", code(&impact.base.label()), code(&impact.head.label()));
+    let _ = writeln!(
+        out,
+        "### bylaw policy impact: {} → {}\n",
+        code_span(&impact.base.label()),
+        code_span(&impact.head.label())
+    );
     if let Some(e) = &impact.environment {
-        let _ = writeln!(out, "Environment: {}\n", code(e));
+        let _ = writeln!(out, "Environment: {}\n", code_span(e));
     }
     out.push_str("| Repository | Findings at base | Findings at head | Added | Removed | Enforcement changed | Newly blocking | Stale exceptions | Newly applying exceptions |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -522,7 +527,7 @@ pub fn markdown(impact: &Impact) -> String {
     }
     for r in &impact.repositories {
         if impact.repositories.len() > 1 {
-            let _ = writeln!(out, "#### {}\n", code(&r.name));
+            let _ = writeln!(out, "#### {}\n", code_span(&r.name));
         }
         let c = &r.counts;
         if c.added + c.removed + c.enforcement_changed + c.exceptions_stale + c.exceptions_new == 0 {
@@ -543,8 +548,8 @@ pub fn markdown(impact: &Impact) -> String {
                 .map(|e| {
                     format!(
                         "{} ({}): covers {} at the base, {} at the head",
-                        code(&e.id),
-                        code(&e.source),
+                        code_span(&e.id),
+                        code_span(&e.source),
                         plural(e.base_matched, "finding"),
                         e.head_matched
                     )
@@ -559,7 +564,7 @@ pub fn markdown(impact: &Impact) -> String {
             .map(|c| {
                 format!(
                     "{} ({}): {} → {}, +{} −{}, {} newly blocking",
-                    code(&c.rule),
+                    code_span(&c.rule),
                     cell(&c.policy),
                     c.base,
                     c.head,
