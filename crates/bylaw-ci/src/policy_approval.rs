@@ -309,22 +309,18 @@ impl Gate {
                 };
                 let required = if p.required.is_empty() { "nobody".into() } else { p.required.join(", ") };
                 let by = if p.approved() {
-                    p.approved_by
-                        .iter()
-                        .map(|(u, how)| md(&format!("✅ @{u} ({how})")))
-                        .collect::<Vec<_>>()
-                        .join("<br>")
+                    p.approved_by.iter().map(|(u, how)| format!("✅ @{u} ({how})")).collect::<Vec<_>>().join("<br>")
                 } else {
                     "⏳ nobody yet".into()
                 };
                 s.push_str(&format!(
-                    "| {} ({}) | {} | {} | {} | {} |\n",
-                    bylaw_report::escape::md_code_cell(&p.name),
-                    bylaw_report::escape::md_code_cell(&p.file),
+                    "| `{}` (`{}`) | {} | {} | {} | {} |\n",
+                    md(&p.name),
+                    md(&p.file),
                     md(&version),
                     p.change.as_str(),
                     md(&required),
-                    by
+                    md(&by)
                 ));
             }
             s.push('\n');
@@ -391,9 +387,8 @@ fn first_chars(s: &str, n: usize) -> String {
 }
 
 /// Text for a Markdown table cell.
-/// Input-derived text in the summary: [`bylaw_report::escape::md_text`].
 fn md(s: &str) -> String {
-    bylaw_report::escape::md_text(s)
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// SHA-256 hex of `bytes`.

@@ -73,7 +73,9 @@ pub fn md_text(s: &str) -> String {
     let list_dot = start.and_then(|i| {
         let digits = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
         let at = i + digits;
-        (1..=9).contains(&digits).then_some(at).filter(|&at| matches!(chars.get(at), Some('.' | ')')))
+        // a marker only when a space or the end follows (`1.0.0` is no list)
+        let ends = chars.get(at + 1).is_none_or(|c| c.is_whitespace());
+        (1..=9).contains(&digits).then_some(at).filter(|&at| matches!(chars.get(at), Some('.' | ')')) && ends)
     });
     for (i, &c) in chars.iter().enumerate() {
         let next = chars.get(i + 1).copied();
@@ -279,6 +281,8 @@ mod tests {
         "* item",
         "1. first",
         "12) twelfth",
+        "1.0.0 → 1.1.0",
+        "3.",
         "---",
         "===",
         "a | b | c",
@@ -392,6 +396,8 @@ mod tests {
         );
         assert_eq!(md_text("# h"), "\\# h");
         assert_eq!(md_text("12) x"), "12\\) x");
+        assert_eq!(md_text("1.0.0 → 1.1.0"), "1.0.0 → 1.1.0");
+        assert_eq!(md_text("1."), "1\\.");
         assert_eq!(md_text("see www.x.io, GH-12"), "see www\u{200B}.x.io, GH-\u{200B}12");
         assert_eq!(md_text("plain text: a-b, 1.5 and C# ok"), "plain text: a-b, 1.5 and C# ok");
         assert_eq!(md_text("x\n<b>"), "x\\\\n&lt;b&gt;");
