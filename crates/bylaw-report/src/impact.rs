@@ -39,10 +39,24 @@ pub struct Impact {
     pub environment: Option<String>,
     /// Policies added, removed or changed, by name.
     pub policies: Vec<PolicyChange>,
-    /// One entry per repository evaluated (this one alone without `--repos`).
+    /// One entry per repository evaluated (this one alone without `--repos`
+    /// or `impact:` of the config).
     pub repositories: Vec<RepositoryImpact>,
+    /// Repositories named by `impact:` of the config that could not be
+    /// evaluated, with why (the others are in `repositories`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub failed_repositories: Vec<RepositoryFailure>,
     /// The repositories' counts added up.
     pub total: Counts,
+}
+
+/// A repository that could not be evaluated.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct RepositoryFailure {
+    /// As written in the config (or its repository list file).
+    pub name: String,
+    /// Why, with the place it is named (`.bylaw.yaml:7:12: …`).
+    pub error: String,
 }
 
 /// A revision as asked and the commit it named.
@@ -434,6 +448,13 @@ pub fn text(impact: &Impact) -> String {
         }
         let _ = writeln!(out, "  summary: {}", repo.counts.sentence());
     }
+    if !impact.failed_repositories.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "repositories not evaluated: {}", impact.failed_repositories.len());
+        for f in &impact.failed_repositories {
+            let _ = writeln!(out, "  - {}: {}", display_safe(&f.name), display_safe(&f.error));
+        }
+    }
     out.push('\n');
     let _ = writeln!(
         out,
@@ -508,6 +529,13 @@ pub fn markdown(impact: &Impact) -> String {
         out.push_str(&md_counts_row("**Total**", &impact.total));
     }
     out.push('\n');
+    if !impact.failed_repositories.is_empty() {
+        let _ = writeln!(out, "**Repositories not evaluated ({})**\n", impact.failed_repositories.len());
+        for f in &impact.failed_repositories {
+            let _ = writeln!(out, "- ⚠️ {}: {}", code_span(&f.name), cell(&f.error));
+        }
+        out.push('\n');
+    }
     if !impact.policies.is_empty() {
         out.push_str("**Policy changes**\n\n| Policy | Change | Version | What changed |\n|---|---|---|---|\n");
         for p in &impact.policies {
@@ -616,6 +644,7 @@ mod tests {
             head: Revision { rev: "working tree".into(), commit: None },
             environment: None,
             policies: Vec::new(),
+            failed_repositories: Vec::new(),
             repositories: vec![RepositoryImpact {
                 name: ".".into(),
                 newly_blocking: added.clone(),
@@ -654,5 +683,35 @@ mod tests {
         assert!(long.contains("<details><summary>Added findings (55)</summary>"), "{long}");
         assert!(long.contains("- … 5 more\n"), "{long}");
         assert!(long.contains("| `.` | 0 | 0 | 55 | 0 | 0 | 55 | 0 | 0 |"), "{long}");
+    }
+
+    #[test]
+    fn markdown_shows_hostile_values_inert_and_the_repositories_not_evaluated() {
+        let hostile = "@org/team **x** <img src=x> [a](http://e) | #1";
+        let mut i = impact(1);
+        let f = &mut i.repositories[0].added[0];
+        f.message = hostile.into();
+        f.resource = Some(format!("Deployment prod/{hostile}"));
+        f.path = format!("deploy/{hostile}`.yaml");
+        i.repositories[0].name = format!("svc {hostile}");
+        i.failed_repositories = vec![RepositoryFailure {
+            name: "../gone".into(),
+            error: format!(".bylaw.yaml:4:9: `{hostile}` does not exist"),
+        }];
+        let md = markdown(&i);
+        // the path with a backtick stays one code span (inert: code is never linked or mentioned)
+        let span = format!("``deploy/{hostile}`.yaml:1:3``");
+        assert!(md.contains(&format!("- {span} **R-1** ")), "{md}");
+        let name = &i.repositories[0].name;
+        let outside_code = md.replace(&span, "").replace(&code(name), "").replace(&code_span(name), "");
+        for live in ["@org/team", "**x**", "<img", "[a](", "http://e", "#1"] {
+            assert!(!outside_code.contains(live), "`{live}` live in {md}");
+        }
+        assert!(
+            md.contains("**Repositories not evaluated (1)**\n\n- ⚠️ `../gone`: .bylaw.yaml:4:9: \\`@\u{200B}org/team"),
+            "{md}"
+        );
+        let t = text(&i);
+        assert!(t.contains("repositories not evaluated: 1\n  - ../gone: .bylaw.yaml:4:9: "), "{t}");
     }
 }
