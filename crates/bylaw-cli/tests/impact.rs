@@ -615,13 +615,11 @@ fn gl_note(id: u64, author: (u64, &str), body: &str) -> Value {
     })
 }
 
-#[test]
-fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
-    let root = tempfile::tempdir().unwrap();
-    let base = scenario(root.path());
-    let main = root.path().join("main");
-    let added = json_of(&main, &["impact", "--base", &base, "--format", "json"]);
-    let web3 = fp(&added["repositories"][0]["added"], "W-003", "deploy/web.yaml");
+/// `bylaw ci gitlab` on an MR of `root/main` changing its policy, with
+/// base commit `base`, against the mock GitLab API: the exit code, the
+/// output, the impact note's body (it updates note 70) and the summary note's.
+fn gitlab_impact_note(root: &Path, base: &str) -> (Option<i32>, String, String, String) {
+    let main = root.join("main");
     let project = "/api/v4/projects/4242";
     let mock = Mock::start();
     let bot = (999, "project_4242_bot_5e1f0a");
@@ -681,7 +679,7 @@ fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
         .env("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", "4242")
         .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature/tighten")
         .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
-        .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base)
+        .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", base)
         .env("BYLAW_GITLAB_TOKEN", GL_TOKEN)
         .output()
         .unwrap();
@@ -693,12 +691,44 @@ fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
     }
     let put = calls.iter().find(|c| c.method == "PUT").unwrap();
     assert_eq!(put.json().as_object().unwrap().keys().collect::<Vec<_>>(), ["body"]);
-    let body = put.json()["body"].as_str().unwrap();
+    let body = put.json()["body"].as_str().unwrap().to_owned();
+    let summary = calls.iter().find(|c| c.method == "POST" && c.path.ends_with("/notes")).unwrap().json()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (out.status.code(), format!("{stdout}{stderr}"), body, summary)
+}
+
+#[test]
+fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
+    let root = tempfile::tempdir().unwrap();
+    let base = scenario(root.path());
+    let main = root.path().join("main");
+    let added = json_of(&main, &["impact", "--base", &base, "--format", "json"]);
+    let web3 = fp(&added["repositories"][0]["added"], "W-003", "deploy/web.yaml");
+    let (code, out, body, summary) = gitlab_impact_note(root.path(), &base);
+    assert_eq!(code, Some(1), "{out}");
     assert!(body.starts_with("<!-- bylaw:impact -->\n### bylaw policy impact: "), "{body}");
     assert!(body.contains(&format!("- `deploy/web.yaml:10:11` **W-003** container web has no memory limit · blocking · Deployment prod/web · `{web3}`\n")), "{body}");
-    let summary =
-        calls.iter().find(|c| c.method == "POST" && c.path.ends_with("/notes")).unwrap().json()["body"].clone();
-    assert!(summary.as_str().unwrap().starts_with("<!-- bylaw:report -->"), "{summary}");
+    assert!(summary.starts_with("<!-- bylaw:report -->"), "{summary}");
+}
+
+#[test]
+fn gitlab_impact_note_shows_each_configured_repository() {
+    let root = tempfile::tempdir().unwrap();
+    let base = scenario(root.path());
+    configure_impact(root.path());
+    let (code, out, body, _) = gitlab_impact_note(root.path(), &base);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("impact: repository ../samples/gone not evaluated: .bylaw.yaml:4:53"), "{out}");
+    for name in ["../samples/a", "../samples/b", "../samples/c"] {
+        assert!(body.contains(&format!("#### `{name}`\n")), "{body}");
+    }
+    assert!(body.contains("| **Total** | 1 | 3 | 2 | 0 | 1 | 2 | 0 | 1 |"), "{body}");
+    assert!(
+        body.contains("**Repositories not evaluated (1)**\n\n- ⚠️ `../samples/gone`: .bylaw.yaml:4:53: "),
+        "{body}"
+    );
 }
 
 #[test]
