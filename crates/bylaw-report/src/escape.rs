@@ -25,7 +25,8 @@
 //!
 //! **Syntax.** [`md_text`] backslash-escapes (CommonMark 0.31 §2.4: any
 //! ASCII punctuation may be escaped and then stands for itself) the
-//! characters that open inline constructs — `` \ ` * _ [ ] | ~ $ { } `` —
+//! characters that open inline constructs — `` \ ` * _ [ ] | ~ $ { } ``,
+//! `_` only where it is not between two letters or digits (§6.2) —
 //! and writes `<`, `>` and `&` as the entities `&lt;` `&gt;` `&amp;` (§6.6
 //! raw HTML, §2.5 entity references: no tag, comment or `&#64;`-style
 //! reference can form). At the start of the text (after spaces) it also
@@ -81,6 +82,9 @@ pub fn md_text(s: &str) -> String {
         let next = chars.get(i + 1).copied();
         let word_follows = next.is_some_and(|n| !n.is_whitespace());
         match c {
+            // between letters or digits `_` opens and closes nothing (§6.2:
+            // both-flanking, neither side punctuation): `DB_PASSWORD` stays as written
+            '_' if i > 0 && chars[i - 1].is_alphanumeric() && next.is_some_and(char::is_alphanumeric) => out.push(c),
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '{' | '}' => {
                 out.push('\\');
                 out.push(c);
@@ -266,6 +270,7 @@ mod tests {
         "cc @acme/platform-security",
         "mail bob@example.com",
         "**bold** __bold__ *em* _em_ ~~gone~~ ~one~",
+        "snake_case_name and _x_y_ and a_ b _c and __d__e and f__g__",
         "`code` ``double`` ```fence```",
         "[link](https://evil.example/x) and [ref][1]\n\n[1]: http://evil",
         "![img](http://evil/p.png) ![alt][x]",
@@ -395,6 +400,7 @@ mod tests {
             "@\u{200B}org/team \\*\\*x\\*\\* &lt;img src=x&gt; \\[\u{200B}a\\](http:\u{200B}//e) \\| #\u{200B}1"
         );
         assert_eq!(md_text("# h"), "\\# h");
+        assert_eq!(md_text("DB_PASSWORD _x_"), "DB_PASSWORD \\_x\\_");
         assert_eq!(md_text("12) x"), "12\\) x");
         assert_eq!(md_text("1.0.0 → 1.1.0"), "1.0.0 → 1.1.0");
         assert_eq!(md_text("1."), "1\\.");
