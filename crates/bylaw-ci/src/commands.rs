@@ -1,6 +1,12 @@
 //! The `/bylaw` commands people write in PR/MR comments (DESIGN §9):
 //! `/bylaw except RULE [PATH] -- reason [expires=30d]`,
 //! `/bylaw approve ID`, `/bylaw deny ID`.
+//!
+//! The usage errors are Markdown (bylaw posts them as a reply): every word
+//! taken from the comment is shown as a code span by
+//! [`bylaw_report::escape::md_code`], which no backtick in it can close.
+
+use bylaw_report::escape::{md_code, md_text};
 
 /// A command found in a comment.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +33,7 @@ pub fn parse_command(body: &str) -> Option<Result<Command, String>> {
         }
         "approve" | "deny" => Err(format!("usage: `/bylaw {verb} ID` (the id of the request comment, e.g. REQ-123)")),
         "except" => parse_except(args),
-        other => Err(format!("unknown command `/bylaw {other}`: use except, approve or deny")),
+        other => Err(format!("unknown command {}: use except, approve or deny", md_code(&format!("/bylaw {other}")))),
     })
 }
 
@@ -47,7 +53,12 @@ fn parse_except(args: &str) -> Result<Command, String> {
         let spec = reason[i + "expires=".len()..].trim().to_owned();
         match spec.strip_suffix('d').and_then(|d| d.parse::<u32>().ok()) {
             Some(d) if d >= 1 => days = d,
-            _ => return Err(format!("`expires={spec}`: write a number of days, e.g. expires=30d")),
+            _ => {
+                return Err(format!(
+                    "{}: write a number of days, e.g. expires=30d",
+                    md_code(&format!("expires={spec}"))
+                ))
+            }
         }
         reason = reason[..i].trim().to_owned();
     }
@@ -66,11 +77,11 @@ fn parse_except(args: &str) -> Result<Command, String> {
 /// than turned into an exception wider than the one approved.
 fn check_path(p: &str) -> Result<(), String> {
     if p.starts_with('!') {
-        return Err(format!("`{p}`: name the files to except, not the ones to leave out (no leading `!`)"));
+        return Err(format!("{}: name the files to except, not the ones to leave out (no leading `!`)", md_code(p)));
     }
     match bylaw_engine::compile::FileMatcher::new(&[p.to_owned()]) {
         Ok(_) => Ok(()),
-        Err((_, why)) => Err(format!("`{p}` is not a path or glob bylaw can match: {why}")),
+        Err((_, why)) => Err(format!("{} is not a path or glob bylaw can match: {}", md_code(p), md_text(&why))),
     }
 }
 

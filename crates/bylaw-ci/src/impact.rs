@@ -4,6 +4,9 @@
 //! and the checkout as head, computed by the front end through
 //! [`Evaluator::impact`]) is posted as ONE comment of its own, found again
 //! by [`IMPACT_MARKER`] and updated in place, as the summary comment is.
+//! With `impact:` in the config, the impact is computed on each
+//! repository it names (a section each); one that cannot be read is listed
+//! in the comment as not evaluated and warned about in the log.
 //! Like every API call of the flow, a failure here is a warning and never
 //! changes the verdict.
 
@@ -46,6 +49,11 @@ pub fn publish<E: Evaluator>(
                 t.removed,
                 t.newly_blocking
             ));
+            // a repository of `impact:` that could not be read: the comment
+            // says so and shows the others; the log gets the located error
+            for r in &impact.failed_repositories {
+                host.warn(console, &format!("impact: repository {} not evaluated: {}", r.name, r.error));
+            }
             let body = format!("{IMPACT_MARKER}\n{}", bylaw_report::impact::markdown(&impact));
             match f.upsert_summary(impact_comment(thread), &body) {
                 Ok(()) => Vec::new(),

@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use bylaw_engine::chrono::{Days, NaiveDate};
 use bylaw_engine::exceptions::Exception;
 use bylaw_engine::report::{Catalog, Enforcement};
+use bylaw_report::escape::{md_code, md_text};
 use std::collections::BTreeMap;
 
 /// Marker of bylaw's comment about a request: `<!-- bylaw:request REQ-… -->`.
@@ -233,15 +234,19 @@ pub fn resolve(mut reqs: Vec<Request>, comments: &[ThreadComment], verifier: &mu
     reqs
 }
 
-/// The body of bylaw's comment about a request.
+/// The body of bylaw's comment about a request. The rule, path and reason
+/// come from the requester's comment and the verification note from the
+/// platform's data: all escaped ([`md_code`], [`md_text`]), so nothing in
+/// them links, mentions or formats; the requester and the approver (logins
+/// the platform names) are mentioned.
 pub fn request_body(r: &Request) -> String {
-    let target = r.path.as_deref().map(|p| format!(" on `{p}`")).unwrap_or_default();
+    let target = r.path.as_deref().map(|p| format!(" on {}", md_code(p))).unwrap_or_default();
     let mut markers = answered_marker(r.comment_id);
     let state = match &r.state {
         State::Approved(d) | State::Denied(d) => {
             markers.push_str(&answered_marker(d.comment_id));
             let verb = if r.is_approved() { "✅ **approved**" } else { "❌ **denied**" };
-            format!("{verb} by @{} in {} ({})", d.by, d.url, d.why)
+            format!("{verb} by @{} in {} ({})", md_text(&d.by), d.url, md_text(&d.why))
         }
         State::Pending => format!(
             "⏳ **pending**: an approver (the policy's owners or the configured approvers) answers `/bylaw approve {id}` or `/bylaw deny {id}`",
@@ -249,14 +254,14 @@ pub fn request_body(r: &Request) -> String {
         ),
     };
     format!(
-        "{REQUEST_MARKER}{} -->{markers}\n### bylaw exception request `{}`\n\n@{} asks to except `{}`{target} until {} ({}).\n\n> {}\n\n{state}\n",
+        "{REQUEST_MARKER}{} -->{markers}\n### bylaw exception request {}\n\n@{} asks to except {}{target} until {} ({}).\n\n> {}\n\n{state}\n",
         r.id,
-        r.id,
-        r.requester,
-        r.rule,
+        md_code(&r.id),
+        md_text(&r.requester),
+        md_code(&r.rule),
         r.expires,
         r.url,
-        r.reason.replace('\n', " ")
+        md_text(&r.reason.replace('\n', " "))
     )
 }
 
@@ -298,8 +303,12 @@ pub fn handle_command(
         return Ok(Handled { outcome: "the comment holds no /bylaw command".into(), written: None });
     };
     let reply = |text: String| -> Result<Handled, ApiError> {
-        let body =
-            format!("{}\n> {}\n\n@{} {text}", answered_marker(comment.id), first_line(&comment.body), comment.author);
+        let body = format!(
+            "{}\n> {}\n\n@{} {text}",
+            answered_marker(comment.id),
+            md_text(&first_line(&comment.body)),
+            md_text(&comment.author)
+        );
         let written = thread.post(&body)?;
         Ok(Handled { outcome: format!("refused: {text}"), written: Some(written) })
     };
@@ -325,11 +334,12 @@ pub fn handle_command(
     match cmd {
         Command::Except { rule, .. } => {
             let Some(info) = catalog.rule(&rule) else {
-                return reply(format!("there is no rule `{rule}` in this repository's policies"));
+                return reply(format!("there is no rule {} in this repository's policies", md_code(&rule)));
             };
             if info.enforcement == Enforcement::Mandatory {
                 return reply(format!(
-                    "rule `{rule}` is mandatory: exceptions to it are never honoured, so none can be requested"
+                    "rule {} is mandatory: exceptions to it are never honoured, so none can be requested",
+                    md_code(&rule)
                 ));
             }
             let id = format!("REQ-{}", comment.id);
@@ -348,19 +358,23 @@ pub fn handle_command(
         Command::Approve(id) | Command::Deny(id) => {
             let approve = matches!(parse_command(&comment.body), Some(Ok(Command::Approve(_))));
             let Some(req) = reqs.iter().find(|r| r.id == id) else {
-                return reply(format!("there is no exception request `{id}` here"));
+                return reply(format!("there is no exception request {} here", md_code(&id)));
             };
             match &req.state {
                 State::Pending => {}
-                State::Approved(d) => return reply(format!("request `{id}` was already approved by @{}", d.by)),
-                State::Denied(d) => return reply(format!("request `{id}` was already denied by @{}", d.by)),
+                State::Approved(d) => {
+                    return reply(format!("request {} was already approved by @{}", md_code(&id), md_text(&d.by)))
+                }
+                State::Denied(d) => {
+                    return reply(format!("request {} was already denied by @{}", md_code(&id), md_text(&d.by)))
+                }
             }
             if req.requester.eq_ignore_ascii_case(&comment.author) {
-                return reply(format!("you cannot approve or deny your own exception request `{id}`"));
+                return reply(format!("you cannot approve or deny your own exception request {}", md_code(&id)));
             }
             let why = match verifier.check(&req.rule, comment) {
                 Ok(why) => why,
-                Err(why) => return reply(format!("not authorized to answer `{id}`: {why}")),
+                Err(why) => return reply(format!("not authorized to answer {}: {}", md_code(&id), md_text(&why))),
             };
             let mut req = req.clone();
             let d = Decision { by: comment.author.clone(), comment_id: comment.id, url: comment.url.clone(), why };

@@ -20,13 +20,13 @@ pub fn report_comment(thread: &[ThreadComment]) -> Option<u64> {
 pub type LineLink<'a> = dyn Fn(&Finding) -> String + 'a;
 
 fn finding_item(f: &Finding, link: &LineLink<'_>) -> String {
-    use bylaw_report::markdown::{cell, code};
+    use bylaw_report::escape::{md_code, md_text};
     format!(
         "- [{}]({}) {} {}\n",
-        code(&format!("{}:{}", f.location.path, f.location.start_line)),
+        md_code(&format!("{}:{}", f.location.path, f.location.start_line)),
         link(f),
-        code(&f.rule_id),
-        cell(&f.message)
+        md_code(&f.rule_id),
+        md_text(&f.message)
     )
 }
 
@@ -77,10 +77,13 @@ pub fn off_diff_details(report: &Report, lines: &ChangedLines, link: &LineLink<'
     out
 }
 
-/// A collapsed ExceptionList to commit for the approved requests honoured here.
+/// A collapsed ExceptionList to commit for the approved requests honoured
+/// here, in a code block no line of the YAML (reasons come from PR
+/// comments) can close.
 pub fn approved_details(yaml: &str) -> String {
     format!(
-        "<details><summary>Approved exception requests honoured here: add them to your exception list</summary>\n\n```yaml\n{yaml}```\n</details>\n"
+        "<details><summary>Approved exception requests honoured here: add them to your exception list</summary>\n\n{}</details>\n",
+        bylaw_report::escape::md_fenced(yaml, "yaml")
     )
 }
 
@@ -125,7 +128,7 @@ mod tests {
         let item = finding_item(&f, &link);
         assert_eq!(
             item,
-            "- [`deploy/a b#1%.yaml:3`](https://x/blob/s/deploy/a%20b%231%25.yaml#L3) `K-1` bad \\[x\\](http://evil) &lt;b&gt;\\\\n::stop-commands::t\n"
+            "- [`deploy/a b#1%.yaml:3`](https://x/blob/s/deploy/a%20b%231%25.yaml#L3) `K-1` bad \\[\u{200B}x\\](http:\u{200B}//evil) &lt;b&gt;\\\\n::stop-commands::t\n"
         );
         assert_eq!(item.lines().count(), 1, "one line whatever the message holds");
     }

@@ -4,7 +4,9 @@
 //! become stale or newly apply, per-rule counts, and the policies and
 //! rules changed with their versions. The computation is
 //! `bylaw_run::impact`, the rendering `bylaw_report::impact`. Exit 0 (a
-//! report, not a gate), 2 on usage, policy or git errors.
+//! report, not a gate), 2 on usage, policy or git errors, and when a
+//! repository named by `impact:` of the config cannot be read (the impact
+//! on the others is still printed).
 
 use crate::common::{self, safe, usage_error, EXIT_ERROR};
 use crate::Cli;
@@ -38,7 +40,8 @@ pub struct ImpactArgs {
     #[arg(long)]
     pub include_drafts: bool,
     /// Evaluate this repository's policies on these repositories' files
-    /// instead (each with its own .bylaw.yaml targets and exceptions), in parallel.
+    /// instead (each with its own .bylaw.yaml targets and exceptions), in
+    /// parallel (default: `impact.repos`/`impact.repos_file` of .bylaw.yaml).
     #[arg(long, value_name = "DIR", num_args = 1.., conflicts_with_all = ["repos_file", "paths"])]
     pub repos: Vec<PathBuf>,
     /// A file listing repositories for --repos, one path a line (`#` comments).
@@ -64,21 +67,9 @@ pub enum ImpactFormat {
     Markdown,
 }
 
-/// The repositories of a `--repos-file`: one path a line, relative to the
-/// file's directory, blank lines and `#` comments skipped.
+/// The repositories of a `--repos-file` ([`bylaw_run::impact::read_repos_file`]).
 fn read_repos_file(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let repos: Vec<PathBuf> = text
-        .lines()
-        .map(|l| l.split_once('#').map_or(l, |(before, _)| before).trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| if Path::new(l).is_absolute() { PathBuf::from(l) } else { dir.join(l) })
-        .collect();
-    if repos.is_empty() {
-        return Err(format!("{} lists no repository", path.display()));
-    }
-    Ok(repos)
+    bylaw_run::impact::read_repos_file(path).map(|l| l.into_iter().map(|(_, _, dir)| dir).collect())
 }
 
 pub fn run(args: &ImpactArgs, cli: &Cli) -> u8 {
@@ -99,6 +90,7 @@ pub fn run(args: &ImpactArgs, cli: &Cli) -> u8 {
         Ok(n) => n,
         Err(m) => return usage_error(&m, None, color),
     };
+    let config_for_sources = config.clone();
     let request = bylaw_run::impact::ImpactRequest {
         working_dir: common::working_dir().to_path_buf(),
         rego: args.rego.options(&config),
@@ -114,6 +106,7 @@ pub fn run(args: &ImpactArgs, cli: &Cli) -> u8 {
         base: args.base.clone(),
         head: args.head.clone(),
         repos,
+        sources: crate::bundle_cmd::source_options(Some(&config_for_sources)),
     };
     let outcome = match bylaw_run::impact::impact(request) {
         Ok(o) => o,
@@ -131,8 +124,11 @@ pub fn run(args: &ImpactArgs, cli: &Cli) -> u8 {
         }
     };
     common::show(&outcome.messages, color);
+    // `impact:` of the config names a repository that cannot be read: shown
+    // located, the others are in the impact, and the exit code is 2
+    common::show(&outcome.problems, color);
     let impact = &outcome.impact;
-    let mut code = 0;
+    let mut code = if outcome.problems.is_empty() { 0 } else { EXIT_ERROR };
     for (path, text) in
         [(&args.json, bylaw_report::impact::json(impact)), (&args.markdown, bylaw_report::impact::markdown(impact))]
     {

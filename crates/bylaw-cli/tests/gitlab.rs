@@ -503,7 +503,7 @@ fn exception_request_then_maintainer_approval_honoured_on_the_next_pipelines() {
         bodies(&calls, &format!("PUT {PROJECT}/merge_requests/7/notes/900"))[0]["body"].as_str().unwrap().to_owned();
     assert!(updated.contains("<!-- bylaw:re 101 --><!-- bylaw:re 102 -->"), "{updated}");
     assert!(
-        updated.contains("✅ **approved** by @erin in https://gitlab.example.com/acme/shop/-/merge_requests/7#note_102 (@erin is Maintainer of acme/shop)"),
+        updated.contains("✅ **approved** by @erin in https://gitlab.example.com/acme/shop/-/merge_requests/7#note_102 (@\u{200B}erin is Maintainer of acme/shop)"),
         "{updated}"
     );
     assert_eq!(o.output("excepted"), "1", "{}", o.stdout);
@@ -611,7 +611,8 @@ fn listed_approvers_and_group_members_are_authorized() {
     let body = bodies(&calls, &format!("POST {PROJECT}/merge_requests/7/notes"))[0]["body"].as_str().unwrap();
     assert!(body.contains("<!-- bylaw:re 101 --><!-- bylaw:re 105 -->"), "{body}");
     assert!(
-        body.contains("✅ **approved** by @grace") && body.contains("@grace is a member of @acme/security"),
+        body.contains("✅ **approved** by @grace")
+            && body.contains("@\u{200B}grace is a member of @\u{200B}acme/security"),
         "{body}"
     );
     assert_eq!(o.output("excepted"), "1");

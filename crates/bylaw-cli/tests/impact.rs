@@ -615,13 +615,11 @@ fn gl_note(id: u64, author: (u64, &str), body: &str) -> Value {
     })
 }
 
-#[test]
-fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
-    let root = tempfile::tempdir().unwrap();
-    let base = scenario(root.path());
-    let main = root.path().join("main");
-    let added = json_of(&main, &["impact", "--base", &base, "--format", "json"]);
-    let web3 = fp(&added["repositories"][0]["added"], "W-003", "deploy/web.yaml");
+/// `bylaw ci gitlab` on an MR of `root/main` changing its policy, with
+/// base commit `base`, against the mock GitLab API: the exit code, the
+/// output, the impact note's body (it updates note 70) and the summary note's.
+fn gitlab_impact_note(root: &Path, base: &str) -> (Option<i32>, String, String, String) {
+    let main = root.join("main");
     let project = "/api/v4/projects/4242";
     let mock = Mock::start();
     let bot = (999, "project_4242_bot_5e1f0a");
@@ -681,7 +679,7 @@ fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
         .env("CI_MERGE_REQUEST_SOURCE_PROJECT_ID", "4242")
         .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature/tighten")
         .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
-        .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base)
+        .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", base)
         .env("BYLAW_GITLAB_TOKEN", GL_TOKEN)
         .output()
         .unwrap();
@@ -693,12 +691,44 @@ fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
     }
     let put = calls.iter().find(|c| c.method == "PUT").unwrap();
     assert_eq!(put.json().as_object().unwrap().keys().collect::<Vec<_>>(), ["body"]);
-    let body = put.json()["body"].as_str().unwrap();
+    let body = put.json()["body"].as_str().unwrap().to_owned();
+    let summary = calls.iter().find(|c| c.method == "POST" && c.path.ends_with("/notes")).unwrap().json()["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (out.status.code(), format!("{stdout}{stderr}"), body, summary)
+}
+
+#[test]
+fn gitlab_mr_that_changes_a_policy_gets_one_impact_note() {
+    let root = tempfile::tempdir().unwrap();
+    let base = scenario(root.path());
+    let main = root.path().join("main");
+    let added = json_of(&main, &["impact", "--base", &base, "--format", "json"]);
+    let web3 = fp(&added["repositories"][0]["added"], "W-003", "deploy/web.yaml");
+    let (code, out, body, summary) = gitlab_impact_note(root.path(), &base);
+    assert_eq!(code, Some(1), "{out}");
     assert!(body.starts_with("<!-- bylaw:impact -->\n### bylaw policy impact: "), "{body}");
     assert!(body.contains(&format!("- `deploy/web.yaml:10:11` **W-003** container web has no memory limit · blocking · Deployment prod/web · `{web3}`\n")), "{body}");
-    let summary =
-        calls.iter().find(|c| c.method == "POST" && c.path.ends_with("/notes")).unwrap().json()["body"].clone();
-    assert!(summary.as_str().unwrap().starts_with("<!-- bylaw:report -->"), "{summary}");
+    assert!(summary.starts_with("<!-- bylaw:report -->"), "{summary}");
+}
+
+#[test]
+fn gitlab_impact_note_shows_each_configured_repository() {
+    let root = tempfile::tempdir().unwrap();
+    let base = scenario(root.path());
+    configure_impact(root.path());
+    let (code, out, body, _) = gitlab_impact_note(root.path(), &base);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("impact: repository ../samples/gone not evaluated: .bylaw.yaml:4:53"), "{out}");
+    for name in ["../samples/a", "../samples/b", "../samples/c"] {
+        assert!(body.contains(&format!("#### `{name}`\n")), "{body}");
+    }
+    assert!(body.contains("| **Total** | 1 | 3 | 2 | 0 | 1 | 2 | 0 | 1 |"), "{body}");
+    assert!(
+        body.contains("**Repositories not evaluated (1)**\n\n- ⚠️ `../samples/gone`: .bylaw.yaml:4:53: "),
+        "{body}"
+    );
 }
 
 #[test]
@@ -723,4 +753,174 @@ fn a_source_added_to_the_config_is_part_of_the_change() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(added, ["pods"], "{impact:#}");
+}
+
+/// `root/main/.bylaw.yaml` naming the three samples and one that is not
+/// there under `impact:`, relative to the config file.
+fn configure_impact(root: &Path) {
+    write(
+        &root.join("main"),
+        ".bylaw.yaml",
+        "policies: [policies]\nexceptions: [exceptions.yaml]\nimpact:\n  repos: [../samples/a, ../samples/b, ../samples/c, ../samples/gone]\n",
+    );
+}
+
+#[test]
+fn impact_reads_the_repositories_of_the_config_and_names_a_missing_one() {
+    let root = tempfile::tempdir().unwrap();
+    scenario(root.path());
+    let main = root.path().join("main");
+    let given = json_of(
+        &main,
+        &["impact", "--base", "HEAD~1", "--format", "json", "--repos", "../samples/a", "../samples/b", "../samples/c"],
+    );
+    configure_impact(root.path());
+    let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--format", "json"], None);
+    // a config error (exit 2), located and naming the repository; the others are evaluated
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr.contains("error[io]: `impact.repos`: repository `../samples/gone` does not exist"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains(".bylaw.yaml:4:53"), "{}", o.stderr);
+    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    let names: Vec<&str> = j["repositories"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["../samples/a", "../samples/b", "../samples/c"]);
+    assert_eq!(j["total"], given["total"], "the same impact as with --repos");
+    assert_eq!(j["repositories"], given["repositories"]);
+    assert_eq!(j["failed_repositories"][0]["name"], "../samples/gone");
+    assert!(
+        j["failed_repositories"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with(".bylaw.yaml:4:53: `impact.repos`: repository `../samples/gone` does not exist"),
+        "{j}"
+    );
+    // --repos wins over the config
+    let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--format", "json", "--repos", "../samples/c"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(j["repositories"].as_array().unwrap().len(), 1);
+    assert!(j.get("failed_repositories").is_none(), "{j}");
+}
+
+#[test]
+fn github_impact_comment_shows_each_configured_repository() {
+    let root = tempfile::tempdir().unwrap();
+    let base = scenario(root.path());
+    configure_impact(root.path());
+    let main = root.path().join("main");
+    let mock = Mock::start();
+    gh_files(&mock, &["policies/workloads.yaml"]);
+    mock.expect("GET", "/repos/acme/shop/issues/7/comments?per_page=100", 1, Reply::json(200, json!([])));
+    gh_check_run(&mock, 2);
+    mock.expect_with("POST", "/repos/acme/shop/issues/7/comments", 2, gh_comment_reply(9001));
+    let (code, out, err) = gh_run(&main, &mock.url, &base);
+    let calls = mock.finish();
+    gh_verify(&calls);
+    assert_eq!(code, 1, "the verdict is this repository's: {out}\n{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("impact: repository ../samples/gone not evaluated: .bylaw.yaml:4:53"), "{all}");
+    let impact = calls
+        .iter()
+        .filter(|c| c.line() == "POST /repos/acme/shop/issues/7/comments")
+        .map(|c| c.json()["body"].as_str().unwrap())
+        .find(|b| b.starts_with("<!-- bylaw:impact -->\n"))
+        .expect("an impact comment");
+    // the same Markdown as `bylaw impact --repos …`
+    let md = bylaw_in(
+        &main,
+        &["impact", "--base", &base, "--format", "markdown", "--repos", "../samples/a", "../samples/b", "../samples/c"],
+        None,
+    );
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    for section in md.stdout.split("\n#### ").skip(1) {
+        assert!(impact.contains(section), "section {section}\nnot in\n{impact}");
+    }
+    for name in ["../samples/a", "../samples/b", "../samples/c"] {
+        assert!(impact.contains(&format!("#### `{name}`\n")), "{impact}");
+    }
+    assert!(impact.contains("| **Total** | 1 | 3 | 2 | 0 | 1 | 2 | 0 | 1 |"), "{impact}");
+    assert!(
+        impact.contains("**Repositories not evaluated (1)**\n\n- ⚠️ `../samples/gone`: .bylaw.yaml:4:53: "),
+        "{impact}"
+    );
+}
+
+/// A loopback HTTP server answering GET PATH with the bytes of `files`;
+/// returns its base URL and the paths asked, in order.
+fn bundle_server(files: Vec<(String, Vec<u8>)>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    std::thread::spawn(move || {
+        for req in server.incoming_requests() {
+            let url = req.url().to_owned();
+            log.lock().unwrap().push(format!("{} {url}", req.method()));
+            let reply = match files.iter().find(|(p, _)| *p == url) {
+                Some((_, bytes)) => tiny_http::Response::from_data(bytes.clone()),
+                None => tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404),
+            };
+            let _ = req.respond(reply);
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), asked)
+}
+
+#[test]
+fn impact_of_a_bundle_version_bump_in_the_config() {
+    let root = tempfile::tempdir().unwrap();
+    scenario(root.path());
+    // two versions of the policies, published as bundles (outside the repository)
+    let publish = root.path().join("publish");
+    let mut files = Vec::new();
+    for (version, text) in [("1.0.0", POLICY_BASE.to_owned()), ("1.1.0", policy_head())] {
+        write(&publish, "policies/workloads.yaml", &text);
+        let out = format!("acme-{version}.tar.gz");
+        let o = bylaw_in(
+            &publish,
+            &["bundle", "build", "policies", "-o", &out, "--name", "acme", "--version", version],
+            None,
+        );
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        files.push((format!("/bundles/{out}"), std::fs::read(publish.join(&out)).unwrap()));
+    }
+    let (url, asked) = bundle_server(files);
+    // the service repository pins 1.0.0, then a change bumps it to 1.1.0
+    let svc = root.path().join("svc");
+    for f in ["deploy/web.yaml", "deploy/legacy.yaml", "deploy/batch.yaml", "exceptions.yaml"] {
+        write(&svc, f, &std::fs::read_to_string(root.path().join("main").join(f)).unwrap());
+    }
+    let config = |v: &str| format!("policies: ['{url}/bundles/acme-{v}.tar.gz']\nexceptions: [exceptions.yaml]\n");
+    write(&svc, ".bylaw.yaml", &config("1.0.0"));
+    git(&svc, &["init", "-q", "-b", "main"]);
+    git(&svc, &["add", "-A"]);
+    git(&svc, &["commit", "-q", "-m", "pin 1.0.0"]);
+    write(&svc, ".bylaw.yaml", &config("1.1.0"));
+    git(&svc, &["commit", "-q", "-am", "bump to 1.1.0"]);
+
+    let j = json_of(&svc, &["impact", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"]);
+    // the same exact findings as the policy change made in the repository itself
+    let local =
+        json_of(&root.path().join("main"), &["impact", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"]);
+    assert_eq!(j["repositories"][0]["added"], local["repositories"][0]["added"], "{j}");
+    assert_eq!(j["repositories"][0]["removed"], local["repositories"][0]["removed"]);
+    assert_eq!(j["repositories"][0]["newly_blocking"], local["repositories"][0]["newly_blocking"]);
+    assert_eq!(j["total"], local["total"]);
+    assert_eq!(j["policies"][0]["name"], "workloads");
+    assert_eq!(
+        (j["policies"][0]["base_version"].as_str(), j["policies"][0]["head_version"].as_str()),
+        (Some("1.0.0"), Some("1.1.0"))
+    );
+    let asked = asked.lock().unwrap().clone();
+    assert!(asked.contains(&"GET /bundles/acme-1.0.0.tar.gz".to_owned()), "{asked:?}");
+    assert!(asked.contains(&"GET /bundles/acme-1.1.0.tar.gz".to_owned()), "{asked:?}");
+
+    // a version that cannot be fetched is an error naming the source (exit 2)
+    write(&svc, ".bylaw.yaml", &config("9.9.9"));
+    let o = bylaw_in(&svc, &["impact", "--base", "HEAD~1", "--format", "json"], None);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains(&format!("{url}/bundles/acme-9.9.9.tar.gz")), "{}", o.stderr);
 }

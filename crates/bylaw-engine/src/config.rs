@@ -64,6 +64,9 @@ pub struct Config {
     /// `bundles:`: signature keys and the CA of bundle sources.
     #[serde(default)]
     pub bundles: BundlesConfig,
+    /// `impact:`: the repositories `bylaw impact` and the CI impact comment evaluate.
+    #[serde(default)]
+    pub impact: ImpactConfig,
     /// Directory of the config file; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -197,6 +200,27 @@ pub struct BundlesConfig {
     /// CA certificates (a PEM file, relative to the config) trusted for
     /// HTTPS sources and registries instead of the built-in roots.
     pub ca_file: Option<String>,
+}
+
+/// `impact:` of the config: the repositories a policy change is evaluated
+/// on by `bylaw impact` (when no `--repos`/`--repos-file` is given) and by
+/// the impact comment of `bylaw ci github|gitlab`, instead of this one (list
+/// `.` to include it). Paths are relative to the config file; the lines of
+/// `repos_file` relative to that file. Both may be given: `repos` first.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactConfig {
+    /// Repository directories, as written.
+    #[serde(default)]
+    pub repos: Vec<String>,
+    /// A file listing repository directories, one a line (`#` comments).
+    pub repos_file: Option<String>,
+    /// Where each of [`ImpactConfig::repos`] is written, in order (set by [`Config::parse`]).
+    #[serde(skip)]
+    pub repo_spans: Vec<crate::node::Span>,
+    /// Where [`ImpactConfig::repos_file`] is written (set by [`Config::parse`]).
+    #[serde(skip)]
+    pub repos_file_span: Option<crate::node::Span>,
 }
 
 impl Config {
@@ -344,6 +368,14 @@ impl Config {
         if !errors.is_empty() {
             return Err(errors);
         }
+        // where `impact:` names its repositories, for errors about them later
+        let key = |k: &str| crate::node::Segment::Key(k.into());
+        config.impact.repo_spans = (0..config.impact.repos.len())
+            .map(|i| root.span_of(&[key("impact"), key("repos"), crate::node::Segment::Index(i)]).0)
+            .collect();
+        if config.impact.repos_file.is_some() {
+            config.impact.repos_file_span = Some(root.span_of(&[key("impact"), key("repos_file")]).0);
+        }
         Ok(config)
     }
 }
@@ -386,6 +418,27 @@ mod tests {
             .unwrap_err();
         assert_eq!(e[0].location(), ".bylaw.yaml:4:3");
         assert!(e[0].message.contains("unknown format `cloudformatoin`"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn impact_repos_are_kept_with_where_they_are_written() {
+        let c = Config::parse(
+            ".bylaw.yaml",
+            "policies: [p]\nimpact:\n  repos: [svc-a, '../svc-b']\n  repos_file: repos.txt\n",
+        )
+        .unwrap();
+        assert_eq!(c.impact.repos, ["svc-a", "../svc-b"]);
+        assert_eq!(c.impact.repos_file.as_deref(), Some("repos.txt"));
+        let at: Vec<(u32, u32)> = c.impact.repo_spans.iter().map(|s| (s.start_line, s.start_col)).collect();
+        assert_eq!(at, [(3, 11), (3, 18)]);
+        assert_eq!(
+            c.impact.repos_file_span.map(|s| (s.start_line, s.start_col)),
+            Some((4, 3)),
+            "the entry, from its key"
+        );
+        let e = Config::parse(".bylaw.yaml", "impact:\n  repo: [a]\n").unwrap_err();
+        assert_eq!(e[0].location(), ".bylaw.yaml:2:3");
+        assert!(Config::parse(".bylaw.yaml", "impact: { repos: [''] }\n").is_err(), "an empty path");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! no text line starts with one.
 
 use crate::escape::display_safe;
-use crate::markdown::{cell, code};
+use crate::markdown::{cell, code, code_span};
 use bylaw_engine::report::{Enforcement, Finding};
 use serde::Serialize;
 use std::fmt::Write;
@@ -39,10 +39,24 @@ pub struct Impact {
     pub environment: Option<String>,
     /// Policies added, removed or changed, by name.
     pub policies: Vec<PolicyChange>,
-    /// One entry per repository evaluated (this one alone without `--repos`).
+    /// One entry per repository evaluated (this one alone without `--repos`
+    /// or `impact:` of the config).
     pub repositories: Vec<RepositoryImpact>,
+    /// Repositories named by `impact:` of the config that could not be
+    /// evaluated, with why (the others are in `repositories`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub failed_repositories: Vec<RepositoryFailure>,
     /// The repositories' counts added up.
     pub total: Counts,
+}
+
+/// A repository that could not be evaluated.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct RepositoryFailure {
+    /// As written in the config (or its repository list file).
+    pub name: String,
+    /// Why, with the place it is named (`.bylaw.yaml:7:12: …`).
+    pub error: String,
 }
 
 /// A revision as asked and the commit it named.
@@ -211,7 +225,7 @@ impl ImpactFinding {
     fn markdown(&self) -> String {
         let mut s = format!(
             "{} **{}** {} · {}",
-            code(&format!("{}:{}:{}", self.path, self.line, self.column)),
+            code_span(&format!("{}:{}:{}", self.path, self.line, self.column)),
             cell(&self.rule),
             cell(&self.message),
             match &self.exception {
@@ -222,7 +236,7 @@ impl ImpactFinding {
         if let Some(r) = &self.resource {
             let _ = write!(s, " · {}", cell(r));
         }
-        let _ = write!(s, " · `{}`", self.fingerprint);
+        let _ = write!(s, " · {}", code_span(&self.fingerprint));
         s
     }
 }
@@ -434,6 +448,13 @@ pub fn text(impact: &Impact) -> String {
         }
         let _ = writeln!(out, "  summary: {}", repo.counts.sentence());
     }
+    if !impact.failed_repositories.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "repositories not evaluated: {}", impact.failed_repositories.len());
+        for f in &impact.failed_repositories {
+            let _ = writeln!(out, "  - {}: {}", display_safe(&f.name), display_safe(&f.error));
+        }
+    }
     out.push('\n');
     let _ = writeln!(
         out,
@@ -490,9 +511,14 @@ fn md_counts_row(name: &str, c: &Counts) -> String {
 /// policy changes, then each repository's exact changed findings.
 pub fn markdown(impact: &Impact) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### bylaw policy impact: {} → {}\n", code(&impact.base.label()), code(&impact.head.label()));
+    let _ = writeln!(
+        out,
+        "### bylaw policy impact: {} → {}\n",
+        code_span(&impact.base.label()),
+        code_span(&impact.head.label())
+    );
     if let Some(e) = &impact.environment {
-        let _ = writeln!(out, "Environment: {}\n", code(e));
+        let _ = writeln!(out, "Environment: {}\n", code_span(e));
     }
     out.push_str("| Repository | Findings at base | Findings at head | Added | Removed | Enforcement changed | Newly blocking | Stale exceptions | Newly applying exceptions |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -503,6 +529,13 @@ pub fn markdown(impact: &Impact) -> String {
         out.push_str(&md_counts_row("**Total**", &impact.total));
     }
     out.push('\n');
+    if !impact.failed_repositories.is_empty() {
+        let _ = writeln!(out, "**Repositories not evaluated ({})**\n", impact.failed_repositories.len());
+        for f in &impact.failed_repositories {
+            let _ = writeln!(out, "- ⚠️ {}: {}", code_span(&f.name), cell(&f.error));
+        }
+        out.push('\n');
+    }
     if !impact.policies.is_empty() {
         out.push_str("**Policy changes**\n\n| Policy | Change | Version | What changed |\n|---|---|---|---|\n");
         for p in &impact.policies {
@@ -522,7 +555,7 @@ pub fn markdown(impact: &Impact) -> String {
     }
     for r in &impact.repositories {
         if impact.repositories.len() > 1 {
-            let _ = writeln!(out, "#### {}\n", code(&r.name));
+            let _ = writeln!(out, "#### {}\n", code_span(&r.name));
         }
         let c = &r.counts;
         if c.added + c.removed + c.enforcement_changed + c.exceptions_stale + c.exceptions_new == 0 {
@@ -543,8 +576,8 @@ pub fn markdown(impact: &Impact) -> String {
                 .map(|e| {
                     format!(
                         "{} ({}): covers {} at the base, {} at the head",
-                        code(&e.id),
-                        code(&e.source),
+                        code_span(&e.id),
+                        code_span(&e.source),
                         plural(e.base_matched, "finding"),
                         e.head_matched
                     )
@@ -559,7 +592,7 @@ pub fn markdown(impact: &Impact) -> String {
             .map(|c| {
                 format!(
                     "{} ({}): {} → {}, +{} −{}, {} newly blocking",
-                    code(&c.rule),
+                    code_span(&c.rule),
                     cell(&c.policy),
                     c.base,
                     c.head,
@@ -611,6 +644,7 @@ mod tests {
             head: Revision { rev: "working tree".into(), commit: None },
             environment: None,
             policies: Vec::new(),
+            failed_repositories: Vec::new(),
             repositories: vec![RepositoryImpact {
                 name: ".".into(),
                 newly_blocking: added.clone(),
@@ -649,5 +683,35 @@ mod tests {
         assert!(long.contains("<details><summary>Added findings (55)</summary>"), "{long}");
         assert!(long.contains("- … 5 more\n"), "{long}");
         assert!(long.contains("| `.` | 0 | 0 | 55 | 0 | 0 | 55 | 0 | 0 |"), "{long}");
+    }
+
+    #[test]
+    fn markdown_shows_hostile_values_inert_and_the_repositories_not_evaluated() {
+        let hostile = "@org/team **x** <img src=x> [a](http://e) | #1";
+        let mut i = impact(1);
+        let f = &mut i.repositories[0].added[0];
+        f.message = hostile.into();
+        f.resource = Some(format!("Deployment prod/{hostile}"));
+        f.path = format!("deploy/{hostile}`.yaml");
+        i.repositories[0].name = format!("svc {hostile}");
+        i.failed_repositories = vec![RepositoryFailure {
+            name: "../gone".into(),
+            error: format!(".bylaw.yaml:4:9: `{hostile}` does not exist"),
+        }];
+        let md = markdown(&i);
+        // the path with a backtick stays one code span (inert: code is never linked or mentioned)
+        let span = format!("``deploy/{hostile}`.yaml:1:3``");
+        assert!(md.contains(&format!("- {span} **R-1** ")), "{md}");
+        let name = &i.repositories[0].name;
+        let outside_code = md.replace(&span, "").replace(&code(name), "").replace(&code_span(name), "");
+        for live in ["@org/team", "**x**", "<img", "[a](", "http://e", "#1"] {
+            assert!(!outside_code.contains(live), "`{live}` live in {md}");
+        }
+        assert!(
+            md.contains("**Repositories not evaluated (1)**\n\n- ⚠️ `../gone`: .bylaw.yaml:4:9: \\`@\u{200B}org/team"),
+            "{md}"
+        );
+        let t = text(&i);
+        assert!(t.contains("repositories not evaluated: 1\n  - ../gone: .bylaw.yaml:4:9: "), "{t}");
     }
 }

@@ -2,14 +2,15 @@
 //! verdict, a table of counts, the findings (blocking first, capped so a
 //! comment stays within platform limits) and the rules involved.
 //!
-//! Input-derived text is made safe for a table cell: controls escaped by
-//! [`display_safe`] (so no value breaks a line), `|`, `\`, `[` and `]`
-//! escaped and `<`/`>` as entities (no link, image or HTML from a value;
-//! code spans and emphasis stay, so remediation text keeps its `code`), and
-//! ids and paths as code spans fenced with more backticks than they hold.
+//! Input-derived text goes through the escapers of [`crate::escape`] for
+//! its context: plain text ([`cell`]: no emphasis, link, image, HTML,
+//! mention or cross-reference from a value, and one line whatever it
+//! holds), ids and paths as code spans fenced with more backticks than they
+//! hold ([`code`] in a table, [`code_span`] elsewhere), and a rule's
+//! remediation keeping only its own code spans.
 
 use crate::emitter::{write_text, Emitter};
-use crate::escape::{display_safe, percent_encode_path};
+use crate::escape::{md_code, md_code_cell, md_text, md_text_keeping_code, percent_encode_path};
 use crate::{Error, Format, RenderOptions};
 use bylaw_engine::diagnostic::Diagnostic;
 use bylaw_engine::report::FailOn;
@@ -29,40 +30,23 @@ pub const MAX_BYTES: usize = 60_000;
 /// Of [`MAX_BYTES`], at most this much goes to the rules section.
 const MAX_RULES_BYTES: usize = 20_000;
 
-/// Escapes input-derived text for Markdown (a table cell or a list item),
-/// outside code: control characters shown escaped, `<`/`>` as entities,
-/// `\`, `|`, `[`, `]` backslash-escaped (GFM), so a value can neither
-/// break the layout nor make a link or an HTML tag.
+/// Input-derived text as Markdown inline text (a table cell, a list item,
+/// a paragraph): [`crate::escape::md_text`], the one escaper of every
+/// Markdown output (its module docs say what is escaped and why).
 pub fn cell(s: &str) -> String {
-    let s = display_safe(s);
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '|' | '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    md_text(s)
 }
 
-/// Input-derived text as a code span in a table cell: backticks in the
-/// value get a longer fence, `|` is escaped (GFM splits cells first).
+/// Input-derived text as a code span in a GFM table cell:
+/// [`crate::escape::md_code_cell`] (`|` escaped, longer fence around backticks).
 pub fn code(s: &str) -> String {
-    let s = display_safe(s).replace('|', "\\|");
-    let mut longest = 0;
-    let mut run = 0;
-    for c in s.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    let fence = "`".repeat(longest + 1);
-    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
-    format!("{fence}{pad}{s}{pad}{fence}")
+    md_code_cell(s)
+}
+
+/// Input-derived text as a code span outside a table (a list item, a
+/// heading, a paragraph): [`crate::escape::md_code`].
+pub fn code_span(s: &str) -> String {
+    md_code(s)
 }
 
 /// The location cell: `path:line` as code, linked when `opts.link_base` is set.
@@ -123,7 +107,7 @@ impl Emitter for Markdown {
     /// A heading and the list of problems.
     fn render_failure(&self, diags: &[Diagnostic], _: FailOn, _: &RenderOptions) -> Result<String, Error> {
         Ok(diags.iter().fold(String::from("### ⛔ bylaw could not run\n\n"), |mut md, d| {
-            let at = if d.file.is_empty() { String::new() } else { format!("{} ", code(&d.location())) };
+            let at = if d.file.is_empty() { String::new() } else { format!("{} ", code_span(&d.location())) };
             md.push_str(&format!("- {at}{}\n", cell(&d.message)));
             md
         }))
@@ -138,7 +122,7 @@ pub(crate) fn render(report: &Report, opts: &RenderOptions) -> String {
         Verdict::Fail => "❌ bylaw: failed",
         Verdict::Error => "⛔ bylaw could not run",
     };
-    let env = report.environment.as_deref().map(|e| format!(" (environment {})", code(e))).unwrap_or_default();
+    let env = report.environment.as_deref().map(|e| format!(" (environment {})", code_span(e))).unwrap_or_default();
     let _ = writeln!(out, "### {verdict}{env}\n");
     let _ = writeln!(
         out,
@@ -220,9 +204,9 @@ fn exceptions_and_rules(report: &Report) -> String {
             left += 1;
             continue;
         }
-        let _ = write!(out, "- **{}** {} ({}, {})", code(&r.id), cell(&r.title), r.severity, r.enforcement);
+        let _ = write!(out, "- **{}** {} ({}, {})", code_span(&r.id), cell(&r.title), r.severity, r.enforcement);
         if let Some(rem) = &r.remediation {
-            let _ = write!(out, ": {}", cell(rem));
+            let _ = write!(out, ": {}", md_text_keeping_code(rem));
         }
         if !r.controls.is_empty() {
             let controls: Vec<String> = r.controls.iter().map(|c| cell(c)).collect();

@@ -8,23 +8,42 @@
 //! and pointer, never lines). With `repos`, the same two policy sets are
 //! evaluated on each listed repository's files (each with its own
 //! `.bylaw.yaml` targets and exceptions when it has one), in parallel.
+//! Without `repos`, the repositories `impact:` of the config names
+//! ([`configured_repos`]) are evaluated instead of this one; one that
+//! cannot be read is a located config problem
+//! ([`ImpactOutcome::problems`]) and is listed as not evaluated, the
+//! others are still evaluated.
+//!
+//! Policy sources: repo-local paths are read from each revision through
+//! git; remote sources (`https://`, `http://`, `oci://`) and paths outside
+//! the git work tree (a bundle `.tar.gz` elsewhere on disk) are not
+//! versioned by the repository, so they are resolved as `check` resolves
+//! them ([`crate::sources::resolve`]) from the source each revision's own
+//! config names — a bump of `oci://reg/policies:1.4.2` to `:1.5.0` in
+//! `.bylaw.yaml` compares the two bundle versions — with that revision's
+//! `bundles:` trust settings. The lock file is not applied (a change that
+//! bumps a version changes its lock too).
 //!
 //! Nothing is printed; [`bylaw_report::impact`] renders the result.
 
+use crate::sources::{self, SourceOptions};
 use crate::{git, policy_diff, ConfigChoice, Failure, Message, Request, RunError};
 use bylaw_engine::chrono::{DateTime, Utc};
 use bylaw_engine::config::{Config, CONFIG_NAMES};
 use bylaw_engine::context::PipelineContext;
+use bylaw_engine::diagnostic::{Code, Diagnostic};
 use bylaw_engine::loader;
+use bylaw_engine::node::Span;
 use bylaw_engine::paths::absolute;
 use bylaw_engine::report::{Catalog, ExceptionStatus, Finding, Report};
 use bylaw_report::impact::{
-    Counts, EnforcementChange, ExceptionChange, Impact, ImpactFinding, PolicyChange, RepositoryImpact, Revision,
-    RuleChange, RuleCounts, RuleLevel, IMPACT_VERSION,
+    Counts, EnforcementChange, ExceptionChange, Impact, ImpactFinding, PolicyChange, RepositoryFailure,
+    RepositoryImpact, Revision, RuleChange, RuleCounts, RuleLevel, IMPACT_VERSION,
 };
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What to compare, and on which files.
 pub struct ImpactRequest {
@@ -50,8 +69,11 @@ pub struct ImpactRequest {
     pub base: String,
     /// The revision of the new policies; `None`: the working tree.
     pub head: Option<String>,
-    /// Other repositories to evaluate instead of this one (`--repos`).
+    /// Other repositories to evaluate instead of this one (`--repos`);
+    /// empty: those of `impact:` in the config, else this one.
     pub repos: Vec<PathBuf>,
+    /// What remote policy sources need (CA file, registry credentials), as for `check`.
+    pub sources: SourceOptions,
 }
 
 /// Why there is no impact to show (exit 2 for the binary).
@@ -83,6 +105,124 @@ impl ImpactError {
 pub struct ImpactOutcome {
     pub impact: Impact,
     pub messages: Vec<Message>,
+    /// Located config problems (`impact:` names a repository that is not
+    /// a directory): the impact holds the other repositories, and a front
+    /// end exits 2 after showing it.
+    pub problems: Vec<Message>,
+}
+
+/// A repository named by `impact:` of the config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfiguredRepo {
+    /// As written.
+    pub name: String,
+    /// Resolved (relative to the config file, or to the list file).
+    pub dir: PathBuf,
+}
+
+/// A problem with a repository of `impact:`: the located diagnostic and
+/// (display name, text) of the file it points into, for its snippet.
+pub type RepoProblem = (Diagnostic, Option<(String, String)>);
+
+/// The repositories `impact:` of `config` names (`repos`, then the lines of
+/// `repos_file`), and a located diagnostic (with the text it points into)
+/// for each that is not a directory and for a list file that cannot be
+/// read. Relative paths: from the config file's directory, the list's
+/// lines from the list file's directory.
+pub fn configured_repos(config: &Config) -> (Vec<ConfiguredRepo>, Vec<RepoProblem>) {
+    let mut repos = Vec::new();
+    let mut problems = Vec::new();
+    let shown = config.file.clone().unwrap_or_else(|| ".bylaw.yaml".into());
+    let config_text = || {
+        let name = config.file.as_deref().and_then(|f| Path::new(f).file_name().map(PathBuf::from));
+        name.and_then(|n| std::fs::read_to_string(config.base_dir.join(n)).ok()).map(|t| (shown.clone(), t))
+    };
+    let not_dir = |dir: &Path| {
+        if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        }
+    };
+    for (i, written) in config.impact.repos.iter().enumerate() {
+        let dir = config.resolve(written);
+        if dir.is_dir() {
+            repos.push(ConfiguredRepo { name: written.clone(), dir });
+            continue;
+        }
+        let span = config.impact.repo_spans.get(i).copied();
+        let d = Diagnostic::error(
+            Code::Io,
+            &shown,
+            span,
+            format!("`impact.repos`: repository `{written}` {}", not_dir(&dir)),
+        )
+        .with_hint(format!(
+            "{} was looked for; name a repository checkout, relative to this file (the other repositories are still evaluated)",
+            dir.display()
+        ));
+        problems.push((d, config_text()));
+    }
+    if let Some(list) = &config.impact.repos_file {
+        let path = config.resolve(list);
+        match read_repos_file(&path) {
+            Ok(lines) => {
+                let list_shown = path.display().to_string();
+                let text = std::fs::read_to_string(&path).ok().map(|t| (list_shown.clone(), t));
+                for (line, written, dir) in lines {
+                    if dir.is_dir() {
+                        repos.push(ConfiguredRepo { name: written, dir });
+                        continue;
+                    }
+                    let span =
+                        Span { start_line: line, start_col: 1, end_line: line, end_col: 1 + written.len() as u32 };
+                    let d = Diagnostic::error(
+                        Code::Io,
+                        &list_shown,
+                        Some(span),
+                        format!("repository `{written}` {}", not_dir(&dir)),
+                    )
+                    .with_hint(format!(
+                        "{} was looked for; listed by `impact.repos_file` of {shown} (the other repositories are still evaluated)",
+                        dir.display()
+                    ));
+                    problems.push((d, text.clone()));
+                }
+            }
+            Err(why) => {
+                let d = Diagnostic::error(
+                    Code::Io,
+                    &shown,
+                    config.impact.repos_file_span,
+                    format!("`impact.repos_file`: {why}"),
+                );
+                problems.push((d, config_text()));
+            }
+        }
+    }
+    (repos, problems)
+}
+
+/// The repositories of a list file (`--repos-file`, `impact.repos_file`):
+/// one path a line, relative to the file's directory, blank lines and `#`
+/// comments skipped; each with its 1-based line and as written.
+///
+/// # Errors
+/// The file cannot be read, or lists no repository.
+pub fn read_repos_file(path: &Path) -> Result<Vec<(u32, String, PathBuf)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let repos: Vec<(u32, String, PathBuf)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i as u32 + 1, l.split_once('#').map_or(l, |(before, _)| before).trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(i, l)| (i, l.to_owned(), if Path::new(l).is_absolute() { PathBuf::from(l) } else { dir.join(l) }))
+        .collect();
+    if repos.is_empty() {
+        return Err(format!("{} lists no repository", path.display()));
+    }
+    Ok(repos)
 }
 
 /// The files of a policy set (policies, their bases, Rego modules) as
@@ -129,11 +269,62 @@ pub fn changes_policies(base: &str, paths: &[PathBuf], working_dir: &Path, chang
     if top.is_err() {
         return Ok(false);
     }
-    let at = git::files_at(base, paths, working_dir)?;
+    // remote sources and files outside the work tree are no file of the change
+    let top_dir = top.as_ref().ok().map(|t| t.canonicalize().unwrap_or_else(|_| t.clone()));
+    let paths: Vec<PathBuf> =
+        paths.iter().filter(|p| !unversioned(p, working_dir, top_dir.as_deref())).cloned().collect();
+    let at = git::files_at(base, &paths, working_dir)?;
     let at_root = at.dir.path().canonicalize().unwrap_or_else(|_| at.dir.path().to_path_buf());
     let old = loader::load(&at.paths, working_dir);
     files.extend(policy_files(&old, working_dir).iter().filter_map(|f| rel(f, &at_root)));
     Ok(names(&files))
+}
+
+/// Whether a change request that changes `changed` (paths relative to the
+/// top of the git work tree) changes the policies `config` loads: a policy
+/// file ([`changes_policies`]), or the config file itself in a way that
+/// names other policy sources (a bundle's version bumped, a source or pack
+/// added, an environment's sources or version requirements, `bundles:`).
+///
+/// # Errors
+/// git cannot read `base`.
+pub fn changes_policy_sources(
+    base: &str,
+    config: &Config,
+    paths: &[PathBuf],
+    working_dir: &Path,
+    changed: &[String],
+) -> Result<bool, String> {
+    if changes_policies(base, paths, working_dir, changed)? {
+        return Ok(true);
+    }
+    let Some(shown) = config.file.as_deref() else { return Ok(false) };
+    let Ok(top) = git::top_of(working_dir) else { return Ok(false) };
+    let top = top.canonicalize().unwrap_or(top);
+    let abs = absolute(working_dir, Path::new(shown));
+    let abs = abs.canonicalize().unwrap_or(abs);
+    let Ok(rel) = abs.strip_prefix(&top) else { return Ok(false) };
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    if !changed.iter().any(|c| c.trim_start_matches("./") == rel) {
+        return Ok(false);
+    }
+    let Some(bytes) = git::file_at(base, Path::new(shown), working_dir)? else { return Ok(true) };
+    let Ok(old) = Config::parse(shown, &String::from_utf8_lossy(&bytes)) else { return Ok(true) };
+    type EnvSources = (String, Vec<String>, Vec<(String, String)>);
+    let envs = |c: &Config| -> Vec<EnvSources> {
+        c.environments
+            .iter()
+            .map(|(n, e)| {
+                let versions = e.versions.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                (n.clone(), e.branches.clone(), versions)
+            })
+            .collect()
+    };
+    let bundles = |c: &Config| (c.bundles.require_signatures, c.bundles.public_keys.clone(), c.bundles.ca_file.clone());
+    Ok(old.all_policy_sources() != config.all_policy_sources()
+        || envs(&old) != envs(config)
+        || bundles(&old) != bundles(config)
+        || old.env != config.env)
 }
 
 /// One repository to evaluate: where, its config, what to check.
@@ -153,74 +344,156 @@ struct Side {
     messages: Vec<Message>,
 }
 
+/// A revision's policy sources: the paths its runs load and the config
+/// (that revision's) whose `bundles:` trusts its bundles.
+struct SourcesAt {
+    /// Repo-local sources as copied from git (held by `_copies`), then
+    /// remote ones and paths outside the work tree as given.
+    paths: Vec<PathBuf>,
+    config: Config,
+    _copies: Option<git::FilesAt>,
+}
+
+/// Whether a policy source is not versioned by the repository at `top`:
+/// remote, or a path outside the work tree (read as it is for every revision).
+fn unversioned(p: &Path, wd: &Path, top: Option<&Path>) -> bool {
+    let s = p.to_string_lossy();
+    if sources::is_remote(&s) {
+        return true;
+    }
+    if s.starts_with("pack:") {
+        return false;
+    }
+    let abs = absolute(wd, p);
+    let abs = abs.canonicalize().unwrap_or(abs);
+    top.is_some_and(|t| !abs.starts_with(t))
+}
+
+/// The policy sources of `config` in the run's environment, relative ones
+/// made absolute (packs and remote sources as written).
+fn sources_of(req: &ImpactRequest, config: &Config) -> Vec<PathBuf> {
+    let env = crate::choose_environment(req.environment.as_deref(), req.branch.as_deref(), config);
+    crate::policy_paths_for(&req.policies, config, env.as_deref())
+        .into_iter()
+        .map(|p| {
+            let s = p.to_string_lossy();
+            if s.starts_with("pack:") || sources::is_remote(&s) {
+                p
+            } else {
+                absolute(&req.working_dir, &p)
+            }
+        })
+        .collect()
+}
+
+/// The config as it is at `rev` (the working tree's for explicit `-p`
+/// policies, or when the revision has no readable config), with the
+/// working tree's directory and name.
+fn config_at(req: &ImpactRequest, rev: &str) -> Result<Config, ImpactError> {
+    if !req.policies.is_empty() {
+        return Ok(req.config.clone());
+    }
+    let Some(shown) = req.config.file.as_deref() else { return Ok(req.config.clone()) };
+    let Some(bytes) = git::file_at(rev, Path::new(shown), &req.working_dir).map_err(ImpactError::Git)? else {
+        return Ok(req.config.clone());
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let Ok(mut config) = Config::parse(shown, &text) else { return Ok(req.config.clone()) };
+    config.base_dir = req.config.base_dir.clone();
+    config.file = req.config.file.clone();
+    Ok(config)
+}
+
+/// The policy sources of revision `rev` (`None`: the working tree).
+fn sources_at(req: &ImpactRequest, rev: Option<&str>) -> Result<SourcesAt, ImpactError> {
+    let Some(rev) = rev else {
+        return Ok(SourcesAt { paths: sources_of(req, &req.config), config: req.config.clone(), _copies: None });
+    };
+    let config = config_at(req, rev)?;
+    let wd = &req.working_dir;
+    let top = git::top_of(wd).ok().map(|t| t.canonicalize().unwrap_or(t));
+    let (as_is, versioned): (Vec<PathBuf>, Vec<PathBuf>) =
+        sources_of(req, &config).into_iter().partition(|p| unversioned(p, wd, top.as_deref()));
+    let copies = git::files_at(rev, &versioned, wd).map_err(ImpactError::Git)?;
+    let mut paths = copies.paths.clone();
+    paths.extend(as_is);
+    Ok(SourcesAt { paths, config, _copies: Some(copies) })
+}
+
+/// `bundles:` of `config` with its paths made absolute, to apply in a run
+/// whose config is another repository's.
+fn trust_of(config: &Config) -> bylaw_engine::config::BundlesConfig {
+    let mut b = config.bundles.clone();
+    let abs = |p: &String| config.resolve(p).to_string_lossy().into_owned();
+    b.public_keys = b.public_keys.iter().map(abs).collect();
+    b.ca_file = b.ca_file.as_ref().map(abs);
+    b
+}
+
+/// The policies of `at` as loaded (bundles and remote sources read), for
+/// the policy diff. A source that cannot be fetched or trusted stops here.
+fn load_at(req: &ImpactRequest, at: &SourcesAt, side: &str) -> Result<loader::Loaded, ImpactError> {
+    let resolved =
+        sources::resolve(&at.paths, &at.config, &req.sources, &req.working_dir).map_err(|error| ImpactError::Run {
+            side: format!("the policies of {side}"),
+            repo: ".".into(),
+            failure: Box::new(Failure { error, messages: Vec::new() }),
+        })?;
+    Ok(loader::load_with(&resolved.paths, &resolved.memory, &req.working_dir))
+}
+
 /// Computes the impact.
 ///
 /// # Errors
 /// [`ImpactError`]: git cannot read a revision, a repository of `repos`
-/// cannot be read, or a run stopped.
+/// cannot be read, a remote source cannot be fetched, or a run stopped.
 pub fn impact(req: ImpactRequest) -> Result<ImpactOutcome, ImpactError> {
     let wd = req.working_dir.clone();
     // the sources in effect in the run's environment, as `check` chooses them
-    let env = crate::choose_environment(req.environment.as_deref(), req.branch.as_deref(), &req.config);
-    let policy_paths: Vec<PathBuf> = crate::policy_paths_for(&req.policies, &req.config, env.as_deref())
-        .into_iter()
-        .map(|p| if p.to_string_lossy().starts_with("pack:") { p } else { absolute(&wd, &p) })
-        .collect();
+    let policy_paths = sources_of(&req, &req.config);
     if policy_paths.is_empty() {
         let failure = Failure { error: RunError::NoPolicies, messages: Vec::new() };
         return Err(ImpactError::Run { side: "policies".into(), repo: ".".into(), failure: Box::new(failure) });
     }
     let base_commit = git::resolve_rev(&req.base, &wd).map_err(ImpactError::Git)?;
     // each revision's own config names its policy sources (a change that
-    // adds a pack or a source to .bylaw.yaml changes the policies too)
-    let paths_at = |rev: &str| -> Result<Vec<PathBuf>, ImpactError> {
-        if !req.policies.is_empty() {
-            return Ok(policy_paths.clone());
-        }
-        let Some(shown) = req.config.file.as_deref() else { return Ok(policy_paths.clone()) };
-        let Some(bytes) = git::file_at(rev, Path::new(shown), &wd).map_err(ImpactError::Git)? else {
-            return Ok(policy_paths.clone());
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        let Ok(mut config) = Config::parse(shown, &text) else { return Ok(policy_paths.clone()) };
-        config.base_dir = req.config.base_dir.clone();
-        config.file = req.config.file.clone();
-        let env = crate::choose_environment(req.environment.as_deref(), req.branch.as_deref(), &config);
-        Ok(crate::policy_paths_for(&[], &config, env.as_deref())
-            .into_iter()
-            .map(|p| if p.to_string_lossy().starts_with("pack:") { p } else { absolute(&wd, &p) })
-            .collect())
-    };
-    let base_at = git::files_at(&req.base, &paths_at(&req.base)?, &wd).map_err(ImpactError::Git)?;
+    // adds a pack or a source, or bumps a bundle's version, changes the policies too)
+    let base_at = sources_at(&req, Some(&req.base))?;
     let (head_rev, head_at) = match &req.head {
         Some(rev) => {
             let commit = git::resolve_rev(rev, &wd).map_err(ImpactError::Git)?;
-            let at = git::files_at(rev, &paths_at(rev)?, &wd).map_err(ImpactError::Git)?;
-            (Revision { rev: rev.clone(), commit: Some(commit) }, Some(at))
+            (Revision { rev: rev.clone(), commit: Some(commit) }, sources_at(&req, Some(rev))?)
         }
-        None => (Revision { rev: "working tree".into(), commit: None }, None),
+        None => (Revision { rev: "working tree".into(), commit: None }, sources_at(&req, None)?),
     };
-    let base_paths = base_at.paths.clone();
-    let head_paths = head_at.as_ref().map(|a| a.paths.clone()).unwrap_or_else(|| policy_paths.clone());
     // the work tree's policy files are no input of either run
-    let work_loaded = loader::load(&policy_paths, &wd);
-    let not_inputs = policy_files(&work_loaded, &wd);
-    let base_loaded = loader::load(&base_paths, &wd);
-    let head_loaded = if head_at.is_some() { loader::load(&head_paths, &wd) } else { work_loaded };
+    let not_inputs = policy_files(&loader::load(&policy_paths, &wd), &wd);
+    let base_loaded = load_at(&req, &base_at, &req.base)?;
+    let head_loaded = load_at(&req, &head_at, &head_rev.rev)?;
 
-    let targets = targets(&req)?;
+    let (configured, problems) = if req.repos.is_empty() && has_configured(&req.config) {
+        let (repos, problems) = configured_repos(&req.config);
+        (Some(repos), problems)
+    } else {
+        (None, Vec::new())
+    };
+    let mut failed: Vec<RepositoryFailure> = problems
+        .iter()
+        .map(|(d, _)| RepositoryFailure { name: repo_named(d), error: format!("{}: {}", d.location(), d.message) })
+        .collect();
+    let targets = targets(&req, configured.as_deref(), &mut failed)?;
     let results: Vec<Result<(RepositoryImpact, Side, Side), ImpactError>> = targets
         .par_iter()
         .map(|t| {
-            let side = |name: &str, paths: &[PathBuf]| {
-                run_side(&req, t, paths, &not_inputs).map_err(|failure| ImpactError::Run {
+            let side = |name: &str, at: &SourcesAt| {
+                run_side(&req, t, at, &not_inputs).map_err(|failure| ImpactError::Run {
                     side: format!("the policies of {name}"),
                     repo: t.name.clone(),
                     failure: Box::new(failure),
                 })
             };
-            let base = side(&req.base, &base_paths)?;
-            let head = side(&head_rev.rev, &head_paths)?;
+            let base = side(&req.base, &base_at)?;
+            let head = side(&head_rev.rev, &head_at)?;
             Ok((compare(&t.name, &base, &head), base, head))
         })
         .collect();
@@ -249,17 +522,64 @@ pub fn impact(req: ImpactRequest) -> Result<ImpactOutcome, ImpactError> {
         environment: req.environment.clone().or_else(|| req.config.env.clone()),
         policies,
         repositories,
+        failed_repositories: failed,
         total,
     };
-    if req.repos.is_empty() {
-        Ok(ImpactOutcome { impact, messages })
+    let problems = problems
+        .into_iter()
+        .map(|(d, text)| Message::Diagnostics {
+            diagnostics: vec![d],
+            sources: text.into_iter().map(|(name, t)| (name, Arc::from(t))).collect(),
+        })
+        .collect();
+    if req.repos.is_empty() && configured.is_none() {
+        Ok(ImpactOutcome { impact, messages, problems })
     } else {
-        Ok(ImpactOutcome { impact, messages: Vec::new() })
+        Ok(ImpactOutcome { impact, messages: Vec::new(), problems })
     }
 }
 
-/// This repository (no `repos`), or each of `repos` with its own config.
-fn targets(req: &ImpactRequest) -> Result<Vec<Target>, ImpactError> {
+/// Whether `impact:` of the config names repositories.
+fn has_configured(config: &Config) -> bool {
+    !config.impact.repos.is_empty() || config.impact.repos_file.is_some()
+}
+
+/// The repository a problem of [`configured_repos`] is about (the first
+/// code span of its message), else the file it is located in.
+fn repo_named(d: &Diagnostic) -> String {
+    d.message.split('`').nth(if d.message.starts_with("`impact.") { 3 } else { 1 }).unwrap_or(&d.file).to_owned()
+}
+
+/// This repository (no `repos`), or each of `repos` with its own config,
+/// or each of `configured` (`impact:` of the config): one of these whose
+/// config cannot be read is added to `failed` and the others evaluated.
+fn targets(
+    req: &ImpactRequest,
+    configured: Option<&[ConfiguredRepo]>,
+    failed: &mut Vec<RepositoryFailure>,
+) -> Result<Vec<Target>, ImpactError> {
+    if let Some(repos) = configured {
+        let mut out = Vec::new();
+        for r in repos {
+            match target_config(&r.dir) {
+                Ok(config) => out.push(Target {
+                    name: r.name.clone(),
+                    dir: r.dir.clone(),
+                    config,
+                    paths: Vec::new(),
+                    exceptions: Vec::new(),
+                }),
+                Err(e) => {
+                    let why = e
+                        .diagnostics()
+                        .and_then(|(d, _)| d.first().map(|d| format!("{}: {}", d.location(), d.message)))
+                        .unwrap_or_else(|| e.to_string());
+                    failed.push(RepositoryFailure { name: r.name.clone(), error: why });
+                }
+            }
+        }
+        return Ok(out);
+    }
     if req.repos.is_empty() {
         return Ok(vec![Target {
             name: ".".into(),
@@ -276,28 +596,35 @@ fn targets(req: &ImpactRequest) -> Result<Vec<Target>, ImpactError> {
         if !dir.is_dir() {
             return Err(ImpactError::Repo { repo: name, message: "not a directory".into() });
         }
-        let file = CONFIG_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file());
-        let config = match file {
-            Some(f) => crate::load_config(&ConfigChoice::File(f), &[], &dir).map_err(|e| ImpactError::Run {
-                side: "the config".into(),
-                repo: name.clone(),
-                failure: Box::new(Failure { error: e, messages: Vec::new() }),
-            })?,
-            None => Config { base_dir: dir.clone(), ..Config::default() },
-        };
+        let config = target_config(&dir).map_err(|e| ImpactError::Run {
+            side: "the config".into(),
+            repo: name.clone(),
+            failure: Box::new(Failure { error: e, messages: Vec::new() }),
+        })?;
         out.push(Target { name, dir, config, paths: Vec::new(), exceptions: Vec::new() });
     }
     Ok(out)
 }
 
+/// The config of another repository (its own `.bylaw.yaml`, else none).
+fn target_config(dir: &Path) -> Result<Config, RunError> {
+    match CONFIG_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+        Some(f) => crate::load_config(&ConfigChoice::File(f), &[], dir),
+        None => Ok(Config { base_dir: dir.to_path_buf(), ..Config::default() }),
+    }
+}
+
 /// Evaluates the policies at `policies` on `t`'s files.
-fn run_side(req: &ImpactRequest, t: &Target, policies: &[PathBuf], not_inputs: &[PathBuf]) -> Result<Side, Failure> {
-    if policies.is_empty() {
+/// Bundles among them are trusted as the revision's config says.
+fn run_side(req: &ImpactRequest, t: &Target, at: &SourcesAt, not_inputs: &[PathBuf]) -> Result<Side, Failure> {
+    if at.paths.is_empty() {
         return Ok(Side { catalog: Catalog::default(), report: None, messages: Vec::new() });
     }
     let mut r = Request::new(t.dir.clone(), t.config.clone(), req.now);
     r.paths = t.paths.clone();
-    r.policies = policies.to_vec();
+    r.policies = at.paths.clone();
+    r.config.bundles = trust_of(&at.config);
+    r.sources = req.sources.clone();
     r.exceptions = t.exceptions.clone();
     r.environment = req.environment.clone();
     r.branch = req.branch.clone();

@@ -251,7 +251,7 @@ impl Runner<'_> {
     fn policy_impact(&self, base: &str, changed: &[String]) -> Result<Option<bylaw_report::impact::Impact>, String> {
         let wd = common::working_dir();
         let paths = common::policy_paths(&self.given_policies, &self.config);
-        if !bylaw_run::impact::changes_policies(base, &paths, wd, changed)? {
+        if !bylaw_run::impact::changes_policy_sources(base, &self.config, &paths, wd, changed)? {
             return Ok(None);
         }
         let now = bylaw_ci::env::now(&env)?;
@@ -270,6 +270,7 @@ impl Runner<'_> {
             base: base.to_owned(),
             head: None,
             repos: Vec::new(),
+            sources: crate::bundle_cmd::source_options(Some(&self.config)),
         };
         bylaw_run::impact::impact(request).map(|o| Some(o.impact)).map_err(|e| e.to_string())
     }
