@@ -22,3 +22,14 @@ pub mod metrics;
 pub mod model;
 pub mod prometheus;
 pub mod svg;
+
+/// Why a report could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum ComplianceError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] bylaw_history::HistoryError),
+    /// The query is invalid (e.g. `since` after `until`, an unknown framework); the message says which.
+    #[error("{0}")]
+    Invalid(String),
+}
