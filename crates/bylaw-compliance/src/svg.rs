@@ -316,11 +316,11 @@ pub fn stacked_bars(chart: &Chart) -> String {
         for (si, s) in chart.series.iter().enumerate() {
             let c = escape(&colour_of(s, si));
             let _ = write!(out, "<g class=\"series\" data-series=\"{}\">", escape(&s.name));
-            for i in 0..n {
+            for (i, base) in base.iter_mut().enumerate() {
                 let Some(v) = s.values.get(i).copied().flatten() else { continue };
                 let h = v / y_max * plot_h;
-                let y = TOP + plot_h - (base[i] + v) / y_max * plot_h;
-                base[i] += v;
+                let y = TOP + plot_h - (*base + v) / y_max * plot_h;
+                *base += v;
                 let _ = write!(
                     out,
                     "<rect{a} x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" fill=\"{c}\"><title>{t}</title></rect>",
