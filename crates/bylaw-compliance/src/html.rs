@@ -263,8 +263,8 @@ fn trends(h: &mut String, r: &HistoryReport) {
     let chart = |id: &str, title: &str, unit: &str, y_max: Option<f64>, series: Vec<Series>| Chart {
         id: id.into(),
         title: title.into(),
-        labels: labels.clone(),
-        periods: true,
+        labels: short.clone(),
+        periods: labels.clone(),
         series,
         unit: unit.into(),
         y_max,
@@ -952,8 +952,10 @@ pub(crate) mod tests {
             assert!(html.contains(&format!("<section id=\"{section}\"")), "section {section}");
         }
         // severity stack: week 1 has high 2 + low 1, week 2 high 1
-        assert!(html.contains("data-series=\"high\" data-x=\"2026-05-04T00:00:00Z\" data-value=\"2\" data-period=\"2026-05-04T00:00:00Z\""));
-        assert!(html.contains("data-series=\"low\" data-x=\"2026-05-04T00:00:00Z\" data-value=\"1\""));
+        assert!(html.contains(
+            "data-series=\"high\" data-x=\"2026-05-04\" data-value=\"2\" data-period=\"2026-05-04T00:00:00Z\""
+        ));
+        assert!(html.contains("data-series=\"low\" data-x=\"2026-05-04\" data-value=\"1\""));
         // the framework score series has a gap in week 1: one point only
         assert_eq!(html.matches("data-series=\"soc2\" data-x=").count(), 1);
     }

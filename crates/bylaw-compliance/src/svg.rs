@@ -13,7 +13,7 @@
 //! chart's id) on the `<svg>`, and on each data point (`circle` of a line,
 //! `rect` of a bar) `class="pt"`, `data-series`, `data-x` (its x label),
 //! `data-value` (the number, empty for none) and `data-period` when the
-//! chart's x labels are periods (the report's filters hide points by it).
+//! chart has periods (the report's filters hide points by it).
 
 use std::fmt::Write as _;
 
@@ -95,8 +95,8 @@ pub struct Chart {
     pub title: String,
     /// The x labels, in order (e.g. each period's first day).
     pub labels: Vec<String>,
-    /// When set, each label is also a point's `data-period` (for the report's filters).
-    pub periods: bool,
+    /// The `data-period` of each x slot's points (for the report's filters), same order as `labels`; empty = none.
+    pub periods: Vec<String>,
     /// The series.
     pub series: Vec<Series>,
     /// Unit written after values in tooltips and the y axis' caption (`%`, `h`, or empty).
@@ -228,8 +228,8 @@ fn point_attrs(chart: &Chart, series: &Series, i: usize, v: Option<f64>) -> Stri
         escape(label),
         v.map(num).unwrap_or_default()
     );
-    if chart.periods {
-        let _ = write!(a, " data-period=\"{}\"", escape(label));
+    if let Some(period) = chart.periods.get(i) {
+        let _ = write!(a, " data-period=\"{}\"", escape(period));
     }
     a
 }
@@ -397,7 +397,7 @@ mod tests {
             id: "c".into(),
             title: "T".into(),
             labels: vec!["a".into(), "b".into(), "c".into()],
-            periods: true,
+            periods: vec!["pa".into(), "pb".into(), "pc".into()],
             series,
             unit: String::new(),
             y_max: None,
@@ -443,7 +443,7 @@ mod tests {
         assert_eq!(svg.matches(" M").count(), 1, "{svg}");
         assert!(!svg.contains(" L"));
         assert_eq!(svg.matches("<circle class=\"pt\"").count(), 2);
-        assert!(svg.contains("data-series=\"fix rate\" data-x=\"c\" data-value=\"30\" data-period=\"c\""));
+        assert!(svg.contains("data-series=\"fix rate\" data-x=\"c\" data-value=\"30\" data-period=\"pc\""));
         assert!(svg.contains("<title>a — fix rate: 10</title>"));
         assert!(svg.ends_with("</svg>"));
         // deterministic
