@@ -569,6 +569,18 @@ pub fn compute_from(
         .collect();
 
     // ---- rules
+    let mut runs_evaluated: HashMap<&str, u64> = HashMap::new();
+    let mut runs_fired: HashMap<&str, u64> = HashMap::new();
+    for &i in &window_runs {
+        let evaluated: HashSet<&str> = d.rules(i).iter().map(|r| r.rule_id.as_str()).collect();
+        for r in evaluated {
+            *runs_evaluated.entry(r).or_default() += 1;
+        }
+        let fired: HashSet<&str> = d.findings(i).iter().map(|f| f.rule_id.as_str()).collect();
+        for r in fired {
+            *runs_fired.entry(r).or_default() += 1;
+        }
+    }
     let mut rules = Vec::new();
     for (id, info) in &rule_info {
         let mut st = RuleStats {
@@ -585,14 +597,8 @@ pub fn compute_from(
         st.opened = window_events.iter().filter(|e| e.rule == *id && e.kind == EventKind::Opened).count() as u64;
         st.fixed = ttr.len() as u64;
         st.mttr_mean_hours = mean(&ttr);
-        for &i in &window_runs {
-            if d.rules(i).iter().any(|r| r.rule_id == *id) {
-                st.runs_evaluated += 1;
-            }
-            if d.findings(i).iter().any(|f| f.rule_id == *id) {
-                st.runs_fired += 1;
-            }
-        }
+        st.runs_evaluated = runs_evaluated.get(id).copied().unwrap_or(0);
+        st.runs_fired = runs_fired.get(id).copied().unwrap_or(0);
         for &i in &lasts {
             for f in d.findings(i).iter().filter(|f| f.rule_id == *id) {
                 if f.exception_id.is_some() {
