@@ -42,7 +42,7 @@ pub struct ReportArgs {
     /// Write the report to FILE (html default: bylaw-report.html; md and json: stdout).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Only this framework: the evidence report of soc2, pci-dss, hipaa, nist-800-53, cis, ….
+    /// Only this framework (any case): the evidence report of soc2, pci-dss, hipaa, nist-800-53, cis, ….
     #[arg(long, value_name = "ID")]
     pub framework: Option<String>,
     /// First day or instant included: YYYY-MM-DD, RFC 3339, or a duration back from now (30d, 12w, 48h).
@@ -147,7 +147,7 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> u8 {
             PeriodArg::Week => Period::Week,
             PeriodArg::Month => Period::Month,
         },
-        framework: args.framework.clone(),
+        framework: args.framework.as_deref().map(|f| f.trim().to_ascii_lowercase()),
     };
     let store = match Store::open(&store) {
         Ok(s) => s,

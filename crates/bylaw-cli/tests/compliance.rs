@@ -339,9 +339,11 @@ fn check_reports(store: &str, shown: &str) {
         "{md}"
     );
     assert!(!md.contains("PCI DSS"), "{md}");
-    let out = report_cmd(dir, &["report", "--store", store, "--format", "json", "--framework", "soc2"]);
+    let out = report_cmd(dir, &["report", "--store", store, "--format", "json", "--framework", "SOC2"]);
     let soc2_only: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(soc2_only["frameworks"].as_array().unwrap().len(), 1);
+    assert_eq!(soc2_only["frameworks"][0]["id"], "soc2");
+    assert_eq!(soc2_only["query"]["framework"], "soc2");
 
     // ---- filters: the last two weeks; another environment has nothing
     let out = report_cmd(dir, &["report", "--store", store, "--format", "json", "--since", "2026-04-27"]);
