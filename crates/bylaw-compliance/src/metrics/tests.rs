@@ -253,3 +253,31 @@ fn nearest_rank_percentile_and_buckets() {
     assert_eq!(format_time(bucket_start(Period::Week, at("2026-01-11T23:59:59Z"))), "2026-01-05T00:00:00Z");
     assert_eq!(format_time(bucket_next(Period::Month, at("2026-12-01T00:00:00Z"))), "2027-01-01T00:00:00Z");
 }
+
+#[test]
+fn empty_periods_carry_the_state_over_and_scores_weigh_repositories_by_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("h.db").to_str().unwrap()).unwrap();
+    store.record(&report(vec![finding("R1", "a.yaml", false)]), &meta("2026-01-05T09:00:00Z")).unwrap();
+    let mut other = meta("2026-01-20T09:00:00Z");
+    other.repository = Some("acme/lib".into());
+    store.record(&report(vec![]), &other).unwrap();
+    let r = compute(&store, &Query::default(), at(NOW)).unwrap();
+    // weeks of 5, 12 (no run) and 19 January
+    let runs: Vec<u64> = r.periods.iter().map(|p| p.runs).collect();
+    assert_eq!(runs, [1, 0, 1]);
+    let scores: Vec<Option<f64>> = r.periods.iter().map(|p| p.score).collect();
+    // acme/app 2 of 3 rules pass; then acme/lib 3 of 3 joins: 5 of 6
+    assert_eq!(scores, [Some(66.67), Some(66.67), Some(83.33)]);
+    assert_eq!(r.periods[1].open_by_severity.high, 1);
+    assert_eq!(r.totals.score, Some(83.33));
+    let repos: Vec<(Option<&str>, Option<f64>)> =
+        r.repositories.iter().map(|x| (x.repository.as_deref(), x.score)).collect();
+    assert_eq!(repos, [(Some("acme/app"), Some(66.67)), (Some("acme/lib"), Some(100.0))]);
+    let lib = r.scores.iter().find(|s| s.name == "acme/lib").unwrap();
+    assert_eq!(lib.series, [None, None, Some(100.0)]);
+    // only acme/lib: nothing was ever open there
+    let q = Query { repository: Some("acme/lib".into()), ..Query::default() };
+    let lib_only = compute(&store, &q, at(NOW)).unwrap();
+    assert_eq!((lib_only.totals.runs, lib_only.totals.opened, lib_only.totals.fix_rate), (1, 0, None));
+}
