@@ -692,6 +692,27 @@ pub fn compute_from(
     }
 
     // ---- frameworks
+    // each rule at the last runs, gathered once
+    #[derive(Default)]
+    struct AtLasts<'f> {
+        open: u64,
+        excepted: Vec<&'f FindingRow>,
+        evaluated: bool,
+    }
+    let mut at_lasts: HashMap<&str, AtLasts> = HashMap::new();
+    for &i in &lasts {
+        for r in d.rules(i) {
+            at_lasts.entry(r.rule_id.as_str()).or_default().evaluated = true;
+        }
+        for f in d.findings(i) {
+            let a = at_lasts.entry(f.rule_id.as_str()).or_default();
+            if f.exception_id.is_some() {
+                a.excepted.push(f);
+            } else {
+                a.open += 1;
+            }
+        }
+    }
     let mut matrices = Vec::new();
     for fw in &fw_ids {
         let mut controls: BTreeMap<String, (String, BTreeSet<&str>)> = BTreeMap::new();
@@ -712,25 +733,21 @@ pub fn compute_from(
             let mut crules = Vec::new();
             let mut excs: BTreeMap<String, ExceptionRef> = BTreeMap::new();
             for rid in &rule_ids {
-                let (mut open, mut excepted, mut evaluated) = (0, 0, false);
-                for &i in &lasts {
-                    if d.rules(i).iter().any(|r| r.rule_id == *rid) {
-                        evaluated = true;
-                    }
-                    for f in d.findings(i).iter().filter(|f| f.rule_id == *rid) {
-                        match &f.exception_id {
-                            Some(id) => {
-                                excepted += 1;
+                let (open, excepted, evaluated) = match at_lasts.get(rid) {
+                    Some(a) => {
+                        for f in &a.excepted {
+                            if let Some(id) = &f.exception_id {
                                 excs.entry(id.clone()).or_insert_with(|| ExceptionRef {
                                     id: id.clone(),
                                     approved_by: f.exception_approved_by.clone(),
                                     expires: f.exception_expires.clone(),
                                 });
                             }
-                            None => open += 1,
                         }
+                        (a.open, a.excepted.len() as u64, a.evaluated)
                     }
-                }
+                    None => (0, 0, false),
+                };
                 let status = if open > 0 {
                     ControlState::Fail
                 } else if excepted > 0 {
