@@ -94,7 +94,9 @@ pub struct Totals {
     pub runs: u64,
     /// Findings (by fingerprint) first seen in the window.
     pub opened: u64,
-    /// Findings (by fingerprint) that disappeared in the window.
+    /// Fixes in the window: a finding absent from a later run of its
+    /// stream that evaluated its rule (a finding fixed, recurring and fixed
+    /// again counts twice).
     pub fixed: u64,
     /// Findings open at the last run of each repository (not excepted).
     pub open: u64,
@@ -190,7 +192,7 @@ pub struct ExceptionStats {
     pub age_days: u64,
     /// Findings it covered at the last run that listed it.
     pub matched: u64,
-    /// Expires within 14 days of `generated_at`.
+    /// Open (active or expiring at the last runs) and expires within 14 days of `generated_at`.
     pub expiring_soon: bool,
 }
 
@@ -222,7 +224,8 @@ pub struct RuleStats {
     /// Runs that evaluated the rule / runs in which it fired.
     pub runs_evaluated: u64,
     pub runs_fired: u64,
-    /// Open findings at the last runs, for drill-down: at most 50, by path, line.
+    /// Findings at the last runs, for drill-down (excepted ones with
+    /// [`OpenFinding::exception`] set): at most 50, by path, line.
     pub open_findings: Vec<OpenFinding>,
 }
 
@@ -258,7 +261,8 @@ pub struct RepositoryStats {
     pub opened: u64,
     pub fixed: u64,
     pub score: Option<f64>,
-    /// Open findings at its last run, at most 50, by rule, path, line.
+    /// Findings at its last runs (excepted ones with
+    /// [`OpenFinding::exception`] set), at most 50, by rule, path, line.
     pub open_findings: Vec<OpenFinding>,
 }
 
@@ -306,7 +310,7 @@ pub enum ControlState {
     Fail,
     /// No open finding, but at least one excepted.
     Excepted,
-    /// No mapped rule was evaluated in the window.
+    /// No mapped rule was evaluated by the last runs.
     NotEvaluated,
 }
 
