@@ -22,7 +22,8 @@
 //! `score`, `exception-ageing`, `noise`); rows of runs carry
 //! `data-period` (start of their bucket) and `data-env`; chart points carry
 //! `data-period`. The filters hide rows and points (class `filtered-out`);
-//! the numbers of the headline are those of the whole window.
+//! the numbers of the headline are those of the whole window. A link can
+//! preselect them: `report.html#from=2026-04-06&to=2026-04-20&env=prod`.
 //!
 //! Every input-derived string is HTML-escaped ([`crate::svg::escape`]).
 
@@ -61,7 +62,7 @@ code{font-size:.85em;background:#f6f8fa;padding:0 .2rem;border-radius:3px;word-b
 
 /// The filters: fills the selects from the embedded model, hides rows and
 /// chart points outside the chosen periods / environment.
-const SCRIPT: &str = r#"
+const SCRIPT: &str = r##"
 (function(){
   "use strict";
   var el=document.getElementById("report-data");
@@ -89,12 +90,25 @@ const SCRIPT: &str = r#"
     });
     document.getElementById("filter-shown").textContent=n+" run"+(n===1?"":"s")+" shown";
   }
-  [from,to,env].forEach(function(s){s.addEventListener("change",apply);});
+  // a link may preselect the filters: #from=YYYY-MM-DD&to=YYYY-MM-DD&env=ENV
+  var wanted={};
+  location.hash.replace(/^#/,"").split("&").forEach(function(kv){
+    var i=kv.indexOf("=");
+    if(i>0){wanted[decodeURIComponent(kv.slice(0,i))]=decodeURIComponent(kv.slice(i+1));}
+  });
+  function pick(sel,v){for(var i=0;i<sel.options.length;i++){if(sel.options[i].value.indexOf(v)===0){sel.selectedIndex=i;return;}}}
+  if(wanted.from){pick(from,wanted.from);}
+  if(wanted.to){pick(to,wanted.to);}
+  if(wanted.env!==undefined){for(var i=0;i<env.options.length;i++){if(env.options[i].value===wanted.env){env.selectedIndex=i;}}}
+  [from,to,env].forEach(function(s){s.addEventListener("change",function(){
+    history.replaceState(null,"","#from="+from.value.slice(0,10)+"&to="+to.value.slice(0,10)+"&env="+encodeURIComponent(env.value));
+    apply();
+  });});
   form.hidden=false;
   apply();
   window.addEventListener("beforeprint",function(){document.querySelectorAll("details").forEach(function(d){d.open=true;});});
 })();
-"#;
+"##;
 
 /// A percentage as shown (`85.5%`), `n/a` for none.
 fn pct(v: Option<f64>) -> String {
