@@ -51,13 +51,14 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .status{display:inline-block;border-radius:3px;padding:0 .35rem;font-size:.8rem;font-weight:600;color:#fff}
 .status.pass{background:var(--pass)}.status.fail{background:var(--fail)}.status.excepted{background:var(--exc)}.status.not-evaluated{background:var(--na)}
 .sev-critical,.sev-high{color:var(--fail);font-weight:600}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(480px,100%),1fr));gap:1rem}
+section{overflow-x:auto}
 figure{margin:0}figcaption{font-weight:600;margin-bottom:.2rem}svg.chart{max-width:100%;height:auto;font-family:inherit}
 details{border:1px solid var(--line);border-radius:6px;padding:.3rem .6rem;margin:.3rem 0}summary{cursor:pointer}
 code{font-size:.85em;background:#f6f8fa;padding:0 .2rem;border-radius:3px;word-break:break-all}
 #filters{border:1px solid var(--line);border-radius:6px;padding:.5rem .7rem;background:#f6f8fa}#filters label{margin-right:1rem}
 .filtered-out{display:none}.muted{color:var(--muted)}
-@media print{#filters{display:none}body{max-width:none;padding:0;font-size:10pt}h2{break-after:avoid}figure,tr,.card{break-inside:avoid}a{color:inherit;text-decoration:none}details{border:none;padding:0}}
+@media print{#filters{display:none}section{overflow:visible}body{max-width:none;padding:0;font-size:10pt}h2{break-after:avoid}figure,tr,.card{break-inside:avoid}a{color:inherit;text-decoration:none}details{border:none;padding:0}}
 "#;
 
 /// The filters: fills the selects from the embedded model, hides rows and

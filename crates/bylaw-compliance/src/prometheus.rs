@@ -358,6 +358,17 @@ mod tests {
     }
 
     #[test]
+    fn label_values_from_the_store_are_escaped_in_the_output() {
+        let mut r = crate::html::tests::sample();
+        r.repositories[0].repository = Some("acme/\"shop\"\\x\ny".into());
+        r.query.environment = None;
+        let text = render(&r);
+        assert!(text.contains("bylaw_runs_total{repository=\"acme/\\\"shop\\\"\\\\x\\ny\"} 2\n"), "{text}");
+        // one sample per line: the newline did not break the line
+        assert!(text.lines().all(|l| l.starts_with('#') || l.starts_with("bylaw_")));
+    }
+
+    #[test]
     fn a_missing_rate_is_absent_not_zero() {
         let mut r = crate::html::tests::sample();
         r.totals.fix_rate = None;
