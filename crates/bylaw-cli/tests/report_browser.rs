@@ -231,6 +231,36 @@ fn the_report_renders_in_chromium_with_the_stores_numbers() {
     assert!(hidden >= runs_hidden);
     assert!(page.dom.contains("id=\"filter-shown\" class=\"muted\">2 runs shown<"));
 
+    // a period filter hides the runs and the chart points of the earlier buckets
+    let second = periods[1]["start"].as_str().unwrap();
+    let page = open(&chromium, &format!("{url}#from={}", &second[..10]), &["--dump-dom"]);
+    assert!(page.console.is_empty(), "{:?}", page.console);
+    let first = periods[0]["start"].as_str().unwrap();
+    let in_first =
+        json["runs"].as_array().unwrap().iter().filter(|r| r["started_at"].as_str().unwrap() < second).count();
+    assert!(in_first >= 1);
+    assert!(
+        page.dom.contains(&format!("id=\"filter-shown\" class=\"muted\">{} runs shown<", RUNS - in_first)),
+        "period filter count"
+    );
+    let first_points = dom.matches(&format!("data-period=\"{first}\"")).count();
+    assert!(first_points > 0);
+    // every element of the first bucket carries the class after the script ran
+    let first_elems: Vec<&str> = page
+        .dom
+        .match_indices(&format!("data-period=\"{first}\""))
+        .map(|(i, _)| {
+            let start = page.dom[..i].rfind('<').unwrap();
+            &page.dom[start..i + page.dom[i..].find('>').unwrap()]
+        })
+        .collect();
+    assert_eq!(first_elems.len(), first_points);
+    assert!(
+        first_elems.iter().all(|e| e.contains("filtered-out")),
+        "{:?}",
+        first_elems.iter().find(|e| !e.contains("filtered-out"))
+    );
+
     // screenshots, kept as artifacts
     let dir = artifacts();
     for (name, size, hash) in [
