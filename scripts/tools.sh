@@ -14,6 +14,8 @@
 #        scripts/tools.sh postgresql         -> directory of PostgreSQL's server binaries (initdb, postgres;
 #                                               Debian's postgresql package, for the history store's
 #                                               tests: crates/bylaw-history/src/testing.rs)
+#        scripts/tools.sh chromium           -> path of Debian's chromium executable (headless, for the
+#                                               HTML report's browser test: crates/bylaw-cli/tests/report_browser.rs)
 #        scripts/tools.sh cargo-deny         -> path of the cargo-deny executable (crates.io, built
 #                                               once with `cargo install --locked`: a few minutes)
 set -euo pipefail
@@ -118,6 +120,28 @@ case "${1:-}" in
     fi
     echo "$bin"
     ;;
+  chromium)
+    # Debian's chromium package (no browser build is downloaded: the test
+    # drives this binary with --headless); the newest on PATH is used
+    find_chromium() { command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null || true; }
+    bin="$(find_chromium)"
+    if [ -z "$bin" ] || ! "$bin" --version >/dev/null 2>&1; then
+      command -v apt-get >/dev/null ||
+        { echo "tools.sh: chromium is required and there is no apt-get to install it: install Chromium and put chromium on PATH" >&2; exit 2; }
+      as_root=""
+      if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null ||
+          { echo "tools.sh: installing chromium with apt-get needs root or sudo: apt-get install chromium" >&2; exit 2; }
+        as_root=sudo
+      fi
+      echo "installing Debian's chromium package with apt-get" >&2
+      $as_root apt-get update >&2
+      $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >&2
+      bin="$(find_chromium)"
+      [ -n "$bin" ] && "$bin" --version >&2 || { echo "tools.sh: chromium was installed but does not run" >&2; exit 2; }
+    fi
+    echo "$bin"
+    ;;
   cargo-deny)
     root="$tools/cargo-deny"
     if ! "$root/bin/cargo-deny" --version 2>/dev/null | grep -q "$CARGO_DENY"; then
@@ -127,7 +151,7 @@ case "${1:-}" in
     echo "$PWD/$root/bin/cargo-deny"
     ;;
   *)
-    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy|docker-registry|postgresql|cargo-deny" >&2
+    echo "usage: scripts/tools.sh octokit|check-jsonschema|groovy|docker-registry|postgresql|chromium|cargo-deny" >&2
     exit 2
     ;;
 esac

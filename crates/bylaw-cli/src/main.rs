@@ -22,8 +22,10 @@ mod impact_cmd;
 mod history_cmd;
 mod init;
 mod lock_cmd;
+mod metrics_cmd;
 mod process;
 mod rego_args;
+mod report_cmd;
 mod test_cmd;
 mod validate;
 
@@ -90,6 +92,12 @@ pub enum Command {
 
     /// The history store of `--record`: import earlier JSON reports and SARIF files.
     History(history_cmd::HistoryArgs),
+
+    /// Compliance report of the history store: HTML, Markdown or JSON; a framework's evidence report; the regression gate.
+    Report(report_cmd::ReportArgs),
+
+    /// Compliance metrics of the history store in the Prometheus text format (stdout or a node-exporter textfile).
+    Metrics(metrics_cmd::MetricsArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -186,6 +194,8 @@ fn run() -> ExitCode {
         Command::Impact(args) => impact_cmd::run(args, &cli),
 
         Command::History(args) => history_cmd::run(args, &cli),
+        Command::Report(args) => report_cmd::run(args, &cli),
+        Command::Metrics(args) => metrics_cmd::run(args, &cli),
         Command::Schema(args) => {
             let text = match args.kind {
                 SchemaKind::Policy => bylaw_engine::policy::POLICY_SCHEMA,

@@ -49,7 +49,7 @@ pub mod testing;
 
 pub use bylaw_engine::report::Report;
 pub use location::Location;
-pub use query::{FindingRow, PolicyRow, RunRow};
+pub use query::{ExceptionRow, FindingRow, PolicyRow, RuleRow, RunFilter, RunRow, Window};
 
 use bylaw_engine::chrono::{DateTime, SecondsFormat, Utc};
 use bylaw_engine::context::PipelineContext;
@@ -324,6 +324,16 @@ impl Store {
     /// [`HistoryError::Database`] when the query fails.
     pub fn findings(&self, run: RunId) -> Result<Vec<FindingRow>, HistoryError> {
         on_conn!(self, self.db_error(), |c| query::findings(c, run))
+    }
+
+    /// Every run `filter` selects with its findings, rules, exception
+    /// statuses and policies: one query per table, whatever the number of
+    /// runs (what `bylaw-compliance` computes its metrics from).
+    ///
+    /// # Errors
+    /// [`HistoryError::Database`] when a query fails.
+    pub fn window(&self, filter: &RunFilter) -> Result<Window, HistoryError> {
+        on_conn!(self, self.db_error(), |c| query::window(c, filter))
     }
 
     /// The policies (with versions) of run `run`, by name.

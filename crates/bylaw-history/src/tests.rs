@@ -266,3 +266,44 @@ fn json_reports_and_sarif_logs_read_back() {
     assert_eq!(r.findings, report.findings);
     assert_eq!(back.meta, import::FileMeta::default());
 }
+
+/// `Store::window`: the filters select the same runs and rows on both backends.
+fn window_of(store: &Store) -> Vec<(usize, usize, usize, usize, usize)> {
+    store.record(&two_findings(), &meta(2)).unwrap();
+    let mut other = meta(9);
+    other.repository = Some("acme/other".into());
+    other.git_ref = Some("refs/heads/main".into());
+    store.record(&sample(vec![]), &other).unwrap();
+    let mut dev = meta(16);
+    dev.git_ref = Some("dev".into());
+    store.record(&two_findings(), &dev).unwrap();
+    let sizes = |f: &RunFilter| {
+        let w = store.window(f).unwrap();
+        (w.runs.len(), w.findings.len(), w.rules.len(), w.exceptions.len(), w.policies.len())
+    };
+    let all = store.window(&RunFilter::default()).unwrap();
+    assert_eq!(all.runs.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(all.rules[0].controls, ["CIS-5.2.6"]);
+    assert_eq!(all.exceptions[0].approved_by, ["alice", "@acme/sec"]);
+    assert_eq!((all.runs[0].files, all.runs[0].documents), (2, 2));
+    vec![
+        sizes(&RunFilter::default()),
+        sizes(&RunFilter { git_ref: Some("main".into()), ..RunFilter::default() }),
+        sizes(&RunFilter { repository: Some("acme/app".into()), ..RunFilter::default() }),
+        sizes(&RunFilter {
+            since: Some("2026-03-09T09:30:00Z".into()),
+            until: Some("2026-03-10T00:00:00Z".into()),
+            ..RunFilter::default()
+        }),
+        sizes(&RunFilter { environment: Some("staging".into()), ..RunFilter::default() }),
+    ]
+}
+
+#[test]
+fn window_filters_alike_in_sqlite_and_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = window_of(&Store::open(dir.path().join("w.db").to_str().unwrap()).unwrap());
+    assert_eq!(sqlite, [(3, 4, 3, 3, 3), (2, 2, 2, 2, 2), (2, 4, 2, 2, 2), (1, 0, 1, 1, 1), (0, 0, 0, 0, 0)]);
+    let pg = testing::Postgres::start().unwrap();
+    assert_eq!(window_of(&Store::open(&pg.url()).unwrap()), sqlite);
+}
