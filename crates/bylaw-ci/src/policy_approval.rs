@@ -59,6 +59,7 @@
 use crate::forge::{ApiFailure, Approvals, Forge};
 use crate::host::Console;
 use crate::requests::Approvers;
+use bylaw_report::escape::{md_code, md_code_cell, md_text, md_text_keeping_code};
 use bylaw_engine::compile::PolicySet;
 use bylaw_engine::loader::Loaded;
 use serde_json::{json, Map, Value};
@@ -348,7 +349,7 @@ impl Gate {
     pub fn summary(&self) -> String {
         let mut s = String::from("### Approval of policy changes\n\n");
         if let Some(e) = &self.error {
-            s.push_str(&format!("❌ {}\n\n", md(e)));
+            s.push_str(&format!("❌ {}\n\n", md_text_keeping_code(e)));
         }
         if !self.policies.is_empty() {
             s.push_str(
@@ -363,26 +364,30 @@ impl Gate {
                 };
                 let required = if p.required.is_empty() { "nobody".into() } else { p.required.join(", ") };
                 let by = if p.approved() {
-                    p.approved_by.iter().map(|(u, how)| format!("✅ @{u} ({how})")).collect::<Vec<_>>().join("<br>")
+                    p.approved_by
+                        .iter()
+                        .map(|(u, how)| format!("✅ @{} ({})", md_text(u), md_text(how)))
+                        .collect::<Vec<_>>()
+                        .join("<br>")
                 } else {
                     "⏳ nobody yet".into()
                 };
                 s.push_str(&format!(
-                    "| `{}` (`{}`) | {} | {} | {} | {} |\n",
-                    md(&p.name),
-                    md(&p.file),
-                    md(&version),
+                    "| {} ({}) | {} | {} | {} | {} |\n",
+                    md_code_cell(&p.name),
+                    md_code_cell(&p.file),
+                    md_text(&version),
                     p.change.as_str(),
-                    md(&required),
-                    md(&by)
+                    md_text(&required),
+                    by
                 ));
             }
             s.push('\n');
         }
         for p in self.policies.iter().filter(|p| !p.reasons.is_empty()) {
-            s.push_str(&format!("`{}` changes what judges this repository:\n", md(&p.file)));
+            s.push_str(&format!("{} changes what judges this repository:\n", md_code(&p.file)));
             for r in &p.reasons {
-                s.push_str(&format!("- {}\n", md(r)));
+                s.push_str(&format!("- {}\n", md_text_keeping_code(r)));
             }
             s.push('\n');
         }
@@ -390,7 +395,7 @@ impl Gate {
         if !notes.is_empty() {
             s.push_str("Approvals that do not count:\n");
             for n in notes {
-                s.push_str(&format!("- {}\n", md(n)));
+                s.push_str(&format!("- {}\n", md_text_keeping_code(n)));
             }
             s.push('\n');
         }
@@ -445,11 +450,6 @@ fn owners_word(g: &Gate) -> &'static str {
 
 fn first_chars(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
-}
-
-/// Text for a Markdown table cell.
-fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// SHA-256 hex of `bytes`.

@@ -200,7 +200,8 @@ fn an_unreachable_store_warns_and_keeps_the_exit_code_and_artifacts() {
     let url = format!("postgres://bylaw:hunter2@127.0.0.1:{port}/history");
     for (store, shown) in [
         (url.clone(), format!("postgres://bylaw:***@127.0.0.1:{port}/history")),
-        ("no/such/dir/h.db".to_owned(), "no/such/dir/h.db".to_owned()),
+        // a file where the store's directory should be
+        ("policy.yaml/h.db".to_owned(), "policy.yaml/h.db".to_owned()),
     ] {
         let _ = std::fs::remove_dir_all(dir.path().join("out"));
         let args = check_args(&["--record", &store, "--json", "out/r.json", "--sarif", "out/r.sarif"]);

@@ -306,7 +306,7 @@ fn github_without_an_approval_the_gate_fails_naming_the_owners() {
     assert_eq!(gate["output"]["title"], "1 of 1 changed policy awaiting an owner's approval");
     let summary = gate["output"]["summary"].as_str().unwrap();
     assert!(
-        summary.contains("| `workloads` (`policies/workloads.yaml`) | 1.0.0 → 1.1.0 | modified | @acme/security, dave, bob | ⏳ nobody yet |"),
+        summary.contains("| `workloads` (`policies/workloads.yaml`) | 1.0.0 → 1.1.0 | modified | @\u{200B}acme/security, dave, bob | ⏳ nobody yet |"),
         "{summary}"
     );
     assert!(!summary.contains("mallory"), "the PR's own owners are not approvers: {summary}");
@@ -358,7 +358,7 @@ fn github_approvals_by_a_non_owner_the_author_or_of_an_older_commit_do_not_count
     let gate = check_run(&calls, "bylaw: policy approval");
     assert_eq!(gate["conclusion"], "failure");
     let summary = gate["output"]["summary"].as_str().unwrap();
-    assert!(summary.contains("Approvals that do not count:") && summary.contains("@dave approved commit"), "{summary}");
+    assert!(summary.contains("Approvals that do not count:") && summary.contains("@\u{200B}dave approved commit"), "{summary}");
     assert!(audit(d).is_empty());
 }
 
@@ -387,7 +387,7 @@ fn github_an_owners_approval_on_the_head_passes_and_is_recorded_once() {
     let gate = check_run(&calls, "bylaw: policy approval");
     assert_eq!(gate["conclusion"], "success");
     assert_eq!(gate["output"]["title"], "1 changed policy approved by their owners");
-    assert!(gate["output"]["summary"].as_str().unwrap().contains("✅ @dave (@dave is a listed approver)"));
+    assert!(gate["output"]["summary"].as_str().unwrap().contains("✅ @dave (@\u{200B}dave is a listed approver)"));
     let entries = audit(d);
     assert_eq!(entries.len(), 1);
     let e = &entries[0];

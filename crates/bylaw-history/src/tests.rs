@@ -218,9 +218,13 @@ fn an_unreachable_store_is_an_open_error_without_the_password() {
         "{text}"
     );
     assert!(!text.contains("hunter2"), "{text}");
-    // a directory that does not exist
-    let e = Store::open("/nonexistent/dir/history.db").unwrap_err().to_string();
-    assert!(e.starts_with("cannot open the history store /nonexistent/dir/history.db: "), "{e}");
+    // a directory that cannot be made (a file is in the way; missing
+    // directories are created: a_missing_directory_of_the_sqlite_file_is_created)
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file"), "").unwrap();
+    let path = dir.path().join("file/history.db").to_string_lossy().into_owned();
+    let e = Store::open(&path).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("cannot open the history store {path}: cannot create the directory ")), "{e}");
 }
 
 #[test]
