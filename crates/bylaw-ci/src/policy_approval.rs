@@ -59,9 +59,9 @@
 use crate::forge::{ApiFailure, Approvals, Forge};
 use crate::host::Console;
 use crate::requests::Approvers;
-use bylaw_report::escape::{md_code, md_code_cell, md_text, md_text_keeping_code};
 use bylaw_engine::compile::PolicySet;
 use bylaw_engine::loader::Loaded;
+use bylaw_report::escape::{md_code, md_code_cell, md_text, md_text_keeping_code};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};

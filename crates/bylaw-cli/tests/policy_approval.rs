@@ -358,7 +358,10 @@ fn github_approvals_by_a_non_owner_the_author_or_of_an_older_commit_do_not_count
     let gate = check_run(&calls, "bylaw: policy approval");
     assert_eq!(gate["conclusion"], "failure");
     let summary = gate["output"]["summary"].as_str().unwrap();
-    assert!(summary.contains("Approvals that do not count:") && summary.contains("@\u{200B}dave approved commit"), "{summary}");
+    assert!(
+        summary.contains("Approvals that do not count:") && summary.contains("@\u{200B}dave approved commit"),
+        "{summary}"
+    );
     assert!(audit(d).is_empty());
 }
 
