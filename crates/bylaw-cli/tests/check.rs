@@ -405,7 +405,7 @@ fn a_baseline_reports_old_findings_at_audit_level_and_blocks_only_new_ones() {
     assert!(err.contains("wrote the baseline"), "its own earlier baseline is replaced: {err}");
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("baseline.json")).unwrap()).unwrap();
-    assert_eq!(written["bylaw_baseline"], 1);
+    assert_eq!(written["bylaw_baseline"], 2);
     assert_eq!(written["findings"][0]["rule"], "KB-001");
     // nothing new: the old finding is audit-level, the run passes
     let (code, out, err) = bylaw(&["--baseline", "baseline.json", "--format", "json"]);
@@ -456,4 +456,107 @@ fn a_baseline_reports_old_findings_at_audit_level_and_blocks_only_new_ones() {
     let (code, _, err) = bylaw(&["--baseline", "other.json"]);
     assert_eq!(code, 2);
     assert!(err.contains("error: other.json:1:8: not a bylaw baseline: missing field `bylaw_baseline`\n"), "{err}");
+}
+
+/// Runs `check . -p pack:kubernetes-restricted --no-config ARGS` in `dir`.
+fn check_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["check", ".", "-p", "pack:kubernetes-restricted", "--no-config"];
+    all.extend_from_slice(args);
+    let out = Command::new(env!("CARGO_BIN_EXE_bylaw")).args(&all).current_dir(dir).env_clear().output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+/// A Deployment whose containers are `containers` (YAML list items).
+fn deployment(containers: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{ name: web }}\nspec:\n  template:\n    spec:\n      containers:\n{containers}"
+    )
+}
+
+const COMPLIANT: &str = "        - name: sidecar\n          image: busybox:1.36\n          securityContext:\n            allowPrivilegeEscalation: false\n            runAsNonRoot: true\n            capabilities: { drop: [ALL] }\n            seccompProfile: { type: RuntimeDefault }\n";
+
+#[test]
+fn a_findings_identity_survives_an_inserted_container_and_a_grown_security_context() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let app = "        - name: app\n          image: nginx:1.25\n";
+    std::fs::write(dir.join("web.yaml"), deployment(app)).unwrap();
+    let (code, _, err) = check_in(dir, &["--write-baseline", "baseline.json", "-q"]);
+    assert_eq!(code, 1, "{err}");
+    let fingerprints = |out: &str| -> Vec<(String, String)> {
+        let report: serde_json::Value = serde_json::from_str(out).unwrap();
+        let mut v: Vec<(String, String)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["rule_id"].as_str().unwrap().to_owned(), f["fingerprint"].as_str().unwrap().to_owned()))
+            .collect();
+        v.sort();
+        v
+    };
+    let (_, before, _) = check_in(dir, &["--format", "json"]);
+    let before = fingerprints(&before);
+    assert!(before.len() >= 3, "the restricted pack finds several things in a bare container: {before:?}");
+
+    // a compliant container inserted before `app`, and `app` gets a
+    // securityContext that fixes nothing yet: nothing is new
+    let grown = "        - name: app\n          image: nginx:1.25\n          securityContext: { readOnlyRootFilesystem: true }\n";
+    std::fs::write(dir.join("web.yaml"), deployment(&format!("{COMPLIANT}{grown}"))).unwrap();
+    let (_, after, _) = check_in(dir, &["--format", "json"]);
+    assert_eq!(fingerprints(&after), before, "the same findings keep their identity");
+    let (code, out, err) = check_in(dir, &["--baseline", "baseline.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("baseline: {} findings in the baseline reported at audit level; 0 new", before.len())),
+        "{out}"
+    );
+
+    // a violating container inserted first: its findings are new, `app`'s are not
+    let bad = "        - name: debug\n          image: busybox:1.36\n          securityContext: { privileged: true }\n";
+    std::fs::write(dir.join("web.yaml"), deployment(&format!("{bad}{COMPLIANT}{grown}"))).unwrap();
+    let (code, out, _) = check_in(dir, &["--baseline", "baseline.json", "--format", "json"]);
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for f in report["findings"].as_array().unwrap() {
+        let pointer = f["pointer"].as_str().unwrap();
+        let expected = if pointer.contains("/containers/0") { "new" } else { "unchanged" };
+        assert_eq!(f["baseline"], expected, "{f}");
+    }
+}
+
+#[test]
+fn a_baseline_of_format_1_is_matched_by_the_fingerprints_it_was_written_with() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: { name: old }\nspec:\n  containers:\n    - name: c\n      image: nginx:1.25\n      securityContext: { privileged: true }\n";
+    std::fs::write(dir.join("old.yaml"), pod).unwrap();
+    // written by bylaw 0.1.0 before finding identities named list items
+    std::fs::write(
+        dir.join("v1.json"),
+        r#"{"bylaw_baseline": 1, "findings": [{"fingerprint": "24caf7eaf8971cfe3c4c2b78cde21633",
+            "rule": "KB-001", "path": "old.yaml", "line": 8, "message": "container c runs privileged"}]}"#,
+    )
+    .unwrap();
+    let bylaw = |args: &[&str]| {
+        let mut all = vec!["check", ".", "-p", "pack:kubernetes-baseline", "--no-config"];
+        all.extend_from_slice(args);
+        let out = Command::new(env!("CARGO_BIN_EXE_bylaw")).args(&all).current_dir(dir).env_clear().output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, out) = bylaw(&["--baseline", "v1.json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("baseline: 1 finding in the baseline reported at audit level; 0 new"), "{out}");
+    // today's fingerprint differs (the container is named), and a format
+    // this bylaw does not know is refused
+    let (_, out) = bylaw(&["--format", "json"]);
+    assert!(!out.contains("24caf7eaf8971cfe3c4c2b78cde21633"), "{out}");
+    std::fs::write(dir.join("v9.json"), r#"{"bylaw_baseline": 9, "findings": []}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bylaw"))
+        .args(["check", ".", "-p", "pack:kubernetes-baseline", "--no-config", "--baseline", "v9.json"])
+        .current_dir(dir)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("format version 9 (this bylaw reads 1 to 2)"));
 }

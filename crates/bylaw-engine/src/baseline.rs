@@ -12,17 +12,34 @@
 //! `baselineState` (§3.27.24), shown in every output and counted apart
 //! (`summary.baselined`).
 //!
-//! The file is JSON: `{"bylaw_baseline": 1, "findings": [{"fingerprint",
+//! The file is JSON: `{"bylaw_baseline": 2, "findings": [{"fingerprint",
 //! "rule", "path", "line", "message"}]}`, sorted by path, line and rule so
-//! that it diffs well when committed.
+//! that it diffs well when committed. Format 1 differs only in the
+//! fingerprints: they were taken of the pointer of the deepest part of a
+//! finding's place that exists, with list indices (see
+//! [`crate::eval::identity`] for today's); a format-1 baseline is matched
+//! by those (recomputed from each finding), so it keeps working until it
+//! is rewritten with `--write-baseline`.
 
 use crate::report::{BaselineState, Enforcement, Report};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::Path;
 
-/// The format version written in `bylaw_baseline`.
-pub const VERSION: u32 = 1;
+/// The format version written in `bylaw_baseline`; 1 is read too.
+pub const VERSION: u32 = 2;
+
+/// The fingerprint format 1 gave `f` ([`crate::eval::fingerprint`] of its
+/// rule, path, resource, document and pointer).
+fn fingerprint_v1(f: &crate::report::Finding) -> String {
+    crate::eval::fingerprint(
+        &format!("{0}:{0}", f.rule_id),
+        &f.location.path,
+        f.resource.as_deref(),
+        f.document,
+        &f.pointer,
+    )
+}
 
 /// One baselined finding; only `fingerprint` is matched, the rest is for
 /// people reading the file.
@@ -90,10 +107,10 @@ impl Baseline {
             let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
             BaselineError::Invalid { path: format!("{shown}:{}:{}", e.line().max(1), e.column().max(1)), message }
         })?;
-        if b.bylaw_baseline != VERSION {
+        if !(1..=VERSION).contains(&b.bylaw_baseline) {
             return Err(BaselineError::Invalid {
                 path: shown.to_owned(),
-                message: format!("format version {} (this bylaw reads {VERSION})", b.bylaw_baseline),
+                message: format!("format version {} (this bylaw reads 1 to {VERSION})", b.bylaw_baseline),
             });
         }
         Ok(b)
@@ -119,7 +136,8 @@ impl Baseline {
                 f.baseline = Some(BaselineState::New);
                 continue;
             }
-            if known.contains(f.fingerprint.as_str()) {
+            let known_v1 = || self.bylaw_baseline == 1 && known.contains(fingerprint_v1(f).as_str());
+            if known.contains(f.fingerprint.as_str()) || known_v1() {
                 f.baseline = Some(BaselineState::Unchanged);
                 if f.enforcement != Enforcement::Audit {
                     f.notes.push(format!(

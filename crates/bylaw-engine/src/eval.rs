@@ -177,14 +177,79 @@ fn field_display(path: &FieldPath, doc: &Node, item: Option<&Node>, out: &mut St
     true
 }
 
+/// The identity of the place `segs` names in `root`, for [`fingerprint`]:
+/// the JSON pointer (RFC 6901) of the whole path — also the part that does
+/// not exist yet, so adding `securityContext: {}` to a container does not
+/// move a finding about a field under it — where an index into a list
+/// whose items are mappings is replaced, when the item has an `id` or
+/// else a `name` (a string or number that no other item of that list
+/// shares), by that key: `/spec/containers/name=app/securityContext`
+/// (after a NUL, which no key of a parsed document holds). Kubernetes
+/// containers, volumes, env and ports, GitHub Actions steps (`id`) and
+/// most lists people insert into are named so; inserting an item before
+/// another keeps the other's identity (KICS's search keys use names the
+/// same way). A path with no such item is exactly the pointer.
+pub fn identity(root: &Node, segs: &[Segment]) -> String {
+    let mut out = String::new();
+    let mut node = Some(root);
+    for (n, seg) in segs.iter().enumerate() {
+        let named = match (node.map(|n| &n.value), seg) {
+            (Some(NodeValue::Seq(items)), Segment::Index(i)) => items.get(*i).and_then(|item| item_key(items, item)),
+            _ => None,
+        };
+        match named {
+            Some((key, value)) => {
+                out.push('/');
+                out.push('\0');
+                out.push_str(key);
+                out.push('=');
+                out.push_str(&value);
+            }
+            None => out.push_str(&to_pointer(&segs[n..=n])),
+        }
+        node = node.and_then(|n| n.at(std::slice::from_ref(seg)));
+    }
+    out
+}
+
+/// The identifying key of `item` among `items` ([`identity`]): `id`, else
+/// `name`, when it is a string or integer no other item has under the
+/// same key.
+fn item_key(items: &[Node], item: &Node) -> Option<(&'static str, String)> {
+    #[derive(PartialEq)]
+    enum Scalar<'a> {
+        Str(&'a str),
+        Int(i64),
+    }
+    fn scalar<'a>(n: &'a Node, key: &str) -> Option<Scalar<'a>> {
+        match &n.get(key)?.value {
+            NodeValue::Str { value, .. } => Some(Scalar::Str(value.as_str())),
+            NodeValue::Int(i) => Some(Scalar::Int(*i)),
+            _ => None,
+        }
+    }
+    ["id", "name"].into_iter().find_map(|key| {
+        let value = scalar(item, key)?;
+        let shared = items.iter().filter(|other| scalar(other, key).as_ref() == Some(&value)).nth(1).is_some();
+        let text = match value {
+            Scalar::Str(s) => s.to_owned(),
+            Scalar::Int(i) => i.to_string(),
+        };
+        (!shared).then_some((key, text))
+    })
+}
+
 /// Stable identity of a finding: rule, file, resource (or document index)
-/// and JSON pointer; no line numbers, so unrelated edits keep it.
+/// and the place's [`identity`] (baseline format 1 was written when it
+/// was the pointer of the deepest part that exists: [`crate::baseline`]
+/// still matches those); no line numbers, so unrelated edits keep it. 32 hex
+/// digits (the first 16 bytes of a SHA-256).
 pub fn fingerprint(
     rule: &str,
     path: &str,
     resource: Option<&Resource>,
     document: Option<u32>,
-    pointer: &str,
+    identity: &str,
 ) -> String {
     let mut h = Sha256::new();
     for part in [rule, path] {
@@ -201,7 +266,7 @@ pub fn fingerprint(
         None => h.update(format!("doc{}", document.unwrap_or(0)).as_bytes()),
     }
     h.update([0]);
-    h.update(pointer.as_bytes());
+    h.update(identity.as_bytes());
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(32);
     for b in h.finalize().iter().take(16) {
@@ -387,7 +452,13 @@ impl Evaluator<'_> {
             message,
             location: location(path, span),
             document: t.document,
-            fingerprint: fingerprint(&format!("{rule_id}:{}", r.id), path, t.resource.as_deref(), t.document, &pointer),
+            fingerprint: fingerprint(
+                &format!("{rule_id}:{}", r.id),
+                path,
+                t.resource.as_deref(),
+                t.document,
+                &identity(t.doc.node, segs),
+            ),
             pointer,
             resource: t.resource.clone(),
             notes,

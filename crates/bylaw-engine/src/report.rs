@@ -209,8 +209,10 @@ pub struct Finding {
     /// Shared by every finding of one document.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<std::sync::Arc<Resource>>,
-    /// Stable identity of the finding across unrelated edits (hex SHA-256
-    /// prefix of rule, path, resource and pointer; never line numbers).
+    /// Stable identity of the finding across unrelated edits (32 hex
+    /// digits, a SHA-256 prefix of rule, path, resource and the place's
+    /// identity — its pointer with named list items by name, see
+    /// [`crate::eval::identity`]; never line numbers).
     pub fingerprint: String,
     /// Extra facts for humans, e.g. "becomes blocking on 2027-01-31".
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
