@@ -7,7 +7,7 @@
 
 use crate::common::{self, safe, usage_error, EXIT_ERROR};
 use crate::Cli;
-use bylaw_compliance::model::{HistoryReport, Period, Query};
+use bylaw_compliance::model::{plural, HistoryReport, Period, Query};
 use bylaw_compliance::{html, markdown, metrics};
 use bylaw_engine::chrono::{DateTime, Duration, NaiveDate, Utc};
 use bylaw_history::{format_time, Store};
@@ -39,17 +39,17 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "html")]
     pub format: ReportFormat,
-    /// Write the report to FILE (html default: bylaw-report.html; md and json: stdout).
+    /// Write the report to FILE (html default: bylaw-report.html; md and json: stdout; `-`: stdout).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Only this framework (any case): the evidence report of soc2, pci-dss, hipaa, nist-800-53, cis, ….
     #[arg(long, value_name = "ID")]
     pub framework: Option<String>,
     /// First day or instant included: YYYY-MM-DD, RFC 3339, or a duration back from now (30d, 12w, 48h).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Last day or instant included (a YYYY-MM-DD day is included whole); default: now.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub until: Option<String>,
     /// Only runs of this environment.
     #[arg(long, value_name = "ENV")]
@@ -72,13 +72,25 @@ pub struct ReportArgs {
     pub config: Option<PathBuf>,
 }
 
-/// A `--since`/`--until` value as an RFC 3339 UTC instant: `YYYY-MM-DD`
-/// (00:00:00, or 23:59:59 when `end_of_day`), RFC 3339, or `N` followed by
-/// `h`, `d` or `w` back from `now`.
+/// A `--since`/`--until` value as an RFC 3339 UTC instant in whole
+/// seconds (the precision of recorded run times): `YYYY-MM-DD` (00:00:00,
+/// or 23:59:59 when `end_of_day`), RFC 3339, or `N` followed by `h`, `d`
+/// or `w` back from `now` (N ≥ 0). A fraction of a second rounds up for a
+/// start (`!end_of_day`: `09:00:00.5` is after a run at `09:00:00`) and
+/// down for an end, so that the window holds exactly the runs it names.
 pub fn parse_date(s: &str, now: DateTime<Utc>, end_of_day: bool) -> Result<String, String> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(format_time(t.with_timezone(&Utc)));
+        let t = t.with_timezone(&Utc);
+        let up = !end_of_day && t.timestamp_subsec_nanos() > 0;
+        return Ok(format_time(if up { t + Duration::seconds(1) } else { t }));
+    }
+    if let Some(rest) = s.strip_prefix('-') {
+        if rest.ends_with(['h', 'd', 'w']) && rest[..rest.len() - 1].parse::<u64>().is_ok() {
+            return Err(format!(
+                "`{s}` is a negative duration: a duration counts back from now, write `{rest}` for {rest} ago"
+            ));
+        }
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let (h, m, sec) = if end_of_day { (23, 59, 59) } else { (0, 0, 0) };
@@ -136,6 +148,9 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> u8 {
         (Ok(s), Ok(u)) => (s, u),
         (Err(code), _) | (_, Err(code)) => return code,
     };
+    if let Err(m) = window_order(args, since.as_deref(), until.as_deref(), now) {
+        return usage_error(&format!("bylaw report {m}"), None, color);
+    }
     let query = Query {
         since,
         until,
@@ -175,6 +190,25 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> u8 {
     }
 }
 
+/// `--since` must not be after the window's end: `--until`, or now.
+fn window_order(args: &ReportArgs, since: Option<&str>, until: Option<&str>, now: DateTime<Utc>) -> Result<(), String> {
+    let t = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).ok();
+    let Some(s) = since.and_then(t) else { return Ok(()) };
+    let given = args.since.as_deref().unwrap_or_default().trim();
+    match until.and_then(t) {
+        Some(u) if s > u => Err(format!(
+            "--since {given} is after --until {} ({}): the window would be empty",
+            args.until.as_deref().unwrap_or_default().trim(),
+            format_time(u)
+        )),
+        _ if s > now => Err(format!(
+            "--since {given} is after now ({}): the window would be empty (now is BYLAW_NOW when set)",
+            format_time(now)
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn write(args: &ReportArgs, report: &HistoryReport, color: bool) -> Result<(), u8> {
     let text = match args.format {
         ReportFormat::Html => html::render(report),
@@ -185,6 +219,7 @@ fn write(args: &ReportArgs, report: &HistoryReport, color: bool) -> Result<(), u
         },
     };
     let output = match (&args.output, args.format) {
+        (Some(p), _) if p.as_os_str() == "-" => None,
         (Some(p), _) => Some(p.clone()),
         (None, ReportFormat::Html) => Some(PathBuf::from("bylaw-report.html")),
         (None, _) => None,
@@ -204,11 +239,13 @@ fn write(args: &ReportArgs, report: &HistoryReport, color: bool) -> Result<(), u
             let what = if t.runs == 0 {
                 "no runs recorded".to_owned()
             } else {
+                let (label, score) = report.headline_score();
                 format!(
-                    "{} run{}, compliance score {}",
-                    t.runs,
-                    if t.runs == 1 { "" } else { "s" },
-                    t.score.map(|s| format!("{s:.2} %")).unwrap_or_else(|| "–".into())
+                    "{}, {} {}",
+                    plural(t.runs, "run"),
+                    // `compliance score`, or `SOC 2 compliance score` with --framework
+                    if report.query.framework.is_some() { label } else { label.to_lowercase() },
+                    score.map(|s| format!("{s:.2} %")).unwrap_or_else(|| "–".into())
                 )
             };
             eprintln!("wrote {} ({what})", safe(&path.display().to_string()));
@@ -233,5 +270,9 @@ mod tests {
         assert!(parse_date("yesterday", now, false).unwrap_err().contains("is not a date"));
         assert!(parse_date("d", now, false).is_err());
         assert!(parse_date("", now, false).is_err());
+        // whole seconds: a start rounds up, an end down
+        assert_eq!(parse_date("2026-03-01T09:00:00.5Z", now, false).unwrap(), "2026-03-01T09:00:01Z");
+        assert_eq!(parse_date("2026-03-01T09:00:00.5Z", now, true).unwrap(), "2026-03-01T09:00:00Z");
+        assert!(parse_date("-5d", now, false).unwrap_err().contains("`-5d` is a negative duration"));
     }
 }

@@ -275,7 +275,7 @@ fn check_reports(store: &str, shown: &str) {
     let cc66 = &soc2["controls"][1];
     assert_eq!(
         cc66["exceptions"],
-        serde_json::json!([{"id": "EXC-2", "approved_by": ["bob", "carol"], "expires": "2026-05-20"}])
+        serde_json::json!([{"id": "EXC-2", "approved_by": ["bob", "carol"], "expires": "2026-05-20", "status": "expiring"}])
     );
     let evidence: Vec<u64> = cc66["evidence"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
     assert_eq!(evidence, (11..=30).rev().collect::<Vec<u64>>());
@@ -329,7 +329,7 @@ fn check_reports(store: &str, shown: &str) {
     assert!(md.starts_with("# SOC 2 evidence report\n"), "{md}");
     assert!(md.contains("| `CC6.1` | Logical access security software, infrastructure, and architectures over protected information assets | fail |\n"), "{md}");
     assert!(md.contains("### CC6.6 — Logical access security measures"), "{md}");
-    assert!(md.contains("| `EXC-2` | bob, carol | 2026-05-20 |\n"), "{md}");
+    assert!(md.contains("| `EXC-2` | expiring | bob, carol | 2026-05-20 |\n"), "{md}");
     assert!(
         md.contains(&format!(
             "| #30 | {} | acme/shop | `main` | `{}` | fail | 3 | 1 |\n",

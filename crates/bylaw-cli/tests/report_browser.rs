@@ -216,7 +216,10 @@ fn the_report_renders_in_chromium_with_the_stores_numbers() {
             assert!(dom.contains(&format!("<tr id=\"run-{run}\"")), "evidence run {run} not in the runs table");
         }
     }
-    assert!(dom.contains("<code>EXC-7</code> approved by alice; expires 2026-05-10"), "exception in the matrix");
+    assert!(
+        dom.contains("<code>EXC-7</code> expiring, approved by alice; expires 2026-05-10"),
+        "exception in the matrix"
+    );
 
     // filters preselected by the URL hide the other environment's runs
     let page = open(&chromium, &format!("{url}#env=staging"), &["--dump-dom"]);

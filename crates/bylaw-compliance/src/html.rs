@@ -28,8 +28,8 @@
 //! Every input-derived string is HTML-escaped ([`crate::svg::escape`]).
 
 use crate::model::{
-    ControlState, ExceptionStats, FrameworkMatrix, HistoryReport, OpenFinding, RepositoryStats, RuleStats, RunEvidence,
-    ScoreScope, SeverityCounts,
+    plural, ControlState, ExceptionStats, FrameworkMatrix, HistoryReport, OpenFinding, RepositoryStats, RuleStats,
+    RunEvidence, ScoreScope, SeverityCounts,
 };
 use crate::svg::{self, escape as esc, num, Chart, Series};
 use std::fmt::Write as _;
@@ -217,11 +217,16 @@ fn header(h: &mut String, r: &HistoryReport) {
 <dt>Store</dt><dd id=\"store\"><code>{s}</code></dd>\
 <dt>Filters</dt><dd id=\"query\">{f}</dd>\
 <dt>Window</dt><dd id=\"window\">{window}; asked: {asked}</dd>\
-<dt>Runs</dt><dd>{runs}</dd></dl></section>",
+<dt>Runs</dt><dd>{runs}</dd></dl>{empty}</section>",
         g = esc(&r.generated_at),
         s = esc(&r.store),
         f = if filters.is_empty() { "none".to_owned() } else { filters.join(", ") },
         runs = r.totals.runs,
+        empty = if r.totals.runs == 0 {
+            "<p id=\"empty\"><strong>No runs recorded in this window.</strong></p>"
+        } else {
+            ""
+        },
     );
 }
 
@@ -241,6 +246,7 @@ fn card(h: &mut String, metric: &str, label: &str, value: Option<f64>, shown: St
     let _ = write!(
         h,
         "<div class=\"card\"><div class=\"label\">{label}</div><div class=\"value\" id=\"{metric}\" data-metric=\"{metric}\" data-value=\"{v}\">{shown}</div></div>",
+        label = esc(label),
         v = value.map(num).unwrap_or_default(),
         shown = esc(&shown)
     );
@@ -249,7 +255,8 @@ fn card(h: &mut String, metric: &str, label: &str, value: Option<f64>, shown: St
 fn headline(h: &mut String, r: &HistoryReport) {
     let t = &r.totals;
     h.push_str("<section id=\"headline\"><h2>Headline</h2><div class=\"cards\">");
-    card(h, "score", "Compliance score", t.score, pct(t.score));
+    let (label, score) = r.headline_score();
+    card(h, "score", &label, score, pct(score));
     card(h, "open", "Open findings", Some(t.open as f64), t.open.to_string());
     for (s, _) in SEVERITIES {
         let n = sev(&t.open_by_severity, s);
@@ -265,6 +272,7 @@ fn headline(h: &mut String, r: &HistoryReport) {
     card(h, "fixed", "Fixed", Some(t.fixed as f64), t.fixed.to_string());
     card(h, "recurrences", "Recurrences", Some(t.recurrences as f64), t.recurrences.to_string());
     card(h, "runs", "Runs", Some(t.runs as f64), t.runs.to_string());
+    card(h, "parse-errors", "Files that failed to parse", Some(t.parse_errors as f64), t.parse_errors.to_string());
     h.push_str("</div></section>");
 }
 
@@ -286,10 +294,20 @@ fn trends(h: &mut String, r: &HistoryReport) {
     };
     let col = |f: &dyn Fn(&crate::model::PeriodStats) -> Option<f64>| r.periods.iter().map(f).collect::<Vec<_>>();
     h.push_str("<section id=\"trends\"><h2>Trends</h2>");
-    let _ = write!(h, "<p class=\"muted\">One bucket per {}, {} bucket(s); buckets start at the dates shown: {}.</p><div class=\"charts\">",
-        match r.query.period { crate::model::Period::Day => "day", crate::model::Period::Week => "week", crate::model::Period::Month => "month" },
-        r.periods.len(),
-        esc(&match (short.first(), short.last()) { (Some(a), Some(b)) => format!("{a} … {b}"), _ => "none".into() }));
+    let _ = write!(
+        h,
+        "<p class=\"muted\">One bucket per {}, {}; buckets start at the dates shown: {}.</p><div class=\"charts\">",
+        match r.query.period {
+            crate::model::Period::Day => "day",
+            crate::model::Period::Week => "week",
+            crate::model::Period::Month => "month",
+        },
+        plural(r.periods.len() as u64, "bucket"),
+        esc(&match (short.first(), short.last()) {
+            (Some(a), Some(b)) => format!("{a} … {b}"),
+            _ => "none".into(),
+        })
+    );
     let by_sev = SEVERITIES
         .iter()
         .map(|(s, c)| Series::new(*s, col(&|p| Some(sev(&p.open_by_severity, s) as f64))).colour(*c))
@@ -420,8 +438,9 @@ fn frameworks(h: &mut String, fws: &[FrameworkMatrix]) {
                 .iter()
                 .map(|e| {
                     format!(
-                        "<li data-exception=\"{id}\"><code>{id}</code> approved by {by}; {exp}</li>",
+                        "<li data-exception=\"{id}\" data-status=\"{st}\"><code>{id}</code> {st}, approved by {by}; {exp}</li>",
                         id = esc(&e.id),
+                        st = esc(&e.status),
                         by = if e.approved_by.is_empty() { "nobody".into() } else { esc(&e.approved_by.join(", ")) },
                         exp = e
                             .expires
@@ -507,13 +526,13 @@ fn repositories(h: &mut String, repos: &[RepositoryStats]) {
         let _ = write!(
             h,
             "<details class=\"repository\" data-repository=\"{name}\"><summary><strong>{name}</strong> — score <span data-value=\"{sv}\">{score}</span>, \
-<span data-open=\"{open}\">{open} open</span> ({sevs}), {exc} excepted, {runs} run(s), last {last}</summary>",
+<span data-open=\"{open}\">{open} open</span> ({sevs}), {exc} excepted, {runs}, last {last}</summary>",
             name = esc(repo_name(&r.repository)),
             sv = r.score.map(num).unwrap_or_default(),
             score = pct(r.score),
             sevs = sev_summary(&r.open_by_severity),
             exc = r.excepted,
-            runs = r.runs,
+            runs = plural(r.runs, "run"),
             last = match (r.last_run, &r.last_verdict) {
                 (Some(id), v) => format!("<a href=\"#run-{id}\">#{id}</a> {}", esc(v.as_deref().unwrap_or(""))),
                 _ => "—".into(),
@@ -552,10 +571,10 @@ fn rules(h: &mut String, rules: &[RuleStats]) {
     for r in rules.iter().filter(|r| !r.open_findings.is_empty()) {
         let _ = write!(
             h,
-            "<details class=\"rule\" data-rule=\"{id}\"><summary><code>{id}</code> — {t} ({n} open finding(s))</summary>",
+            "<details class=\"rule\" data-rule=\"{id}\"><summary><code>{id}</code> — {t} ({n})</summary>",
             id = esc(&r.rule),
             t = esc(&r.title),
-            n = r.open_findings.len()
+            n = plural(r.open_findings.len() as u64, "open finding")
         );
         findings_table(h, &r.open_findings, false, true);
         h.push_str("</details>");
@@ -670,7 +689,7 @@ fn run_row(h: &mut String, r: &HistoryReport, run: &RunEvidence) {
         repo = opt(&run.repository),
         gref = run.git_ref.as_deref().map(esc).unwrap_or_else(|| "—".into()),
         sha = esc(run.sha.as_deref().map(|s| s.get(..12).unwrap_or(s)).unwrap_or("—")),
-        env = run.environment.as_deref().map(esc).unwrap_or_else(|| "—".into()),
+        env = run.environment.as_deref().map(esc).unwrap_or_else(|| "(none)".into()),
         vclass = match run.verdict.as_str() {
             "pass" => "pass",
             "fail" => "fail",
@@ -720,6 +739,7 @@ pub(crate) mod tests {
             query: Query { environment: Some("prod".into()), ..Query::default() },
             store: "sqlite:/tmp/h.db".into(),
             totals: Totals {
+                parse_errors: 0,
                 runs: 2,
                 opened: 3,
                 fixed: 2,
@@ -794,6 +814,7 @@ pub(crate) mod tests {
                 expires: Some("2026-05-25".into()),
                 first_seen: "2026-05-04T10:00:00Z".into(),
                 status: "expiring".into(),
+                recorded_status: "expiring".into(),
                 age_days: 15,
                 matched: 1,
                 expiring_soon: true,
@@ -863,6 +884,7 @@ pub(crate) mod tests {
                         id: "EXC-1".into(),
                         approved_by: vec!["alice@example.com".into()],
                         expires: Some("2026-05-25".into()),
+                        status: "expiring".into(),
                     }],
                     evidence: vec![2, 1],
                 }],
@@ -980,7 +1002,7 @@ pub(crate) mod tests {
         let html = render(&sample());
         assert!(html.contains("<section class=\"framework\" id=\"framework-soc2\" data-framework=\"soc2\"><h3>SOC 2"));
         assert!(html.contains("<tr data-control=\"SOC2-CC8.1\" data-status=\"fail\"><td><code>CC8.1</code></td><td>Change management</td>"));
-        assert!(html.contains("<code>EXC-1</code> approved by alice@example.com; expires 2026-05-25"));
+        assert!(html.contains("<code>EXC-1</code> expiring, approved by alice@example.com; expires 2026-05-25"));
         assert!(html.contains("<a href=\"#run-2\">#2</a> <a href=\"#run-1\">#1</a>"));
         assert!(
             html.contains("<tr id=\"run-1\" data-run=\"1\" data-period=\"2026-05-04T00:00:00Z\" data-env=\"prod\">")

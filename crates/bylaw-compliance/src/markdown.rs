@@ -84,7 +84,7 @@ pub fn render(r: &HistoryReport) -> String {
     }
     let first = r.runs.first().map(|x| x.started_at.as_str()).unwrap_or("");
     let last = r.runs.last().map(|x| x.started_at.as_str()).unwrap_or("");
-    let _ = writeln!(o, "{} runs from {first} to {last}.\n", r.totals.runs);
+    let _ = writeln!(o, "{} from {first} to {last}.\n", plural(r.totals.runs, "run"));
 
     headline(&mut o, r);
     if evidence_report {
@@ -111,7 +111,8 @@ fn headline(o: &mut String, r: &HistoryReport) {
     let s = &t.open_by_severity;
     let _ = writeln!(o, "## Summary\n");
     let _ = writeln!(o, "| Metric | Value |\n|---|---|");
-    let _ = writeln!(o, "| Compliance score | {} |", pct(t.score));
+    let (label, score) = r.headline_score();
+    let _ = writeln!(o, "| {} | {} |", cell(&label), pct(score));
     let _ = writeln!(
         o,
         "| Open findings | {} (critical {}, high {}, medium {}, low {}, info {}) |",
@@ -124,6 +125,7 @@ fn headline(o: &mut String, r: &HistoryReport) {
     let _ = writeln!(o, "| Recurrences | {} ({}) |", t.recurrences, pct(t.recurrence_rate));
     let _ = writeln!(o, "| Exception rate | {} |", pct(t.exception_rate));
     let _ = writeln!(o, "| Open exceptions (expiring within 14 days) | {} ({}) |", t.open_exceptions, t.expiring_soon);
+    let _ = writeln!(o, "| Files that failed to parse | {} |", t.parse_errors);
     let _ = writeln!(o);
 }
 
@@ -292,10 +294,10 @@ fn coverage(o: &mut String, r: &HistoryReport) {
     let _ = writeln!(o, "## Coverage\n");
     let _ = writeln!(
         o,
-        "{} files and {} documents at the last runs; {} rules evaluated, {} never fired{}\n",
-        c.files,
-        c.documents,
-        c.rules_evaluated,
+        "{} and {} at the last runs; {} evaluated, {} never fired{}\n",
+        plural(c.files, "file"),
+        plural(c.documents, "document"),
+        plural(c.rules_evaluated, "rule"),
         c.rules_never_fired.len(),
         if c.rules_never_fired.is_empty() {
             ".".to_owned()
@@ -331,7 +333,7 @@ fn runs(o: &mut String, r: &HistoryReport) {
         run_row(o, x);
     }
     if r.runs.len() > 30 {
-        let _ = writeln!(o, "\n({} earlier runs in the JSON report.)", r.runs.len() - 30);
+        let _ = writeln!(o, "\n({} in the JSON report.)", plural(r.runs.len() as u64 - 30, "earlier run"));
     }
     let _ = writeln!(o);
 }
@@ -375,12 +377,13 @@ fn evidence(o: &mut String, r: &HistoryReport, fw: &FrameworkMatrix) {
         if c.exceptions.is_empty() {
             let _ = writeln!(o, "Exceptions: none.\n");
         } else {
-            let _ = writeln!(o, "| Exception | Approved by | Expires |\n|---|---|---|");
+            let _ = writeln!(o, "| Exception | Status | Approved by | Expires |\n|---|---|---|---|");
             for e in &c.exceptions {
                 let _ = writeln!(
                     o,
-                    "| {} | {} | {} |",
+                    "| {} | {} | {} | {} |",
                     code(&e.id),
+                    cell(&e.status),
                     list(&e.approved_by),
                     e.expires.as_deref().map(cell).unwrap_or_else(|| "never".into())
                 );
@@ -447,6 +450,7 @@ mod tests {
                         id: "EXC-1".into(),
                         approved_by: vec!["alice".into()],
                         expires: Some("2026-04-01".into()),
+                        status: "expired".into(),
                     }],
                     evidence: vec![7],
                 }],
@@ -463,7 +467,7 @@ mod tests {
         assert!(md.contains("### CC6.1 — Logical access\n"), "{md}");
         assert!(md.contains("Status: **excepted** (mapped as `SOC2-CC6.1`).\n"), "{md}");
         assert!(md.contains("| `R1` | p&lt;x&gt; | excepted | 0 | 1 |\n"), "{md}");
-        assert!(md.contains("| `EXC-1` | alice | 2026-04-01 |\n"), "{md}");
+        assert!(md.contains("| `EXC-1` | expired | alice | 2026-04-01 |\n"), "{md}");
         assert!(
             md.contains("| #7 | 2026-02-27T09:00:00Z | acme/a\\|b | – | `0123456789ab` | fail | 0 | 0 |\n"),
             "{md}"

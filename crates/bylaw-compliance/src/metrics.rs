@@ -19,7 +19,13 @@
 //!   suppression) are **excepted**, never open;
 //! - the **compliance score** of a scope at a set of last runs = 100 ×
 //!   pairs (stream, rule in scope evaluated by the stream's last run) with
-//!   no open finding ÷ such pairs.
+//!   no open finding ÷ such pairs;
+//! - the **reference time** is the window's end (`until`, never after
+//!   now): exceptions are open, expired or expiring soon, and aged, at it;
+//!   the trend series runs from the period of `since` (else the first run)
+//!   to the period holding it, at most [`MAX_PERIODS`] periods;
+//! - bylaw's own findings (policy [`BUILTIN_POLICY`]) are no policy's:
+//!   they count only as files that failed to parse.
 
 use crate::frameworks;
 use crate::model::*;
@@ -31,13 +37,26 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 /// Days before expiry an open exception counts as expiring soon.
 pub const EXPIRING_SOON_DAYS: i64 = 14;
 
+/// Most periods a trend series may have (`--period day` over more than
+/// about 2.7 years is refused: use a longer period or a later `since`).
+pub const MAX_PERIODS: usize = 1000;
+
+/// Policy name of bylaw's own findings (`bylaw/parse-error`,
+/// `bylaw/input-too-large`, `bylaw/eval-error`): not a policy, so never
+/// scored (README "Effectiveness metrics", "bylaw's own findings").
+pub const BUILTIN_POLICY: &str = "bylaw";
+
+/// Rules of bylaw whose finding means a file was not evaluated.
+const UNPARSED_RULES: [&str; 2] = ["bylaw/parse-error", "bylaw/input-too-large"];
+
 /// Computes the report of `query` from `store` at time `now`.
 ///
 /// # Errors
 /// [`ComplianceError::Store`] when the store cannot be read;
 /// [`ComplianceError::Invalid`] when `since`/`until` are not RFC 3339,
-/// `since` is after `until`, or `framework` is unknown (the message lists
-/// the known ones).
+/// `since` is after `until` (or now), `framework` is unknown (the message
+/// lists the known ones), or the series would have more than
+/// [`MAX_PERIODS`] periods.
 pub fn compute(store: &Store, query: &Query, now: DateTime<Utc>) -> Result<HistoryReport, ComplianceError> {
     let (since, until) = bounds(query, now)?;
     let window = store.window(&history_filter(query, until))?;
@@ -52,14 +71,17 @@ fn parse_time(what: &str, s: &str) -> Result<DateTime<Utc>, ComplianceError> {
 
 fn bounds(query: &Query, now: DateTime<Utc>) -> Result<(Option<DateTime<Utc>>, DateTime<Utc>), ComplianceError> {
     let since = query.since.as_deref().map(|s| parse_time("since", s)).transpose()?;
-    let until = query.until.as_deref().map(|s| parse_time("until", s)).transpose()?.unwrap_or(now);
+    let given = query.until.as_deref().map(|s| parse_time("until", s)).transpose()?;
+    // the window ends at until, never after now
+    let until = given.map_or(now, |u| u.min(now));
     if let Some(s) = since {
         if s > until {
-            return Err(ComplianceError::Invalid(format!(
-                "since ({}) is after until ({})",
-                format_time(s),
-                format_time(until)
-            )));
+            let end = if given.is_some_and(|u| u <= now) {
+                format!("until {}", format_time(until))
+            } else {
+                format!("now ({})", format_time(now))
+            };
+            return Err(ComplianceError::Invalid(format!("since {} is after {end}", format_time(s))));
         }
     }
     Ok((since, until))
@@ -138,7 +160,13 @@ struct Event {
 struct Data<'a> {
     runs: Vec<&'a RunRow>,
     times: Vec<DateTime<Utc>>,
+    /// Findings of policies' rules (bylaw's own, policy `bylaw`, are in `builtin`).
     findings: HashMap<RunId, Vec<&'a FindingRow>>,
+    /// bylaw's own findings (policy `bylaw`: parse errors, files too large,
+    /// rules that failed to evaluate): not policy findings, kept out of every
+    /// count and score, reported as [`Totals::parse_errors`].
+    builtin: HashMap<RunId, Vec<&'a FindingRow>>,
+    /// Rules of policies evaluated by each run (bylaw's own rules left out).
     rules: HashMap<RunId, Vec<&'a RuleRow>>,
     exceptions: HashMap<RunId, Vec<&'a bylaw_history::ExceptionRow>>,
     policies: HashMap<RunId, Vec<&'a bylaw_history::PolicyRow>>,
@@ -157,11 +185,13 @@ impl<'a> Data<'a> {
             .map(|r| parse_time(&format!("run {}: started_at", r.id), &r.started_at))
             .collect::<Result<Vec<_>, _>>()?;
         let mut findings: HashMap<RunId, Vec<&FindingRow>> = HashMap::new();
+        let mut builtin: HashMap<RunId, Vec<&FindingRow>> = HashMap::new();
         for f in &w.findings {
-            findings.entry(f.run_id).or_default().push(f);
+            let to = if f.policy == BUILTIN_POLICY { &mut builtin } else { &mut findings };
+            to.entry(f.run_id).or_default().push(f);
         }
         let mut rules: HashMap<RunId, Vec<&RuleRow>> = HashMap::new();
-        for r in &w.rules {
+        for r in w.rules.iter().filter(|r| r.policy != BUILTIN_POLICY) {
             rules.entry(r.run_id).or_default().push(r);
         }
         let mut exceptions: HashMap<RunId, Vec<_>> = HashMap::new();
@@ -186,7 +216,7 @@ impl<'a> Data<'a> {
             stream_of.push(s);
             stream_runs[s].push(i);
         }
-        Ok(Data { runs, times, findings, rules, exceptions, policies, stream_of, streams, stream_runs })
+        Ok(Data { runs, times, findings, builtin, rules, exceptions, policies, stream_of, streams, stream_runs })
     }
 
     fn findings(&self, run: usize) -> &[&'a FindingRow] {
@@ -322,21 +352,54 @@ fn score(d: &Data, lasts: &[usize], scope: &Scope) -> Option<f64> {
     pct(pass, total)
 }
 
-fn open_exception_ids<'a>(d: &Data<'a>, lasts: &[usize]) -> BTreeSet<&'a str> {
+/// The day an exception expires (`YYYY-MM-DD`, the last day it is valid).
+fn expiry_date(expires: Option<&str>) -> Option<NaiveDate> {
+    expires.and_then(|e| NaiveDate::parse_from_str(e.get(..10).unwrap_or(e), "%Y-%m-%d").ok())
+}
+
+/// Expired at `at`: its expiry day is before `at`'s day (as `check` decides).
+fn expired_at(expires: Option<&str>, at: DateTime<Utc>) -> bool {
+    expiry_date(expires).is_some_and(|d| d < at.date_naive())
+}
+
+/// Not expired at `at` and expiring within [`EXPIRING_SOON_DAYS`] of its day.
+fn expiring_soon(expires: Option<&str>, at: DateTime<Utc>) -> bool {
+    let today = at.date_naive();
+    expiry_date(expires).is_some_and(|d| d >= today && d <= today + Duration::days(EXPIRING_SOON_DAYS))
+}
+
+/// Exceptions open at `at` by the runs `lasts`: listed by one of them with
+/// status `active` or `expiring` and not expired at `at`.
+fn open_exception_ids<'a>(d: &Data<'a>, lasts: &[usize], at: DateTime<Utc>) -> BTreeSet<&'a str> {
     lasts
         .iter()
         .flat_map(|&i| d.exceptions.get(&d.runs[i].id).into_iter().flatten())
-        .filter(|e| e.status == "active" || e.status == "expiring")
+        .filter(|e| (e.status == "active" || e.status == "expiring") && !expired_at(e.expires.as_deref(), at))
         .map(|e| e.exception_id.as_str())
         .collect()
 }
 
-fn expiring_soon(expires: Option<&str>, now: DateTime<Utc>) -> bool {
-    let Some(date) = expires.and_then(|e| NaiveDate::parse_from_str(e.get(..10).unwrap_or(e), "%Y-%m-%d").ok()) else {
-        return false;
-    };
-    let today = now.date_naive();
-    date >= today && date <= today + Duration::days(EXPIRING_SOON_DAYS)
+/// The status of an exception at the reference time `at` (README
+/// "Effectiveness metrics"): `rejected` stays; else `expired` once its
+/// expiry day is past; else, when it is not listed by the last runs,
+/// `removed`; else `expiring` (active or expiring as recorded and
+/// expiring within 14 days of `at`), `active`, or the recorded status
+/// (`stale`).
+fn status_at(recorded: &str, expires: Option<&str>, listed_at_lasts: bool, at: DateTime<Utc>) -> String {
+    if recorded == "rejected" {
+        return recorded.to_owned();
+    }
+    if expired_at(expires, at) {
+        return "expired".into();
+    }
+    if !listed_at_lasts {
+        return "removed".into();
+    }
+    match recorded {
+        "active" | "expiring" if expiring_soon(expires, at) => "expiring".into(),
+        "active" | "expiring" => "active".into(),
+        other => other.to_owned(),
+    }
 }
 
 /// The first instant of the bucket holding `t`.
@@ -348,6 +411,25 @@ fn bucket_start(period: Period, t: DateTime<Utc>) -> DateTime<Utc> {
         Period::Month => date.with_day(1).unwrap_or(date),
     };
     Utc.from_utc_datetime(&start.and_time(bylaw_engine::chrono::NaiveTime::MIN))
+}
+
+/// Periods from the one starting at `start` to the one holding `end`.
+fn period_count(period: Period, start: DateTime<Utc>, end: DateTime<Utc>) -> usize {
+    let (a, b) = (start.date_naive(), end.date_naive());
+    let n = match period {
+        Period::Day => (b - a).num_days(),
+        Period::Week => (b - a).num_days() / 7,
+        Period::Month => i64::from(b.year() - a.year()) * 12 + i64::from(b.month()) - i64::from(a.month()),
+    };
+    usize::try_from(n).unwrap_or(0) + 1
+}
+
+fn period_name(period: Period) -> &'static str {
+    match period {
+        Period::Day => "day",
+        Period::Week => "week",
+        Period::Month => "month",
+    }
 }
 
 fn bucket_next(period: Period, start: DateTime<Utc>) -> DateTime<Utc> {
@@ -394,7 +476,8 @@ fn open_finding(d: &Data, lc: &Lifecycle, run: usize, f: &FindingRow) -> OpenFin
 /// starting at `since`.
 ///
 /// # Errors
-/// [`ComplianceError::Invalid`] for an unknown framework or an unreadable run time.
+/// [`ComplianceError::Invalid`] for an unknown framework, an unreadable run
+/// time or `until`, or a series of more than [`MAX_PERIODS`] periods.
 pub fn compute_from(
     window: &Window,
     query: &Query,
@@ -403,6 +486,9 @@ pub fn compute_from(
     since: Option<DateTime<Utc>>,
 ) -> Result<HistoryReport, ComplianceError> {
     let d = Data::new(window)?;
+    // the reference time: the window's end, never after now
+    let until = query.until.as_deref().map(|u| parse_time("until", u)).transpose()?;
+    let reference = until.map_or(now, |u| u.min(now));
     let in_window = |i: usize| since.is_none_or(|s| d.times[i] >= s);
     let window_runs: Vec<usize> = (0..d.runs.len()).filter(|&i| in_window(i)).collect();
 
@@ -461,6 +547,15 @@ pub fn compute_from(
     totals.recurrence_rate = pct(totals.recurrences, totals.fixed);
     totals.exception_rate = pct(excepted_at_lasts, all_at_lasts);
     totals.score = score(&d, &lasts, &Scope::Overall);
+    let mut unparsed: BTreeSet<(usize, &str)> = BTreeSet::new();
+    for &i in &lasts {
+        for f in d.builtin.get(&d.runs[i].id).into_iter().flatten() {
+            if UNPARSED_RULES.contains(&f.rule_id.as_str()) {
+                unparsed.insert((d.stream_of[i], f.path.as_str()));
+            }
+        }
+    }
+    totals.parse_errors = unparsed.len() as u64;
 
     // ---- exceptions
     let mut exc: BTreeMap<&str, ExceptionStats> = BTreeMap::new();
@@ -475,7 +570,7 @@ pub fn compute_from(
             st.reason = e.reason.clone();
             st.approved_by = e.approved_by.clone();
             st.expires = e.expires.clone();
-            st.status = e.status.clone();
+            st.recorded_status = e.status.clone();
             st.matched = u64::try_from(e.matched).unwrap_or(0);
         }
     }
@@ -485,11 +580,18 @@ pub fn compute_from(
         .map(|e| e.exception_id.as_str())
         .collect();
     exc.retain(|id, _| listed_in_window.contains(id));
-    let open_ids = open_exception_ids(&d, &lasts);
+    let open_ids = open_exception_ids(&d, &lasts, reference);
+    let listed_at_lasts: HashSet<&str> = lasts
+        .iter()
+        .flat_map(|&i| d.exceptions.get(&d.runs[i].id).into_iter().flatten())
+        .map(|e| e.exception_id.as_str())
+        .collect();
     for st in exc.values_mut() {
-        let first = DateTime::parse_from_rfc3339(&st.first_seen).map(|t| t.with_timezone(&Utc)).unwrap_or(now);
-        st.age_days = u64::try_from((now - first).num_days()).unwrap_or(0);
-        st.expiring_soon = open_ids.contains(st.id.as_str()) && expiring_soon(st.expires.as_deref(), now);
+        let first = DateTime::parse_from_rfc3339(&st.first_seen).map(|t| t.with_timezone(&Utc)).unwrap_or(reference);
+        st.age_days = u64::try_from((reference - first).num_days()).unwrap_or(0);
+        st.status =
+            status_at(&st.recorded_status, st.expires.as_deref(), listed_at_lasts.contains(st.id.as_str()), reference);
+        st.expiring_soon = open_ids.contains(st.id.as_str()) && expiring_soon(st.expires.as_deref(), reference);
     }
     totals.open_exceptions = open_ids.len() as u64;
     totals.expiring_soon = exc.values().filter(|e| e.expiring_soon).count() as u64;
@@ -508,10 +610,23 @@ pub fn compute_from(
     // ---- periods
     let mut periods = Vec::new();
     let mut bucket_ends = Vec::new();
-    if let (Some(&first), Some(&last)) = (window_runs.first(), window_runs.last()) {
-        let mut start = bucket_start(query.period, d.times[first]);
-        while start <= d.times[last] {
+    if let Some(&first) = window_runs.first() {
+        // from the period holding the window's start to the one holding its end
+        let mut start = bucket_start(query.period, since.unwrap_or(d.times[first]));
+        let count = period_count(query.period, start, reference);
+        if count > MAX_PERIODS {
+            return Err(ComplianceError::Invalid(format!(
+                "the window {} … {} holds {count} {}s: at most {MAX_PERIODS} periods; use a longer period \
+                 (--period week or month) or a later since",
+                format_time(start),
+                format_time(reference),
+                period_name(query.period)
+            )));
+        }
+        while start <= reference {
             let end = bucket_next(query.period, start);
+            // the state at the bucket's end (or the reference time, in the last bucket)
+            let at = (end - Duration::seconds(1)).min(reference);
             let b_lasts = d.lasts(|i| in_window(i) && d.times[i] < end);
             let ev: Vec<&&Event> = window_events.iter().filter(|e| e.time >= start && e.time < end).collect();
             let ttr: Vec<f64> = ev.iter().filter(|e| e.kind == EventKind::Fixed).map(|e| e.ttr_hours).collect();
@@ -523,7 +638,7 @@ pub fn compute_from(
                 fixed: ttr.len() as u64,
                 mttr_mean_hours: mean(&ttr),
                 mttr_p90_hours: percentile(&ttr, 90.0),
-                open_exceptions: open_exception_ids(&d, &b_lasts).len() as u64,
+                open_exceptions: open_exception_ids(&d, &b_lasts, at).len() as u64,
                 score: score(&d, &b_lasts, &Scope::Overall),
                 ..PeriodStats::default()
             };
@@ -713,6 +828,15 @@ pub fn compute_from(
             }
         }
     }
+    // every exception that excepted a finding of each rule in the window (the newest row of each)
+    let mut excepted_in_window: HashMap<&str, BTreeMap<&str, &FindingRow>> = HashMap::new();
+    for &i in &window_runs {
+        for f in d.findings(i) {
+            if let Some(id) = &f.exception_id {
+                excepted_in_window.entry(f.rule_id.as_str()).or_default().insert(id.as_str(), f);
+            }
+        }
+    }
     let mut matrices = Vec::new();
     for fw in &fw_ids {
         let mut controls: BTreeMap<String, (String, BTreeSet<&str>)> = BTreeMap::new();
@@ -733,19 +857,23 @@ pub fn compute_from(
             let mut crules = Vec::new();
             let mut excs: BTreeMap<String, ExceptionRef> = BTreeMap::new();
             for rid in &rule_ids {
-                let (open, excepted, evaluated) = match at_lasts.get(rid) {
-                    Some(a) => {
-                        for f in &a.excepted {
-                            if let Some(id) = &f.exception_id {
-                                excs.entry(id.clone()).or_insert_with(|| ExceptionRef {
-                                    id: id.clone(),
-                                    approved_by: f.exception_approved_by.clone(),
-                                    expires: f.exception_expires.clone(),
-                                });
+                for (id, f) in excepted_in_window.get(rid).into_iter().flatten() {
+                    excs.entry((*id).to_owned()).or_insert_with(|| ExceptionRef {
+                        id: (*id).to_owned(),
+                        approved_by: f.exception_approved_by.clone(),
+                        expires: f.exception_expires.clone(),
+                        // an inline suppression has no exception list entry: it lasts while the finding does
+                        status: exc.get(id).map(|e| e.status.clone()).unwrap_or_else(|| {
+                            if expired_at(f.exception_expires.as_deref(), reference) {
+                                "expired".into()
+                            } else {
+                                "active".into()
                             }
-                        }
-                        (a.open, a.excepted.len() as u64, a.evaluated)
-                    }
+                        }),
+                    });
+                }
+                let (open, excepted, evaluated) = match at_lasts.get(rid) {
+                    Some(a) => (a.open, a.excepted.len() as u64, a.evaluated),
                     None => (0, 0, false),
                 };
                 let status = if open > 0 {

@@ -63,15 +63,17 @@ pub struct HistoryReport {
     pub store: String,
     /// Headline numbers over the whole query window.
     pub totals: Totals,
-    /// The trend series: one entry per period bucket from the first to the
-    /// last run in the window, oldest first, empty buckets included.
+    /// The trend series: one entry per period bucket from the one holding
+    /// the window's start (`since`, else the first run) to the one holding
+    /// its end (the reference time: `until`, never after now), oldest
+    /// first, empty buckets included; empty when the window has no run.
     pub periods: Vec<PeriodStats>,
     /// Every run in the window (the evidence), oldest first (time, then id).
     pub runs: Vec<RunEvidence>,
     /// Exceptions seen in the window, by id.
     pub exceptions: Vec<ExceptionStats>,
-    /// Open exceptions (status active or expiring at the last run of each
-    /// repository) by age in days: `0-30`, `31-90`, `91-180`, `181+`.
+    /// Open exceptions (at the reference time, see [`Totals::open_exceptions`])
+    /// by age in days at the reference time: `0-30`, `31-90`, `91-180`, `181+`.
     pub exception_ageing: Vec<AgeBucket>,
     /// Per rule, by rule id.
     pub rules: Vec<RuleStats>,
@@ -114,12 +116,20 @@ pub struct Totals {
     pub recurrence_rate: Option<f64>,
     /// Excepted findings / all findings at the last runs, percentage.
     pub exception_rate: Option<f64>,
-    /// Exceptions active at the last runs.
+    /// Exceptions open at the reference time (the window's end: `until`,
+    /// never after now): listed by the last runs with status active or
+    /// expiring, and not expired at the reference time.
     pub open_exceptions: u64,
-    /// Of those, expiring within 14 days of `generated_at`.
+    /// Of those, expiring within 14 days after the reference time.
     pub expiring_soon: u64,
     /// The overall compliance score at the last runs.
     pub score: Option<f64>,
+    /// Files that failed to parse (`bylaw/parse-error`) or were too large
+    /// to parse (`bylaw/input-too-large`) at the last runs (distinct per
+    /// repository and environment). bylaw's own findings are not policy
+    /// findings: they count in no other number.
+    #[serde(default)]
+    pub parse_errors: u64,
 }
 
 /// Counts by severity.
@@ -150,7 +160,8 @@ pub struct PeriodStats {
     pub fix_rate: Option<f64>,
     pub mttr_mean_hours: Option<f64>,
     pub mttr_p90_hours: Option<f64>,
-    /// Exceptions active at the end of the bucket (the burn-down).
+    /// Exceptions open at the end of the bucket (the burn-down; the last
+    /// bucket: at the reference time).
     pub open_exceptions: u64,
     /// Overall compliance score at the end of the bucket.
     pub score: Option<f64>,
@@ -186,13 +197,20 @@ pub struct ExceptionStats {
     pub expires: Option<String>,
     /// First run that listed it.
     pub first_seen: String,
-    /// Status at the last run that listed it (`active`, `expiring`, `expired`, `stale`, `rejected`).
+    /// Status at the reference time (the window's end): `rejected`; else
+    /// `expired` once its expiry day is past; else `removed` when the last
+    /// runs no longer list it; else `expiring` (expires within 14 days),
+    /// `active`, or `stale` as recorded.
     pub status: String,
-    /// Days from `first_seen` to `generated_at`.
+    /// Status recorded at the last run that listed it (`active`,
+    /// `expiring`, `expired`, `stale`, `rejected`).
+    #[serde(default)]
+    pub recorded_status: String,
+    /// Days from `first_seen` to the reference time.
     pub age_days: u64,
     /// Findings it covered at the last run that listed it.
     pub matched: u64,
-    /// Open (active or expiring at the last runs) and expires within 14 days of `generated_at`.
+    /// Open at the reference time and expires within 14 days after it.
     pub expiring_soon: bool,
 }
 
@@ -326,7 +344,8 @@ pub struct ControlStatus {
     pub status: ControlState,
     /// Mapped rules, by id, each with its own status.
     pub rules: Vec<ControlRule>,
-    /// Exceptions covering the mapped rules' findings at the last runs.
+    /// Every exception that excepted a finding of a mapped rule in the
+    /// window (also those expired or removed since), by id.
     pub exceptions: Vec<ExceptionRef>,
     /// Runs that evaluated a mapped rule (ids), newest first, at most 20.
     pub evidence: Vec<i64>,
@@ -348,6 +367,10 @@ pub struct ExceptionRef {
     pub id: String,
     pub approved_by: Vec<String>,
     pub expires: Option<String>,
+    /// Its status at the reference time ([`ExceptionStats::status`];
+    /// an inline suppression: `active`, or `expired` past its expiry).
+    #[serde(default)]
+    pub status: String,
 }
 
 /// A rule that is excepted or ignored often.
@@ -374,4 +397,23 @@ pub struct Coverage {
     pub rules_evaluated: u64,
     /// Rules evaluated in the window that never fired, by id.
     pub rules_never_fired: Vec<String>,
+}
+
+impl HistoryReport {
+    /// The score a report leads with and its label: with a framework
+    /// selected ([`Query::framework`]) that framework's score, labelled
+    /// "NAME compliance score" (e.g. `SOC 2 compliance score`); otherwise
+    /// the overall score ([`Totals::score`]), "Compliance score".
+    pub fn headline_score(&self) -> (String, Option<f64>) {
+        match (&self.query.framework, self.frameworks.first()) {
+            (Some(_), Some(fw)) => (format!("{} compliance score", fw.name), fw.score),
+            (Some(id), None) => (format!("{} compliance score", crate::frameworks::name(id)), None),
+            _ => ("Compliance score".to_owned(), self.totals.score),
+        }
+    }
+}
+
+/// `N thing` or `N things`: `plural(1, "run")` is `1 run`, `plural(2, "run")` `2 runs`.
+pub fn plural(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }

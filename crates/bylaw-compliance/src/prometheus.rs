@@ -85,8 +85,19 @@ pub const FAMILIES: &[Family] = &[
         "Time from first seen to gone of the findings fixed in the window (p90, sum, count)."
     ),
     family!("bylaw_exception_rate_ratio", "gauge", [], "Excepted / all findings at the last runs, 0-1."),
-    family!("bylaw_exceptions_open", "gauge", [], "Exceptions active at the last runs."),
-    family!("bylaw_exceptions_expiring_soon", "gauge", [], "Open exceptions expiring within 14 days."),
+    family!("bylaw_exceptions_open", "gauge", [], "Exceptions open (active, not expired) at the window's end."),
+    family!(
+        "bylaw_exceptions_expiring_soon",
+        "gauge",
+        [],
+        "Open exceptions expiring within 14 days after the window's end."
+    ),
+    family!(
+        "bylaw_files_unparsed",
+        "gauge",
+        [],
+        "Files that failed to parse (or were too large to parse) at the last runs."
+    ),
     family!(
         "bylaw_exceptions_open_by_age",
         "gauge",
@@ -214,6 +225,7 @@ fn samples(report: &HistoryReport, family: &str) -> Samples {
         "bylaw_exception_rate_ratio" => one(t.exception_rate.map(ratio)),
         "bylaw_exceptions_open" => one(Some(t.open_exceptions as f64)),
         "bylaw_exceptions_expiring_soon" => one(Some(t.expiring_soon as f64)),
+        "bylaw_files_unparsed" => one(Some(t.parse_errors as f64)),
         "bylaw_exceptions_open_by_age" => {
             report.exception_ageing.iter().map(|b| ("", vec![("age", b.label.clone())], b.count as f64)).collect()
         }

@@ -147,7 +147,9 @@ fn lifecycle_totals_and_score_of_four_weeks() {
     assert_eq!(r.periods[1].open_exceptions, 1);
 
     let exc = &r.exceptions[0];
-    assert_eq!((exc.id.as_str(), exc.status.as_str(), exc.matched, exc.age_days), ("EXC-1", "active", 1, 21));
+    // recorded active; at now, expiring within 14 days
+    assert_eq!((exc.id.as_str(), exc.status.as_str(), exc.matched, exc.age_days), ("EXC-1", "expiring", 1, 21));
+    assert_eq!(exc.recorded_status, "active");
     assert_eq!(exc.first_seen, "2026-01-05T09:00:00Z");
     assert!(exc.expiring_soon);
     let ageing: Vec<u64> = r.exception_ageing.iter().map(|b| b.count).collect();
@@ -263,19 +265,19 @@ fn empty_periods_carry_the_state_over_and_scores_weigh_repositories_by_rules() {
     other.repository = Some("acme/lib".into());
     store.record(&report(vec![]), &other).unwrap();
     let r = compute(&store, &Query::default(), at(NOW)).unwrap();
-    // weeks of 5, 12 (no run) and 19 January
+    // weeks of 5, 12 (no run), 19 and 26 January (now, no run)
     let runs: Vec<u64> = r.periods.iter().map(|p| p.runs).collect();
-    assert_eq!(runs, [1, 0, 1]);
+    assert_eq!(runs, [1, 0, 1, 0]);
     let scores: Vec<Option<f64>> = r.periods.iter().map(|p| p.score).collect();
     // acme/app 2 of 3 rules pass; then acme/lib 3 of 3 joins: 5 of 6
-    assert_eq!(scores, [Some(66.67), Some(66.67), Some(83.33)]);
+    assert_eq!(scores, [Some(66.67), Some(66.67), Some(83.33), Some(83.33)]);
     assert_eq!(r.periods[1].open_by_severity.high, 1);
     assert_eq!(r.totals.score, Some(83.33));
     let repos: Vec<(Option<&str>, Option<f64>)> =
         r.repositories.iter().map(|x| (x.repository.as_deref(), x.score)).collect();
     assert_eq!(repos, [(Some("acme/app"), Some(66.67)), (Some("acme/lib"), Some(100.0))]);
     let lib = r.scores.iter().find(|s| s.name == "acme/lib").unwrap();
-    assert_eq!(lib.series, [None, None, Some(100.0)]);
+    assert_eq!(lib.series, [None, None, Some(100.0), Some(100.0)]);
     // only acme/lib: nothing was ever open there
     let q = Query { repository: Some("acme/lib".into()), ..Query::default() };
     let lib_only = compute(&store, &q, at(NOW)).unwrap();
