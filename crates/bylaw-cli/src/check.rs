@@ -360,7 +360,8 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     let artifacts = outputs.files.iter().map(|(_, p)| p.clone()).chain(args.write_baseline.iter().cloned()).collect();
     let additions = RunAdditions { artifacts, audit_log: args.audit_log.clone(), ..RunAdditions::default() };
     let audit_config = config.audit_log.as_ref().map(|p| config.resolve(p));
-    let report = match evaluate_with(&args.run, &config, cli, additions) {
+    let evaluated = prepare(&args.run, &config, cli, additions).and_then(|p| p.evaluate_scoped(Vec::new()));
+    let (report, scope) = match evaluated {
         Ok(r) => r,
         Err(code) => {
             write_failure(&outputs, args, ecolor);
@@ -403,7 +404,8 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
         let env = &context::process_env;
         let now = context::now(env).unwrap_or_else(|_| bylaw_engine::chrono::Utc::now());
         let ctx = context::from_env(env, None, now);
-        let meta = crate::history_cmd::meta_of(&ctx, now, bylaw_history::RunSource::Check, common::working_dir());
+        let mut meta = crate::history_cmd::meta_of(&ctx, now, bylaw_history::RunSource::Check, common::working_dir());
+        meta.scope = crate::history_cmd::scope_of(scope);
         crate::history_cmd::record(&store, &report, &meta);
         common::phase_done("record history", &mut clock);
     }
@@ -564,11 +566,20 @@ impl Prepared {
     /// and `approved` (exceptions from approved requests). What the run
     /// says is printed; `Err` carries the exit code (2).
     pub fn evaluate(self, approved: Vec<bylaw_engine::exceptions::Exception>) -> Result<Report, u8> {
+        self.evaluate_scoped(approved).map(|(report, _)| report)
+    }
+
+    /// [`Prepared::evaluate`], and what part of the project the run
+    /// evaluated (`None`: all of it), for the history store.
+    pub fn evaluate_scoped(
+        self,
+        approved: Vec<bylaw_engine::exceptions::Exception>,
+    ) -> Result<(Report, Option<bylaw_run::Scope>), u8> {
         let color = self.color;
         match self.prepared.evaluate(approved) {
             Ok(outcome) => {
                 common::show(&outcome.messages, color);
-                Ok(outcome.report)
+                Ok((outcome.report, outcome.scope))
             }
             Err(failure) => Err(common::show_failure(&failure, color)),
         }

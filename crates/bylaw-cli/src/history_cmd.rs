@@ -7,7 +7,7 @@ use crate::Cli;
 use bylaw_engine::chrono::{DateTime, Utc};
 use bylaw_engine::context::PipelineContext;
 use bylaw_engine::report::Report;
-use bylaw_history::{import, RunMeta, RunSource, Store};
+use bylaw_history::{import, repository, RunMeta, RunSource, Store};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -80,9 +80,16 @@ pub fn record(store: &str, report: &Report, meta: &RunMeta) {
     }
 }
 
+/// The history store's record of what a run evaluated (`None`: the whole project).
+pub fn scope_of(scope: Option<bylaw_run::Scope>) -> Option<bylaw_history::RunScope> {
+    scope.map(|s| bylaw_history::RunScope { paths: s.paths, changed: s.changed })
+}
+
 /// The metadata of a run with pipeline context `ctx` at `time`, the gaps
-/// of a local run filled from git in `dir` (branch, `origin` without
-/// credentials, HEAD).
+/// of a local run filled from git in `dir` (branch, `origin`, HEAD). The
+/// repository is recorded as its `owner/name` path
+/// ([`repository::normalize`]: no host, scheme or credentials), as CI and
+/// imports record it.
 pub fn meta_of(ctx: &PipelineContext, time: DateTime<Utc>, source: RunSource, dir: &Path) -> RunMeta {
     let mut meta = RunMeta::from_context(ctx, time, source);
     let git = |args: &[&str]| -> Option<String> {
@@ -104,23 +111,11 @@ pub fn meta_of(ctx: &PipelineContext, time: DateTime<Utc>, source: RunSource, di
         meta.sha = git(&["rev-parse", "-q", "--verify", "HEAD"]);
     }
     if meta.repository.is_none() {
-        meta.repository = git(&["remote", "get-url", "origin"]).map(|u| without_credentials(&u));
+        meta.repository = git(&["remote", "get-url", "origin"]).as_deref().and_then(repository::normalize);
     }
+    // `owner/name` as CI and imports record it, never a URL or credentials
+    meta.repository = meta.repository.as_deref().and_then(repository::normalize);
     meta
-}
-
-/// A remote URL without `user:token@`.
-fn without_credentials(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            match rest[..authority_end].rsplit_once('@') {
-                Some((_, host)) => format!("{scheme}://{host}{}", &rest[authority_end..]),
-                None => url.to_owned(),
-            }
-        }
-        None => url.to_owned(),
-    }
 }
 
 pub fn run(args: &HistoryArgs, cli: &Cli) -> u8 {
@@ -181,6 +176,7 @@ fn import_files(args: &ImportArgs, cli: &Cli) -> u8 {
         };
         let mut meta = RunMeta::new(time, imported.source);
         meta.repository = args.repository.clone().or(imported.meta.repository.clone());
+        meta.repository = meta.repository.as_deref().and_then(repository::normalize);
         meta.git_ref = args.git_ref.clone().or(imported.meta.git_ref.clone());
         meta.sha = args.sha.clone().or(imported.meta.sha.clone());
         meta.environment = args.env.clone();
@@ -216,20 +212,5 @@ fn import_files(args: &ImportArgs, cli: &Cli) -> u8 {
         EXIT_ERROR
     } else {
         0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_are_dropped_from_remotes() {
-        assert_eq!(
-            without_credentials("https://x-access-token:abc@github.com/acme/app.git"),
-            "https://github.com/acme/app.git"
-        );
-        assert_eq!(without_credentials("git@github.com:acme/app.git"), "git@github.com:acme/app.git");
-        assert_eq!(without_credentials("https://github.com/acme/app"), "https://github.com/acme/app");
     }
 }

@@ -30,7 +30,7 @@ pub struct MetricsArgs {
     /// Only runs of this environment (every sample then has an `environment` label).
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
-    /// Only runs of this repository (as recorded: owner/name or a URL).
+    /// Only runs of this repository: owner/name (any case) or its remote URL.
     #[arg(long, value_name = "REPO")]
     pub repository: Option<String>,
 }
@@ -59,7 +59,8 @@ pub fn run(args: &MetricsArgs, cli: &Cli) -> u8 {
                 }
             }
         };
-    let store = match Store::open(&store) {
+    // a read-only command never creates a store: a mistyped path is an error
+    let store = match Store::open_existing(&store) {
         Ok(s) => s,
         Err(e) => return usage_error(&e.to_string(), None, color),
     };

@@ -54,7 +54,7 @@ pub struct ReportArgs {
     /// Only runs of this environment.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
-    /// Only runs of this repository (as recorded: owner/name or a URL).
+    /// Only runs of this repository: owner/name (any case) or its remote URL.
     #[arg(long, value_name = "REPO")]
     pub repository: Option<String>,
     /// Only runs of this branch or ref (`main` also matches `refs/heads/main`).
@@ -164,7 +164,8 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> u8 {
         },
         framework: args.framework.as_deref().map(|f| f.trim().to_ascii_lowercase()),
     };
-    let store = match Store::open(&store) {
+    // a read-only command never creates a store: a mistyped path is an error
+    let store = match Store::open_existing(&store) {
         Ok(s) => s,
         Err(e) => return usage_error(&e.to_string(), None, color),
     };

@@ -135,7 +135,7 @@ fn three_weeks(store: &str, shown: &str) -> Vec<(RunRow, Vec<FindingRow>)> {
     let report = json(&dir.path().join("out/r.json"));
     for (r, week) in runs.iter().zip(["04", "11", "18"]) {
         assert_eq!(r.started_at, format!("2026-05-{week}T09:00:00Z"));
-        assert_eq!(r.repository.as_deref(), Some("https://github.com/acme/app.git"), "credentials are dropped");
+        assert_eq!(r.repository.as_deref(), Some("acme/app"), "owner/name, no credentials");
         assert_eq!(r.git_ref.as_deref(), Some("main"));
         assert_eq!(r.sha.as_deref(), Some(sha.as_str()));
         assert_eq!((r.platform.as_deref(), r.source.as_str(), r.verdict.as_str()), (Some("local"), "check", "fail"));
@@ -371,4 +371,237 @@ fn exceptions_refuses_record() {
         o.stderr
     );
     assert!(!dir.path().join("h.db").exists());
+}
+
+/// Every file and directory under `dir`, relative, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            out.push(p.strip_prefix(base).unwrap().display().to_string());
+            if p.is_dir() && !p.ends_with(".git") {
+                walk(base, &p, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// `report` and `metrics` only read: a mistyped store is exit 2 with the
+/// store named, and nothing is created (no file, no directory, no schema in
+/// an empty PostgreSQL database); `check --record` and `history import`
+/// still create it.
+#[test]
+fn read_only_commands_refuse_a_missing_store_and_create_nothing() {
+    let dir = repo();
+    let now = "2026-05-04T09:00:00Z";
+    let before = tree(dir.path());
+    let missing = |store: &str| {
+        format!("error: no history store at {store} (record runs with `check --record {store}` or `bylaw history import`)\n")
+    };
+    for store in ["histroy.db", "no/such/dir/h.db"] {
+        for args in [
+            vec!["report", "--store", store, "--fail-on-regression", "--format", "json"],
+            vec!["report", "--store", store],
+            vec!["metrics", "--store", store],
+            vec!["metrics", "--store", store, "--textfile", "out/bylaw.prom"],
+        ] {
+            let o = bylaw_at(dir.path(), now, &args, &[]);
+            assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+            assert_eq!(o.stderr, missing(store), "{args:?}");
+            assert_eq!(o.stdout, "");
+            assert_eq!(tree(dir.path()), before, "{args:?} created something");
+        }
+    }
+    // the config's `history:` too
+    std::fs::write(dir.path().join(".bylaw.yaml"), "policies: [policy.yaml]\nhistory: .bylaw/history.db\n").unwrap();
+    let o = bylaw_at(dir.path(), now, &["report", "--format", "md"], &[]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let shown = dir.path().join(".bylaw/history.db").display().to_string();
+    assert_eq!(o.stderr, missing(&shown));
+    assert!(!dir.path().join(".bylaw").exists());
+    std::fs::remove_file(dir.path().join(".bylaw.yaml")).unwrap();
+
+    // recording creates the store (and its directories); then it reads
+    let o = bylaw_at(dir.path(), now, &check_args(&["--record", "no/such/dir/h.db"]), &[]);
+    assert!(o.stderr.contains("recorded run 1 in the history store no/such/dir/h.db"), "{}", o.stderr);
+    let o = bylaw_at(dir.path(), now, &["report", "--store", "no/such/dir/h.db", "--format", "json"], &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = bylaw_at(dir.path(), now, &check_args(&["--json", "out/r.json"]), &[]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let o = bylaw_at(dir.path(), now, &["history", "import", "out/r.json", "--store", "imported/h.db"], &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(dir.path().join("imported/h.db").is_file());
+
+    // PostgreSQL: a database without bylaw's schema is no store, and stays without one
+    let pg = testing::Postgres::start().unwrap();
+    for args in [vec!["report", "--store", &pg.url(), "--fail-on-regression"], vec!["metrics", "--store", &pg.url()]] {
+        let o = bylaw_at(dir.path(), now, &args, &[]);
+        assert_eq!(o.code, 2, "{}", o.stderr);
+        assert_eq!(o.stderr, missing(&pg.url()));
+    }
+    testing::execute(&pg.url(), "CREATE TABLE probe (x INTEGER)").unwrap();
+    let e = testing::execute(&pg.url(), "SELECT 1 FROM runs").unwrap_err();
+    assert!(e.contains("runs"), "no table was created: {e}");
+    let o = bylaw_at(dir.path(), now, &check_args(&["--record", &pg.url()]), &[]);
+    assert!(o.stderr.contains("recorded run 1 in the history store"), "{}", o.stderr);
+    let o = bylaw_at(dir.path(), now, &["metrics", "--store", &pg.url()], &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
+
+/// A store whose `_sqlx_migrations` has a version this bylaw does not
+/// know: every command names it as written by a newer bylaw; reading and
+/// importing exit 2, recording warns and keeps the verdict; nothing is written.
+fn newer_store_is_refused(store: &str, shown: &str, blob: &str) {
+    let dir = repo();
+    let now = "2026-05-04T09:00:00Z";
+    let o = bylaw_at(dir.path(), now, &check_args(&["--record", store, "--json", "out/r.json"]), &[]);
+    assert!(o.stderr.contains("recorded run 1"), "{}", o.stderr);
+    testing::execute(
+        store,
+        &format!(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'future', TRUE, {blob}, 0)"
+        ),
+    )
+    .unwrap();
+    let message = format!(
+        "the history store {shown} was written by a newer bylaw (schema version 99990101000000; \
+         this bylaw knows up to {}): upgrade bylaw",
+        bylaw_history::schema::VERSION
+    );
+    for args in [
+        vec!["report", "--store", store, "--format", "json"],
+        vec!["metrics", "--store", store],
+        vec!["history", "import", "out/r.json", "--store", store],
+    ] {
+        let o = bylaw_at(dir.path(), now, &args, &[]);
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert_eq!(o.stderr, format!("error: {message}\n"), "{args:?}");
+    }
+    let o = bylaw_at(dir.path(), now, &check_args(&["--record", store]), &[]);
+    assert_eq!(o.code, 1, "the verdict is the run's: {}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "warning: the run was not recorded: {message} (the verdict and the reports are unchanged)\n"
+        )),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("previously applied"), "{}", o.stderr);
+    testing::execute(store, "DELETE FROM _sqlx_migrations WHERE version = 99990101000000").unwrap();
+    assert_eq!(Store::open(store).unwrap().runs().unwrap().len(), 1, "nothing was written");
+}
+
+#[test]
+fn a_store_of_a_newer_bylaw_is_named_by_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("h.db").display().to_string();
+    newer_store_is_refused(&db, &db, "X'00'");
+    let pg = testing::Postgres::start().unwrap();
+    newer_store_is_refused(&pg.url(), &pg.url(), "decode('00', 'hex')");
+}
+
+fn set_origin(dir: &Path, url: &str) {
+    let ok = Command::new("git").args(["remote", "set-url", "origin", url]).current_dir(dir).status().unwrap();
+    assert!(ok.success());
+}
+
+/// One repository is one stream whatever names it: an HTTPS clone with a
+/// token, an SSH clone, an import's `--repository`, and a run recorded as
+/// a URL by an older bylaw; `--repository` takes any case and URL form.
+fn one_repository(store: &str) -> Vec<Value> {
+    let dir = repo();
+    testing::older_store(
+        store,
+        1,
+        "INSERT INTO runs (repository, git_ref, started_at, recorded_at, source, tool_version, report_version, \
+         verdict, fail_on, files, documents, policy_count, rule_count, finding_count, blocking, advisory, audit, \
+         excepted, errors, baselined) VALUES ('https://github.com/Acme/PodInfo.git', 'main', \
+         '2026-04-27T09:00:00Z', '2026-04-27T09:00:00Z', 'check', '0.1.0', '1.0', 'pass', 'blocking', 1, 1, 1, 1, \
+         0, 0, 0, 0, 0, 0, 0)",
+    )
+    .unwrap();
+    set_origin(dir.path(), "https://x-token:s3cr3t@github.com/Acme/PodInfo.git");
+    let o =
+        bylaw_at(dir.path(), "2026-05-04T09:00:00Z", &check_args(&["--record", store, "--json", "out/r.json"]), &[]);
+    assert!(o.stderr.contains("recorded run 2"), "{}", o.stderr);
+    set_origin(dir.path(), "git@github.com:Acme/PodInfo.git");
+    let o = bylaw_at(dir.path(), "2026-05-11T09:00:00Z", &check_args(&["--record", store]), &[]);
+    assert!(o.stderr.contains("recorded run 3"), "{}", o.stderr);
+    let import = [
+        "history",
+        "import",
+        "out/r.json",
+        "--store",
+        store,
+        "--repository",
+        "ssh://git@github.com:22/Acme/PodInfo.git",
+    ];
+    let o =
+        bylaw_at(dir.path(), "2026-05-12T09:00:00Z", &[&import[..], &["--time", "2026-05-12T09:00:00Z"]].concat(), &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let s = Store::open(store).unwrap();
+    let names: Vec<Option<String>> = s.runs().unwrap().into_iter().map(|r| r.repository).collect();
+    assert_eq!(
+        names,
+        [
+            Some("https://github.com/Acme/PodInfo.git".into()),
+            Some("Acme/PodInfo".into()),
+            Some("Acme/PodInfo".into()),
+            Some("Acme/PodInfo".into())
+        ],
+        "recorded as owner/name"
+    );
+    drop(s);
+    let mut reports = Vec::new();
+    for filter in [
+        None,
+        Some("acme/podinfo"),
+        Some("Acme/PodInfo"),
+        Some("https://github.com/acme/podinfo"),
+        Some("git@github.com:ACME/podinfo.git"),
+    ] {
+        let mut args = vec!["report", "--store", store, "--format", "json"];
+        if let Some(f) = filter {
+            args.extend(["--repository", f]);
+        }
+        let o = bylaw_at(dir.path(), "2026-05-13T00:00:00Z", &args, &[]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let v: Value = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(v["totals"]["runs"], 4, "{filter:?}");
+        let repos: Vec<&Value> = v["repositories"].as_array().unwrap().iter().map(|r| &r["repository"]).collect();
+        assert_eq!(repos, [&Value::from("Acme/PodInfo")], "{filter:?}: one repository, one stream");
+        // the runs of a check and its import are one stream: each of the
+        // run's 4 findings opened once, none fixed
+        assert_eq!((&v["totals"]["opened"], &v["totals"]["fixed"]), (&Value::from(4), &Value::from(0)), "{filter:?}");
+        reports.push(v["totals"].clone());
+    }
+    let o = bylaw_at(
+        dir.path(),
+        "2026-05-13T00:00:00Z",
+        &["report", "--store", store, "--format", "json", "--repository", "acme/other"],
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(serde_json::from_str::<Value>(&o.stdout).unwrap()["totals"]["runs"], 0);
+    let o = bylaw_at(
+        dir.path(),
+        "2026-05-13T00:00:00Z",
+        &["metrics", "--store", store, "--repository", "ACME/PODINFO"],
+        &[],
+    );
+    assert!(o.stdout.contains("bylaw_runs_total{repository=\"Acme/PodInfo\"} 4\n"), "{}", o.stdout);
+    reports
+}
+
+#[test]
+fn one_repository_is_one_stream_whatever_its_remote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sqlite = one_repository(&tmp.path().join("h.db").display().to_string());
+    let pg = testing::Postgres::start().unwrap();
+    assert_eq!(one_repository(&pg.url()), sqlite);
 }

@@ -8,11 +8,15 @@
 //! - it is **opened** at the first run of its stream it appears in (runs
 //!   before `since` count for this, so a finding older than the window is
 //!   not opened in it), **fixed** at the first later run of its stream that
-//!   evaluated its rule and does not have it (time to remediate = that
+//!   evaluated its rule and its file (the file within the run's scope and
+//!   parsed) and does not have it (time to remediate = that
 //!   run's time − the time it appeared), a **recurrence** when it appears
 //!   again after being fixed (the time to remediate of the next fix counts
 //!   from the reappearance);
-//! - **open** = present at the last run of its stream in the window and
+//! - a stream's **state** at a run = the run's findings, plus the previous
+//!   state's findings of the files the run did not evaluate (outside its
+//!   scope, or not parsed): a partial run keeps what it did not look at;
+//! - **open** = in the state at the last run of its stream in the window and
 //!   not excepted, whatever its enforcement level; baselined findings
 //!   (`baseline: unchanged`) are open (the baseline only lowers their
 //!   enforcement); excepted findings (an exception file or an inline
@@ -30,6 +34,7 @@
 use crate::frameworks;
 use crate::model::*;
 use crate::ComplianceError;
+use bylaw_engine::builtin::{INPUT_TOO_LARGE, PARSE_ERROR};
 use bylaw_engine::chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use bylaw_history::{format_time, FindingRow, RuleRow, RunFilter, RunId, RunRow, Store, Window};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -160,11 +165,17 @@ struct Event {
 struct Data<'a> {
     runs: Vec<&'a RunRow>,
     times: Vec<DateTime<Utc>>,
-    /// Findings of policies' rules (bylaw's own, policy `bylaw`, are in `builtin`).
+    /// The stream's state at each run, of policies' rules (bylaw's own,
+    /// policy `bylaw`, are in `builtin`): the run's findings, and for a run
+    /// that evaluated part of the repository ([`carry_over`]) the previous
+    /// state's findings of the files it did not evaluate.
     findings: HashMap<RunId, Vec<&'a FindingRow>>,
+    /// The policy findings each run itself reported.
+    reported: HashMap<RunId, Vec<&'a FindingRow>>,
     /// bylaw's own findings (policy `bylaw`: parse errors, files too large,
     /// rules that failed to evaluate): not policy findings, kept out of every
-    /// count and score, reported as [`Totals::parse_errors`].
+    /// count and score, reported as [`Totals::parse_errors`]; they say which
+    /// files a run did not read ([`covers`]).
     builtin: HashMap<RunId, Vec<&'a FindingRow>>,
     /// Rules of policies evaluated by each run (bylaw's own rules left out).
     rules: HashMap<RunId, Vec<&'a RuleRow>>,
@@ -216,7 +227,33 @@ impl<'a> Data<'a> {
             stream_of.push(s);
             stream_runs[s].push(i);
         }
-        Ok(Data { runs, times, findings, builtin, rules, exceptions, policies, stream_of, streams, stream_runs })
+        let reported = findings.clone();
+        for runs_of in &stream_runs {
+            carry_over(&runs, runs_of, &mut findings, &builtin);
+        }
+        Ok(Data {
+            runs,
+            times,
+            findings,
+            reported,
+            builtin,
+            rules,
+            exceptions,
+            policies,
+            stream_of,
+            streams,
+            stream_runs,
+        })
+    }
+
+    /// The findings run `run` itself reported (not those carried over).
+    fn reported(&self, run: usize) -> &[&'a FindingRow] {
+        self.reported.get(&self.runs[run].id).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// bylaw's own findings of run `run` (parse errors, …).
+    fn builtin_of(&self, run: usize) -> &[&'a FindingRow] {
+        self.builtin.get(&self.runs[run].id).map(Vec::as_slice).unwrap_or(&[])
     }
 
     fn findings(&self, run: usize) -> &[&'a FindingRow] {
@@ -237,6 +274,55 @@ impl<'a> Data<'a> {
             .iter()
             .filter_map(|runs| runs.iter().rev().copied().find(|&i| in_range(i) && self.evaluated(i)))
             .collect()
+    }
+}
+
+/// A finding saying its file was not evaluated (not parsed, too large).
+fn unread(f: &FindingRow) -> bool {
+    f.rule_id == PARSE_ERROR || f.rule_id == INPUT_TOO_LARGE
+}
+
+/// Whether run `run` evaluated the file `path`: within its scope (every
+/// file when it has none) and read (no `bylaw/parse-error` or
+/// `bylaw/input-too-large` of it among `own`, bylaw's own findings of the run).
+fn covers(run: &RunRow, own: &[&FindingRow], path: &str) -> bool {
+    run.scope.as_ref().is_none_or(|s| s.contains(path)) && !own.iter().any(|f| unread(f) && f.path == path)
+}
+
+/// Makes `findings` the state of the stream whose runs (indexes into
+/// `runs`, oldest first) are `stream`: a run that did not evaluate a file
+/// (outside its scope — `--changed-only`, narrower PATHS — or a file that
+/// did not parse) keeps that file's findings of the previous state, so
+/// they are neither fixed nor gone from the open findings. Runs whose
+/// verdict is `error` are skipped.
+fn carry_over<'a>(
+    runs: &[&'a RunRow],
+    stream: &[usize],
+    findings: &mut HashMap<RunId, Vec<&'a FindingRow>>,
+    builtin: &HashMap<RunId, Vec<&'a FindingRow>>,
+) {
+    let mut previous: Option<RunId> = None;
+    for &i in stream.iter().filter(|&&i| runs[i].verdict != "error") {
+        let run = runs[i];
+        if let Some(prev) = previous {
+            let own: Vec<&FindingRow> = findings.get(&run.id).cloned().unwrap_or_default();
+            let unread_of_run: &[&FindingRow] = builtin.get(&run.id).map(Vec::as_slice).unwrap_or(&[]);
+            let partial = run.scope.is_some() || unread_of_run.iter().any(|f| unread(f));
+            if partial {
+                let present: HashSet<&str> = own.iter().map(|f| f.fingerprint.as_str()).collect();
+                let kept: Vec<&FindingRow> = findings
+                    .get(&prev)
+                    .into_iter()
+                    .flatten()
+                    .filter(|f| !present.contains(f.fingerprint.as_str()) && !covers(run, unread_of_run, &f.path))
+                    .copied()
+                    .collect();
+                if !kept.is_empty() {
+                    findings.entry(run.id).or_default().extend(kept);
+                }
+            }
+        }
+        previous = Some(run.id);
     }
 }
 
@@ -293,6 +379,7 @@ fn lifecycle(d: &Data, since: Option<DateTime<Utc>>) -> Lifecycle {
             }
             for (fp, st) in state.iter_mut() {
                 // a finding whose rule this run did not evaluate is not fixed: its state is unknown
+                // (the findings of the files it did not evaluate are in `present`: [`carry_over`])
                 if st.open && !present.contains_key(fp.as_str()) && evaluated.contains(st.rule.as_str()) {
                     st.open = false;
                     events.push(Event {
@@ -691,7 +778,7 @@ pub fn compute_from(
         for r in evaluated {
             *runs_evaluated.entry(r).or_default() += 1;
         }
-        let fired: HashSet<&str> = d.findings(i).iter().map(|f| f.rule_id.as_str()).collect();
+        let fired: HashSet<&str> = d.reported(i).iter().map(|f| f.rule_id.as_str()).collect();
         for r in fired {
             *runs_fired.entry(r).or_default() += 1;
         }
@@ -969,7 +1056,7 @@ pub fn compute_from(
 
     // ---- coverage
     let fired: HashSet<&str> =
-        window_runs.iter().flat_map(|&i| d.findings(i).iter().map(|f| f.rule_id.as_str())).collect();
+        window_runs.iter().flat_map(|&i| d.reported(i).iter().map(|f| f.rule_id.as_str())).collect();
     let coverage = Coverage {
         files: lasts.iter().map(|&i| u64::try_from(d.runs[i].files).unwrap_or(0)).sum(),
         documents: lasts.iter().map(|&i| u64::try_from(d.runs[i].documents).unwrap_or(0)).sum(),
@@ -994,6 +1081,16 @@ pub fn compute_from(
         noise,
         coverage,
     })
+}
+
+/// The overall score of run `run` (its rules; failing: its state's
+/// findings that `keep` keeps and no exception covers).
+fn scope_score(d: &Data, run: usize, keep: &dyn Fn(&FindingRow) -> bool) -> Option<f64> {
+    let failing: HashSet<&str> =
+        d.findings(run).iter().filter(|f| f.exception_id.is_none() && keep(f)).map(|f| f.rule_id.as_str()).collect();
+    let rules = d.rules(run);
+    let pass = rules.iter().filter(|r| !failing.contains(r.rule_id.as_str())).count() as u64;
+    pct(pass, rules.len() as u64)
 }
 
 /// Why a scheduled job fails ([`regressions`]).
@@ -1023,7 +1120,8 @@ impl std::fmt::Display for Regression {
 /// The regression gate: the newest run of the query (its environment,
 /// repository and ref filters; `until`, else `now`; without `--ref`, the
 /// newest run's ref) against the previous run of the same repository,
-/// environment and ref (runs whose verdict is `error` are skipped). Empty
+/// environment and ref (runs whose verdict is `error` are skipped), over
+/// the files the newest run evaluated (its scope, parsed). Empty
 /// when nothing regressed or there is no previous run.
 ///
 /// # Errors
@@ -1051,7 +1149,12 @@ fn regressions_from(window: &Window) -> Result<Vec<Regression>, ComplianceError>
     };
     let p = d.runs[previous];
     let mut out = Vec::new();
-    if let (Some(from), Some(to)) = (score(&d, &[previous], &Scope::Overall), score(&d, &[newest], &Scope::Overall)) {
+    // only the files the newest run evaluated are compared: a run of part
+    // of the repository regresses nothing elsewhere
+    let newest_reported = d.reported(newest);
+    let in_newest = |f: &FindingRow| covers(n, d.builtin_of(newest), &f.path);
+    let (from, to) = (scope_score(&d, previous, &in_newest), scope_score(&d, newest, &in_newest));
+    if let (Some(from), Some(to)) = (from, to) {
         if to < from {
             out.push(Regression::ScoreFell {
                 from,
@@ -1065,7 +1168,7 @@ fn regressions_from(window: &Window) -> Result<Vec<Regression>, ComplianceError>
     let blocking =
         |f: &&&FindingRow| f.exception_id.is_none() && (f.enforcement == "blocking" || f.enforcement == "mandatory");
     let before: HashSet<&str> = d.findings(previous).iter().filter(blocking).map(|f| f.fingerprint.as_str()).collect();
-    for f in d.findings(newest).iter().filter(blocking) {
+    for f in newest_reported.iter().filter(blocking) {
         if !before.contains(f.fingerprint.as_str()) {
             out.push(Regression::NewBlocking {
                 rule: f.rule_id.clone(),

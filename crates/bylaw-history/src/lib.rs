@@ -6,8 +6,9 @@
 //! that covers it with its approvers and expiry) — so trends, reports and
 //! effectiveness metrics can be computed over weeks of runs (issue 19).
 //!
-//! A store is SQLite (a file path, created when missing: one repository, a
-//! laptop, a CI cache) or PostgreSQL (a `postgres://` or `postgresql://`
+//! A store is SQLite (a file path, created when missing by the commands
+//! that record — [`Store::open`]; [`Store::open_existing`] for those that
+//! only read: one repository, a laptop, a CI cache) or PostgreSQL (a `postgres://` or `postgresql://`
 //! URL: an organisation whose many repositories write at once). Both hold
 //! the same schema, created and upgraded by versioned migrations applied
 //! when the store is opened ([`schema`]); README.md "History store" has a
@@ -43,6 +44,7 @@ pub mod import;
 mod location;
 mod query;
 mod record;
+pub mod repository;
 pub mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -85,15 +87,78 @@ pub enum HistoryError {
     /// The database could not be reached or opened.
     #[error("cannot open the history store {store}: {message}")]
     Open { store: String, message: String },
-    /// The migrations failed (a newer store, a changed migration, SQL).
+    /// The migrations failed (a changed migration, SQL).
     #[error("cannot migrate the history store {store}: {message}")]
     Migrate { store: String, message: String },
+    /// The store has applied a migration this bylaw does not know: it was
+    /// written by a newer bylaw (or another build). It is neither read nor written.
+    #[error("{}", unknown_schema(store, *version, *known))]
+    UnknownSchema {
+        store: String,
+        /// The highest version applied to the store.
+        version: i64,
+        /// [`schema::VERSION`].
+        known: i64,
+    },
+    /// A read-only command ([`Store::open_existing`]) found no store there:
+    /// no SQLite file, or a database without bylaw's schema. Nothing was created.
+    #[error("no history store at {store} (record runs with `check --record {store}` or `bylaw history import`)")]
+    Missing { store: String },
     /// A write or read failed; a write left nothing behind (rolled back).
     #[error("history store {store}: {message}")]
     Database { store: String, message: String },
     /// A file to import is not a bylaw JSON report or SARIF log.
     #[error("{file}: {message}")]
     Import { file: String, message: String },
+}
+
+fn unknown_schema(store: &str, version: i64, known: i64) -> String {
+    if version > known {
+        format!(
+            "the history store {store} was written by a newer bylaw (schema version {version}; \
+             this bylaw knows up to {known}): upgrade bylaw"
+        )
+    } else {
+        format!(
+            "the history store {store} has a schema version this bylaw does not know (version {version}; \
+             this bylaw knows up to {known}): it was written by another build of bylaw; use that one"
+        )
+    }
+}
+
+/// What part of the repository a run evaluated, `runs.scope` (JSON). A
+/// run without one (`None` in [`RunMeta::scope`] and [`RunRow::scope`]:
+/// imports, runs recorded before schema version 2) evaluated the whole
+/// repository. Paths are relative to the project root with `/`
+/// separators, as findings' paths are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunScope {
+    /// The files and directories evaluated (`check PATHS…`, the config's
+    /// `paths`); empty: the whole repository.
+    pub paths: Vec<String>,
+    /// With `--changed-only`: the changed files, the only ones evaluated
+    /// under `paths`; `None`: every file under `paths`.
+    pub changed: Option<Vec<String>>,
+}
+
+impl RunScope {
+    /// Whether the file `path` (root-relative) was within the run's reach:
+    /// under one of `paths` (equal to it, or below it as a directory) and
+    /// one of `changed` when that is given.
+    pub fn contains(&self, path: &str) -> bool {
+        let clean = |p: &str| p.trim_start_matches("./").trim_end_matches('/').to_owned();
+        let path = clean(path);
+        let under = self.paths.is_empty()
+            || self.paths.iter().map(|p| clean(p)).any(|p| {
+                p.is_empty() || p == "." || path == p || path.strip_prefix(&p).is_some_and(|r| r.starts_with('/'))
+            });
+        under && self.changed.as_ref().is_none_or(|c| c.iter().any(|f| clean(f) == path))
+    }
+
+    /// The scope as stored: `None` for the whole repository.
+    pub fn whole(&self) -> bool {
+        self.paths.is_empty() && self.changed.is_none()
+    }
 }
 
 /// Where a run comes from, `runs.source`.
@@ -125,7 +190,8 @@ impl RunSource {
 /// Every text field is optional: a local run outside git has none.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunMeta {
-    /// `owner/name`, a project path or a remote URL (credentials removed).
+    /// `owner/name`, a project path, or a remote URL: recorded as its
+    /// `owner/name` path ([`repository::normalize`]; never credentials).
     pub repository: Option<String>,
     /// The branch or ref checked.
     pub git_ref: Option<String>,
@@ -145,6 +211,8 @@ pub struct RunMeta {
     /// For imports: a digest of the file and this metadata; a second
     /// import of the same is refused by a unique index ([`Store::find_digest`]).
     pub content_digest: Option<String>,
+    /// What the run evaluated; `None`: the whole repository.
+    pub scope: Option<RunScope>,
 }
 
 impl RunMeta {
@@ -161,6 +229,7 @@ impl RunMeta {
             time,
             source,
             content_digest: None,
+            scope: None,
         }
     }
 
@@ -179,6 +248,7 @@ impl RunMeta {
             time,
             source,
             content_digest: None,
+            scope: None,
         }
     }
 }
@@ -217,34 +287,54 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens the store at `location` — a file path (SQLite, created with
-    /// its file when missing; the directory must exist) or a
+    /// its file and directories when missing) or a
     /// `postgres://`/`postgresql://` URL (the database must exist) — and
-    /// applies the migrations it lacks.
+    /// applies the migrations it lacks: what a command that records runs
+    /// uses (`check --record`, `history import`).
     ///
     /// # Errors
     /// [`HistoryError::Location`] for a malformed location,
     /// [`HistoryError::Open`] when the database cannot be reached, opened
-    /// or authenticated to, [`HistoryError::Migrate`] when the schema
-    /// cannot be brought up to date (e.g. the store was written by a newer
-    /// bylaw).
+    /// or authenticated to, [`HistoryError::UnknownSchema`] when the store
+    /// was written by a newer bylaw, [`HistoryError::Migrate`] when the
+    /// schema cannot be brought up to date otherwise.
     pub fn open(location: &str) -> Result<Store, HistoryError> {
-        Self::open_at(Location::parse(location)?)
+        Self::open_at(Location::parse(location)?, true)
     }
 
-    /// [`Store::open`] of a parsed [`Location`].
-    pub fn open_at(location: Location) -> Result<Store, HistoryError> {
+    /// Opens a store that must exist already — an SQLite file, or a
+    /// PostgreSQL database holding bylaw's schema — and applies the
+    /// migrations it lacks (a store of an older bylaw is upgraded): what a
+    /// command that only reads uses (`report`, `metrics`), so a mistyped
+    /// store is an error instead of an empty report. Nothing is created
+    /// when it is missing.
+    ///
+    /// # Errors
+    /// [`HistoryError::Missing`] when there is no store at `location`;
+    /// otherwise as [`Store::open`].
+    pub fn open_existing(location: &str) -> Result<Store, HistoryError> {
+        Self::open_at(Location::parse(location)?, false)
+    }
+
+    /// [`Store::open`] (`create`) or [`Store::open_existing`] of a parsed [`Location`].
+    pub fn open_at(location: Location, create: bool) -> Result<Store, HistoryError> {
         sqlx::any::install_default_drivers();
+        let missing = || HistoryError::Missing { store: location.display() };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
             HistoryError::Open { store: location.display(), message: format!("cannot start the async runtime: {e}") }
         })?;
-        let url = location.connect_url();
+        let url = location.connect_url(create);
         let open_error = |message: String| HistoryError::Open { store: location.display(), message };
-        // A SQLite file is created when missing, and so are the directories
-        // it sits in (`history: .bylaw/history.db` in a fresh checkout).
         if let Location::Sqlite(path) = &location {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| open_error(format!("cannot create the directory {}: {e}", dir.display())))?;
+            if create {
+                // A SQLite file is created when missing, and so are the directories
+                // it sits in (`history: .bylaw/history.db` in a fresh checkout).
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| open_error(format!("cannot create the directory {}: {e}", dir.display())))?;
+                }
+            } else if !path.exists() {
+                return Err(missing());
             }
         }
         let conn = rt
@@ -252,6 +342,14 @@ impl Store {
             .map_err(|_| open_error(format!("no connection within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| open_error(location.scrub(&e.to_string())))?;
         let store = Store { rt, conn: Mutex::new(Some(conn)), location };
+        let applied = store.applied_versions()?;
+        if applied.is_none() && !create {
+            return Err(HistoryError::Missing { store: store.display() });
+        }
+        let known: Vec<i64> = schema::versions().collect();
+        if let Some(&version) = applied.iter().flatten().filter(|v| !known.contains(v)).max() {
+            return Err(HistoryError::UnknownSchema { store: store.display(), version, known: schema::VERSION });
+        }
         store.migrate()?;
         Ok(store)
     }
@@ -272,6 +370,31 @@ impl Store {
         on_conn!(self, |message| HistoryError::Migrate { store, message }, |c| async move {
             let migrator = schema::migrator(backend).await?;
             migrator.run_direct(c).await
+        })
+    }
+
+    /// Every version recorded in `_sqlx_migrations` (applied or failed);
+    /// `None` when the table does not exist (a new, empty database).
+    fn applied_versions(&self) -> Result<Option<Vec<i64>>, HistoryError> {
+        let backend = self.backend();
+        let exists_sql = match backend {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_name = '_sqlx_migrations' AND table_schema = current_schema()"
+            }
+        };
+        let store = self.display();
+        let open_error = move |message: String| HistoryError::Open { store, message };
+        on_conn!(self, open_error, |c| async move {
+            let n: i64 = sqlx::query_scalar(exists_sql).fetch_one(&mut *c).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&mut *c)
+                .await
+                .map(Some)
         })
     }
 

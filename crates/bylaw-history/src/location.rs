@@ -96,11 +96,14 @@ impl Location {
         out
     }
 
-    /// The connection string for sqlx's `Any` driver.
-    pub(crate) fn connect_url(&self) -> String {
+    /// The connection string for sqlx's `Any` driver; an SQLite file is
+    /// created when missing only when `create`.
+    pub(crate) fn connect_url(&self, create: bool) -> String {
         match self {
             Location::Postgres(url) => url.clone(),
-            Location::Sqlite(path) => format!("sqlite:{}?mode=rwc", encode_path(path)),
+            Location::Sqlite(path) => {
+                format!("sqlite:{}?mode={}", encode_path(path), if create { "rwc" } else { "rw" })
+            }
         }
     }
 }
@@ -203,6 +206,7 @@ mod tests {
     #[test]
     fn sqlite_url_encodes_what_sqlx_decodes() {
         let l = Location::Sqlite("/tmp/a?b#c%d.db".into());
-        assert_eq!(l.connect_url(), "sqlite:/tmp/a%3Fb%23c%25d.db?mode=rwc");
+        assert_eq!(l.connect_url(true), "sqlite:/tmp/a%3Fb%23c%25d.db?mode=rwc");
+        assert_eq!(l.connect_url(false), "sqlite:/tmp/a%3Fb%23c%25d.db?mode=rw");
     }
 }

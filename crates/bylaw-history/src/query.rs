@@ -1,8 +1,9 @@
 //! The read queries tests and later layers (metrics, reports) start from.
 
-use crate::RunId;
+use crate::{RunId, RunScope};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
 
 /// One row of `runs` (the summary counts included).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +32,9 @@ pub struct RunRow {
     pub documents: i64,
     /// Findings matched by the baseline.
     pub baselined: i64,
+    /// What the run evaluated; `None`: the whole repository (and runs
+    /// recorded before schema version 2, imports, an unreadable value).
+    pub scope: Option<RunScope>,
 }
 
 /// One row of `findings` (the columns a test or a trend reads).
@@ -88,13 +92,18 @@ fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
         files: r.try_get("files")?,
         documents: r.try_get("documents")?,
         baselined: r.try_get("baselined")?,
+        scope: r
+            .try_get::<Option<String>, _>("scope")?
+            .and_then(|j| serde_json::from_str::<RunScope>(&j).ok())
+            .filter(|s| !s.whole()),
     })
 }
 
 pub(crate) async fn runs(conn: &mut AnyConnection) -> Result<Vec<RunRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, repository, git_ref, sha, environment, platform, started_at, source, tool_version, verdict, \
-         finding_count, blocking, advisory, audit, excepted, files, documents, baselined FROM runs ORDER BY started_at, id",
+         finding_count, blocking, advisory, audit, excepted, files, documents, baselined, scope FROM runs \
+         ORDER BY started_at, id",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -177,6 +186,9 @@ pub struct RunFilter {
     /// Runs at or before this time.
     pub until: Option<String>,
     pub environment: Option<String>,
+    /// The repository: `owner/name` or a remote URL, matching the runs
+    /// whose recorded name is the same once normalized, in any case
+    /// ([`crate::repository::same`]).
     pub repository: Option<String>,
     /// The ref as recorded; `main` also matches `refs/heads/main` and the
     /// other way round.
@@ -185,8 +197,9 @@ pub struct RunFilter {
 
 impl RunFilter {
     /// `WHERE …` over the runs table aliased `r` (empty when no filter),
-    /// and the values of its `$N` placeholders in order.
-    fn sql(&self) -> (String, Vec<String>) {
+    /// and the values of its `$N` placeholders in order. `repositories`:
+    /// the stored names the repository filter matches.
+    fn sql(&self, repositories: &[String]) -> (String, Vec<String>) {
         let mut clauses = Vec::new();
         let mut vals: Vec<String> = Vec::new();
         let mut push = |clause: &str, vals_here: Vec<String>| {
@@ -206,8 +219,13 @@ impl RunFilter {
         if let Some(v) = &self.environment {
             push("r.environment = ?", vec![v.clone()]);
         }
-        if let Some(v) = &self.repository {
-            push("r.repository = ?", vec![v.clone()]);
+        if self.repository.is_some() {
+            if repositories.is_empty() {
+                push("1 = 0", vec![]);
+            } else {
+                let marks = vec!["?"; repositories.len()].join(", ");
+                push(&format!("r.repository IN ({marks})"), repositories.to_vec());
+            }
         }
         if let Some(v) = &self.git_ref {
             let other = match v.strip_prefix("refs/heads/") {
@@ -283,15 +301,57 @@ fn bind_all<'q>(
     q
 }
 
+/// Every stored repository name with its one name in reports: the
+/// [`crate::repository::normalize`]d form of the most recently used of the
+/// names that are the same in any case (`Acme/App` recorded last names
+/// `acme/app` and `https://github.com/acme/app.git` runs too).
+async fn repository_names(conn: &mut AnyConnection) -> Result<HashMap<String, String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT repository, MAX(started_at) AS latest FROM runs WHERE repository IS NOT NULL GROUP BY repository",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut stored: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| Ok((r.try_get("repository")?, r.try_get("latest")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    // oldest first, so the newest use of a group wins
+    stored.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+    let mut group: HashMap<String, String> = HashMap::new();
+    for (raw, _) in &stored {
+        let name = crate::repository::normalize(raw).unwrap_or_else(|| raw.clone());
+        group.insert(name.to_lowercase(), name);
+    }
+    Ok(stored
+        .into_iter()
+        .map(|(raw, _)| {
+            let name = crate::repository::normalize(&raw).unwrap_or_else(|| raw.clone());
+            let shown = group.get(&name.to_lowercase()).cloned().unwrap_or(name);
+            (raw, shown)
+        })
+        .collect())
+}
+
 pub(crate) async fn window(conn: &mut AnyConnection, filter: &RunFilter) -> Result<Window, sqlx::Error> {
-    let (filter_sql, vals) = filter.sql();
+    let names = repository_names(&mut *conn).await?;
+    let mut matching: Vec<String> = match &filter.repository {
+        Some(wanted) => names.keys().filter(|raw| crate::repository::same(raw, wanted)).cloned().collect(),
+        None => Vec::new(),
+    };
+    matching.sort();
+    let (filter_sql, vals) = filter.sql(&matching);
     let runs_sql = format!(
         "SELECT r.id, r.repository, r.git_ref, r.sha, r.environment, r.platform, r.started_at, r.source, \
          r.tool_version, r.verdict, r.finding_count, r.blocking, r.advisory, r.audit, r.excepted, r.files, \
-         r.documents, r.baselined FROM runs r{filter_sql} ORDER BY r.started_at, r.id"
+         r.documents, r.baselined, r.scope FROM runs r{filter_sql} ORDER BY r.started_at, r.id"
     );
     let runs = bind_all(sqlx::query(&runs_sql), &vals).fetch_all(&mut *conn).await?;
-    let runs = runs.iter().map(run_row).collect::<Result<Vec<_>, _>>()?;
+    let mut runs = runs.iter().map(run_row).collect::<Result<Vec<_>, _>>()?;
+    for r in &mut runs {
+        if let Some(shown) = r.repository.as_ref().and_then(|raw| names.get(raw)) {
+            r.repository = Some(shown.clone());
+        }
+    }
 
     let findings_sql = format!("{FINDING_SELECT} JOIN runs r ON r.id = f.run_id{filter_sql} ORDER BY f.run_id, f.seq");
     let findings = bind_all(sqlx::query(&findings_sql), &vals).fetch_all(&mut *conn).await?;
@@ -375,9 +435,19 @@ mod filter_tests {
             git_ref: Some("main".into()),
             ..RunFilter::default()
         };
-        let (sql, vals) = f.sql();
+        let (sql, vals) = f.sql(&[]);
         assert_eq!(sql, " WHERE r.started_at >= $1 AND (r.git_ref = $2 OR r.git_ref = $3)");
         assert_eq!(vals, ["2026-01-01T00:00:00Z", "main", "refs/heads/main"]);
-        assert_eq!(RunFilter::default().sql(), (String::new(), vec![]));
+        assert_eq!(RunFilter::default().sql(&[]), (String::new(), vec![]));
+        let f = RunFilter { repository: Some("acme/app".into()), environment: Some("prod".into()), ..f };
+        let (sql, vals) = f.sql(&["acme/app".into(), "https://github.com/Acme/App.git".into()]);
+        assert_eq!(
+            sql,
+            " WHERE r.started_at >= $1 AND r.environment = $2 AND r.repository IN ($3, $4) \
+             AND (r.git_ref = $5 OR r.git_ref = $6)"
+        );
+        assert_eq!(vals[2..4], ["acme/app", "https://github.com/Acme/App.git"]);
+        let (sql, _) = f.sql(&[]);
+        assert!(sql.contains(" AND 1 = 0 AND "), "{sql}");
     }
 }

@@ -123,6 +123,7 @@ const RUN_COLUMNS: &[&str] = &[
     "excepted",
     "errors",
     "baselined",
+    "scope",
 ];
 
 const FINDING_COLUMNS: &[&str] = &[
@@ -207,7 +208,8 @@ pub(crate) async fn record(
     let s = &report.summary;
     let environment = report.environment.clone().or_else(|| meta.environment.clone());
     let run_vals = vec![
-        opt(meta.repository.as_deref()),
+        // one name per repository, whichever way the run named it
+        Val::Text(meta.repository.as_deref().and_then(crate::repository::normalize)),
         opt(meta.git_ref.as_deref()),
         opt(meta.sha.as_deref()),
         Val::Text(environment),
@@ -233,6 +235,7 @@ pub(crate) async fn record(
         int(s.excepted),
         int(s.errors),
         int(s.baselined),
+        Val::Text(meta.scope.as_ref().filter(|s| !s.whole()).and_then(|s| serde_json::to_string(s).ok())),
     ];
     let sql = format!("{} RETURNING id", insert_sql("runs", RUN_COLUMNS, 1));
     let mut q = sqlx::query_scalar::<Any, i64>(&sql);

@@ -178,3 +178,41 @@ impl Drop for Postgres {
         let _ = self.child.wait();
     }
 }
+
+/// Creates the store at `location` (an SQLite file or a PostgreSQL
+/// database) as a bylaw of schema `version` wrote it, and runs `sql` in
+/// it (rows of that schema): a store of an older bylaw.
+///
+/// # Errors
+/// Why not: a bad location, a connection or a statement that fails.
+pub fn older_store(location: &str, version: i64, sql: &str) -> Result<(), String> {
+    raw(location, Some(version), sql)
+}
+
+/// Runs `sql` in the store at `location` without opening it as a
+/// [`crate::Store`] (no migration, no version check): a store made
+/// unreadable on purpose.
+///
+/// # Errors
+/// Why not: a bad location, a connection or a statement that fails.
+pub fn execute(location: &str, sql: &str) -> Result<(), String> {
+    raw(location, None, sql)
+}
+
+fn raw(location: &str, migrate_to: Option<i64>, sql: &str) -> Result<(), String> {
+    use sqlx::{Connection, Executor};
+    sqlx::any::install_default_drivers();
+    let location = crate::Location::parse(location).map_err(|e| e.to_string())?;
+    let backend = location.backend();
+    let url = location.connect_url(true);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let mut c = sqlx::AnyConnection::connect(&url).await.map_err(|e| e.to_string())?;
+        if let Some(version) = migrate_to {
+            let migrator = crate::schema::migrator_up_to(backend, version).await.map_err(|e| e.to_string())?;
+            migrator.run_direct(&mut c).await.map_err(|e| e.to_string())?;
+        }
+        c.execute(sql).await.map_err(|e| e.to_string())?;
+        c.close().await.map_err(|e| e.to_string())
+    })
+}

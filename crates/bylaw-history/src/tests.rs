@@ -124,7 +124,7 @@ fn contents(store: &Store) -> Vec<(RunRow, Vec<FindingRow>, Vec<PolicyRow>)> {
 /// half-written run, reopen without migrating again.
 fn exercise(open: &dyn Fn() -> Store, fail_trigger: &str) -> Vec<(RunRow, Vec<FindingRow>, Vec<PolicyRow>)> {
     let store = open();
-    assert_eq!(store.applied_migrations().unwrap(), vec![schema::VERSION]);
+    assert_eq!(store.applied_migrations().unwrap(), schema::versions().collect::<Vec<_>>());
     let first = store.record(&two_findings(), &meta(2)).unwrap();
     let second = store.record(&sample(vec![]), &meta(9)).unwrap();
     assert!(second > first);
@@ -166,7 +166,7 @@ fn exercise(open: &dyn Fn() -> Store, fail_trigger: &str) -> Vec<(RunRow, Vec<Fi
 
     // reopened: no migration again, the same rows
     let again = open();
-    assert_eq!(again.applied_migrations().unwrap(), vec![schema::VERSION]);
+    assert_eq!(again.applied_migrations().unwrap(), schema::versions().collect::<Vec<_>>());
     assert_eq!(again.counts().unwrap(), before);
     assert_eq!(before.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [2, 2, 2, 2, 2]);
     contents(&again)
@@ -198,7 +198,7 @@ fn a_missing_directory_of_the_sqlite_file_is_created() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".bylaw").join("nested").join("history.db");
     let store = Store::open(&path.to_string_lossy()).unwrap();
-    assert_eq!(store.applied_migrations().unwrap(), vec![schema::VERSION]);
+    assert_eq!(store.applied_migrations().unwrap(), schema::versions().collect::<Vec<_>>());
     assert!(path.is_file());
     // A file where the directory should be is an open error naming it.
     let blocked = dir.path().join("file");
@@ -227,21 +227,125 @@ fn an_unreachable_store_is_an_open_error_without_the_password() {
     assert!(e.starts_with(&format!("cannot open the history store {path}: cannot create the directory ")), "{e}");
 }
 
+/// A store with a migration this bylaw does not know is refused by name,
+/// whether opened to write or to read, and left as it was.
+fn refuses_unknown_versions(location: &str, shown: &str) {
+    drop(Store::open(location).unwrap());
+    let blob = if location.starts_with("postgres") { "decode('00', 'hex')" } else { "X'00'" };
+    for version in [99_i64, 99990101000000] {
+        testing::execute(
+            location,
+            &format!(
+                "DELETE FROM _sqlx_migrations WHERE version > 2; \
+                 INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                 VALUES ({version}, 'future', TRUE, {blob}, 0)"
+            ),
+        )
+        .unwrap();
+        let expected = format!(
+            "the history store {shown} was written by a newer bylaw (schema version {version}; \
+             this bylaw knows up to {}): upgrade bylaw",
+            schema::VERSION
+        );
+        for e in [Store::open(location).unwrap_err(), Store::open_existing(location).unwrap_err()] {
+            assert!(matches!(e, HistoryError::UnknownSchema { .. }), "{e:?}");
+            assert_eq!(e.to_string(), expected);
+        }
+    }
+    // a version between the known ones (another build) is named too
+    testing::execute(
+        location,
+        &format!(
+            "DELETE FROM _sqlx_migrations WHERE version > 2; \
+             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (0, 'other', TRUE, {blob}, 0)"
+        ),
+    )
+    .unwrap();
+    let e = Store::open(location).unwrap_err().to_string();
+    assert!(e.contains("has a schema version this bylaw does not know (version 0;"), "{e}");
+}
+
 #[test]
 fn a_store_from_a_newer_bylaw_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("h.db").to_string_lossy().into_owned();
-    let store = Store::open(&path).unwrap();
-    store
-        .execute_unchecked(
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES (99, 'future', TRUE, X'00', 0)",
-        )
-        .unwrap();
+    refuses_unknown_versions(&path, &path);
+    let pg = testing::Postgres::start().unwrap();
+    refuses_unknown_versions(&pg.url(), &pg.url());
+}
+
+#[test]
+fn reading_refuses_a_missing_store_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no").join("such").join("histroy.db");
+    let shown = path.to_string_lossy().into_owned();
+    let e = Store::open_existing(&shown).unwrap_err();
+    assert!(matches!(e, HistoryError::Missing { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        format!("no history store at {shown} (record runs with `check --record {shown}` or `bylaw history import`)")
+    );
+    assert!(!dir.path().join("no").exists(), "no directory is created");
+    let file = dir.path().join("histroy.db");
+    Store::open_existing(&file.to_string_lossy()).unwrap_err();
+    assert!(!file.exists(), "no file is created");
+    // an existing store opens
+    let real = dir.path().join("h.db").to_string_lossy().into_owned();
+    drop(Store::open(&real).unwrap());
+    assert_eq!(Store::open_existing(&real).unwrap().runs().unwrap(), vec![]);
+
+    // a PostgreSQL database without bylaw's schema is no store either, and stays empty
+    let pg = testing::Postgres::start().unwrap();
+    let e = Store::open_existing(&pg.url()).unwrap_err();
+    assert!(matches!(e, HistoryError::Missing { .. }), "{e:?}");
+    assert!(e.to_string().starts_with(&format!("no history store at {} (", pg.url())), "{e}");
+    let store = Store::open(&pg.url()).unwrap();
+    assert_eq!(store.applied_migrations().unwrap(), schema::versions().collect::<Vec<_>>());
     drop(store);
-    let e = Store::open(&path).unwrap_err().to_string();
-    assert!(e.starts_with(&format!("cannot migrate the history store {path}: ")), "{e}");
-    assert!(e.contains("99"), "{e}");
+    assert!(Store::open_existing(&pg.url()).is_ok());
+}
+
+/// A store of schema version 1 (no `scope`; a repository recorded as a
+/// URL) opened to read: migrated, its run read as of the whole repository
+/// and of `owner/name`.
+fn upgrades_an_older_store(location: &str) {
+    testing::older_store(
+        location,
+        1,
+        "INSERT INTO runs (repository, git_ref, started_at, recorded_at, source, tool_version, report_version, \
+         verdict, fail_on, files, documents, policy_count, rule_count, finding_count, blocking, advisory, audit, \
+         excepted, errors, baselined) VALUES ('https://github.com/Acme/App.git', 'main', '2026-03-01T09:00:00Z', \
+         '2026-03-01T09:00:00Z', 'check', '0.1.0', '1.0', 'pass', 'blocking', 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0)",
+    )
+    .unwrap();
+    let store = Store::open_existing(location).unwrap();
+    assert_eq!(store.applied_migrations().unwrap(), schema::versions().collect::<Vec<_>>());
+    let runs = store.runs().unwrap();
+    assert_eq!((runs[0].repository.as_deref(), &runs[0].scope), (Some("https://github.com/Acme/App.git"), &None));
+    // a new run names it `acme/app`: one repository, named as the newest run names it
+    let mut m = meta(9);
+    m.repository = Some("git@github.com:acme/app.git".into());
+    m.scope = Some(RunScope { paths: vec!["deploy".into()], changed: Some(vec!["deploy/a.yaml".into()]) });
+    store.record(&two_findings(), &m).unwrap();
+    let runs = store.runs().unwrap();
+    assert_eq!(runs[1].repository.as_deref(), Some("acme/app"), "recorded as owner/name");
+    assert_eq!(runs[1].scope, m.scope);
+    for wanted in ["acme/app", "Acme/App", "https://github.com/ACME/app", "ssh://git@github.com:22/acme/app.git"] {
+        let w = store.window(&RunFilter { repository: Some(wanted.into()), ..RunFilter::default() }).unwrap();
+        let names: Vec<_> = w.runs.iter().map(|r| r.repository.as_deref()).collect();
+        assert_eq!(names, [Some("acme/app"), Some("acme/app")], "{wanted}");
+    }
+    let w = store.window(&RunFilter { repository: Some("acme/other".into()), ..RunFilter::default() }).unwrap();
+    assert!(w.runs.is_empty());
+}
+
+#[test]
+fn an_older_store_is_upgraded_and_its_repository_urls_read_as_names() {
+    let dir = tempfile::tempdir().unwrap();
+    upgrades_an_older_store(&dir.path().join("old.db").to_string_lossy());
+    let pg = testing::Postgres::start().unwrap();
+    upgrades_an_older_store(&pg.url());
 }
 
 #[test]
@@ -310,4 +414,17 @@ fn window_filters_alike_in_sqlite_and_postgres() {
     assert_eq!(sqlite, [(3, 4, 3, 3, 3), (2, 2, 2, 2, 2), (2, 4, 2, 2, 2), (1, 0, 1, 1, 1), (0, 0, 0, 0, 0)]);
     let pg = testing::Postgres::start().unwrap();
     assert_eq!(window_of(&Store::open(&pg.url()).unwrap()), sqlite);
+}
+
+#[test]
+fn a_scope_holds_its_paths_and_changed_files() {
+    let s = RunScope { paths: vec!["deploy/bases".into(), "ci.yml".into()], changed: None };
+    assert!(s.contains("deploy/bases/backend/b.yaml") && s.contains("ci.yml") && s.contains("./ci.yml"));
+    assert!(!s.contains("deploy/basesX/b.yaml") && !s.contains("deploy/a.yaml") && !s.contains("ci.yml.bak"));
+    let c = RunScope { paths: vec!["deploy".into()], changed: Some(vec!["deploy/a.yaml".into(), "README.md".into()]) };
+    assert!(c.contains("deploy/a.yaml"));
+    assert!(!c.contains("deploy/b.yaml"), "not changed");
+    assert!(!c.contains("README.md"), "changed, but not under the paths");
+    assert!(RunScope::default().whole() && RunScope::default().contains("anything"));
+    assert!(RunScope { paths: vec![".".into()], changed: None }.contains("a/b"));
 }

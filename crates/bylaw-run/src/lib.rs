@@ -240,10 +240,27 @@ pub enum Message {
 }
 
 /// What a finished run gives: the report (exceptions applied, counts and
-/// verdict current) and the messages.
+/// verdict current), the messages, and what part of the project it evaluated.
 pub struct Outcome {
     pub report: Report,
     pub messages: Vec<Message>,
+    /// `None`: the whole project (no PATHS narrower than the root, no
+    /// `--changed-only` list); what the history store records so that a
+    /// partial run fixes nothing outside it.
+    pub scope: Option<Scope>,
+}
+
+/// What part of the project a run evaluated. Paths are relative to the
+/// project root with `/` separators, as findings' paths are.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The files and directories evaluated (`check PATHS…`, the config's
+    /// `paths`; standard input's documents by their paths); empty: every
+    /// file of the project.
+    pub paths: Vec<String>,
+    /// `--changed-only`: the changed files (only they were evaluated under
+    /// `paths`); `None`: every file under `paths`.
+    pub changed: Option<Vec<String>>,
 }
 
 /// Why a run stopped before giving a report (exit code 2 for a command-line
@@ -675,7 +692,7 @@ impl Prepared {
             self;
         exception_list.extend(approved);
         match evaluate(&mut request, environment, set, &loaded, &exception_paths, exception_list, &mut messages) {
-            Ok(report) => Ok(Outcome { report, messages }),
+            Ok((report, scope)) => Ok(Outcome { report, messages, scope }),
             Err(error) => Err(Failure { error, messages }),
         }
     }
@@ -689,7 +706,7 @@ fn evaluate(
     exception_paths: &[PathBuf],
     exception_list: Vec<Exception>,
     messages: &mut Vec<Message>,
-) -> Result<Report, RunError> {
+) -> Result<(Report, Option<Scope>), RunError> {
     let mut clock = std::time::Instant::now();
     let config = &request.config;
     let wd = request.working_dir.clone();
@@ -808,6 +825,13 @@ fn evaluate(
         let limit = config.max_file_size.unwrap_or(bylaw_engine::eval::DEFAULT_MAX_FILE_SIZE);
         files.extend(read_stdin(request.stdin.take(), limit, &root)?);
     }
+    // what the run evaluates: the paths given (standard input's documents
+    // by their paths), narrowed to the changed files below
+    let mut scope_paths: Vec<String> = on_disk.iter().map(|p| root.display(p)).collect();
+    if stdin {
+        scope_paths.extend(files.iter().filter(|f| f.fs_path.as_os_str() == "-").map(|f| f.path.clone()));
+    }
+    let mut scope_changed = None;
     if request.changed_only {
         // changed files are named from the top of the git work tree
         let top = bylaw_engine::paths::git_top(root.dir()).unwrap_or_else(|| root.dir().to_path_buf());
@@ -818,8 +842,14 @@ fn evaluate(
             ));
         } else {
             files.retain(|f| changed.contains(&f.path));
+            let mut list: Vec<String> = changed.into_iter().collect();
+            list.sort();
+            scope_changed = Some(list);
         }
     }
+    let scope = if scope_paths.iter().any(|p| p == ".") { Vec::new() } else { scope_paths };
+    let scope = (!scope.is_empty() || scope_changed.is_some())
+        .then(|| Scope { paths: sorted_unique(scope), changed: scope_changed });
     let options = RunOptions {
         ctx: ctx.to_json(),
         fail_on: request.fail_on.or(config.fail_on).unwrap_or_default(),
@@ -882,7 +912,13 @@ fn evaluate(
             )));
         }
     }
-    Ok(report)
+    Ok((report, scope))
+}
+
+fn sorted_unique(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// The project root of a run: the config's directory, else the git work

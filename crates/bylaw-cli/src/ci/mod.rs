@@ -291,11 +291,12 @@ impl PreparedRun for Ready<'_> {
 
     fn evaluate(self, approved: Vec<Exception>) -> Result<Report, Stop> {
         let Ready { prepared, failure, record, .. } = self;
-        let report = prepared.evaluate(approved).map_err(|code| {
+        let (report, scope) = prepared.evaluate_scoped(approved).map_err(|code| {
             write_failure_artifacts(&failure);
             Stop(code)
         })?;
-        if let Some((store, meta)) = record {
+        if let Some((store, mut meta)) = record {
+            meta.scope = crate::history_cmd::scope_of(scope);
             crate::history_cmd::record(&store, &report, &meta);
         }
         Ok(report)
