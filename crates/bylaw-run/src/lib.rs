@@ -461,7 +461,7 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
     };
     // bundles, URLs and registries become in-memory files and Rego data;
     // `bylaw.lock` beside the config holds every source to its pin
-    let resolved = match lock::resolve_checked(&request, &policy_paths) {
+    let resolved = match lock::resolve_checked(&request, &policy_paths, environment.as_deref()) {
         Ok(r) => r,
         Err(error) => return Err(Failure { error, messages }),
     };
@@ -524,11 +524,18 @@ pub fn policy_paths_for(requested: &[PathBuf], config: &Config, env: Option<&str
     if !requested.is_empty() {
         return requested.to_vec();
     }
-    config
-        .policy_sources(env)
-        .iter()
-        .map(|p| if p.starts_with("pack:") || sources::is_remote(p) { PathBuf::from(p) } else { config.resolve(p) })
-        .collect()
+    config.policy_sources(env).iter().map(|p| source_path(config, p)).collect()
+}
+
+/// What the loader and [`sources::resolve`] read for one source as written
+/// in the config: `pack:NAME` and remote sources as they are, a path
+/// resolved against the config's directory.
+pub fn source_path(config: &Config, source: &str) -> PathBuf {
+    if source.starts_with("pack:") || sources::is_remote(source) {
+        PathBuf::from(source)
+    } else {
+        config.resolve(source)
+    }
 }
 
 /// The environment of a run (DESIGN §4): `explicit` (`--env`), else the
