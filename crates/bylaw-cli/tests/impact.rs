@@ -343,7 +343,7 @@ fn impact_errors_exit_2_naming_the_revision() {
     assert!(o.stderr.contains("is not in a git repository"), "{}", o.stderr);
     let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--repos", "../samples/nope"], None);
     assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("--repos ../samples/nope: not a directory"), "{}", o.stderr);
+    assert!(o.stderr.contains("`--repos`: repository `../samples/nope` does not exist"), "{}", o.stderr);
 }
 
 #[test]
@@ -923,4 +923,61 @@ fn impact_of_a_bundle_version_bump_in_the_config() {
     let o = bylaw_in(&svc, &["impact", "--base", "HEAD~1", "--format", "json"], None);
     assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
     assert!(o.stderr.contains(&format!("{url}/bundles/acme-9.9.9.tar.gz")), "{}", o.stderr);
+}
+
+#[test]
+fn a_missing_repository_of_the_command_line_is_reported_and_the_others_evaluated() {
+    let root = tempfile::tempdir().unwrap();
+    scenario(root.path());
+    let main = root.path().join("main");
+    let given = json_of(&main, &["impact", "--base", "HEAD~1", "--format", "json", "--repos", "../samples/a"]);
+    // a repository whose own config is broken fails alone too
+    write(&root.path().join("samples/broken"), ".bylaw.yaml", "targets: [\n");
+
+    let o = bylaw_in(
+        &main,
+        &["impact", "--base", "HEAD~1", "--format", "json", "--repos", "../samples/a", "../nope", "../samples/broken"],
+        None,
+    );
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("error[usage]: `--repos`: repository `../nope` does not exist"), "{}", o.stderr);
+    assert!(o.stderr.contains("(the other repositories are still evaluated)"), "{}", o.stderr);
+    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    let names: Vec<&str> = j["repositories"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["../samples/a"]);
+    assert_eq!(j["repositories"], given["repositories"]);
+    let failed: Vec<&str> =
+        j["failed_repositories"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(failed, ["../nope", "../samples/broken"], "{j}");
+    assert_eq!(j["failed_repositories"][0]["error"], "`--repos`: repository `../nope` does not exist");
+    assert!(j["failed_repositories"][1]["error"].as_str().unwrap().starts_with(".bylaw.yaml:"), "{j}");
+
+    // --repos-file: the missing one is located at its line
+    write(&main, "repos.txt", "# samples\n../samples/a\n../gone # retired\n");
+    let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--format", "markdown", "--repos-file", "repos.txt"], None);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("error[io]: repository `../gone` does not exist"), "{}", o.stderr);
+    assert!(o.stderr.contains("repos.txt:3:1"), "{}", o.stderr);
+    assert!(o.stdout.contains("| `../samples/a` | 1 | 2 |"), "{}", o.stdout);
+    assert!(o.stdout.contains("- ⚠️ `../gone`: repos.txt:3:1: repository"), "{}", o.stdout);
+}
+
+#[test]
+fn a_failed_repository_keeps_its_name_whatever_it_holds() {
+    let root = tempfile::tempdir().unwrap();
+    scenario(root.path());
+    let main = root.path().join("main");
+    let odd = "../samples/we`ird";
+    write(
+        &main,
+        ".bylaw.yaml",
+        &format!("policies: [policies]\nexceptions: [exceptions.yaml]\nimpact:\n  repos: [../samples/a, '{odd}']\n"),
+    );
+    let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--format", "json"], None);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(j["failed_repositories"][0]["name"], odd, "{j}");
+    let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--format", "markdown", "--repos", odd], None);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("- ⚠️ ``../samples/we`ird``: \\`--repos\\`: repository"), "{}", o.stdout);
 }
