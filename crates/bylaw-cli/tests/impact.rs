@@ -432,6 +432,46 @@ fn validate_against_warns_at_the_version_when_the_major_stays() {
     assert!(o.stderr.contains("--against unknown revision `nope`"), "{}", o.stderr);
 }
 
+#[test]
+fn validate_against_warns_when_a_policy_is_renamed_or_removed() {
+    let root = tempfile::tempdir().unwrap();
+    scenario(root.path());
+    let main = root.path().join("main");
+    write(&main, ".bylaw.yaml", "policies: [policies]\n");
+    let head = policy_head();
+    // renamed, same version: pins and lock entries naming `workloads` break
+    write(&main, "policies/workloads.yaml", &head.replace("name: workloads", "name: workloads-v2"));
+    let o = bylaw_in(&main, &["validate", "--against", "HEAD"], None);
+    assert_eq!(o.code, 0, "a warning: {}", o.stderr);
+    let w = "warning[lint]: policy `workloads` was renamed to `workloads-v2` since HEAD, a change that removes a policy (`versions` pins and `bylaw.lock` entries naming it break), but the major version stays 1 (1.1.0 → 1.1.0)";
+    let at = o.stderr.find(w).unwrap_or_else(|| panic!("no `{w}` in:\n{}", o.stderr));
+    let after = &o.stderr[at..];
+    assert!(after.lines().nth(1).unwrap().ends_with("--> policies/workloads.yaml:4:9"), "{after}");
+    assert!(after.contains("= hint: renaming a policy is a major change: bump to 2.0.0"), "{after}");
+    // renamed with a new major version: nothing to say
+    write(
+        &main,
+        "policies/workloads.yaml",
+        &head.replace("name: workloads", "name: workloads-v2").replace("1.1.0", "2.0.0"),
+    );
+    let o = bylaw_in(&main, &["validate", "--against", "HEAD"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stderr.contains("renamed"), "{}", o.stderr);
+    // removed with its file (another policy stays): a warning at the file
+    std::fs::remove_file(main.join("policies/workloads.yaml")).unwrap();
+    write(&main, "policies/other.yaml", &POLICY_BASE.replace("name: workloads", "name: other"));
+    let o = bylaw_in(&main, &["validate", "--against", "HEAD"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(
+            "warning[lint]: policy `workloads` (1.1.0 at HEAD) was removed since HEAD with its file, a change that removes a policy: `versions` pins and `bylaw.lock` entries naming it break\n --> policies/workloads.yaml\n"
+        ),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("= hint: removing a policy is a major change"), "{}", o.stderr);
+}
+
 // ---- the impact comment, against the mock GitHub and GitLab APIs ----
 
 const GH_TOKEN: &str = "ghs_bylawTest0123456789SECRETtoken";
