@@ -288,9 +288,9 @@ pub enum RunError {
     /// Policies do not satisfy the `versions` requirements of the run's
     /// environment (a pin that drifted).
     #[error(
-        "{} polic{} not at the version environment `{environment}` requires; nothing was evaluated",
+        "{} version requirement{} of environment `{environment}` not met; nothing was evaluated",
         diagnostics.len(),
-        if diagnostics.len() == 1 { "y is" } else { "ies are" }
+        if diagnostics.len() == 1 { "" } else { "s" }
     )]
     Versions { environment: String, diagnostics: Vec<Diagnostic>, sources: Sources },
     /// The baseline file cannot be read or is not one.
@@ -592,10 +592,13 @@ pub fn check_versions(
                         Code::Conflict,
                         config_file,
                         pin.span,
-                        format!("no loaded policy is named `{}`, but {required}", pin.policy),
+                        format!(
+                            "environment `{env}` requires `{}` at `{}` (`environments.{env}.versions` of {config_file}), but no loaded policy is named `{}`",
+                            pin.policy, pin.written, pin.policy
+                        ),
                     )
                     .with_hint(format!(
-                        "the sources in effect in `{env}` are: {}",
+                        "check the policy's name (`metadata.name`), or remove the requirement; the sources in effect in `{env}` are: {}",
                         config.policy_sources(Some(env)).join(", ")
                     )),
                 );
