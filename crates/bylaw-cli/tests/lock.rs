@@ -318,3 +318,21 @@ fn sources_only_one_environment_uses_are_locked_and_checked_there_only() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains(&format!(" --> {url}")), "{}", out.stderr);
 }
+
+#[test]
+fn a_broken_lock_file_is_located() {
+    let dir = repo("policies: [policies/]\n");
+    let d = dir.path();
+    write(d, "bylaw.lock", "{\n  \"lock_version\": 1,\n  \"sources\": 3\n}\n");
+    for args in [&["check", "deploy"][..], &["lock"][..]] {
+        let out = bylaw_in(d, args, None);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "error: bylaw.lock:3:14: not a bylaw lock file: invalid type: integer `3`, expected a sequence\n"
+            ),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}

@@ -416,6 +416,9 @@ pub struct Prepared {
     loaded: Loaded,
     exception_paths: Vec<PathBuf>,
     exception_list: Vec<Exception>,
+    /// `--baseline`, read before anything is loaded (a missing or foreign
+    /// file stops the run before the work), and its name as shown.
+    baseline: Option<(bylaw_engine::baseline::Baseline, String)>,
     messages: Vec<Message>,
 }
 
@@ -436,6 +439,17 @@ pub fn run(request: Request) -> Result<Outcome, Failure> {
 pub fn prepare(request: Request) -> Result<Prepared, Failure> {
     let mut clock = std::time::Instant::now();
     let mut messages = Vec::new();
+    // the baseline first: a missing or foreign one stops the run before
+    // any policy is loaded or file read
+    let baseline = match request.baseline.as_ref().map(|path| {
+        let wd = &request.working_dir;
+        let shown = loader::display_as_given(&absolute(wd, path), path, wd);
+        bylaw_engine::baseline::Baseline::read(&absolute(wd, path), &shown).map(|b| (b, shown))
+    }) {
+        Some(Err(e)) => return Err(Failure { error: RunError::Baseline(e), messages }),
+        Some(Ok(b)) => Some(b),
+        None => None,
+    };
     let config = &request.config;
     // the environment chooses the policies (`environments.ENV.policies`)
     let environment = choose_environment(request.environment.as_deref(), request.branch.as_deref(), config);
@@ -507,7 +521,7 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
             return Err(Failure { error: RunError::ExceptionLists { diagnostics, sources }, messages });
         }
     };
-    Ok(Prepared { request, environment, set, loaded, exception_paths, exception_list, messages })
+    Ok(Prepared { request, environment, set, loaded, exception_paths, exception_list, baseline, messages })
 }
 
 /// Policy paths: the request's, else the config's top-level `policies`
@@ -681,14 +695,31 @@ impl Prepared {
     /// [`RunError::Missing`], [`RunError::NotRegular`],
     /// [`RunError::Stdin`], with the messages so far.
     pub fn evaluate(self, approved: Vec<Exception>) -> Result<Outcome, Failure> {
-        let Prepared { mut request, environment, set, loaded, exception_paths, mut exception_list, mut messages } =
-            self;
+        let Prepared {
+            mut request,
+            environment,
+            set,
+            loaded,
+            exception_paths,
+            mut exception_list,
+            baseline,
+            mut messages,
+        } = self;
         exception_list.extend(approved);
-        match evaluate(&mut request, environment, set, &loaded, &exception_paths, exception_list, &mut messages) {
+        let lists = Lists { paths: &exception_paths, exceptions: exception_list, baseline };
+        match evaluate(&mut request, environment, set, &loaded, lists, &mut messages) {
             Ok(report) => Ok(Outcome { report, messages }),
             Err(error) => Err(Failure { error, messages }),
         }
     }
+}
+
+/// What a run holds its findings to: the exception lists (their files and
+/// exceptions) and the baseline read by [`prepare`].
+struct Lists<'a> {
+    paths: &'a [PathBuf],
+    exceptions: Vec<Exception>,
+    baseline: Option<(bylaw_engine::baseline::Baseline, String)>,
 }
 
 fn evaluate(
@@ -696,10 +727,10 @@ fn evaluate(
     environment: Option<String>,
     mut set: PolicySet,
     loaded: &Loaded,
-    exception_paths: &[PathBuf],
-    exception_list: Vec<Exception>,
+    lists: Lists<'_>,
     messages: &mut Vec<Message>,
 ) -> Result<Report, RunError> {
+    let Lists { paths: exception_paths, exceptions: exception_list, baseline } = lists;
     let mut clock = std::time::Instant::now();
     let config = &request.config;
     let wd = request.working_dir.clone();
@@ -869,12 +900,7 @@ fn evaluate(
             .collect();
         messages.push(Message::Diagnostics { diagnostics: rejected, sources });
     }
-    let mut baseline = None;
-    if let Some(path) = &request.baseline {
-        let shown = loader::display_as_given(&absolute(&wd, path), path, &wd);
-        let read = bylaw_engine::baseline::Baseline::read(&absolute(&wd, path), &shown).map_err(RunError::Baseline)?;
-        baseline = Some((read, shown));
-    }
+    let mut baseline = baseline;
     if let Some(rev) = request.new_since.clone() {
         baseline = Some(since::baseline_since(request, &rev, loaded, exception_paths, baseline)?);
     }

@@ -135,11 +135,21 @@ pub fn lock_path(config: &Config) -> Option<PathBuf> {
 /// Reads `path`.
 ///
 /// # Errors
-/// [`RunError::LockFile`] when it cannot be read or is not a lock.
+/// [`RunError::LockFile`] when it cannot be read or is not a lock (located
+/// `FILE:LINE:COL` where the JSON is wrong).
 pub fn read(path: &Path, shown: &str) -> Result<LockFile, RunError> {
     let text = std::fs::read_to_string(path).map_err(|e| RunError::LockFile(format!("cannot read {shown}: {e}")))?;
-    let lock: LockFile =
-        serde_json::from_str(&text).map_err(|e| RunError::LockFile(format!("{shown}: not a bylaw lock file: {e}")))?;
+    let lock: LockFile = serde_json::from_str(&text).map_err(|e| {
+        // serde's message ends with its own position: say it once, as `file:line:col`
+        let message = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        RunError::LockFile(format!(
+            "{shown}:{}:{}: not a bylaw lock file: {message}",
+            e.line().max(1),
+            e.column().max(1)
+        ))
+    })?;
     if lock.lock_version != LOCK_VERSION {
         return Err(RunError::LockFile(format!(
             "{shown}: lock_version {} is not {LOCK_VERSION}, the version this bylaw reads",
