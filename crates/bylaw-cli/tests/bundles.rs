@@ -844,6 +844,19 @@ fn verify_answers_exit_1_for_a_malformed_archive_and_2_for_what_cannot_be_read()
     let out = bylaw(d, &["bundle", "verify", "twice.tar.gz", "--key", "nope.pub"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("cannot read the key nope.pub"), "{}", out.stderr);
+    // commands that read plain policy files say what a bundle is to them
+    for args in [&["test", "acme.tar.gz"][..], &["explain", "--effective", "acme.tar.gz"][..]] {
+        let out = bylaw(d, args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "error[io]: a policy bundle (`.tar.gz`): this command reads policy files and directories\n --> acme.tar.gz\n"
+            ),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("UTF-8"), "{args:?}: {}", out.stderr);
+    }
     // a run loading the text file as a bundle says the same
     write(d, ".bylaw.yaml", "policies: [text.tar.gz]\n");
     let out = bylaw(d, &["check", "deploy"]);
