@@ -208,17 +208,27 @@ impl Bundle {
     /// [`BundleError::Archive`], [`BundleError::Entry`],
     /// [`BundleError::TooLarge`].
     pub fn read(bytes: &[u8], limits: Limits) -> Result<Bundle, BundleError> {
+        // RFC 1952: gzip data starts with the bytes 1f 8b (without this, a
+        // text file would be "unexpected end of file")
+        if !bytes.starts_with(&[0x1f, 0x8b]) {
+            return Err(BundleError::Archive(
+                "not a gzip archive (a bundle is a gzip-compressed tar archive, `.tar.gz`; gzip data starts with the bytes 1f 8b)"
+                    .into(),
+            ));
+        }
         let gz = flate2::read::GzDecoder::new(bytes);
         // the decompressed stream is cut at the limit (a gzip bomb stops there)
         let mut archive = tar::Archive::new(gz.take(limits.total_bytes.saturating_mul(2) + (1 << 20)));
-        let entries = archive.entries().map_err(|e| BundleError::Archive(e.to_string()))?;
+        let unreadable =
+            |e: std::io::Error| BundleError::Archive(format!("not a readable gzip-compressed tar archive: {e}"));
+        let entries = archive.entries().map_err(unreadable)?;
         let mut files = BTreeMap::new();
         let mut total = 0u64;
         for (n, entry) in entries.enumerate() {
             if n >= limits.entries {
                 return Err(BundleError::TooLarge(format!("{} entries", limits.entries)));
             }
-            let mut entry = entry.map_err(|e| BundleError::Archive(e.to_string()))?;
+            let mut entry = entry.map_err(unreadable)?;
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let kind = entry.header().entry_type();
             if kind.is_dir() {
@@ -257,7 +267,7 @@ impl Bundle {
             }
         }
         if files.is_empty() {
-            return Err(BundleError::Archive("the archive holds no file".into()));
+            return Err(BundleError::Archive("the archive holds no file: not a bundle".into()));
         }
         Ok(Bundle { files })
     }

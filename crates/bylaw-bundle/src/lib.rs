@@ -71,7 +71,8 @@ pub enum BundleError {
     Version(String),
     #[error("the bundle name `{0}` is not valid: lower-case letters, digits and `-`")]
     Name(String),
-    #[error("not a gzip-compressed tar archive: {0}")]
+    /// The bytes are not a gzip-compressed tar archive (what is wrong, in words).
+    #[error("{0}")]
     Archive(String),
     #[error("`{path}` in the archive: {why}")]
     Entry { path: String, why: String },

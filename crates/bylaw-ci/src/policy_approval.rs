@@ -253,6 +253,11 @@ pub struct ChangedPolicy {
     pub base_version: Option<String>,
     /// Who may approve (owners at the base and configured approvers, see the module doc).
     pub required: Vec<String>,
+    /// The entries of `required` that are owners of the policy (or, for the
+    /// config's entry, of the policies the change is about).
+    pub owners: Vec<String>,
+    /// The entries of `required` that are configured `approvers`.
+    pub approvers: Vec<String>,
     /// Where `required` comes from, for people.
     pub required_from: &'static str,
     /// Approvers that count: (login, how they qualify).
@@ -566,13 +571,41 @@ pub fn check(
             let key = (p.required.clone(), a.login.to_ascii_lowercase());
             let verdict = cache.entry(key).or_insert_with(|| forge.verify_owner(&owners, a)).clone();
             match verdict {
-                Ok(how) => p.approved_by.push((a.login.clone(), how)),
+                Ok(how) => {
+                    let how = qualification(p, &a.login, how);
+                    p.approved_by.push((a.login.clone(), how))
+                }
                 Err(why) => p.refused.push(format!("@{} for {}: {why}", a.login, p.name)),
             }
         }
     }
     gate.policies = policies;
     (Some(gate), failures)
+}
+
+/// How `login`, verified by the forge (`how`: listed, or a member of a
+/// listed team or group), qualifies for `p`: as an owner (`metadata.owners`)
+/// or as a configured approver (`approvers:`), said as it is — never "a
+/// listed approver" for an owner when no approvers are configured.
+fn qualification(p: &ChangedPolicy, login: &str, how: String) -> String {
+    let whose = if p.reasons.is_empty() { "the policy" } else { "a policy the change is about" };
+    let owner = format!("an owner of {whose}");
+    let approver = "a configured approver";
+    let named = |e: &String| !e.contains('/') && e.trim_start_matches('@').eq_ignore_ascii_case(login);
+    let (as_owner, as_approver) = (p.owners.iter().any(named), p.approvers.iter().any(named));
+    match (as_owner, as_approver) {
+        (true, true) => return format!("@{login} is {owner} and {approver}"),
+        (true, false) => return format!("@{login} is {owner}"),
+        (false, true) => return format!("@{login} is {approver}"),
+        (false, false) => {}
+    }
+    // a member of a team or group: the one the forge names (one of ours)
+    let team = |e: &&String| e.contains('/') && how.ends_with(&format!("@{}", e.trim_start_matches('@')));
+    match (p.owners.iter().find(team), p.approvers.iter().find(team)) {
+        (Some(_), _) => format!("{how}, {owner}"),
+        (None, Some(_)) => format!("{how}, {approver} team"),
+        (None, None) => how,
+    }
 }
 
 /// The gate entry of a change to the config or its exception lists, when
@@ -626,8 +659,11 @@ fn config_entry(revs: &ConfigRevisions, touched: &BTreeSet<&str>, base: &BaseRev
         }
     }
     let mut required = base.approvers.clone();
-    let owners: Vec<&String> = about.iter().flat_map(|p| p.owners.iter()).collect();
-    for o in owners {
+    let mut owners: Vec<String> = Vec::new();
+    for o in about.iter().flat_map(|p| p.owners.iter()) {
+        if !owners.contains(o) {
+            owners.push(o.clone());
+        }
         if !required.contains(o) {
             required.push(o.clone());
         }
@@ -650,6 +686,8 @@ fn config_entry(revs: &ConfigRevisions, touched: &BTreeSet<&str>, base: &BaseRev
         head_version: None,
         base_version: None,
         required,
+        owners,
+        approvers: base.approvers.clone(),
         required_from,
         approved_by: Vec::new(),
         refused: Vec::new(),
@@ -682,19 +720,27 @@ fn changed_policies(touched: &BTreeSet<&str>, head: &PolicyFiles, base: &BaseRev
                 (Some(_), None) => Change::Added,
                 _ => Change::Removed,
             };
-            let (required, required_from) = match b {
+            let (required, owners, approvers, required_from) = match b {
                 Some(b) => {
                     let mut r = b.owners.clone();
                     r.extend(base.approvers.iter().filter(|a| !b.owners.contains(a)).cloned());
-                    (r, "owners and configured approvers at the base revision")
+                    (
+                        r,
+                        b.owners.clone(),
+                        base.approvers.clone(),
+                        "owners and configured approvers at the base revision",
+                    )
                 }
-                None if !base.approvers.is_empty() => {
-                    (base.approvers.clone(), "configured approvers at the base revision: the policy is new")
-                }
-                None => (
-                    h.map(|h| h.owners.clone()).unwrap_or_default(),
-                    "owners the new policy declares: no approvers are configured",
+                None if !base.approvers.is_empty() => (
+                    base.approvers.clone(),
+                    Vec::new(),
+                    base.approvers.clone(),
+                    "configured approvers at the base revision: the policy is new",
                 ),
+                None => {
+                    let owners = h.map(|h| h.owners.clone()).unwrap_or_default();
+                    (owners.clone(), owners, Vec::new(), "owners the new policy declares: no approvers are configured")
+                }
             };
             ChangedPolicy {
                 file: h.or(b).map(|p| p.file.clone()).unwrap_or_default(),
@@ -704,6 +750,8 @@ fn changed_policies(touched: &BTreeSet<&str>, head: &PolicyFiles, base: &BaseRev
                 head_version: h.and_then(|p| p.version.clone()),
                 base_version: b.and_then(|p| p.version.clone()),
                 required,
+                owners,
+                approvers,
                 required_from,
                 approved_by: Vec::new(),
                 refused: Vec::new(),
@@ -850,6 +898,45 @@ fn append_audit(gate: &Gate, time: &str) -> Result<Vec<String>, String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_approver_is_said_to_be_an_owner_or_a_configured_approver_as_it_is() {
+        let p = ChangedPolicy {
+            name: "a".into(),
+            change: Change::Modified,
+            file: "p/a.yaml".into(),
+            files: vec!["p/a.yaml".into()],
+            head_version: None,
+            base_version: None,
+            required: vec!["alice".into(), "@acme/sec".into(), "bob".into(), "acme/ops".into()],
+            owners: vec!["alice".into(), "@acme/sec".into()],
+            approvers: vec!["bob".into(), "Alice".into(), "acme/ops".into()],
+            required_from: "owners and configured approvers at the base revision",
+            approved_by: Vec::new(),
+            refused: Vec::new(),
+            diff_sha256: String::new(),
+            reasons: Vec::new(),
+        };
+        let q = |login: &str, how: &str| qualification(&p, login, how.to_owned());
+        assert_eq!(
+            q("alice", "@alice is a listed approver"),
+            "@alice is an owner of the policy and a configured approver"
+        );
+        assert_eq!(q("bob", "@bob is a listed approver"), "@bob is a configured approver");
+        assert_eq!(
+            q("erin", "@erin is a member of @acme/sec"),
+            "@erin is a member of @acme/sec, an owner of the policy"
+        );
+        assert_eq!(
+            q("gus", "@gus is a member of @acme/ops"),
+            "@gus is a member of @acme/ops, a configured approver team"
+        );
+        let config = ChangedPolicy { reasons: vec!["x".into()], approvers: Vec::new(), ..p.clone() };
+        assert_eq!(
+            qualification(&config, "alice", String::new()),
+            "@alice is an owner of a policy the change is about"
+        );
+    }
+
     fn owned(name: &str, version: &str, owners: &[&str], file: &str) -> OwnedPolicy {
         OwnedPolicy {
             rules: Vec::new(),
@@ -957,8 +1044,10 @@ mod tests {
                 head_version: Some("1.1.0".into()),
                 base_version: Some("1.0.0".into()),
                 required: vec!["dave".into()],
+                owners: vec!["dave".into()],
+                approvers: Vec::new(),
                 required_from: "owners",
-                approved_by: vec![("dave".into(), "@dave is a listed approver".into())],
+                approved_by: vec![("dave".into(), "@dave is an owner of the policy".into())],
                 refused: Vec::new(),
                 diff_sha256: "d1".into(),
                 reasons: Vec::new(),

@@ -35,7 +35,7 @@ pub enum BundleCommand {
         #[arg(long)]
         replace: bool,
     },
-    /// Verify a bundle's signature and every file's digest (exit 1 with the reason when it does not hold).
+    /// Verify a bundle's archive, signature and every file's digest (exit 1 with the reason when it is not a valid, trusted bundle; 2 when the file or a key cannot be read).
     Verify {
         /// The bundle (.tar.gz).
         file: PathBuf,
@@ -273,21 +273,31 @@ fn sign(file: &Path, key: &Path, replace: bool) -> Result<(), CmdError> {
 }
 
 fn verify(file: &Path, keys: &[PathBuf], color: bool) -> u8 {
-    let read = || -> Result<(Bundle, Vec<PublicKey>), CmdError> {
-        let bundle = read_bundle(file)?;
+    // a file or key that cannot be read is a usage error (exit 2); bytes
+    // that are no valid bundle are an answer: not trustworthy (exit 1)
+    let read = || -> Result<(Vec<u8>, Vec<PublicKey>), CmdError> {
+        let bytes = bylaw_engine::paths::read_regular(file, bylaw_run::sources::MAX_ARCHIVE_BYTES)
+            .map_err(|e| (format!("cannot read {}: {e}", file.display()), None))?;
         let mut trusted = Vec::new();
         for k in keys {
             let pem =
                 std::fs::read_to_string(k).map_err(|e| (format!("cannot read the key {}: {e}", k.display()), None))?;
             trusted.push(PublicKey::from_pem(&pem).map_err(|e| (format!("{}: {e}", k.display()), None))?);
         }
-        Ok((bundle, trusted))
+        Ok((bytes, trusted))
     };
-    let (bundle, trusted) = match read() {
+    let (bytes, trusted) = match read() {
         Ok(r) => r,
         Err((m, h)) => return usage_error(&common::safe(&m), h, color),
     };
     let shown = common::safe(&file.display().to_string());
+    let bundle = match Bundle::read(&bytes, Limits::default()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {shown}: not a valid bundle: {}", common::safe(&e.to_string()));
+            return 1;
+        }
+    };
     match bundle.verify(&trusted) {
         Ok(_) if bundle.check_digests().is_err() => {
             let why = bundle.check_digests().err().map(|e| e.to_string()).unwrap_or_default();

@@ -340,17 +340,24 @@ pub fn run(args: &CheckArgs, cli: &Cli) -> u8 {
     }
     // a baseline replaces only an earlier baseline: never a lock file, a
     // report, a bundle or any other file, whatever its name
+    let reports_refused = !conflicts.is_empty();
+    let mut baseline_refused = false;
     if let Some(p) = args.write_baseline.as_ref().filter(|p| p.is_file() || p.is_symlink()) {
         if bylaw_engine::baseline::Baseline::read(p, &p.display().to_string()).is_err() {
             conflicts.push(format!("{}: an existing file that is not a bylaw baseline", p.display()));
+            baseline_refused = true;
         }
     }
     if !conflicts.is_empty() {
-        let code = usage_error(
-            &format!("refusing to write {}", safe(&conflicts.join("; "))),
-            Some("choose another path for the report (e.g. under a `reports/` directory); `--format F` prints F on standard output"),
-            ecolor,
-        );
+        // the hint speaks of what was refused: a report, a baseline or both
+        let report_hint = "choose another path for the report (e.g. under a `reports/` directory); `--format F` prints F on standard output";
+        let baseline_hint = "choose another path for the baseline (e.g. `bylaw-baseline.json`): `--write-baseline` replaces only a baseline bylaw wrote";
+        let hint = match (reports_refused, baseline_refused) {
+            (true, true) => format!("{report_hint}; {baseline_hint}"),
+            (false, true) => baseline_hint.to_owned(),
+            _ => report_hint.to_owned(),
+        };
+        let code = usage_error(&format!("refusing to write {}", safe(&conflicts.join("; "))), Some(&hint), ecolor);
         // the other report files still say why (the refused ones are left alone)
         write_failure(&outputs, args, ecolor);
         return code;

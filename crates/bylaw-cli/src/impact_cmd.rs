@@ -5,14 +5,14 @@
 //! rules changed with their versions. The computation is
 //! `bylaw_run::impact`, the rendering `bylaw_report::impact`. Exit 0 (a
 //! report, not a gate), 2 on usage, policy or git errors, and when a
-//! repository named by `impact:` of the config cannot be read (the impact
-//! on the others is still printed).
+//! repository (of `--repos`, `--repos-file` or `impact:` of the config)
+//! cannot be read (the impact on the others is still printed).
 
 use crate::common::{self, safe, usage_error, EXIT_ERROR};
 use crate::Cli;
 use bylaw_ci::env as context;
 use clap::{Args, ValueEnum};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct ImpactArgs {
@@ -67,24 +67,20 @@ pub enum ImpactFormat {
     Markdown,
 }
 
-/// The repositories of a `--repos-file` ([`bylaw_run::impact::read_repos_file`]).
-fn read_repos_file(path: &Path) -> Result<Vec<PathBuf>, String> {
-    bylaw_run::impact::read_repos_file(path).map(|l| l.into_iter().map(|(_, _, dir)| dir).collect())
-}
-
 pub fn run(args: &ImpactArgs, cli: &Cli) -> u8 {
     let color = common::stderr_color(cli);
     let config = match common::load_config(args.config.as_deref(), false, &args.paths, color) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let repos = match &args.repos_file {
-        Some(f) => match read_repos_file(f) {
-            Ok(r) => r,
-            Err(m) => return usage_error(&safe(&m), Some("--repos-file FILE: one repository path a line"), color),
-        },
-        None => args.repos.clone(),
-    };
+    // a list that cannot be read names no repository to evaluate: a usage
+    // error before anything runs (a listed repository that is missing is
+    // reported by the impact, the others still evaluated)
+    if let Some(f) = &args.repos_file {
+        if let Err(m) = bylaw_run::impact::read_repos_file(f) {
+            return usage_error(&safe(&m), Some("--repos-file FILE: one repository path a line"), color);
+        }
+    }
     let env = &context::process_env;
     let now = match context::now(env) {
         Ok(n) => n,
@@ -105,7 +101,8 @@ pub fn run(args: &ImpactArgs, cli: &Cli) -> u8 {
         include_drafts: args.include_drafts,
         base: args.base.clone(),
         head: args.head.clone(),
-        repos,
+        repos: args.repos.clone(),
+        repos_file: args.repos_file.clone(),
         sources: crate::bundle_cmd::source_options(Some(&config_for_sources)),
     };
     let outcome = match bylaw_run::impact::impact(request) {
@@ -124,8 +121,8 @@ pub fn run(args: &ImpactArgs, cli: &Cli) -> u8 {
         }
     };
     common::show(&outcome.messages, color);
-    // `impact:` of the config names a repository that cannot be read: shown
-    // located, the others are in the impact, and the exit code is 2
+    // a repository (`--repos`, `--repos-file`, `impact:`) that cannot be
+    // read: shown located, the others are in the impact, and the exit code is 2
     common::show(&outcome.problems, color);
     let impact = &outcome.impact;
     let mut code = if outcome.problems.is_empty() { 0 } else { EXIT_ERROR };

@@ -775,3 +775,91 @@ fn each_kind_of_source_problem_has_its_own_hint() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("repository names must be lower case"), "{}", out.stderr);
 }
+
+/// A gzip-compressed tar archive of `entries` as given: `..` paths,
+/// symbolic links and entries named twice included (what `bundle build`
+/// never writes).
+fn raw_tar(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut t = tar::Builder::new(gz);
+    for (path, kind, bytes) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(*kind);
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        if kind.is_symlink() {
+            h.set_link_name("/etc/passwd").unwrap();
+            h.set_size(0);
+            t.append_data(&mut h, path, &[][..]).unwrap();
+        } else {
+            // the name set by hand: `append_data` refuses `..`
+            let name = h.as_old_mut();
+            name.name[..path.len()].copy_from_slice(path.as_bytes());
+            h.set_cksum();
+            t.append(&h, *bytes).unwrap();
+        }
+    }
+    t.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn verify_answers_exit_1_for_a_malformed_archive_and_2_for_what_cannot_be_read() {
+    let dir = repo();
+    let d = dir.path();
+    signed_bundle(d);
+    let regular = tar::EntryType::Regular;
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        (
+            "twice.tar.gz",
+            raw_tar(&[("k8s.yaml", regular, b"a: 1\n"), ("k8s.yaml", regular, b"a: 2\n")]),
+            "`k8s.yaml` in the archive: in the archive twice",
+        ),
+        (
+            "escape.tar.gz",
+            raw_tar(&[("../evil.rego", regular, b"package evil\n")]),
+            "`../evil.rego` in the archive: a path that leaves the bundle (`..`)",
+        ),
+        (
+            "link.tar.gz",
+            raw_tar(&[("link.rego", tar::EntryType::Symlink, b"")]),
+            "`link.rego` in the archive: a symbolic link: bundles hold regular files only",
+        ),
+        (
+            "text.tar.gz",
+            b"apiVersion: bylaw/v1\n".to_vec(),
+            "not a gzip archive (a bundle is a gzip-compressed tar archive, `.tar.gz`; gzip data starts with the bytes 1f 8b)",
+        ),
+        ("empty.tar.gz", raw_tar(&[]), "the archive holds no file: not a bundle"),
+    ];
+    for (name, bytes, why) in cases {
+        std::fs::write(d.join(name), bytes).unwrap();
+        let out = bylaw(d, &["bundle", "verify", name, "--key", "key.pub"]);
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        assert_eq!(out.stderr, format!("error: {name}: not a valid bundle: {why}\n"));
+    }
+    // usage errors stay exit 2: no file, no readable key
+    let out = bylaw(d, &["bundle", "verify", "nope.tar.gz", "--key", "key.pub"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot read nope.tar.gz"), "{}", out.stderr);
+    let out = bylaw(d, &["bundle", "verify", "twice.tar.gz", "--key", "nope.pub"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot read the key nope.pub"), "{}", out.stderr);
+    // commands that read plain policy files say what a bundle is to them
+    for args in [&["test", "acme.tar.gz"][..], &["explain", "--effective", "acme.tar.gz"][..]] {
+        let out = bylaw(d, args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "error[io]: a policy bundle (`.tar.gz`): this command reads policy files and directories\n --> acme.tar.gz\n"
+            ),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("UTF-8"), "{args:?}: {}", out.stderr);
+    }
+    // a run loading the text file as a bundle says the same
+    write(d, ".bylaw.yaml", "policies: [text.tar.gz]\n");
+    let out = bylaw(d, &["check", "deploy"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("error[io]: not a gzip archive"), "{}", out.stderr);
+}

@@ -452,6 +452,18 @@ fn a_baseline_reports_old_findings_at_audit_level_and_blocks_only_new_ones() {
     let (code, _, err) = bylaw(&["--baseline", "nope.json"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read the baseline nope.json"), "{err}");
+    // ... before anything else: the missing policy directory is not even looked at
+    let (code, _, err) = bylaw(&["--baseline", "nope.json", "-p", "gone-policies/"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read the baseline nope.json"), "{err}");
+    assert!(!err.contains("gone-policies"), "{err}");
+    // a file that is not a baseline is not replaced, and the hint speaks of a baseline
+    std::fs::write(dir.join("notes.json"), "{\"a\": 1}").unwrap();
+    let (code, _, err) = bylaw(&["--write-baseline", "notes.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("refusing to write notes.json: an existing file that is not a bylaw baseline"), "{err}");
+    assert!(err.contains("hint: choose another path for the baseline"), "{err}");
+    assert!(!err.contains("report"), "{err}");
     std::fs::write(dir.join("other.json"), "{\"a\": 1}").unwrap();
     let (code, _, err) = bylaw(&["--baseline", "other.json"]);
     assert_eq!(code, 2);

@@ -343,7 +343,7 @@ fn impact_errors_exit_2_naming_the_revision() {
     assert!(o.stderr.contains("is not in a git repository"), "{}", o.stderr);
     let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--repos", "../samples/nope"], None);
     assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("--repos ../samples/nope: not a directory"), "{}", o.stderr);
+    assert!(o.stderr.contains("`--repos`: repository `../samples/nope` does not exist"), "{}", o.stderr);
 }
 
 #[test]
@@ -430,6 +430,46 @@ fn validate_against_warns_at_the_version_when_the_major_stays() {
     let o = bylaw_in(&main, &["validate", "policies", "--against", "nope"], None);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("--against unknown revision `nope`"), "{}", o.stderr);
+}
+
+#[test]
+fn validate_against_warns_when_a_policy_is_renamed_or_removed() {
+    let root = tempfile::tempdir().unwrap();
+    scenario(root.path());
+    let main = root.path().join("main");
+    write(&main, ".bylaw.yaml", "policies: [policies]\n");
+    let head = policy_head();
+    // renamed, same version: pins and lock entries naming `workloads` break
+    write(&main, "policies/workloads.yaml", &head.replace("name: workloads", "name: workloads-v2"));
+    let o = bylaw_in(&main, &["validate", "--against", "HEAD"], None);
+    assert_eq!(o.code, 0, "a warning: {}", o.stderr);
+    let w = "warning[lint]: policy `workloads` was renamed to `workloads-v2` since HEAD, a change that removes a policy (`versions` pins and `bylaw.lock` entries naming it break), but the major version stays 1 (1.1.0 → 1.1.0)";
+    let at = o.stderr.find(w).unwrap_or_else(|| panic!("no `{w}` in:\n{}", o.stderr));
+    let after = &o.stderr[at..];
+    assert!(after.lines().nth(1).unwrap().ends_with("--> policies/workloads.yaml:4:9"), "{after}");
+    assert!(after.contains("= hint: renaming a policy is a major change: bump to 2.0.0"), "{after}");
+    // renamed with a new major version: nothing to say
+    write(
+        &main,
+        "policies/workloads.yaml",
+        &head.replace("name: workloads", "name: workloads-v2").replace("1.1.0", "2.0.0"),
+    );
+    let o = bylaw_in(&main, &["validate", "--against", "HEAD"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stderr.contains("renamed"), "{}", o.stderr);
+    // removed with its file (another policy stays): a warning at the file
+    std::fs::remove_file(main.join("policies/workloads.yaml")).unwrap();
+    write(&main, "policies/other.yaml", &POLICY_BASE.replace("name: workloads", "name: other"));
+    let o = bylaw_in(&main, &["validate", "--against", "HEAD"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(
+            "warning[lint]: policy `workloads` (1.1.0 at HEAD) was removed since HEAD with its file, a change that removes a policy: `versions` pins and `bylaw.lock` entries naming it break\n --> policies/workloads.yaml\n"
+        ),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("= hint: removing a policy is a major change"), "{}", o.stderr);
 }
 
 // ---- the impact comment, against the mock GitHub and GitLab APIs ----
@@ -923,4 +963,61 @@ fn impact_of_a_bundle_version_bump_in_the_config() {
     let o = bylaw_in(&svc, &["impact", "--base", "HEAD~1", "--format", "json"], None);
     assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
     assert!(o.stderr.contains(&format!("{url}/bundles/acme-9.9.9.tar.gz")), "{}", o.stderr);
+}
+
+#[test]
+fn a_missing_repository_of_the_command_line_is_reported_and_the_others_evaluated() {
+    let root = tempfile::tempdir().unwrap();
+    scenario(root.path());
+    let main = root.path().join("main");
+    let given = json_of(&main, &["impact", "--base", "HEAD~1", "--format", "json", "--repos", "../samples/a"]);
+    // a repository whose own config is broken fails alone too
+    write(&root.path().join("samples/broken"), ".bylaw.yaml", "targets: [\n");
+
+    let o = bylaw_in(
+        &main,
+        &["impact", "--base", "HEAD~1", "--format", "json", "--repos", "../samples/a", "../nope", "../samples/broken"],
+        None,
+    );
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("error[usage]: `--repos`: repository `../nope` does not exist"), "{}", o.stderr);
+    assert!(o.stderr.contains("(the other repositories are still evaluated)"), "{}", o.stderr);
+    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    let names: Vec<&str> = j["repositories"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["../samples/a"]);
+    assert_eq!(j["repositories"], given["repositories"]);
+    let failed: Vec<&str> =
+        j["failed_repositories"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(failed, ["../nope", "../samples/broken"], "{j}");
+    assert_eq!(j["failed_repositories"][0]["error"], "`--repos`: repository `../nope` does not exist");
+    assert!(j["failed_repositories"][1]["error"].as_str().unwrap().starts_with(".bylaw.yaml:"), "{j}");
+
+    // --repos-file: the missing one is located at its line
+    write(&main, "repos.txt", "# samples\n../samples/a\n../gone # retired\n");
+    let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--format", "markdown", "--repos-file", "repos.txt"], None);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains("error[io]: repository `../gone` does not exist"), "{}", o.stderr);
+    assert!(o.stderr.contains("repos.txt:3:1"), "{}", o.stderr);
+    assert!(o.stdout.contains("| `../samples/a` | 1 | 2 |"), "{}", o.stdout);
+    assert!(o.stdout.contains("- ⚠️ `../gone`: repos.txt:3:1: repository"), "{}", o.stdout);
+}
+
+#[test]
+fn a_failed_repository_keeps_its_name_whatever_it_holds() {
+    let root = tempfile::tempdir().unwrap();
+    scenario(root.path());
+    let main = root.path().join("main");
+    let odd = "../samples/we`ird";
+    write(
+        &main,
+        ".bylaw.yaml",
+        &format!("policies: [policies]\nexceptions: [exceptions.yaml]\nimpact:\n  repos: [../samples/a, '{odd}']\n"),
+    );
+    let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--format", "json"], None);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    let j: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(j["failed_repositories"][0]["name"], odd, "{j}");
+    let o = bylaw_in(&main, &["impact", "--base", "HEAD~1", "--format", "markdown", "--repos", odd], None);
+    assert_eq!(o.code, 2, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("- ⚠️ ``../samples/we`ird``: \\`--repos\\`: repository"), "{}", o.stdout);
 }

@@ -224,3 +224,115 @@ fn explain_effective_reads_bundles_and_fails_on_a_broken_pin_as_check_does() {
         assert!(out.stderr.contains("is at version 1.0.0, which does not satisfy `~1.1`"), "{args:?}: {}", out.stderr);
     }
 }
+
+/// A plain-HTTP server on 127.0.0.1 answering every GET with `body`, until
+/// it is dropped; returns its base URL.
+struct Served {
+    url: String,
+    server: std::sync::Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Served {
+    fn start(body: Vec<u8>) -> Served {
+        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let s = server.clone();
+        let thread = std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let _ = req.respond(tiny_http::Response::from_data(body.clone()));
+            }
+        });
+        Served { url: format!("http://127.0.0.1:{port}"), server, thread: Some(thread) }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn sources_only_one_environment_uses_are_locked_and_checked_there_only() {
+    let dir = repo("policies: [policies/]\n");
+    let d = dir.path();
+    // prod's bundle and staging's URL hold the policy at another version
+    write(d, "next/acme.yaml", &POLICY.replace("version: 1.0.0", "version: 2.0.0"));
+    ok(&bylaw_in(d, &["bundle", "build", "next", "-o", "acme.tar.gz"], None));
+    ok(&bylaw_in(d, &["bundle", "build", "next", "-o", "served.tar.gz", "--version", "2.0.1"], None));
+    let server = Served::start(std::fs::read(d.join("served.tar.gz")).unwrap());
+    let url = format!("{}/acme.tar.gz", server.url);
+    write(
+        d,
+        ".bylaw.yaml",
+        &format!(
+            "policies: [policies/]\nenvironments:\n  prod:\n    policies: [acme.tar.gz]\n  staging:\n    policies: ['{url}', 'pack:kubernetes-baseline']\n  dev: {{ branches: [dev] }}\n"
+        ),
+    );
+    for args in [&["lock"][..], &["lock", "--update"][..]] {
+        let out = bylaw_in(d, args, None);
+        ok(&out);
+        assert!(out.stdout.contains("(4 sources;"), "{args:?}: {}", out.stdout);
+    }
+    let lock = lock_json(d);
+    let by_source = |s: &str| lock["sources"].as_array().unwrap().iter().find(|e| e["source"] == s).cloned().unwrap();
+    assert_eq!(by_source("acme.tar.gz")["kind"], "bundle");
+    assert_eq!(by_source("acme.tar.gz")["policies"], serde_json::json!({ "acme-k8s": "2.0.0" }));
+    assert_eq!(by_source(&url)["kind"], "url");
+    assert_eq!(by_source(&url)["version"], "2.0.1");
+    assert_eq!(by_source("pack:kubernetes-baseline")["kind"], "pack");
+    assert_eq!(by_source("policies/")["kind"], "path");
+
+    for env in [None, Some("prod"), Some("staging"), Some("dev")] {
+        let mut args = vec!["check", "deploy"];
+        if let Some(e) = env {
+            args.extend(["--env", e]);
+        }
+        ok(&bylaw_in(d, &args, None));
+    }
+
+    // prod's bundle rebuilt: prod's run stops, the others' do not read it
+    ok(&bylaw_in(d, &["bundle", "build", "next", "-o", "acme.tar.gz", "--version", "3.0.0"], None));
+    let out = bylaw_in(d, &["check", "deploy", "--env", "prod"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("`acme.tar.gz`: sha256 locked"), "{}", out.stderr);
+    ok(&bylaw_in(d, &["check", "deploy"], None));
+    ok(&bylaw_in(d, &["check", "deploy", "--env", "staging"], None));
+    // `lock` refuses the drift, `lock --update` pins it
+    let out = bylaw_in(d, &["lock"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = bylaw_in(d, &["lock", "--update"], None);
+    ok(&out);
+    assert!(out.stdout.contains("updated 1 (acme.tar.gz)"), "{}", out.stdout);
+    ok(&bylaw_in(d, &["check", "deploy", "--env", "prod"], None));
+
+    // the server gone: only staging, which uses the URL, is stopped
+    drop(server);
+    ok(&bylaw_in(d, &["check", "deploy"], None));
+    ok(&bylaw_in(d, &["check", "deploy", "--env", "prod"], None));
+    let out = bylaw_in(d, &["check", "deploy", "--env", "staging"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!(" --> {url}")), "{}", out.stderr);
+}
+
+#[test]
+fn a_broken_lock_file_is_located() {
+    let dir = repo("policies: [policies/]\n");
+    let d = dir.path();
+    write(d, "bylaw.lock", "{\n  \"lock_version\": 1,\n  \"sources\": 3\n}\n");
+    for args in [&["check", "deploy"][..], &["lock"][..]] {
+        let out = bylaw_in(d, args, None);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "error: bylaw.lock:3:14: not a bylaw lock file: invalid type: integer `3`, expected a sequence\n"
+            ),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}

@@ -383,14 +383,14 @@ fn github_an_owners_approval_on_the_head_passes_and_is_recorded_once() {
     let (o, calls) = run("pull_request_review");
     assert_eq!(o.code, 0, "approved, and no finding\n{}\n{}", o.stdout, o.stderr);
     assert!(
-        o.stdout.contains("policy-change approval: workloads 1.0.0 → 1.1.0 (policies/workloads.yaml, modified): approved by @dave (@dave is a listed approver)"),
+        o.stdout.contains("policy-change approval: workloads 1.0.0 → 1.1.0 (policies/workloads.yaml, modified): approved by @dave (@dave is an owner of the policy)"),
         "{}",
         o.stdout
     );
     let gate = check_run(&calls, "bylaw: policy approval");
     assert_eq!(gate["conclusion"], "success");
     assert_eq!(gate["output"]["title"], "1 changed policy approved by their owners");
-    assert!(gate["output"]["summary"].as_str().unwrap().contains("✅ @dave (@\u{200B}dave is a listed approver)"));
+    assert!(gate["output"]["summary"].as_str().unwrap().contains("✅ @dave (@\u{200B}dave is an owner of the policy)"));
     let entries = audit(d);
     assert_eq!(entries.len(), 1);
     let e = &entries[0];
@@ -399,7 +399,7 @@ fn github_an_owners_approval_on_the_head_passes_and_is_recorded_once() {
     assert_eq!(e["base_version"], "1.0.0");
     assert_eq!(e["file"], "policies/workloads.yaml");
     assert_eq!(e["files"], json!(["policies/workloads.yaml"]));
-    assert_eq!(e["approvers"], json!([{ "login": "dave", "via": "@dave is a listed approver" }]));
+    assert_eq!(e["approvers"], json!([{ "login": "dave", "via": "@dave is an owner of the policy" }]));
     assert_eq!(e["pr"], 7);
     assert_eq!(e["head_sha"], head);
     assert_eq!(e["base_sha"], base);
@@ -432,7 +432,10 @@ fn github_a_team_owner_is_verified_through_the_membership_api() {
     verify_github(&calls);
     assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
     assert_eq!(check_run(&calls, "bylaw: policy approval")["conclusion"], "success");
-    assert_eq!(audit(d)[0]["approvers"], json!([{ "login": "erin", "via": "@erin is a member of @acme/security" }]));
+    assert_eq!(
+        audit(d)[0]["approvers"],
+        json!([{ "login": "erin", "via": "@erin is a member of @acme/security, an owner of the policy" }])
+    );
 }
 
 #[test]
@@ -762,7 +765,7 @@ fn gitlab_an_owner_or_a_member_of_an_owner_group_approves() {
     assert_eq!(status(&calls, "bylaw/policy-approval")["state"], "success");
     assert_eq!(
         audit(&work(&dir))[0]["approvers"],
-        json!([{ "login": "erin", "via": "@erin is a member of @acme/security" }])
+        json!([{ "login": "erin", "via": "@erin is a member of @acme/security, an owner of the policy" }])
     );
 }
 
@@ -847,7 +850,7 @@ fn github_a_config_that_weakens_enforcement_needs_the_base_approvers() {
     assert_eq!(e["policy"], ".bylaw.yaml");
     assert_eq!(e["files"], json!([".bylaw.yaml"]));
     assert_eq!(e["reasons"][0], "`fail_on` lowered from blocking to never");
-    assert_eq!(e["approvers"], json!([{ "login": "carol", "via": "@carol is a listed approver" }]));
+    assert_eq!(e["approvers"], json!([{ "login": "carol", "via": "@carol is a configured approver" }]));
     assert_eq!(e["diff_sha256"], diff_digest(d, &base, &[".bylaw.yaml"]));
 }
 
@@ -890,7 +893,7 @@ fn github_an_edited_exception_list_and_a_moved_version_pin_need_approval() {
     let calls = mock.finish();
     verify_github(&calls);
     assert!(
-        o.stdout.contains("config .bylaw.yaml (modified: version pin of `workloads` in environment `prod` changed from `~1.0` to `>=0.1`; exception list `exceptions.yaml` changed): approved by @dave (@dave is a listed approver)"),
+        o.stdout.contains("config .bylaw.yaml (modified: version pin of `workloads` in environment `prod` changed from `~1.0` to `>=0.1`; exception list `exceptions.yaml` changed): approved by @dave (@dave is an owner of a policy the change is about)"),
         "{}\n{}",
         o.stdout,
         o.stderr

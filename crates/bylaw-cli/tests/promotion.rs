@@ -172,10 +172,7 @@ fn a_version_requirement_that_fails_stops_the_run_naming_everything() {
         "{err}"
     );
     assert!(err.contains(" --> policies-1.5/k8s.yaml:5:12"), "located at the version: {err}");
-    assert!(
-        err.contains("error: 1 policy is not at the version environment `prod` requires; nothing was evaluated"),
-        "{err}"
-    );
+    assert!(err.contains("error: 1 version requirement of environment `prod` not met; nothing was evaluated"), "{err}");
     // the same through a branch pattern
     let out = bylaw(dir.path(), &["check"], "2027-01-20", "main");
     assert_eq!(out.code, 2, "{}", out.stderr);
@@ -187,12 +184,18 @@ fn a_version_requirement_that_fails_stops_the_run_naming_everything() {
     let out = bylaw(dir.path(), &["check", "--env", "prod"], "2027-01-20", "x");
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stderr.contains("no loaded policy is named `k8s-workload-securty`, but `~1.4`, required in environment `prod` by .bylaw.yaml"),
+        out.stderr.contains("environment `prod` requires `k8s-workload-securty` at `~1.4` (`environments.prod.versions` of .bylaw.yaml), but no loaded policy is named `k8s-workload-securty`"),
         "{}",
         out.stderr
     );
     // located at the key of the pin, as every other config error
     assert!(out.stderr.contains(" --> .bylaw.yaml:4:68"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error: 1 version requirement of environment `prod` not met; nothing was evaluated"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("= hint: check the policy's name (`metadata.name`)"), "{}", out.stderr);
 }
 
 #[test]
@@ -485,7 +488,7 @@ fn a_pin_on_an_unknown_policy_stops_a_ci_run_reading_the_base_policies() {
     assert!(stdout.contains("policies read from the base commit"), "{stdout}\n{stderr}");
     assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("no loaded policy is named `k8s-workload-securty`, but `~1.4`, required in environment `prod` by .bylaw.yaml"),
+        stderr.contains("environment `prod` requires `k8s-workload-securty` at `~1.4` (`environments.prod.versions` of .bylaw.yaml), but no loaded policy is named `k8s-workload-securty`"),
         "{stderr}"
     );
     assert!(stderr.contains(" --> .bylaw.yaml:4:68"), "{stderr}");

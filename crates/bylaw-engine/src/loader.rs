@@ -321,6 +321,24 @@ pub fn load_with(paths: &[PathBuf], memory: &[MemoryFile], working_dir: &Path) -
     let files = expand(&paths, working_dir, &mut loaded.diagnostics);
     for (path, explicit, given) in files {
         let file = display_as_given(&path, &given, working_dir);
+        // a bundle reaches the loader only where a command reads plain
+        // policy files (`test`, `explain --effective FILE`): say so, not
+        // "not valid UTF-8"
+        let name = path.to_string_lossy();
+        if explicit && (name.ends_with(".tar.gz") || name.ends_with(".tgz")) {
+            loaded.diagnostics.push(
+                Diagnostic::error(
+                    Code::Io,
+                    &file,
+                    None,
+                    "a policy bundle (`.tar.gz`): this command reads policy files and directories",
+                )
+                .with_hint(
+                    "`check`, `ci`, `validate` and `impact` read bundles given with `-p` or in `policies:` of .bylaw.yaml (`explain --effective` without a file shows their policies); `bylaw test` runs on the bundle's source directory",
+                ),
+            );
+            continue;
+        }
         let text = match crate::paths::read_text(&path) {
             Ok(t) => t,
             Err(e) => {

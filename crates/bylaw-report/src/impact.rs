@@ -42,8 +42,9 @@ pub struct Impact {
     /// One entry per repository evaluated (this one alone without `--repos`
     /// or `impact:` of the config).
     pub repositories: Vec<RepositoryImpact>,
-    /// Repositories named by `impact:` of the config that could not be
-    /// evaluated, with why (the others are in `repositories`).
+    /// Repositories (of `--repos`, `--repos-file` or `impact:` of the
+    /// config) that could not be evaluated, with why (the others are in
+    /// `repositories`).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub failed_repositories: Vec<RepositoryFailure>,
     /// The repositories' counts added up.
@@ -53,7 +54,8 @@ pub struct Impact {
 /// A repository that could not be evaluated.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct RepositoryFailure {
-    /// As written in the config (or its repository list file).
+    /// As written on the command line, in the config or in a repository
+    /// list file (whatever characters it holds).
     pub name: String,
     /// Why, with the place it is named (`.bylaw.yaml:7:12: …`).
     pub error: String,

@@ -8,7 +8,12 @@
 //! changed condition that may tighten) while the major version stays the
 //! same is a warning located at `metadata.version`, naming the rule and
 //! the version to bump to; so is a policy whose rules changed while its
-//! version did not, and a version that went down. Policies without a
+//! version did not, and a version that went down. A policy of the
+//! revision that is gone (removed, or renamed: its file now holds a policy
+//! of another `metadata.name`) is a breaking change too — `versions` pins
+//! and `bylaw.lock` entries name policies — and warns the same way: a
+//! rename located at the new `metadata.name` unless the new policy's major
+//! version went up, a removal at the file that held it. Policies without a
 //! (semver) version at either revision are not compared: the schema and
 //! the lock file speak for those.
 
@@ -46,7 +51,9 @@ pub fn against(rev: &str, paths: &[PathBuf], working_dir: &Path) -> Result<(Vec<
     let head = loader::load(paths, working_dir);
     let base = loader::load(&at.paths, working_dir);
     let mut out = Vec::new();
-    for d in policy_diff::diff(&base.policies, &head.policies) {
+    let diffs = policy_diff::diff(&base.policies, &head.policies);
+    out.extend(gone(rev, &diffs, &at, working_dir));
+    for d in diffs {
         let (Some(_), Some(h)) = (d.base, d.head) else { continue };
         let parse = |v: Option<&str>| v.and_then(|v| Version::parse(v).ok());
         let (Some(bv), Some(hv)) = (parse(d.base_version()), parse(d.head_version())) else { continue };
@@ -108,6 +115,79 @@ pub fn against(rev: &str, paths: &[PathBuf], working_dir: &Path) -> Result<(Vec<
         }
     }
     Ok((out, head.sources))
+}
+
+/// The file a policy loaded from `at`'s materialised copy stands for, as
+/// shown from `working_dir` (`None`: not from the copy, e.g. a pack).
+fn original_file(file: &str, at: &git::FilesAt, working_dir: &Path) -> Option<String> {
+    let abs = bylaw_engine::paths::absolute(working_dir, Path::new(file));
+    let dir = at.dir.path();
+    let canonical = dir.canonicalize().ok();
+    let rel = abs.strip_prefix(dir).ok().or_else(|| canonical.as_deref().and_then(|c| abs.strip_prefix(c).ok()))?;
+    Some(loader::display_path(&at.top.join(rel), working_dir))
+}
+
+/// Warnings for the policies of `rev` that are not at the head: renamed
+/// (the file that held it holds a policy of a new name) unless the new
+/// name's major version went up, else removed.
+fn gone(rev: &str, diffs: &[policy_diff::PolicyDiff<'_>], at: &git::FilesAt, working_dir: &Path) -> Vec<Diagnostic> {
+    let parse = |v: Option<&str>| v.and_then(|v| Version::parse(v).ok());
+    let mut out = Vec::new();
+    let mut renamed_to: Vec<&str> = Vec::new();
+    for d in diffs {
+        let (Some(b), None) = (d.base, d.head) else { continue };
+        let Some(bv) = parse(d.base_version()) else { continue };
+        let old = &d.name;
+        let Some(file) = original_file(&b.file, at, working_dir) else { continue };
+        // a policy new at the head, in the file that held this one: a rename
+        let new = diffs.iter().find(|n| {
+            n.base.is_none() && n.head.is_some_and(|h| h.file == file) && !renamed_to.contains(&n.name.as_str())
+        });
+        let consequence = "`versions` pins and `bylaw.lock` entries naming it break";
+        match new.and_then(|n| Some((n, n.head?))) {
+            Some((n, h)) => {
+                renamed_to.push(n.name.as_str());
+                let Some(hv) = parse(n.head_version()) else { continue };
+                if hv.major > bv.major {
+                    continue;
+                }
+                out.push(
+                    Diagnostic::warning(
+                        Code::Lint,
+                        &h.file,
+                        Some(h.root.value_span_of_pointer("/metadata/name").0),
+                        format!(
+                            "policy `{old}` was renamed to `{}` since {rev}, a change that removes a policy ({consequence}), but the major version stays {} ({bv} → {hv})",
+                            n.name, hv.major
+                        ),
+                    )
+                    .with_hint(format!(
+                        "renaming a policy is a major change: bump to {}.0.0",
+                        bv.major + 1
+                    )),
+                );
+            }
+            None => {
+                let exists = bylaw_engine::paths::absolute(working_dir, Path::new(&file)).is_file();
+                out.push(
+                    Diagnostic::warning(
+                        Code::Lint,
+                        &file,
+                        None,
+                        format!(
+                            "policy `{old}` ({bv} at {rev}) was removed since {rev}{}, a change that removes a policy: {consequence}",
+                            if exists { "" } else { " with its file" }
+                        ),
+                    )
+                    .with_hint(format!(
+                        "removing a policy is a major change: release it in a new major version of the policies (a bundle's `--version` {}.0.0), or keep it as `lifecycle: deprecated` until nothing pins it",
+                        bv.major + 1
+                    )),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The top of the git work tree that holds every on-disk policy path (a

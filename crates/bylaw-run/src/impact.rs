@@ -9,10 +9,11 @@
 //! evaluated on each listed repository's files (each with its own
 //! `.bylaw.yaml` targets and exceptions when it has one), in parallel.
 //! Without `repos`, the repositories `impact:` of the config names
-//! ([`configured_repos`]) are evaluated instead of this one; one that
-//! cannot be read is a located config problem
-//! ([`ImpactOutcome::problems`]) and is listed as not evaluated, the
-//! others are still evaluated.
+//! ([`configured_repos`]) are evaluated instead of this one. Either way
+//! ([`given_repos`] for the command line), a repository that cannot be
+//! read is a problem ([`ImpactOutcome::problems`], located where it is
+//! written) and is listed as not evaluated, the others are still
+//! evaluated.
 //!
 //! Policy sources: repo-local paths are read from each revision through
 //! git; remote sources (`https://`, `http://`, `oci://`) and paths outside
@@ -69,9 +70,13 @@ pub struct ImpactRequest {
     pub base: String,
     /// The revision of the new policies; `None`: the working tree.
     pub head: Option<String>,
-    /// Other repositories to evaluate instead of this one (`--repos`);
-    /// empty: those of `impact:` in the config, else this one.
+    /// Other repositories to evaluate instead of this one (`--repos`,
+    /// relative to `working_dir`); empty and no `repos_file`: those of
+    /// `impact:` in the config, else this one.
     pub repos: Vec<PathBuf>,
+    /// A list of repositories to evaluate too (`--repos-file`: one path a
+    /// line, relative to the file).
+    pub repos_file: Option<PathBuf>,
     /// What remote policy sources need (CA file, registry credentials), as for `check`.
     pub sources: SourceOptions,
 }
@@ -83,8 +88,8 @@ pub enum ImpactError {
     /// outside the repository).
     #[error("{0}")]
     Git(String),
-    /// A repository of `--repos` cannot be evaluated.
-    #[error("--repos {repo}: {message}")]
+    /// The repository list of `--repos-file` cannot be read.
+    #[error("{repo}: {message}")]
     Repo { repo: String, message: String },
     /// A run stopped (policy errors at one revision, a bad config).
     #[error("{side} ({repo}): {}", failure.error)]
@@ -105,9 +110,9 @@ impl ImpactError {
 pub struct ImpactOutcome {
     pub impact: Impact,
     pub messages: Vec<Message>,
-    /// Located config problems (`impact:` names a repository that is not
-    /// a directory): the impact holds the other repositories, and a front
-    /// end exits 2 after showing it.
+    /// Repositories that cannot be evaluated (not a directory, an invalid
+    /// config of their own), located: the impact holds the other
+    /// repositories, and a front end exits 2 after showing them.
     pub problems: Vec<Message>,
 }
 
@@ -120,9 +125,123 @@ pub struct ConfiguredRepo {
     pub dir: PathBuf,
 }
 
-/// A problem with a repository of `impact:`: the located diagnostic and
-/// (display name, text) of the file it points into, for its snippet.
-pub type RepoProblem = (Diagnostic, Option<(String, String)>);
+/// A repository (of `impact:`, `--repos` or `--repos-file`) that cannot
+/// be evaluated.
+#[derive(Clone, Debug)]
+pub struct RepoProblem {
+    /// The repository as written (the list file's name when the list
+    /// itself cannot be read): never parsed out of the message.
+    pub name: String,
+    /// Why, located where the repository is named when it is in a file.
+    pub diagnostic: Diagnostic,
+    /// (display name, text) of the file the diagnostic points into, for
+    /// its snippet.
+    pub source: Option<(String, String)>,
+}
+
+impl RepoProblem {
+    /// The entry of `failed_repositories`: the name, and the located
+    /// message (`.bylaw.yaml:4:53: …`).
+    fn failure(&self) -> RepositoryFailure {
+        let d = &self.diagnostic;
+        // a repository of the command line is located at itself: its name
+        // is not repeated before the message
+        let error = if d.span.is_none() && d.file == self.name {
+            d.message.clone()
+        } else {
+            format!("{}: {}", d.location(), d.message)
+        };
+        RepositoryFailure { name: self.name.clone(), error }
+    }
+
+    /// The diagnostic as a message to show.
+    fn message(self) -> Message {
+        Message::Diagnostics {
+            diagnostics: vec![self.diagnostic],
+            sources: self.source.into_iter().map(|(name, t)| (name, Arc::from(t))).collect(),
+        }
+    }
+}
+
+/// Whether `dir` is missing or something else than a directory, in words.
+fn not_dir(dir: &Path) -> &'static str {
+    if dir.exists() {
+        "is not a directory"
+    } else {
+        "does not exist"
+    }
+}
+
+/// The repositories of the list file `path` (shown as `list_shown`) that
+/// are directories, and a diagnostic located at the line of each that is
+/// not; `named_by` says in the hint who named the list.
+fn list_file_repos(
+    path: &Path,
+    list_shown: &str,
+    named_by: &str,
+    repos: &mut Vec<ConfiguredRepo>,
+    problems: &mut Vec<RepoProblem>,
+) -> Result<(), String> {
+    let lines = read_repos_file(path)?;
+    let text = std::fs::read_to_string(path).ok().map(|t| (list_shown.to_owned(), t));
+    for (line, written, dir) in lines {
+        if dir.is_dir() {
+            repos.push(ConfiguredRepo { name: written, dir });
+            continue;
+        }
+        // the column counts characters, as every location of bylaw does
+        let span = Span { start_line: line, start_col: 1, end_line: line, end_col: 1 + written.chars().count() as u32 };
+        let diagnostic =
+            Diagnostic::error(Code::Io, list_shown, Some(span), format!("repository `{written}` {}", not_dir(&dir)))
+                .with_hint(format!(
+                    "{} was looked for; listed by {named_by} (the other repositories are still evaluated)",
+                    dir.display()
+                ));
+        problems.push(RepoProblem { name: written, diagnostic, source: text.clone() });
+    }
+    Ok(())
+}
+
+/// The repositories given on the command line (`--repos DIR…`, then the
+/// lines of `--repos-file FILE`), relative to `working_dir` (a list's
+/// lines to the list file), and a diagnostic for each that is not a
+/// directory: at the line of the list file, or naming the argument.
+///
+/// # Errors
+/// The list file cannot be read or lists no repository.
+pub fn given_repos(
+    repos: &[PathBuf],
+    repos_file: Option<&Path>,
+    working_dir: &Path,
+) -> Result<(Vec<ConfiguredRepo>, Vec<RepoProblem>), String> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for given in repos {
+        let written = given.to_string_lossy().into_owned();
+        let dir = absolute(working_dir, given);
+        if dir.is_dir() {
+            out.push(ConfiguredRepo { name: written, dir });
+            continue;
+        }
+        let diagnostic = Diagnostic::error(
+            Code::Usage,
+            &written,
+            None,
+            format!("`--repos`: repository `{written}` {}", not_dir(&dir)),
+        )
+        .with_hint(format!(
+            "{} was looked for; give repository checkouts, relative to the current directory (the other repositories are still evaluated)",
+            dir.display()
+        ));
+        problems.push(RepoProblem { name: written, diagnostic, source: None });
+    }
+    if let Some(list) = repos_file {
+        let shown = bylaw_engine::loader::display_path(list, working_dir);
+        let path = absolute(working_dir, list);
+        list_file_repos(&path, &shown, "--repos-file", &mut out, &mut problems)?;
+    }
+    Ok((out, problems))
+}
 
 /// The repositories `impact:` of `config` names (`repos`, then the lines of
 /// `repos_file`), and a located diagnostic (with the text it points into)
@@ -136,13 +255,6 @@ pub fn configured_repos(config: &Config) -> (Vec<ConfiguredRepo>, Vec<RepoProble
     let config_text = || {
         let name = config.file.as_deref().and_then(|f| Path::new(f).file_name().map(PathBuf::from));
         name.and_then(|n| std::fs::read_to_string(config.base_dir.join(n)).ok()).map(|t| (shown.clone(), t))
-    };
-    let not_dir = |dir: &Path| {
-        if dir.exists() {
-            "is not a directory"
-        } else {
-            "does not exist"
-        }
     };
     for (i, written) in config.impact.repos.iter().enumerate() {
         let dir = config.resolve(written);
@@ -161,43 +273,20 @@ pub fn configured_repos(config: &Config) -> (Vec<ConfiguredRepo>, Vec<RepoProble
             "{} was looked for; name a repository checkout, relative to this file (the other repositories are still evaluated)",
             dir.display()
         ));
-        problems.push((d, config_text()));
+        problems.push(RepoProblem { name: written.clone(), diagnostic: d, source: config_text() });
     }
     if let Some(list) = &config.impact.repos_file {
         let path = config.resolve(list);
-        match read_repos_file(&path) {
-            Ok(lines) => {
-                let list_shown = path.display().to_string();
-                let text = std::fs::read_to_string(&path).ok().map(|t| (list_shown.clone(), t));
-                for (line, written, dir) in lines {
-                    if dir.is_dir() {
-                        repos.push(ConfiguredRepo { name: written, dir });
-                        continue;
-                    }
-                    let span =
-                        Span { start_line: line, start_col: 1, end_line: line, end_col: 1 + written.len() as u32 };
-                    let d = Diagnostic::error(
-                        Code::Io,
-                        &list_shown,
-                        Some(span),
-                        format!("repository `{written}` {}", not_dir(&dir)),
-                    )
-                    .with_hint(format!(
-                        "{} was looked for; listed by `impact.repos_file` of {shown} (the other repositories are still evaluated)",
-                        dir.display()
-                    ));
-                    problems.push((d, text.clone()));
-                }
-            }
-            Err(why) => {
-                let d = Diagnostic::error(
-                    Code::Io,
-                    &shown,
-                    config.impact.repos_file_span,
-                    format!("`impact.repos_file`: {why}"),
-                );
-                problems.push((d, config_text()));
-            }
+        let list_shown = path.display().to_string();
+        let named_by = format!("`impact.repos_file` of {shown}");
+        if let Err(why) = list_file_repos(&path, &list_shown, &named_by, &mut repos, &mut problems) {
+            let d = Diagnostic::error(
+                Code::Io,
+                &shown,
+                config.impact.repos_file_span,
+                format!("`impact.repos_file`: {why}"),
+            );
+            problems.push(RepoProblem { name: list.clone(), diagnostic: d, source: config_text() });
         }
     }
     (repos, problems)
@@ -471,17 +560,21 @@ pub fn impact(req: ImpactRequest) -> Result<ImpactOutcome, ImpactError> {
     let base_loaded = load_at(&req, &base_at, &req.base)?;
     let head_loaded = load_at(&req, &head_at, &head_rev.rev)?;
 
-    let (configured, problems) = if req.repos.is_empty() && has_configured(&req.config) {
+    // the repositories to evaluate: `--repos`/`--repos-file`, else those of
+    // `impact:`, else this one; one that cannot be read is a problem, the
+    // others are still evaluated
+    let (listed, mut problems) = if !req.repos.is_empty() || req.repos_file.is_some() {
+        let (repos, problems) = given_repos(&req.repos, req.repos_file.as_deref(), &wd)
+            .map_err(|message| ImpactError::Repo { repo: "--repos-file".into(), message })?;
+        (Some(repos), problems)
+    } else if has_configured(&req.config) {
         let (repos, problems) = configured_repos(&req.config);
         (Some(repos), problems)
     } else {
         (None, Vec::new())
     };
-    let mut failed: Vec<RepositoryFailure> = problems
-        .iter()
-        .map(|(d, _)| RepositoryFailure { name: repo_named(d), error: format!("{}: {}", d.location(), d.message) })
-        .collect();
-    let targets = targets(&req, configured.as_deref(), &mut failed)?;
+    let targets = targets(&req, listed.as_deref(), &mut problems);
+    let failed: Vec<RepositoryFailure> = problems.iter().map(RepoProblem::failure).collect();
     let results: Vec<Result<(RepositoryImpact, Side, Side), ImpactError>> = targets
         .par_iter()
         .map(|t| {
@@ -525,14 +618,8 @@ pub fn impact(req: ImpactRequest) -> Result<ImpactOutcome, ImpactError> {
         failed_repositories: failed,
         total,
     };
-    let problems = problems
-        .into_iter()
-        .map(|(d, text)| Message::Diagnostics {
-            diagnostics: vec![d],
-            sources: text.into_iter().map(|(name, t)| (name, Arc::from(t))).collect(),
-        })
-        .collect();
-    if req.repos.is_empty() && configured.is_none() {
+    let problems = problems.into_iter().map(RepoProblem::message).collect();
+    if listed.is_none() {
         Ok(ImpactOutcome { impact, messages, problems })
     } else {
         Ok(ImpactOutcome { impact, messages: Vec::new(), problems })
@@ -544,66 +631,43 @@ fn has_configured(config: &Config) -> bool {
     !config.impact.repos.is_empty() || config.impact.repos_file.is_some()
 }
 
-/// The repository a problem of [`configured_repos`] is about (the first
-/// code span of its message), else the file it is located in.
-fn repo_named(d: &Diagnostic) -> String {
-    d.message.split('`').nth(if d.message.starts_with("`impact.") { 3 } else { 1 }).unwrap_or(&d.file).to_owned()
-}
-
-/// This repository (no `repos`), or each of `repos` with its own config,
-/// or each of `configured` (`impact:` of the config): one of these whose
-/// config cannot be read is added to `failed` and the others evaluated.
-fn targets(
-    req: &ImpactRequest,
-    configured: Option<&[ConfiguredRepo]>,
-    failed: &mut Vec<RepositoryFailure>,
-) -> Result<Vec<Target>, ImpactError> {
-    if let Some(repos) = configured {
-        let mut out = Vec::new();
-        for r in repos {
-            match target_config(&r.dir) {
-                Ok(config) => out.push(Target {
-                    name: r.name.clone(),
-                    dir: r.dir.clone(),
-                    config,
-                    paths: Vec::new(),
-                    exceptions: Vec::new(),
-                }),
-                Err(e) => {
-                    let why = e
-                        .diagnostics()
-                        .and_then(|(d, _)| d.first().map(|d| format!("{}: {}", d.location(), d.message)))
-                        .unwrap_or_else(|| e.to_string());
-                    failed.push(RepositoryFailure { name: r.name.clone(), error: why });
-                }
-            }
-        }
-        return Ok(out);
-    }
-    if req.repos.is_empty() {
-        return Ok(vec![Target {
+/// This repository (no `listed` repositories), or each of `listed` with
+/// its own config: one whose config cannot be read is added to
+/// `problems` (its first located error) and the others evaluated.
+fn targets(req: &ImpactRequest, listed: Option<&[ConfiguredRepo]>, problems: &mut Vec<RepoProblem>) -> Vec<Target> {
+    let Some(repos) = listed else {
+        return vec![Target {
             name: ".".into(),
             dir: req.working_dir.clone(),
             config: req.config.clone(),
             paths: req.paths.clone(),
             exceptions: req.exceptions.clone(),
-        }]);
-    }
+        }];
+    };
     let mut out = Vec::new();
-    for given in &req.repos {
-        let name = given.to_string_lossy().into_owned();
-        let dir = absolute(&req.working_dir, given);
-        if !dir.is_dir() {
-            return Err(ImpactError::Repo { repo: name, message: "not a directory".into() });
+    for r in repos {
+        match target_config(&r.dir) {
+            Ok(config) => out.push(Target {
+                name: r.name.clone(),
+                dir: r.dir.clone(),
+                config,
+                paths: Vec::new(),
+                exceptions: Vec::new(),
+            }),
+            Err(e) => {
+                let located = e.diagnostics().and_then(|(d, sources)| {
+                    let d = d.first()?.clone();
+                    let source = sources.get(&d.file).map(|t| (d.file.clone(), t.to_string()));
+                    Some((d, source))
+                });
+                let (diagnostic, source) = located.unwrap_or_else(|| {
+                    (Diagnostic::error(Code::Io, r.dir.display().to_string(), None, e.to_string()), None)
+                });
+                problems.push(RepoProblem { name: r.name.clone(), diagnostic, source });
+            }
         }
-        let config = target_config(&dir).map_err(|e| ImpactError::Run {
-            side: "the config".into(),
-            repo: name.clone(),
-            failure: Box::new(Failure { error: e, messages: Vec::new() }),
-        })?;
-        out.push(Target { name, dir, config, paths: Vec::new(), exceptions: Vec::new() });
     }
-    Ok(out)
+    out
 }
 
 /// The config of another repository (its own `.bylaw.yaml`, else none).

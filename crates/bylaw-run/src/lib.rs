@@ -305,9 +305,9 @@ pub enum RunError {
     /// Policies do not satisfy the `versions` requirements of the run's
     /// environment (a pin that drifted).
     #[error(
-        "{} polic{} not at the version environment `{environment}` requires; nothing was evaluated",
+        "{} version requirement{} of environment `{environment}` not met; nothing was evaluated",
         diagnostics.len(),
-        if diagnostics.len() == 1 { "y is" } else { "ies are" }
+        if diagnostics.len() == 1 { "" } else { "s" }
     )]
     Versions { environment: String, diagnostics: Vec<Diagnostic>, sources: Sources },
     /// The baseline file cannot be read or is not one.
@@ -433,6 +433,9 @@ pub struct Prepared {
     loaded: Loaded,
     exception_paths: Vec<PathBuf>,
     exception_list: Vec<Exception>,
+    /// `--baseline`, read before anything is loaded (a missing or foreign
+    /// file stops the run before the work), and its name as shown.
+    baseline: Option<(bylaw_engine::baseline::Baseline, String)>,
     messages: Vec<Message>,
 }
 
@@ -453,6 +456,17 @@ pub fn run(request: Request) -> Result<Outcome, Failure> {
 pub fn prepare(request: Request) -> Result<Prepared, Failure> {
     let mut clock = std::time::Instant::now();
     let mut messages = Vec::new();
+    // the baseline first: a missing or foreign one stops the run before
+    // any policy is loaded or file read
+    let baseline = match request.baseline.as_ref().map(|path| {
+        let wd = &request.working_dir;
+        let shown = loader::display_as_given(&absolute(wd, path), path, wd);
+        bylaw_engine::baseline::Baseline::read(&absolute(wd, path), &shown).map(|b| (b, shown))
+    }) {
+        Some(Err(e)) => return Err(Failure { error: RunError::Baseline(e), messages }),
+        Some(Ok(b)) => Some(b),
+        None => None,
+    };
     let config = &request.config;
     // the environment chooses the policies (`environments.ENV.policies`)
     let environment = choose_environment(request.environment.as_deref(), request.branch.as_deref(), config);
@@ -478,7 +492,7 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
     };
     // bundles, URLs and registries become in-memory files and Rego data;
     // `bylaw.lock` beside the config holds every source to its pin
-    let resolved = match lock::resolve_checked(&request, &policy_paths) {
+    let resolved = match lock::resolve_checked(&request, &policy_paths, environment.as_deref()) {
         Ok(r) => r,
         Err(error) => return Err(Failure { error, messages }),
     };
@@ -524,7 +538,7 @@ pub fn prepare(request: Request) -> Result<Prepared, Failure> {
             return Err(Failure { error: RunError::ExceptionLists { diagnostics, sources }, messages });
         }
     };
-    Ok(Prepared { request, environment, set, loaded, exception_paths, exception_list, messages })
+    Ok(Prepared { request, environment, set, loaded, exception_paths, exception_list, baseline, messages })
 }
 
 /// Policy paths: the request's, else the config's top-level `policies`
@@ -541,11 +555,18 @@ pub fn policy_paths_for(requested: &[PathBuf], config: &Config, env: Option<&str
     if !requested.is_empty() {
         return requested.to_vec();
     }
-    config
-        .policy_sources(env)
-        .iter()
-        .map(|p| if p.starts_with("pack:") || sources::is_remote(p) { PathBuf::from(p) } else { config.resolve(p) })
-        .collect()
+    config.policy_sources(env).iter().map(|p| source_path(config, p)).collect()
+}
+
+/// What the loader and [`sources::resolve`] read for one source as written
+/// in the config: `pack:NAME` and remote sources as they are, a path
+/// resolved against the config's directory.
+pub fn source_path(config: &Config, source: &str) -> PathBuf {
+    if source.starts_with("pack:") || sources::is_remote(source) {
+        PathBuf::from(source)
+    } else {
+        config.resolve(source)
+    }
 }
 
 /// The environment of a run (DESIGN §4): `explicit` (`--env`), else the
@@ -602,10 +623,13 @@ pub fn check_versions(
                         Code::Conflict,
                         config_file,
                         pin.span,
-                        format!("no loaded policy is named `{}`, but {required}", pin.policy),
+                        format!(
+                            "environment `{env}` requires `{}` at `{}` (`environments.{env}.versions` of {config_file}), but no loaded policy is named `{}`",
+                            pin.policy, pin.written, pin.policy
+                        ),
                     )
                     .with_hint(format!(
-                        "the sources in effect in `{env}` are: {}",
+                        "check the policy's name (`metadata.name`), or remove the requirement; the sources in effect in `{env}` are: {}",
                         config.policy_sources(Some(env)).join(", ")
                     )),
                 );
@@ -688,14 +712,31 @@ impl Prepared {
     /// [`RunError::Missing`], [`RunError::NotRegular`],
     /// [`RunError::Stdin`], with the messages so far.
     pub fn evaluate(self, approved: Vec<Exception>) -> Result<Outcome, Failure> {
-        let Prepared { mut request, environment, set, loaded, exception_paths, mut exception_list, mut messages } =
-            self;
+        let Prepared {
+            mut request,
+            environment,
+            set,
+            loaded,
+            exception_paths,
+            mut exception_list,
+            baseline,
+            mut messages,
+        } = self;
         exception_list.extend(approved);
-        match evaluate(&mut request, environment, set, &loaded, &exception_paths, exception_list, &mut messages) {
+        let lists = Lists { paths: &exception_paths, exceptions: exception_list, baseline };
+        match evaluate(&mut request, environment, set, &loaded, lists, &mut messages) {
             Ok((report, scope)) => Ok(Outcome { report, messages, scope }),
             Err(error) => Err(Failure { error, messages }),
         }
     }
+}
+
+/// What a run holds its findings to: the exception lists (their files and
+/// exceptions) and the baseline read by [`prepare`].
+struct Lists<'a> {
+    paths: &'a [PathBuf],
+    exceptions: Vec<Exception>,
+    baseline: Option<(bylaw_engine::baseline::Baseline, String)>,
 }
 
 fn evaluate(
@@ -703,10 +744,10 @@ fn evaluate(
     environment: Option<String>,
     mut set: PolicySet,
     loaded: &Loaded,
-    exception_paths: &[PathBuf],
-    exception_list: Vec<Exception>,
+    lists: Lists<'_>,
     messages: &mut Vec<Message>,
 ) -> Result<(Report, Option<Scope>), RunError> {
+    let Lists { paths: exception_paths, exceptions: exception_list, baseline } = lists;
     let mut clock = std::time::Instant::now();
     let config = &request.config;
     let wd = request.working_dir.clone();
@@ -889,12 +930,7 @@ fn evaluate(
             .collect();
         messages.push(Message::Diagnostics { diagnostics: rejected, sources });
     }
-    let mut baseline = None;
-    if let Some(path) = &request.baseline {
-        let shown = loader::display_as_given(&absolute(&wd, path), path, &wd);
-        let read = bylaw_engine::baseline::Baseline::read(&absolute(&wd, path), &shown).map_err(RunError::Baseline)?;
-        baseline = Some((read, shown));
-    }
+    let mut baseline = baseline;
     if let Some(rev) = request.new_since.clone() {
         baseline = Some(since::baseline_since(request, &rev, loaded, exception_paths, baseline)?);
     }

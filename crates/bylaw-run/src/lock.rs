@@ -135,11 +135,21 @@ pub fn lock_path(config: &Config) -> Option<PathBuf> {
 /// Reads `path`.
 ///
 /// # Errors
-/// [`RunError::LockFile`] when it cannot be read or is not a lock.
+/// [`RunError::LockFile`] when it cannot be read or is not a lock (located
+/// `FILE:LINE:COL` where the JSON is wrong).
 pub fn read(path: &Path, shown: &str) -> Result<LockFile, RunError> {
     let text = std::fs::read_to_string(path).map_err(|e| RunError::LockFile(format!("cannot read {shown}: {e}")))?;
-    let lock: LockFile =
-        serde_json::from_str(&text).map_err(|e| RunError::LockFile(format!("{shown}: not a bylaw lock file: {e}")))?;
+    let lock: LockFile = serde_json::from_str(&text).map_err(|e| {
+        // serde's message ends with its own position: say it once, as `file:line:col`
+        let message = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        RunError::LockFile(format!(
+            "{shown}:{}:{}: not a bylaw lock file: {message}",
+            e.line().max(1),
+            e.column().max(1)
+        ))
+    })?;
     if lock.lock_version != LOCK_VERSION {
         return Err(RunError::LockFile(format!(
             "{shown}: lock_version {} is not {LOCK_VERSION}, the version this bylaw reads",
@@ -207,12 +217,7 @@ fn entry(source: &str, config: &Config, fetched: &[Fetched], working_dir: &Path)
             e.policies = policy_versions(&loader::load(&[PathBuf::from(source)], working_dir));
         }
         Kind::Bundle | Kind::Url | Kind::Oci => {
-            // a bundle path was resolved against the config's directory
-            let key = match kind {
-                Kind::Bundle => config.resolve(source).to_string_lossy().into_owned(),
-                _ => source.to_owned(),
-            };
-            let f = fetched.iter().find(|f| f.source == key).ok_or_else(|| "the bundle was not read".to_owned())?;
+            let f = fetched_of(source, config, fetched).ok_or_else(|| "the bundle was not read".to_owned())?;
             e.sha256 = f.sha256.clone();
             e.version = f.version.clone();
             e.manifest_digest = f.oci_digest.clone();
@@ -259,6 +264,14 @@ fn entry(source: &str, config: &Config, fetched: &[Fetched], working_dir: &Path)
     Ok(e)
 }
 
+/// What was read for the bundle, URL or OCI `source` (as written in the
+/// config; a bundle path was resolved against the config's directory).
+fn fetched_of<'a>(source: &str, config: &Config, fetched: &'a [Fetched]) -> Option<&'a Fetched> {
+    let key = crate::source_path(config, source);
+    let key = key.to_string_lossy();
+    fetched.iter().find(|f| f.source == key)
+}
+
 /// The policies of a fetched bundle (for their versions): read again from
 /// its bytes is not needed, [`Fetched`] keeps them.
 fn bundle_policies(f: &Fetched) -> Loaded {
@@ -296,14 +309,19 @@ pub fn unversioned(loaded: &Loaded) -> Vec<Diagnostic> {
     out
 }
 
-/// The entries of every configured source, in config order.
-fn entries(config: &Config, resolved: &Resolved, working_dir: &Path) -> Result<Vec<Entry>, RunError> {
+/// The entries of `sources` (as written in the config), in order.
+fn entries(
+    config: &Config,
+    sources: &[String],
+    resolved: &Resolved,
+    working_dir: &Path,
+) -> Result<Vec<Entry>, RunError> {
     let mut out = Vec::new();
     let mut diagnostics = Vec::new();
-    for s in configured_sources(config) {
-        match entry(&s, config, &resolved.fetched, working_dir) {
+    for s in sources {
+        match entry(s, config, &resolved.fetched, working_dir) {
             Ok(e) => out.push(e),
-            Err(why) => diagnostics.push(Diagnostic::error(Code::Io, &s, None, why).with_hint(
+            Err(why) => diagnostics.push(Diagnostic::error(Code::Io, s, None, why).with_hint(
                 "check this source among `policies:` of the config (`bylaw explain --effective` lists the sources in effect)",
             )),
         }
@@ -315,9 +333,33 @@ fn entries(config: &Config, resolved: &Resolved, working_dir: &Path) -> Result<V
     }
 }
 
-/// The configured sources as a run reads them.
-fn config_paths(config: &Config) -> Vec<PathBuf> {
-    crate::policy_paths(&[], config)
+/// Each distinct list of sources a run can use: the top-level `policies`
+/// and every environment's own, in file order (an environment without its
+/// own list uses the top-level one).
+fn source_sets(config: &Config) -> Vec<Vec<String>> {
+    let mut sets: Vec<Vec<String>> = Vec::new();
+    let envs = config.environments.iter().map(|(n, _)| Some(n.as_str()));
+    for env in std::iter::once(None).chain(envs) {
+        let set = config.policy_sources(env);
+        if !set.is_empty() && !sets.contains(&set) {
+            sets.push(set);
+        }
+    }
+    sets
+}
+
+/// The policies of the sources `set` as a run using them loads them, from
+/// what `resolved` read for every configured source.
+fn load_set(config: &Config, set: &[String], resolved: &Resolved, working_dir: &Path) -> Loaded {
+    let mut paths = Vec::new();
+    let mut memory = Vec::new();
+    for s in set {
+        match fetched_of(s, config, &resolved.fetched) {
+            Some(f) => memory.extend(f.policy_files.iter().cloned()),
+            None => paths.push(crate::source_path(config, s)),
+        }
+    }
+    loader::load_with(&paths, &memory, working_dir)
 }
 
 /// What `bylaw lock` did.
@@ -350,21 +392,28 @@ pub fn lock(config: &Config, options: &SourceOptions, working_dir: &Path, update
     if let (Some(l), false) = (&existing, update) {
         options.oci_pins = l.oci_pins();
     }
-    let resolved = sources::resolve(&config_paths(config), config, &options, working_dir)?;
-    let loaded = loader::load_with(&resolved.paths, &resolved.memory, working_dir);
-    if loaded.has_errors() {
-        let errors = loaded.diagnostics.iter().filter(|d| d.level == bylaw_engine::diagnostic::Level::Error).count();
-        return Err(RunError::Policies {
-            errors,
-            diagnostics: loaded.diagnostics.clone(),
-            sources: loaded.sources.clone(),
-        });
+    // every environment's sources are pinned, not only the default's
+    let all = configured_sources(config);
+    let all_paths: Vec<PathBuf> = all.iter().map(|s| crate::source_path(config, s)).collect();
+    let resolved = sources::resolve(&all_paths, config, &options, working_dir)?;
+    // each set of sources is loaded as a run using it would load it
+    for set in source_sets(config) {
+        let loaded = load_set(config, &set, &resolved, working_dir);
+        if loaded.has_errors() {
+            let errors =
+                loaded.diagnostics.iter().filter(|d| d.level == bylaw_engine::diagnostic::Level::Error).count();
+            return Err(RunError::Policies {
+                errors,
+                diagnostics: loaded.diagnostics.clone(),
+                sources: loaded.sources.clone(),
+            });
+        }
+        let bad = unversioned(&loaded);
+        if !bad.is_empty() {
+            return Err(RunError::Unversioned { diagnostics: bad, sources: loaded.sources.clone() });
+        }
     }
-    let bad = unversioned(&loaded);
-    if !bad.is_empty() {
-        return Err(RunError::Unversioned { diagnostics: bad, sources: loaded.sources.clone() });
-    }
-    let found = entries(config, &resolved, working_dir)?;
+    let found = entries(config, &all, &resolved, working_dir)?;
     let old: Vec<Entry> = existing.map(|l| l.sources).unwrap_or_default();
     let find = |s: &str| old.iter().find(|e| e.source == s);
     let mut drift = Vec::new();
@@ -390,15 +439,16 @@ pub fn lock(config: &Config, options: &SourceOptions, working_dir: &Path, update
     Ok(Locked { path, lock: LockFile { lock_version: LOCK_VERSION, sources: found }, added, removed, updated })
 }
 
-/// Resolves the sources of a run ([`sources::resolve`]) and, when the
-/// run's policies are the config's and `bylaw.lock` exists beside the
-/// config, pulls OCI sources by their locked digest and holds every
-/// source to its pin.
+/// Resolves the sources of a run in environment `env` ([`sources::resolve`])
+/// and, when the run's policies are the config's and `bylaw.lock` exists
+/// beside the config, pulls OCI sources by their locked digest and holds
+/// every source in effect in `env` to its pin (another environment's own
+/// sources are neither read nor checked).
 ///
 /// # Errors
 /// Those of [`sources::resolve`], [`RunError::LockFile`],
 /// [`RunError::LockDrift`].
-pub fn resolve_checked(request: &Request, policy_paths: &[PathBuf]) -> Result<Resolved, RunError> {
+pub fn resolve_checked(request: &Request, policy_paths: &[PathBuf], env: Option<&str>) -> Result<Resolved, RunError> {
     let config = &request.config;
     let wd = &request.working_dir;
     let lock_file = lock_path(config).filter(|p| p.exists() && request.policies.is_empty());
@@ -410,7 +460,13 @@ pub fn resolve_checked(request: &Request, policy_paths: &[PathBuf]) -> Result<Re
     let mut options = request.sources.clone();
     options.oci_pins = lock.oci_pins();
     let resolved = sources::resolve(policy_paths, config, &options, wd)?;
-    let found = entries(config, &resolved, wd)?;
+    let mut in_effect: Vec<String> = Vec::new();
+    for s in config.policy_sources(env) {
+        if !in_effect.contains(&s) {
+            in_effect.push(s);
+        }
+    }
+    let found = entries(config, &in_effect, &resolved, wd)?;
     let drift: Vec<Drift> = found
         .into_iter()
         .filter_map(|e| {

@@ -270,6 +270,7 @@ impl Runner<'_> {
             base: base.to_owned(),
             head: None,
             repos: Vec::new(),
+            repos_file: None,
             sources: crate::bundle_cmd::source_options(Some(&self.config)),
         };
         bylaw_run::impact::impact(request).map(|o| Some(o.impact)).map_err(|e| e.to_string())
