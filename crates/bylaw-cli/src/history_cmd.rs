@@ -64,6 +64,35 @@ pub fn store_of(flag: Option<&str>, config: &bylaw_engine::config::Config) -> Op
 /// unreachable, locked, of a newer schema, a write refused) is a warning:
 /// the run's verdict, exit code and artifacts do not depend on it, and
 /// the transaction leaves nothing of the run behind.
+/// Why `output` (a file a read-only command is told to write: `report -o`,
+/// `metrics --textfile`) must not be written: it is the SQLite history
+/// store `store` being read (or its journal), or another SQLite database
+/// (its first bytes are SQLite's header, "SQLite format 3\0": file format
+/// §1.3 of sqlite.org/fileformat.html). `None` when it may be written.
+pub fn overwrites_a_store(store: &str, output: &Path) -> Option<String> {
+    let wd = crate::common::working_dir();
+    let out = bylaw_engine::paths::absolute(wd, output);
+    let shown = crate::common::safe(&output.display().to_string());
+    if let Ok(bylaw_history::Location::Sqlite(db)) = bylaw_history::Location::parse(store) {
+        let db = bylaw_engine::paths::absolute(wd, &db);
+        let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let (db, out_c) = (canonical(&db), canonical(&out));
+        let journal = ["-journal", "-wal", "-shm"]
+            .iter()
+            .any(|s| out_c.as_os_str().to_string_lossy() == format!("{}{s}", db.display()));
+        if out_c == db || journal {
+            return Some(format!("{shown} is the history store this command reads: write the output elsewhere"));
+        }
+    }
+    let mut head = [0u8; 16];
+    let is_sqlite = std::fs::File::open(&out)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok_and(|()| &head == b"SQLite format 3\0");
+    is_sqlite.then(|| {
+        format!("{shown} is an SQLite database (a history store?): not overwritten; write the output elsewhere")
+    })
+}
+
 pub fn record(store: &str, report: &Report, meta: &RunMeta) {
     let result = Store::open(store).and_then(|s| s.record(report, meta).map(|id| (id, s.display())));
     match result {

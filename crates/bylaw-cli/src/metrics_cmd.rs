@@ -59,6 +59,11 @@ pub fn run(args: &MetricsArgs, cli: &Cli) -> u8 {
                 }
             }
         };
+    if let Some(out) = &args.textfile {
+        if let Some(why) = crate::history_cmd::overwrites_a_store(&store, out) {
+            return usage_error(&format!("bylaw metrics: {why}"), None, color);
+        }
+    }
     // a read-only command never creates a store: a mistyped path is an error
     let store = match Store::open_existing(&store) {
         Ok(s) => s,

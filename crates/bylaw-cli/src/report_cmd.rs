@@ -164,6 +164,11 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> u8 {
         },
         framework: args.framework.as_deref().map(|f| f.trim().to_ascii_lowercase()),
     };
+    if let Some(out) = args.output.as_ref().filter(|p| p.as_os_str() != "-") {
+        if let Some(why) = crate::history_cmd::overwrites_a_store(&store, out) {
+            return usage_error(&format!("bylaw report: {why}"), None, color);
+        }
+    }
     // a read-only command never creates a store: a mistyped path is an error
     let store = match Store::open_existing(&store) {
         Ok(s) => s,

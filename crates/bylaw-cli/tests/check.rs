@@ -572,3 +572,56 @@ fn a_baseline_of_format_1_is_matched_by_the_fingerprints_it_was_written_with() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("format version 9 (this bylaw reads 1 to 2)"));
 }
+
+#[test]
+fn unnamed_steps_and_instructions_keep_their_identity_when_one_is_inserted_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join(".github/workflows")).unwrap();
+    let workflow = |first: &str| {
+        format!(
+            "on: pull_request_target\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n{first}      - uses: actions/checkout@v4\n      - run: echo \"${{{{ github.event.pull_request.title }}}}\"\n"
+        )
+    };
+    std::fs::write(dir.join(".github/workflows/ci.yml"), workflow("")).unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM ubuntu:22.04\nRUN apt-get update\nUSER root\n").unwrap();
+    let bylaw = |args: &[&str]| {
+        let mut all = vec!["check", ".", "-p", "pack:github-actions-hardening", "-p", "pack:dockerfile", "--no-config"];
+        all.extend_from_slice(args);
+        let out = Command::new(env!("CARGO_BIN_EXE_bylaw")).args(&all).current_dir(dir).env_clear().output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    bylaw(&["--write-baseline", "baseline.json", "-q"]);
+    // a step and an instruction inserted first, each with a violation of its own
+    std::fs::write(dir.join(".github/workflows/ci.yml"), workflow("      - uses: docker/login-action@v3\n")).unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM ubuntu:22.04\nRUN sudo apt-get update\nRUN apt-get update\nUSER root\n",
+    )
+    .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&bylaw(&["--baseline", "baseline.json", "--format", "json"])).unwrap();
+    let mut states: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_owned();
+            (s("rule_id"), s("pointer"), s("baseline"))
+        })
+        .collect();
+    states.sort();
+    let new: Vec<&(String, String, String)> = states.iter().filter(|s| s.2 == "new").collect();
+    let row = |r: &str, p: &str| (r.to_owned(), p.to_owned(), "new".to_owned());
+    // only the inserted step's and instruction's findings are new
+    assert_eq!(
+        new,
+        [
+            &row("DF-007", "/instructions/1"),
+            &row("DF-010", "/instructions/1"),
+            &row("GHA-001", "/jobs/build/steps/0/uses")
+        ],
+        "{states:?}"
+    );
+    assert!(states.len() > new.len() + 4, "the old findings are still there, unchanged: {states:?}");
+}

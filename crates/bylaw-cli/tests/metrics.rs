@@ -221,3 +221,42 @@ fn readme_documents_every_metric() {
         assert!(section.contains(&row), "README lacks the row {row}");
     }
 }
+
+#[test]
+fn the_store_being_read_or_another_database_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // one recorded run makes a store
+    std::fs::write(d.join("pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers: [{ name: c, image: nginx:1.25, securityContext: { privileged: true } }]\n").unwrap();
+    let o = bylaw_at(
+        d,
+        REPORT_NOW,
+        "-",
+        &["check", "pod.yaml", "-p", "pack:kubernetes-baseline", "--no-config", "-q", "--record", "h.db"],
+    );
+    assert!(o.stderr.contains("recorded run 1"), "{}", o.stderr);
+    std::fs::copy(d.join("h.db"), d.join("other.db")).unwrap();
+    let before = std::fs::read(d.join("h.db")).unwrap();
+    for (args, shown) in [
+        (
+            vec!["report", "--store", "h.db", "--format", "json", "-o", "h.db"],
+            "h.db is the history store this command reads",
+        ),
+        (vec!["report", "--store", "h.db", "-o", "./h.db"], "./h.db is the history store this command reads"),
+        (vec!["report", "--store", "h.db", "-o", "h.db-wal"], "h.db-wal is the history store this command reads"),
+        (vec!["metrics", "--store", "h.db", "--textfile", "h.db"], "h.db is the history store this command reads"),
+        (vec!["report", "--store", "h.db", "--format", "md", "-o", "other.db"], "other.db is an SQLite database"),
+        (vec!["metrics", "--store", "h.db", "--textfile", "other.db"], "other.db is an SQLite database"),
+    ] {
+        let o = bylaw_at(d, REPORT_NOW, "-", &args);
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains(shown), "{args:?}: {}", o.stderr);
+    }
+    assert_eq!(std::fs::read(d.join("h.db")).unwrap(), before, "the store is untouched");
+    assert!(!d.join("h.db-wal").exists());
+    let o = bylaw_at(d, REPORT_NOW, "-", &["report", "--store", "other.db", "--format", "json"]);
+    assert_eq!(o.code, 0, "the other store still reads: {}", o.stderr);
+    // an ordinary file is written
+    let o = bylaw_at(d, REPORT_NOW, "-", &["report", "--store", "h.db", "--format", "json", "-o", "r.json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}

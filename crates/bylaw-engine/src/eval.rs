@@ -180,30 +180,34 @@ fn field_display(path: &FieldPath, doc: &Node, item: Option<&Node>, out: &mut St
 /// The identity of the place `segs` names in `root`, for [`fingerprint`]:
 /// the JSON pointer (RFC 6901) of the whole path — also the part that does
 /// not exist yet, so adding `securityContext: {}` to a container does not
-/// move a finding about a field under it — where an index into a list
-/// whose items are mappings is replaced, when the item has an `id` or
-/// else a `name` (a string or number that no other item of that list
-/// shares), by that key: `/spec/containers/name=app/securityContext`
-/// (after a NUL, which no key of a parsed document holds). Kubernetes
-/// containers, volumes, env and ports, GitHub Actions steps (`id`) and
-/// most lists people insert into are named so; inserting an item before
-/// another keeps the other's identity (KICS's search keys use names the
-/// same way). A path with no such item is exactly the pointer.
+/// move a finding about a field under it — where an index into a list is
+/// replaced by what names the item, so that inserting an item before
+/// another keeps the other's identity ([`item_key`]):
+/// - a mapping with an `id`, else a `name` (a string or number no other
+///   item of the list shares), by that key: `/spec/containers/name=app/…`
+///   (Kubernetes containers, volumes, env, ports; GitHub Actions steps
+///   with an `id`), so editing the item keeps it too;
+/// - any other item (a step with only `uses`/`run`, a Dockerfile
+///   instruction, a Terraform nested block, a scalar) by a digest of its
+///   content and which of the equal items before it it is — Semgrep's
+///   match-based identity: editing that item gives it a new one.
+///
+/// Each such segment starts with a NUL, which no key of a parsed document
+/// holds. Lists longer than [`NAMED_ITEMS_MAX`] keep indices (the names
+/// are looked up among the siblings). A path through none of this is
+/// exactly the pointer.
 pub fn identity(root: &Node, segs: &[Segment]) -> String {
     let mut out = String::new();
     let mut node = Some(root);
     for (n, seg) in segs.iter().enumerate() {
         let named = match (node.map(|n| &n.value), seg) {
-            (Some(NodeValue::Seq(items)), Segment::Index(i)) => items.get(*i).and_then(|item| item_key(items, item)),
+            (Some(NodeValue::Seq(items)), Segment::Index(i)) if items.len() <= NAMED_ITEMS_MAX => item_key(items, *i),
             _ => None,
         };
         match named {
-            Some((key, value)) => {
-                out.push('/');
-                out.push('\0');
-                out.push_str(key);
-                out.push('=');
-                out.push_str(&value);
+            Some(key) => {
+                out.push_str("/\0");
+                out.push_str(&key);
             }
             None => out.push_str(&to_pointer(&segs[n..=n])),
         }
@@ -212,10 +216,14 @@ pub fn identity(root: &Node, segs: &[Segment]) -> String {
     out
 }
 
-/// The identifying key of `item` among `items` ([`identity`]): `id`, else
-/// `name`, when it is a string or integer no other item has under the
-/// same key.
-fn item_key(items: &[Node], item: &Node) -> Option<(&'static str, String)> {
+/// The longest list whose items [`identity`] names rather than numbers.
+pub const NAMED_ITEMS_MAX: usize = 1000;
+
+/// What names item `i` of `items` ([`identity`]): `id=…` or `name=…` when
+/// the item is a mapping with such a string or integer that no other item
+/// has under the same key, else `#` and 16 hex digits of a SHA-256 of its
+/// content ([`item_digest`]), with `~N` when N equal items come before it.
+fn item_key(items: &[Node], i: usize) -> Option<String> {
     #[derive(PartialEq)]
     enum Scalar<'a> {
         Str(&'a str),
@@ -228,15 +236,94 @@ fn item_key(items: &[Node], item: &Node) -> Option<(&'static str, String)> {
             _ => None,
         }
     }
-    ["id", "name"].into_iter().find_map(|key| {
+    let item = items.get(i)?;
+    let named = ["id", "name"].into_iter().find_map(|key| {
         let value = scalar(item, key)?;
         let shared = items.iter().filter(|other| scalar(other, key).as_ref() == Some(&value)).nth(1).is_some();
         let text = match value {
             Scalar::Str(s) => s.to_owned(),
             Scalar::Int(i) => i.to_string(),
         };
-        (!shared).then_some((key, text))
-    })
+        (!shared).then(|| format!("{key}={text}"))
+    });
+    if named.is_some() {
+        return named;
+    }
+    let digest = item_digest(item);
+    let before = items[..i].iter().filter(|other| item_digest(other) == digest).count();
+    let mut key = String::with_capacity(20);
+    key.push('#');
+    for b in &digest[..8] {
+        use std::fmt::Write;
+        let _ = write!(key, "{b:02x}");
+    }
+    if before > 0 {
+        key.push_str(&format!("~{before}"));
+    }
+    Some(key)
+}
+
+/// SHA-256 of what an unnamed list item says of itself: of a mapping, its
+/// entries whose values are scalars (a step's `uses` and `run`, an
+/// instruction's text, a stage's image — not the lists and mappings it
+/// holds, which change as the item's contents are edited), or all of it
+/// when it has no such entry; of anything else, its whole content. Never
+/// its place in the file.
+fn item_digest(n: &Node) -> [u8; 32] {
+    let scalar = |v: &NodeValue| !matches!(v, NodeValue::Seq(_) | NodeValue::Map(_));
+    match &n.value {
+        NodeValue::Map(entries) if entries.iter().any(|e| scalar(&e.value.value)) => {
+            let mut h = Sha256::new();
+            for e in entries.iter().filter(|e| scalar(&e.value.value)) {
+                h.update((e.key.len() as u64).to_le_bytes());
+                h.update(e.key.as_bytes());
+                h.update(content_digest(&e.value));
+            }
+            h.finalize().into()
+        }
+        _ => content_digest(n),
+    }
+}
+
+/// SHA-256 of a node's content (its values, never its place in the file).
+fn content_digest(n: &Node) -> [u8; 32] {
+    fn feed(n: &Node, h: &mut Sha256) {
+        let len = |h: &mut Sha256, l: usize| h.update((l as u64).to_le_bytes());
+        match &n.value {
+            NodeValue::Null => h.update(b"n"),
+            NodeValue::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
+            NodeValue::Int(i) => {
+                h.update(b"i");
+                h.update(i.to_le_bytes());
+            }
+            NodeValue::Float(f) => {
+                h.update(b"d");
+                h.update(f.to_bits().to_le_bytes());
+            }
+            NodeValue::Str { value, .. } => {
+                h.update(b"s");
+                len(h, value.len());
+                h.update(value.as_bytes());
+            }
+            NodeValue::Seq(items) => {
+                h.update(b"[");
+                len(h, items.len());
+                items.iter().for_each(|i| feed(i, h));
+            }
+            NodeValue::Map(entries) => {
+                h.update(b"{");
+                len(h, entries.len());
+                for e in entries {
+                    len(h, e.key.len());
+                    h.update(e.key.as_bytes());
+                    feed(&e.value, h);
+                }
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    feed(n, &mut h);
+    h.finalize().into()
 }
 
 /// Stable identity of a finding: rule, file, resource (or document index)

@@ -67,3 +67,37 @@ fn insecure_commands_only_when_enabled_and_docker_images_by_digest() {
     assert_eq!(rules(&w("false", digest)), Vec::<String>::new());
     assert_eq!(rules(&w("false", "docker://alpine:latest")), vec!["GHA-001"]);
 }
+
+#[test]
+fn every_spelling_of_on_is_evaluated_without_an_error() {
+    // `on:` as GitHub accepts it (a string, a list, a mapping with null or
+    // mapping values) and as people get it wrong (null, a number): no rule
+    // fails to evaluate on any of them
+    for on in [
+        "push",
+        "[push, pull_request]",
+        "[release]",
+        "{ push: }",
+        "{ push: { tags: ['v*'] } }",
+        "{ push: { branches: release/1 } }",
+        "{ push: { branches: ['release/*'] }, pull_request: }",
+        "{ pull_request_target: { types: [opened] }, workflow_run: }",
+        "{ push: [main] }",
+        "",
+        "[]",
+        "1",
+    ] {
+        let w = format!("on: {on}\npermissions: {{ contents: read }}\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@{SHA}\n      - uses: actions/cache@{SHA}\n      - uses: actions/setup-go@{SHA}\n        with: {{ cache: true }}\n      - run: echo \"${{{{ github.event.issue.title }}}}\"\n");
+        let r = rules(&w);
+        assert!(!r.iter().any(|id| id.starts_with("bylaw/")), "on: {on}: {r:?}");
+    }
+    // the list form is read: a release workflow restoring a cache
+    let w = format!("on: [release]\npermissions: {{ contents: read }}\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/cache@{SHA}\n");
+    assert!(rules(&w).contains(&"GHA-011".to_owned()), "{:?}", rules(&w));
+}
+
+#[test]
+fn a_release_branch_named_by_one_string_is_a_release_workflow() {
+    let w = format!("on: {{ push: {{ branches: release/1 }} }}\npermissions: {{ contents: read }}\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/cache@{SHA}\n");
+    assert!(rules(&w).contains(&"GHA-011".to_owned()), "{:?}", rules(&w));
+}
