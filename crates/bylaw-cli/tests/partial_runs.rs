@@ -115,6 +115,12 @@ fn scenario(store: &str) -> Vec<Value> {
     assert_eq!(n(&t, "parse_errors"), 1, "{t}");
     out.push(t);
 
+    // 5b. a run of another file only: c is still unread in the state
+    record("2026-05-08T12:00:00Z", &["deploy/a.yaml"], &[]);
+    let t = totals(dir, store, "2026-05-08T13:00:00Z");
+    assert_eq!((n(&t, "fixed"), n(&t, "open"), n(&t, "parse_errors")), (0, 4, 1), "{t}");
+    out.push(t);
+
     // 6. c parses again (with its old finding) and a is fixed: a's finding is fixed
     write(dir, "deploy/c.yaml", &deployment("c", true, false));
     write(dir, "deploy/a.yaml", &deployment("a", false, false));
@@ -141,6 +147,7 @@ fn scenario(store: &str) -> Vec<Value> {
             paths(&["deploy"], None),
             paths(&["deploy/bases/backend"], None),
             paths(&["deploy"], None),
+            paths(&["deploy/a.yaml"], None),
             paths(&["deploy"], None),
         ]
     );

@@ -177,6 +177,9 @@ struct Data<'a> {
     /// count and score, reported as [`Totals::parse_errors`]; they say which
     /// files a run did not read ([`covers`]).
     builtin: HashMap<RunId, Vec<&'a FindingRow>>,
+    /// The files unread in the stream's state at each run ([`carry_over`]):
+    /// their parse-error and input-too-large findings.
+    unread: HashMap<RunId, Vec<&'a FindingRow>>,
     /// Rules of policies evaluated by each run (bylaw's own rules left out).
     rules: HashMap<RunId, Vec<&'a RuleRow>>,
     exceptions: HashMap<RunId, Vec<&'a bylaw_history::ExceptionRow>>,
@@ -228,8 +231,9 @@ impl<'a> Data<'a> {
             stream_runs[s].push(i);
         }
         let reported = findings.clone();
+        let mut unread = HashMap::new();
         for runs_of in &stream_runs {
-            carry_over(&runs, runs_of, &mut findings, &builtin);
+            carry_over(&runs, runs_of, &mut findings, &builtin, &mut unread);
         }
         Ok(Data {
             runs,
@@ -237,6 +241,7 @@ impl<'a> Data<'a> {
             findings,
             reported,
             builtin,
+            unread,
             rules,
             exceptions,
             policies,
@@ -295,15 +300,34 @@ fn covers(run: &RunRow, own: &[&FindingRow], path: &str) -> bool {
 /// did not parse) keeps that file's findings of the previous state, so
 /// they are neither fixed nor gone from the open findings. Runs whose
 /// verdict is `error` are skipped.
+/// `unread_state` gets, per run, the files the stream's state has unread
+/// at it (their `bylaw/parse-error` or `bylaw/input-too-large` findings):
+/// the run's own, and the previous state's of files outside the run's scope.
 fn carry_over<'a>(
     runs: &[&'a RunRow],
     stream: &[usize],
     findings: &mut HashMap<RunId, Vec<&'a FindingRow>>,
     builtin: &HashMap<RunId, Vec<&'a FindingRow>>,
+    unread_state: &mut HashMap<RunId, Vec<&'a FindingRow>>,
 ) {
     let mut previous: Option<RunId> = None;
     for &i in stream.iter().filter(|&&i| runs[i].verdict != "error") {
         let run = runs[i];
+        let own_unread: Vec<&FindingRow> =
+            builtin.get(&run.id).into_iter().flatten().filter(|f| unread(f)).copied().collect();
+        let mut state_unread = own_unread.clone();
+        if let Some(prev) = previous {
+            let outside = |path: &str| run.scope.as_ref().is_some_and(|s| !s.contains(path));
+            state_unread.extend(
+                unread_state
+                    .get(&prev)
+                    .into_iter()
+                    .flatten()
+                    .filter(|f| outside(&f.path) && !own_unread.iter().any(|o| o.path == f.path))
+                    .copied(),
+            );
+        }
+        unread_state.insert(run.id, state_unread);
         if let Some(prev) = previous {
             let own: Vec<&FindingRow> = findings.get(&run.id).cloned().unwrap_or_default();
             let unread_of_run: &[&FindingRow] = builtin.get(&run.id).map(Vec::as_slice).unwrap_or(&[]);
@@ -636,7 +660,7 @@ pub fn compute_from(
     totals.score = score(&d, &lasts, &Scope::Overall);
     let mut unparsed: BTreeSet<(usize, &str)> = BTreeSet::new();
     for &i in &lasts {
-        for f in d.builtin.get(&d.runs[i].id).into_iter().flatten() {
+        for f in d.unread.get(&d.runs[i].id).into_iter().flatten() {
             if UNPARSED_RULES.contains(&f.rule_id.as_str()) {
                 unparsed.insert((d.stream_of[i], f.path.as_str()));
             }
@@ -704,7 +728,7 @@ pub fn compute_from(
         if count > MAX_PERIODS {
             return Err(ComplianceError::Invalid(format!(
                 "the window {} … {} holds {count} {}s: at most {MAX_PERIODS} periods; use a longer period \
-                 (--period week or month) or a later since",
+                 (--period week or month) or a later --since",
                 format_time(start),
                 format_time(reference),
                 period_name(query.period)
