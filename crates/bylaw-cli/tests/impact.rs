@@ -417,13 +417,18 @@ fn validate_against_warns_at_the_version_when_the_major_stays() {
     write(&main, "policies/workloads.yaml", &policy_head().replace("1.1.0", "2.0.0"));
     let o = bylaw_in(&main, &["validate", "policies", "--against", "HEAD~1"], None);
     assert!(!o.stderr.contains("major version stays"), "{}", o.stderr);
+    // the same version: breaking changes are said once each, rule by rule
     write(&main, "policies/workloads.yaml", &policy_head().replace("1.1.0", "1.0.0"));
     let o = bylaw_in(&main, &["validate", "policies", "--against", "HEAD~1"], None);
-    assert!(
-        o.stderr.contains("policy `workloads`: its rules changed since HEAD~1 but its version is still 1.0.0"),
-        "{}",
-        o.stderr
-    );
+    assert!(o.stderr.contains("but the major version stays 1 (1.0.0 → 1.0.0)"), "{}", o.stderr);
+    assert!(!o.stderr.contains("its rules changed since"), "no second, generic warning: {}", o.stderr);
+    // a change that only loosens, at the same version: a minor version is enough
+    write(&main, "policies/workloads.yaml", &POLICY_BASE.replace("enforcement: advisory", "enforcement: audit"));
+    let o = bylaw_in(&main, &["validate", "policies", "--against", "HEAD~1"], None);
+    let w = "policy `workloads`: its rules changed since HEAD~1 but its version is still 1.0.0";
+    let at = o.stderr.find(w).unwrap_or_else(|| panic!("no `{w}` in:\n{}", o.stderr));
+    assert!(o.stderr[at..].contains("= hint: bump to 1.1.0"), "{}", o.stderr);
+    assert!(!o.stderr.contains("major version stays"), "{}", o.stderr);
     write(&main, "policies/workloads.yaml", &POLICY_BASE.replace("1.0.0", "0.9.0"));
     let o = bylaw_in(&main, &["validate", "policies", "--against", "HEAD~1"], None);
     assert!(o.stderr.contains("the version went down from 1.0.0 at HEAD~1 to 0.9.0"), "{}", o.stderr);

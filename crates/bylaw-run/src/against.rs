@@ -101,8 +101,9 @@ pub fn against(rev: &str, paths: &[PathBuf], working_dir: &Path) -> Result<(Vec<
                 out.push(diag);
             }
         }
-        if !d.changes.is_empty() && hv == bv {
-            let next = if breaking { major } else { Version::new(bv.major, bv.minor + 1, 0) };
+        // a breaking change at the same version is said above, rule by rule
+        if !d.changes.is_empty() && hv == bv && !breaking {
+            let next = Version::new(bv.major, bv.minor + 1, 0);
             out.push(
                 Diagnostic::warning(
                     Code::Lint,
