@@ -49,7 +49,7 @@ pub enum BundleCommand {
         #[arg(short = 'o', long = "output", value_name = "PREFIX")]
         output: PathBuf,
     },
-    /// Push a bundle to an OCI registry (oci://HOST[:PORT]/REPO:TAG); a bundle whose files do not match its digests is refused (exit 1).
+    /// Push a bundle to an OCI registry (oci://HOST[:PORT]/REPO:TAG); a malformed archive or a bundle whose files do not match its digests is refused (exit 1).
     Push {
         /// The bundle (.tar.gz).
         file: PathBuf,
@@ -367,14 +367,15 @@ fn client(reference: &Reference) -> Result<Client, CmdError> {
 /// signature's hashes (exit 1 when they differ: a broken bundle is never
 /// published); an unsigned bundle is pushed with a warning.
 fn push(file: &Path, reference: &str, color: bool) -> u8 {
-    let checked = || -> Result<(Reference, Vec<u8>, Bundle), CmdError> {
+    // a reference or file that cannot be used is a usage error (exit 2);
+    // bytes that are no valid bundle are refused as a broken bundle (exit 1)
+    let checked = || -> Result<(Reference, Vec<u8>), CmdError> {
         let reference = Reference::parse(reference).map_err(|e| (e.to_string(), None))?;
         let bytes = bylaw_engine::paths::read_regular(file, bylaw_run::sources::MAX_ARCHIVE_BYTES)
             .map_err(|e| (format!("cannot read {}: {e}", file.display()), None))?;
-        let bundle = Bundle::read(&bytes, Limits::default()).map_err(|e| (format!("{}: {e}", file.display()), None))?;
-        Ok((reference, bytes, bundle))
+        Ok((reference, bytes))
     };
-    let (reference, bytes, bundle) = match checked() {
+    let (reference, bytes) = match checked() {
         Ok(r) => r,
         Err((m, h)) => return usage_error(&common::safe(&m), h, color),
     };
@@ -383,6 +384,15 @@ fn push(file: &Path, reference: &str, color: bool) -> u8 {
         eprintln!("error: {shown}: not pushed: {}", common::safe(&why));
         eprintln!("  = hint: {hint}");
         1
+    };
+    let bundle = match Bundle::read(&bytes, Limits::default()) {
+        Ok(b) => b,
+        Err(e) => {
+            return refused(
+                format!("not a valid bundle: {e}"),
+                "build it with `bylaw bundle build` (and sign it with `bylaw bundle sign`)",
+            )
+        }
     };
     if let Err(e) = bundle.check_digests() {
         return refused(e.to_string(), "build the bundle again with `bylaw bundle build` (and sign it)");

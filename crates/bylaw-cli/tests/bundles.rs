@@ -498,6 +498,15 @@ fn a_signed_bundle_goes_through_a_real_registry_and_a_tampered_one_is_refused() 
         "{}",
         out.stderr
     );
+    // so is a file that is no bundle at all
+    std::fs::write(d.join("junk.tar.gz"), b"not gzip").unwrap();
+    let out = bylaw(d, &["bundle", "push", "junk.tar.gz", &tampered]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("error: junk.tar.gz: not pushed: not a valid bundle: not a gzip archive"),
+        "{}",
+        out.stderr
+    );
     let client = bylaw_bundle::oci::Client::new(None, None).unwrap();
     let bytes = std::fs::read(d.join("tampered.tar.gz")).unwrap();
     client.push(&bylaw_bundle::oci::Reference::parse(&tampered).unwrap(), &bytes, &[]).unwrap();
