@@ -41,13 +41,36 @@ pub fn normalize(name: &str) -> Option<String> {
     let path = path.trim_end_matches('/');
     let path = path.strip_suffix(".git").unwrap_or(path);
     // `ssh://host/~user/repo` and `host:/abs/path` keep no leading `/`
-    // only for URL forms; a local path stays absolute
-    let path = if s.contains("://") || scp_like(s).is_some() { path.trim_start_matches('/') } else { path };
-    let path = path.trim_end_matches('/');
+    // only for URL forms; a local path stays absolute, `file:///srv/x.git`
+    // too (as `/srv/x.git`)
+    let file_url = s.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("file://"));
+    let path = if file_url {
+        s[7..].split(['?', '#']).next().unwrap_or("").trim_end_matches('/')
+    } else if s.contains("://") || scp_like(s).is_some() {
+        path.trim_start_matches('/')
+    } else {
+        path
+    };
+    let path = path.strip_suffix(".git").unwrap_or(path).trim_end_matches('/');
+    let path = azure_devops(path);
     if path.is_empty() {
         Some(s.to_owned())
     } else {
-        Some(path.to_owned())
+        Some(path)
+    }
+}
+
+/// Azure DevOps paths as their `organization/project/repository`: the
+/// HTTPS form's `org/project/_git/repo` loses `_git`, the SSH form's
+/// `v3/org/project/repo` its `v3` (Azure Repos docs, "Clone an existing
+/// Git repo": `https://dev.azure.com/{org}/{project}/_git/{repo}`,
+/// `git@ssh.dev.azure.com:v3/{org}/{project}/{repo}`).
+fn azure_devops(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        [org, project, "_git", repo] => format!("{org}/{project}/{repo}"),
+        ["v3", org, project, repo] => format!("{org}/{project}/{repo}"),
+        _ => path.to_owned(),
     }
 }
 
@@ -94,6 +117,11 @@ mod tests {
             ("group/sub/proj", "group/sub/proj"),
             ("https://git.acme.io/shop.git", "shop"),
             ("/srv/git/app.git", "/srv/git/app"),
+            ("file:///srv/git/app.git", "/srv/git/app"),
+            ("FILE:///srv/git/app/", "/srv/git/app"),
+            ("https://dev.azure.com/org/proj/_git/repo", "org/proj/repo"),
+            ("https://org@dev.azure.com/org/proj/_git/repo", "org/proj/repo"),
+            ("git@ssh.dev.azure.com:v3/org/proj/repo", "org/proj/repo"),
             ("  acme/app  ", "acme/app"),
         ] {
             assert_eq!(normalize(url).as_deref(), Some(expected), "{url}");
