@@ -31,6 +31,25 @@ mkdir -p "$tools"
 exec 9>"$tools/.lock"
 flock 9
 
+# apt_install TOOL WHAT_TO_INSTALL_WITHOUT_APT PACKAGE...: installs Debian
+# packages with apt-get (as root, else through sudo), or exits 2 saying
+# what to install by hand
+apt_install() {
+  local tool="$1" by_hand="$2"
+  shift 2
+  command -v apt-get >/dev/null ||
+    { echo "tools.sh: $tool is required and there is no apt-get to install it: $by_hand" >&2; exit 2; }
+  local as_root=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null ||
+      { echo "tools.sh: installing $tool with apt-get needs root or sudo: apt-get install $*" >&2; exit 2; }
+    as_root=sudo
+  fi
+  echo "installing Debian's $tool package with apt-get" >&2
+  $as_root apt-get update >&2
+  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2
+}
+
 case "${1:-}" in
   octokit)
     dir="$tools/octokit"
@@ -61,17 +80,7 @@ case "${1:-}" in
     # default-jre-headless provides (a JRE alone satisfies the package's
     # dependencies): install both unless groovy already runs.
     if ! groovy --version >/dev/null 2>&1; then
-      command -v apt-get >/dev/null ||
-        { echo "tools.sh: groovy is required and there is no apt-get to install it: install Groovy 2.4+ and put it on PATH" >&2; exit 2; }
-      as_root=""
-      if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null ||
-          { echo "tools.sh: installing groovy with apt-get needs root or sudo: apt-get install groovy default-jre-headless" >&2; exit 2; }
-        as_root=sudo
-      fi
-      echo "installing Debian's groovy package with apt-get" >&2
-      $as_root apt-get update >&2
-      $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends groovy default-jre-headless >&2
+      apt_install groovy "install Groovy 2.4+ and put it on PATH" groovy default-jre-headless
       groovy --version >&2 || { echo "tools.sh: groovy was installed but does not run (JAVA_HOME=${JAVA_HOME:-})" >&2; exit 2; }
     fi
     command -v groovy
@@ -81,18 +90,8 @@ case "${1:-}" in
     # start it themselves, on a free port, with a config in a tempdir
     registry=/usr/bin/docker-registry
     if [ ! -x "$registry" ]; then
-      command -v apt-get >/dev/null ||
-        { echo "tools.sh: docker-registry is required and there is no apt-get to install it: install the CNCF distribution registry (2.8+) as /usr/bin/docker-registry" >&2; exit 2; }
-      as_root=""
-      if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null ||
-          { echo "tools.sh: installing docker-registry with apt-get needs root or sudo: apt-get install docker-registry" >&2; exit 2; }
-        as_root=sudo
-      fi
-      echo "installing Debian's docker-registry package with apt-get" >&2
-      $as_root apt-get update >&2
       # the package's service is not wanted: the tests run their own registry
-      $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry >&2
+      apt_install docker-registry "install the CNCF distribution registry (2.8+) as /usr/bin/docker-registry" docker-registry
       [ -x "$registry" ] || { echo "tools.sh: docker-registry was installed but $registry is missing" >&2; exit 2; }
     fi
     echo "$registry"
@@ -103,18 +102,8 @@ case "${1:-}" in
     find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | while read -r d; do [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && echo "$d"; done | tail -n 1; }
     bin="$(find_bin)"
     if [ -z "$bin" ]; then
-      command -v apt-get >/dev/null ||
-        { echo "tools.sh: PostgreSQL's initdb and postgres are required and there is no apt-get to install them: install PostgreSQL 13+ server binaries under /usr/lib/postgresql/VERSION/bin" >&2; exit 2; }
-      as_root=""
-      if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null ||
-          { echo "tools.sh: installing postgresql with apt-get needs root or sudo: apt-get install postgresql" >&2; exit 2; }
-        as_root=sudo
-      fi
-      echo "installing Debian's postgresql package with apt-get" >&2
-      $as_root apt-get update >&2
       # tests do not use the cluster the package may create: they start their own servers
-      $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >&2
+      apt_install postgresql "install PostgreSQL 13+ server binaries under /usr/lib/postgresql/VERSION/bin" postgresql
       bin="$(find_bin)"
       [ -n "$bin" ] || { echo "tools.sh: postgresql was installed but no /usr/lib/postgresql/*/bin/initdb was found" >&2; exit 2; }
     fi
@@ -126,17 +115,7 @@ case "${1:-}" in
     find_chromium() { command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null || true; }
     bin="$(find_chromium)"
     if [ -z "$bin" ] || ! "$bin" --version >/dev/null 2>&1; then
-      command -v apt-get >/dev/null ||
-        { echo "tools.sh: chromium is required and there is no apt-get to install it: install Chromium and put chromium on PATH" >&2; exit 2; }
-      as_root=""
-      if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null ||
-          { echo "tools.sh: installing chromium with apt-get needs root or sudo: apt-get install chromium" >&2; exit 2; }
-        as_root=sudo
-      fi
-      echo "installing Debian's chromium package with apt-get" >&2
-      $as_root apt-get update >&2
-      $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core >&2
+      apt_install chromium "install Chromium and put chromium on PATH" chromium fonts-dejavu-core
       bin="$(find_chromium)"
       [ -n "$bin" ] && "$bin" --version >&2 || { echo "tools.sh: chromium was installed but does not run" >&2; exit 2; }
     fi

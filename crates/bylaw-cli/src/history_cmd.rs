@@ -64,6 +64,40 @@ pub fn store_of(flag: Option<&str>, config: &bylaw_engine::config::Config) -> Op
 /// unreachable, locked, of a newer schema, a write refused) is a warning:
 /// the run's verdict, exit code and artifacts do not depend on it, and
 /// the transaction leaves nothing of the run behind.
+/// The store a read-only command (`report`, `metrics`; `command` names it
+/// in messages) reads: `flag` (`--store`), else `history:` of the config
+/// (`config`: `--config`, else `.bylaw.yaml` found as `check` finds it).
+/// No store anywhere is a usage error: `Err` holds the exit code (2).
+pub fn store_to_read(command: &str, flag: Option<&str>, config: Option<&Path>, color: bool) -> Result<String, u8> {
+    if let Some(s) = flag {
+        return Ok(s.to_owned());
+    }
+    let config = crate::common::load_config(config, false, &[], color)?;
+    store_of(None, &config).ok_or_else(|| {
+        crate::common::usage_error(
+            &format!("bylaw {command}: no history store: give --store STORE"),
+            Some("an SQLite file path, or a postgres://USER@HOST/DB URL; or set `history:` in .bylaw.yaml"),
+            color,
+        )
+    })
+}
+
+/// Opens `store` for a read-only command that will write `output` (`-`
+/// or `None`: stdout): refuses an output that would overwrite a store
+/// ([`overwrites_a_store`]) and a store that does not exist (nothing is
+/// created, [`bylaw_history::Store::open_existing`]). `Err`: the exit code (2).
+pub fn open_to_read(
+    command: &str,
+    store: &str,
+    output: Option<&Path>,
+    color: bool,
+) -> Result<bylaw_history::Store, u8> {
+    if let Some(why) = output.filter(|p| p.as_os_str() != "-").and_then(|out| overwrites_a_store(store, out)) {
+        return Err(crate::common::usage_error(&format!("bylaw {command}: {why}"), None, color));
+    }
+    bylaw_history::Store::open_existing(store).map_err(|e| crate::common::usage_error(&e.to_string(), None, color))
+}
+
 /// Why `output` (a file a read-only command is told to write: `report -o`,
 /// `metrics --textfile`) must not be written: it is the SQLite history
 /// store `store` being read (or its journal), or another SQLite database

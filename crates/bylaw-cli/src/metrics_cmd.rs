@@ -12,7 +12,6 @@ use crate::common::{self, usage_error};
 use crate::Cli;
 use bylaw_compliance::model::Query;
 use bylaw_compliance::{metrics, prometheus};
-use bylaw_history::Store;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -41,33 +40,15 @@ pub fn run(args: &MetricsArgs, cli: &Cli) -> u8 {
         Ok(t) => t,
         Err(m) => return usage_error(&m, None, color),
     };
-    let store =
-        match &args.store {
-            Some(s) => s.clone(),
-            None => {
-                let config = match common::load_config(args.config.as_deref(), false, &[], color) {
-                    Ok(c) => c,
-                    Err(code) => return code,
-                };
-                match crate::history_cmd::store_of(None, &config) {
-                    Some(s) => s,
-                    None => return usage_error(
-                        "bylaw metrics: no history store: give --store STORE",
-                        Some("an SQLite file path, or a postgres://USER@HOST/DB URL; or set `history:` in .bylaw.yaml"),
-                        color,
-                    ),
-                }
-            }
-        };
-    if let Some(out) = &args.textfile {
-        if let Some(why) = crate::history_cmd::overwrites_a_store(&store, out) {
-            return usage_error(&format!("bylaw metrics: {why}"), None, color);
-        }
-    }
-    // a read-only command never creates a store: a mistyped path is an error
-    let store = match Store::open_existing(&store) {
+    let store = match crate::history_cmd::store_to_read("metrics", args.store.as_deref(), args.config.as_deref(), color)
+    {
         Ok(s) => s,
-        Err(e) => return usage_error(&e.to_string(), None, color),
+        Err(code) => return code,
+    };
+    // a read-only command never creates a store: a mistyped path is an error
+    let store = match crate::history_cmd::open_to_read("metrics", &store, args.textfile.as_deref(), color) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let query = Query { environment: args.env.clone(), repository: args.repository.clone(), ..Query::default() };
     let report = match metrics::compute(&store, &query, now) {

@@ -10,7 +10,7 @@ use crate::Cli;
 use bylaw_compliance::model::{plural, HistoryReport, Period, Query};
 use bylaw_compliance::{html, markdown, metrics};
 use bylaw_engine::chrono::{DateTime, Duration, NaiveDate, Utc};
-use bylaw_history::{format_time, Store};
+use bylaw_history::format_time;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -120,24 +120,11 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> u8 {
         Ok(t) => t,
         Err(m) => return usage_error(&m, None, color),
     };
-    let store =
-        match &args.store {
-            Some(s) => s.clone(),
-            None => {
-                let config = match common::load_config(args.config.as_deref(), false, &[], color) {
-                    Ok(c) => c,
-                    Err(code) => return code,
-                };
-                match crate::history_cmd::store_of(None, &config) {
-                    Some(s) => s,
-                    None => return usage_error(
-                        "bylaw report: no history store: give --store STORE",
-                        Some("an SQLite file path, or a postgres://USER@HOST/DB URL; or set `history:` in .bylaw.yaml"),
-                        color,
-                    ),
-                }
-            }
-        };
+    let store = match crate::history_cmd::store_to_read("report", args.store.as_deref(), args.config.as_deref(), color)
+    {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let date = |flag: &str, v: &Option<String>, end: bool| -> Result<Option<String>, u8> {
         v.as_deref()
             .map(|s| parse_date(s, now, end))
@@ -164,15 +151,10 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> u8 {
         },
         framework: args.framework.as_deref().map(|f| f.trim().to_ascii_lowercase()),
     };
-    if let Some(out) = args.output.as_ref().filter(|p| p.as_os_str() != "-") {
-        if let Some(why) = crate::history_cmd::overwrites_a_store(&store, out) {
-            return usage_error(&format!("bylaw report: {why}"), None, color);
-        }
-    }
     // a read-only command never creates a store: a mistyped path is an error
-    let store = match Store::open_existing(&store) {
+    let store = match crate::history_cmd::open_to_read("report", &store, args.output.as_deref(), color) {
         Ok(s) => s,
-        Err(e) => return usage_error(&e.to_string(), None, color),
+        Err(code) => return code,
     };
     let report = match metrics::compute(&store, &query, now) {
         Ok(r) => r,

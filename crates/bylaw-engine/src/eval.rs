@@ -47,7 +47,7 @@ use crate::builtin;
 use crate::compile::{At, CompiledPolicy, CompiledRule, FieldPath, FieldRoot, Part, PolicySet};
 use crate::input::{self, Format};
 use crate::language::{self, Bindings, Document, Event, LanguageRun, Outcome, RawFinding};
-use crate::node::{to_pointer, Node, NodeValue, Segment, Span};
+use crate::node::{to_pointer, Entry, Node, NodeValue, Segment, Span};
 use crate::policy::Target as PolicyTarget;
 use crate::report::*;
 use rayon::prelude::*;
@@ -249,8 +249,9 @@ fn item_key(items: &[Node], i: usize) -> Option<String> {
     if named.is_some() {
         return named;
     }
+    // equal items before it, compared directly: no digest per sibling
+    let before = items[..i].iter().filter(|other| same_item(other, item)).count();
     let digest = item_digest(item);
-    let before = items[..i].iter().filter(|other| item_digest(other) == digest).count();
     let mut key = String::with_capacity(20);
     key.push('#');
     for b in &digest[..8] {
@@ -263,25 +264,59 @@ fn item_key(items: &[Node], i: usize) -> Option<String> {
     Some(key)
 }
 
-/// SHA-256 of what an unnamed list item says of itself: of a mapping, its
-/// entries whose values are scalars (a step's `uses` and `run`, an
-/// instruction's text, a stage's image — not the lists and mappings it
-/// holds, which change as the item's contents are edited), or all of it
-/// when it has no such entry; of anything else, its whole content. Never
-/// its place in the file.
+/// What an unnamed list item says of itself: of a mapping, its entries
+/// whose values are scalars (a step's `uses` and `run`, an instruction's
+/// text, a stage's image — not the lists and mappings it holds, which
+/// change as the item's contents are edited); `None` when it has no such
+/// entry or is no mapping: then all of it.
+fn scalar_entries(n: &Node) -> Option<Vec<&Entry>> {
+    let NodeValue::Map(entries) = &n.value else { return None };
+    let scalars: Vec<&Entry> =
+        entries.iter().filter(|e| !matches!(e.value.value, NodeValue::Seq(_) | NodeValue::Map(_))).collect();
+    (!scalars.is_empty()).then_some(scalars)
+}
+
+/// SHA-256 of what an unnamed list item says of itself ([`scalar_entries`],
+/// else its whole content). Never its place in the file.
 fn item_digest(n: &Node) -> [u8; 32] {
-    let scalar = |v: &NodeValue| !matches!(v, NodeValue::Seq(_) | NodeValue::Map(_));
-    match &n.value {
-        NodeValue::Map(entries) if entries.iter().any(|e| scalar(&e.value.value)) => {
+    match scalar_entries(n) {
+        Some(entries) => {
             let mut h = Sha256::new();
-            for e in entries.iter().filter(|e| scalar(&e.value.value)) {
+            for e in entries {
                 h.update((e.key.len() as u64).to_le_bytes());
                 h.update(e.key.as_bytes());
                 h.update(content_digest(&e.value));
             }
             h.finalize().into()
         }
-        _ => content_digest(n),
+        None => content_digest(n),
+    }
+}
+
+/// Whether two list items say the same of themselves (equal
+/// [`item_digest`]s, compared without hashing).
+fn same_item(a: &Node, b: &Node) -> bool {
+    match (scalar_entries(a), scalar_entries(b)) {
+        (Some(x), Some(y)) => {
+            x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| p.key == q.key && same_content(&p.value, &q.value))
+        }
+        (None, None) => same_content(a, b),
+        _ => false,
+    }
+}
+
+/// Whether two nodes hold the same values (their places in the file aside).
+fn same_content(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (NodeValue::Str { value: x, .. }, NodeValue::Str { value: y, .. }) => x == y,
+        (NodeValue::Float(x), NodeValue::Float(y)) => x.to_bits() == y.to_bits(),
+        (NodeValue::Seq(x), NodeValue::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_content(p, q))
+        }
+        (NodeValue::Map(x), NodeValue::Map(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.key == q.key && same_content(&p.value, &q.value))
+        }
+        (x, y) => x == y,
     }
 }
 
